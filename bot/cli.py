@@ -1,0 +1,40 @@
+"""The command line: `python -m bot <command>` (alias: `xunzhen`).
+
+Each group of commands lives in its own module exposing ``register(subparsers)``;
+a registered command sets ``func(args) -> int`` as its handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Modules that contribute sub-commands, in the order they appear in --help.
+COMMAND_MODULES = ("bot.cli_core", "bot.cli_nlp")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser with every module's sub-commands."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="巡诊 Xunzhen — 订单式巡诊服务 (order-based circuit consultations)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen command; returns the process exit code."""
+    # Chinese output must not crash on a terminal or pipe with a narrow default encoding.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    return int(args.func(args) or 0)
