@@ -1,9 +1,152 @@
-"""Core commands: run, migrate, seed, import, invite, demo."""
+"""Core commands: migrate, seed, import, status, run."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import threading
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+CHINA = ZoneInfo("Asia/Shanghai")
+DEMO_FILES = ("places.csv", "institutions.csv", "support.csv", "staff.csv", "residents.csv")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the core sub-commands."""
+    p = sub.add_parser("run", help="启动服务（默认：本地数据库 + 本地对话）/ start the service")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("migrate", help="创建或升级数据库结构 / create or upgrade the schema")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("seed", help="载入演示数据 / load reference data")
+    p.add_argument("--demo", action="store_true", required=True, help="三明市演示数据 / the Sanming demo data")
+    p.set_defaults(func=cmd_seed)
+
+    p = sub.add_parser(
+        "import",
+        help="导入参考数据 CSV（UTF-8 或 GBK）/ import reference CSV files",
+        description="Files: places.csv, institutions.csv, support.csv, staff.csv, residents.csv "
+        "(kind detected from the header; see README). All files are checked together and written "
+        "in one transaction: any error rejects the whole batch.",
+    )
+    p.add_argument("files", nargs="+", type=Path)
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("status", help="显示已载入的数据 / summary of what is loaded")
+    p.set_defaults(func=cmd_status)
+
+
+def _app():
+    from bot.bootstrap import build_app
+    from bot.config import Settings
+    from bot.logging_setup import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level if settings.log_level != "INFO" else "WARNING")
+    return build_app(settings)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Create or upgrade the schema."""
+    from storage.db import current_revision
+
+    app = _app()
+    print(f"数据库已是最新结构 / schema at revision {current_revision(app.engine)}")
+    return 0
+
+
+def load_files(app, files: dict[str, bytes], title: str) -> int:
+    """Import ``files`` as one batch with progress; prints a report or the row errors. Returns exit code."""
+    from bot.progress import Progress
+    from domain.reference import ImportRejected
+    from storage.reference import import_files
+
+    progress = Progress(title)
+    try:
+        with app.uow() as uow:
+            report = import_files(uow, files, datetime.now(CHINA).date(), progress)
+    except ImportRejected as e:
+        progress.finish()
+        print(f"导入被拒绝，未写入任何数据 / import rejected, nothing written ({len(e.errors)} errors):",
+              file=sys.stderr)
+        for err in e.errors[:200]:
+            print(f"  {err}", file=sys.stderr)
+        if len(e.errors) > 200:
+            print(f"  … 另有 {len(e.errors) - 200} 处 / {len(e.errors) - 200} more", file=sys.stderr)
+        return 1
+    progress.finish()
+    for kind in sorted(set(report.changed) | set(report.unchanged)):
+        print(f"{kind}: 新增或更新 {report.changed.get(kind, 0)} 条，未变 {report.unchanged.get(kind, 0)} 条"
+              f" / {report.changed.get(kind, 0)} written, {report.unchanged.get(kind, 0)} unchanged")
+    return 0
+
+
+def demo_files() -> dict[str, bytes]:
+    """The Sanming demo data shipped in ``bot/data/demo``."""
+    folder = resources.files("bot").joinpath("data/demo")
+    return {name: folder.joinpath(name).read_bytes() for name in DEMO_FILES}
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    """Load the Sanming demo data (idempotent: a second run changes nothing)."""
+    return load_files(_app(), demo_files(), "载入演示数据")
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import reference CSV files as one all-or-nothing batch."""
+    files = {}
+    for path in args.files:
+        if not path.is_file():
+            print(f"找不到文件 / no such file: {path}", file=sys.stderr)
+            return 2
+        files[path.name] = path.read_bytes()
+    return load_files(_app(), files, "导入")
+
+
+def summary(app) -> str:
+    """A short human-readable summary of what the database holds."""
+    from domain.staff import Role
+
+    with app.uow() as uow:
+        c = uow.reference.counts()
+        lines = [
+            f"数据库 / database: {app.engine.url.render_as_string(hide_password=True)}",
+            f"地点 / places: 市 {c.get('places.city', 0)}，县区 {c.get('places.county', 0)}，"
+            f"乡镇 {c.get('places.township', 0)}，行政村 {c.get('places.village', 0)}",
+            f"机构 / institutions: 村卫生所 {c.get('institutions.village_post', 0)}，"
+            f"卫生院 {c.get('institutions.township_center', 0) + c.get('institutions.community_center', 0)}，"
+            f"县级医院 {c.get('institutions.county_hospital', 0)}，市级医院 {c.get('institutions.city_hospital', 0)}，"
+            f"省级医院 {c.get('institutions.provincial_hospital', 0)}",
+            f"支援关系 / support relations: {c.get('support_relations', 0)}；诊疗科目 / specialties: {c.get('specialties', 0)}",
+            "人员 / staff: " + "，".join(f"{r.value} {uow.staff.count(r)}" for r in Role),
+            f"居民 / residents: {uow.residents.count()}；订单 / orders: {sum(uow.orders.count_by_status().values())}",
+        ]
+    return "\n".join(lines)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Print what is loaded."""
+    print(summary(_app()))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Migrate, load the demo data on first run, and start the configured transport."""
+    app = _app()
+    with app.uow() as uow:
+        empty = not uow.reference.counts().get("places.city")
+    if empty:
+        print("首次运行：载入三明市演示数据 / first run: loading the Sanming demo data")
+        if load_files(app, demo_files(), "载入演示数据"):
+            return 1
+    print(summary(app))
+    print("本地对话尚未接入；服务已就绪，按 Ctrl+C 退出 / local chat not wired yet; ready, Ctrl+C to stop")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("\n再见 / bye")
+    return 0

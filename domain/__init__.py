@@ -1,0 +1,1 @@
+"""The domain of order-based circuit consultations: plain Python, standard library only."""

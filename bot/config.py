@@ -1,0 +1,56 @@
+"""Configuration from the environment (see README → Configuration)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from storage.crypto import FieldCipher
+
+CONSENT_VERSION = "2026-11-v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every setting the service reads, with the embedded defaults."""
+
+    var_dir: Path
+    database_url: str
+    secret_key: str | None
+    log_level: str
+    transport: str
+    telegram_token: str | None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Read ``XUNZHEN_*`` and friends from the environment."""
+        e = os.environ if env is None else env
+        var_dir = Path(e.get("XUNZHEN_VAR_DIR", "var"))
+        token = e.get("TELEGRAM_TOKEN") or None
+        return cls(
+            var_dir=var_dir,
+            database_url=e.get("DATABASE_URL") or f"sqlite:///{var_dir / 'xunzhen.db'}",
+            secret_key=e.get("XUNZHEN_SECRET_KEY") or None,
+            log_level=e.get("LOG_LEVEL", "INFO").upper(),
+            transport=e.get("XUNZHEN_TRANSPORT") or ("ptb" if token else "console"),
+            telegram_token=token,
+        )
+
+    def cipher(self) -> FieldCipher:
+        """The field cipher: ``XUNZHEN_SECRET_KEY``, or on the embedded default a key file made once.
+
+        On PostgreSQL (production) the key must be configured: a key generated on one worker
+        would make the data unreadable to the others.
+        """
+        if self.secret_key:
+            return FieldCipher.from_text(self.secret_key)
+        if not self.database_url.startswith("sqlite"):
+            raise SystemExit("XUNZHEN_SECRET_KEY 未设置 / XUNZHEN_SECRET_KEY must be set when using PostgreSQL")
+        key_file = self.var_dir / "secret.key"
+        if not key_file.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(FieldCipher.new_key_text() + "\n")
+        return FieldCipher.from_text(key_file.read_text())

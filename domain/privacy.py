@@ -1,0 +1,48 @@
+"""Masking of phone and ID numbers wherever text leaves the database (logs, exports)."""
+
+from __future__ import annotations
+
+import re
+
+# Mainland mobile numbers (optionally +86), 18-digit resident ID numbers (last may be X), and 15-digit old IDs.
+_PHONE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
+_ID18 = re.compile(r"(?<![\dXx])(\d{6})(\d{8})(\d{3}[\dXx])(?![\dXx])")
+_ID15 = re.compile(r"(?<!\d)(\d{6})(\d{6})(\d{3})(?!\d)")
+_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[- ]?(\d{3,4})(\d{4})(?!\d)")
+
+
+def mask_phone(phone: str) -> str:
+    """``13900001234`` → ``139****1234``."""
+    digits = re.sub(r"\D", "", phone)
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+def mask_id_number(id_number: str) -> str:
+    """``350421199001011234`` → ``350421********1234``."""
+    s = id_number.strip()
+    if len(s) < 10:
+        return "*" * len(s)
+    return s[:6] + "*" * (len(s) - 10) + s[-4:]
+
+
+def mask_sensitive(text: str) -> str:
+    """Mask every phone and ID number found in free text."""
+    text = _ID18.sub(lambda m: m.group(1) + "********" + m.group(3), text)
+    text = _ID15.sub(lambda m: m.group(1) + "******" + m.group(3), text)
+    text = _PHONE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+    return _LANDLINE.sub(lambda m: m.group(1) + "-****" + m.group(3), text)
+
+
+def normalise_phone(phone: str) -> str:
+    """Digits only, without a leading +86, so the same number always hashes the same."""
+    digits = re.sub(r"\D", "", phone)
+    if digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits
+
+
+def is_valid_mobile(phone: str) -> bool:
+    """True for an 11-digit mainland mobile number."""
+    return re.fullmatch(r"1[3-9]\d{9}", normalise_phone(phone)) is not None

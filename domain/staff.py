@@ -1,0 +1,96 @@
+"""Staff, residents and their consent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What a person may do in the service; one person may hold several roles."""
+
+    VILLAGE_DOCTOR = "village_doctor"
+    TOWNSHIP_REVIEWER = "township_reviewer"
+    HOSPITAL_REVIEWER = "hospital_reviewer"
+    EXPERT = "expert"
+    ADMIN = "admin"
+
+
+class TitleLevel(StrEnum):
+    """Professional title level (职称)."""
+
+    JUNIOR = "初级"
+    INTERMEDIATE = "中级"
+    ASSOCIATE_SENIOR = "副高"
+    SENIOR = "正高"
+
+    @property
+    def rank(self) -> int:
+        """0 for 初级 up to 3 for 正高."""
+        return list(TitleLevel).index(self)
+
+    @property
+    def intermediate_or_above(self) -> bool:
+        """The targets count physicians of intermediate title or above."""
+        return self.rank >= 1
+
+
+class Sex(StrEnum):
+    """Sex as recorded by the village doctor."""
+
+    MALE = "M"
+    FEMALE = "F"
+
+
+@dataclass(slots=True)
+class Staff:
+    """A health worker: village doctor, reviewer, expert or administrator."""
+
+    code: str
+    name: str
+    institution_code: str
+    title: TitleLevel
+    specialties: frozenset[str] = frozenset()
+    roles: frozenset[Role] = frozenset()
+    phone: str | None = None
+    id: int | None = None
+    active: bool = True
+
+    def has_role(self, role: Role) -> bool:
+        """True if this person holds ``role``."""
+        return role in self.roles
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """A resident's separate consent to the processing of their health information (PIPL art. 29)."""
+
+    version: str
+    recorded_at: datetime
+    recorded_by_staff_id: int | None
+
+
+@dataclass(slots=True)
+class Resident:
+    """A villager whose needs become orders."""
+
+    name: str
+    sex: Sex
+    birth_year: int
+    village_code: str
+    phone: str | None = None
+    id_number: str | None = None
+    consent: Consent | None = None
+    id: int | None = None
+    consent_withdrawn_at: datetime | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def age_on(self, day: date) -> int:
+        """Age in whole years on ``day`` (birth year only is known, so 1 January is assumed)."""
+        return max(0, day.year - self.birth_year)
+
+    @property
+    def has_consent(self) -> bool:
+        """True if consent is recorded and not withdrawn."""
+        return self.consent is not None and self.consent_withdrawn_at is None

@@ -1,0 +1,78 @@
+"""Writing validated reference data (places, institutions, relations, staff, residents) in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlmodel import select
+
+from domain.places import InstitutionKind, PlaceLevel
+from domain.reference import KnownCodes, ReferenceBatch, validate
+from domain.specialties import catalogue
+from storage.tables import InstitutionRow, PlaceRow
+from storage.uow import SqlUnitOfWork
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did: per kind, rows created or updated, and rows already identical."""
+
+    changed: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_changed(self) -> int:
+        """Rows written in all."""
+        return sum(self.changed.values())
+
+
+def known_codes(uow: SqlUnitOfWork) -> KnownCodes:
+    """Place and institution codes already in the database."""
+    s = uow.session
+    known = KnownCodes()
+    for code, level in s.exec(select(PlaceRow.code, PlaceRow.level)):
+        known.places[code] = PlaceLevel(level)
+    for code, kind, place in s.exec(select(InstitutionRow.code, InstitutionRow.kind, InstitutionRow.place_code)):
+        known.institutions[code] = InstitutionKind(kind)
+        known.institution_places[code] = place
+    return known
+
+
+def apply_batch(uow: SqlUnitOfWork, batch: ReferenceBatch, progress=None) -> ImportReport:
+    """Write a validated batch; identical rows are left alone, so a re-run changes nothing."""
+    report = ImportReport()
+    uow.reference.sync_specialties(catalogue())
+
+    def tally(kind: str, changed: bool) -> None:
+        bucket = report.changed if changed else report.unchanged
+        bucket[kind] = bucket.get(kind, 0) + 1
+        if progress:
+            progress(kind)
+
+    # Parents first: a place's parent may come later in the file.
+    depth = {lvl: i for i, lvl in enumerate(PlaceLevel)}
+    for p in sorted(batch.places, key=lambda p: depth[p.level]):
+        tally("places", uow.reference.upsert_place(p))
+    for i in batch.institutions:
+        tally("institutions", uow.reference.upsert_institution(i))
+    for r in batch.support:
+        tally("support", uow.reference.upsert_relation(r))
+    for st in batch.staff:
+        tally("staff", uow.staff.upsert(st))
+    for res in batch.residents:
+        if uow.residents.find(res.name, res.village_code, res.birth_year) is None:
+            uow.residents.add(res)
+            tally("residents", True)
+        else:
+            tally("residents", False)
+    return report
+
+
+def import_files(uow: SqlUnitOfWork, files: Mapping[str, bytes], today: date, progress=None) -> ImportReport:
+    """Validate and write files as one batch; raises ``ImportRejected`` and writes nothing on any error."""
+    batch = validate(files, known_codes(uow), today)
+    report = apply_batch(uow, batch, progress)
+    uow.commit()
+    return report

@@ -1,0 +1,175 @@
+"""SQLModel tables. The domain stays plain Python; repositories map rows to domain objects."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+class UtcDateTime(sa.types.TypeDecorator):
+    """Stores naive UTC on every backend and hands back timezone-aware UTC datetimes."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utc_field(nullable: bool = False, index: bool = False):
+    """A timestamp column stored as UTC."""
+    return Field(default=None, sa_column=sa.Column(UtcDateTime(), nullable=nullable, index=index))
+
+
+class PlaceRow(SQLModel, table=True):
+    __tablename__ = "place"
+    code: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=100)
+    level: str = Field(max_length=16, index=True)
+    parent_code: str | None = Field(default=None, foreign_key="place.code", max_length=32, index=True)
+    market_days: str | None = Field(default=None, max_length=64)
+
+
+class InstitutionRow(SQLModel, table=True):
+    __tablename__ = "institution"
+    code: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=100)
+    kind: str = Field(max_length=32, index=True)
+    place_code: str = Field(foreign_key="place.code", max_length=32, index=True)
+
+
+class SupportRow(SQLModel, table=True):
+    __tablename__ = "support_relation"
+    __table_args__ = (sa.UniqueConstraint("supporter_code", "supported_code", "start_date"),)
+    id: int | None = Field(default=None, primary_key=True)
+    supporter_code: str = Field(foreign_key="institution.code", max_length=32, index=True)
+    supported_code: str = Field(foreign_key="institution.code", max_length=32, index=True)
+    start_date: date
+    end_date: date | None = None
+
+
+class SpecialtyRow(SQLModel, table=True):
+    __tablename__ = "specialty"
+    code: str = Field(primary_key=True, max_length=16)
+    name: str = Field(max_length=50)
+    parent_code: str | None = Field(default=None, max_length=16)
+
+
+class StaffRow(SQLModel, table=True):
+    __tablename__ = "staff"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=50)
+    institution_code: str = Field(foreign_key="institution.code", max_length=32, index=True)
+    title: str = Field(max_length=8)
+    phone_enc: str | None = Field(default=None, max_length=200)
+    phone_hash: str | None = Field(default=None, max_length=64, index=True)
+    active: bool = True
+
+
+class StaffSpecialtyRow(SQLModel, table=True):
+    __tablename__ = "staff_specialty"
+    staff_id: int = Field(foreign_key="staff.id", primary_key=True)
+    specialty_code: str = Field(foreign_key="specialty.code", primary_key=True, max_length=16, index=True)
+
+
+class StaffRoleRow(SQLModel, table=True):
+    __tablename__ = "staff_role"
+    staff_id: int = Field(foreign_key="staff.id", primary_key=True)
+    role: str = Field(primary_key=True, max_length=32, index=True)
+
+
+class ResidentRow(SQLModel, table=True):
+    __tablename__ = "resident"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=50)
+    sex: str = Field(max_length=1)
+    birth_year: int
+    village_code: str = Field(foreign_key="place.code", max_length=32, index=True)
+    phone_enc: str | None = Field(default=None, max_length=200)
+    phone_hash: str | None = Field(default=None, max_length=64, index=True)
+    id_number_enc: str | None = Field(default=None, max_length=200)
+    id_number_hash: str | None = Field(default=None, max_length=64, index=True)
+    consent_version: str | None = Field(default=None, max_length=32)
+    consent_at: datetime | None = utc_field(nullable=True)
+    consent_by_staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    consent_withdrawn_at: datetime | None = utc_field(nullable=True)
+
+
+class OrderRow(SQLModel, table=True):
+    __tablename__ = "care_order"
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=32, unique=True)
+    resident_id: int | None = Field(default=None, foreign_key="resident.id", index=True)
+    post_code: str = Field(foreign_key="institution.code", max_length=32, index=True)
+    village_code: str = Field(foreign_key="place.code", max_length=32, index=True)
+    filed_by_staff_id: int = Field(foreign_key="staff.id")
+    need_text: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    suggested_specialty: str | None = Field(default=None, foreign_key="specialty.code", max_length=16)
+    confirmed_specialty: str | None = Field(default=None, foreign_key="specialty.code", max_length=16, index=True)
+    urgency: str = Field(max_length=16)
+    special_populations: str = Field(default="", max_length=100)
+    status: str = Field(max_length=32, index=True)
+    disposition: str | None = Field(default=None, max_length=16)
+    disposition_note: str | None = Field(default=None, max_length=500)
+    assigned_expert_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    circuit_id: int | None = Field(default=None, foreign_key="circuit.id", index=True)
+    question: str | None = Field(default=None, max_length=500)
+    answer: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=500)
+    merged_into_id: int | None = Field(default=None, foreign_key="care_order.id")
+    emergency_override: bool = False
+    created_at: datetime = utc_field(index=True)
+    updated_at: datetime = utc_field()
+    version: int = 0
+
+
+class CircuitRow(SQLModel, table=True):
+    __tablename__ = "circuit"
+    id: int | None = Field(default=None, primary_key=True)
+    hospital_code: str = Field(foreign_key="institution.code", max_length=32, index=True)
+    place_code: str = Field(foreign_key="place.code", max_length=32, index=True)
+    day: date = Field(index=True)
+    half_day: str = Field(max_length=2)
+    level: str = Field(max_length=16)
+    status: str = Field(max_length=16)
+
+
+class CircuitExpertRow(SQLModel, table=True):
+    __tablename__ = "circuit_expert"
+    circuit_id: int = Field(foreign_key="circuit.id", primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id", primary_key=True, index=True)
+
+
+class AuditRow(SQLModel, table=True):
+    """Append-only: triggers refuse UPDATE and DELETE on every backend."""
+
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = utc_field(index=True)
+    actor_staff_id: int | None = Field(default=None, index=True)
+    actor_role: str = Field(max_length=32)
+    action: str = Field(max_length=64, index=True)
+    entity: str = Field(max_length=32)
+    entity_id: str = Field(max_length=64, index=True)
+    from_status: str | None = Field(default=None, max_length=32)
+    to_status: str | None = Field(default=None, max_length=32)
+    reason: str | None = Field(default=None, max_length=500)
+    detail: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False, server_default="{}"))
+
+
+class CounterRow(SQLModel, table=True):
+    """Named sequences, e.g. one per day for order numbers."""
+
+    __tablename__ = "counter"
+    name: str = Field(primary_key=True, max_length=64)
+    value: int = 0

@@ -1,0 +1,606 @@
+"""Unit of work and repositories: the only way the rest of the code touches the database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from domain.circuits import Circuit, CircuitLevel, CircuitStatus, HalfDay
+from domain.errors import DomainError
+from domain.orders import (
+    AuditEvent,
+    Disposition,
+    Order,
+    OrderStatus,
+    SpecialPopulation,
+    Urgency,
+    order_number,
+)
+from domain.permissions import Jurisdiction
+from domain.places import Gazetteer, Institution, InstitutionKind, Place, PlaceLevel
+from domain.privacy import normalise_phone
+from domain.specialties import Specialty
+from domain.staff import Consent, Resident, Role, Sex, Staff, TitleLevel
+from domain.support import SupportNetwork, SupportRelation
+from storage.crypto import FieldCipher
+from storage.tables import (
+    AuditRow,
+    CircuitExpertRow,
+    CircuitRow,
+    CounterRow,
+    InstitutionRow,
+    OrderRow,
+    PlaceRow,
+    ResidentRow,
+    SpecialtyRow,
+    StaffRoleRow,
+    StaffRow,
+    StaffSpecialtyRow,
+    SupportRow,
+)
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+class ConcurrentUpdate(DomainError):
+    """Someone else changed the record between our read and our write."""
+
+
+class _Repo:
+    def __init__(self, uow: SqlUnitOfWork):
+        self.uow = uow
+
+    @property
+    def s(self) -> Session:
+        return self.uow.session
+
+
+class ReferenceRepository(_Repo):
+    """Places, institutions, support relations and the specialty table."""
+
+    def gazetteer(self) -> Gazetteer:
+        """Every place, as a hierarchy."""
+        return Gazetteer(_place(r) for r in self.s.exec(select(PlaceRow)))
+
+    def place(self, code: str) -> Place | None:
+        """One place, or None."""
+        row = self.s.get(PlaceRow, code)
+        return _place(row) if row else None
+
+    def children(self, code: str) -> list[Place]:
+        """The direct children of a place, by code."""
+        rows = self.s.exec(select(PlaceRow).where(PlaceRow.parent_code == code).order_by(PlaceRow.code))
+        return [_place(r) for r in rows]
+
+    def places_at(self, level: PlaceLevel) -> list[Place]:
+        """All places of one level, by code."""
+        rows = self.s.exec(select(PlaceRow).where(PlaceRow.level == level.value).order_by(PlaceRow.code))
+        return [_place(r) for r in rows]
+
+    def institution(self, code: str) -> Institution | None:
+        """One institution, or None."""
+        row = self.s.get(InstitutionRow, code)
+        return _institution(row) if row else None
+
+    def institutions(self, kind: InstitutionKind | None = None) -> list[Institution]:
+        """All institutions (of one kind), by code."""
+        q = select(InstitutionRow).order_by(InstitutionRow.code)
+        if kind is not None:
+            q = q.where(InstitutionRow.kind == kind.value)
+        return [_institution(r) for r in self.s.exec(q)]
+
+    def relations(self) -> list[SupportRelation]:
+        """Every support relation, current or not."""
+        return [
+            SupportRelation(r.supporter_code, r.supported_code, r.start_date, r.end_date)
+            for r in self.s.exec(select(SupportRow).order_by(SupportRow.id))
+        ]
+
+    def jurisdiction(self) -> Jurisdiction:
+        """Institutions and support network, for permission checks."""
+        return Jurisdiction.build(self.institutions(), SupportNetwork(self.relations()))
+
+    def upsert_place(self, p: Place) -> bool:
+        """Insert or update a place; True if anything changed."""
+        return _upsert(self.s, PlaceRow, p.code, name=p.name, level=p.level.value,
+                       parent_code=p.parent_code, market_days=p.market_days)
+
+    def upsert_institution(self, i: Institution) -> bool:
+        """Insert or update an institution; True if anything changed."""
+        return _upsert(self.s, InstitutionRow, i.code, name=i.name, kind=i.kind.value, place_code=i.place_code)
+
+    def upsert_relation(self, r: SupportRelation) -> bool:
+        """Insert a relation or update its end date; True if anything changed."""
+        row = self.s.exec(
+            select(SupportRow).where(
+                SupportRow.supporter_code == r.supporter_code,
+                SupportRow.supported_code == r.supported_code,
+                SupportRow.start_date == r.start,
+            )
+        ).first()
+        if row is None:
+            self.s.add(SupportRow(supporter_code=r.supporter_code, supported_code=r.supported_code,
+                                  start_date=r.start, end_date=r.end))
+            return True
+        if row.end_date != r.end:
+            row.end_date = r.end
+            self.s.add(row)
+            return True
+        return False
+
+    def sync_specialties(self, specialties: Iterable[Specialty]) -> int:
+        """Make the specialty table match the catalogue; returns the number of rows changed."""
+        return sum(
+            _upsert(self.s, SpecialtyRow, sp.code, name=sp.name, parent_code=sp.parent_code) for sp in specialties
+        )
+
+    def counts(self) -> dict[str, int]:
+        """How many places (per level), institutions and relations are loaded."""
+        out: dict[str, int] = {}
+        for level, n in self.s.exec(select(PlaceRow.level, sa.func.count()).group_by(PlaceRow.level)):
+            out[f"places.{level}"] = n
+        for kind, n in self.s.exec(select(InstitutionRow.kind, sa.func.count()).group_by(InstitutionRow.kind)):
+            out[f"institutions.{kind}"] = n
+        out["support_relations"] = self.s.exec(select(sa.func.count()).select_from(SupportRow)).one()
+        out["specialties"] = self.s.exec(select(sa.func.count()).select_from(SpecialtyRow)).one()
+        return out
+
+
+def _upsert(s: Session, table, key: str, **values) -> bool:
+    row = s.get(table, key)
+    if row is None:
+        s.add(table(**{table.__mapper__.primary_key[0].name: key}, **values))
+        s.flush()
+        return True
+    changed = False
+    for k, v in values.items():
+        if getattr(row, k) != v:
+            setattr(row, k, v)
+            changed = True
+    if changed:
+        s.add(row)
+    return changed
+
+
+def _place(r: PlaceRow) -> Place:
+    return Place(r.code, r.name, PlaceLevel(r.level), r.parent_code, r.market_days)
+
+
+def _institution(r: InstitutionRow) -> Institution:
+    return Institution(r.code, r.name, InstitutionKind(r.kind), r.place_code)
+
+
+class StaffRepository(_Repo):
+    """Health workers, their roles and specialties."""
+
+    def get(self, staff_id: int) -> Staff | None:
+        """One person by id, or None."""
+        row = self.s.get(StaffRow, staff_id)
+        return self._load(row) if row else None
+
+    def by_code(self, code: str) -> Staff | None:
+        """One person by staff code, or None."""
+        row = self.s.exec(select(StaffRow).where(StaffRow.code == code)).first()
+        return self._load(row) if row else None
+
+    def by_name(self, name: str) -> list[Staff]:
+        """Everyone with this exact name."""
+        return [self._load(r) for r in self.s.exec(select(StaffRow).where(StaffRow.name == name))]
+
+    def at_institution(self, code: str, role: Role | None = None) -> list[Staff]:
+        """Staff of one institution (holding ``role``), by code."""
+        q = select(StaffRow).where(StaffRow.institution_code == code, StaffRow.active == True)  # noqa: E712
+        if role is not None:
+            q = q.join(StaffRoleRow, StaffRoleRow.staff_id == StaffRow.id).where(StaffRoleRow.role == role.value)
+        return [self._load(r) for r in self.s.exec(q.order_by(StaffRow.code))]
+
+    def experts_with_specialty(self, hospital_codes: Iterable[str], specialty: str) -> list[Staff]:
+        """Active experts at these hospitals whose specialty is ``specialty`` or lies under/over it."""
+        top = specialty.split(".")[0]
+        q = (
+            select(StaffRow)
+            .join(StaffRoleRow, StaffRoleRow.staff_id == StaffRow.id)
+            .join(StaffSpecialtyRow, StaffSpecialtyRow.staff_id == StaffRow.id)
+            .where(
+                StaffRoleRow.role == Role.EXPERT.value,
+                StaffRow.active == True,  # noqa: E712
+                StaffRow.institution_code.in_(list(hospital_codes)),
+                sa.or_(
+                    StaffSpecialtyRow.specialty_code == specialty,
+                    StaffSpecialtyRow.specialty_code == top,
+                    StaffSpecialtyRow.specialty_code.startswith(specialty + "."),
+                ),
+            )
+            .distinct()
+            .order_by(StaffRow.code)
+        )
+        return [self._load(r) for r in self.s.exec(q)]
+
+    def find_by_phone(self, phone: str) -> Staff | None:
+        """The person with this mobile number (looked up by keyed hash), or None."""
+        h = self.uow.cipher.lookup_hash(normalise_phone(phone), context="phone")
+        row = self.s.exec(select(StaffRow).where(StaffRow.phone_hash == h)).first()
+        return self._load(row) if row else None
+
+    def upsert(self, st: Staff) -> bool:
+        """Insert or update by staff code, including roles and specialties; True if anything changed."""
+        row = self.s.exec(select(StaffRow).where(StaffRow.code == st.code)).first()
+        changed = False
+        if row is None:
+            row = StaffRow(code=st.code, name=st.name, institution_code=st.institution_code, title=st.title.value)
+            changed = True
+        else:
+            for k, v in (("name", st.name), ("institution_code", st.institution_code), ("title", st.title.value),
+                         ("active", st.active)):
+                if getattr(row, k) != v:
+                    setattr(row, k, v)
+                    changed = True
+        cipher = self.uow.cipher
+        current_phone = cipher.decrypt(row.phone_enc, context="staff.phone") if row.phone_enc else None
+        if current_phone != st.phone:
+            row.phone_enc = cipher.encrypt(st.phone, context="staff.phone")
+            row.phone_hash = cipher.lookup_hash(st.phone, context="phone")
+            changed = True
+        self.s.add(row)
+        self.s.flush()
+        assert row.id is not None
+        st.id = row.id
+        roles = set(self.s.exec(select(StaffRoleRow.role).where(StaffRoleRow.staff_id == row.id)))
+        if roles != {r.value for r in st.roles}:
+            for rr in self.s.exec(select(StaffRoleRow).where(StaffRoleRow.staff_id == row.id)):
+                self.s.delete(rr)
+            self.s.flush()
+            self.s.add_all(StaffRoleRow(staff_id=row.id, role=r.value) for r in st.roles)
+            changed = True
+        specs = set(self.s.exec(select(StaffSpecialtyRow.specialty_code).where(StaffSpecialtyRow.staff_id == row.id)))
+        if specs != set(st.specialties):
+            for sr in self.s.exec(select(StaffSpecialtyRow).where(StaffSpecialtyRow.staff_id == row.id)):
+                self.s.delete(sr)
+            self.s.flush()
+            self.s.add_all(StaffSpecialtyRow(staff_id=row.id, specialty_code=c) for c in st.specialties)
+            changed = True
+        return changed
+
+    def count(self, role: Role | None = None) -> int:
+        """How many active staff (holding ``role``)."""
+        q = select(sa.func.count(sa.distinct(StaffRow.id))).select_from(StaffRow).where(StaffRow.active == True)  # noqa: E712
+        if role is not None:
+            q = q.join(StaffRoleRow, StaffRoleRow.staff_id == StaffRow.id).where(StaffRoleRow.role == role.value)
+        return self.s.exec(q).one()
+
+    def _load(self, row: StaffRow) -> Staff:
+        roles = frozenset(Role(r) for r in self.s.exec(select(StaffRoleRow.role).where(StaffRoleRow.staff_id == row.id)))
+        specs = frozenset(
+            self.s.exec(select(StaffSpecialtyRow.specialty_code).where(StaffSpecialtyRow.staff_id == row.id))
+        )
+        return Staff(
+            code=row.code, name=row.name, institution_code=row.institution_code, title=TitleLevel(row.title),
+            specialties=specs, roles=roles, id=row.id, active=row.active,
+            phone=self.uow.cipher.decrypt(row.phone_enc, context="staff.phone"),
+        )
+
+
+class ResidentRepository(_Repo):
+    """Residents; phone and ID numbers are encrypted at rest with a keyed hash for lookups."""
+
+    def add(self, r: Resident) -> int:
+        """Store a new resident and return the id. Health data needs consent, so it must be recorded."""
+        row = ResidentRow(name=r.name, sex=r.sex.value, birth_year=r.birth_year, village_code=r.village_code)
+        self._write(row, r)
+        self.s.add(row)
+        self.s.flush()
+        assert row.id is not None
+        r.id = row.id
+        return row.id
+
+    def save(self, r: Resident) -> None:
+        """Write back a changed resident."""
+        row = self.s.get(ResidentRow, r.id)
+        if row is None:
+            raise DomainError("resident.unknown")
+        row.name, row.sex, row.birth_year, row.village_code = r.name, r.sex.value, r.birth_year, r.village_code
+        self._write(row, r)
+        self.s.add(row)
+
+    def _write(self, row: ResidentRow, r: Resident) -> None:
+        c = self.uow.cipher
+        row.phone_enc = c.encrypt(r.phone, context="resident.phone")
+        row.phone_hash = c.lookup_hash(r.phone, context="phone")
+        row.id_number_enc = c.encrypt(r.id_number, context="resident.id_number")
+        row.id_number_hash = c.lookup_hash(r.id_number.upper() if r.id_number else None, context="id_number")
+        if r.consent:
+            row.consent_version = r.consent.version
+            row.consent_at = r.consent.recorded_at
+            row.consent_by_staff_id = r.consent.recorded_by_staff_id
+        row.consent_withdrawn_at = r.consent_withdrawn_at
+
+    def get(self, resident_id: int) -> Resident | None:
+        """One resident, or None."""
+        row = self.s.get(ResidentRow, resident_id)
+        return self._load(row) if row else None
+
+    def in_villages(self, village_codes: Iterable[str], name_like: str | None = None) -> list[Resident]:
+        """Residents of these villages, optionally whose name contains ``name_like``."""
+        q = select(ResidentRow).where(ResidentRow.village_code.in_(list(village_codes)))
+        if name_like:
+            q = q.where(ResidentRow.name.contains(name_like, autoescape=True))
+        return [self._load(r) for r in self.s.exec(q.order_by(ResidentRow.name, ResidentRow.id))]
+
+    def find(self, name: str, village_code: str, birth_year: int) -> Resident | None:
+        """The resident with exactly this name, village and birth year, or None."""
+        row = self.s.exec(
+            select(ResidentRow).where(
+                ResidentRow.name == name, ResidentRow.village_code == village_code, ResidentRow.birth_year == birth_year
+            )
+        ).first()
+        return self._load(row) if row else None
+
+    def find_by_phone(self, phone: str) -> list[Resident]:
+        """Residents with this mobile number (keyed-hash lookup)."""
+        h = self.uow.cipher.lookup_hash(normalise_phone(phone), context="phone")
+        return [self._load(r) for r in self.s.exec(select(ResidentRow).where(ResidentRow.phone_hash == h))]
+
+    def count(self) -> int:
+        """How many residents are stored."""
+        return self.s.exec(select(sa.func.count()).select_from(ResidentRow)).one()
+
+    def _load(self, row: ResidentRow) -> Resident:
+        c = self.uow.cipher
+        consent = (
+            Consent(row.consent_version, row.consent_at, row.consent_by_staff_id)
+            if row.consent_version and row.consent_at
+            else None
+        )
+        return Resident(
+            name=row.name, sex=Sex(row.sex), birth_year=row.birth_year, village_code=row.village_code,
+            phone=c.decrypt(row.phone_enc, context="resident.phone"),
+            id_number=c.decrypt(row.id_number_enc, context="resident.id_number"),
+            consent=consent, id=row.id, consent_withdrawn_at=row.consent_withdrawn_at,
+        )
+
+
+class OrderRepository(_Repo):
+    """Orders; saving one also appends its audit events, in the same transaction."""
+
+    def add(self, order: Order) -> Order:
+        """Store a new order, giving it its number (``XZ-YYYYMMDD-NNNN``, per day in China time)."""
+        day = order.created_at.astimezone(CHINA).date()
+        order.number = order_number(day, self.uow.next_value(f"order:{day:%Y%m%d}"))
+        row = OrderRow(number=order.number, version=0, **_order_values(order))
+        self.s.add(row)
+        self.s.flush()
+        assert row.id is not None
+        order.id = row.id
+        self._flush_events(order)
+        return order
+
+    def get(self, order_id: int, *, for_update: bool = False) -> Order | None:
+        """One order by id (locked for update where the backend supports it), or None."""
+        q = select(OrderRow).where(OrderRow.id == order_id)
+        if for_update:
+            q = q.with_for_update()
+        row = self.s.exec(q).first()
+        return _order(row) if row else None
+
+    def by_number(self, number: str) -> Order | None:
+        """One order by its human-readable number, or None."""
+        row = self.s.exec(select(OrderRow).where(OrderRow.number == number)).first()
+        return _order(row) if row else None
+
+    def save(self, order: Order) -> None:
+        """Write back a changed order; raises ``ConcurrentUpdate`` if it changed since it was read."""
+        values = _order_values(order)
+        result = self.s.exec(  # type: ignore[call-overload]
+            sa.update(OrderRow)
+            .where(OrderRow.id == order.id, OrderRow.version == order.version)
+            .values(**values, version=order.version + 1)
+        )
+        if result.rowcount != 1:
+            raise ConcurrentUpdate("order.changed_meanwhile")
+        order.version += 1
+        self._flush_events(order)
+
+    def list(
+        self,
+        *,
+        post_codes: Iterable[str] | None = None,
+        statuses: Iterable[OrderStatus] | None = None,
+        circuit_id: int | None = None,
+        limit: int = 200,
+    ) -> list[Order]:
+        """Orders filtered by filing post, status or circuit, oldest first."""
+        q = select(OrderRow)
+        if post_codes is not None:
+            q = q.where(OrderRow.post_code.in_(list(post_codes)))
+        if statuses is not None:
+            q = q.where(OrderRow.status.in_([s.value for s in statuses]))
+        if circuit_id is not None:
+            q = q.where(OrderRow.circuit_id == circuit_id)
+        return [_order(r) for r in self.s.exec(q.order_by(OrderRow.created_at, OrderRow.id).limit(limit))]
+
+    def count_by_status(self) -> dict[str, int]:
+        """How many orders are in each status."""
+        return dict(self.s.exec(select(OrderRow.status, sa.func.count()).group_by(OrderRow.status)).all())
+
+    def confirmed_examples(self) -> Iterator[tuple[str, str, int | None]]:
+        """(need text, confirmed specialty, age at filing) for orders whose specialty a person confirmed."""
+        q = (
+            select(OrderRow.need_text, OrderRow.confirmed_specialty, OrderRow.created_at, ResidentRow.birth_year)
+            .join(ResidentRow, ResidentRow.id == OrderRow.resident_id, isouter=True)
+            .where(OrderRow.confirmed_specialty.is_not(None), OrderRow.need_text != "")
+            .order_by(OrderRow.id)
+        )
+        for text, code, created, birth_year in self.s.exec(q):
+            age = created.year - birth_year if birth_year else None
+            yield text, code, age
+
+    def _flush_events(self, order: Order) -> None:
+        for e in order.events:
+            self.uow.audit.append(e if e.entity_id == order.entity_id else _renamed(e, order.entity_id))
+        order.events.clear()
+
+
+def _renamed(e: AuditEvent, entity_id: str) -> AuditEvent:
+    return AuditEvent(e.actor_staff_id, e.actor_role, e.action, e.entity, entity_id, e.from_status,
+                      e.to_status, e.reason, e.at, e.detail)
+
+
+def _order_values(o: Order) -> dict:
+    return dict(
+        resident_id=o.resident_id, post_code=o.post_code, village_code=o.village_code,
+        filed_by_staff_id=o.filed_by_staff_id, need_text=o.need_text,
+        suggested_specialty=o.suggested_specialty, confirmed_specialty=o.confirmed_specialty,
+        urgency=o.urgency.value, special_populations=",".join(sorted(p.value for p in o.special_populations)),
+        status=o.status.value, disposition=o.disposition.value if o.disposition else None,
+        disposition_note=o.disposition_note, assigned_expert_id=o.assigned_expert_id, circuit_id=o.circuit_id,
+        question=o.question, answer=o.answer, reason=o.reason, merged_into_id=o.merged_into_id,
+        emergency_override=o.emergency_override, created_at=o.created_at, updated_at=o.updated_at or o.created_at,
+    )
+
+
+def _order(r: OrderRow) -> Order:
+    return Order(
+        id=r.id, number=r.number, resident_id=r.resident_id or 0, post_code=r.post_code, village_code=r.village_code,
+        filed_by_staff_id=r.filed_by_staff_id, need_text=r.need_text, created_at=r.created_at,
+        updated_at=r.updated_at, suggested_specialty=r.suggested_specialty,
+        confirmed_specialty=r.confirmed_specialty, urgency=Urgency(r.urgency),
+        special_populations=frozenset(SpecialPopulation(p) for p in r.special_populations.split(",") if p),
+        status=OrderStatus(r.status), disposition=Disposition(r.disposition) if r.disposition else None,
+        disposition_note=r.disposition_note, assigned_expert_id=r.assigned_expert_id, circuit_id=r.circuit_id,
+        question=r.question, answer=r.answer, reason=r.reason, merged_into_id=r.merged_into_id,
+        emergency_override=r.emergency_override, version=r.version,
+    )
+
+
+class CircuitRepository(_Repo):
+    """Circuit visits and their experts."""
+
+    def add(self, c: Circuit) -> int:
+        """Store a new circuit and return its id."""
+        row = CircuitRow(hospital_code=c.hospital_code, place_code=c.place_code, day=c.day,
+                         half_day=c.half_day.value, level=c.level.value, status=c.status.value)
+        self.s.add(row)
+        self.s.flush()
+        assert row.id is not None
+        self.s.add_all(CircuitExpertRow(circuit_id=row.id, staff_id=e) for e in c.expert_ids)
+        c.id = row.id
+        return row.id
+
+    def get(self, circuit_id: int) -> Circuit | None:
+        """One circuit, or None."""
+        row = self.s.get(CircuitRow, circuit_id)
+        if row is None:
+            return None
+        experts = frozenset(
+            self.s.exec(select(CircuitExpertRow.staff_id).where(CircuitExpertRow.circuit_id == circuit_id))
+        )
+        return Circuit(row.hospital_code, row.place_code, row.day, HalfDay(row.half_day), CircuitLevel(row.level),
+                       experts, CircuitStatus(row.status), row.id)
+
+    def for_expert(self, staff_id: int, from_day: date) -> list[Circuit]:
+        """Circuits this expert is on, from ``from_day``, soonest first."""
+        ids = self.s.exec(
+            select(CircuitRow.id)
+            .join(CircuitExpertRow, CircuitExpertRow.circuit_id == CircuitRow.id)
+            .where(CircuitExpertRow.staff_id == staff_id, CircuitRow.day >= from_day)
+            .order_by(CircuitRow.day, CircuitRow.half_day)
+        )
+        return [c for i in ids if (c := self.get(i)) is not None]
+
+
+class AuditRepository(_Repo):
+    """The append-only audit log."""
+
+    def append(self, e: AuditEvent) -> None:
+        """Add one event (it is written with the rest of the transaction)."""
+        self.s.add(
+            AuditRow(at=e.at, actor_staff_id=e.actor_staff_id, actor_role=e.actor_role, action=e.action,
+                     entity=e.entity, entity_id=e.entity_id, from_status=e.from_status, to_status=e.to_status,
+                     reason=e.reason, detail=json.dumps(e.detail, ensure_ascii=False, default=str))
+        )
+
+    def for_entity(self, entity: str, entity_id: str) -> list[AuditEvent]:
+        """Every event about one record, oldest first."""
+        self.s.flush()
+        rows = self.s.exec(
+            select(AuditRow).where(AuditRow.entity == entity, AuditRow.entity_id == entity_id).order_by(AuditRow.id)
+        )
+        return [_event(r) for r in rows]
+
+    def recent(self, limit: int = 50, action: str | None = None) -> list[AuditEvent]:
+        """The latest events, newest first."""
+        self.s.flush()
+        q = select(AuditRow)
+        if action:
+            q = q.where(AuditRow.action == action)
+        return [_event(r) for r in self.s.exec(q.order_by(AuditRow.id.desc()).limit(limit))]
+
+
+def _event(r: AuditRow) -> AuditEvent:
+    return AuditEvent(r.actor_staff_id, r.actor_role, r.action, r.entity, r.entity_id, r.from_status,
+                      r.to_status, r.reason, r.at, json.loads(r.detail))
+
+
+class SqlUnitOfWork:
+    """One transaction: ``with uow: ...; uow.commit()``. Leaving without commit rolls back."""
+
+    def __init__(self, engine: Engine, cipher: FieldCipher):
+        self.engine = engine
+        self.cipher = cipher
+        self.committed = False
+
+    def __enter__(self) -> SqlUnitOfWork:
+        self.session = Session(self.engine, expire_on_commit=False)
+        self.committed = False
+        self.reference = ReferenceRepository(self)
+        self.staff = StaffRepository(self)
+        self.residents = ResidentRepository(self)
+        self.orders = OrderRepository(self)
+        self.circuits = CircuitRepository(self)
+        self.audit = AuditRepository(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self.committed:
+            self.session.rollback()
+        self.session.close()
+
+    def commit(self) -> None:
+        """Make everything done in this unit of work permanent, atomically."""
+        self.session.commit()
+        self.committed = True
+
+    def rollback(self) -> None:
+        """Discard everything done in this unit of work."""
+        self.session.rollback()
+
+    def next_value(self, name: str) -> int:
+        """Atomically increment the named counter and return its new value."""
+        dialect = self.engine.dialect.name
+        ins = (postgresql if dialect == "postgresql" else sqlite).insert(CounterRow)
+        stmt = ins.values(name=name, value=1).on_conflict_do_update(
+            index_elements=["name"], set_={"value": CounterRow.value + 1}
+        ).returning(CounterRow.value)
+        return int(self.session.exec(stmt).scalar_one())  # type: ignore[call-overload]
+
+
+UnitOfWorkFactory = Callable[[], SqlUnitOfWork]
+
+
+def uow_factory(engine: Engine, cipher: FieldCipher) -> UnitOfWorkFactory:
+    """A callable that opens a fresh unit of work on ``engine``."""
+    return lambda: SqlUnitOfWork(engine, cipher)
+
+
+def now_utc() -> datetime:
+    """The current time, aware, in UTC (services take a clock; this is the real one)."""
+    from datetime import UTC
+
+    return datetime.now(UTC)

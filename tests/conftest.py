@@ -1,0 +1,221 @@
+"""Shared fixtures: every storage test runs on SQLite and on a throwaway PostgreSQL cluster."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from storage.crypto import FieldCipher
+from storage.db import make_engine, migrate
+from storage.uow import SqlUnitOfWork
+
+BACKENDS = ("sqlite", "postgres")
+TEST_KEY = FieldCipher.new_key_text()
+BACKENDS_RUN: Counter[str] = Counter()
+IN_CI = os.environ.get("CI", "").lower() == "true"
+FIXED_NOW = datetime(2026, 11, 23, 2, 30, tzinfo=UTC)  # 10:30 in Sanming
+
+
+def _pg_bindir() -> Path | None:
+    if shutil.which("pg_config"):
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True)
+        cand = Path(out.stdout.strip())
+        if (cand / "initdb").exists():
+            return cand
+    found = shutil.which("initdb")
+    return Path(found).parent if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster on 127.0.0.1, started as an unprivileged user when we are root."""
+
+    def __init__(self) -> None:
+        bindir = _pg_bindir()
+        if bindir is None:
+            raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl) not found")
+        self.bindir = bindir
+        self.root = Path(tempfile.mkdtemp(prefix="xz-pg-"))
+        self.data = self.root / "data"
+        self.port = _free_port()
+        self.as_root = os.geteuid() == 0
+        if self.as_root:
+            shutil.chown(self.root, "postgres", "postgres")
+
+    def _run(self, *args: str) -> None:
+        cmd = [str(self.bindir / args[0]), *args[1:]]
+        if self.as_root:  # pg_ctl and initdb refuse to run as root
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if res.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{res.stdout}\n{res.stderr}")
+
+    def start(self) -> None:
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale")
+        opts = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"), "-w", "start")
+
+    def stop(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def url(self, db: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{db}"
+
+    def execute(self, sql: str) -> None:
+        engine = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        with engine.connect() as c:
+            c.exec_driver_sql(sql)
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """The session's PostgreSQL cluster; under CI=true it must start, elsewhere it may be skipped."""
+    try:
+        cluster = PostgresCluster()
+        cluster.start()
+    except Exception as e:  # noqa: BLE001
+        if IN_CI:
+            pytest.fail(f"PostgreSQL leg must run in CI but the cluster did not start: {e}", pytrace=False)
+        pytest.skip(f"PostgreSQL not available here: {e}")
+    yield cluster
+    cluster.stop()
+
+
+def seed_demo(engine) -> None:
+    """Load the Sanming demo data into ``engine`` through the real importer."""
+    from bot.cli_core import demo_files
+    from storage.reference import import_files
+
+    with SqlUnitOfWork(engine, FieldCipher.from_text(TEST_KEY)) as uow:
+        import_files(uow, demo_files(), FIXED_NOW.date())
+
+
+class _Templates:
+    """Migrated (and optionally seeded) template databases, built once per backend per session."""
+
+    def __init__(self, tmp_root: Path):
+        self.tmp_root = tmp_root
+        self.sqlite: dict[bool, Path] = {}
+        self.pg: dict[bool, str] = {}
+        self.counter = itertools.count()
+
+    def sqlite_engine(self, seeded: bool, dest: Path):
+        if seeded not in self.sqlite:
+            path = self.tmp_root / f"template-{'seeded' if seeded else 'empty'}.db"
+            engine = make_engine(f"sqlite:///{path}")
+            migrate(engine)
+            if seeded:
+                seed_demo(engine)
+            engine.dispose()
+            self.sqlite[seeded] = path
+        # The backup API copies a consistent snapshot, WAL included.
+        with sqlite3.connect(self.sqlite[seeded]) as src, sqlite3.connect(dest) as dst:
+            src.backup(dst)
+        dst.close()
+        src.close()
+        return make_engine(f"sqlite:///{dest}")
+
+    def pg_engine(self, cluster: PostgresCluster, seeded: bool):
+        if seeded not in self.pg:
+            name = f"tmpl_{'seeded' if seeded else 'empty'}"
+            cluster.execute(f"CREATE DATABASE {name}")
+            engine = make_engine(cluster.url(name))
+            migrate(engine)
+            if seeded:
+                seed_demo(engine)
+            engine.dispose()
+            self.pg[seeded] = name
+        name = f"t{os.getpid()}_{next(self.counter)}"
+        cluster.execute(f"CREATE DATABASE {name} TEMPLATE {self.pg[seeded]} STRATEGY FILE_COPY")
+        return make_engine(cluster.url(name)), name
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory):
+    return _Templates(tmp_path_factory.mktemp("templates"))
+
+
+def _engine_for(request, templates, tmp_path, seeded: bool):
+    backend = request.param
+    BACKENDS_RUN[backend] += 1
+    if backend == "sqlite":
+        engine = templates.sqlite_engine(seeded, tmp_path / "xz.db")
+        yield engine
+        engine.dispose()
+    else:
+        cluster = request.getfixturevalue("pg_cluster")
+        engine, name = templates.pg_engine(cluster, seeded)
+        yield engine
+        engine.dispose()
+        cluster.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request, templates, tmp_path):
+    """A freshly migrated, empty database on each backend."""
+    yield from _engine_for(request, templates, tmp_path, seeded=False)
+
+
+@pytest.fixture(params=BACKENDS)
+def seeded_engine(request, templates, tmp_path):
+    """A migrated database holding the Sanming demo data, on each backend."""
+    yield from _engine_for(request, templates, tmp_path, seeded=True)
+
+
+@pytest.fixture
+def cipher() -> FieldCipher:
+    return FieldCipher.from_text(TEST_KEY)
+
+
+@pytest.fixture
+def uow_factory(engine, cipher):
+    return lambda: SqlUnitOfWork(engine, cipher)
+
+
+@pytest.fixture
+def seeded_uow(seeded_engine, cipher):
+    return lambda: SqlUnitOfWork(seeded_engine, cipher)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say which storage backends the run exercised."""
+    if BACKENDS_RUN:
+        ran = ", ".join(f"{b}: {n} tests" for b, n in sorted(BACKENDS_RUN.items()))
+        terminalreporter.write_line(f"storage backends exercised — {ran}")
+    missing = [b for b in BACKENDS if BACKENDS_RUN and b not in BACKENDS_RUN]
+    if missing:
+        terminalreporter.write_line(f"storage backends NOT exercised: {', '.join(missing)}")
+
+
+def wait_for(pred, timeout: float = 10.0) -> bool:
+    """Poll ``pred`` until true or ``timeout`` (for tests that watch another process)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False

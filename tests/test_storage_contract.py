@@ -1,0 +1,245 @@
+"""One storage contract, run against SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from domain.errors import DomainError, IllegalTransition
+from domain.orders import Action, Order, OrderStatus, SpecialPopulation, Urgency
+from domain.reference import ImportRejected
+from domain.staff import Consent, Resident, Role, Sex
+from storage.reference import import_files
+from storage.uow import ConcurrentUpdate, SqlUnitOfWork
+from tests.conftest import FIXED_NOW
+
+DEMO_POST = "VP350421101001"  # 城东村卫生所（示例）, 雪峰镇, 明溪县
+DEMO_VILLAGE = "350421101001"
+
+
+def _new_order(uow: SqlUnitOfWork, text: str = "老人心口疼，晚上喘不上气") -> Order:
+    doctor = uow.staff.by_code("S0006")
+    resident = Resident("测试居民", Sex.FEMALE, 1950, DEMO_VILLAGE, phone="13900001111",
+                        consent=Consent("v1", FIXED_NOW, doctor.id))
+    rid = uow.residents.add(resident)
+    order = Order.file(resident_id=rid, post_code=DEMO_POST, village_code=DEMO_VILLAGE,
+                       filed_by_staff_id=doctor.id, need_text=text, now=FIXED_NOW,
+                       suggested_specialty="03.04", special_populations=frozenset({SpecialPopulation.ELDERLY}))
+    return uow.orders.add(order)
+
+
+def test_schema_migrates_to_an_empty_database(uow_factory):
+    with uow_factory() as uow:
+        assert uow.reference.counts()["support_relations"] == 0
+
+
+def test_demo_seed_loads_sanming(seeded_uow):
+    with seeded_uow() as uow:
+        g = uow.reference.gazetteer()
+        sanming_counties = [p for p in uow.reference.children("350400")]
+        assert {p.name for p in sanming_counties} >= {"三元区", "沙县区", "永安市", "明溪县", "清流县", "宁化县",
+                                                      "大田县", "尤溪县", "将乐县", "泰宁县", "建宁县"}
+        assert g.is_within(DEMO_VILLAGE, "350421")
+        experts = uow.staff.count(Role.EXPERT)
+        assert experts >= 15
+        net = uow.reference.jurisdiction().network
+        # 福建省第二人民医院 supports 明溪总医院 and through it the villages of 明溪县.
+        assert net.supports("P350100001", "CH350421", date(2026, 11, 23))
+        assert net.supports("P350100001", DEMO_POST, date(2026, 11, 23))
+        assert not net.supports("P350100002", DEMO_POST, date(2026, 11, 23))
+
+
+def test_seeding_twice_changes_nothing(seeded_uow):
+    from bot.cli_core import demo_files
+
+    with seeded_uow() as uow:
+        report = import_files(uow, demo_files(), FIXED_NOW.date())
+    assert report.total_changed == 0
+    assert sum(report.unchanged.values()) > 1000
+
+
+def test_order_gets_a_daily_number_and_audit_trail(seeded_uow):
+    with seeded_uow() as uow:
+        first = _new_order(uow)
+        second = _new_order(uow, "眼睛花，看不清字")
+        uow.commit()
+    assert first.number == "XZ-20261123-0001"
+    assert second.number == "XZ-20261123-0002"
+    with seeded_uow() as uow:
+        stored = uow.orders.by_number("XZ-20261123-0002")
+        assert stored.need_text == "眼睛花，看不清字"
+        assert stored.special_populations == frozenset({SpecialPopulation.ELDERLY})
+        events = uow.audit.for_entity("order", first.number)
+        assert [(e.action, e.to_status) for e in events] == [("file", "submitted")]
+
+
+def test_transitions_persist_with_their_audit_events(seeded_uow):
+    with seeded_uow() as uow:
+        order = _new_order(uow)
+        reviewer = uow.staff.by_code("S0005")
+        order.apply(Action.TOWNSHIP_RETURN, actor_staff_id=reviewer.id, actor_role=Role.TOWNSHIP_REVIEWER,
+                    now=FIXED_NOW, reason="请补充血压数值")
+        uow.orders.save(order)
+        uow.commit()
+    with seeded_uow() as uow:
+        stored = uow.orders.get(order.id)
+        assert stored.status is OrderStatus.RETURNED
+        assert stored.question == "请补充血压数值"
+        trail = uow.audit.for_entity("order", order.number)
+        assert [e.action for e in trail] == ["file", "township_return"]
+        assert trail[1].reason == "请补充血压数值" and trail[1].from_status == "submitted"
+
+
+def test_a_failed_transaction_leaves_no_half_written_order(seeded_uow):
+    with seeded_uow() as uow:
+        order = _new_order(uow)
+        number = order.number
+        # no commit: leaving the block rolls everything back
+    with seeded_uow() as uow:
+        assert uow.orders.by_number(number) is None
+        assert uow.audit.for_entity("order", number) == []
+        assert uow.residents.count() == 30
+
+
+def test_stale_write_is_refused(seeded_uow):
+    with seeded_uow() as uow:
+        order = _new_order(uow)
+        uow.commit()
+    reviewer_id = None
+    with seeded_uow() as a:
+        reviewer_id = a.staff.by_code("S0005").id
+        first = a.orders.get(order.id)
+    with seeded_uow() as b:
+        second = b.orders.get(order.id)
+        second.apply(Action.TOWNSHIP_APPROVE, actor_staff_id=reviewer_id, actor_role=Role.TOWNSHIP_REVIEWER,
+                     now=FIXED_NOW)
+        b.orders.save(second)
+        b.commit()
+    with seeded_uow() as a:
+        first.apply(Action.TOWNSHIP_REJECT, actor_staff_id=reviewer_id, actor_role=Role.TOWNSHIP_REVIEWER,
+                    now=FIXED_NOW, reason="重复")
+        with pytest.raises(ConcurrentUpdate):
+            a.orders.save(first)
+    with seeded_uow() as uow:
+        assert uow.orders.get(order.id).status is OrderStatus.TOWNSHIP_APPROVED
+
+
+def test_audit_log_is_append_only(seeded_uow):
+    with seeded_uow() as uow:
+        _new_order(uow)
+        uow.commit()
+    for stmt in ("UPDATE audit_event SET reason = 'x'", "DELETE FROM audit_event"):
+        with seeded_uow() as uow, pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            uow.session.exec(sa.text(stmt))
+
+
+def test_phone_numbers_are_encrypted_at_rest_and_found_by_hash(seeded_uow):
+    with seeded_uow() as uow:
+        order = _new_order(uow)
+        uow.commit()
+    with seeded_uow() as uow:
+        raw = uow.session.exec(sa.text("SELECT phone_enc, phone_hash FROM resident WHERE name = '测试居民'")).one()
+        assert "13900001111" not in raw[0] and "13900001111" not in raw[1]
+        found = uow.residents.find_by_phone("+86 139-0000-1111")
+        assert [r.name for r in found] == ["测试居民"]
+        assert found[0].phone == "13900001111"
+        assert uow.orders.get(order.id).resident_id == found[0].id
+
+
+def test_experts_are_found_by_specialty_at_supporting_hospitals(seeded_uow):
+    with seeded_uow() as uow:
+        cardiology = uow.staff.experts_with_specialty(["CH350421"], "03.04")
+        assert "S0003" in {s.code for s in cardiology}
+        assert all(s.has_role(Role.EXPERT) for s in cardiology)
+        eyes = uow.staff.experts_with_specialty(["CH350421"], "10")
+        assert {s.code for s in eyes} == {"S0004"} | {s.code for s in eyes if s.code != "S0004"}
+        assert "S0003" not in {s.code for s in eyes}
+
+
+def test_bad_import_writes_nothing(engine, cipher):
+    places = "code,name,level,parent_code,market_days\n350400,三明市,city,,\n350421,明溪县,county,350400,\n"
+    bad_inst = "code,name,kind,place_code\nX1,某卫生院,township_center,999999\n"
+    with SqlUnitOfWork(engine, cipher) as uow, pytest.raises(ImportRejected) as err:
+        import_files(uow, {"places.csv": places.encode(), "institutions.csv": bad_inst.encode()}, FIXED_NOW.date())
+    assert err.value.errors[0].row == 2
+    with SqlUnitOfWork(engine, cipher) as uow:
+        assert uow.reference.gazetteer().get("350400") is None
+
+
+def test_gbk_files_from_excel_are_accepted(engine, cipher):
+    places = "code,name,level,parent_code,market_days\r\n350400,三明市,city,,\r\n350421,明溪县,county,350400,\r\n"
+    with SqlUnitOfWork(engine, cipher) as uow:
+        report = import_files(uow, {"places.csv": places.encode("gbk")}, FIXED_NOW.date())
+    assert report.changed == {"places": 2}
+    with SqlUnitOfWork(engine, cipher) as uow:
+        assert uow.reference.place("350421").name == "明溪县"
+
+
+def test_concurrent_writers_never_see_database_locked(seeded_engine, cipher):
+    """Many threads filing orders at once: every one lands, numbers are unique, none fails."""
+    errors: list[Exception] = []
+    numbers: list[str] = []
+    lock = threading.Lock()
+
+    def worker():
+        for _ in range(5):
+            try:
+                with SqlUnitOfWork(seeded_engine, cipher) as uow:
+                    # read-then-write: the counter and the order in one transaction
+                    o = _new_order(uow)
+                    uow.commit()
+                with lock:
+                    numbers.append(o.number)
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(numbers) == 40 and len(set(numbers)) == 40
+
+
+def test_illegal_transition_is_not_persisted(seeded_uow):
+    with seeded_uow() as uow:
+        order = _new_order(uow)
+        expert = uow.staff.by_code("S0003")
+        with pytest.raises(IllegalTransition):
+            order.apply(Action.MARK_SERVED, actor_staff_id=expert.id, actor_role=Role.EXPERT, now=FIXED_NOW)
+        uow.commit()
+    with seeded_uow() as uow:
+        assert uow.orders.get(order.id).status is OrderStatus.SUBMITTED
+
+
+def test_order_numbers_restart_each_day_in_china_time(seeded_uow):
+    with seeded_uow() as uow:
+        doctor = uow.staff.by_code("S0006")
+        rid = uow.residents.add(Resident("甲", Sex.MALE, 1960, DEMO_VILLAGE, consent=Consent("v1", FIXED_NOW, 1)))
+        late = FIXED_NOW.replace(hour=15, minute=59)  # 23:59 in China
+        after_midnight = late + timedelta(minutes=2)  # 00:01 next day in China
+        numbers = []
+        for when in (late, after_midnight):
+            o = Order.file(resident_id=rid, post_code=DEMO_POST, village_code=DEMO_VILLAGE,
+                           filed_by_staff_id=doctor.id, need_text="腰杆疼", now=when, urgency=Urgency.SOON)
+            numbers.append(uow.orders.add(o).number)
+        uow.commit()
+    assert numbers == ["XZ-20261123-0001", "XZ-20261124-0001"]
+
+
+def test_confirmed_orders_become_training_examples(seeded_uow):
+    with seeded_uow() as uow:
+        _new_order(uow)
+        uow.commit()
+    with seeded_uow() as uow:
+        rows = list(uow.orders.confirmed_examples())
+    assert rows == [("老人心口疼，晚上喘不上气", "03.04", 76)]
+
+
+def test_empty_need_is_refused_before_anything_is_stored(seeded_uow):
+    with seeded_uow() as uow, pytest.raises(DomainError, match="order.need.empty"):
+        _new_order(uow, "   ")
