@@ -71,8 +71,9 @@ def load_files(app, files: dict[str, bytes], title: str) -> int:
             report = import_files(uow, files, datetime.now(CHINA).date(), progress)
     except ImportRejected as e:
         progress.finish()
-        print(f"导入被拒绝，未写入任何数据 / import rejected, nothing written ({len(e.errors)} errors):",
-              file=sys.stderr)
+        print(
+            f"导入被拒绝，未写入任何数据 / import rejected, nothing written ({len(e.errors)} errors):", file=sys.stderr
+        )
         for err in e.errors[:200]:
             print(f"  {err}", file=sys.stderr)
         if len(e.errors) > 200:
@@ -80,8 +81,10 @@ def load_files(app, files: dict[str, bytes], title: str) -> int:
         return 1
     progress.finish()
     for kind in sorted(set(report.changed) | set(report.unchanged)):
-        print(f"{kind}: 新增或更新 {report.changed.get(kind, 0)} 条，未变 {report.unchanged.get(kind, 0)} 条"
-              f" / {report.changed.get(kind, 0)} written, {report.unchanged.get(kind, 0)} unchanged")
+        print(
+            f"{kind}: 新增或更新 {report.changed.get(kind, 0)} 条，未变 {report.unchanged.get(kind, 0)} 条"
+            f" / {report.changed.get(kind, 0)} written, {report.unchanged.get(kind, 0)} unchanged"
+        )
     return 0
 
 
@@ -121,7 +124,8 @@ def summary(app) -> str:
             f"卫生院 {c.get('institutions.township_center', 0) + c.get('institutions.community_center', 0)}，"
             f"县级医院 {c.get('institutions.county_hospital', 0)}，市级医院 {c.get('institutions.city_hospital', 0)}，"
             f"省级医院 {c.get('institutions.provincial_hospital', 0)}",
-            f"支援关系 / support relations: {c.get('support_relations', 0)}；诊疗科目 / specialties: {c.get('specialties', 0)}",
+            f"支援关系 / support relations: {c.get('support_relations', 0)}；"
+            f"诊疗科目 / specialties: {c.get('specialties', 0)}",
             "人员 / staff: " + "，".join(f"{r.value} {uow.staff.count(r)}" for r in Role),
             f"居民 / residents: {uow.residents.count()}；订单 / orders: {sum(uow.orders.count_by_status().values())}",
         ]

@@ -256,9 +256,7 @@ class Order:
         """Move the order by ``action``; raises ``IllegalTransition`` if not allowed from here."""
         sources, target = TRANSITIONS[action]
         if self.status not in sources:
-            raise IllegalTransition(
-                "order.illegal_transition", action=action.value, status=self.status.value
-            )
+            raise IllegalTransition("order.illegal_transition", action=action.value, status=self.status.value)
         if action in REASON_REQUIRED:
             reason = clean_text(reason, MAX_REASON, key="order.reason")
         elif reason is not None:
@@ -318,7 +316,13 @@ class Order:
         self.confirmed_specialty = code
         self.updated_at = now
         return self._record(
-            actor_staff_id, actor_role, "confirm_specialty", self.status, self.status, None, now,
+            actor_staff_id,
+            actor_role,
+            "confirm_specialty",
+            self.status,
+            self.status,
+            None,
+            now,
             {"from": before, "to": code},
         )
 

@@ -70,9 +70,7 @@ class Jurisdiction:
                 actor.institution_code, post_code, day, direct=True
             )
         if role is Role.HOSPITAL_REVIEWER:
-            return bool(kind and kind.is_hospital) and self.network.supports(
-                actor.institution_code, post_code, day
-            )
+            return bool(kind and kind.is_hospital) and self.network.supports(actor.institution_code, post_code, day)
         return False
 
 

@@ -132,7 +132,7 @@ class _Validator:
     def run(self, files: list[tuple[str, str, list[dict[str, str]]]]) -> None:
         by_kind = sorted(files, key=lambda f: LOAD_ORDER.index(f[1]))
         # Codes defined anywhere in the batch count as known, so one batch may hold parent and child.
-        for name, kind, rows in by_kind:
+        for _name, kind, rows in by_kind:
             if kind == "places":
                 for r in rows:
                     lvl = r.get("level", "").strip()
@@ -201,7 +201,9 @@ class _Validator:
                 return
             if plevel is not level.parent_level:
                 self.err(
-                    name, i, "parent_code",
+                    name,
+                    i,
+                    "parent_code",
                     f"{_LEVEL_ZH[level.value]}的上级应为{_LEVEL_ZH[level.parent_level.value]}",
                     f"a {level.value} must sit under a {level.parent_level.value}, not a {plevel.value}",
                 )
@@ -211,11 +213,14 @@ class _Validator:
             if level is not PlaceLevel.TOWNSHIP:
                 self.err(name, i, "market_days", "只有乡镇可设圩日", "only townships have market days")
                 return
-            if not MARKET_DAYS.match(market) or not all(
-                1 <= int(d) <= 31 for d in market.split(":")[1].split(",")
-            ):
-                self.err(name, i, "market_days", f"圩日格式应如 lunar:3,8，而不是 {market}",
-                         f"market_days must look like lunar:3,8, not {market}")
+            if not MARKET_DAYS.match(market) or not all(1 <= int(d) <= 31 for d in market.split(":")[1].split(",")):
+                self.err(
+                    name,
+                    i,
+                    "market_days",
+                    f"圩日格式应如 lunar:3,8，而不是 {market}",
+                    f"market_days must look like lunar:3,8, not {market}",
+                )
                 return
         self.batch.places.append(Place(r["code"], r["name"], level, parent, market))
 
@@ -232,8 +237,13 @@ class _Validator:
             self.err(name, i, "place_code", f"地点编码不存在：{r['place_code']}", f"unknown place: {r['place_code']}")
             return
         if plevel not in _INSTITUTION_LEVEL[kind]:
-            self.err(name, i, "place_code", f"{kind.value} 不能设在{_LEVEL_ZH[plevel.value]}",
-                     f"a {kind.value} cannot be at a {plevel.value}")
+            self.err(
+                name,
+                i,
+                "place_code",
+                f"{kind.value} 不能设在{_LEVEL_ZH[plevel.value]}",
+                f"a {kind.value} cannot be at a {plevel.value}",
+            )
             return
         self.batch.institutions.append(Institution(r["code"], r["name"], kind, r["place_code"]))
 
@@ -266,7 +276,9 @@ class _Validator:
     def _phone(self, name: str, i: int, r: dict[str, str]) -> tuple[bool, str | None]:
         phone = r.get("phone") or None
         if phone and not is_valid_mobile(phone):
-            self.err(name, i, "phone", f"手机号无效：{mask_phone(phone)}", f"invalid mobile number: {mask_phone(phone)}")
+            self.err(
+                name, i, "phone", f"手机号无效：{mask_phone(phone)}", f"invalid mobile number: {mask_phone(phone)}"
+            )
             return False, None
         return True, normalise_phone(phone) if phone else None
 
@@ -275,14 +287,24 @@ class _Validator:
             return
         ok = True
         if r["institution_code"] not in self.institution_kinds:
-            self.err(name, i, "institution_code", f"机构编码不存在：{r['institution_code']}",
-                     f"unknown institution: {r['institution_code']}")
+            self.err(
+                name,
+                i,
+                "institution_code",
+                f"机构编码不存在：{r['institution_code']}",
+                f"unknown institution: {r['institution_code']}",
+            )
             ok = False
         try:
             title = TitleLevel(r["title"])
         except ValueError:
-            self.err(name, i, "title", f"未知职称级别：{r['title']}（应为 初级/中级/副高/正高）",
-                     f"unknown title level: {r['title']}")
+            self.err(
+                name,
+                i,
+                "title",
+                f"未知职称级别：{r['title']}（应为 初级/中级/副高/正高）",
+                f"unknown title level: {r['title']}",
+            )
             ok = False
         specialties = [s.strip() for s in r.get("specialties", "").split(";") if s.strip()]
         for s in specialties:
@@ -298,8 +320,13 @@ class _Validator:
         if ok and phone_ok:
             self.batch.staff.append(
                 Staff(
-                    code=r["code"], name=r["name"], institution_code=r["institution_code"], title=title,
-                    specialties=frozenset(specialties), roles=frozenset(Role(x) for x in roles), phone=phone,
+                    code=r["code"],
+                    name=r["name"],
+                    institution_code=r["institution_code"],
+                    title=title,
+                    specialties=frozenset(specialties),
+                    roles=frozenset(Role(x) for x in roles),
+                    phone=phone,
                 )
             )
 
@@ -313,11 +340,18 @@ class _Validator:
             ok = False
         year = int(r["birth_year"]) if r["birth_year"].isdigit() else 0
         if not 1900 <= year <= self.today.year:
-            self.err(name, i, "birth_year", f"出生年份无效：{r['birth_year']}", f"invalid birth year: {r['birth_year']}")
+            self.err(
+                name, i, "birth_year", f"出生年份无效：{r['birth_year']}", f"invalid birth year: {r['birth_year']}"
+            )
             ok = False
         if self.place_levels.get(r["village_code"]) is not PlaceLevel.VILLAGE:
-            self.err(name, i, "village_code", f"行政村编码不存在：{r['village_code']}",
-                     f"unknown village: {r['village_code']}")
+            self.err(
+                name,
+                i,
+                "village_code",
+                f"行政村编码不存在：{r['village_code']}",
+                f"unknown village: {r['village_code']}",
+            )
             ok = False
         phone_ok, phone = self._phone(name, i, r)
         if ok and phone_ok and sex is not None:
@@ -329,15 +363,33 @@ def parse_rows(name: str, data: bytes) -> tuple[str | None, list[dict[str, str]]
     try:
         text = decode(data)
     except DomainError:
-        return None, [], [RowError(name, 1, "", "文件编码无法识别（请另存为 UTF-8 或 GBK）",
-                                   "unknown encoding (save as UTF-8 or GBK)")]
+        return (
+            None,
+            [],
+            [
+                RowError(
+                    name, 1, "", "文件编码无法识别（请另存为 UTF-8 或 GBK）", "unknown encoding (save as UTF-8 or GBK)"
+                )
+            ],
+        )
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     kind = detect_kind(header)
     if kind is None:
         expected = " | ".join(",".join(c) for c in COLUMNS.values())
-        return None, [], [RowError(name, 1, "", f"表头无法识别：{','.join(header)}；应为以下之一：{expected}",
-                                   f"unrecognised header; expected one of: {expected}")]
+        return (
+            None,
+            [],
+            [
+                RowError(
+                    name,
+                    1,
+                    "",
+                    f"表头无法识别：{','.join(header)}；应为以下之一：{expected}",
+                    f"unrecognised header; expected one of: {expected}",
+                )
+            ],
+        )
     reader.fieldnames = header
     rows = list(reader)
     if not rows:

@@ -18,7 +18,7 @@ def normalise_url(url: str) -> str:
     """Use psycopg 3 for ``postgresql://`` URLs (the form most hosting panels print)."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

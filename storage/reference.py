@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from domain.places import InstitutionKind, PlaceLevel
 from domain.reference import KnownCodes, ReferenceBatch, validate
@@ -32,9 +32,11 @@ def known_codes(uow: SqlUnitOfWork) -> KnownCodes:
     """Place and institution codes already in the database."""
     s = uow.session
     known = KnownCodes()
-    for code, level in s.exec(select(PlaceRow.code, PlaceRow.level)):
+    for code, level in s.exec(select(col(PlaceRow.code), col(PlaceRow.level))):
         known.places[code] = PlaceLevel(level)
-    for code, kind, place in s.exec(select(InstitutionRow.code, InstitutionRow.kind, InstitutionRow.place_code)):
+    for code, kind, place in s.exec(
+        select(col(InstitutionRow.code), col(InstitutionRow.kind), col(InstitutionRow.place_code))
+    ):
         known.institutions[code] = InstitutionKind(kind)
         known.institution_places[code] = place
     return known

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from domain.circuits import Circuit, CircuitLevel, CircuitStatus, HalfDay
 from domain.errors import DomainError
@@ -76,12 +76,12 @@ class ReferenceRepository(_Repo):
 
     def children(self, code: str) -> list[Place]:
         """The direct children of a place, by code."""
-        rows = self.s.exec(select(PlaceRow).where(PlaceRow.parent_code == code).order_by(PlaceRow.code))
+        rows = self.s.exec(select(PlaceRow).where(col(PlaceRow.parent_code) == code).order_by(col(PlaceRow.code)))
         return [_place(r) for r in rows]
 
     def places_at(self, level: PlaceLevel) -> list[Place]:
         """All places of one level, by code."""
-        rows = self.s.exec(select(PlaceRow).where(PlaceRow.level == level.value).order_by(PlaceRow.code))
+        rows = self.s.exec(select(PlaceRow).where(col(PlaceRow.level) == level.value).order_by(col(PlaceRow.code)))
         return [_place(r) for r in rows]
 
     def institution(self, code: str) -> Institution | None:
@@ -91,16 +91,16 @@ class ReferenceRepository(_Repo):
 
     def institutions(self, kind: InstitutionKind | None = None) -> list[Institution]:
         """All institutions (of one kind), by code."""
-        q = select(InstitutionRow).order_by(InstitutionRow.code)
+        q = select(InstitutionRow).order_by(col(InstitutionRow.code))
         if kind is not None:
-            q = q.where(InstitutionRow.kind == kind.value)
+            q = q.where(col(InstitutionRow.kind) == kind.value)
         return [_institution(r) for r in self.s.exec(q)]
 
     def relations(self) -> list[SupportRelation]:
         """Every support relation, current or not."""
         return [
             SupportRelation(r.supporter_code, r.supported_code, r.start_date, r.end_date)
-            for r in self.s.exec(select(SupportRow).order_by(SupportRow.id))
+            for r in self.s.exec(select(SupportRow).order_by(col(SupportRow.id)))
         ]
 
     def jurisdiction(self) -> Jurisdiction:
@@ -109,8 +109,15 @@ class ReferenceRepository(_Repo):
 
     def upsert_place(self, p: Place) -> bool:
         """Insert or update a place; True if anything changed."""
-        return _upsert(self.s, PlaceRow, p.code, name=p.name, level=p.level.value,
-                       parent_code=p.parent_code, market_days=p.market_days)
+        return _upsert(
+            self.s,
+            PlaceRow,
+            p.code,
+            name=p.name,
+            level=p.level.value,
+            parent_code=p.parent_code,
+            market_days=p.market_days,
+        )
 
     def upsert_institution(self, i: Institution) -> bool:
         """Insert or update an institution; True if anything changed."""
@@ -120,14 +127,17 @@ class ReferenceRepository(_Repo):
         """Insert a relation or update its end date; True if anything changed."""
         row = self.s.exec(
             select(SupportRow).where(
-                SupportRow.supporter_code == r.supporter_code,
-                SupportRow.supported_code == r.supported_code,
-                SupportRow.start_date == r.start,
+                col(SupportRow.supporter_code) == r.supporter_code,
+                col(SupportRow.supported_code) == r.supported_code,
+                col(SupportRow.start_date) == r.start,
             )
         ).first()
         if row is None:
-            self.s.add(SupportRow(supporter_code=r.supporter_code, supported_code=r.supported_code,
-                                  start_date=r.start, end_date=r.end))
+            self.s.add(
+                SupportRow(
+                    supporter_code=r.supporter_code, supported_code=r.supported_code, start_date=r.start, end_date=r.end
+                )
+            )
             return True
         if row.end_date != r.end:
             row.end_date = r.end
@@ -144,9 +154,11 @@ class ReferenceRepository(_Repo):
     def counts(self) -> dict[str, int]:
         """How many places (per level), institutions and relations are loaded."""
         out: dict[str, int] = {}
-        for level, n in self.s.exec(select(PlaceRow.level, sa.func.count()).group_by(PlaceRow.level)):
+        for level, n in self.s.exec(select(col(PlaceRow.level), sa.func.count()).group_by(col(PlaceRow.level))):
             out[f"places.{level}"] = n
-        for kind, n in self.s.exec(select(InstitutionRow.kind, sa.func.count()).group_by(InstitutionRow.kind)):
+        for kind, n in self.s.exec(
+            select(col(InstitutionRow.kind), sa.func.count()).group_by(col(InstitutionRow.kind))
+        ):
             out[f"institutions.{kind}"] = n
         out["support_relations"] = self.s.exec(select(sa.func.count()).select_from(SupportRow)).one()
         out["specialties"] = self.s.exec(select(sa.func.count()).select_from(SpecialtyRow)).one()
@@ -187,58 +199,64 @@ class StaffRepository(_Repo):
 
     def by_code(self, code: str) -> Staff | None:
         """One person by staff code, or None."""
-        row = self.s.exec(select(StaffRow).where(StaffRow.code == code)).first()
+        row = self.s.exec(select(StaffRow).where(col(StaffRow.code) == code)).first()
         return self._load(row) if row else None
 
     def by_name(self, name: str) -> list[Staff]:
         """Everyone with this exact name."""
-        return [self._load(r) for r in self.s.exec(select(StaffRow).where(StaffRow.name == name))]
+        return [self._load(r) for r in self.s.exec(select(StaffRow).where(col(StaffRow.name) == name))]
 
     def at_institution(self, code: str, role: Role | None = None) -> list[Staff]:
         """Staff of one institution (holding ``role``), by code."""
-        q = select(StaffRow).where(StaffRow.institution_code == code, StaffRow.active == True)  # noqa: E712
+        q = select(StaffRow).where(col(StaffRow.institution_code) == code, col(StaffRow.active).is_(True))
         if role is not None:
-            q = q.join(StaffRoleRow, StaffRoleRow.staff_id == StaffRow.id).where(StaffRoleRow.role == role.value)
-        return [self._load(r) for r in self.s.exec(q.order_by(StaffRow.code))]
+            q = q.join(StaffRoleRow, col(StaffRoleRow.staff_id) == col(StaffRow.id)).where(
+                col(StaffRoleRow.role) == role.value
+            )
+        return [self._load(r) for r in self.s.exec(q.order_by(col(StaffRow.code)))]
 
     def experts_with_specialty(self, hospital_codes: Iterable[str], specialty: str) -> list[Staff]:
         """Active experts at these hospitals whose specialty is ``specialty`` or lies under/over it."""
         top = specialty.split(".")[0]
         q = (
             select(StaffRow)
-            .join(StaffRoleRow, StaffRoleRow.staff_id == StaffRow.id)
-            .join(StaffSpecialtyRow, StaffSpecialtyRow.staff_id == StaffRow.id)
+            .join(StaffRoleRow, col(StaffRoleRow.staff_id) == col(StaffRow.id))
+            .join(StaffSpecialtyRow, col(StaffSpecialtyRow.staff_id) == col(StaffRow.id))
             .where(
-                StaffRoleRow.role == Role.EXPERT.value,
-                StaffRow.active == True,  # noqa: E712
-                StaffRow.institution_code.in_(list(hospital_codes)),
+                col(StaffRoleRow.role) == Role.EXPERT.value,
+                col(StaffRow.active).is_(True),
+                col(StaffRow.institution_code).in_(list(hospital_codes)),
                 sa.or_(
-                    StaffSpecialtyRow.specialty_code == specialty,
-                    StaffSpecialtyRow.specialty_code == top,
-                    StaffSpecialtyRow.specialty_code.startswith(specialty + "."),
+                    col(StaffSpecialtyRow.specialty_code) == specialty,
+                    col(StaffSpecialtyRow.specialty_code) == top,
+                    col(StaffSpecialtyRow.specialty_code).startswith(specialty + "."),
                 ),
             )
             .distinct()
-            .order_by(StaffRow.code)
+            .order_by(col(StaffRow.code))
         )
         return [self._load(r) for r in self.s.exec(q)]
 
     def find_by_phone(self, phone: str) -> Staff | None:
         """The person with this mobile number (looked up by keyed hash), or None."""
         h = self.uow.cipher.lookup_hash(normalise_phone(phone), context="phone")
-        row = self.s.exec(select(StaffRow).where(StaffRow.phone_hash == h)).first()
+        row = self.s.exec(select(StaffRow).where(col(StaffRow.phone_hash) == h)).first()
         return self._load(row) if row else None
 
     def upsert(self, st: Staff) -> bool:
         """Insert or update by staff code, including roles and specialties; True if anything changed."""
-        row = self.s.exec(select(StaffRow).where(StaffRow.code == st.code)).first()
+        row = self.s.exec(select(StaffRow).where(col(StaffRow.code) == st.code)).first()
         changed = False
         if row is None:
             row = StaffRow(code=st.code, name=st.name, institution_code=st.institution_code, title=st.title.value)
             changed = True
         else:
-            for k, v in (("name", st.name), ("institution_code", st.institution_code), ("title", st.title.value),
-                         ("active", st.active)):
+            for k, v in (
+                ("name", st.name),
+                ("institution_code", st.institution_code),
+                ("title", st.title.value),
+                ("active", st.active),
+            ):
                 if getattr(row, k) != v:
                     setattr(row, k, v)
                     changed = True
@@ -252,16 +270,18 @@ class StaffRepository(_Repo):
         self.s.flush()
         assert row.id is not None
         st.id = row.id
-        roles = set(self.s.exec(select(StaffRoleRow.role).where(StaffRoleRow.staff_id == row.id)))
+        roles = set(self.s.exec(select(col(StaffRoleRow.role)).where(col(StaffRoleRow.staff_id) == row.id)))
         if roles != {r.value for r in st.roles}:
-            for rr in self.s.exec(select(StaffRoleRow).where(StaffRoleRow.staff_id == row.id)):
+            for rr in self.s.exec(select(StaffRoleRow).where(col(StaffRoleRow.staff_id) == row.id)):
                 self.s.delete(rr)
             self.s.flush()
             self.s.add_all(StaffRoleRow(staff_id=row.id, role=r.value) for r in st.roles)
             changed = True
-        specs = set(self.s.exec(select(StaffSpecialtyRow.specialty_code).where(StaffSpecialtyRow.staff_id == row.id)))
+        specs = set(
+            self.s.exec(select(col(StaffSpecialtyRow.specialty_code)).where(col(StaffSpecialtyRow.staff_id) == row.id))
+        )
         if specs != set(st.specialties):
-            for sr in self.s.exec(select(StaffSpecialtyRow).where(StaffSpecialtyRow.staff_id == row.id)):
+            for sr in self.s.exec(select(StaffSpecialtyRow).where(col(StaffSpecialtyRow.staff_id) == row.id)):
                 self.s.delete(sr)
             self.s.flush()
             self.s.add_all(StaffSpecialtyRow(staff_id=row.id, specialty_code=c) for c in st.specialties)
@@ -270,19 +290,33 @@ class StaffRepository(_Repo):
 
     def count(self, role: Role | None = None) -> int:
         """How many active staff (holding ``role``)."""
-        q = select(sa.func.count(sa.distinct(StaffRow.id))).select_from(StaffRow).where(StaffRow.active == True)  # noqa: E712
+        q = (
+            select(sa.func.count(sa.distinct(col(StaffRow.id))))
+            .select_from(StaffRow)
+            .where(col(StaffRow.active).is_(True))
+        )
         if role is not None:
-            q = q.join(StaffRoleRow, StaffRoleRow.staff_id == StaffRow.id).where(StaffRoleRow.role == role.value)
+            q = q.join(StaffRoleRow, col(StaffRoleRow.staff_id) == col(StaffRow.id)).where(
+                col(StaffRoleRow.role) == role.value
+            )
         return self.s.exec(q).one()
 
     def _load(self, row: StaffRow) -> Staff:
-        roles = frozenset(Role(r) for r in self.s.exec(select(StaffRoleRow.role).where(StaffRoleRow.staff_id == row.id)))
+        roles = frozenset(
+            Role(r) for r in self.s.exec(select(col(StaffRoleRow.role)).where(col(StaffRoleRow.staff_id) == row.id))
+        )
         specs = frozenset(
-            self.s.exec(select(StaffSpecialtyRow.specialty_code).where(StaffSpecialtyRow.staff_id == row.id))
+            self.s.exec(select(col(StaffSpecialtyRow.specialty_code)).where(col(StaffSpecialtyRow.staff_id) == row.id))
         )
         return Staff(
-            code=row.code, name=row.name, institution_code=row.institution_code, title=TitleLevel(row.title),
-            specialties=specs, roles=roles, id=row.id, active=row.active,
+            code=row.code,
+            name=row.name,
+            institution_code=row.institution_code,
+            title=TitleLevel(row.title),
+            specialties=specs,
+            roles=roles,
+            id=row.id,
+            active=row.active,
             phone=self.uow.cipher.decrypt(row.phone_enc, context="staff.phone"),
         )
 
@@ -328,16 +362,18 @@ class ResidentRepository(_Repo):
 
     def in_villages(self, village_codes: Iterable[str], name_like: str | None = None) -> list[Resident]:
         """Residents of these villages, optionally whose name contains ``name_like``."""
-        q = select(ResidentRow).where(ResidentRow.village_code.in_(list(village_codes)))
+        q = select(ResidentRow).where(col(ResidentRow.village_code).in_(list(village_codes)))
         if name_like:
-            q = q.where(ResidentRow.name.contains(name_like, autoescape=True))
-        return [self._load(r) for r in self.s.exec(q.order_by(ResidentRow.name, ResidentRow.id))]
+            q = q.where(col(ResidentRow.name).contains(name_like, autoescape=True))
+        return [self._load(r) for r in self.s.exec(q.order_by(col(ResidentRow.name), col(ResidentRow.id)))]
 
     def find(self, name: str, village_code: str, birth_year: int) -> Resident | None:
         """The resident with exactly this name, village and birth year, or None."""
         row = self.s.exec(
             select(ResidentRow).where(
-                ResidentRow.name == name, ResidentRow.village_code == village_code, ResidentRow.birth_year == birth_year
+                col(ResidentRow.name) == name,
+                col(ResidentRow.village_code) == village_code,
+                col(ResidentRow.birth_year) == birth_year,
             )
         ).first()
         return self._load(row) if row else None
@@ -345,7 +381,7 @@ class ResidentRepository(_Repo):
     def find_by_phone(self, phone: str) -> list[Resident]:
         """Residents with this mobile number (keyed-hash lookup)."""
         h = self.uow.cipher.lookup_hash(normalise_phone(phone), context="phone")
-        return [self._load(r) for r in self.s.exec(select(ResidentRow).where(ResidentRow.phone_hash == h))]
+        return [self._load(r) for r in self.s.exec(select(ResidentRow).where(col(ResidentRow.phone_hash) == h))]
 
     def count(self) -> int:
         """How many residents are stored."""
@@ -359,10 +395,15 @@ class ResidentRepository(_Repo):
             else None
         )
         return Resident(
-            name=row.name, sex=Sex(row.sex), birth_year=row.birth_year, village_code=row.village_code,
+            name=row.name,
+            sex=Sex(row.sex),
+            birth_year=row.birth_year,
+            village_code=row.village_code,
             phone=c.decrypt(row.phone_enc, context="resident.phone"),
             id_number=c.decrypt(row.id_number_enc, context="resident.id_number"),
-            consent=consent, id=row.id, consent_withdrawn_at=row.consent_withdrawn_at,
+            consent=consent,
+            id=row.id,
+            consent_withdrawn_at=row.consent_withdrawn_at,
         )
 
 
@@ -383,7 +424,7 @@ class OrderRepository(_Repo):
 
     def get(self, order_id: int, *, for_update: bool = False) -> Order | None:
         """One order by id (locked for update where the backend supports it), or None."""
-        q = select(OrderRow).where(OrderRow.id == order_id)
+        q = select(OrderRow).where(col(OrderRow.id) == order_id)
         if for_update:
             q = q.with_for_update()
         row = self.s.exec(q).first()
@@ -391,15 +432,15 @@ class OrderRepository(_Repo):
 
     def by_number(self, number: str) -> Order | None:
         """One order by its human-readable number, or None."""
-        row = self.s.exec(select(OrderRow).where(OrderRow.number == number)).first()
+        row = self.s.exec(select(OrderRow).where(col(OrderRow.number) == number)).first()
         return _order(row) if row else None
 
     def save(self, order: Order) -> None:
         """Write back a changed order; raises ``ConcurrentUpdate`` if it changed since it was read."""
         values = _order_values(order)
-        result = self.s.exec(  # type: ignore[call-overload]
+        result = self.s.exec(
             sa.update(OrderRow)
-            .where(OrderRow.id == order.id, OrderRow.version == order.version)
+            .where(col(OrderRow.id) == order.id, col(OrderRow.version) == order.version)
             .values(**values, version=order.version + 1)
         )
         if result.rowcount != 1:
@@ -418,26 +459,32 @@ class OrderRepository(_Repo):
         """Orders filtered by filing post, status or circuit, oldest first."""
         q = select(OrderRow)
         if post_codes is not None:
-            q = q.where(OrderRow.post_code.in_(list(post_codes)))
+            q = q.where(col(OrderRow.post_code).in_(list(post_codes)))
         if statuses is not None:
-            q = q.where(OrderRow.status.in_([s.value for s in statuses]))
+            q = q.where(col(OrderRow.status).in_([s.value for s in statuses]))
         if circuit_id is not None:
-            q = q.where(OrderRow.circuit_id == circuit_id)
-        return [_order(r) for r in self.s.exec(q.order_by(OrderRow.created_at, OrderRow.id).limit(limit))]
+            q = q.where(col(OrderRow.circuit_id) == circuit_id)
+        return [_order(r) for r in self.s.exec(q.order_by(col(OrderRow.created_at), col(OrderRow.id)).limit(limit))]
 
     def count_by_status(self) -> dict[str, int]:
         """How many orders are in each status."""
-        return dict(self.s.exec(select(OrderRow.status, sa.func.count()).group_by(OrderRow.status)).all())
+        return dict(self.s.exec(select(col(OrderRow.status), sa.func.count()).group_by(col(OrderRow.status))).all())
 
     def confirmed_examples(self) -> Iterator[tuple[str, str, int | None]]:
         """(need text, confirmed specialty, age at filing) for orders whose specialty a person confirmed."""
         q = (
-            select(OrderRow.need_text, OrderRow.confirmed_specialty, OrderRow.created_at, ResidentRow.birth_year)
-            .join(ResidentRow, ResidentRow.id == OrderRow.resident_id, isouter=True)
-            .where(OrderRow.confirmed_specialty.is_not(None), OrderRow.need_text != "")
-            .order_by(OrderRow.id)
+            select(
+                col(OrderRow.need_text),
+                col(OrderRow.confirmed_specialty),
+                col(OrderRow.created_at),
+                col(ResidentRow.birth_year),
+            )
+            .join(ResidentRow, col(ResidentRow.id) == col(OrderRow.resident_id), isouter=True)
+            .where(col(OrderRow.confirmed_specialty).is_not(None), col(OrderRow.need_text) != "")
+            .order_by(col(OrderRow.id))
         )
         for text, code, created, birth_year in self.s.exec(q):
+            assert code is not None
             age = created.year - birth_year if birth_year else None
             yield text, code, age
 
@@ -448,34 +495,72 @@ class OrderRepository(_Repo):
 
 
 def _renamed(e: AuditEvent, entity_id: str) -> AuditEvent:
-    return AuditEvent(e.actor_staff_id, e.actor_role, e.action, e.entity, entity_id, e.from_status,
-                      e.to_status, e.reason, e.at, e.detail)
+    return AuditEvent(
+        e.actor_staff_id,
+        e.actor_role,
+        e.action,
+        e.entity,
+        entity_id,
+        e.from_status,
+        e.to_status,
+        e.reason,
+        e.at,
+        e.detail,
+    )
 
 
 def _order_values(o: Order) -> dict:
     return dict(
-        resident_id=o.resident_id, post_code=o.post_code, village_code=o.village_code,
-        filed_by_staff_id=o.filed_by_staff_id, need_text=o.need_text,
-        suggested_specialty=o.suggested_specialty, confirmed_specialty=o.confirmed_specialty,
-        urgency=o.urgency.value, special_populations=",".join(sorted(p.value for p in o.special_populations)),
-        status=o.status.value, disposition=o.disposition.value if o.disposition else None,
-        disposition_note=o.disposition_note, assigned_expert_id=o.assigned_expert_id, circuit_id=o.circuit_id,
-        question=o.question, answer=o.answer, reason=o.reason, merged_into_id=o.merged_into_id,
-        emergency_override=o.emergency_override, created_at=o.created_at, updated_at=o.updated_at or o.created_at,
+        resident_id=o.resident_id,
+        post_code=o.post_code,
+        village_code=o.village_code,
+        filed_by_staff_id=o.filed_by_staff_id,
+        need_text=o.need_text,
+        suggested_specialty=o.suggested_specialty,
+        confirmed_specialty=o.confirmed_specialty,
+        urgency=o.urgency.value,
+        special_populations=",".join(sorted(p.value for p in o.special_populations)),
+        status=o.status.value,
+        disposition=o.disposition.value if o.disposition else None,
+        disposition_note=o.disposition_note,
+        assigned_expert_id=o.assigned_expert_id,
+        circuit_id=o.circuit_id,
+        question=o.question,
+        answer=o.answer,
+        reason=o.reason,
+        merged_into_id=o.merged_into_id,
+        emergency_override=o.emergency_override,
+        created_at=o.created_at,
+        updated_at=o.updated_at or o.created_at,
     )
 
 
 def _order(r: OrderRow) -> Order:
     return Order(
-        id=r.id, number=r.number, resident_id=r.resident_id or 0, post_code=r.post_code, village_code=r.village_code,
-        filed_by_staff_id=r.filed_by_staff_id, need_text=r.need_text, created_at=r.created_at,
-        updated_at=r.updated_at, suggested_specialty=r.suggested_specialty,
-        confirmed_specialty=r.confirmed_specialty, urgency=Urgency(r.urgency),
+        id=r.id,
+        number=r.number,
+        resident_id=r.resident_id or 0,
+        post_code=r.post_code,
+        village_code=r.village_code,
+        filed_by_staff_id=r.filed_by_staff_id,
+        need_text=r.need_text,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+        suggested_specialty=r.suggested_specialty,
+        confirmed_specialty=r.confirmed_specialty,
+        urgency=Urgency(r.urgency),
         special_populations=frozenset(SpecialPopulation(p) for p in r.special_populations.split(",") if p),
-        status=OrderStatus(r.status), disposition=Disposition(r.disposition) if r.disposition else None,
-        disposition_note=r.disposition_note, assigned_expert_id=r.assigned_expert_id, circuit_id=r.circuit_id,
-        question=r.question, answer=r.answer, reason=r.reason, merged_into_id=r.merged_into_id,
-        emergency_override=r.emergency_override, version=r.version,
+        status=OrderStatus(r.status),
+        disposition=Disposition(r.disposition) if r.disposition else None,
+        disposition_note=r.disposition_note,
+        assigned_expert_id=r.assigned_expert_id,
+        circuit_id=r.circuit_id,
+        question=r.question,
+        answer=r.answer,
+        reason=r.reason,
+        merged_into_id=r.merged_into_id,
+        emergency_override=r.emergency_override,
+        version=r.version,
     )
 
 
@@ -484,8 +569,14 @@ class CircuitRepository(_Repo):
 
     def add(self, c: Circuit) -> int:
         """Store a new circuit and return its id."""
-        row = CircuitRow(hospital_code=c.hospital_code, place_code=c.place_code, day=c.day,
-                         half_day=c.half_day.value, level=c.level.value, status=c.status.value)
+        row = CircuitRow(
+            hospital_code=c.hospital_code,
+            place_code=c.place_code,
+            day=c.day,
+            half_day=c.half_day.value,
+            level=c.level.value,
+            status=c.status.value,
+        )
         self.s.add(row)
         self.s.flush()
         assert row.id is not None
@@ -499,20 +590,28 @@ class CircuitRepository(_Repo):
         if row is None:
             return None
         experts = frozenset(
-            self.s.exec(select(CircuitExpertRow.staff_id).where(CircuitExpertRow.circuit_id == circuit_id))
+            self.s.exec(select(col(CircuitExpertRow.staff_id)).where(col(CircuitExpertRow.circuit_id) == circuit_id))
         )
-        return Circuit(row.hospital_code, row.place_code, row.day, HalfDay(row.half_day), CircuitLevel(row.level),
-                       experts, CircuitStatus(row.status), row.id)
+        return Circuit(
+            row.hospital_code,
+            row.place_code,
+            row.day,
+            HalfDay(row.half_day),
+            CircuitLevel(row.level),
+            experts,
+            CircuitStatus(row.status),
+            row.id,
+        )
 
     def for_expert(self, staff_id: int, from_day: date) -> list[Circuit]:
         """Circuits this expert is on, from ``from_day``, soonest first."""
         ids = self.s.exec(
-            select(CircuitRow.id)
-            .join(CircuitExpertRow, CircuitExpertRow.circuit_id == CircuitRow.id)
-            .where(CircuitExpertRow.staff_id == staff_id, CircuitRow.day >= from_day)
-            .order_by(CircuitRow.day, CircuitRow.half_day)
+            select(col(CircuitRow.id))
+            .join(CircuitExpertRow, col(CircuitExpertRow.circuit_id) == col(CircuitRow.id))
+            .where(col(CircuitExpertRow.staff_id) == staff_id, col(CircuitRow.day) >= from_day)
+            .order_by(col(CircuitRow.day), col(CircuitRow.half_day))
         )
-        return [c for i in ids if (c := self.get(i)) is not None]
+        return [c for i in ids if i is not None and (c := self.get(i)) is not None]
 
 
 class AuditRepository(_Repo):
@@ -521,16 +620,27 @@ class AuditRepository(_Repo):
     def append(self, e: AuditEvent) -> None:
         """Add one event (it is written with the rest of the transaction)."""
         self.s.add(
-            AuditRow(at=e.at, actor_staff_id=e.actor_staff_id, actor_role=e.actor_role, action=e.action,
-                     entity=e.entity, entity_id=e.entity_id, from_status=e.from_status, to_status=e.to_status,
-                     reason=e.reason, detail=json.dumps(e.detail, ensure_ascii=False, default=str))
+            AuditRow(
+                at=e.at,
+                actor_staff_id=e.actor_staff_id,
+                actor_role=e.actor_role,
+                action=e.action,
+                entity=e.entity,
+                entity_id=e.entity_id,
+                from_status=e.from_status,
+                to_status=e.to_status,
+                reason=e.reason,
+                detail=json.dumps(e.detail, ensure_ascii=False, default=str),
+            )
         )
 
     def for_entity(self, entity: str, entity_id: str) -> list[AuditEvent]:
         """Every event about one record, oldest first."""
         self.s.flush()
         rows = self.s.exec(
-            select(AuditRow).where(AuditRow.entity == entity, AuditRow.entity_id == entity_id).order_by(AuditRow.id)
+            select(AuditRow)
+            .where(col(AuditRow.entity) == entity, col(AuditRow.entity_id) == entity_id)
+            .order_by(col(AuditRow.id))
         )
         return [_event(r) for r in rows]
 
@@ -539,13 +649,23 @@ class AuditRepository(_Repo):
         self.s.flush()
         q = select(AuditRow)
         if action:
-            q = q.where(AuditRow.action == action)
-        return [_event(r) for r in self.s.exec(q.order_by(AuditRow.id.desc()).limit(limit))]
+            q = q.where(col(AuditRow.action) == action)
+        return [_event(r) for r in self.s.exec(q.order_by(col(AuditRow.id).desc()).limit(limit))]
 
 
 def _event(r: AuditRow) -> AuditEvent:
-    return AuditEvent(r.actor_staff_id, r.actor_role, r.action, r.entity, r.entity_id, r.from_status,
-                      r.to_status, r.reason, r.at, json.loads(r.detail))
+    return AuditEvent(
+        r.actor_staff_id,
+        r.actor_role,
+        r.action,
+        r.entity,
+        r.entity_id,
+        r.from_status,
+        r.to_status,
+        r.reason,
+        r.at,
+        json.loads(r.detail),
+    )
 
 
 class SqlUnitOfWork:
@@ -585,10 +705,12 @@ class SqlUnitOfWork:
         """Atomically increment the named counter and return its new value."""
         dialect = self.engine.dialect.name
         ins = (postgresql if dialect == "postgresql" else sqlite).insert(CounterRow)
-        stmt = ins.values(name=name, value=1).on_conflict_do_update(
-            index_elements=["name"], set_={"value": CounterRow.value + 1}
-        ).returning(CounterRow.value)
-        return int(self.session.exec(stmt).scalar_one())  # type: ignore[call-overload]
+        stmt = (
+            ins.values(name=name, value=1)
+            .on_conflict_do_update(index_elements=["name"], set_={"value": col(CounterRow.value) + 1})
+            .returning(col(CounterRow.value))
+        )
+        return int(self.session.exec(stmt).scalar_one())
 
 
 UnitOfWorkFactory = Callable[[], SqlUnitOfWork]

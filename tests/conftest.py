@@ -97,7 +97,7 @@ def pg_cluster():
     try:
         cluster = PostgresCluster()
         cluster.start()
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         if IN_CI:
             pytest.fail(f"PostgreSQL leg must run in CI but the cluster did not start: {e}", pytrace=False)
         pytest.skip(f"PostgreSQL not available here: {e}")

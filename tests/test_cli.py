@@ -16,8 +16,9 @@ def run_cli(*args: str, var: Path, env_extra: dict[str, str] | None = None) -> s
     env = {**os.environ, "XUNZHEN_VAR_DIR": str(var), "PYTHONIOENCODING": "utf-8"}
     env.pop("DATABASE_URL", None)
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_help_lists_the_commands(tmp_path):
@@ -61,8 +62,9 @@ def test_a_good_gbk_file_is_imported(tmp_path):
     assert run_cli("seed", "--demo", var=tmp_path).returncode == 0
     good = tmp_path / "staff.csv"
     good.write_bytes(
-        "code,name,institution_code,title,specialties,roles,phone\nN1,新医生,CH350421,中级,03.04,expert,\n"
-        .encode("gbk")
+        "code,name,institution_code,title,specialties,roles,phone\nN1,新医生,CH350421,中级,03.04,expert,\n".encode(
+            "gbk"
+        )
     )
     out = run_cli("import", str(good), var=tmp_path)
     assert out.returncode == 0, out.stderr

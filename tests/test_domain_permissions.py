@@ -43,8 +43,14 @@ J = Jurisdiction.build(INSTITUTIONS, SupportNetwork(RELATIONS))
 
 
 def person(pid: int, inst: str, *roles: Role) -> Staff:
-    return Staff(code=f"S{pid}", name=f"人{pid}", institution_code=inst, title=TitleLevel.INTERMEDIATE,
-                 roles=frozenset(roles), id=pid)
+    return Staff(
+        code=f"S{pid}",
+        name=f"人{pid}",
+        institution_code=inst,
+        title=TitleLevel.INTERMEDIATE,
+        roles=frozenset(roles),
+        id=pid,
+    )
 
 
 DOCTOR_A = person(1, "VP_A", Role.VILLAGE_DOCTOR)
@@ -64,8 +70,7 @@ CIRCUIT = Circuit("CH_MX", "T_XF", date(2026, 12, 3), HalfDay.AM, CircuitLevel.T
 
 
 def order_at(post: str, circuit_id: int | None = None) -> Order:
-    o = Order.file(resident_id=1, post_code=post, village_code="V", filed_by_staff_id=1, need_text="头晕",
-                   now=NOW)
+    o = Order.file(resident_id=1, post_code=post, village_code="V", filed_by_staff_id=1, need_text="头晕", now=NOW)
     o.circuit_id = circuit_id
     return o
 
@@ -97,8 +102,7 @@ def test_township_reviewer_acts_on_villages_under_their_township():
 
 def test_township_cannot_approve_an_order_from_another_township():
     with pytest.raises(PermissionDenied, match="outside_township"):
-        authorize_order_action(XF_REVIEWER, Role.TOWNSHIP_REVIEWER, Action.TOWNSHIP_APPROVE, order_at("VP_C"), J,
-                               TODAY)
+        authorize_order_action(XF_REVIEWER, Role.TOWNSHIP_REVIEWER, Action.TOWNSHIP_APPROVE, order_at("VP_C"), J, TODAY)
     assert allowed(GY_REVIEWER, Role.TOWNSHIP_REVIEWER, Action.TOWNSHIP_APPROVE, order_at("VP_C"))
 
 
@@ -113,8 +117,7 @@ def test_hospital_reviewer_acts_on_institutions_their_hospital_supports_down_the
 
 def test_an_unsupported_hospital_cannot_dispose():
     with pytest.raises(PermissionDenied, match="not_supported"):
-        authorize_order_action(NH_REVIEWER, Role.HOSPITAL_REVIEWER, Action.DISPOSE_CIRCUIT, order_at("VP_A"), J,
-                               TODAY)
+        authorize_order_action(NH_REVIEWER, Role.HOSPITAL_REVIEWER, Action.DISPOSE_CIRCUIT, order_at("VP_A"), J, TODAY)
 
 
 def test_an_ended_support_relation_no_longer_grants_review():
@@ -140,8 +143,7 @@ def test_expert_cannot_act_on_an_order_of_another_circuit():
 
 def test_a_role_the_person_does_not_hold_is_refused():
     with pytest.raises(PermissionDenied, match="role_missing"):
-        authorize_order_action(EXPERT_ON, Role.HOSPITAL_REVIEWER, Action.DISPOSE_CIRCUIT, order_at("VP_A"), J,
-                               TODAY)
+        authorize_order_action(EXPERT_ON, Role.HOSPITAL_REVIEWER, Action.DISPOSE_CIRCUIT, order_at("VP_A"), J, TODAY)
 
 
 def test_one_person_may_hold_several_roles():

@@ -14,7 +14,7 @@ PLACES = (
     "code,name,level,parent_code,market_days\n"
     "350400,三明市,city,,\n"
     "350421,明溪县,county,350400,\n"
-    "350421101,雪峰镇,township,350421,\"lunar:3,8\"\n"
+    '350421101,雪峰镇,township,350421,"lunar:3,8"\n'
     "350421101001,城东村,village,350421101,\n"
 )
 INSTITUTIONS = (
@@ -55,10 +55,7 @@ def test_wrong_nesting_is_rejected():
 
 
 def test_unknown_specialty_is_rejected():
-    staff = (
-        "code,name,institution_code,title,specialties,roles,phone\n"
-        "S1,张医生,CH350421,副高,03.04;99.99,expert,\n"
-    )
+    staff = "code,name,institution_code,title,specialties,roles,phone\nS1,张医生,CH350421,副高,03.04;99.99,expert,\n"
     errs = errors_of({"p.csv": PLACES, "i.csv": INSTITUTIONS, "staff.csv": staff})
     assert [(e.file, e.row, e.column) for e in errs] == [("staff.csv", 2, "specialties")]
     assert "99.99" in errs[0].zh

@@ -12,8 +12,8 @@ target_metadata = SQLModel.metadata
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine")
     if engine is None:
-        from storage.db import make_engine
         from bot.config import Settings
+        from storage.db import make_engine
 
         engine = make_engine(Settings.from_env().database_url)
     with engine.connect() as connection:
