@@ -3,7 +3,223 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+_PROGRESS_EVERY = 1000
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the NLP sub-commands."""
+    p = sub.add_parser("classify", help="按 JSON Lines 逐行推荐专科并检查急症（stdin → stdout）")
+    p.add_argument("--model", help="训练好的模型文件（nlp-train 的输出），与词典融合")
+    p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("nlp-explain", help="显示一段文字的分词、命中词、否定和得分")
+    p.add_argument("text", help="要解释的文字")
+    p.add_argument("--age", type=int, help="年龄（岁）")
+    p.add_argument("--sex", choices=("M", "F"), help="性别")
+    p.add_argument("--model", help="训练好的模型文件")
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("nlp-train", help="用已确认的订单训练文本分类模型")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--from-orders", action="store_true", help="从数据库中已确认的订单读取")
+    src.add_argument("--from-jsonl", metavar="FILE", help='JSON Lines 文件，每行 {"text", "code", "age"?}')
+    p.add_argument("--out", required=True, help="模型输出路径（不要放在代码仓库里）")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("nlp-eval", help="在带标注的 JSON Lines 上评估（与 shared/eval/score.py 同样的指标）")
+    p.add_argument("file", help='JSON Lines，每行 {"text", "accepted_codes" 或 "code", "label"?}')
+    p.add_argument("--model", help="训练好的模型文件")
+    p.set_defaults(func=cmd_eval)
+
+
+def _progress(label: str, done: int, total: int | None = None) -> None:
+    suffix = f"/{total}" if total else ""
+    print(f"{label}：{done}{suffix}", file=sys.stderr, flush=True)
+
+
+def _parse_request(line: str) -> tuple[str, int | None, str | None]:
+    """Validate one classify input line; raises ValueError with a readable message."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"不是合法的 JSON：{e.msg}") from None
+    if not isinstance(obj, dict):
+        raise ValueError("每行应为 JSON 对象")
+    text = obj.get("text")
+    if not isinstance(text, str):
+        raise ValueError("缺少字符串字段 text")
+    age = obj.get("age")
+    if age is not None and (isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 130):
+        raise ValueError("age 应为 0–130 的整数")
+    sex = obj.get("sex")
+    if sex is not None and sex not in ("M", "F"):
+        raise ValueError('sex 应为 "M" 或 "F"')
+    return text, age, sex
+
+
+def _load(model: str | None) -> Any:
+    from nlp import load_matcher
+
+    if model is not None and not Path(model).is_file():
+        raise SystemExit(f"找不到模型文件：{model}")
+    return load_matcher(model)
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    """Read JSON Lines on stdin, write one result line per input line."""
+    matcher = _load(args.model)
+    out: TextIO = sys.stdout
+    for n, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            result: dict[str, Any] = {"error": "空行"}
+        else:
+            try:
+                text, age, sex = _parse_request(line)
+                result = matcher.classify(text, age=age, sex=sex).to_json()
+            except ValueError as e:
+                result = {"error": str(e)}
+        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+        if n % _PROGRESS_EVERY == 0 and not sys.stderr.isatty():
+            pass  # a pipe on stderr is usually a log; only interactive runs get chatty progress
+        elif n % _PROGRESS_EVERY == 0:
+            _progress("已处理", n)
+    out.flush()
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Print a human-readable trace for one text."""
+    print(_load(args.model).explain(args.text, age=args.age, sex=args.sex))
+    return 0
+
+
+def _jsonl_rows(path: str) -> Iterator[dict]:
+    from domain.specialties import catalogue
+
+    cat = catalogue()
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                print(f"{path}:{lineno}: 跳过非 JSON 行", file=sys.stderr)
+                continue
+            text, code = row.get("text"), row.get("code")
+            age = row.get("age")
+            if not isinstance(text, str) or not isinstance(code, str) or code not in cat:
+                print(f"{path}:{lineno}: 跳过（缺少 text 或 code 不在诊疗科目名录中）", file=sys.stderr)
+                continue
+            if not isinstance(age, int) or isinstance(age, bool):
+                age = None
+            yield {"text": text, "code": code, "age": age}
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train the text classifier from confirmed orders or a JSON Lines file and write the model."""
+    from nlp import load_matcher
+    from nlp.model import train
+
+    if args.from_orders:
+        try:
+            from bot.bootstrap import confirmed_order_examples  # type: ignore[attr-defined]
+        except ImportError as e:
+            print(f"无法读取已确认订单（bot.bootstrap.confirmed_order_examples 不可用：{e}）", file=sys.stderr)
+            return 2
+        rows = list(confirmed_order_examples())
+    else:
+        rows = list(_jsonl_rows(args.from_jsonl))
+    if not rows:
+        print("没有可用的训练样本。", file=sys.stderr)
+        return 2
+    matcher = load_matcher()
+    started = time.perf_counter()
+    try:
+        model = train(rows, matcher.tokens, progress=lambda i: _progress("分词", i, len(rows)))
+    except ValueError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    model.meta["trained_seconds"] = round(time.perf_counter() - started, 1)
+    model.save(args.out)
+    print(f"已训练 {len(rows)} 条样本、{len(model.classes)} 个科目，模型写入 {args.out}", file=sys.stderr)
+    return 0
+
+
+def _accepted(code: str | None, gold: list[str], top: bool = False) -> bool:
+    # Same rule as shared/eval/score.py: equal to an accepted code or beneath it.
+    if not code:
+        return False
+    if top:
+        return code.split(".")[0] in {g.split(".")[0] for g in gold}
+    return any(code == g or code.startswith(g + ".") for g in gold)
+
+
+def evaluate(matcher: Any, rows: list[dict], progress: bool = True) -> dict[str, Any]:
+    """The score.py metrics (overall and per label) plus throughput, for labelled rows."""
+    from collections import defaultdict
+
+    total: dict[str, float] = defaultdict(float)
+    per_label: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    started = time.perf_counter()
+    for i, row in enumerate(rows, start=1):
+        res = matcher.classify(row["text"], age=row.get("age"), sex=row.get("sex"))
+        codes = [s.code for s in res.specialties][:3]
+        acc = row["accepted_codes"]
+        scores = {
+            "top1_fine": _accepted(codes[0] if codes else None, acc),
+            "top3_fine": any(_accepted(c, acc) for c in codes),
+            "top1_top": _accepted(codes[0] if codes else None, acc, top=True),
+            "top3_top": any(_accepted(c, acc, top=True) for c in codes),
+            "emergency_flagged": res.emergency,
+        }
+        label = row.get("label") or "/".join(acc)
+        for k, v in scores.items():
+            total[k] += v
+            per_label[label][k] += v
+        per_label[label]["n"] += 1
+        if progress and i % 2000 == 0:
+            _progress("已评估", i, len(rows))
+    elapsed = time.perf_counter() - started
+    n = len(rows)
+    out: dict[str, Any] = {k: round(v / n, 4) for k, v in total.items()}
+    out["n"] = n
+    out["per_label"] = {
+        label: {k: (round(v / d["n"], 3) if k != "n" else int(v)) for k, v in d.items()}
+        for label, d in sorted(per_label.items(), key=lambda kv: -kv[1]["n"])
+    }
+    out["texts_per_second"] = round(n / elapsed, 1) if elapsed > 0 else None
+    out["used_model"] = bool(getattr(matcher, "has_model", False))
+    return out
+
+
+def read_labelled(path: str) -> list[dict]:
+    """Rows with ``accepted_codes`` (a ``code`` field is accepted as a one-element list)."""
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if "accepted_codes" not in row and isinstance(row.get("code"), str):
+                row["accepted_codes"] = [row["code"]]
+            rows.append(row)
+    return rows
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Score the matcher on a labelled JSON Lines file and print the metrics as JSON."""
+    rows = read_labelled(args.file)
+    if not rows:
+        print("评估文件为空。", file=sys.stderr)
+        return 2
+    result = evaluate(_load(args.model), rows)
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+    return 0

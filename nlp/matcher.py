@@ -1,0 +1,374 @@
+"""The specialty matcher: lexicon scoring with negation, history, body-part combinations and population cues."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from domain.specialties import catalogue
+from nlp.normalize import normalize
+from nlp.redflags import RedFlagDetector
+from nlp.resources import NlpData
+from nlp.tokenizer import MedicalTokenizer
+
+if TYPE_CHECKING:
+    from nlp.model import TextModel
+
+FALLBACK_CODE = "02"
+MAX_RESULTS = 3
+MAX_TEXT = 2000  # longer input is cut: a complaint never needs more, and runtime must stay bounded
+CHILD_AGE = 14
+# Weight multipliers for context (why: an old or resolved illness still hints at the specialty, less so).
+HISTORY_FACTOR = 0.6
+RESOLVED_FACTOR = 0.4
+REPEAT_FACTOR = 0.3
+MAX_REPEATS = 2
+# In child mode the paediatric code leads and the adult one stays as an alternative.
+ADULT_SHARE_FOR_CHILD = 0.5
+# A parent code (03) hands this share of its score to its best sub-specialty present (03.04).
+PARENT_TO_CHILD = 0.5
+LOW_CONFIDENCE_RAW = 1.5
+MODEL_WEIGHT = 0.6
+_BREAKS = frozenset("，。！？；\n,;!?:：…~ ()（）[]【】\"“”'‘’")
+_AGE_YEARS = re.compile(r"(\d{1,3})\s*(?:周岁|岁)")
+_AGE_MONTHS = re.compile(r"(\d{1,2})\s*(?:个多月|个月大|月大|个月的宝|个月的孩|个月的婴)|出生\s*\d{1,2}\s*天|满月")
+_MALE_ONLY_PREFIX = ("05", "06")
+
+
+@dataclass(frozen=True, slots=True)
+class SpecialtyScore:
+    """One suggested specialty: code, Chinese name, score in [0, 1] and the words that triggered it."""
+
+    code: str
+    name: str
+    score: float
+    matched: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The matcher's answer for one text."""
+
+    specialties: tuple[SpecialtyScore, ...]
+    emergency: bool
+    emergency_reasons: tuple[str, ...]
+    low_confidence: bool
+    used_model: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``classify`` output line as a dict."""
+        return {
+            "specialties": [
+                {"code": s.code, "name": s.name, "score": s.score, "matched": list(s.matched)}
+                for s in self.specialties
+            ],
+            "emergency": self.emergency,
+            "emergency_reasons": list(self.emergency_reasons),
+        }
+
+
+@dataclass(slots=True)
+class _TokenInfo:
+    terms: tuple[tuple[str, float], ...] = ()
+    body: str | None = None
+    symptom: str | None = None
+    cue: str | None = None
+
+
+@dataclass
+class _Trace:
+    """What happened while scoring, for ``nlp-explain``."""
+
+    tokens: list[str] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Scored:
+    raw: dict[str, float]
+    matched: dict[str, list[str]]
+    child: bool
+    pregnant: bool
+    text_age: int | None
+
+
+class Matcher:
+    """Maps free text to specialty codes and flags emergencies. Build with ``nlp.load_matcher``."""
+
+    def __init__(self, data: NlpData, model: TextModel | None = None):
+        cat = catalogue()
+        self._names = {s.code: s.name for s in cat}
+        info: dict[str, _TokenInfo] = {}
+        terms: dict[str, list[tuple[str, float]]] = {}
+        for e in data.lexicon:
+            terms.setdefault(e.term, []).append((e.code, e.weight))
+        for term, codes in terms.items():
+            info.setdefault(term, _TokenInfo()).terms = tuple(codes)
+        for word, body in data.bodyparts.items():
+            info.setdefault(word, _TokenInfo()).body = body
+        for word, sym in data.symptoms.items():
+            info.setdefault(word, _TokenInfo()).symptom = sym
+        for word, kind in data.cues.items():
+            if kind != "tokenize_only":
+                info.setdefault(word, _TokenInfo()).cue = kind
+        self._info = info
+        self._combos = data.combos
+        self._child_codes = data.child_codes
+        words = set(info) | set(data.userdict) | {w for w, k in data.cues.items() if k == "tokenize_only"}
+        for rule in data.redflags:
+            words.update(p for p in rule.triggers + rule.requires if "*" not in p)
+        self._tokenizer = MedicalTokenizer(sorted(words))
+        self._redflags = RedFlagDetector(data)
+        self._model = model
+        self._fallback = SpecialtyScore(FALLBACK_CODE, self._names[FALLBACK_CODE], 0.1, ())
+
+    def with_model(self, model: TextModel | None) -> Matcher:
+        """A matcher sharing this one's tokenizer and dictionaries but blending ``model``."""
+        clone = object.__new__(Matcher)
+        clone.__dict__.update(self.__dict__)
+        clone._model = model
+        return clone
+
+    @property
+    def has_model(self) -> bool:
+        """True when a trained classifier is blended in."""
+        return self._model is not None
+
+    def tokens(self, text: str) -> list[str]:
+        """Tokens of a raw text after normalisation (for tests and explanations)."""
+        return self._tokenizer.cut(normalize(text)[:MAX_TEXT])
+
+    def classify(self, text: str, age: int | None = None, sex: str | None = None) -> Classification:
+        """Suggest up to three specialties and check red flags; never raises on a ``str``."""
+        try:
+            return self._classify(text, age, sex, None)
+        except Exception:  # never let one odd text break a conversation; the 02 fallback is safe
+            return Classification((self._fallback,), False, (), True, False)
+
+    def explain(self, text: str, age: int | None = None, sex: str | None = None) -> str:
+        """A human-readable trace: tokens, matched terms, negations, scores and red flags."""
+        trace = _Trace()
+        result = self._classify(text, age, sex, trace)
+        lines = [f"原文：{text}", f"规范化：{normalize(text)[:MAX_TEXT]}", "分词：" + " / ".join(trace.tokens)]
+        lines += ["过程："] + [f"  - {e}" for e in trace.events] if trace.events else ["过程：（没有命中任何词条）"]
+        lines.append("结果：" + ("（含训练模型融合）" if result.used_model else "（仅词典）"))
+        for s in result.specialties:
+            lines.append(f"  {s.code} {s.name}  得分 {s.score:.2f}  触发词：{'、'.join(s.matched) or '—'}")
+        if result.low_confidence:
+            lines.append("  置信度低：请村医确认或改选科目。")
+        if result.emergency:
+            lines.append("急症红旗：是 —— " + "；".join(result.emergency_reasons) + "。请立即拨打 120。")
+        else:
+            lines.append("急症红旗：否")
+        return "\n".join(lines)
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _classify(self, text: str, age: int | None, sex: str | None, trace: _Trace | None) -> Classification:
+        if not isinstance(text, str):
+            text = "" if text is None else str(text)
+        norm = normalize(text)[:MAX_TEXT]
+        if age is not None and (not isinstance(age, int) or isinstance(age, bool) or not 0 <= age <= 130):
+            age = None
+        tokens = self._tokenizer.cut(norm) if norm else []
+        if trace is not None:
+            trace.tokens = tokens
+        scored = self._score(tokens, trace)
+        if "岁" in norm or "月" in norm or "出生" in norm:
+            scored.text_age = self._text_age(norm)
+        if age is None and scored.text_age is not None:
+            age = scored.text_age
+        raw = self._adjust(scored, age, sex, trace)
+        hits = self._redflags.detect(norm, age)
+        if trace is not None:
+            for h in hits:
+                trace.events.append(f"急症规则 {h.rule_id}：「{h.phrase}」→ {h.reason}")
+        reasons = tuple(dict.fromkeys(h.reason for h in hits))
+        used_model = False
+        if self._model is not None and tokens:
+            probs = self._model.predict(tokens, age)
+            used_model = True
+            ranked, low = self._blend(raw, probs, trace)
+        else:
+            ranked, low = self._rank_lexicon(raw)
+        specialties = tuple(
+            SpecialtyScore(code, self._names.get(code, code), round(score, 3),
+                           tuple(dict.fromkeys(scored.matched.get(code, ()))))
+            for code, score in ranked
+        ) or (self._fallback,)
+        if not ranked:
+            low = True
+        return Classification(specialties, bool(reasons), reasons, low, used_model)
+
+    def _score(self, tokens: list[str], trace: _Trace | None) -> _Scored:
+        """Lexicon and combination scores per code, clause by clause."""
+        raw: dict[str, float] = {}
+        matched: dict[str, list[str]] = {}
+        counts: dict[str, int] = {}
+        info_get = self._info.get
+        combos = self._combos
+        child = pregnant = False
+        clause_terms: list[tuple[str, _TokenInfo, bool]] = []
+        bodies: list[tuple[str, str]] = []
+        symptoms: list[tuple[str, str]] = []
+        negated = history = resolved = now = False
+        text_age: int | None = None
+        n = len(tokens)
+        for i in range(n + 1):
+            tok = tokens[i] if i < n else "。"
+            if tok in _BREAKS:
+                if clause_terms or (bodies and symptoms):
+                    factor = 1.0
+                    if resolved:
+                        factor = RESOLVED_FACTOR
+                    elif history and not now:
+                        factor = HISTORY_FACTOR
+                    for term, inf, neg in clause_terms:
+                        if neg:
+                            if trace is not None:
+                                trace.events.append(f"否定：「{term}」不计分")
+                            continue
+                        c = counts.get(term, 0)
+                        counts[term] = c + 1
+                        if c > MAX_REPEATS:
+                            continue
+                        f = factor * (1.0 if c == 0 else REPEAT_FACTOR)
+                        for code, w in inf.terms:
+                            raw[code] = raw.get(code, 0.0) + w * f
+                            matched.setdefault(code, []).append(term)
+                        if trace is not None:
+                            ctx = "（既往）" if f < 1 and factor < 1 else ""
+                            codes = "、".join(f"{code}×{w * f:.2f}" for code, w in inf.terms)
+                            trace.events.append(f"词条「{term}」{ctx} → {codes}")
+                    if bodies and symptoms:
+                        done: set[tuple[str, str]] = set()
+                        for btok, body in bodies:
+                            for stok, sym in symptoms:
+                                if (body, sym) in done or btok == stok:
+                                    continue
+                                done.add((body, sym))
+                                for key in ((body, sym), (body, "*")):
+                                    for code, w in combos.get(key, ()):
+                                        raw[code] = raw.get(code, 0.0) + w * factor
+                                        matched.setdefault(code, []).append(btok + stok)
+                                        if trace is not None:
+                                            trace.events.append(
+                                                f"组合「{btok}+{stok}」({body}+{sym}) → {code}×{w * factor:.2f}")
+                clause_terms = []
+                bodies = []
+                symptoms = []
+                negated = history = resolved = now = False
+                continue
+            inf = info_get(tok)
+            if inf is None:
+                continue
+            cue = inf.cue
+            if cue is not None:
+                if cue == "negation":
+                    negated = True
+                elif cue == "contrast":
+                    negated = False
+                elif cue == "history":
+                    history = True
+                    now = False
+                elif cue == "resolved":
+                    resolved = True
+                elif cue == "now":
+                    now = True
+                elif cue == "child" and not negated:
+                    child = True
+                elif cue == "pregnant" and not negated:
+                    pregnant = True
+                if trace is not None and cue in ("negation", "history", "resolved"):
+                    label = {"negation": "否定词", "history": "既往词", "resolved": "已好转"}[cue]
+                    trace.events.append(f"{label}「{tok}」")
+            if inf.terms:
+                clause_terms.append((tok, inf, negated))
+            if inf.body is not None:
+                bodies.append((tok, inf.body))
+            if inf.symptom is not None and not negated:
+                symptoms.append((tok, inf.symptom))
+        return _Scored(raw, matched, child, pregnant, text_age)
+
+    @staticmethod
+    def _text_age(text: str) -> int | None:
+        """An age stated in the text ("3岁", "五个月大"), in whole years."""
+        if _AGE_MONTHS.search(text):
+            return 0
+        m = _AGE_YEARS.search(text)
+        if m:
+            value = int(m.group(1))
+            return value if value <= 120 else None
+        return None
+
+    def _adjust(self, scored: _Scored, age: int | None, sex: str | None, trace: _Trace | None) -> dict[str, float]:
+        """Population cues (children, pregnancy, sex) and folding parent codes into sub-specialties."""
+        raw = dict(scored.raw)
+        if not raw:
+            return raw
+        is_child = age < CHILD_AGE if age is not None else scored.child
+        if is_child:
+            moved: dict[str, float] = {}
+            for code, value in raw.items():
+                target = self._child_codes.get(code)
+                if target is None and "." in code:
+                    target = self._child_codes.get(code.split(".")[0]) if code.startswith(("03", "16")) else None
+                if target is not None:
+                    moved[target] = moved.get(target, 0.0) + value
+                    moved[code] = moved.get(code, 0.0) + value * ADULT_SHARE_FOR_CHILD
+                    scored.matched.setdefault(target, []).extend(scored.matched.get(code, ()))
+                else:
+                    moved[code] = moved.get(code, 0.0) + value
+            raw = moved
+            if trace is not None:
+                trace.events.append(f"儿童（年龄 {age if age is not None else '由文字推断'}）：成人科目转为儿科科目")
+        elif age is not None and age >= CHILD_AGE:
+            for code in [c for c in raw if c.startswith(("07", "08", "09"))]:
+                raw[code] *= 0.3  # an adult's order mentioning 孩子 is about the adult
+        if scored.pregnant and not is_child and sex != "M":
+            top = max(raw.values())
+            if raw.get("05.02", 0.0) < 0.8 * top:
+                raw["05.02"] = 0.8 * top
+                scored.matched.setdefault("05.02", []).append("妊娠")
+                if trace is not None:
+                    trace.events.append("妊娠：产科（05.02）列入候选")
+        if sex == "M":
+            for code in [c for c in raw if c.startswith(_MALE_ONLY_PREFIX)]:
+                raw[code] *= 0.1
+        elif sex == "F" and "04.04" in raw:
+            raw["04.04"] *= 0.7  # urinary complaints in women also go to gynaecology and nephrology
+        # Fold a parent into its strongest present sub-specialty so top-3 slots are not wasted on both.
+        for code in sorted((c for c in raw if "." not in c), key=len):
+            kids = [c for c in raw if c.startswith(code + ".")]
+            if kids:
+                best = max(kids, key=raw.__getitem__)
+                raw[best] += PARENT_TO_CHILD * raw.pop(code)
+                scored.matched.setdefault(best, []).extend(scored.matched.get(code, ()))
+        return raw
+
+    @staticmethod
+    def _rank_lexicon(raw: dict[str, float]) -> tuple[list[tuple[str, float]], bool]:
+        if not raw:
+            return [], True
+        ranked = sorted(raw.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_RESULTS]
+        total = sum(raw.values()) + 1.0
+        low = ranked[0][1] < LOW_CONFIDENCE_RAW
+        return [(code, value / total) for code, value in ranked], low
+
+    def _blend(
+        self, raw: dict[str, float], probs: dict[str, float], trace: _Trace | None
+    ) -> tuple[list[tuple[str, float]], bool]:
+        total = sum(raw.values())
+        lex = {c: v / total for c, v in raw.items()} if total > 0 else {}
+        w_model = MODEL_WEIGHT if lex else 1.0
+        mixed: dict[str, float] = {c: (1 - w_model) * v for c, v in lex.items()}
+        for code, p in probs.items():
+            mixed[code] = mixed.get(code, 0.0) + w_model * p
+        ranked = sorted(mixed.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_RESULTS]
+        if trace is not None:
+            best = sorted(probs.items(), key=lambda kv: -kv[1])[:3]
+            trace.events.append(
+                f"模型（权重 {w_model:.1f}）：" + "、".join(f"{c} {p:.2f}" for c, p in best))
+        low = not ranked or ranked[0][1] < 0.35
+        return ranked, low
