@@ -33,7 +33,7 @@ MODEL_WEIGHT = 0.6
 _BREAKS = frozenset("，。！？；\n,;!?:：…~ ()（）[]【】\"“”'‘’")
 _AGE_YEARS = re.compile(r"(\d{1,3})\s*(?:周岁|岁)")
 _AGE_MONTHS = re.compile(r"(\d{1,2})\s*(?:个多月|个月大|月大|个月的宝|个月的孩|个月的婴)|出生\s*\d{1,2}\s*天|满月")
-_MALE_ONLY_PREFIX = ("05", "06")
+_FEMALE_ONLY_PREFIX = ("05", "06")
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,8 +334,13 @@ class Matcher:
                 if trace is not None:
                     trace.events.append("妊娠：产科（05.02）列入候选")
         if sex == "M":
-            for code in [c for c in raw if c.startswith(_MALE_ONLY_PREFIX)]:
-                raw[code] *= 0.1
+            # A man's "下腹痛" or "下身痒" belongs to urology/andrology or digestion, not gynaecology.
+            for code in [c for c in raw if c.startswith(_FEMALE_ONLY_PREFIX)]:
+                value = raw[code]
+                raw[code] = value * 0.1
+                for alt in ("04.04", "03.02"):
+                    raw[alt] = raw.get(alt, 0.0) + value * 0.4
+                    scored.matched.setdefault(alt, []).extend(scored.matched.get(code, ()))
         elif sex == "F" and "04.04" in raw:
             raw["04.04"] *= 0.7  # urinary complaints in women also go to gynaecology and nephrology
         # Fold a parent into its strongest present sub-specialty so top-3 slots are not wasted on both.

@@ -20,6 +20,14 @@ _NOT_NEGATING_EXTRA = (
 _NEGATION = re.compile(r"(否认|排除|并非|从未|从没|没有|没|无|未|不)")
 _ENUMERATION = re.compile(r"[、和或及也]")
 _NEGATION_REACH = 6
+# With a known chronic diagnosis (epilepsy), a seizure story is usually the history; only an ongoing one counts.
+_ONGOING = re.compile(
+    r"现在|正在|刚才|刚刚|还在|一直抽|个不停|不停地抽|没醒|叫不醒|喊不醒|不醒"
+    r"|分钟|半小时|止不住|今天|今早|今晚"
+)
+# Questions like "癫痫发作会呼吸困难吗" ask about a disease, they do not report one.
+_QUESTION = re.compile(r"会[^，。！？；]{0,10}吗|能[^，。！？；]{0,6}吗")
+_SIMILE = re.compile(r"(像|好像|仿佛|似)[^，。！？；]{0,3}$")
 _REQUIRE_WINDOW = 40
 # The infant rule's context can come from the order's age instead of the text.
 INFANT_RULE = "INFANT"
@@ -81,6 +89,8 @@ class RedFlagDetector:
         self._hypothetical = _words_pattern(by_kind.get("hypothetical", []))
         self._mild = _words_pattern(by_kind.get("mild", []))
         self._contrast = _words_pattern(by_kind.get("contrast", []))
+        self._handled = _words_pattern(by_kind.get("handled", []))
+        self._chronic = _words_pattern(by_kind.get("chronic_name", []))
         self._not_negating = _words_pattern(by_kind.get("tokenize_only", []) + list(_NOT_NEGATING_EXTRA))
         self._infant_index = next((i for i, cr in enumerate(self._rules) if cr.rule.rule_id == INFANT_RULE), None)
 
@@ -95,24 +105,28 @@ class RedFlagDetector:
         infant_by_age = age is not None and age < 1 and self._infant_index is not None
         if infant_by_age:
             candidates.add(self._infant_index)  # type: ignore[arg-type]
+        chronic = self._chronic is not None and self._chronic.search(text) is not None
         hits = []
         for i in sorted(candidates):
             cr = self._rules[i]
             if cr.rule.rule_id == INFANT_RULE and age is not None and age >= 1:
                 continue  # "三个月大" in an adult's order is a duration, not an infant
-            hit = self._fire(cr, text, infant_by_age and i == self._infant_index)
+            hit = self._fire(cr, text, infant_by_age and i == self._infant_index, chronic)
             if hit:
                 hits.append(hit)
         return tuple(hits)
 
-    def _fire(self, cr: _CompiledRule, text: str, context_given: bool) -> RedFlagHit | None:
+    def _fire(self, cr: _CompiledRule, text: str, context_given: bool, chronic: bool) -> RedFlagHit | None:
         soft = cr.rule.level == "soft"
+        gated = chronic and cr.rule.gated_by_chronic
         if context_given and cr.requires is not None:
             for m in cr.requires.finditer(text):
                 if self._live(text, m.start(), m.end(), soft=False):
                     return RedFlagHit(cr.rule.rule_id, m.group(0), cr.rule.reason)
         for m in cr.trigger.finditer(text):
             if not self._live(text, m.start(), m.end(), soft=soft):
+                continue
+            if gated and not self._ongoing(text, m.start(), m.end()):
                 continue
             if cr.requires is None:
                 return RedFlagHit(cr.rule.rule_id, m.group(0), cr.rule.reason)
@@ -133,6 +147,10 @@ class RedFlagDetector:
         clause = text[cstart:cend]
         if prefix and self._negated(prefix):
             return False
+        if prefix and _SIMILE.search(prefix):
+            return False
+        if _QUESTION.search(clause):
+            return False
         if self._hypothetical is not None and self._hypothetical.search(clause):
             return False
         if self._resolved is not None and self._resolved.search(text, end, cend):
@@ -147,7 +165,21 @@ class RedFlagDetector:
                     return False
             if self._history.search(text, end, cend):
                 return False
+        if self._handled is not None:
+            # "突然抽搐……送到医院检查说是癫痫": the episode is over and diagnosed, unless something is
+            # happening again now after that account.
+            accounts = list(self._handled.finditer(text, end))
+            done = accounts[-1] if accounts else None
+            if done is not None and (self._now is None or not self._now.search(text, done.end())):
+                return False
         return not (soft and self._mild is not None and self._mild.search(clause))
+
+    @staticmethod
+    def _ongoing(text: str, start: int, end: int) -> bool:
+        """An explicit 'happening now' word in the phrase's sentence."""
+        sstart = max(text.rfind(c, 0, start) for c in _SENTENCE_END) + 1
+        ends = [p for p in (text.find(c, end) for c in _SENTENCE_END) if p != -1]
+        return _ONGOING.search(text, sstart, min(ends) if ends else len(text)) is not None
 
     def _negated(self, prefix: str) -> bool:
         """A negation cue shortly before the phrase (or before a list it belongs to), not undone by 但/可是."""

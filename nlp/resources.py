@@ -10,7 +10,8 @@ from pathlib import Path
 from domain.specialties import catalogue
 
 CUE_KINDS = (
-    "negation", "history", "resolved", "now", "contrast", "child", "pregnant", "hypothetical", "mild", "tokenize_only",
+    "negation", "history", "resolved", "now", "contrast", "child", "pregnant", "hypothetical", "mild", "handled",
+    "chronic_name", "tokenize_only",
 )
 REDFLAG_LEVELS = ("strong", "soft")
 
@@ -38,6 +39,7 @@ class RedFlagRule:
     triggers: tuple[str, ...]
     requires: tuple[str, ...]
     reason: str
+    gated_by_chronic: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,8 +166,9 @@ def _load_child_codes(path: Path) -> dict[str, str]:
 def _load_redflags(path: Path) -> tuple[RedFlagRule, ...]:
     rules = []
     ids: set[str] = set()
-    for lineno, cols in _rows(path, (5,)):
-        rule_id, level, triggers, requires, reason = cols
+    for lineno, cols in _rows(path, (5, 6)):
+        rule_id, level, triggers, requires, reason = cols[:5]
+        gated = len(cols) == 6 and cols[5] in ("是", "yes")
         where = f"{path.name}:{lineno}"
         if rule_id in ids:
             raise LexiconError(f"{where}: 规则编号 {rule_id} 重复")
@@ -176,7 +179,7 @@ def _load_redflags(path: Path) -> tuple[RedFlagRule, ...]:
         req = () if requires == "-" else tuple(t.strip().lower() for t in requires.split("|") if t.strip())
         if not trig:
             raise LexiconError(f"{where}: 没有触发词")
-        rules.append(RedFlagRule(rule_id, level, trig, req, reason))
+        rules.append(RedFlagRule(rule_id, level, trig, req, reason, gated))
     return tuple(rules)
 
 
