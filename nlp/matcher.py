@@ -25,7 +25,7 @@ RESOLVED_FACTOR = 0.4
 REPEAT_FACTOR = 0.3
 MAX_REPEATS = 2
 # In child mode the paediatric code leads and the adult one stays as an alternative.
-ADULT_SHARE_FOR_CHILD = 0.5
+ADULT_SHARE_FOR_CHILD = 0.7
 # A parent code (03) hands this share of its score to its best sub-specialty present (03.04).
 PARENT_TO_CHILD = 0.5
 LOW_CONFIDENCE_RAW = 1.5
@@ -34,6 +34,11 @@ _BREAKS = frozenset("，。！？；\n,;!?:：…~ ()（）[]【】\"“”'‘�
 _AGE_YEARS = re.compile(r"(\d{1,3})\s*(?:周岁|岁)")
 _AGE_MONTHS = re.compile(r"(\d{1,2})\s*(?:个多月|个月大|月大|个月的宝|个月的孩|个月的婴)|出生\s*\d{1,2}\s*天|满月")
 _FEMALE_ONLY_PREFIX = ("05", "06")
+# Cue kinds the scorer acts on; the others (mild, handled, ...) only matter to the red-flag detector.
+_MATCHER_CUES = frozenset({"negation", "contrast", "history", "resolved", "now", "child", "pregnant"})
+_NEGATING_FIRST = frozenset("不没无未非")
+_DERIVED_CACHE_MAX = 200_000
+_UNSEEN: Any = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +115,13 @@ class Matcher:
         for word, sym in data.symptoms.items():
             info.setdefault(word, _TokenInfo()).symptom = sym
         for word, kind in data.cues.items():
-            if kind != "tokenize_only":
+            if kind in _MATCHER_CUES:
                 info.setdefault(word, _TokenInfo()).cue = kind
         self._info = info
+        self._terms = {t: info[t] for t in terms}
+        # jieba keeps some longer words whole ("癫痫病", "乙肝病毒携带"); their lexicon parts are found once
+        # per distinct token and remembered, so the hot path stays a dictionary lookup.
+        self._derived: dict[str, _TokenInfo | None] = {}
         self._combos = data.combos
         self._child_codes = data.child_codes
         words = set(info) | set(data.userdict) | {w for w, k in data.cues.items() if k == "tokenize_only"}
@@ -262,7 +271,13 @@ class Matcher:
                 continue
             inf = info_get(tok)
             if inf is None:
-                continue
+                if len(tok) < 3:
+                    continue
+                inf = self._derived.get(tok, _UNSEEN)
+                if inf is _UNSEEN:
+                    inf = self._derive(tok)
+                if inf is None:
+                    continue
             cue = inf.cue
             if cue is not None:
                 if cue == "negation":
@@ -291,6 +306,25 @@ class Matcher:
                 symptoms.append((tok, inf.symptom))
         return _Scored(raw, matched, child, pregnant, text_age)
 
+    def _derive(self, tok: str) -> _TokenInfo | None:
+        """Lexicon terms inside an unknown longer token (longest first, non-overlapping), or None."""
+        found: list[tuple[str, float]] = []
+        if tok[0] not in _NEGATING_FIRST and not tok.isascii():
+            i, n = 0, len(tok)
+            while i < n - 1:
+                for j in range(n, i + 1, -1):
+                    hit = self._terms.get(tok[i:j])
+                    if hit is not None and j - i < n:
+                        found.extend(hit.terms)
+                        i = j
+                        break
+                else:
+                    i += 1
+        result = _TokenInfo(terms=tuple(found)) if found else None
+        if len(self._derived) < _DERIVED_CACHE_MAX:
+            self._derived[tok] = result
+        return result
+
     @staticmethod
     def _text_age(text: str) -> int | None:
         """An age stated in the text ("3岁", "五个月大"), in whole years."""
@@ -307,7 +341,8 @@ class Matcher:
         raw = dict(scored.raw)
         if not raw:
             return raw
-        is_child = age < CHILD_AGE if age is not None else scored.child
+        # While pregnant, "宝宝" is the unborn child: the patient is the mother.
+        is_child = age < CHILD_AGE if age is not None else (scored.child and not scored.pregnant)
         if is_child:
             moved: dict[str, float] = {}
             for code, value in raw.items():
