@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-_PROGRESS_EVERY = 1000
+_PROGRESS_EVERY = 2000
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -86,10 +86,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
             except ValueError as e:
                 result = {"error": str(e)}
         out.write(json.dumps(result, ensure_ascii=False) + "\n")
-        if n % _PROGRESS_EVERY == 0 and not sys.stderr.isatty():
-            pass  # a pipe on stderr is usually a log; only interactive runs get chatty progress
-        elif n % _PROGRESS_EVERY == 0:
-            _progress("已处理", n)
+        if n % _PROGRESS_EVERY == 0:
+            _progress("已处理", n)  # stderr only: stdout stays one JSON line per input line
     out.flush()
     return 0
 
@@ -130,7 +128,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.from_orders:
         try:
-            from bot.bootstrap import confirmed_order_examples  # type: ignore[attr-defined]
+            from bot.bootstrap import confirmed_order_examples
         except ImportError as e:
             print(f"无法读取已确认订单（bot.bootstrap.confirmed_order_examples 不可用：{e}）", file=sys.stderr)
             return 2

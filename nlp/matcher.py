@@ -233,7 +233,7 @@ class Matcher:
                         factor = RESOLVED_FACTOR
                     elif history and not now:
                         factor = HISTORY_FACTOR
-                    for term, inf, neg in clause_terms:
+                    for term, tinfo, neg in clause_terms:
                         if neg:
                             if trace is not None:
                                 trace.events.append(f"否定：「{term}」不计分")
@@ -243,12 +243,12 @@ class Matcher:
                         if c > MAX_REPEATS:
                             continue
                         f = factor * (1.0 if c == 0 else REPEAT_FACTOR)
-                        for code, w in inf.terms:
+                        for code, w in tinfo.terms:
                             raw[code] = raw.get(code, 0.0) + w * f
                             matched.setdefault(code, []).append(term)
                         if trace is not None:
                             ctx = "（既往）" if f < 1 and factor < 1 else ""
-                            codes = "、".join(f"{code}×{w * f:.2f}" for code, w in inf.terms)
+                            codes = "、".join(f"{code}×{w * f:.2f}" for code, w in tinfo.terms)
                             trace.events.append(f"词条「{term}」{ctx} → {codes}")
                     if bodies and symptoms:
                         done: set[tuple[str, str]] = set()
@@ -269,7 +269,7 @@ class Matcher:
                 symptoms = []
                 negated = history = resolved = now = False
                 continue
-            inf = info_get(tok)
+            inf: _TokenInfo | None = info_get(tok)
             if inf is None:
                 if len(tok) < 3:
                     continue
