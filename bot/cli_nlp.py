@@ -136,7 +136,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         rows = list(_jsonl_rows(args.from_jsonl))
     if not rows:
-        print("没有可用的训练样本。", file=sys.stderr)
+        print("没有可用的训练样本（还没有已确认科目的订单，或文件里没有有效行）。", file=sys.stderr)
         return 2
     matcher = load_matcher()
     started = time.perf_counter()
