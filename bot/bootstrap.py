@@ -44,3 +44,24 @@ def confirmed_order_examples(settings: Settings | None = None) -> Iterator[dict]
                 yield {"text": text, "code": code, "age": age}
     finally:
         app.close()
+
+
+def china_now_clock():
+    """The real clock (aware, UTC); tests pass a fixed one instead."""
+    from datetime import UTC, datetime
+
+    return lambda: datetime.now(UTC)
+
+
+def build_conversation(app: App, *, clock=None, matcher=None, flood=None):
+    """The conversation core wired to this app's database, the specialty matcher and a clock."""
+    from bot.config import CONSENT_VERSION
+    from handlers import Conversation, Services, build_router
+
+    if matcher is None:
+        from nlp import load_matcher
+
+        matcher = load_matcher()
+    services = Services(uow=app.uow, matcher=matcher, clock=clock or china_now_clock(),
+                        consent_version=CONSENT_VERSION)
+    return Conversation(services, build_router(), flood)

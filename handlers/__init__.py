@@ -1,0 +1,17 @@
+"""Conversations for every role: transport-agnostic, ``Inbound`` in, ``Outbound`` out."""
+
+from __future__ import annotations
+
+from handlers import expert, onboarding, review, village
+from handlers.core import Button, Conversation, FloodGuard, Inbound, Outbound, Router, Services, split_text
+
+
+def build_router() -> Router:
+    """All flows in one router."""
+    router = Router()
+    for module in (onboarding, village, review, expert):
+        router.include(module.router)
+    return router
+
+
+__all__ = ["Button", "Conversation", "FloodGuard", "Inbound", "Outbound", "Services", "build_router", "split_text"]

@@ -69,6 +69,8 @@ def apply_batch(uow: SqlUnitOfWork, batch: ReferenceBatch, progress=None) -> Imp
             tally("residents", True)
         else:
             tally("residents", False)
+    if any(k != "residents" for k in report.changed):
+        uow.next_value("reference_version")  # tells caches of places, institutions and relations to reload
     return report
 
 

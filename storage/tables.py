@@ -173,3 +173,91 @@ class CounterRow(SQLModel, table=True):
     __tablename__ = "counter"
     name: str = Field(primary_key=True, max_length=64)
     value: int = 0
+
+
+class ChatAccountRow(SQLModel, table=True):
+    """A person's account on one chat platform, with their conversation state (a restart loses nothing)."""
+
+    __tablename__ = "chat_account"
+    __table_args__ = (sa.UniqueConstraint("platform", "platform_user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    platform_user_id: str = Field(max_length=64)
+    chat_id: str = Field(max_length=64)
+    display_name: str | None = Field(default=None, max_length=100)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    resident_id: int | None = Field(default=None, foreign_key="resident.id", index=True)
+    acting_role: str | None = Field(default=None, max_length=32)
+    step: str | None = Field(default=None, max_length=64)
+    draft: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False, server_default="{}"))
+    draft_updated_at: datetime | None = utc_field(nullable=True, index=True)
+    reminded_at: datetime | None = utc_field(nullable=True)
+    blocked: bool = False  # the user blocked the bot or withdrew: send nothing more
+    created_at: datetime = utc_field()
+
+
+class SubscriptionRow(SQLModel, table=True):
+    """A chat account follows a village's circuit announcements."""
+
+    __tablename__ = "subscription"
+    chat_account_id: int = Field(foreign_key="chat_account.id", primary_key=True)
+    village_code: str = Field(foreign_key="place.code", primary_key=True, max_length=32, index=True)
+    created_at: datetime = utc_field()
+
+
+class InviteRow(SQLModel, table=True):
+    """A one-time code an administrator hands to a member of staff to bind their chat account."""
+
+    __tablename__ = "invite"
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    role: str = Field(max_length=32)
+    institution_code: str = Field(foreign_key="institution.code", max_length=32)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: datetime = utc_field()
+    expires_at: datetime = utc_field()
+    used_at: datetime | None = utc_field(nullable=True)
+    used_by_account_id: int | None = Field(default=None, foreign_key="chat_account.id")
+
+
+class ButtonRow(SQLModel, table=True):
+    """What a button means: the platform only ever sees the opaque token."""
+
+    __tablename__ = "button"
+    token: str = Field(primary_key=True, max_length=24)
+    chat_account_id: int = Field(foreign_key="chat_account.id", index=True)
+    action: str = Field(max_length=32)
+    payload: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False, server_default="{}"))
+    created_at: datetime = utc_field(index=True)
+
+
+class ProcessedUpdateRow(SQLModel, table=True):
+    """Platform update ids already handled, so a webhook retry or polling replay has no second effect."""
+
+    __tablename__ = "processed_update"
+    platform: str = Field(primary_key=True, max_length=16)
+    update_id: str = Field(primary_key=True, max_length=64)
+    at: datetime = utc_field(index=True)
+
+
+class CircuitWorkRow(SQLModel, table=True):
+    """Other work done on a circuit visit: lectures, training, home visits, special-population consultations."""
+
+    __tablename__ = "circuit_work"
+    id: int | None = Field(default=None, primary_key=True)
+    circuit_id: int = Field(foreign_key="circuit.id", index=True)
+    kind: str = Field(max_length=32)
+    count: int = 1
+    note: str | None = Field(default=None, max_length=200)
+    recorded_by_staff_id: int = Field(foreign_key="staff.id")
+    at: datetime = utc_field()
+
+
+class OrderOutcomeRow(SQLModel, table=True):
+    """What the expert recorded for an order seen (or missed) on a circuit."""
+
+    __tablename__ = "order_outcome"
+    order_id: int = Field(foreign_key="care_order.id", primary_key=True)
+    outcome: str = Field(max_length=500)
+    recorded_by_staff_id: int = Field(foreign_key="staff.id")
+    at: datetime = utc_field()

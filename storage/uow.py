@@ -29,6 +29,7 @@ from domain.privacy import normalise_phone
 from domain.specialties import Specialty
 from domain.staff import Consent, Resident, Role, Sex, Staff, TitleLevel
 from domain.support import SupportNetwork, SupportRelation
+from storage.chat import ChatRepository
 from storage.crypto import FieldCipher
 from storage.tables import (
     AuditRow,
@@ -150,6 +151,11 @@ class ReferenceRepository(_Repo):
         return sum(
             _upsert(self.s, SpecialtyRow, sp.code, name=sp.name, parent_code=sp.parent_code) for sp in specialties
         )
+
+    def version(self) -> int:
+        """A number that changes whenever reference data changes (for caches)."""
+        row = self.s.get(CounterRow, "reference_version")
+        return row.value if row else 0
 
     def counts(self) -> dict[str, int]:
         """How many places (per level), institutions and relations are loaded."""
@@ -383,6 +389,25 @@ class ResidentRepository(_Repo):
         h = self.uow.cipher.lookup_hash(normalise_phone(phone), context="phone")
         return [self._load(r) for r in self.s.exec(select(ResidentRow).where(col(ResidentRow.phone_hash) == h))]
 
+    def forget(self, resident_id: int, now: datetime) -> None:
+        """Withdrawal of consent: erase identifying data and need texts, keep anonymous counts."""
+        row = self.s.get(ResidentRow, resident_id)
+        if row is None:
+            return
+        row.name = "已注销"
+        row.phone_enc = row.phone_hash = row.id_number_enc = row.id_number_hash = None
+        row.consent_withdrawn_at = now
+        self.s.add(row)
+        self.s.exec(
+            sa.update(OrderRow)
+            .where(col(OrderRow.resident_id) == resident_id)
+            .values(need_text="", question=None, answer=None, reason=None, disposition_note=None)
+        )
+        from storage.tables import OrderOutcomeRow
+
+        order_ids = select(OrderRow.id).where(col(OrderRow.resident_id) == resident_id)
+        self.s.exec(sa.update(OrderOutcomeRow).where(col(OrderOutcomeRow.order_id).in_(order_ids)).values(outcome=""))
+
     def count(self) -> int:
         """How many residents are stored."""
         return self.s.exec(select(sa.func.count()).select_from(ResidentRow)).one()
@@ -454,17 +479,36 @@ class OrderRepository(_Repo):
         post_codes: Iterable[str] | None = None,
         statuses: Iterable[OrderStatus] | None = None,
         circuit_id: int | None = None,
+        resident_id: int | None = None,
         limit: int = 200,
+        newest_first: bool = False,
     ) -> list[Order]:
-        """Orders filtered by filing post, status or circuit, oldest first."""
+        """Orders filtered by filing post, status, circuit or resident (oldest first unless ``newest_first``)."""
         q = select(OrderRow)
+        if resident_id is not None:
+            q = q.where(col(OrderRow.resident_id) == resident_id)
         if post_codes is not None:
             q = q.where(col(OrderRow.post_code).in_(list(post_codes)))
         if statuses is not None:
             q = q.where(col(OrderRow.status).in_([s.value for s in statuses]))
         if circuit_id is not None:
             q = q.where(col(OrderRow.circuit_id) == circuit_id)
-        return [_order(r) for r in self.s.exec(q.order_by(col(OrderRow.created_at), col(OrderRow.id)).limit(limit))]
+        order = (col(OrderRow.id).desc(),) if newest_first else (col(OrderRow.created_at), col(OrderRow.id))
+        return [_order(r) for r in self.s.exec(q.order_by(*order).limit(limit))]
+
+    def expert_load(self, expert_ids: list[int]) -> dict[int, int]:
+        """Open orders (awaiting a circuit or scheduled) assigned to each expert."""
+        if not expert_ids:
+            return {}
+        q = (
+            select(OrderRow.assigned_expert_id, sa.func.count())
+            .where(
+                col(OrderRow.assigned_expert_id).in_(expert_ids),
+                col(OrderRow.status).in_([OrderStatus.AWAITING_CIRCUIT.value, OrderStatus.SCHEDULED.value]),
+            )
+            .group_by(col(OrderRow.assigned_expert_id))
+        )
+        return {int(k): int(v) for k, v in self.s.exec(q) if k is not None}
 
     def count_by_status(self) -> dict[str, int]:
         """How many orders are in each status."""
@@ -685,6 +729,7 @@ class SqlUnitOfWork:
         self.orders = OrderRepository(self)
         self.circuits = CircuitRepository(self)
         self.audit = AuditRepository(self)
+        self.chat = ChatRepository(self)
         return self
 
     def __exit__(self, *exc) -> None:

@@ -22,7 +22,7 @@ from storage.db import make_engine, migrate
 from storage.uow import SqlUnitOfWork
 
 BACKENDS = ("sqlite", "postgres")
-TEST_KEY = FieldCipher.new_key_text()
+TEST_KEY = "dGVzdC1rZXktZm9yLXh1bnpoZW4tdGVzdHMtb25seS0zMmI"  # fixed: conftest may be imported twice
 BACKENDS_RUN: Counter[str] = Counter()
 IN_CI = os.environ.get("CI", "").lower() == "true"
 FIXED_NOW = datetime(2026, 11, 23, 2, 30, tzinfo=UTC)  # 10:30 in Sanming

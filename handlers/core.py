@@ -1,0 +1,462 @@
+"""The transport-agnostic core: ``Inbound`` in, a list of ``Outbound`` out.
+
+Adapters (console, Telegram, WeChat) translate platform updates into ``Inbound`` and send the
+``Outbound`` replies. Conversation state lives in the database (``chat_account.step``/``draft``),
+so a restart or a second worker loses nothing. Buttons carry only an opaque token; every press
+is re-authorised here against the stored record.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import unicodedata
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from domain.accounts import ChatAccount
+from domain.errors import DomainError, PermissionDenied
+from domain.orders import AuditEvent
+from domain.permissions import Jurisdiction
+from domain.places import Gazetteer
+from domain.staff import Role, Staff
+from handlers.texts import t
+from storage.uow import SqlUnitOfWork
+
+log = logging.getLogger(__name__)
+CHINA = ZoneInfo("Asia/Shanghai")
+MAX_INBOUND_TEXT = 4096
+MAX_OUTBOUND_TEXT = 4096
+DRAFT_REMINDER_AFTER = timedelta(hours=23)
+DRAFT_TTL = timedelta(hours=24)
+ROLE_PREFERENCE = (Role.VILLAGE_DOCTOR, Role.TOWNSHIP_REVIEWER, Role.HOSPITAL_REVIEWER, Role.EXPERT, Role.ADMIN)
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A choice shown to the user; ``data`` is an opaque token (≤ 64 bytes)."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One update from a platform, already translated by the adapter."""
+
+    platform: str
+    user_id: str
+    chat_id: str
+    text: str | None = None
+    button: str | None = None
+    update_id: str | None = None
+    message_id: str | None = None  # the message that carried the pressed button
+    display_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """One message to send (or an edit of an earlier one, where the platform supports edits)."""
+
+    platform: str
+    chat_id: str
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    edit_message_id: str | None = None
+    bulk: bool = False  # announcements go behind replies
+
+
+def split_text(text: str, limit: int = MAX_OUTBOUND_TEXT) -> list[str]:
+    """Split long text into chunks of at most ``limit`` characters, on line boundaries where possible."""
+    if len(text) <= limit:
+        return [text]
+    chunks: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > limit:  # a single monster line: cut it hard
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        if len(current) + len(line) > limit:
+            chunks.append(current)
+            current = ""
+        current += line
+    if current:
+        chunks.append(current)
+    return [c.rstrip("\n") or c for c in chunks]
+
+
+def has_meaning(text: str) -> bool:
+    """True if the text holds at least one letter or CJK character (not only emoji, digits or punctuation)."""
+    return any(unicodedata.category(ch).startswith("L") for ch in text)
+
+
+class FloodGuard:
+    """Per-user sliding window: more than ``limit`` messages in ``window`` seconds is a flood.
+
+    Kept in process memory: a flood is a burst, and a burst lands on one worker.
+    """
+
+    def __init__(self, limit: int = 8, window: float = 2.0, clock: Callable[[], float] = time.monotonic):
+        self.limit, self.window, self.clock = limit, window, clock
+        self._hits: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._warned: dict[tuple[str, str], float] = {}
+
+    def check(self, platform: str, user_id: str) -> str:
+        """'ok' to handle, 'warn' to answer once politely, 'drop' to ignore silently."""
+        key = (platform, user_id)
+        now = self.clock()
+        q = self._hits[key]
+        while q and now - q[0] > self.window:
+            q.popleft()
+        q.append(now)
+        if len(q) <= self.limit:
+            return "ok"
+        if now - self._warned.get(key, -1e9) > self.window:
+            self._warned[key] = now
+            return "warn"
+        return "drop"
+
+
+class ReferenceCache:
+    """Places, institutions and support relations, reloaded only when the reference version changes."""
+
+    def __init__(self) -> None:
+        self._version = -1
+        self.gazetteer = Gazetteer([])
+        self.jurisdiction: Jurisdiction | None = None
+
+    def refresh(self, uow: SqlUnitOfWork) -> None:
+        """Reload if reference data changed since the last load."""
+        v = uow.reference.version()
+        if v != self._version or self.jurisdiction is None:
+            self.gazetteer = uow.reference.gazetteer()
+            self.jurisdiction = uow.reference.jurisdiction()
+            self._version = v
+
+
+Handler = Callable[["Ctx", Any], None]
+
+
+@dataclass(slots=True)
+class Command:
+    """A slash command, optionally limited to some roles (None: anyone)."""
+
+    fn: Handler
+    roles: frozenset[Role] | None
+
+
+@dataclass
+class Router:
+    """Commands, conversation steps and button actions of one flow module."""
+
+    commands: dict[str, list[Command]] = field(default_factory=dict)
+    steps: dict[str, Handler] = field(default_factory=dict)
+    buttons: dict[str, Handler] = field(default_factory=dict)
+
+    def command(self, name: str, *roles: Role) -> Callable[[Handler], Handler]:
+        """Register ``/name``, for ``roles`` only if given."""
+
+        def deco(fn: Handler) -> Handler:
+            self.commands.setdefault(name, []).append(Command(fn, frozenset(roles) if roles else None))
+            return fn
+
+        return deco
+
+    def step(self, name: str) -> Callable[[Handler], Handler]:
+        """Register the handler of free text while the user is on step ``name``."""
+
+        def deco(fn: Handler) -> Handler:
+            self.steps[name] = fn
+            return fn
+
+        return deco
+
+    def button(self, action: str) -> Callable[[Handler], Handler]:
+        """Register the handler of a button press with ``action``."""
+
+        def deco(fn: Handler) -> Handler:
+            self.buttons[action] = fn
+            return fn
+
+        return deco
+
+    def include(self, other: Router) -> None:
+        """Merge another module's routes into this one."""
+        for name, cmds in other.commands.items():
+            self.commands.setdefault(name, []).extend(cmds)
+        for k, v in other.steps.items():
+            assert k not in self.steps, f"step {k} registered twice"
+            self.steps[k] = v
+        for k, v in other.buttons.items():
+            assert k not in self.buttons, f"button {k} registered twice"
+            self.buttons[k] = v
+
+
+class Ctx:
+    """What a handler needs for one update: the unit of work, the account, the clock, and the replies."""
+
+    def __init__(self, services: Services, uow: SqlUnitOfWork, acc: ChatAccount, inbound: Inbound, now: datetime):
+        self.services = services
+        self.uow = uow
+        self.acc = acc
+        self.inbound = inbound
+        self.now = now
+        self.out: list[Outbound] = []
+        self._staff: Staff | None = None
+        self._staff_loaded = False
+
+    @property
+    def today(self) -> date:
+        """Today's date in Sanming."""
+        return self.now.astimezone(CHINA).date()
+
+    @property
+    def staff(self) -> Staff | None:
+        """The member of staff behind this account, if bound."""
+        if not self._staff_loaded:
+            self._staff = self.uow.staff.get(self.acc.staff_id) if self.acc.staff_id else None
+            self._staff_loaded = True
+        return self._staff
+
+    @property
+    def role(self) -> Role | None:
+        """The role the user acts in now (their chosen one, else their first by preference)."""
+        st = self.staff
+        if st is None or not st.active:
+            return None
+        if self.acc.acting_role in st.roles:
+            return self.acc.acting_role
+        return next((r for r in ROLE_PREFERENCE if r in st.roles), None)
+
+    @property
+    def jurisdiction(self) -> Jurisdiction:
+        """Institutions and support relations (cached across updates)."""
+        self.services.reference.refresh(self.uow)
+        assert self.services.reference.jurisdiction is not None
+        return self.services.reference.jurisdiction
+
+    @property
+    def gazetteer(self) -> Gazetteer:
+        """The place hierarchy (cached across updates)."""
+        self.services.reference.refresh(self.uow)
+        return self.services.reference.gazetteer
+
+    def place_name(self, code: str | None) -> str:
+        """A place's name, or its code if unknown."""
+        p = self.gazetteer.get(code) if code else None
+        return p.name if p else (code or "")
+
+    def institution_name(self, code: str | None) -> str:
+        """An institution's name, or its code if unknown."""
+        inst = self.jurisdiction.institutions.get(code) if code else None
+        return inst.name if inst else (code or "")
+
+    def btn(self, label: str, action: str, **payload: object) -> Button:
+        """A button for this user whose meaning is stored server-side."""
+        assert self.acc.id is not None
+        return Button(label, self.uow.chat.new_button(self.acc.id, action, payload, self.now))
+
+    def reply(self, text: str, buttons: Iterable[Iterable[Button]] = ()) -> None:
+        """Answer the user in this chat."""
+        rows = tuple(tuple(r) for r in buttons if r)
+        for chunk in split_text(text)[:-1]:
+            self.out.append(Outbound(self.acc.platform, self.acc.chat_id, chunk))
+        self.out.append(Outbound(self.acc.platform, self.acc.chat_id, split_text(text)[-1], rows))
+
+    def edit(self, text: str, message_id: str | None = None) -> None:
+        """Replace the message whose button was pressed (so it cannot be pressed twice); else reply."""
+        target = message_id or self.inbound.message_id
+        if target and len(text) <= MAX_OUTBOUND_TEXT:
+            self.out.append(Outbound(self.acc.platform, self.acc.chat_id, text, (), str(target)))
+        else:
+            self.reply(text)
+
+    def send_to(self, accounts: Iterable[ChatAccount], text: str) -> None:
+        """Notify other accounts (once each, skipping those who blocked us or withdrew)."""
+        seen: set[int | None] = set()
+        for a in accounts:
+            if a.blocked or a.id in seen or a.id == self.acc.id:
+                continue
+            seen.add(a.id)
+            for chunk in split_text(text):
+                self.out.append(Outbound(a.platform, a.chat_id, chunk))
+
+    def notify_staff(self, staff_ids: Iterable[int | None], text: str) -> None:
+        """Notify these staff members on every platform they are bound on."""
+        self.send_to(self.uow.chat.accounts_of_staff([i for i in staff_ids if i is not None]), text)
+
+    def notify_role_at(self, institution_codes: Iterable[str], role: Role, text: str) -> None:
+        """Notify everyone holding ``role`` at these institutions."""
+        ids: list[int | None] = []
+        for code in institution_codes:
+            ids.extend(s.id for s in self.uow.staff.at_institution(code, role))
+        self.notify_staff(ids, text)
+
+    def audit(self, action: str, entity: str, entity_id: str, *, reason: str | None = None,
+              detail: dict[str, object] | None = None) -> None:
+        """Append an audit event for something this user did or tried."""
+        self.uow.audit.append(
+            AuditEvent(
+                actor_staff_id=self.acc.staff_id, actor_role=(self.role.value if self.role else "resident"),
+                action=action, entity=entity, entity_id=entity_id, from_status=None, to_status=None,
+                reason=reason, at=self.now,
+                detail={"account": self.acc.id, "platform": self.acc.platform, **(detail or {})},
+            )
+        )
+
+
+@dataclass
+class Services:
+    """What handlers get from the composition root."""
+
+    uow: Callable[[], SqlUnitOfWork]
+    matcher: Any  # nlp.Matcher: classify(text, age=None, sex=None)
+    clock: Callable[[], datetime]
+    consent_version: str
+    reference: ReferenceCache = field(default_factory=ReferenceCache)
+    bot_username: str | None = None
+
+
+TEXT_LIMIT_KEY = "too_long"
+_COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
+
+
+class Conversation:
+    """Routes one inbound update to the right flow inside one transaction."""
+
+    def __init__(self, services: Services, router: Router, flood: FloodGuard | None = None):
+        self.services = services
+        self.router = router
+        self.flood = flood or FloodGuard()
+
+    def handle(self, inbound: Inbound) -> list[Outbound]:
+        """Handle one update; never raises (the user gets a polite answer instead of a traceback)."""
+        verdict = self.flood.check(inbound.platform, inbound.user_id)
+        if verdict == "drop":
+            return []
+        if verdict == "warn":
+            return [Outbound(inbound.platform, inbound.chat_id, t("flood"))]
+        try:
+            return self._handle(inbound)
+        except (OperationalError, PoolTimeout, DBAPIError) as e:
+            log.warning("database unavailable while handling an update: %s", type(e).__name__)
+            return [Outbound(inbound.platform, inbound.chat_id, t("busy"))]
+        except Exception:
+            log.exception("unexpected error while handling an update from %s", inbound.platform)
+            return [Outbound(inbound.platform, inbound.chat_id, t("busy"))]
+
+    def _begin(self, uow: SqlUnitOfWork, inbound: Inbound, now: datetime) -> ChatAccount | None:
+        if inbound.update_id and not uow.chat.first_time(inbound.platform, inbound.update_id, now):
+            return None
+        return uow.chat.get_or_create(inbound.platform, inbound.user_id, inbound.chat_id, inbound.display_name, now)
+
+    def _handle(self, inbound: Inbound) -> list[Outbound]:
+        now = self.services.clock()
+        with self.services.uow() as uow:
+            acc = self._begin(uow, inbound, now)
+            if acc is None:
+                return []  # a retry or replay of an update we already handled
+            ctx = Ctx(self.services, uow, acc, inbound, now)
+            try:
+                self._dispatch(ctx)
+                uow.chat.save(ctx.acc)
+                uow.commit()
+                return ctx.out
+            except DomainError as e:
+                # Nothing half-written: drop everything this update did, then record only the refusal.
+                uow.rollback()
+                acc = self._begin(uow, inbound, now)
+                assert acc is not None
+                ctx = Ctx(self.services, uow, acc, inbound, now)
+                if isinstance(e, PermissionDenied):
+                    ctx.audit("refused", "chat", str(acc.id), reason=e.key, detail={k: str(v) for k, v in e.params.items()})
+                ctx.reply(t(e.key, **e.params))
+                uow.commit()
+                return ctx.out
+
+    def _dispatch(self, ctx: Ctx) -> None:
+        ib = ctx.inbound
+        if ib.button is not None:
+            self._press(ctx, ib.button)
+            return
+        text = (ib.text or "").strip()
+        if not text:
+            ctx.reply(t("empty_text"))
+            return
+        if len(text) > MAX_INBOUND_TEXT:
+            ctx.reply(t("too_long", length=len(text), limit=MAX_INBOUND_TEXT))
+            return
+        m = _COMMAND.match(text)
+        if m:
+            self._command(ctx, m.group(1).lower(), (m.group(2) or "").strip())
+            return
+        if ctx.acc.step:
+            fn = self.router.steps.get(ctx.acc.step)
+            if fn is not None:
+                fn(ctx, text)
+                return
+            ctx.acc.clear()
+        ctx.reply(t("free_text_unexpected"))
+
+    def _command(self, ctx: Ctx, name: str, arg: str) -> None:
+        cmds = self.router.commands.get(name)
+        if not cmds:
+            ctx.reply(t("unknown_command", command="/" + name[:30]))
+            return
+        role = ctx.role
+        for cmd in cmds:
+            if cmd.roles is None or (role is not None and role in cmd.roles):
+                cmd.fn(ctx, arg)
+                return
+        if role is None:
+            ctx.reply(t("need_binding"))
+        else:
+            ctx.audit("refused", "command", "/" + name, reason="role", detail={"role": role.value})
+            ctx.reply(t("not_for_you", role=t(f"role.{role.value}")))
+
+    def _press(self, ctx: Ctx, token: str) -> None:
+        found = ctx.uow.chat.button(token)
+        if found is None:
+            ctx.audit("refused", "button", token[:64], reason="unknown_button")
+            ctx.reply(t("button.expired"))
+            return
+        owner, action, payload, _created = found
+        if owner != ctx.acc.id:
+            ctx.audit("refused", "button", token, reason="not_owner", detail={"owner": owner, "action": action})
+            ctx.reply(t("button.not_yours"))
+            return
+        fn = self.router.buttons.get(action)
+        if fn is None:
+            ctx.reply(t("button.expired"))
+            return
+        fn(ctx, payload)
+
+    def sweep_drafts(self) -> list[Outbound]:
+        """Remind once about drafts idle for 23 h and clear those idle for 24 h."""
+        now = self.services.clock()
+        out: list[Outbound] = []
+        with self.services.uow() as uow:
+            for acc in uow.chat.stale_drafts(now - DRAFT_REMINDER_AFTER):
+                assert acc.draft_updated_at is not None
+                if now - acc.draft_updated_at >= DRAFT_TTL:
+                    acc.clear()
+                    out.append(Outbound(acc.platform, acc.chat_id, t("draft.expired")))
+                elif acc.reminded_at is None:
+                    acc.reminded_at = now
+                    out.append(Outbound(acc.platform, acc.chat_id, t("draft.reminder", step=t(f"step.{acc.step}"))))
+                else:
+                    continue
+                uow.chat.save(acc)
+            uow.commit()
+        return out

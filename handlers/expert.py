@@ -1,0 +1,116 @@
+"""Experts: their upcoming circuits, outcomes per order, and the visit's other work (/circuits)."""
+
+from __future__ import annotations
+
+from domain.errors import PermissionDenied
+from domain.orders import Action, OrderStatus
+from domain.staff import Role
+from handlers.common import act, acting_staff, notify_decision, specialty_name, status_name
+from handlers.core import Ctx, Router
+from handlers.texts import t
+
+router = Router()
+EX = Role.EXPERT
+WORK_KINDS = ("lecture", "training", "home_visit", "special_consult")
+MAX_CIRCUITS = 5
+
+
+@router.command("circuits", EX)
+def circuits(ctx: Ctx, arg: str) -> None:
+    """Upcoming circuits with their orders, each order with served / no-show buttons."""
+    st, _ = acting_staff(ctx)
+    assert st.id is not None
+    found = [c for c in ctx.uow.circuits.for_expert(st.id, ctx.today) if c.status.value == "planned"][:MAX_CIRCUITS]
+    if not found:
+        ctx.reply(t("circuits.none"))
+        return
+    ctx.reply(t("circuits.header"))
+    for c in found:
+        orders = ctx.uow.orders.list(circuit_id=c.id)
+        ctx.reply(
+            t("circuits.line", date=f"{c.day:%m月%d日}", half_day=t(f"half_day.{c.half_day.value}"),
+              place=ctx.place_name(c.place_code), count=len(orders)),
+            [[ctx.btn(t("circuits.record_work"), "ex.work", circuit=c.id)]],
+        )
+        for o in orders:
+            r = ctx.uow.residents.get(o.resident_id)
+            text = t("circuits.order", number=o.number, resident=r.name if r else "",
+                     specialty=specialty_name(o.confirmed_specialty), status=status_name(o), need=o.need_text)
+            buttons = [[ctx.btn(t("circuits.served"), "ex.mark", id=o.id, served=True),
+                        ctx.btn(t("circuits.no_show"), "ex.mark", id=o.id, served=False)]]
+            ctx.reply(text, buttons if o.status is OrderStatus.SCHEDULED else [])
+
+
+@router.button("ex.mark")
+def mark(ctx: Ctx, payload: dict) -> None:
+    """Served or no-show (only on a circuit the expert is assigned to); then a short outcome."""
+    action = Action.MARK_SERVED if payload.get("served") else Action.MARK_NO_SHOW
+    o = act(ctx, payload.get("id"), action)
+    if o is None:
+        return
+    notify_decision(ctx, o, action)
+    ctx.edit(t("circuits.outcome_saved", number=o.number, decision=t(f"decision.{action.value}")))
+    if action is Action.MARK_SERVED:
+        ctx.acc.start("ex.outcome", ctx.now, id=o.id)
+        ctx.reply(t("circuits.ask_outcome"), [[ctx.btn(t("skip"), "ex.outcome_skip")]])
+
+
+@router.step("ex.outcome")
+def outcome(ctx: Ctx, text: str) -> None:
+    """Store the short outcome note."""
+    st, _ = acting_staff(ctx)
+    assert st.id is not None
+    oid = int(str(ctx.acc.draft.get("id")))
+    ctx.uow.chat.record_outcome(oid, text.strip()[:500], st.id, ctx.now)
+    ctx.acc.clear()
+    ctx.reply(t("circuits.work_saved", kind="诊疗结果", count="✓"))
+
+
+@router.button("ex.outcome_skip")
+def outcome_skip(ctx: Ctx, payload: dict) -> None:
+    """No outcome note."""
+    ctx.acc.clear()
+    ctx.edit(t("cancelled"))
+
+
+def _own_circuit(ctx: Ctx, circuit_id: object):
+    st, _ = acting_staff(ctx)
+    c = ctx.uow.circuits.get(int(str(circuit_id))) if str(circuit_id).isdigit() else None
+    if c is None or not c.has_expert(st.id):
+        raise PermissionDenied("perm.not_on_circuit", circuit=str(circuit_id))
+    return c
+
+
+@router.button("ex.work")
+def choose_work(ctx: Ctx, payload: dict) -> None:
+    """Which other work to record for this circuit."""
+    c = _own_circuit(ctx, payload.get("circuit"))
+    ctx.reply(t("circuits.choose_work"),
+              [[ctx.btn(t(f"work.{k}"), "ex.work_kind", circuit=c.id, kind=k)] for k in WORK_KINDS])
+
+
+@router.button("ex.work_kind")
+def work_kind(ctx: Ctx, payload: dict) -> None:
+    """Ask the head count for that kind of work."""
+    c = _own_circuit(ctx, payload.get("circuit"))
+    kind = str(payload.get("kind"))
+    if kind not in WORK_KINDS:
+        return
+    ctx.acc.start("ex.work_count", ctx.now, circuit=c.id, kind=kind)
+    ctx.reply(t("circuits.ask_count", kind=t(f"work.{kind}")))
+
+
+@router.step("ex.work_count")
+def work_count(ctx: Ctx, text: str) -> None:
+    """Record the work with its count."""
+    digits = text.strip().translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    if not digits.isdigit() or not 1 <= int(digits) <= 999:
+        ctx.reply(t("circuits.count_invalid"))
+        return
+    c = _own_circuit(ctx, ctx.acc.draft.get("circuit"))
+    st, _ = acting_staff(ctx)
+    assert c.id is not None and st.id is not None
+    kind = str(ctx.acc.draft.get("kind"))
+    ctx.uow.chat.record_work(c.id, kind, int(digits), None, st.id, ctx.now)
+    ctx.acc.clear()
+    ctx.reply(t("circuits.work_saved", kind=t(f"work.{kind}"), count=int(digits)))

@@ -1,0 +1,281 @@
+"""Reviewers: the township's first review and the supporting hospital's disposition (/pending)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from domain.errors import DomainError, PermissionDenied
+from domain.orders import Action, Order, OrderStatus, Urgency
+from domain.staff import Role
+from handlers.common import act, acting_staff, load_order, notify_decision, specialty_name, status_name
+from handlers.core import Ctx, Router
+from handlers.texts import t
+
+router = Router()
+TW, HS = Role.TOWNSHIP_REVIEWER, Role.HOSPITAL_REVIEWER
+MAX_CARDS = 10
+
+
+def _card(ctx: Ctx, o: Order) -> str:
+    r = ctx.uow.residents.get(o.resident_id)
+    pops = "｜" + "、".join(t(f"population.{p.value}") for p in sorted(o.special_populations)) if o.special_populations else ""
+    text = t("pending.card", number=o.number, resident=r.name if r else "", sex=t(f"new.sex.{r.sex.value}") if r else "",
+             age=r.age_on(ctx.today) if r else "", need=o.need_text, specialty=specialty_name(o.confirmed_specialty),
+             urgency=t(f"urgency.{o.urgency.value}"), populations=pops)
+    if o.answer:
+        text += "\n" + t("orders.question", question=o.question or "") + "\n↳ " + o.answer
+    return text
+
+
+def _posts_in_scope(ctx: Ctx, role: Role) -> list[str]:
+    st, _ = acting_staff(ctx)
+    net = ctx.jurisdiction.network
+    if role is TW:
+        return sorted(net.directly_supported(st.institution_code, ctx.today))
+    return sorted(net.reachable(st.institution_code, ctx.today))
+
+
+# --- township ---------------------------------------------------------------------------------------------------
+@router.command("pending", TW)
+def township_pending(ctx: Ctx, arg: str) -> None:
+    """Submitted orders from the township's villages, oldest first, grouped by village."""
+    found = ctx.uow.orders.list(post_codes=_posts_in_scope(ctx, TW), statuses=[OrderStatus.SUBMITTED], limit=500)
+    if not found:
+        ctx.reply(t("pending.none"))
+        return
+    by_village: dict[str, list[Order]] = defaultdict(list)
+    for o in found:
+        by_village[o.village_code].append(o)
+    shown = 0
+    for village, items in by_village.items():
+        if shown >= MAX_CARDS:
+            break
+        routine = [o for o in items if o.urgency is Urgency.ROUTINE]
+        batch = [[ctx.btn(t("review.approve_all", count=len(routine)), "tw.approve_all", post=items[0].post_code)]]
+        ctx.reply(t("pending.village", village=ctx.place_name(village), count=len(items)),
+                  batch if len(routine) >= 2 else [])
+        for o in items[: MAX_CARDS - shown]:
+            ctx.reply(_card(ctx, o), [[
+                ctx.btn(t("review.approve"), "tw.approve", id=o.id),
+                ctx.btn(t("review.return"), "tw.return", id=o.id),
+            ], [
+                ctx.btn(t("review.reject"), "tw.reject", id=o.id),
+                ctx.btn(t("review.merge"), "tw.merge", id=o.id),
+            ]])
+            shown += 1
+    if len(found) > shown:
+        ctx.reply(t("pending.more", count=len(found) - shown))
+
+
+def _decided(ctx: Ctx, o: Order, action: Action, detail: str | None = None, card: str | None = None) -> None:
+    """Turn the order's card into the decision (no second press) and tell the people concerned."""
+    text = t("review.done", number=o.number, decision=t(f"decision.{action.value}"))
+    ctx.edit(text + (t("notify.detail", text=detail) if detail else ""), card)
+    if card:  # the decision came as typed text: confirm it in the conversation too
+        ctx.reply(text)
+    notify_decision(ctx, o, action, detail)
+
+
+@router.button("tw.approve")
+def approve(ctx: Ctx, payload: dict) -> None:
+    """Approve: the order goes on to the supporting hospital."""
+    o = act(ctx, payload.get("id"), Action.TOWNSHIP_APPROVE)
+    if o:
+        _decided(ctx, o, Action.TOWNSHIP_APPROVE)
+
+
+def _ask(ctx: Ctx, step: str, key: str, payload: dict) -> None:
+    o = load_order(ctx, payload.get("id"))
+    ctx.acc.start(step, ctx.now, id=o.id, card=ctx.inbound.message_id)
+    ctx.reply(t(key))
+
+
+def _typed(ctx: Ctx, action: Action, **kw) -> tuple[Order | None, str | None]:
+    """Apply ``action`` to the order the user was asked about; returns it and the card to update."""
+    card = ctx.acc.draft.get("card")
+    o = act(ctx, ctx.acc.draft.get("id"), action, **kw)
+    ctx.acc.clear()
+    return o, str(card) if card else None
+
+
+@router.button("tw.return")
+def ask_question(ctx: Ctx, payload: dict) -> None:
+    """Return for more information: ask for the question."""
+    _ask(ctx, "tw.question", "review.ask_question", payload)
+
+
+@router.step("tw.question")
+def question(ctx: Ctx, text: str) -> None:
+    """Send the order back with the question."""
+    o, card = _typed(ctx, Action.TOWNSHIP_RETURN, reason=text)
+    if o:
+        _decided(ctx, o, Action.TOWNSHIP_RETURN, o.question, card)
+
+
+@router.button("tw.reject")
+def ask_reject(ctx: Ctx, payload: dict) -> None:
+    """Reject: ask for the reason."""
+    _ask(ctx, "tw.reject", "review.ask_reject_reason", payload)
+
+
+@router.step("tw.reject")
+def reject(ctx: Ctx, text: str) -> None:
+    """Reject with the reason the village doctor will read."""
+    o, card = _typed(ctx, Action.TOWNSHIP_REJECT, reason=text)
+    if o:
+        _decided(ctx, o, Action.TOWNSHIP_REJECT, o.reason, card)
+
+
+@router.button("tw.merge")
+def choose_merge(ctx: Ctx, payload: dict) -> None:
+    """Merge a duplicate: choose the order it duplicates (same post, still open)."""
+    o = load_order(ctx, payload.get("id"))
+    others = [x for x in ctx.uow.orders.list(post_codes=[o.post_code], limit=200)
+              if x.id != o.id and x.status.is_open and x.resident_id == o.resident_id]
+    others = others or [x for x in ctx.uow.orders.list(post_codes=[o.post_code], limit=200)
+                        if x.id != o.id and x.status.is_open]
+    if not others:
+        ctx.reply(t("review.no_merge_target"))
+        return
+    rows = [[ctx.btn(f"{x.number}｜{specialty_name(x.confirmed_specialty)}｜{status_name(x)}", "tw.merge_into",
+                     id=o.id, into=x.id)] for x in others[-8:]]
+    ctx.reply(t("review.choose_merge_target"), rows)
+
+
+@router.button("tw.merge_into")
+def merge_into(ctx: Ctx, payload: dict) -> None:
+    """Merge into the chosen order (which must belong to the same post and still be open)."""
+    o = load_order(ctx, payload.get("id"))
+    target = load_order(ctx, payload.get("into"))
+    if target.post_code != o.post_code or not target.status.is_open:
+        raise DomainError("order.merge_target_missing")
+    done = act(ctx, o.id, Action.TOWNSHIP_MERGE, merged_into_id=target.id)
+    if done:
+        _decided(ctx, done, Action.TOWNSHIP_MERGE, target.number)
+
+
+@router.button("tw.approve_all")
+def approve_all(ctx: Ctx, payload: dict) -> None:
+    """Approve every routine submitted order of one village post at once."""
+    post = str(payload.get("post"))
+    if post not in _posts_in_scope(ctx, TW):
+        raise PermissionDenied("perm.outside_township", post=post)
+    numbers = []
+    for o in ctx.uow.orders.list(post_codes=[post], statuses=[OrderStatus.SUBMITTED], limit=500):
+        if o.urgency is Urgency.ROUTINE:
+            done = act(ctx, o.id, Action.TOWNSHIP_APPROVE)
+            if done:
+                numbers.append(done.number)
+                notify_decision(ctx, done, Action.TOWNSHIP_APPROVE)
+    ctx.edit(t("review.batch_done", count=len(numbers), numbers="、".join(n or "" for n in numbers)))
+
+
+# --- hospital ---------------------------------------------------------------------------------------------------
+@router.command("pending", HS)
+def hospital_pending(ctx: Ctx, arg: str) -> None:
+    """Township-approved orders from supported institutions, grouped by specialty."""
+    found = ctx.uow.orders.list(post_codes=_posts_in_scope(ctx, HS), statuses=[OrderStatus.TOWNSHIP_APPROVED],
+                                limit=500)
+    if not found:
+        ctx.reply(t("pending.none"))
+        return
+    by_spec: dict[str, list[Order]] = defaultdict(list)
+    for o in found:
+        by_spec[o.confirmed_specialty or ""].append(o)
+    shown = 0
+    for spec, items in sorted(by_spec.items()):
+        if shown >= MAX_CARDS:
+            break
+        ctx.reply(t("pending.specialty", specialty=specialty_name(spec), count=len(items)))
+        for o in items[: MAX_CARDS - shown]:
+            ctx.reply(f"【{ctx.place_name(o.village_code)}】" + _card(ctx, o), [[
+                ctx.btn(t("dispose.circuit"), "hs.circuit", id=o.id),
+                ctx.btn(t("dispose.remote"), "hs.remote", id=o.id),
+                ctx.btn(t("dispose.refer_up"), "hs.refer", id=o.id),
+            ], [
+                ctx.btn(t("dispose.local"), "hs.local", id=o.id),
+                ctx.btn(t("dispose.reject"), "hs.reject", id=o.id),
+            ]])
+            shown += 1
+    if len(found) > shown:
+        ctx.reply(t("pending.more", count=len(found) - shown))
+
+
+@router.button("hs.circuit")
+def choose_expert(ctx: Ctx, payload: dict) -> None:
+    """Circuit: pick one of the hospital's experts in that specialty, least loaded first, or decide at planning."""
+    st, _ = acting_staff(ctx)
+    o = load_order(ctx, payload.get("id"))
+    experts = ctx.uow.staff.experts_with_specialty([st.institution_code], o.confirmed_specialty or "02")
+    load = ctx.uow.orders.expert_load([e.id for e in experts if e.id is not None])
+    experts.sort(key=lambda e: (load.get(e.id or 0, 0), -e.title.rank, e.code))
+    rows = [[ctx.btn(t("dispose.expert_line", name=e.name, title=e.title.value, load=load.get(e.id or 0, 0)),
+                     "hs.expert", id=o.id, expert=e.id)] for e in experts[:8]]
+    rows.append([ctx.btn(t("dispose.assign_later"), "hs.expert", id=o.id, expert=None)])
+    ctx.reply(t("dispose.choose_expert") if experts else t("dispose.no_expert"), rows)
+
+
+@router.button("hs.expert")
+def assign_expert(ctx: Ctx, payload: dict) -> None:
+    """Dispose as circuit with the chosen expert (who must be an expert of this hospital)."""
+    st, _ = acting_staff(ctx)
+    expert_id = payload.get("expert")
+    name = t("dispose.assign_later")
+    if expert_id is not None:
+        expert = ctx.uow.staff.get(int(str(expert_id)))
+        if expert is None or expert.institution_code != st.institution_code or not expert.has_role(Role.EXPERT):
+            raise PermissionDenied("perm.not_your_circuit")
+        name = expert.name
+    o = act(ctx, payload.get("id"), Action.DISPOSE_CIRCUIT, expert_id=int(str(expert_id)) if expert_id else None)
+    if o:
+        _decided(ctx, o, Action.DISPOSE_CIRCUIT, name)
+
+
+@router.button("hs.remote")
+def ask_remote(ctx: Ctx, payload: dict) -> None:
+    """Remote consultation: ask when and how."""
+    _ask(ctx, "hs.remote", "dispose.ask_remote_time", payload)
+
+
+@router.step("hs.remote")
+def remote(ctx: Ctx, text: str) -> None:
+    """Dispose as remote consultation with the time given."""
+    o, card = _typed(ctx, Action.DISPOSE_REMOTE, note=text[:500])
+    if o:
+        _decided(ctx, o, Action.DISPOSE_REMOTE, o.disposition_note, card)
+
+
+@router.button("hs.refer")
+def ask_referral(ctx: Ctx, payload: dict) -> None:
+    """Refer up: ask for the arrangement."""
+    _ask(ctx, "hs.referral", "dispose.ask_referral", payload)
+
+
+@router.step("hs.referral")
+def referral(ctx: Ctx, text: str) -> None:
+    """Dispose as referral up with the appointment arranged."""
+    o, card = _typed(ctx, Action.DISPOSE_REFER_UP, note=text[:500])
+    if o:
+        _decided(ctx, o, Action.DISPOSE_REFER_UP, o.disposition_note, card)
+
+
+@router.button("hs.local")
+def local(ctx: Ctx, payload: dict) -> None:
+    """The township center can treat it."""
+    o = act(ctx, payload.get("id"), Action.DISPOSE_LOCAL)
+    if o:
+        _decided(ctx, o, Action.DISPOSE_LOCAL)
+
+
+@router.button("hs.reject")
+def ask_hospital_reject(ctx: Ctx, payload: dict) -> None:
+    """Reject: ask for the reason."""
+    _ask(ctx, "hs.reject", "dispose.ask_reject_reason", payload)
+
+
+@router.step("hs.reject")
+def hospital_reject(ctx: Ctx, text: str) -> None:
+    """Reject with a reason the township and village doctor can read."""
+    o, card = _typed(ctx, Action.HOSPITAL_REJECT, reason=text)
+    if o:
+        _decided(ctx, o, Action.HOSPITAL_REJECT, o.reason, card)

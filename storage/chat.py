@@ -1,0 +1,220 @@
+"""Chat accounts, subscriptions, invites, buttons and processed platform updates."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+
+from domain.accounts import ChatAccount
+from domain.staff import Role
+from storage.tables import (
+    ButtonRow,
+    ChatAccountRow,
+    CircuitWorkRow,
+    InviteRow,
+    OrderOutcomeRow,
+    ProcessedUpdateRow,
+    SubscriptionRow,
+)
+
+BUTTON_TOKEN_BYTES = 9  # 12 url-safe characters: far below Telegram's 64-byte callback_data limit
+
+
+class ChatRepository:
+    """Everything the conversation layer stores besides orders."""
+
+    def __init__(self, uow):
+        self.uow = uow
+
+    @property
+    def s(self):
+        return self.uow.session
+
+    def _insert(self, table):
+        return (postgresql if self.uow.engine.dialect.name == "postgresql" else sqlite).insert(table)
+
+    # --- accounts -------------------------------------------------------------------------------------------
+    def account(self, platform: str, platform_user_id: str) -> ChatAccount | None:
+        """The account of this platform user, or None."""
+        row = self.s.exec(
+            select(ChatAccountRow).where(
+                col(ChatAccountRow.platform) == platform, col(ChatAccountRow.platform_user_id) == platform_user_id
+            )
+        ).first()
+        return _account(row) if row else None
+
+    def account_by_id(self, account_id: int) -> ChatAccount | None:
+        """One account by id, or None."""
+        row = self.s.get(ChatAccountRow, account_id)
+        return _account(row) if row else None
+
+    def get_or_create(
+        self, platform: str, platform_user_id: str, chat_id: str, display_name: str | None, now: datetime
+    ) -> ChatAccount:
+        """The account for this user, created on first contact."""
+        acc = self.account(platform, platform_user_id)
+        if acc is not None:
+            if acc.chat_id != chat_id:
+                acc.chat_id = chat_id
+                self.save(acc)
+            return acc
+        row = ChatAccountRow(platform=platform, platform_user_id=platform_user_id, chat_id=chat_id,
+                             display_name=(display_name or "")[:100] or None, created_at=now)
+        self.s.add(row)
+        self.s.flush()
+        return _account(row)
+
+    def save(self, acc: ChatAccount) -> None:
+        """Write back an account and its conversation state."""
+        row = self.s.get(ChatAccountRow, acc.id)
+        assert row is not None
+        row.chat_id, row.display_name = acc.chat_id, acc.display_name
+        row.staff_id, row.resident_id = acc.staff_id, acc.resident_id
+        row.acting_role = acc.acting_role.value if acc.acting_role else None
+        row.step, row.draft = acc.step, json.dumps(acc.draft, ensure_ascii=False)
+        row.draft_updated_at, row.reminded_at, row.blocked = acc.draft_updated_at, acc.reminded_at, acc.blocked
+        self.s.add(row)
+
+    def accounts_of_staff(self, staff_ids: list[int]) -> list[ChatAccount]:
+        """Every account bound to these staff members."""
+        if not staff_ids:
+            return []
+        rows = self.s.exec(select(ChatAccountRow).where(col(ChatAccountRow.staff_id).in_(staff_ids)))
+        return [_account(r) for r in rows]
+
+    def accounts_of_resident(self, resident_id: int) -> list[ChatAccount]:
+        """Every account linked to this resident."""
+        rows = self.s.exec(select(ChatAccountRow).where(col(ChatAccountRow.resident_id) == resident_id))
+        return [_account(r) for r in rows]
+
+    def stale_drafts(self, older_than: datetime) -> list[ChatAccount]:
+        """Accounts with a draft not touched since ``older_than``."""
+        rows = self.s.exec(
+            select(ChatAccountRow).where(
+                col(ChatAccountRow.step).is_not(None), col(ChatAccountRow.draft_updated_at) < older_than
+            )
+        )
+        return [_account(r) for r in rows]
+
+    # --- subscriptions --------------------------------------------------------------------------------------
+    def subscribe(self, account_id: int, village_code: str, now: datetime) -> bool:
+        """Follow a village; False if already following."""
+        if self.s.get(SubscriptionRow, (account_id, village_code)) is not None:
+            return False
+        self.s.add(SubscriptionRow(chat_account_id=account_id, village_code=village_code, created_at=now))
+        self.s.flush()
+        return True
+
+    def unsubscribe(self, account_id: int, village_code: str | None = None) -> int:
+        """Stop following one village (or all); returns how many were removed."""
+        q = sa.delete(SubscriptionRow).where(col(SubscriptionRow.chat_account_id) == account_id)
+        if village_code is not None:
+            q = q.where(col(SubscriptionRow.village_code) == village_code)
+        return self.s.exec(q).rowcount
+
+    def subscriptions(self, account_id: int) -> list[str]:
+        """Village codes this account follows."""
+        q = select(SubscriptionRow.village_code).where(col(SubscriptionRow.chat_account_id) == account_id)
+        return list(self.s.exec(q.order_by(col(SubscriptionRow.village_code))))
+
+    def subscribers(self, village_codes: list[str]) -> list[ChatAccount]:
+        """Accounts following any of these villages, once each, except blocked ones."""
+        q = (
+            select(ChatAccountRow)
+            .join(SubscriptionRow, col(SubscriptionRow.chat_account_id) == col(ChatAccountRow.id))
+            .where(col(SubscriptionRow.village_code).in_(village_codes), col(ChatAccountRow.blocked).is_(False))
+            .distinct()
+        )
+        return [_account(r) for r in self.s.exec(q)]
+
+    # --- invites --------------------------------------------------------------------------------------------
+    def add_invite(self, code_hash: str, role: Role, institution_code: str, staff_id: int | None,
+                   now: datetime, expires_at: datetime) -> None:
+        """Store a new one-time invite (only its hash)."""
+        self.s.add(InviteRow(code_hash=code_hash, role=role.value, institution_code=institution_code,
+                             staff_id=staff_id, created_at=now, expires_at=expires_at))
+        self.s.flush()
+
+    def invite(self, code_hash: str) -> InviteRow | None:
+        """The invite with this code hash, locked for update, or None."""
+        return self.s.exec(select(InviteRow).where(col(InviteRow.code_hash) == code_hash).with_for_update()).first()
+
+    def use_invite(self, invite: InviteRow, account_id: int, now: datetime) -> None:
+        """Mark an invite used."""
+        invite.used_at, invite.used_by_account_id = now, account_id
+        self.s.add(invite)
+
+    # --- buttons --------------------------------------------------------------------------------------------
+    def new_button(self, account_id: int, action: str, payload: dict[str, object], now: datetime) -> str:
+        """Store what a button means and return its opaque token."""
+        token = secrets.token_urlsafe(BUTTON_TOKEN_BYTES)
+        self.s.add(ButtonRow(token=token, chat_account_id=account_id, action=action,
+                             payload=json.dumps(payload, ensure_ascii=False), created_at=now))
+        return token
+
+    def button(self, token: str) -> tuple[int, str, dict[str, object], datetime] | None:
+        """(owner account id, action, payload, created) for a token, or None."""
+        if not token or len(token) > 24:
+            return None
+        row = self.s.get(ButtonRow, token)
+        if row is None:
+            return None
+        return row.chat_account_id, row.action, json.loads(row.payload), row.created_at
+
+    def purge_buttons(self, older_than: datetime) -> int:
+        """Forget buttons older than ``older_than``."""
+        return self.s.exec(sa.delete(ButtonRow).where(col(ButtonRow.created_at) < older_than)).rowcount
+
+    # --- idempotency ----------------------------------------------------------------------------------------
+    def first_time(self, platform: str, update_id: str, now: datetime) -> bool:
+        """Record a platform update id; False if it was handled before (a retry or replay)."""
+        stmt = (
+            self._insert(ProcessedUpdateRow)
+            .values(platform=platform, update_id=update_id, at=now)
+            .on_conflict_do_nothing()
+            .returning(col(ProcessedUpdateRow.update_id))
+        )
+        # RETURNING, not rowcount: rowcount of ON CONFLICT DO NOTHING is not reliable across drivers.
+        return self.s.exec(stmt).first() is not None
+
+    # --- circuit work -----------------------------------------------------------------------------------------
+    def record_work(self, circuit_id: int, kind: str, count: int, note: str | None, staff_id: int,
+                    now: datetime) -> None:
+        """Record other work done on a circuit (lecture, training, home visits, special consultations)."""
+        self.s.add(CircuitWorkRow(circuit_id=circuit_id, kind=kind, count=count, note=note,
+                                  recorded_by_staff_id=staff_id, at=now))
+
+    def work_on(self, circuit_id: int) -> list[tuple[str, int, str | None]]:
+        """(kind, count, note) recorded for a circuit."""
+        q = select(CircuitWorkRow.kind, CircuitWorkRow.count, CircuitWorkRow.note).where(
+            col(CircuitWorkRow.circuit_id) == circuit_id
+        )
+        return [tuple(r) for r in self.s.exec(q.order_by(col(CircuitWorkRow.id)))]  # type: ignore[misc]
+
+    def record_outcome(self, order_id: int, outcome: str, staff_id: int, now: datetime) -> None:
+        """Record (or replace) what the expert noted for an order."""
+        row = self.s.get(OrderOutcomeRow, order_id)
+        if row is None:
+            row = OrderOutcomeRow(order_id=order_id, outcome=outcome, recorded_by_staff_id=staff_id, at=now)
+        else:
+            row.outcome, row.recorded_by_staff_id, row.at = outcome, staff_id, now
+        self.s.add(row)
+
+    def outcome(self, order_id: int) -> str | None:
+        """The expert's note on an order, or None."""
+        row = self.s.get(OrderOutcomeRow, order_id)
+        return row.outcome if row else None
+
+
+def _account(r: ChatAccountRow) -> ChatAccount:
+    return ChatAccount(
+        id=r.id, platform=r.platform, platform_user_id=r.platform_user_id, chat_id=r.chat_id,
+        display_name=r.display_name, staff_id=r.staff_id, resident_id=r.resident_id,
+        acting_role=Role(r.acting_role) if r.acting_role else None, step=r.step, draft=json.loads(r.draft),
+        draft_updated_at=r.draft_updated_at, reminded_at=r.reminded_at, blocked=r.blocked, created_at=r.created_at,
+    )
