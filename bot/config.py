@@ -21,6 +21,10 @@ class Settings:
     log_level: str
     transport: str
     telegram_token: str | None
+    telegram_api_base_url: str = "https://api.telegram.org"
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_listen: str = "127.0.0.1:8080"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -35,7 +39,16 @@ class Settings:
             log_level=e.get("LOG_LEVEL", "INFO").upper(),
             transport=e.get("XUNZHEN_TRANSPORT") or ("ptb" if token else "console"),
             telegram_token=token,
+            telegram_api_base_url=(e.get("TELEGRAM_API_BASE_URL") or "https://api.telegram.org").rstrip("/"),
+            webhook_url=e.get("WEBHOOK_URL") or None,
+            webhook_secret=e.get("WEBHOOK_SECRET") or None,
+            webhook_listen=e.get("WEBHOOK_LISTEN") or "127.0.0.1:8080",
         )
+
+    @property
+    def transports(self) -> list[str]:
+        """The transports to start: ``XUNZHEN_TRANSPORT`` may name several (``ptb,wecom,wechat``)."""
+        return [t.strip() for t in self.transport.split(",") if t.strip()]
 
     def cipher(self) -> FieldCipher:
         """The field cipher: ``XUNZHEN_SECRET_KEY``, or on the embedded default a key file made once.
