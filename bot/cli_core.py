@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -38,6 +37,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("status", help="显示已载入的数据 / summary of what is loaded")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("invite", help="生成一次性邀请码 / create a one-time invite code for staff")
+    p.add_argument("--role", required=True, choices=[r.value for r in _roles()])
+    p.add_argument("--institution", required=True, help="机构编码 / institution code, e.g. TC350421101")
+    p.add_argument("--staff", help="绑定到已有人员编码 / bind to an existing staff code (optional)")
+    p.add_argument("--bot-username", default=None, help="Telegram 机器人用户名，用于生成深链接 / for the deep link")
+    p.set_defaults(func=cmd_invite)
+
+    p = sub.add_parser("demo", help="运行脚本化演示并打印对话记录 / run the scripted demo and print the transcript")
+    p.set_defaults(func=cmd_demo)
+
+
+def _roles():
+    from domain.staff import Role
+
+    return list(Role)
 
 
 def _app():
@@ -139,7 +154,12 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Migrate, load the demo data on first run, and start the configured transport."""
+    """Migrate, load the demo data on first run, and start the configured transports."""
+    import asyncio
+
+    from bot import transports
+    from bot.bootstrap import build_conversation
+
     app = _app()
     with app.uow() as uow:
         empty = not uow.reference.counts().get("places.city")
@@ -148,9 +168,55 @@ def cmd_run(args: argparse.Namespace) -> int:
         if load_files(app, demo_files(), "载入演示数据"):
             return 1
     print(summary(app))
-    print("本地对话尚未接入；服务已就绪，按 Ctrl+C 退出 / local chat not wired yet; ready, Ctrl+C to stop")
+    modules = [transports.load(name) for name in app.settings.transports]
+    conversation = build_conversation(app)
+
+    async def serve_all() -> None:
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(m.serve(app, conversation, stop)) for m in modules]
+        # The console ends the process when its user quits; network transports run until interrupted.
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        for task in pending:
+            task.cancel()
+        for task in done:
+            task.result()
+
     try:
-        threading.Event().wait()
+        asyncio.run(serve_all())
     except KeyboardInterrupt:
         print("\n再见 / bye")
+    finally:
+        app.close()
     return 0
+
+
+def cmd_invite(args: argparse.Namespace) -> int:
+    """Create a one-time invite code (only its hash is stored) and print it with a deep link."""
+    from datetime import UTC
+
+    from domain.staff import Role
+    from handlers.onboarding import INVITE_TTL, create_invite
+
+    app = _app()
+    with app.uow() as uow:
+        try:
+            code = create_invite(uow, Role(args.role), args.institution, args.staff, datetime.now(UTC))
+        except ValueError as e:
+            print(f"无法生成邀请码 / cannot create the invite: {e}", file=sys.stderr)
+            return 2
+        uow.commit()
+    print(
+        f"邀请码 / invite code: {code}（{INVITE_TTL.days} 天内有效，只能使用一次 / valid {INVITE_TTL.days} days, once）"
+    )
+    print(f"在聊天中发送 / send in the chat: /start {code}")
+    if args.bot_username:
+        print(f"深链接 / deep link: https://t.me/{args.bot_username}?start={code}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the scripted demo on a throwaway database; exit 0 only if every step behaved as expected."""
+    from bot.demo import run_demo
+
+    return run_demo()

@@ -17,6 +17,10 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+# The order in which roles are offered when a person holds several.
+ROLE_ORDER = (Role.VILLAGE_DOCTOR, Role.TOWNSHIP_REVIEWER, Role.HOSPITAL_REVIEWER, Role.EXPERT, Role.ADMIN)
+
+
 class TitleLevel(StrEnum):
     """Professional title level (职称)."""
 

@@ -51,7 +51,7 @@ def viewable_order(ctx: Ctx, order_id: object) -> Order:
     try:
         authorize_view(st, role, order, ctx.jurisdiction, ctx.today, circuit)
     except PermissionDenied as e:
-        raise PermissionDenied(e.key, order=order.number, **e.params) from None
+        raise PermissionDenied(e.key, **{**e.params, "order": order.number}) from None
     return order
 
 
@@ -64,10 +64,15 @@ def act(ctx: Ctx, order_id: object, action: Action, **kw) -> Order | None:
     try:
         authorize_order_action(st, role, action, order, ctx.jurisdiction, ctx.today, circuit)
     except PermissionDenied as e:
-        raise PermissionDenied(e.key, order=order.number, action=action.value, **e.params) from None
+        raise PermissionDenied(e.key, **{**e.params, "order": order.number, "action": action.value}) from None
     if not order.can(action):
-        ctx.audit("refused", "order", order.entity_id, reason="already_decided",
-                  detail={"action": action.value, "status": order.status.value})
+        ctx.audit(
+            "refused",
+            "order",
+            order.entity_id,
+            reason="already_decided",
+            detail={"action": action.value, "status": order.status.value},
+        )
         ctx.edit(t("review.already", number=order.number, status=status_name(order)))
         return None
     assert st.id is not None
@@ -80,16 +85,19 @@ def township_centers_of(ctx: Ctx, post_code: str) -> list[str]:
     """The health centers that directly support a village post."""
     net = ctx.jurisdiction.network
     return [
-        code for code in net.supporters_of(post_code, ctx.today)
+        code
+        for code in net.supporters_of(post_code, ctx.today)
         if net.supports(code, post_code, ctx.today, direct=True)
-        and (k := ctx.jurisdiction.kind_of(code)) is not None and k.is_grassroots_center
+        and (k := ctx.jurisdiction.kind_of(code)) is not None
+        and k.is_grassroots_center
     ]
 
 
 def hospitals_of(ctx: Ctx, post_code: str) -> list[str]:
     """The hospitals that support a village post, directly or down the chain."""
     return [
-        code for code in ctx.jurisdiction.network.supporters_of(post_code, ctx.today)
+        code
+        for code in ctx.jurisdiction.network.supporters_of(post_code, ctx.today)
         if (k := ctx.jurisdiction.kind_of(code)) is not None and k.is_hospital
     ]
 
@@ -104,8 +112,13 @@ def county_hospitals_of(ctx: Ctx, post_code: str) -> list[str]:
 def notify_decision(ctx: Ctx, order: Order, action: Action, detail: str | None = None) -> None:
     """Tell the filing village doctor (and the next reviewers) what happened to an order."""
     resident = ctx.uow.residents.get(order.resident_id)
-    text = t("notify.decision", number=order.number, resident=resident.name if resident else "",
-             decision=t(f"decision.{action.value}"), detail=t("notify.detail", text=detail) if detail else "")
+    text = t(
+        "notify.decision",
+        number=order.number,
+        resident=resident.name if resident else "",
+        decision=t(f"decision.{action.value}"),
+        detail=t("notify.detail", text=detail) if detail else "",
+    )
     ctx.notify_staff([order.filed_by_staff_id], text)
     if action is Action.TOWNSHIP_APPROVE:
         ctx.notify_role_at(county_hospitals_of(ctx, order.post_code), Role.HOSPITAL_REVIEWER, text)

@@ -27,7 +27,7 @@ from domain.errors import DomainError, PermissionDenied
 from domain.orders import AuditEvent
 from domain.permissions import Jurisdiction
 from domain.places import Gazetteer
-from domain.staff import Role, Staff
+from domain.staff import ROLE_ORDER, Role, Staff
 from handlers.texts import t
 from storage.uow import SqlUnitOfWork
 
@@ -37,7 +37,7 @@ MAX_INBOUND_TEXT = 4096
 MAX_OUTBOUND_TEXT = 4096
 DRAFT_REMINDER_AFTER = timedelta(hours=23)
 DRAFT_TTL = timedelta(hours=24)
-ROLE_PREFERENCE = (Role.VILLAGE_DOCTOR, Role.TOWNSHIP_REVIEWER, Role.HOSPITAL_REVIEWER, Role.EXPERT, Role.ADMIN)
+ROLE_PREFERENCE = ROLE_ORDER
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,14 +303,27 @@ class Ctx:
             ids.extend(s.id for s in self.uow.staff.at_institution(code, role))
         self.notify_staff(ids, text)
 
-    def audit(self, action: str, entity: str, entity_id: str, *, reason: str | None = None,
-              detail: dict[str, object] | None = None) -> None:
+    def audit(
+        self,
+        action: str,
+        entity: str,
+        entity_id: str,
+        *,
+        reason: str | None = None,
+        detail: dict[str, object] | None = None,
+    ) -> None:
         """Append an audit event for something this user did or tried."""
         self.uow.audit.append(
             AuditEvent(
-                actor_staff_id=self.acc.staff_id, actor_role=(self.role.value if self.role else "resident"),
-                action=action, entity=entity, entity_id=entity_id, from_status=None, to_status=None,
-                reason=reason, at=self.now,
+                actor_staff_id=self.acc.staff_id,
+                actor_role=(self.role.value if self.role else "resident"),
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
+                from_status=None,
+                to_status=None,
+                reason=reason,
+                at=self.now,
                 detail={"account": self.acc.id, "platform": self.acc.platform, **(detail or {})},
             )
         )
@@ -380,7 +393,9 @@ class Conversation:
                 assert acc is not None
                 ctx = Ctx(self.services, uow, acc, inbound, now)
                 if isinstance(e, PermissionDenied):
-                    ctx.audit("refused", "chat", str(acc.id), reason=e.key, detail={k: str(v) for k, v in e.params.items()})
+                    ctx.audit(
+                        "refused", "chat", str(acc.id), reason=e.key, detail={k: str(v) for k, v in e.params.items()}
+                    )
                 ctx.reply(t(e.key, **e.params))
                 uow.commit()
                 return ctx.out

@@ -28,16 +28,31 @@ def circuits(ctx: Ctx, arg: str) -> None:
     for c in found:
         orders = ctx.uow.orders.list(circuit_id=c.id)
         ctx.reply(
-            t("circuits.line", date=f"{c.day:%m月%d日}", half_day=t(f"half_day.{c.half_day.value}"),
-              place=ctx.place_name(c.place_code), count=len(orders)),
+            t(
+                "circuits.line",
+                date=f"{c.day:%m月%d日}",
+                half_day=t(f"half_day.{c.half_day.value}"),
+                place=ctx.place_name(c.place_code),
+                count=len(orders),
+            ),
             [[ctx.btn(t("circuits.record_work"), "ex.work", circuit=c.id)]],
         )
         for o in orders:
             r = ctx.uow.residents.get(o.resident_id)
-            text = t("circuits.order", number=o.number, resident=r.name if r else "",
-                     specialty=specialty_name(o.confirmed_specialty), status=status_name(o), need=o.need_text)
-            buttons = [[ctx.btn(t("circuits.served"), "ex.mark", id=o.id, served=True),
-                        ctx.btn(t("circuits.no_show"), "ex.mark", id=o.id, served=False)]]
+            text = t(
+                "circuits.order",
+                number=o.number,
+                resident=r.name if r else "",
+                specialty=specialty_name(o.confirmed_specialty),
+                status=status_name(o),
+                need=o.need_text,
+            )
+            buttons = [
+                [
+                    ctx.btn(t("circuits.served"), "ex.mark", id=o.id, served=True),
+                    ctx.btn(t("circuits.no_show"), "ex.mark", id=o.id, served=False),
+                ]
+            ]
             ctx.reply(text, buttons if o.status is OrderStatus.SCHEDULED else [])
 
 
@@ -85,8 +100,9 @@ def _own_circuit(ctx: Ctx, circuit_id: object):
 def choose_work(ctx: Ctx, payload: dict) -> None:
     """Which other work to record for this circuit."""
     c = _own_circuit(ctx, payload.get("circuit"))
-    ctx.reply(t("circuits.choose_work"),
-              [[ctx.btn(t(f"work.{k}"), "ex.work_kind", circuit=c.id, kind=k)] for k in WORK_KINDS])
+    ctx.reply(
+        t("circuits.choose_work"), [[ctx.btn(t(f"work.{k}"), "ex.work_kind", circuit=c.id, kind=k)] for k in WORK_KINDS]
+    )
 
 
 @router.button("ex.work_kind")

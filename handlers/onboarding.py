@@ -132,8 +132,13 @@ def invite_name(ctx: Ctx, text: str) -> None:
         (s for s in ctx.uow.staff.at_institution(invite.institution_code) if s.name == name and role in s.roles), None
     )
     if staff is None:
-        staff = Staff(code=f"INV{invite.id:05d}", name=name, institution_code=invite.institution_code,
-                      title=TitleLevel.JUNIOR, roles=frozenset({role}))
+        staff = Staff(
+            code=f"INV{invite.id:05d}",
+            name=name,
+            institution_code=invite.institution_code,
+            title=TitleLevel.JUNIOR,
+            roles=frozenset({role}),
+        )
         ctx.uow.staff.upsert(staff)
     _bind(ctx, invite, staff, role)
 
@@ -146,8 +151,16 @@ def _bind(ctx: Ctx, invite, staff: Staff, role: Role) -> None:
     ctx.acc.clear()
     ctx._staff, ctx._staff_loaded = staff, True
     ctx.audit("bind_account", "staff", staff.code, detail={"role": role.value, "invite": invite.id})
-    ctx.reply(t("invite.bound", name=staff.name, institution=ctx.institution_name(staff.institution_code),
-                role=role_name(role)) + "\n" + help_text(ctx))
+    ctx.reply(
+        t(
+            "invite.bound",
+            name=staff.name,
+            institution=ctx.institution_name(staff.institution_code),
+            role=role_name(role),
+        )
+        + "\n"
+        + help_text(ctx)
+    )
 
 
 def link_resident(ctx: Ctx, payload: str) -> None:
@@ -167,7 +180,7 @@ def link_resident(ctx: Ctx, payload: str) -> None:
 
 def _paged(ctx: Ctx, places: list[Place], action: str, page: int, parent: str, level: str) -> list[list[Button]]:
     start = page * PAGE
-    rows = [[ctx.btn(p.name, action, code=p.code)] for p in places[start:start + PAGE]]
+    rows = [[ctx.btn(p.name, action, code=p.code)] for p in places[start : start + PAGE]]
     nav = []
     if page > 0:
         nav.append(ctx.btn(t("prev_page"), "sub.page", parent=parent, level=level, page=page - 1))
@@ -199,8 +212,11 @@ def page(ctx: Ctx, payload: dict) -> None:
         places, action, key = _counties(ctx), "sub.county", "resident.choose_county"
     else:
         places = ctx.gazetteer.children(parent)
-        action, key = ("sub.township", "resident.choose_township") if level == "township" else (
-            "sub.village", "resident.choose_village")
+        action, key = (
+            ("sub.township", "resident.choose_township")
+            if level == "township"
+            else ("sub.village", "resident.choose_village")
+        )
     ctx.reply(t(key), _paged(ctx, places, action, max(0, n), parent, level))
 
 
@@ -208,15 +224,18 @@ def page(ctx: Ctx, payload: dict) -> None:
 def choose_township(ctx: Ctx, payload: dict) -> None:
     """Second step: the township."""
     code = str(payload.get("code"))
-    ctx.reply(t("resident.choose_township"),
-              _paged(ctx, ctx.gazetteer.children(code), "sub.township", 0, code, "township"))
+    ctx.reply(
+        t("resident.choose_township"), _paged(ctx, ctx.gazetteer.children(code), "sub.township", 0, code, "township")
+    )
 
 
 @router.button("sub.township")
 def choose_village(ctx: Ctx, payload: dict) -> None:
     """Third step: the village."""
     code = str(payload.get("code"))
-    ctx.reply(t("resident.choose_village"), _paged(ctx, ctx.gazetteer.children(code), "sub.village", 0, code, "village"))
+    ctx.reply(
+        t("resident.choose_village"), _paged(ctx, ctx.gazetteer.children(code), "sub.village", 0, code, "village")
+    )
 
 
 @router.button("sub.village")
@@ -265,8 +284,11 @@ def unsub(ctx: Ctx, payload: dict) -> None:
     village = payload.get("village")
     ctx.uow.chat.unsubscribe(ctx.acc.id or 0, str(village) if village else None)
     ctx.audit("unsubscribe", "village", str(village or "*"))
-    ctx.edit(t("resident.unsubscribed", village=_village_label(ctx, str(village))) if village
-             else t("resident.unsubscribed_all"))
+    ctx.edit(
+        t("resident.unsubscribed", village=_village_label(ctx, str(village)))
+        if village
+        else t("resident.unsubscribed_all")
+    )
 
 
 @router.command("help")
@@ -315,7 +337,8 @@ def status(ctx: Ctx, arg: str) -> None:
     c = ctx.uow.reference.counts()
     by_status = ctx.uow.orders.count_by_status()
     lines = [
-        f"乡镇 {c.get('places.township', 0)}，行政村 {c.get('places.village', 0)}，支援关系 {c.get('support_relations', 0)}",
+        f"乡镇 {c.get('places.township', 0)}，行政村 {c.get('places.village', 0)}，"
+        f"支援关系 {c.get('support_relations', 0)}",
         "人员：" + "，".join(f"{role_name(r)} {ctx.uow.staff.count(r)}" for r in ROLE_PREFERENCE),
         "订单：" + ("，".join(f"{t('status.' + k)} {v}" for k, v in sorted(by_status.items())) or "无"),
     ]
@@ -327,8 +350,10 @@ def mydata(ctx: Ctx, arg: str) -> None:
     """Send the user everything we hold about them (their right of access)."""
     from domain.privacy import mask_phone
 
-    lines = [t("mydata.header"),
-             t("mydata.account", platform=ctx.acc.platform, created=f"{ctx.acc.created_at:%Y-%m-%d}")]
+    lines = [
+        t("mydata.header"),
+        t("mydata.account", platform=ctx.acc.platform, created=f"{ctx.acc.created_at:%Y-%m-%d}"),
+    ]
     subs = ctx.uow.chat.subscriptions(ctx.acc.id or 0)
     if subs:
         lines.append(t("mydata.subscriptions", villages="、".join(_village_label(ctx, v) for v in subs)))
@@ -336,13 +361,27 @@ def mydata(ctx: Ctx, arg: str) -> None:
     if resident is None:
         lines.append(t("mydata.none"))
     else:
-        lines.append(t("mydata.resident", name=resident.name, sex=t(f"new.sex.{resident.sex.value}"),
-                       birth_year=resident.birth_year, village=_village_label(ctx, resident.village_code),
-                       phone=mask_phone(resident.phone) if resident.phone else "无",
-                       consent=resident.consent.version if resident.consent else "无"))
+        lines.append(
+            t(
+                "mydata.resident",
+                name=resident.name,
+                sex=t(f"new.sex.{resident.sex.value}"),
+                birth_year=resident.birth_year,
+                village=_village_label(ctx, resident.village_code),
+                phone=mask_phone(resident.phone) if resident.phone else "无",
+                consent=resident.consent.version if resident.consent else "无",
+            )
+        )
         for o in ctx.uow.orders.list(resident_id=resident.id, limit=50):
-            lines.append(t("mydata.order", number=o.number, status=t(f"status.{o.status.value}"),
-                           specialty=_spec_name(o.confirmed_specialty), need=o.need_text[:100]))
+            lines.append(
+                t(
+                    "mydata.order",
+                    number=o.number,
+                    status=t(f"status.{o.status.value}"),
+                    specialty=_spec_name(o.confirmed_specialty),
+                    need=o.need_text[:100],
+                )
+            )
         ctx.audit("read_own_data", "resident", str(resident.id))
     ctx.reply("\n".join(lines))
 
@@ -357,7 +396,9 @@ def _spec_name(code: str | None) -> str:
 @router.command("forget")
 def forget(ctx: Ctx, arg: str) -> None:
     """Ask to confirm withdrawing consent and erasing personal data."""
-    ctx.reply(t("forget.confirm"), [[ctx.btn(t("forget.yes"), "forget", yes=True), ctx.btn(t("no"), "forget", yes=False)]])
+    ctx.reply(
+        t("forget.confirm"), [[ctx.btn(t("forget.yes"), "forget", yes=True), ctx.btn(t("no"), "forget", yes=False)]]
+    )
 
 
 @router.button("forget")

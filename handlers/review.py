@@ -18,10 +18,22 @@ MAX_CARDS = 10
 
 def _card(ctx: Ctx, o: Order) -> str:
     r = ctx.uow.residents.get(o.resident_id)
-    pops = "｜" + "、".join(t(f"population.{p.value}") for p in sorted(o.special_populations)) if o.special_populations else ""
-    text = t("pending.card", number=o.number, resident=r.name if r else "", sex=t(f"new.sex.{r.sex.value}") if r else "",
-             age=r.age_on(ctx.today) if r else "", need=o.need_text, specialty=specialty_name(o.confirmed_specialty),
-             urgency=t(f"urgency.{o.urgency.value}"), populations=pops)
+    pops = (
+        "｜" + "、".join(t(f"population.{p.value}") for p in sorted(o.special_populations))
+        if o.special_populations
+        else ""
+    )
+    text = t(
+        "pending.card",
+        number=o.number,
+        resident=r.name if r else "",
+        sex=t(f"new.sex.{r.sex.value}") if r else "",
+        age=r.age_on(ctx.today) if r else "",
+        need=o.need_text,
+        specialty=specialty_name(o.confirmed_specialty),
+        urgency=t(f"urgency.{o.urgency.value}"),
+        populations=pops,
+    )
     if o.answer:
         text += "\n" + t("orders.question", question=o.question or "") + "\n↳ " + o.answer
     return text
@@ -52,16 +64,23 @@ def township_pending(ctx: Ctx, arg: str) -> None:
             break
         routine = [o for o in items if o.urgency is Urgency.ROUTINE]
         batch = [[ctx.btn(t("review.approve_all", count=len(routine)), "tw.approve_all", post=items[0].post_code)]]
-        ctx.reply(t("pending.village", village=ctx.place_name(village), count=len(items)),
-                  batch if len(routine) >= 2 else [])
+        ctx.reply(
+            t("pending.village", village=ctx.place_name(village), count=len(items)), batch if len(routine) >= 2 else []
+        )
         for o in items[: MAX_CARDS - shown]:
-            ctx.reply(_card(ctx, o), [[
-                ctx.btn(t("review.approve"), "tw.approve", id=o.id),
-                ctx.btn(t("review.return"), "tw.return", id=o.id),
-            ], [
-                ctx.btn(t("review.reject"), "tw.reject", id=o.id),
-                ctx.btn(t("review.merge"), "tw.merge", id=o.id),
-            ]])
+            ctx.reply(
+                _card(ctx, o),
+                [
+                    [
+                        ctx.btn(t("review.approve"), "tw.approve", id=o.id),
+                        ctx.btn(t("review.return"), "tw.return", id=o.id),
+                    ],
+                    [
+                        ctx.btn(t("review.reject"), "tw.reject", id=o.id),
+                        ctx.btn(t("review.merge"), "tw.merge", id=o.id),
+                    ],
+                ],
+            )
             shown += 1
     if len(found) > shown:
         ctx.reply(t("pending.more", count=len(found) - shown))
@@ -69,8 +88,11 @@ def township_pending(ctx: Ctx, arg: str) -> None:
 
 def _decided(ctx: Ctx, o: Order, action: Action, detail: str | None = None, card: str | None = None) -> None:
     """Turn the order's card into the decision (no second press) and tell the people concerned."""
-    text = t("review.done", number=o.number, decision=t(f"decision.{action.value}"))
-    ctx.edit(text + (t("notify.detail", text=detail) if detail else ""), card)
+    decision = t(f"decision.{action.value}")
+    text = t("review.done", number=o.number, decision=decision)
+    ctx.edit(
+        t("review.done", number=o.number, decision=decision + (t("notify.detail", text=detail) if detail else "")), card
+    )
     if card:  # the decision came as typed text: confirm it in the conversation too
         ctx.reply(text)
     notify_decision(ctx, o, action, detail)
@@ -130,15 +152,28 @@ def reject(ctx: Ctx, text: str) -> None:
 def choose_merge(ctx: Ctx, payload: dict) -> None:
     """Merge a duplicate: choose the order it duplicates (same post, still open)."""
     o = load_order(ctx, payload.get("id"))
-    others = [x for x in ctx.uow.orders.list(post_codes=[o.post_code], limit=200)
-              if x.id != o.id and x.status.is_open and x.resident_id == o.resident_id]
-    others = others or [x for x in ctx.uow.orders.list(post_codes=[o.post_code], limit=200)
-                        if x.id != o.id and x.status.is_open]
+    others = [
+        x
+        for x in ctx.uow.orders.list(post_codes=[o.post_code], limit=200)
+        if x.id != o.id and x.status.is_open and x.resident_id == o.resident_id
+    ]
+    others = others or [
+        x for x in ctx.uow.orders.list(post_codes=[o.post_code], limit=200) if x.id != o.id and x.status.is_open
+    ]
     if not others:
         ctx.reply(t("review.no_merge_target"))
         return
-    rows = [[ctx.btn(f"{x.number}｜{specialty_name(x.confirmed_specialty)}｜{status_name(x)}", "tw.merge_into",
-                     id=o.id, into=x.id)] for x in others[-8:]]
+    rows = [
+        [
+            ctx.btn(
+                f"{x.number}｜{specialty_name(x.confirmed_specialty)}｜{status_name(x)}",
+                "tw.merge_into",
+                id=o.id,
+                into=x.id,
+            )
+        ]
+        for x in others[-8:]
+    ]
     ctx.reply(t("review.choose_merge_target"), rows)
 
 
@@ -174,8 +209,9 @@ def approve_all(ctx: Ctx, payload: dict) -> None:
 @router.command("pending", HS)
 def hospital_pending(ctx: Ctx, arg: str) -> None:
     """Township-approved orders from supported institutions, grouped by specialty."""
-    found = ctx.uow.orders.list(post_codes=_posts_in_scope(ctx, HS), statuses=[OrderStatus.TOWNSHIP_APPROVED],
-                                limit=500)
+    found = ctx.uow.orders.list(
+        post_codes=_posts_in_scope(ctx, HS), statuses=[OrderStatus.TOWNSHIP_APPROVED], limit=500
+    )
     if not found:
         ctx.reply(t("pending.none"))
         return
@@ -188,14 +224,20 @@ def hospital_pending(ctx: Ctx, arg: str) -> None:
             break
         ctx.reply(t("pending.specialty", specialty=specialty_name(spec), count=len(items)))
         for o in items[: MAX_CARDS - shown]:
-            ctx.reply(f"【{ctx.place_name(o.village_code)}】" + _card(ctx, o), [[
-                ctx.btn(t("dispose.circuit"), "hs.circuit", id=o.id),
-                ctx.btn(t("dispose.remote"), "hs.remote", id=o.id),
-                ctx.btn(t("dispose.refer_up"), "hs.refer", id=o.id),
-            ], [
-                ctx.btn(t("dispose.local"), "hs.local", id=o.id),
-                ctx.btn(t("dispose.reject"), "hs.reject", id=o.id),
-            ]])
+            ctx.reply(
+                f"【{ctx.place_name(o.village_code)}】" + _card(ctx, o),
+                [
+                    [
+                        ctx.btn(t("dispose.circuit"), "hs.circuit", id=o.id),
+                        ctx.btn(t("dispose.remote"), "hs.remote", id=o.id),
+                        ctx.btn(t("dispose.refer_up"), "hs.refer", id=o.id),
+                    ],
+                    [
+                        ctx.btn(t("dispose.local"), "hs.local", id=o.id),
+                        ctx.btn(t("dispose.reject"), "hs.reject", id=o.id),
+                    ],
+                ],
+            )
             shown += 1
     if len(found) > shown:
         ctx.reply(t("pending.more", count=len(found) - shown))
@@ -209,8 +251,17 @@ def choose_expert(ctx: Ctx, payload: dict) -> None:
     experts = ctx.uow.staff.experts_with_specialty([st.institution_code], o.confirmed_specialty or "02")
     load = ctx.uow.orders.expert_load([e.id for e in experts if e.id is not None])
     experts.sort(key=lambda e: (load.get(e.id or 0, 0), -e.title.rank, e.code))
-    rows = [[ctx.btn(t("dispose.expert_line", name=e.name, title=e.title.value, load=load.get(e.id or 0, 0)),
-                     "hs.expert", id=o.id, expert=e.id)] for e in experts[:8]]
+    rows = [
+        [
+            ctx.btn(
+                t("dispose.expert_line", name=e.name, title=e.title.value, load=load.get(e.id or 0, 0)),
+                "hs.expert",
+                id=o.id,
+                expert=e.id,
+            )
+        ]
+        for e in experts[:8]
+    ]
     rows.append([ctx.btn(t("dispose.assign_later"), "hs.expert", id=o.id, expert=None)])
     ctx.reply(t("dispose.choose_expert") if experts else t("dispose.no_expert"), rows)
 

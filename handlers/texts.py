@@ -118,8 +118,7 @@ TEXTS: dict[str, str] = {
     "new.consent_refused": "居民未同意，未保存任何信息。",
     "new.ask_need": "请描述 {name} 的就医需求（症状、持续多久、想看什么）：",
     "new.emergency": (
-        "⚠️ 疑似急症：{reasons}。\n请立即拨打 120，或尽快送往最近的医院！\n已通知所属卫生院。"
-        "本条需求不会登记为订单。"
+        "⚠️ 疑似急症：{reasons}。\n请立即拨打 120，或尽快送往最近的医院！\n已通知所属卫生院。本条需求不会登记为订单。"
     ),
     "new.emergency_alert": "⚠️ 急症提醒：{post} {doctor} 报告疑似急症（{reasons}），已建议立即拨打120，请关注。",
     "new.emergency_override": "不是急症，继续登记",
@@ -275,6 +274,7 @@ def t(key: str, **params: object) -> str:
         return template.format(**params)
     except (KeyError, IndexError, ValueError):
         return template
+
 
 # Names of conversation steps, used in the 24-hour draft reminder.
 TEXTS.update(

@@ -60,8 +60,9 @@ def find_resident(ctx: Ctx, text: str) -> None:
     if not found:
         ctx.reply(t("new.not_found", query=query), [[ctx.btn(t("new.new_resident"), "new.create")]])
         return
-    rows = [[ctx.btn(f"{r.name}（{t('new.sex.' + r.sex.value)}，{r.birth_year}年生）", "new.pick", rid=r.id)]
-            for r in found]
+    rows = [
+        [ctx.btn(f"{r.name}（{t('new.sex.' + r.sex.value)}，{r.birth_year}年生）", "new.pick", rid=r.id)] for r in found
+    ]
     rows.append([ctx.btn(t("new.new_resident"), "new.create")])
     ctx.reply(t("new.found"), rows)
 
@@ -78,8 +79,14 @@ def pick_resident(ctx: Ctx, payload: dict) -> None:
         ctx.audit("refused", "resident", str(rid), reason="not_your_post")
         ctx.reply(t("perm.not_your_post"))
         return
-    ctx.acc.advance("new.consent", ctx.now, rid=resident.id, name=resident.name, sex=resident.sex.value,
-                    birth_year=resident.birth_year)
+    ctx.acc.advance(
+        "new.consent",
+        ctx.now,
+        rid=resident.id,
+        name=resident.name,
+        sex=resident.sex.value,
+        birth_year=resident.birth_year,
+    )
     consent = resident.consent
     if resident.has_consent and consent is not None and consent.version == ctx.services.consent_version:
         _ask_need(ctx)
@@ -104,7 +111,9 @@ def resident_name(ctx: Ctx, text: str) -> None:
         ctx.reply(t("new.name_invalid"))
         return
     ctx.acc.advance("new.sex", ctx.now, name=name)
-    ctx.reply(t("new.ask_sex"), [[ctx.btn(t("new.sex.M"), "new.sex", sex="M"), ctx.btn(t("new.sex.F"), "new.sex", sex="F")]])
+    ctx.reply(
+        t("new.ask_sex"), [[ctx.btn(t("new.sex.M"), "new.sex", sex="M"), ctx.btn(t("new.sex.F"), "new.sex", sex="F")]]
+    )
 
 
 @router.button("new.sex")
@@ -123,8 +132,10 @@ def resident_sex_typed(ctx: Ctx, text: str) -> None:
     if sex:
         resident_sex(ctx, {"sex": sex})
     else:
-        ctx.reply(t("new.ask_sex"), [[ctx.btn(t("new.sex.M"), "new.sex", sex="M"),
-                                      ctx.btn(t("new.sex.F"), "new.sex", sex="F")]])
+        ctx.reply(
+            t("new.ask_sex"),
+            [[ctx.btn(t("new.sex.M"), "new.sex", sex="M"), ctx.btn(t("new.sex.F"), "new.sex", sex="F")]],
+        )
 
 
 @router.step("new.birth_year")
@@ -160,7 +171,12 @@ def resident_phone_skip(ctx: Ctx, payload: dict) -> None:
 def _ask_consent(ctx: Ctx) -> None:
     ctx.reply(
         t("new.consent", version=ctx.services.consent_version, name=ctx.acc.draft.get("name")),
-        [[ctx.btn(t("new.consent_yes"), "new.consent", yes=True), ctx.btn(t("new.consent_no"), "new.consent", yes=False)]],
+        [
+            [
+                ctx.btn(t("new.consent_yes"), "new.consent", yes=True),
+                ctx.btn(t("new.consent_no"), "new.consent", yes=False),
+            ]
+        ],
     )
 
 
@@ -203,10 +219,15 @@ def need(ctx: Ctx, text: str) -> None:
         ctx.acc.advance("new.emergency", ctx.now, reasons=reasons)
         # The alert and the audit name the reasons only, never the villager's words.
         ctx.audit("emergency_detected", "post", post, detail={"reasons": list(result.emergency_reasons)})
-        ctx.notify_role_at(township_centers_of(ctx, post), Role.TOWNSHIP_REVIEWER,
-                           t("new.emergency_alert", post=ctx.institution_name(post), doctor=st.name, reasons=reasons))
-        ctx.reply(t("new.emergency", reasons=reasons), [[ctx.btn(t("new.emergency_override"), "new.override"),
-                                                        ctx.btn(t("new.emergency_stop"), "new.stop")]])
+        ctx.notify_role_at(
+            township_centers_of(ctx, post),
+            Role.TOWNSHIP_REVIEWER,
+            t("new.emergency_alert", post=ctx.institution_name(post), doctor=st.name, reasons=reasons),
+        )
+        ctx.reply(
+            t("new.emergency", reasons=reasons),
+            [[ctx.btn(t("new.emergency_override"), "new.override"), ctx.btn(t("new.emergency_stop"), "new.stop")]],
+        )
         return
     _show_specialties(ctx)
 
@@ -253,7 +274,7 @@ def other_specialty(ctx: Ctx, payload: dict) -> None:
     rows: list[list[Button]] = []
     if parent:
         rows.append([ctx.btn(f"{cat.by_code(str(parent)).name}（不细分）", "new.spec", code=parent)])
-    for s in items[page * SPEC_PAGE:(page + 1) * SPEC_PAGE]:
+    for s in items[page * SPEC_PAGE : (page + 1) * SPEC_PAGE]:
         if cat.children(s.code):
             rows.append([ctx.btn(s.name + " »", "new.spec_other", parent=s.code, page=0)])
         else:
@@ -276,8 +297,15 @@ def specialty_chosen(ctx: Ctx, payload: dict) -> None:
     code = str(payload.get("code"))
     catalogue().by_code(code)
     ctx.acc.advance("new.urgency", ctx.now, specialty=code)
-    ctx.reply(t("new.ask_urgency"), [[ctx.btn(t("urgency.routine"), "new.urgency", u="routine"),
-                                      ctx.btn(t("urgency.soon"), "new.urgency", u="soon")]])
+    ctx.reply(
+        t("new.ask_urgency"),
+        [
+            [
+                ctx.btn(t("urgency.routine"), "new.urgency", u="routine"),
+                ctx.btn(t("urgency.soon"), "new.urgency", u="soon"),
+            ]
+        ],
+    )
 
 
 def _suggested_populations(ctx: Ctx) -> list[str]:
@@ -302,8 +330,10 @@ def urgency_chosen(ctx: Ctx, payload: dict) -> None:
 
 def _show_populations(ctx: Ctx, *, edit: bool) -> None:
     chosen = set(ctx.acc.draft.get("populations", []))  # type: ignore[arg-type]
-    rows = [[ctx.btn(("✅ " if p.value in chosen else "") + t(f"population.{p.value}"), "new.pop", p=p.value)]
-            for p in SpecialPopulation]
+    rows = [
+        [ctx.btn(("✅ " if p.value in chosen else "") + t(f"population.{p.value}"), "new.pop", p=p.value)]
+        for p in SpecialPopulation
+    ]
     rows.append([ctx.btn(t("done"), "new.pop_done")])
     ctx.reply(t("new.ask_populations"), rows)
 
@@ -329,8 +359,14 @@ def populations_done(ctx: Ctx, payload: dict) -> None:
     pops = "、".join(t(f"population.{p}") for p in d.get("populations", [])) or "无"  # type: ignore[union-attr]
     resident = f"{d.get('name')}（{t('new.sex.' + str(d.get('sex')))}，{d.get('birth_year')}年生）"
     ctx.reply(
-        t("new.summary", resident=resident, need=d.get("need"), specialty=specialty_name(str(d.get("specialty"))),
-          urgency=t(f"urgency.{d.get('urgency')}"), populations=pops),
+        t(
+            "new.summary",
+            resident=resident,
+            need=d.get("need"),
+            specialty=specialty_name(str(d.get("specialty"))),
+            urgency=t(f"urgency.{d.get('urgency')}"),
+            populations=pops,
+        ),
         [[ctx.btn(t("confirm"), "new.confirm"), ctx.btn(t("abort"), "new.abort")]],
     )
 
@@ -363,26 +399,44 @@ def confirm(ctx: Ctx, payload: dict) -> None:
             ctx.uow.residents.save(resident)
             ctx.audit("consent", "resident", str(resident.id), detail={"version": consent.version})
     else:
-        resident = Resident(str(d["name"]), Sex(str(d["sex"])), int(str(d["birth_year"])), village,
-                            phone=d.get("phone") or None, consent=consent)  # type: ignore[arg-type]
+        resident = Resident(
+            str(d["name"]),
+            Sex(str(d["sex"])),
+            int(str(d["birth_year"])),
+            village,
+            phone=d.get("phone") or None,
+            consent=consent,
+        )  # type: ignore[arg-type]
         ctx.uow.residents.add(resident)
         ctx.audit("consent", "resident", str(resident.id), detail={"version": consent.version})
     assert resident.id is not None
     suggestions = d.get("suggestions") or []
     order = Order.file(
-        resident_id=resident.id, post_code=post, village_code=village, filed_by_staff_id=st.id,
-        need_text=str(d["need"]), now=ctx.now,
+        resident_id=resident.id,
+        post_code=post,
+        village_code=village,
+        filed_by_staff_id=st.id,
+        need_text=str(d["need"]),
+        now=ctx.now,
         suggested_specialty=suggestions[0][0] if suggestions else None,  # type: ignore[index]
-        confirmed_specialty=str(d["specialty"]), urgency=Urgency(str(d["urgency"])),
+        confirmed_specialty=str(d["specialty"]),
+        urgency=Urgency(str(d["urgency"])),
         special_populations=frozenset(SpecialPopulation(p) for p in d.get("populations", [])),  # type: ignore[union-attr]
         emergency_override=bool(d.get("emergency_override")),
     )
     ctx.uow.orders.add(order)
     ctx.acc.clear()
     ctx.edit(t("new.submitted", number=order.number, link=resident_link_code(ctx.uow, resident.id)))
-    ctx.notify_role_at(township_centers_of(ctx, post), Role.TOWNSHIP_REVIEWER,
-                       t("notify.new_order", number=order.number, village=ctx.place_name(village),
-                         specialty=specialty_name(order.confirmed_specialty)))
+    ctx.notify_role_at(
+        township_centers_of(ctx, post),
+        Role.TOWNSHIP_REVIEWER,
+        t(
+            "notify.new_order",
+            number=order.number,
+            village=ctx.place_name(village),
+            specialty=specialty_name(order.confirmed_specialty),
+        ),
+    )
 
 
 @router.command("orders", VD)
@@ -396,8 +450,13 @@ def orders(ctx: Ctx, arg: str) -> None:
     rows = []
     for o in found:
         r = ctx.uow.residents.get(o.resident_id)
-        label = t("orders.line", number=o.number, resident=r.name if r else "", specialty=specialty_name(
-            o.confirmed_specialty), status=status_name(o))
+        label = t(
+            "orders.line",
+            number=o.number,
+            resident=r.name if r else "",
+            specialty=specialty_name(o.confirmed_specialty),
+            status=status_name(o),
+        )
         rows.append([ctx.btn(label, "order.view", id=o.id)])
     ctx.reply(t("orders.header"), rows)
 
@@ -407,8 +466,14 @@ def view(ctx: Ctx, payload: dict) -> None:
     """One order's card with what can still be done to it."""
     o = viewable_order(ctx, payload.get("id"))
     r = ctx.uow.residents.get(o.resident_id)
-    text = t("orders.card", number=o.number, resident=r.name if r else "", need=o.need_text,
-             specialty=specialty_name(o.confirmed_specialty), status=status_name(o))
+    text = t(
+        "orders.card",
+        number=o.number,
+        resident=r.name if r else "",
+        need=o.need_text,
+        specialty=specialty_name(o.confirmed_specialty),
+        status=status_name(o),
+    )
     if o.status is OrderStatus.RETURNED and o.question:
         text += "\n" + t("orders.question", question=o.question)
     row = []
@@ -459,9 +524,17 @@ def cancel_reason(ctx: Ctx, text: str) -> None:
     ctx.acc.clear()
     if o is not None:
         ctx.reply(t("orders.cancelled", number=o.number))
-        ctx.notify_role_at(township_centers_of(ctx, o.post_code), Role.TOWNSHIP_REVIEWER,
-                           t("notify.decision", number=o.number, resident="", decision=t("decision.cancel"),
-                             detail=t("notify.detail", text=text)))
+        ctx.notify_role_at(
+            township_centers_of(ctx, o.post_code),
+            Role.TOWNSHIP_REVIEWER,
+            t(
+                "notify.decision",
+                number=o.number,
+                resident="",
+                decision=t("decision.cancel"),
+                detail=t("notify.detail", text=text),
+            ),
+        )
 
 
 @router.button("order.answer")
@@ -479,6 +552,13 @@ def answer_text(ctx: Ctx, text: str) -> None:
     ctx.acc.clear()
     if o is not None:
         ctx.reply(t("orders.resubmitted", number=o.number))
-        ctx.notify_role_at(township_centers_of(ctx, o.post_code), Role.TOWNSHIP_REVIEWER,
-                           t("notify.new_order", number=o.number, village=ctx.place_name(o.village_code),
-                             specialty=specialty_name(o.confirmed_specialty)))
+        ctx.notify_role_at(
+            township_centers_of(ctx, o.post_code),
+            Role.TOWNSHIP_REVIEWER,
+            t(
+                "notify.new_order",
+                number=o.number,
+                village=ctx.place_name(o.village_code),
+                specialty=specialty_name(o.confirmed_specialty),
+            ),
+        )

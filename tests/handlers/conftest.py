@@ -29,8 +29,14 @@ def clock():
 
 @pytest.fixture
 def app(seeded_engine, tmp_path):
-    settings = Settings(var_dir=tmp_path, database_url=str(seeded_engine.url), secret_key=TEST_KEY, log_level="INFO",
-                        transport="console", telegram_token=None)
+    settings = Settings(
+        var_dir=tmp_path,
+        database_url=str(seeded_engine.url),
+        secret_key=TEST_KEY,
+        log_level="INFO",
+        transport="console",
+        telegram_token=None,
+    )
     from storage.uow import uow_factory
 
     return App(settings, seeded_engine, uow_factory(seeded_engine, settings.cipher()))

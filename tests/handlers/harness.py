@@ -6,9 +6,9 @@ import itertools
 from collections import defaultdict
 from dataclasses import dataclass
 
+from domain.staff import Role
 from handlers import Conversation, Inbound, Outbound
 from handlers.onboarding import create_invite
-from domain.staff import Role
 
 
 @dataclass
@@ -65,8 +65,16 @@ class ChatHarness:
     def press(self, user: str, label: str) -> list[Outbound]:
         """``user`` presses the newest button labelled ``label``."""
         shown, b = self.find_button(user, label)
-        return self.send(Inbound(self.platform, user, user, button=b.data, update_id=str(next(self._updates)),
-                                 message_id=shown.message_id))
+        return self.send(
+            Inbound(
+                self.platform,
+                user,
+                user,
+                button=b.data,
+                update_id=str(next(self._updates)),
+                message_id=shown.message_id,
+            )
+        )
 
     def texts(self, user: str) -> list[str]:
         """Everything ``user``'s chat shows, oldest first."""

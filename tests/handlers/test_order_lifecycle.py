@@ -58,7 +58,7 @@ def test_the_matcher_shows_the_words_that_triggered_each_suggestion(chat, cast):
     chat.press("doctor", "邱瑞鹏")
     chat.press("doctor", "居民已同意")
     chat.say("doctor", "眼睛花，看不清字，眼睛干涩")
-    shown, button = chat.find_button("doctor", "眼科")
+    _shown, button = chat.find_button("doctor", "眼科")
     assert "（" in button.label  # e.g. 眼科（眼睛花、看不清）
     assert chat.find_button("doctor", "其他科室")
 
@@ -85,15 +85,21 @@ def test_full_lifecycle_township_hospital_expert(chat, cast, app):
 
     # A circuit is planned (the circuits work) and the order scheduled on it.
     with app.uow() as uow:
-        circuit = Circuit("CH350421", "350421101", date(2026, 11, 26), HalfDay.AM, CircuitLevel.TOWNSHIP,
-                          frozenset({expert.id}))
+        circuit = Circuit(
+            "CH350421", "350421101", date(2026, 11, 26), HalfDay.AM, CircuitLevel.TOWNSHIP, frozenset({expert.id})
+        )
         uow.circuits.add(circuit)
         o = uow.orders.by_number(number)
         reviewer = uow.staff.by_code("S0002")
         from domain.orders import Action
 
-        o.apply(Action.SCHEDULE, actor_staff_id=reviewer.id, actor_role=Role.HOSPITAL_REVIEWER,
-                now=chat.conv.services.clock(), circuit_id=circuit.id)
+        o.apply(
+            Action.SCHEDULE,
+            actor_staff_id=reviewer.id,
+            actor_role=Role.HOSPITAL_REVIEWER,
+            now=chat.conv.services.clock(),
+            circuit_id=circuit.id,
+        )
         uow.orders.save(o)
         uow.commit()
 
@@ -140,8 +146,11 @@ def test_township_rejects_with_a_reason_the_doctor_reads(chat, cast, app):
 
 
 def test_batch_approve_all_routine_orders_of_a_village(chat, cast, app):
-    numbers = [file_order(chat, "腰杆疼得直不起来", None), file_order(chat, "眼睛花看不清字", None),
-               file_order(chat, "娃娃拉肚子三天了", None)]
+    numbers = [
+        file_order(chat, "腰杆疼得直不起来", None),
+        file_order(chat, "眼睛花看不清字", None),
+        file_order(chat, "娃娃拉肚子三天了", None),
+    ]
     chat.say("township", "/pending")
     chat.press("township", "批准本村全部常规订单")
     assert all(stored(app, n).status is OrderStatus.TOWNSHIP_APPROVED for n in numbers)

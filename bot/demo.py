@@ -1,0 +1,102 @@
+"""``python -m bot demo``: a scripted walk through the whole flow, on a throwaway database.
+
+A village doctor files three orders (one an emergency), the township and the hospital review them,
+and an expert is assigned. Every step states what the screen must show; the demo exits non-zero at
+the first step that did not behave, and prints the transcript either way.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+# (who, what they type, text that must appear in the answer)
+SCRIPT: list[tuple[str, str, str]] = [
+    ("廖德福", "/help", "/new"),
+    ("廖德福", "/new", "搜索"),
+    ("廖德福", "邱", "邱瑞鹏"),
+    ("廖德福", "#邱瑞鹏", "居民是否同意"),
+    ("廖德福", "#居民已同意", "请描述"),
+    ("廖德福", "老人心口疼，胸闷气短，走路就喘", "心血管内科"),
+    ("廖德福", "#心血管内科", "紧急程度"),
+    ("廖德福", "#常规", "特殊人群"),
+    ("廖德福", "#完成", "请核对"),
+    ("廖德福", "#确认提交", "已提交，订单号"),
+    ("廖德福", "/new", "搜索"),
+    ("廖德福", "王霞月", "王霞月"),
+    ("廖德福", "#王霞月", "居民是否同意"),
+    ("廖德福", "#居民已同意", "请描述"),
+    ("廖德福", "突然说话不清楚，嘴歪，右边手脚没力气", "120"),
+    ("廖德福", "#结束", "已结束"),
+    ("廖德福", "/new", "搜索"),
+    ("廖德福", "蔡凤丽", "蔡凤丽"),
+    ("廖德福", "#蔡凤丽", "居民是否同意"),
+    ("廖德福", "#居民已同意", "请描述"),
+    ("廖德福", "眼睛花，看不清字，眼睛干涩", "眼科"),
+    ("廖德福", "#眼科", "紧急程度"),
+    ("廖德福", "#常规", "特殊人群"),
+    ("廖德福", "#完成", "请核对"),
+    ("廖德福", "#确认提交", "已提交，订单号"),
+    ("曾丽芳", "/pending", "待初审"),
+    ("曾丽芳", "#批准本村全部常规订单", "已批准 2 条"),
+    ("邱建华", "/pending", "待处理"),
+    ("邱建华", "#安排巡诊", "选择出诊专家"),
+    ("邱建华", "#罗志明", "已安排巡诊"),
+    ("邱建华", "/pending", "眼科"),
+    ("邱建华", "#安排巡诊", "选择出诊专家"),
+    ("邱建华", "#黄晓敏", "已安排巡诊"),
+    ("廖德福", "/orders", "待排巡诊"),
+]
+
+
+def run_demo(out=None) -> int:
+    """Run ``SCRIPT`` through the console session on a fresh database; return the exit code."""
+    out = out or sys.stdout
+    from bot.bootstrap import build_app, build_conversation
+    from bot.cli_core import demo_files
+    from bot.config import Settings
+    from bot.console import ConsoleSession
+    from handlers import FloodGuard
+    from storage.crypto import FieldCipher
+    from storage.reference import import_files
+
+    with tempfile.TemporaryDirectory(prefix="xunzhen-demo-") as tmp:
+        env = {**os.environ, "XUNZHEN_VAR_DIR": tmp, "XUNZHEN_SECRET_KEY": FieldCipher.new_key_text()}
+        env.pop("DATABASE_URL", None)
+        app = build_app(Settings.from_env(env))
+        try:
+            from datetime import UTC, datetime
+
+            with app.uow() as uow:
+                import_files(uow, demo_files(), datetime.now(UTC).date())
+            session = ConsoleSession(app, build_conversation(app, flood=FloodGuard(limit=10_000)))
+            return _play(session, out)
+        finally:
+            app.close()
+            Path(tmp).exists()
+
+
+def _play(session, out) -> int:
+    persona = None
+    for step, (who, typed, expected) in enumerate(SCRIPT, 1):
+        if who != persona:
+            print(f"\n=== {session.switch(who)}", file=out)
+            persona = who
+        line = typed
+        if typed.startswith("#"):  # press the button with this label
+            label = typed[1:]
+            choices = session.choices.get(session.persona.user_id, [])
+            index = next((i for i, (lbl, _d, _m) in enumerate(choices, 1) if label in lbl), None)
+            if index is None:
+                print(f"✗ 第{step}步：找不到按钮「{label}」", file=out)
+                return 1
+            line = str(index)
+        answer = session.handle_line(line)
+        print(f"{who}> {typed if not typed.startswith('#') else '[' + typed[1:] + ']'}\n{answer}", file=out)
+        if expected not in answer:
+            print(f"\n✗ 第{step}步没有出现「{expected}」/ step {step} did not show {expected!r}", file=out)
+            return 1
+    print(f"\n✓ 演示完成，{len(SCRIPT)} 步全部符合预期 / demo passed, {len(SCRIPT)} steps", file=out)
+    return 0

@@ -1,0 +1,76 @@
+"""The local chat that `make run` opens, and the scripted demo, as real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(args: list[str], tmp_path: Path, stdin: str = "") -> subprocess.CompletedProcess:
+    env = {**os.environ, "XUNZHEN_VAR_DIR": str(tmp_path), "PYTHONIOENCODING": "utf-8"}
+    for k in ("DATABASE_URL", "TELEGRAM_TOKEN", "XUNZHEN_TRANSPORT"):
+        env.pop(k, None)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_run_opens_the_local_chat_on_first_start_and_walks_a_flow(tmp_path):
+    script = (
+        "\n".join(
+            [
+                "/as 廖德福",
+                "/new",
+                "邱瑞鹏",
+                "1",  # the resident
+                "1",  # 居民已同意
+                "娃娃拉肚子三天了，发烧",
+                "/cancel",
+                "/as 村民",
+                "/start v_350421101001",
+                "/quit",
+            ]
+        )
+        + "\n"
+    )
+    out = run(["run"], tmp_path, script)
+    assert out.returncode == 0, out.stderr
+    assert "首次运行" in out.stdout and "行政村 384" in out.stdout
+    assert "现在的身份：廖德福（村医）" in out.stdout
+    assert "居民是否同意" in out.stdout and "建议以下科室" in out.stdout
+    assert "已取消" in out.stdout
+    assert "订阅成功" in out.stdout
+    assert "Traceback" not in out.stderr
+    # The second start does not load the demo data again; the conversation state is kept in the database.
+    again = run(["run"], tmp_path, "/as 村民\n/start v_350421101001\n/quit\n")
+    assert "首次运行" not in again.stdout and "已经订阅了" in again.stdout
+
+
+def test_demo_passes(tmp_path):
+    out = run(["demo"], tmp_path)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "演示完成" in out.stdout and "120" in out.stdout
+
+
+def test_invite_command_prints_a_code_that_binds_in_the_chat(tmp_path):
+    assert run(["seed", "--demo"], tmp_path).returncode == 0
+    out = run(
+        ["invite", "--role", "township_reviewer", "--institution", "TC350421101", "--bot-username", "xz_bot"], tmp_path
+    )
+    assert out.returncode == 0, out.stderr
+    code = out.stdout.split("/start ")[1].split()[0]
+    assert f"https://t.me/xz_bot?start={code}" in out.stdout
+    chat = run(["run"], tmp_path, f"/as 村民\n/start {code}\n林晓燕\n/help\n/quit\n")
+    assert "绑定成功：林晓燕" in chat.stdout and "/pending" in chat.stdout
+    bad = run(["invite", "--role", "expert", "--institution", "NOPE"], tmp_path)
+    assert bad.returncode == 2 and "NOPE" in bad.stderr
