@@ -1,0 +1,429 @@
+"""What the python-telegram-bot and aiogram adapters share: rendering, menus, ordering, the webhook guard.
+
+Neither adapter holds a business rule. Each translates its library's ``Update`` into an ``Inbound``, hands it
+to :class:`TelegramBridge`, and implements :class:`TelegramApi` (five Bot API calls plus an error
+classifier). The bridge does the rest the same way for both:
+
+* updates of one chat are handled one after the other (:class:`ChatQueues`), different chats in parallel;
+  the synchronous handlers run in worker threads so the event loop keeps polling;
+* replies are HTML with every handler-produced character escaped (the handlers produce plain text), split
+  at 4096 visible characters, buttons become inline keyboards whose callback_data is the opaque token;
+* a 429 is waited out (``retry_after``) and retried; a 403 (blocked by the user) marks the account
+  blocked, so notifications skip it until the user writes again;
+* after each update the chat's role is looked up and, when it changed, the chat's command menu is replaced
+  (``setMyCommands`` with a chat scope);
+* webhook calls must carry ``X-Telegram-Bot-Api-Secret-Token``, compared in constant time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import hmac
+import html
+import logging
+import secrets
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from handlers.core import ROLE_PREFERENCE, Button, Inbound, Outbound, split_text
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"  # both adapters: the same bot and user may move between them, state is in the DB
+TEXT_LIMIT = 4096
+CALLBACK_DATA_LIMIT = 64  # bytes
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_SEND_ATTEMPTS = 4
+MAX_RETRY_AFTER = 60.0  # a longer ban is not waited out inside an update; the reply is dropped and logged
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+# Command menus per role (Telegram: a-z, 0-9, _; descriptions 1-256 characters). Residents and people not
+# yet bound share the default menu. Kept here, not in the text catalogue, because only Telegram shows them.
+MENUS: dict[str, tuple[tuple[str, str], ...]] = {
+    "anonymous": (
+        ("start", "选择村庄，订阅坐诊预告"),
+        ("unsubscribe", "取消订阅"),
+        ("mydata", "查看我的信息"),
+        ("forget", "撤回同意并删除我的信息"),
+        ("help", "帮助"),
+    ),
+    "village_doctor": (("new", "登记一条需求订单"), ("orders", "查看本村的订单"), ("cancel", "取消当前操作"),
+                       ("help", "帮助")),
+    "township_reviewer": (("pending", "待初审的订单"), ("cancel", "取消当前操作"), ("help", "帮助")),
+    "hospital_reviewer": (("pending", "待处理的订单"), ("cancel", "取消当前操作"), ("help", "帮助")),
+    "expert": (("circuits", "我的巡诊安排"), ("cancel", "取消当前操作"), ("help", "帮助")),
+    "admin": (("status", "数据概况"), ("help", "帮助")),
+}
+ROLE_SWITCH = ("role", "切换身份")
+DEFAULT_MENU = "anonymous"
+
+
+# ---------------------------------------------------------------------------------------------- rendering
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One Bot API message: escaped HTML text and inline keyboard rows of (label, callback_data)."""
+
+    chat_id: int
+    html: str
+    keyboard: tuple[tuple[tuple[str, str], ...], ...] = ()
+    edit_message_id: int | None = None
+
+
+def escape(text: str) -> str:
+    """Escape plain handler text for ``parse_mode=HTML`` (``&``, ``<``, ``>``; quotes are harmless outside tags)."""
+    return html.escape(text, quote=False)
+
+
+def keyboard_rows(buttons: Sequence[Sequence[Button]]) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """Inline keyboard rows; a button whose token would not fit callback_data is left out (and logged)."""
+    rows = []
+    for row in buttons:
+        kept = []
+        for b in row:
+            if 1 <= len(b.data.encode()) <= CALLBACK_DATA_LIMIT:
+                kept.append((b.label, b.data))
+            else:
+                log.error("button %r dropped: callback_data of %d bytes", b.label, len(b.data.encode()))
+        if kept:
+            rows.append(tuple(kept))
+    return tuple(rows)
+
+
+def render(out: Outbound) -> list[Rendered]:
+    """The Bot API messages for one Outbound: split at 4096 visible characters, then escaped.
+
+    Telegram counts the limit after entity parsing, so escaping (``<`` → ``&lt;``) does not lengthen the
+    text as Telegram counts it: split the plain text, then escape each part. Buttons go on the last part;
+    an edit replaces the old message with the first part and sends the rest as new messages.
+    """
+    try:
+        chat_id = int(out.chat_id)
+    except ValueError:
+        log.error("outbound to a non-numeric telegram chat id %r dropped", out.chat_id)
+        return []
+    chunks = [c for c in split_text(out.text, TEXT_LIMIT) if c.strip()]
+    if not chunks:
+        return []
+    rows = keyboard_rows(out.buttons)
+    edit = int(out.edit_message_id) if out.edit_message_id and out.edit_message_id.isdigit() else None
+    result = []
+    for i, chunk in enumerate(chunks):
+        last = i == len(chunks) - 1
+        result.append(Rendered(chat_id, escape(chunk), rows if last else (), edit if i == 0 else None))
+    return result
+
+
+# ---------------------------------------------------------------------------------------------- webhook guard
+
+
+def secret_status(expected: str, got: str | None) -> int:
+    """200 if the webhook secret matches (constant-time), 401 if missing, 403 if wrong."""
+    if not got:
+        return 401
+    return 200 if hmac.compare_digest(got.encode(), expected.encode()) else 403
+
+
+def listen_address(listen: str) -> tuple[str, int]:
+    """``host:port`` → (host, port); a bare port listens on 127.0.0.1."""
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def webhook_path(url: str) -> str:
+    """The path part of the public webhook URL, which is where the local server listens."""
+    return urlsplit(url).path or "/"
+
+
+def new_webhook_secret() -> str:
+    """A secret_token Telegram accepts (1-256 of A-Z a-z 0-9 _ -), for when none is configured."""
+    return secrets.token_urlsafe(32)
+
+
+# ---------------------------------------------------------------------------------------------- per-chat order
+
+
+class ChatQueues:
+    """Run jobs one at a time per chat, chats in parallel; ``submit`` keeps the order of submission."""
+
+    def __init__(self) -> None:
+        self._queues: dict[str, deque[tuple[Callable[[], Awaitable[None]], asyncio.Future[None]]]] = {}
+        self._workers: set[asyncio.Task[None]] = set()
+        self.completed = 0  # jobs run so far (tests and benchmarks wait on it)
+
+    def submit(self, chat: str, job: Callable[[], Awaitable[None]]) -> asyncio.Future[None]:
+        """Queue ``job`` behind earlier jobs of ``chat``; the future completes (never fails) when it ran."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._queues.get(chat)
+        if queue is not None:
+            queue.append((job, future))
+            return future
+        queue = self._queues[chat] = deque([(job, future)])
+        worker = asyncio.create_task(self._drain(chat, queue), name=f"chat-{chat}")
+        self._workers.add(worker)
+        worker.add_done_callback(self._workers.discard)
+        return future
+
+    async def _drain(self, chat: str, queue: deque[tuple[Callable[[], Awaitable[None]], asyncio.Future[None]]]) -> None:
+        try:
+            while queue:
+                job, future = queue.popleft()
+                try:
+                    await job()
+                except Exception:
+                    log.exception("update job for chat %s failed", chat)
+                finally:
+                    self.completed += 1
+                    if not future.done():
+                        future.set_result(None)
+        finally:
+            # No await between the last emptiness check and this: submit() cannot slip a job in between.
+            self._queues.pop(chat, None)
+            for _job, future in queue:
+                if not future.done():
+                    future.set_result(None)
+
+    @property
+    def busy(self) -> bool:
+        """True while any chat has work queued or running."""
+        return bool(self._queues)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait (up to ``timeout``) until every queued job ran."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                while self._workers:
+                    await asyncio.gather(*list(self._workers), return_exceptions=True)
+
+
+# ---------------------------------------------------------------------------------------------- the bridge
+
+
+class Failure(enum.Enum):
+    """How a Bot API error is treated."""
+
+    RETRY_AFTER = "retry_after"  # 429: wait, then try again
+    BLOCKED = "blocked"  # 403: the user blocked the bot or left the chat
+    NOT_MODIFIED = "not_modified"  # 400 on an edit that changes nothing: harmless
+    EDIT_FAILED = "edit_failed"  # 400 on an edit (message gone, too old): send it as a new message
+    OTHER = "other"
+
+
+class TelegramApi(Protocol):
+    """The few Bot API calls the bridge needs, implemented once per library."""
+
+    async def send(self, msg: Rendered) -> None:
+        """sendMessage (or editMessageText when ``msg.edit_message_id`` is set) with parse_mode HTML."""
+
+    async def answer_callback(self, query_id: str) -> None:
+        """answerCallbackQuery without text: the client stops its spinner."""
+
+    async def set_menu(self, chat_id: int | None, commands: Sequence[tuple[str, str]]) -> None:
+        """setMyCommands for one private chat, or the default scope when ``chat_id`` is None."""
+
+    async def delete_menu(self, chat_id: int) -> None:
+        """deleteMyCommands for one chat (it falls back to the default menu)."""
+
+    def classify(self, error: Exception) -> tuple[Failure, float]:
+        """What kind of failure ``error`` is, with retry_after seconds for a 429."""
+
+
+async def _nothing() -> None:
+    return None
+
+
+class TelegramBridge:
+    """Hands updates to the conversation in per-chat order and sends what it answers; shared by both adapters."""
+
+    def __init__(self, app: Any, conversation: Any, api: TelegramApi) -> None:
+        self.app = app
+        self.conversation = conversation
+        self.api = api
+        self.queues = ChatQueues()
+        self._menus: dict[int, str] = {}  # chat id → menu last set (absent: the default menu)
+
+    # --- inbound ------------------------------------------------------------------------------------------
+
+    def submit(self, inbound: Inbound | None, callback_query_id: str | None = None) -> asyncio.Future[None]:
+        """Queue one translated update (None: nothing to handle, but a button press is still answered)."""
+        if inbound is None:
+            query_id = callback_query_id
+            return self.queues.submit(f"q{query_id}", lambda: self._answer(query_id) if query_id else _nothing())
+        return self.queues.submit(inbound.chat_id, lambda: self._process(inbound, callback_query_id))
+
+    async def _answer(self, query_id: str) -> None:
+        try:
+            await self.api.answer_callback(query_id)
+        except Exception as e:  # a late answer ("query is too old") must not stop the update
+            log.warning("answerCallbackQuery failed: %s", e)
+
+    async def _process(self, inbound: Inbound, callback_query_id: str | None) -> None:
+        # Answer the press at once so the spinner stops, whatever the handler then does.
+        answering = asyncio.create_task(self._answer(callback_query_id)) if callback_query_id else None
+        try:
+            outs, menu = await asyncio.to_thread(self._handle, inbound)
+        finally:
+            if answering is not None:
+                await answering
+        for out in outs:
+            if out.platform == PLATFORM:
+                await self.deliver(out)
+        if menu is not None:
+            await self._update_menu(int(inbound.chat_id), menu)
+
+    def _handle(self, inbound: Inbound) -> tuple[list[Outbound], str | None]:
+        """In a worker thread: the conversation, then the menu this user should now see."""
+        outs = self.conversation.handle(inbound)
+        if inbound.chat_id != inbound.user_id:
+            return outs, None  # group chats keep the default menu
+        try:
+            return outs, self.menu_of(inbound.user_id)
+        except Exception:
+            log.exception("menu lookup failed")
+            return outs, None
+
+    def menu_of(self, user_id: str) -> str:
+        """The menu name for this Telegram user: their acting role (as the handlers resolve it), else the default."""
+        with self.app.uow() as uow:
+            acc = uow.chat.account(PLATFORM, user_id)
+            staff = uow.staff.get(acc.staff_id) if acc is not None and acc.staff_id else None
+        if acc is None or staff is None or not staff.active:
+            return DEFAULT_MENU
+        role = acc.acting_role if acc.acting_role in staff.roles else next(
+            (r for r in ROLE_PREFERENCE if r in staff.roles), None)
+        if role is None or role.value not in MENUS:
+            return DEFAULT_MENU
+        return role.value + ("+role" if len(staff.roles) > 1 else "")
+
+    # --- menus --------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def menu_commands(menu: str) -> tuple[tuple[str, str], ...]:
+        """The commands of a menu name as returned by ``menu_of``."""
+        role, _, switch = menu.partition("+")
+        return MENUS[role] + ((ROLE_SWITCH,) if switch else ())
+
+    async def set_default_menu(self) -> None:
+        """Register the residents' menu for every chat (called once at start)."""
+        try:
+            await self.api.set_menu(None, self.menu_commands(DEFAULT_MENU))
+        except Exception as e:
+            log.warning("setMyCommands (default) failed: %s", e)
+
+    async def _update_menu(self, chat_id: int, menu: str) -> None:
+        current = self._menus.get(chat_id)  # None: never set by this process, so the default (or stale) one
+        if menu == current or (menu == DEFAULT_MENU and current is None):
+            return
+        try:
+            if menu == DEFAULT_MENU:
+                await self.api.delete_menu(chat_id)
+            else:
+                await self.api.set_menu(chat_id, self.menu_commands(menu))
+            self._menus[chat_id] = menu
+        except Exception as e:
+            log.warning("setMyCommands for chat %s failed: %s", chat_id, e)
+
+    # --- outbound -----------------------------------------------------------------------------------------
+
+    async def deliver(self, out: Outbound) -> None:
+        """Send one Outbound (edits included); never raises."""
+        for msg in render(out):
+            await self._send(msg)
+
+    async def _send(self, msg: Rendered) -> None:
+        for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
+            try:
+                await self.api.send(msg)
+                return
+            except Exception as e:
+                kind, wait = self.api.classify(e)
+                if kind is Failure.RETRY_AFTER and attempt < MAX_SEND_ATTEMPTS and wait <= MAX_RETRY_AFTER:
+                    log.info("429 for chat %s: retrying after %.0f s", msg.chat_id, wait)
+                    await asyncio.sleep(wait)
+                    continue
+                if kind is Failure.NOT_MODIFIED:
+                    return
+                if kind is Failure.EDIT_FAILED and msg.edit_message_id is not None:
+                    msg = Rendered(msg.chat_id, msg.html, msg.keyboard, None)
+                    continue
+                if kind is Failure.BLOCKED:
+                    log.info("chat %s blocked the bot: marked blocked", msg.chat_id)
+                    await asyncio.to_thread(self._mark_blocked, msg.chat_id)
+                    return
+                log.warning("message to chat %s not sent: %s", msg.chat_id, e)
+                return
+
+    def _mark_blocked(self, chat_id: int) -> None:
+        """Record on the account that Telegram refuses messages to it (it is cleared when the user writes /start)."""
+        if chat_id <= 0:
+            return  # a group: no single account behind it
+        try:
+            with self.app.uow() as uow:
+                acc = uow.chat.account(PLATFORM, str(chat_id))
+                if acc is not None and not acc.blocked:
+                    acc.blocked = True
+                    uow.chat.save(acc)
+                    uow.commit()
+        except Exception:
+            log.exception("could not mark chat %s blocked", chat_id)
+
+
+# ---------------------------------------------------------------------------------------------- webhook server
+
+
+class WebhookServer:
+    """A small aiohttp server receiving Telegram's POSTs; the adapter's ``feed`` runs only after the secret matched.
+
+    The answer (200) is given after the update was handled, so an update lost to a crash is redelivered by
+    Telegram; the conversation's update_id dedupe makes that redelivery harmless.
+    """
+
+    def __init__(self, listen: str, path: str, secret: str, feed: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        self.host, self.port = listen_address(listen)
+        self.path = path
+        self.secret = secret
+        self.feed = feed
+        self.rejected = 0
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        """Listen on ``listen``; with port 0, ``self.port`` is the port chosen."""
+        app = web.Application(client_max_size=1024 * 1024)
+        app.router.add_post(self.path, self._handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port).start()
+        if self.port == 0:
+            self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        status = secret_status(self.secret, request.headers.get(SECRET_HEADER))
+        if status != 200:
+            self.rejected += 1
+            log.warning("webhook call refused (%d) from %s", status, request.remote)
+            return web.Response(status=status)
+        try:
+            data = await request.json()
+        except ValueError:
+            return web.Response(status=400)
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            return web.Response(status=400)
+        try:
+            await self.feed(data)
+        except Exception:
+            log.exception("webhook update %s could not be parsed", data.get("update_id"))
+        return web.Response(status=200)
