@@ -261,3 +261,6 @@ class OrderOutcomeRow(SQLModel, table=True):
     outcome: str = Field(max_length=500)
     recorded_by_staff_id: int = Field(foreign_key="staff.id")
     at: datetime = utc_field()
+
+
+from storage.tables_circuits import *  # noqa: E402,F403

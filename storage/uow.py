@@ -30,7 +30,9 @@ from domain.specialties import Specialty
 from domain.staff import Consent, Resident, Role, Sex, Staff, TitleLevel
 from domain.support import SupportNetwork, SupportRelation
 from storage.chat import ChatRepository
+from storage.circuits import ScheduleRepository
 from storage.crypto import FieldCipher
+from storage.outbox import OutboxRepository
 from storage.tables import (
     AuditRow,
     CircuitExpertRow,
@@ -730,6 +732,8 @@ class SqlUnitOfWork:
         self.circuits = CircuitRepository(self)
         self.audit = AuditRepository(self)
         self.chat = ChatRepository(self)
+        self.outbox = OutboxRepository(self)
+        self.schedule = ScheduleRepository(self)
         return self
 
     def __exit__(self, *exc) -> None:
