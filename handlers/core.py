@@ -133,16 +133,32 @@ class ReferenceCache:
 
     def __init__(self) -> None:
         self._version = -1
+        self._checked: object = None
         self.gazetteer = Gazetteer([])
         self.jurisdiction: Jurisdiction | None = None
+        self._staff: dict[int, Staff] = {}
 
     def refresh(self, uow: SqlUnitOfWork) -> None:
-        """Reload if reference data changed since the last load."""
+        """Reload if reference data changed since the last load (checked once per unit of work)."""
+        if self._checked is uow.session and self.jurisdiction is not None:
+            return
         v = uow.reference.version()
         if v != self._version or self.jurisdiction is None:
             self.gazetteer = uow.reference.gazetteer()
             self.jurisdiction = uow.reference.jurisdiction()
+            self._staff = {}
             self._version = v
+        self._checked = uow.session
+
+    def staff(self, uow: SqlUnitOfWork, staff_id: int) -> Staff | None:
+        """A member of staff by id; imports and bindings bump the reference version, which empties this."""
+        self.refresh(uow)
+        if staff_id not in self._staff:
+            st = uow.staff.get(staff_id)
+            if st is None:
+                return None
+            self._staff[staff_id] = st
+        return self._staff[staff_id]
 
 
 Handler = Callable[["Ctx", Any], None]
@@ -223,9 +239,9 @@ class Ctx:
 
     @property
     def staff(self) -> Staff | None:
-        """The member of staff behind this account, if bound."""
+        """The member of staff behind this account, if bound (cached until reference data changes)."""
         if not self._staff_loaded:
-            self._staff = self.uow.staff.get(self.acc.staff_id) if self.acc.staff_id else None
+            self._staff = self.services.reference.staff(self.uow, self.acc.staff_id) if self.acc.staff_id else None
             self._staff_loaded = True
         return self._staff
 
@@ -298,10 +314,9 @@ class Ctx:
 
     def notify_role_at(self, institution_codes: Iterable[str], role: Role, text: str) -> None:
         """Notify everyone holding ``role`` at these institutions."""
-        ids: list[int | None] = []
-        for code in institution_codes:
-            ids.extend(s.id for s in self.uow.staff.at_institution(code, role))
-        self.notify_staff(ids, text)
+        codes = list(institution_codes)
+        if codes:
+            self.notify_staff(self.uow.staff.ids_at(codes, role), text)
 
     def audit(
         self,

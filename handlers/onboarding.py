@@ -140,6 +140,7 @@ def invite_name(ctx: Ctx, text: str) -> None:
             roles=frozenset({role}),
         )
         ctx.uow.staff.upsert(staff)
+        ctx.uow.next_value("reference_version")  # other workers' staff caches must see the new person
     _bind(ctx, invite, staff, role)
 
 

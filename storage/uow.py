@@ -223,6 +223,19 @@ class StaffRepository(_Repo):
             )
         return [self._load(r) for r in self.s.exec(q.order_by(col(StaffRow.code)))]
 
+    def ids_at(self, institution_codes: Iterable[str], role: Role) -> list[int]:
+        """Ids of active staff holding ``role`` at these institutions (for notifications: no full load)."""
+        q = (
+            select(StaffRow.id)
+            .join(StaffRoleRow, col(StaffRoleRow.staff_id) == col(StaffRow.id))
+            .where(
+                col(StaffRow.institution_code).in_(list(institution_codes)),
+                col(StaffRow.active).is_(True),
+                col(StaffRoleRow.role) == role.value,
+            )
+        )
+        return [i for i in self.s.exec(q) if i is not None]
+
     def experts_with_specialty(self, hospital_codes: Iterable[str], specialty: str) -> list[Staff]:
         """Active experts at these hospitals whose specialty is ``specialty`` or lies under/over it."""
         top = specialty.split(".")[0]
