@@ -75,8 +75,9 @@ def migrate(engine: Engine, revision: str = "heads") -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The schema revision the database is at, or None if never migrated."""
+    """The schema revision(s) the database is at (comma-separated while branches are open), or None."""
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return ",".join(sorted(heads)) or None
