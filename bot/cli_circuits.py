@@ -1,0 +1,145 @@
+"""Circuit commands: plan (propose, optionally accept), worker (scheduler + sender), announce-sweep."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the circuit sub-commands."""
+    p = sub.add_parser("plan", help="巡诊排班建议 / propose (and accept) a month's circuits")
+    p.add_argument("--month", required=True, help="YYYY-MM")
+    p.add_argument("--hospital", help="只排这家支援医院 / one supporting institution's code")
+    p.add_argument("--accept", action="store_true", help="接受建议：新建巡诊并排入订单 / create the circuits")
+    p.add_argument("--max-orders", type=int, default=None, help="最多列出多少个订单 / orders listed")
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("worker", help="后台服务：定时任务与消息发送 / scheduler and outbox sender")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("announce-sweep", help="执行一次预告扫描 / one announcement sweep (cron, tests)")
+    p.add_argument("--send", action="store_true", help="然后发送待发消息 / then drain the outbox")
+    p.set_defaults(func=cmd_sweep)
+
+
+def _app():
+    from bot.bootstrap import build_app
+    from bot.config import Settings
+    from bot.logging_setup import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level if settings.log_level != "INFO" else "WARNING")
+    return build_app(settings)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Propose the month's circuits; print the proposal; with --accept store it and notify."""
+    from bot.calendar_cn import ChineseCalendar
+    from bot.progress import Progress
+    from bot.worker import make_clock
+    from domain.errors import DomainError
+    from domain.orders import Action
+    from domain.permissions import authorize_order_action
+    from domain.planning import format_proposal, parse_month, propose_plan
+    from domain.staff import Role
+    from handlers.planning_io import accept_proposal, plan_inputs
+
+    try:
+        month = parse_month(args.month)
+    except DomainError:
+        print("月份格式应为 YYYY-MM / --month must be YYYY-MM", file=sys.stderr)
+        return 2
+    app = _app()
+    now = make_clock()()
+    today = now.astimezone(CHINA).date()
+    progress = Progress("读取数据")
+    with app.uow() as uow:
+        if args.hospital and uow.reference.institution(args.hospital) is None:
+            print(f"未知的机构编码 / unknown institution: {args.hospital}", file=sys.stderr)
+            return 2
+        inputs = plan_inputs(uow, month, today, args.hospital, progress)
+    progress.finish()
+    print(f"规划 {month:%Y-%m}：{len(inputs.orders)} 个待排订单，{len(inputs.experts)} 名人员 …", file=sys.stderr)
+    proposal = propose_plan(inputs, ChineseCalendar.from_env())
+    print(format_proposal(proposal, max_orders=args.max_orders))
+    if not args.accept:
+        return 0
+    with app.uow() as uow:
+        jurisdiction = uow.reference.jurisdiction()
+
+        def schedule(order_id: int, circuit):
+            # The command line acts for the hospital's reviewer, with the same permission checks as the chat.
+            order = uow.orders.get(order_id, for_update=True)
+            actor = reviewers.get(circuit.hospital_code)
+            if order is None or actor is None or not order.can(Action.SCHEDULE):
+                return None
+            authorize_order_action(actor, Role.HOSPITAL_REVIEWER, Action.SCHEDULE, order, jurisdiction, today,
+                                   circuit)
+            assert actor.id is not None
+            order.apply(Action.SCHEDULE, actor_staff_id=actor.id, actor_role=Role.HOSPITAL_REVIEWER, now=now,
+                        circuit_id=circuit.id)
+            uow.orders.save(order)
+            return order
+
+        reviewers = {}
+        for code in {c.hospital_code for c in proposal.circuits}:
+            found = uow.staff.at_institution(code, Role.HOSPITAL_REVIEWER)
+            if found:
+                reviewers[code] = found[0]
+        accepted = accept_proposal(uow, proposal, None, now, schedule)
+        for order, c in accepted.scheduled:
+            _notify_scheduled(uow, order, c, now)
+        uow.commit()
+    print(json.dumps({"circuits_created": len(accepted.circuits), "orders_scheduled": len(accepted.scheduled)}),
+          file=sys.stderr)
+    return 0
+
+
+def _notify_scheduled(uow, order, c, now: datetime) -> None:
+    """Tell the resident (through the outbox, so it survives a crash) that their order is scheduled."""
+    from handlers.texts_circuits import t
+
+    place = uow.reference.place(c.place_code)
+    names = "、".join(s.name for i in sorted(c.expert_ids) if (s := uow.staff.get(i)) is not None)
+    text = t("notify.scheduled_resident", date=f"{c.day.month}月{c.day.day}日", half_day=t(f"half_day.{c.half_day}"),
+             place=place.name if place else c.place_code, expert=names)
+    for acc in uow.chat.accounts_of_resident(order.resident_id):
+        if not acc.blocked:
+            uow.outbox.enqueue(acc.platform, acc.chat_id, text, None, priority="reply",
+                               dedupe_key=f"scheduled:{order.id}:{c.id}:{acc.platform}:{acc.id}", account_id=acc.id,
+                               now=now)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the scheduler and the sender until SIGTERM."""
+    from bot.worker import run_worker
+
+    return run_worker(_app())
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """One announcement sweep; prints what it did as JSON."""
+    import asyncio
+
+    from bot.sender import Sender
+    from bot.worker import build_channels, make_clock, reminder_offsets
+    from handlers.announcements import Announcer
+
+    app = _app()
+    clock = make_clock()
+    res = Announcer(app.uow, clock, reminder_offsets()).sweep()
+    out: dict[str, object] = {"reminders_created": res.reminders_created, "fanned_out": res.fanned_out,
+                              "skipped": res.skipped, "recipients": res.recipients,
+                              "next_due": res.next_due.isoformat() if res.next_due else None}
+    if args.send:
+        sender = Sender(app.uow, build_channels(app), clock=clock)
+        stats = asyncio.run(sender.drain(timeout=3600))
+        out["sent"] = stats.sent
+    print(json.dumps(out, ensure_ascii=False))
+    return 0

@@ -1,0 +1,308 @@
+"""The sender: drains the outbox through the channels, within the platforms' rate limits, exactly once.
+
+* Claims small batches with a lease (see ``storage.outbox``); replies (lane 0) always before bulk (lane 1),
+  and the reply lane is polled again between bulk sends so a user's answer never waits behind a broadcast.
+* One send at a time per process, and the row is marked sent in its own transaction right after the
+  channel accepted it: a ``kill -9`` can double at most the one message in flight.
+* Limits are sliding windows counted from when each earlier send *finished*: the platform stamps a send
+  somewhere between our request and its answer, so "start of this send ≥ end of the N-th previous + W"
+  keeps the platform's own count within N per W whatever the network latency.
+* ``retry_after`` pauses the whole channel (Telegram's 429s signal a bot-wide flood) and the chat; the
+  message goes back to the outbox, due after the pause, without counting an attempt.
+* A sender starting up waits one window before its first send: it cannot know what an instance killed a
+  moment ago sent just before (the per-group minute is not covered: a restart within it may exceed it).
+* Transient errors back off exponentially with jitter up to ``max_attempts``, then the row is ``failed``
+  (visible in ``outbox``, never silently dropped). Permanent errors mark the row and block the account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import socket
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.channels import BaseChannel, SendResult
+from storage.outbox import OutboxMessage
+from storage.uow import SqlUnitOfWork
+
+log = logging.getLogger(__name__)
+RETRY_AFTER_MARGIN = 0.05  # seconds; our clock and the platform's are not the same clock
+
+
+class SlidingWindow:
+    """At most ``count`` events in any ``window`` seconds, events stamped when they finished."""
+
+    def __init__(self, count: int, window: float):
+        self.count, self.window = count, window
+        self.done: deque[float] = deque()
+
+    def wait(self, now: float) -> float:
+        """Seconds until one more event may start (0 if now)."""
+        while self.done and self.done[0] <= now - self.window:
+            self.done.popleft()
+        if len(self.done) < self.count:
+            return 0.0
+        return max(0.0, self.done[-self.count] + self.window - now)
+
+    def record(self, finished: float) -> None:
+        """An event finished at ``finished``."""
+        self.done.append(finished)
+
+
+class ChannelLimiter:
+    """Global, per-private-chat and per-group windows of one channel, plus retry_after pauses."""
+
+    def __init__(self, channel: BaseChannel):
+        lim = channel.limits
+        self.channel = channel
+        self.global_ = SlidingWindow(lim.global_count, lim.global_window)
+        self.chats: dict[str, SlidingWindow] = {}
+        self.paused_until = 0.0
+        self.chat_paused: dict[str, float] = {}
+
+    def _chat(self, chat_id: str) -> SlidingWindow:
+        w = self.chats.get(chat_id)
+        if w is None:
+            lim = self.channel.limits
+            w = (SlidingWindow(lim.group_count, lim.group_window) if self.channel.is_group(chat_id)
+                 else SlidingWindow(lim.private_count, lim.private_window))
+            self.chats[chat_id] = w
+        return w
+
+    def wait_global(self, now: float) -> float:
+        """Seconds until the channel may send at all."""
+        return max(self.paused_until - now, self.global_.wait(now), 0.0)
+
+    def wait_chat(self, chat_id: str, now: float) -> float:
+        """Seconds until this chat may receive."""
+        return max(self.chat_paused.get(chat_id, 0.0) - now, self._chat(chat_id).wait(now), 0.0)
+
+    def record(self, chat_id: str, finished: float) -> None:
+        """A send to ``chat_id`` finished (whatever its outcome: the platform may have counted it)."""
+        self.global_.record(finished)
+        self._chat(chat_id).record(finished)
+        if len(self.chats) > 50_000:  # forget idle chats so a long broadcast does not grow without bound
+            for k in [k for k, w in self.chats.items() if not w.done or w.done[-1] < finished - 120][:25_000]:
+                del self.chats[k]
+
+    def pause(self, chat_id: str, seconds: float, finished: float) -> None:
+        """Honour retry_after: nothing to this channel (and this chat) before it elapsed."""
+        until = finished + seconds + RETRY_AFTER_MARGIN
+        self.paused_until = max(self.paused_until, until)
+        self.chat_paused[chat_id] = max(self.chat_paused.get(chat_id, 0.0), until)
+
+
+@dataclass
+class SenderStats:
+    """Counts since start."""
+
+    sent: int = 0
+    rate_limited: int = 0
+    transient: int = 0
+    failed: int = 0
+    permanent: int = 0
+    expired: int = 0
+    by_lane: dict[str, int] = field(default_factory=lambda: {"reply": 0, "bulk": 0})
+
+
+def default_worker_id() -> str:
+    """host:pid, unique among live senders."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+class Sender:
+    """Drains the outbox for the given channels (one per platform)."""
+
+    def __init__(
+        self,
+        uow: Callable[[], SqlUnitOfWork],
+        channels: list[BaseChannel],
+        *,
+        clock: Callable[[], datetime],
+        worker_id: str | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        batch: int = 30,
+        lease: timedelta = timedelta(seconds=60),
+        max_attempts: int = 8,
+        backoff_base: float = 2.0,
+        backoff_max: float = 900.0,
+        reply_poll: float = 0.2,
+        idle_poll: float = 0.5,
+        rng: random.Random | None = None,
+        cold_start: bool = True,
+    ):
+        self.uow = uow
+        self.channels = {c.platform: c for c in channels}
+        self.limiters = {c.platform: ChannelLimiter(c) for c in channels}
+        if cold_start:
+            # A previous instance (killed a moment ago) may have sent in the last window: wait it out once.
+            for lim in self.limiters.values():
+                limits = lim.channel.limits
+                lim.paused_until = monotonic() + max(limits.global_window, limits.private_window)
+        self.clock = clock
+        self.worker_id = worker_id or default_worker_id()
+        self.monotonic = monotonic
+        self.batch, self.lease = batch, lease
+        self.max_attempts, self.backoff_base, self.backoff_max = max_attempts, backoff_base, backoff_max
+        self.reply_poll, self.idle_poll = reply_poll, idle_poll
+        self.rng = rng or random.Random()
+        self.buffer: deque[tuple[OutboxMessage, float]] = deque()  # (message, claimed at monotonic)
+        self.stats = SenderStats()
+        self.wake = asyncio.Event()
+        self._last_reply_poll = -1e9
+
+    # --- claiming ---------------------------------------------------------------------------------------
+    def _claim(self, lane: str | None, limit: int) -> list[OutboxMessage]:
+        with self.uow() as uow:
+            got = uow.outbox.claim(self.worker_id, self.channels, self.clock(), limit=limit, lease=self.lease,
+                                   lane=lane)  # type: ignore[arg-type]
+            uow.commit()
+        return got
+
+    def _refill(self) -> None:
+        now = self.monotonic()
+        have_reply = any(m.priority == 0 for m, _ in self.buffer)
+        if not have_reply and now - self._last_reply_poll >= self.reply_poll:
+            self._last_reply_poll = now
+            replies = self._claim("reply", self.batch)
+            for m in reversed(replies):
+                self.buffer.appendleft((m, now))
+        if not self.buffer:
+            self.buffer.extend((m, now) for m in self._claim(None, self.batch))
+        # A claim held too long would lapse and be taken by another sender: give it back instead.
+        limit = self.lease.total_seconds() * 0.6
+        stale = [m for m, at in self.buffer if now - at > limit]
+        if stale:
+            self.buffer = deque((m, at) for m, at in self.buffer if now - at <= limit)
+            with self.uow() as uow:
+                uow.outbox.release([m.id for m in stale], self.worker_id)
+                uow.commit()
+
+    def _pick(self) -> tuple[OutboxMessage | None, float]:
+        """The first buffered message that may go now (replies are at the front), else the shortest wait."""
+        now = self.monotonic()
+        best_wait = float("inf")
+        for i, (m, _at) in enumerate(self.buffer):
+            lim = self.limiters[m.platform]
+            w = max(lim.wait_global(now), lim.wait_chat(m.chat_id, now))
+            if w <= 0:
+                del self.buffer[i]
+                return m, 0.0
+            best_wait = min(best_wait, w)
+        return None, best_wait
+
+    # --- the loop ---------------------------------------------------------------------------------------
+    async def step(self) -> int:
+        """Send at most one message; returns 1 if one was handled, 0 if nothing is ready (after waiting)."""
+        self._refill()
+        if not self.buffer:
+            return 0
+        msg, wait = self._pick()
+        if msg is None:
+            await asyncio.sleep(min(wait, self.idle_poll))
+            return 0
+        await self._send(msg)
+        return 1
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send until ``stop`` is set; idle waits end early when ``wake`` is set (something was enqueued)."""
+        try:
+            while not stop.is_set():
+                try:
+                    handled = await self.step()
+                except Exception:  # a database hiccup must not end the sender; the outbox keeps the work
+                    log.exception("sender step failed")
+                    handled = 0
+                    await asyncio.sleep(self.idle_poll)
+                if not handled and not self.buffer:
+                    self.wake.clear()
+                    waits = [asyncio.create_task(self.wake.wait()), asyncio.create_task(stop.wait())]
+                    await asyncio.wait(waits, timeout=self.idle_poll, return_when=asyncio.FIRST_COMPLETED)
+                    for w in waits:
+                        w.cancel()
+        finally:
+            self.release_all()
+
+    async def drain(self, timeout: float = 30.0) -> SenderStats:
+        """Send until the outbox holds nothing pending for our channels, or ``timeout`` (tests, one-shot runs)."""
+        end = self.monotonic() + timeout
+        while self.monotonic() < end:
+            if await self.step() or self.buffer:
+                continue
+            with self.uow() as uow:
+                if uow.outbox.pending_count(self.channels) == 0:
+                    break
+            await asyncio.sleep(0.05)
+        self.release_all()
+        return self.stats
+
+    def release_all(self) -> None:
+        """Give back every buffered claim (clean shutdown)."""
+        if self.buffer:
+            with self.uow() as uow:
+                uow.outbox.release([m.id for m, _ in self.buffer], self.worker_id)
+                uow.commit()
+            self.buffer.clear()
+
+    # --- one message ------------------------------------------------------------------------------------
+    async def _send(self, m: OutboxMessage) -> None:
+        now = self.clock()
+        if m.expires_at is not None and now >= m.expires_at:
+            self._settle(m, "expired", "circuit started")
+            self.stats.expired += 1
+            return
+        channel, limiter = self.channels[m.platform], self.limiters[m.platform]
+        buttons = json.loads(m.buttons_json) if m.buttons_json else None
+        try:
+            result = await channel.send(m.chat_id, m.text, buttons)
+        except Exception as e:  # a channel bug is a transient failure of this message, not of the sender
+            log.exception("channel %s raised", m.platform)
+            result = SendResult.transient(type(e).__name__)
+        finished = self.monotonic()
+        limiter.record(m.chat_id, finished)
+        if result.outcome == "ok":
+            with self.uow() as uow:  # at once: only the message in flight can be doubled by a crash
+                uow.outbox.mark_sent(m.id, self.clock())
+                uow.commit()
+            self.stats.sent += 1
+            self.stats.by_lane[m.lane] += 1
+        elif result.outcome == "retry_after":
+            limiter.pause(m.chat_id, result.retry_after, finished)
+            self.stats.rate_limited += 1
+            with self.uow() as uow:
+                uow.outbox.retry_at(m.id, self.clock() + timedelta(seconds=result.retry_after + RETRY_AFTER_MARGIN),
+                                    f"retry_after {result.retry_after}", count_attempt=False)
+                uow.commit()
+            # Everything else buffered waits for the pause anyway; keep it (the limiter holds it back).
+        elif result.outcome == "permanent":
+            self.stats.permanent += 1
+            with self.uow() as uow:
+                uow.outbox.settle(m.id, "permanent", result.reason)
+                uow.outbox.block_recipient(m.platform, m.chat_id, m.account_id)
+                uow.commit()
+            self.buffer = deque((x, at) for x, at in self.buffer
+                                if not (x.platform == m.platform and x.chat_id == m.chat_id))
+        else:
+            attempts = m.attempts + 1
+            if attempts >= self.max_attempts:
+                self.stats.failed += 1
+                self._settle(m, "failed", result.reason)
+            else:
+                self.stats.transient += 1
+                delay = min(self.backoff_max, self.backoff_base * 2 ** (attempts - 1)) * (0.5 + self.rng.random() / 2)
+                with self.uow() as uow:
+                    uow.outbox.retry_at(m.id, self.clock() + timedelta(seconds=delay), result.reason)
+                    uow.commit()
+
+    def _settle(self, m: OutboxMessage, status: str, reason: str) -> None:
+        with self.uow() as uow:
+            uow.outbox.settle(m.id, status, reason)
+            uow.commit()

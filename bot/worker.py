@@ -1,0 +1,142 @@
+"""The long-running worker: the scheduler (sweeps: announcements, stale drafts) and the outbox sender.
+
+Configuration (environment, besides DATABASE_URL / XUNZHEN_SECRET_KEY / TELEGRAM_TOKEN / TELEGRAM_API_BASE_URL):
+
+* ``XUNZHEN_REMINDERS``: reminder offsets, default ``3d@09:00,1d@09:00`` (Sanming time).
+* ``XUNZHEN_SWEEP_SECONDS``: sweep interval, default 60.
+* ``XUNZHEN_OUTBOX_LEASE_SECONDS``: how long a claim lasts before another sender may take it, default 60.
+* ``XUNZHEN_SEND_RATE``: overall sends per second per channel, default 30 (divide among sender processes).
+* ``XUNZHEN_WORKER_ROLES``: ``scheduler,sender`` (default both).
+* ``XUNZHEN_FAKE_NOW``: tests and demos only — an ISO datetime the clock starts at (it then runs at real
+  speed), so a process can be started "ten minutes after" an announcement's time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from bot.bootstrap import App, build_conversation
+from bot.channels import BaseChannel, ChannelLimits, ConsoleChannel, PtbChannel
+from bot.scheduler import CircuitScheduler
+from bot.sender import Sender
+from domain.announcements import DEFAULT_OFFSETS, Offset, parse_offsets
+from handlers.announcements import Announcer
+
+log = logging.getLogger(__name__)
+
+
+def make_clock(env: dict[str, str] | None = None) -> Callable[[], datetime]:
+    """The real clock, or one starting at ``XUNZHEN_FAKE_NOW`` and running at real speed."""
+    e = os.environ if env is None else env
+    fake = e.get("XUNZHEN_FAKE_NOW")
+    if not fake:
+        return lambda: datetime.now(UTC)
+    start = datetime.fromisoformat(fake)
+    if start.tzinfo is None:
+        raise SystemExit("XUNZHEN_FAKE_NOW needs a time zone, e.g. 2026-12-04T09:10:00+08:00")
+    t0 = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - t0)
+
+
+def reminder_offsets(env: dict[str, str] | None = None) -> tuple[Offset, ...]:
+    """``XUNZHEN_REMINDERS`` or the default (3 days and 1 day before, 09:00)."""
+    e = os.environ if env is None else env
+    text = e.get("XUNZHEN_REMINDERS")
+    return parse_offsets(text) if text else DEFAULT_OFFSETS
+
+
+def build_channels(app: App, env: dict[str, str] | None = None) -> list[BaseChannel]:
+    """Telegram (when a token is configured) and the console."""
+    e = os.environ if env is None else env
+    rate = int(e.get("XUNZHEN_SEND_RATE", "30"))
+    channels: list[BaseChannel] = [ConsoleChannel()]
+    if app.settings.telegram_token:
+        channels.append(PtbChannel(app.settings.telegram_token, app.settings.telegram_api_base_url,
+                                   limits=ChannelLimits(global_count=rate)))
+    return channels
+
+
+class _NoMatcher:
+    """The draft sweep never classifies text; spare the worker loading the NLP model."""
+
+    def classify(self, *args, **kwargs):
+        return []
+
+
+def make_sweep(app: App, announcer: Announcer, clock: Callable[[], datetime],
+               on_enqueued: Callable[[], None] = lambda: None) -> Callable[[], datetime | None]:
+    """One sweep: announcements due, then stale drafts (their reminders go through the outbox)."""
+    conversation = build_conversation(app, clock=clock, matcher=_NoMatcher())
+
+    def sweep() -> datetime | None:
+        res = announcer.sweep()
+        outs = conversation.sweep_drafts()
+        if outs:
+            now = clock()
+            with app.uow() as uow:
+                for o in outs:
+                    digest = hashlib.sha1(o.text.encode()).hexdigest()[:12]
+                    uow.outbox.enqueue(o.platform, o.chat_id, o.text, None, priority="reply",
+                                       dedupe_key=f"draft:{o.platform}:{o.chat_id}:{now:%Y%m%d%H%M}:{digest}",
+                                       account_id=None, now=now)
+                uow.commit()
+        if res.recipients or outs:
+            on_enqueued()
+        if res.fanned_out or res.skipped:
+            log.info("sweep: %s", res)
+        return res.next_due
+
+    return sweep
+
+
+async def serve(app: App, stop: asyncio.Event, env: dict[str, str] | None = None,
+                channels: list[BaseChannel] | None = None) -> None:
+    """Run the scheduler and the sender until ``stop`` is set."""
+    e = os.environ if env is None else env
+    clock = make_clock(e)
+    roles = {r.strip() for r in e.get("XUNZHEN_WORKER_ROLES", "scheduler,sender").split(",")}
+    channels = channels if channels is not None else build_channels(app, e)
+    sender = Sender(app.uow, channels, clock=clock,
+                    lease=timedelta(seconds=float(e.get("XUNZHEN_OUTBOX_LEASE_SECONDS", "60"))))
+    loop = asyncio.get_running_loop()
+    scheduler = None
+    if "scheduler" in roles:
+        announcer = Announcer(app.uow, clock, reminder_offsets(e))
+        sweep = make_sweep(app, announcer, clock, lambda: loop.call_soon_threadsafe(sender.wake.set))
+        scheduler = CircuitScheduler(app.engine, sweep, interval=float(e.get("XUNZHEN_SWEEP_SECONDS", "60")),
+                                     clock=clock)
+        scheduler.start()
+    print(f"worker ready: roles={','.join(sorted(roles))} channels={','.join(c.platform for c in channels)}",
+          flush=True)
+    try:
+        if "sender" in roles:
+            await sender.run(stop)
+        else:
+            await stop.wait()
+    finally:
+        if scheduler is not None:
+            await asyncio.to_thread(scheduler.shutdown)
+        for c in channels:
+            await c.close()
+
+
+def run_worker(app: App) -> int:
+    """Blocking entry point of ``python -m bot worker``: stops cleanly on SIGTERM or Ctrl+C."""
+    os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22 warns on every RetryAfter otherwise
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(app, stop)
+
+    asyncio.run(main())
+    return 0

@@ -1,0 +1,376 @@
+"""Consultation announcements (坐诊预告): the sweep that finds what is due and fans it out into the outbox.
+
+The database is the source of truth for time (ARCHITECTURE rule 5): ``Announcer.sweep`` re-derives from the
+circuits which reminders are due, writes one announcement row per reminder (unique per circuit and key), and
+fans every due, unhandled announcement out into the outbox in the same transaction that marks it fanned
+out. Running it twice, or after a crash half-way, neither loses nor doubles anything: the announcement row
+is marked only together with its outbox rows, and outbox rows are unique per (announcement, recipient,
+channel).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from domain.announcements import (
+    CHINA,
+    DEFAULT_OFFSETS,
+    AnnouncementKind,
+    Offset,
+    change_kind,
+    circuit_start,
+    due_reminder,
+    next_reminder_at,
+    should_fan_out,
+)
+from domain.circuits import Circuit
+from domain.places import InstitutionKind, PlaceLevel
+from domain.specialties import catalogue
+from domain.staff import Role
+from handlers.texts_circuits import t
+from storage.circuits import circuit_json
+from storage.uow import SqlUnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class SweepResult:
+    """What one sweep did."""
+
+    reminders_created: int = 0
+    fanned_out: int = 0
+    skipped: int = 0
+    recipients: int = 0
+    next_due: datetime | None = None
+    skipped_why: dict[str, int] = field(default_factory=dict)
+
+
+def _specialty(code: str) -> str:
+    s = catalogue().get(code)
+    return s.name if s else code
+
+
+def _half(c: Circuit) -> str:
+    return t(f"half_day.{c.half_day.value}")
+
+
+def _date(d: date) -> str:
+    return f"{d.month}月{d.day}日"
+
+
+class Announcer:
+    """Finds due announcements and writes them into the outbox; records circuit changes as notices."""
+
+    def __init__(
+        self,
+        uow: Callable[[], SqlUnitOfWork],
+        clock: Callable[[], datetime],
+        offsets: tuple[Offset, ...] = DEFAULT_OFFSETS,
+    ):
+        self.uow = uow
+        self.clock = clock
+        self.offsets = offsets
+
+    # --- the sweep --------------------------------------------------------------------------------------
+    def sweep(self, limit: int = 200) -> SweepResult:
+        """Create the reminders that fell due, fan out everything due; returns counts and the next due time."""
+        now = self.clock()
+        res = SweepResult()
+        res.reminders_created = self.plan_reminders(now)
+        with self.uow() as uow:
+            due = uow.schedule.due_announcements(now, limit)
+        for aid in due:
+            with self.uow() as uow:
+                done = self.fan_out(uow, aid, now)
+                uow.commit()
+            if done is None:
+                continue
+            n, why = done
+            if why:
+                res.skipped += 1
+                res.skipped_why[why] = res.skipped_why.get(why, 0) + 1
+            else:
+                res.fanned_out += 1
+                res.recipients += n
+        res.next_due = self.next_due(now)
+        return res
+
+    def _window(self, now: datetime) -> tuple[date, date]:
+        today = now.astimezone(CHINA).date()
+        return today, today + timedelta(days=max(o.days_before for o in self.offsets) + 1)
+
+    def plan_reminders(self, now: datetime) -> int:
+        """Write the announcement row of every reminder due now (the latest per circuit); returns rows created."""
+        created = 0
+        with self.uow() as uow:
+            circuits = uow.schedule.circuits_between(*self._window(now))
+            changed = uow.schedule.slot_changed_at(c.id for c in circuits if c.id is not None)
+            for c in circuits:
+                assert c.id is not None
+                r = due_reminder(c, self.offsets, changed.get(c.id), now)
+                if r is not None:
+                    created += uow.schedule.ensure_announcement(
+                        c.id, AnnouncementKind.REMINDER.value, r.key, r.due_at, now, {"offset": r.offset.label}
+                    )
+            uow.commit()
+        return created
+
+    def next_due(self, now: datetime) -> datetime | None:
+        """When the next sweep has something to do: a pending announcement or the next reminder time."""
+        with self.uow() as uow:
+            found = [uow.schedule.next_announcement_due()]
+            first, last = self._window(now)
+            circuits = uow.schedule.circuits_between(first, last + timedelta(days=1))
+            changed = uow.schedule.slot_changed_at(c.id for c in circuits if c.id is not None)
+            found += [next_reminder_at(c, self.offsets, changed.get(c.id or 0), now) for c in circuits]
+        times = [f for f in found if f is not None]
+        return min(times) if times else None
+
+    # --- one announcement -------------------------------------------------------------------------------
+    def fan_out(self, uow: SqlUnitOfWork, announcement_id: int, now: datetime) -> tuple[int, str | None] | None:
+        """Fan one announcement out (caller commits); (recipients, skipped why) or None if handled already."""
+        ann = uow.schedule.announcement(announcement_id, for_update=True)
+        if ann is None or ann.fanned_out_at is not None or ann.skipped is not None:
+            return None
+        c = uow.circuits.get(ann.circuit_id)
+        if c is None:
+            uow.schedule.finish_announcement(ann.id, now, 0, "gone")
+            return 0, "gone"
+        kind = AnnouncementKind(ann.kind)
+        changed = uow.schedule.slot_changed_at([ann.circuit_id]).get(ann.circuit_id)
+        why = should_fan_out(kind, ann.key, c, self.offsets, changed, now)
+        if why:
+            uow.schedule.finish_announcement(ann.id, now, 0, why)
+            return 0, why
+        expires = circuit_start(c.day, c.half_day)
+        if kind is not AnnouncementKind.REMINDER:
+            # Queued copies of earlier announcements carry the old slot: withdraw them, this notice replaces them.
+            uow.outbox.void_pending(uow.schedule.earlier_announcement_ids(c.id or 0, ann.id), f"superseded by {ann.id}")
+        text = self.render(uow, c, kind, ann.detail, now)
+        n = 0
+        order_ids = [int(i) for i in ann.detail.get("orders", [])]
+        orders = [o for o in (uow.orders.get(i) for i in order_ids) if o is not None]
+        if kind is not AnnouncementKind.CANCEL:
+            orders = uow.orders.list(circuit_id=c.id, limit=1000)
+        # Personal copies first: the unique key then keeps the generic copy from reaching them again.
+        for o in orders:
+            extra = (
+                t("ann.personal_cancel", number=o.number)
+                if kind is AnnouncementKind.CANCEL
+                else t("ann.personal", number=o.number, specialty=_specialty(o.confirmed_specialty or ""))
+            )
+            for acc in uow.chat.accounts_of_resident(o.resident_id):
+                n += self._enqueue(uow, ann.id, acc, text + "\n\n" + extra, expires, now)
+        for acc, numbers in self._staff_recipients(uow, c, orders):
+            extra = "\n\n" + t("ann.staff", numbers="、".join(numbers)) if numbers else ""
+            n += self._enqueue(uow, ann.id, acc, text + extra, expires, now)
+        footer = "\n\n" + t("ann.footer")
+        if kind is AnnouncementKind.REMINDER:
+            n += uow.schedule.fan_out_subscribers(
+                ann.id, self.served_villages(uow, c.place_code), text + footer, expires_at=expires, now=now
+            )
+        else:
+            n += uow.schedule.fan_out_previous(ann.id, c.id or 0, text + footer, expires_at=expires, now=now)
+        uow.schedule.finish_announcement(ann.id, now, n)
+        return n, None
+
+    def _enqueue(self, uow: SqlUnitOfWork, aid: int, acc, text: str, expires: datetime, now: datetime) -> int:
+        if acc.blocked:
+            return 0
+        return int(
+            uow.outbox.enqueue(
+                acc.platform,
+                acc.chat_id,
+                text,
+                None,
+                priority="bulk",
+                dedupe_key=f"ann:{aid}:{acc.platform}:{acc.id}",
+                account_id=acc.id,
+                announcement_id=aid,
+                expires_at=expires,
+                now=now,
+            )
+        )
+
+    def _staff_recipients(self, uow: SqlUnitOfWork, c: Circuit, orders) -> list[tuple[object, list[str]]]:
+        """Filing village doctors (with their order numbers) and the township center's reviewers."""
+        numbers: dict[int, list[str]] = {}
+        for o in orders:
+            numbers.setdefault(o.filed_by_staff_id, []).append(o.number or "")
+        township = self._township_of(uow, c.place_code)
+        centers = (
+            [i.code for i in uow.reference.institutions(InstitutionKind.TOWNSHIP_CENTER) if i.place_code == township]
+            if township
+            else []
+        )
+        centers += (
+            [i.code for i in uow.reference.institutions(InstitutionKind.COMMUNITY_CENTER) if i.place_code == township]
+            if township
+            else []
+        )
+        staff_ids = list(numbers)
+        for code in centers:
+            staff_ids += [s.id for s in uow.staff.at_institution(code, Role.TOWNSHIP_REVIEWER) if s.id is not None]
+        out = []
+        for acc in uow.chat.accounts_of_staff(sorted(set(staff_ids))):
+            out.append((acc, numbers.get(acc.staff_id or 0, [])))
+        return out
+
+    @staticmethod
+    def _township_of(uow: SqlUnitOfWork, place_code: str) -> str | None:
+        p = uow.reference.place(place_code)
+        if p is None:
+            return None
+        if p.level is PlaceLevel.VILLAGE:
+            return p.parent_code
+        return p.code if p.level is PlaceLevel.TOWNSHIP else None
+
+    @staticmethod
+    def served_villages(uow: SqlUnitOfWork, place_code: str) -> list[str]:
+        """The villages a circuit at this place serves: itself, a township's villages, a county's villages."""
+        p = uow.reference.place(place_code)
+        if p is None:
+            return []
+        if p.level is PlaceLevel.VILLAGE:
+            return [p.code]
+        frontier, out = [p.code], []
+        for _ in range(3):
+            nxt = []
+            for code in frontier:
+                for child in uow.reference.children(code):
+                    (out if child.level is PlaceLevel.VILLAGE else nxt).append(child.code)
+            frontier = nxt
+        return out
+
+    # --- text -------------------------------------------------------------------------------------------
+    def render(self, uow: SqlUnitOfWork, c: Circuit, kind: AnnouncementKind, detail: dict, now: datetime) -> str:
+        """The announcement's text for everyone (personal lines are appended per recipient)."""
+        place = self._place_name(uow, c.place_code)
+        if kind is AnnouncementKind.CANCEL:
+            before = detail.get("before") or circuit_json(c)
+            d = date.fromisoformat(before["day"])
+            return "\n".join(
+                [
+                    t(
+                        "ann.cancel.head",
+                        date=_date(d),
+                        half_day=t(f"half_day.{before['half_day']}"),
+                        place=self._place_name(uow, before["place"]),
+                    ),
+                    t("ann.cancel.tail"),
+                ]
+            )
+        days = (c.day - now.astimezone(CHINA).date()).days
+        hint = (
+            t("ann.when.tomorrow") if days == 1 else t("ann.when.days", days=days) if days > 1 else t("ann.when.soon")
+        )
+        head = (
+            t("ann.reminder.head", when_hint=hint, place=place)
+            if kind is AnnouncementKind.REMINDER
+            else t("ann.update.head", place=place)
+        )
+        lines = [head]
+        if kind is AnnouncementKind.UPDATE:
+            lines.append(t("ann.changed", changes="；".join(self._changes(uow, detail))))
+        lines += [
+            t("ann.time", date=_date(c.day), weekday=t(f"weekday.{c.day.weekday()}"), half_day=_half(c)),
+            t("ann.place", place=place),
+        ]
+        hospital = uow.reference.institution(c.hospital_code)
+        lines.append(t("ann.hospital", hospital=hospital.name if hospital else c.hospital_code))
+        profiles = uow.schedule.profiles(c.expert_ids)
+        specs: list[str] = []
+        for sid in sorted(c.expert_ids):
+            st = uow.staff.get(sid)
+            if st is None:
+                continue
+            names = [_specialty(s) for s in sorted(st.specialties)]
+            specs += [n for n in names if n not in specs]
+            lines.append(t("ann.expert", name=st.name, title=_title(st.title.value), specialties="、".join(names)))
+            if profiles.get(sid):
+                lines.append(t("ann.expert_profile", profile=profiles[sid]))
+        wanted = [
+            _specialty(o.confirmed_specialty)
+            for o in uow.orders.list(circuit_id=c.id, limit=1000)
+            if o.confirmed_specialty
+        ]
+        conditions = list(dict.fromkeys(wanted + specs))
+        if conditions:
+            lines.append(t("ann.conditions", conditions="、".join(conditions)))
+        lines.append(t("ann.bring"))
+        return "\n".join(lines)
+
+    def _changes(self, uow: SqlUnitOfWork, detail: dict) -> list[str]:
+        before, after = detail.get("before") or {}, detail.get("after") or {}
+        out = []
+        if (before.get("day"), before.get("half_day")) != (after.get("day"), after.get("half_day")):
+
+            def when(x: dict) -> str:
+                return _date(date.fromisoformat(x["day"])) + t(f"half_day.{x['half_day']}")
+
+            out.append(t("ann.change.time", old=when(before), new=when(after)))
+        if before.get("place") != after.get("place"):
+            out.append(
+                t(
+                    "ann.change.place",
+                    old=self._place_name(uow, before.get("place", "")),
+                    new=self._place_name(uow, after.get("place", "")),
+                )
+            )
+        if before.get("experts") != after.get("experts"):
+
+            def names(ids: Iterable[int]) -> str:
+                return "、".join(st.name for i in ids if (st := uow.staff.get(int(i))) is not None)
+
+            out.append(
+                t("ann.change.experts", old=names(before.get("experts", [])), new=names(after.get("experts", [])))
+            )
+        return out
+
+    @staticmethod
+    def _place_name(uow: SqlUnitOfWork, code: str) -> str:
+        p = uow.reference.place(code)
+        return p.name if p else code
+
+    # --- changes ----------------------------------------------------------------------------------------
+    def record_change(
+        self,
+        uow: SqlUnitOfWork,
+        before: Circuit,
+        after: Circuit,
+        actor_staff_id: int | None,
+        now: datetime,
+        order_ids: Iterable[int] = (),
+    ) -> AnnouncementKind | None:
+        """Log a change to a circuit and, if it is a move or cancellation, create its notice (due now)."""
+        kind = change_kind(before, after)
+        assert after.id is not None
+        log_kind = {AnnouncementKind.CANCEL: "cancelled", AnnouncementKind.UPDATE: "moved"}.get(kind, "edited")
+        change_id = uow.schedule.log_change(
+            after.id, log_kind, circuit_json(before), circuit_json(after), actor_staff_id, now
+        )
+        if kind is None or now >= circuit_start(before.day, before.half_day):
+            return None  # nothing goes out for a circuit already started
+        uow.schedule.ensure_announcement(
+            after.id,
+            kind.value,
+            f"change:{change_id}",
+            now,
+            now,
+            {"before": circuit_json(before), "after": circuit_json(after), "orders": sorted(order_ids)},
+        )
+        return kind
+
+    @staticmethod
+    def record_created(uow: SqlUnitOfWork, c: Circuit, actor_staff_id: int | None, now: datetime) -> None:
+        """Log a new circuit (its reminders are counted from now)."""
+        assert c.id is not None
+        uow.schedule.log_change(c.id, "created", None, circuit_json(c), actor_staff_id, now)
+
+
+def _title(level: str) -> str:
+    return {"初级": "医师", "中级": "主治医师", "副高": "副主任医师", "正高": "主任医师"}.get(level, t("title.unknown"))

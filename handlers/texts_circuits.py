@@ -1,0 +1,90 @@
+"""Texts of circuit planning and announcements (坐诊预告), added to the one catalogue in ``handlers.texts``."""
+
+from __future__ import annotations
+
+from handlers.texts import TEXTS, t
+
+TEXTS.update(
+    {
+        # --- announcements --------------------------------------------------------------------------------
+        "ann.reminder.head": "【坐诊预告】{when_hint}专家将到{place}坐诊",
+        "ann.update.head": "【坐诊变更通知】{place}的巡诊安排有变化，请以本通知为准",
+        "ann.cancel.head": "【坐诊取消通知】原定{date}{half_day}在{place}的巡诊已取消",
+        "ann.when.days": "{days}天后，",
+        "ann.when.tomorrow": "明天，",
+        "ann.when.soon": "",
+        "ann.time": "时间：{date}（{weekday}）{half_day}",
+        "ann.place": "地点：{place}",
+        "ann.hospital": "派出医院：{hospital}",
+        "ann.expert": "专家：{name}，{title}，{specialties}",
+        "ann.expert_profile": "  简介：{profile}",
+        "ann.conditions": "主要诊治：{conditions}",
+        "ann.bring": "就诊请带：身份证、医保卡、既往病历和检查报告、正在服用的药物（或药盒）。",
+        "ann.changed": "变更：{changes}",
+        "ann.change.time": "时间由{old}改为{new}",
+        "ann.change.place": "地点由{old}改为{new}",
+        "ann.change.experts": "专家由{old}改为{new}",
+        "ann.personal": "您的订单 {number}（{specialty}）安排在这次巡诊，请按时前往。",
+        "ann.personal_cancel": "您的订单 {number} 将另行安排，我们会再通知您。",
+        "ann.staff": "本次巡诊涉及贵单位的订单：{numbers}",
+        "ann.cancel.tail": "给您带来不便，敬请谅解。已登记的订单会另行安排。",
+        "ann.footer": "如需取消订阅，请发送 /unsubscribe",
+        "weekday.0": "周一",
+        "weekday.1": "周二",
+        "weekday.2": "周三",
+        "weekday.3": "周四",
+        "weekday.4": "周五",
+        "weekday.5": "周六",
+        "weekday.6": "周日",
+        "title.unknown": "医师",
+        # --- /plan ----------------------------------------------------------------------------------------
+        "help.plan": (
+            "巡诊排班：\n/plan 下月排班建议（可接受）\n/plan 2026-12 指定月份\n"
+            "/plan list 本院近期巡诊（改期、取消、添加订单）\n"
+            "/plan new 地点 日期 上午|下午 专家工号… 新建巡诊，例如：/plan new 350421101 2026-12-08 上午 S0003"
+        ),
+        "plan.no_hospital": "只有支援医院的审核员可以排班。",
+        "plan.bad_month": "月份格式应为 2026-12。",
+        "plan.accept": "接受排班建议（{count} 场）",
+        "plan.list_button": "本院近期巡诊",
+        "plan.nothing": "这个月没有可以建议的巡诊。",
+        "plan.stale": "数据已变化，排班建议已失效，请重新发送 /plan。",
+        "plan.accepted": "已接受排班建议：新建巡诊 {circuits} 场，{orders} 个订单已排入巡诊。坐诊预告会按时发出。",
+        "plan.list.none": "本院近期没有巡诊安排。发送 /plan new … 新建。",
+        "plan.list.head": "本院近期巡诊（{count} 场）：",
+        "plan.list.line": "#{id} {date}（{weekday}）{half_day}｜{place}｜{experts}｜订单 {orders} 个",
+        "plan.move": "改期/改地点",
+        "plan.cancel": "取消巡诊",
+        "plan.add_orders": "添加订单",
+        "plan.ask_move": "请输入新的日期和时段（可加地点编码），例如：2026-12-10 下午 或 2026-12-10 上午 350421101",
+        "plan.bad_move": "没看懂。请按“日期 上午|下午 [地点编码]”输入，例如：2026-12-10 下午",
+        "plan.bad_new": (
+            "格式：/plan new 地点编码 日期 上午|下午 专家工号…，例如：/plan new 350421101 2026-12-08 上午 S0003"
+        ),
+        "plan.unknown_place": "未知的地点编码：{code}",
+        "plan.unknown_expert": "不是本院专家：{code}",
+        "plan.past_day": "日期 {date} 已经过去，请选择以后的日期。",
+        "plan.created": "已新建巡诊 #{id}：{date}{half_day}，{place}，{experts}。",
+        "plan.moved": "巡诊 #{id} 已改为 {date}{half_day}，{place}。已收到预告的人会收到变更通知。",
+        "plan.confirm_cancel": "确认取消巡诊 #{id}（{date}{half_day}，{place}）？已排入的订单会退回待排。",
+        "plan.confirm_cancel_button": "确认取消",
+        "plan.cancelled": "巡诊 #{id} 已取消，{orders} 个订单退回待排，已通知相关人员。",
+        "plan.not_planned": "巡诊 #{id} 已不是计划状态，操作未执行。",
+        "plan.started": "巡诊 #{id} 已经开始，不能再修改。",
+        "plan.unknown_circuit": "找不到这次巡诊，或它不属于本院。",
+        "plan.choose_orders": "可加入巡诊 #{id} 的待排订单：",
+        "plan.no_orders": "没有可加入巡诊 #{id} 的待排订单。",
+        "plan.order_line": "{number}｜{village}｜{specialty}",
+        "plan.order_added": "订单 {number} 已排入巡诊 #{id}。",
+        "plan.warnings": "⚠ 注意：\n{warnings}",
+        "plan.warn.double": "{expert} 在 {date}{half_day} 已有巡诊 #{other}（{place}）",
+        "plan.warn.leave": "{expert} 在 {date} 请假",
+        "plan.warn.outside": "{place} 不在本院支援范围内",
+        "plan.warn.holiday": "{date} 是节假日或周末",
+        "notify.circuit_scheduled": "订单 {number}（{resident}）已排入巡诊：{date}{half_day}，{place}，{experts}。",
+        # --- steps ----------------------------------------------------------------------------------------
+        "step.plan.move": "巡诊改期",
+    }
+)
+
+__all__ = ["TEXTS", "t"]
