@@ -1,0 +1,136 @@
+"""The sender against the fake Telegram server through python-telegram-bot: limits, 429 storms, failures, lanes."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pytest
+
+from bot.channels import ChannelLimits, InMemoryChannel, PtbChannel, SendResult
+from bot.fake_telegram import FakeTelegram
+from bot.sender import Sender, SlidingWindow
+from storage.uow import SqlUnitOfWork
+from tests.circuits.circuit_helpers import CREATED, RunningClock, add_account
+from tests.conftest import TEST_KEY
+
+os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22 warns on building RetryAfter otherwise (warnings are errors)
+
+
+@pytest.fixture
+def uow(templates, tmp_path):
+    from storage.crypto import FieldCipher
+
+    engine = templates.sqlite_engine(True, tmp_path / "sender.db")
+    yield lambda: SqlUnitOfWork(engine, FieldCipher.from_text(TEST_KEY))
+    engine.dispose()
+
+
+def _enqueue(uow, chats, *, lane="bulk", tag="a", platform="telegram"):
+    with uow() as u:
+        for c in chats:
+            u.outbox.enqueue(platform, str(c), f"消息 {tag} {c}", None, priority=lane, dedupe_key=f"{tag}:{c}",
+                             account_id=None, now=CREATED)
+        u.commit()
+
+
+def _status(uow):
+    with uow() as u:
+        return u.outbox.counts()
+
+
+def test_the_sliding_window_counts_from_when_sends_finished():
+    w = SlidingWindow(2, 1.0)
+    assert w.wait(0.0) == 0
+    w.record(0.1)
+    w.record(0.3)
+    assert w.wait(0.5) == pytest.approx(0.6)
+    assert w.wait(1.2) == 0
+
+
+async def test_a_429_storm_loses_nothing_retries_no_earlier_than_told_and_never_breaks_a_limit(uow):
+    chats = list(range(1, 31))
+    async with FakeTelegram(known_chats=chats) as fake:
+        fake.storm(rate=10, burst=5)  # the platform suddenly allows only 10 a second
+        _enqueue(uow, chats)
+        channel = PtbChannel(fake.token, fake.root_url)
+        sender = Sender(uow, [channel], clock=RunningClock(CREATED))
+        stats = await sender.drain(timeout=40)
+        await channel.close()
+        assert stats.rate_limited > 0  # the storm did hit
+        assert _status(uow) == {"sent": 30}
+        got = [m.chat_id for m in fake.sent()]
+        assert sorted(got) == chats  # every one, once
+        assert fake.early_retries() == []
+        assert fake.violations() == []
+
+
+async def test_the_sender_stays_within_every_limit_when_the_server_enforces_them(uow):
+    chats = [7, 8, -100]  # two users and a group, many messages each
+    async with FakeTelegram(known_chats=chats, enforce_limits=True) as fake:
+        with uow() as u:
+            for i in range(4):
+                for c in chats:
+                    u.outbox.enqueue("telegram", str(c), f"第{i}条", None, priority="bulk", dedupe_key=f"{c}:{i}",
+                                     account_id=None)
+            u.commit()
+        channel = PtbChannel(fake.token, fake.root_url, limits=ChannelLimits(group_count=3, group_window=2.0))
+        sender = Sender(uow, [channel], clock=RunningClock(CREATED))
+        stats = await sender.drain(timeout=30)
+        await channel.close()
+        assert stats.rate_limited == 0 and stats.sent == 12
+        assert fake.violations() == []
+
+
+async def test_a_blocked_user_is_permanent_and_unsubscribed_transient_errors_are_retried(uow):
+    with uow() as u:
+        acc = add_account(u, "telegram", "42", CREATED, villages=("350421101001",))
+        u.commit()
+    async with FakeTelegram(known_chats=[42, 43]) as fake:
+        fake.block(42)
+        fake.fail_next("sendMessage", chat_id=43, error_code=502, times=2)
+        _enqueue(uow, [42, 43, 44])  # 44: chat not found
+        channel = PtbChannel(fake.token, fake.root_url)
+        sender = Sender(uow, [channel], clock=RunningClock(CREATED), backoff_base=0.0, cold_start=False)
+        await sender.drain(timeout=20)
+        await channel.close()
+    assert _status(uow) == {"permanent": 2, "sent": 1}
+    with uow() as u:
+        assert u.chat.account_by_id(acc).blocked
+        assert u.chat.subscriptions(acc) == []
+        row = next(r for r in u.outbox.rows() if r.chat_id == "43")
+        assert row.attempts == 3 and row.status == "sent"
+
+
+async def test_transient_failures_end_as_failed_after_the_last_attempt_visible_not_lost(uow):
+    channel = InMemoryChannel(platform="telegram", script=lambda chat, text: SendResult.transient("502"))
+    _enqueue(uow, [5])
+    sender = Sender(uow, [channel], clock=RunningClock(CREATED), max_attempts=3, backoff_base=0.0,
+                    cold_start=False)
+    await sender.drain(timeout=10)
+    with uow() as u:
+        row = u.outbox.rows()[0]
+    assert row.status == "failed" and row.attempts == 3
+
+
+async def test_replies_go_before_a_bulk_announcement_already_queued(uow):
+    channel = InMemoryChannel(platform="telegram", limits=ChannelLimits(global_count=1000, private_count=1000))
+    _enqueue(uow, range(100, 140), tag="bulk")
+    sender = Sender(uow, [channel], clock=RunningClock(CREATED), batch=10, reply_poll=0.0, cold_start=False)
+    for _ in range(5):
+        await sender.step()
+    _enqueue(uow, [1], lane="reply", tag="reply")
+    await sender.step()
+    assert channel.sent[-1][0] == "1"  # the reply jumped the rest of the broadcast
+    await sender.drain(timeout=10)
+    assert len(channel.sent) == 41
+
+
+async def test_a_message_for_a_circuit_already_started_expires_instead_of_going_out(uow):
+    channel = InMemoryChannel(platform="telegram")
+    with uow() as u:
+        u.outbox.enqueue("telegram", "9", "预告", None, priority="bulk", dedupe_key="x", account_id=None,
+                         expires_at=CREATED - timedelta(minutes=1))
+        u.commit()
+    await Sender(uow, [channel], clock=RunningClock(CREATED), cold_start=False).drain(timeout=5)
+    assert channel.sent == [] and _status(uow) == {"expired": 1}
