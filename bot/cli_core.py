@@ -45,6 +45,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bot-username", default=None, help="Telegram 机器人用户名，用于生成深链接 / for the deep link")
     p.set_defaults(func=cmd_invite)
 
+    p = sub.add_parser("audit", help="查看某居民数据的访问记录 / who read or changed a resident's data")
+    p.add_argument("--resident", type=int, required=True, help="居民编号 / resident id")
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("purge", help="按保存期限清除已结案订单的自由文本 / retention purge of closed orders' text")
+    p.set_defaults(func=cmd_purge)
+
     p = sub.add_parser("demo", help="运行脚本化演示并打印对话记录 / run the scripted demo and print the transcript")
     p.set_defaults(func=cmd_demo)
 
@@ -212,6 +219,27 @@ def cmd_invite(args: argparse.Namespace) -> int:
     print(f"在聊天中发送 / send in the chat: /start {code}")
     if args.bot_username:
         print(f"深链接 / deep link: https://t.me/{args.bot_username}?start={code}")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Print the access audit of one resident."""
+    from bot.privacy import access_report
+
+    lines = access_report(_app(), args.resident)
+    print("\n".join(lines) if lines else "没有记录 / no events")
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Run the retention purge once (the worker also runs it every day)."""
+    from datetime import UTC
+
+    from bot.privacy import purge_expired_free_text
+
+    app = _app()
+    n = purge_expired_free_text(app, datetime.now(UTC))
+    print(f"已清除 {n} 条已结案订单的需求描述（保存期限 {app.settings.retention_days} 天）/ purged {n} orders")
     return 0
 
 

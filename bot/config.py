@@ -25,6 +25,7 @@ class Settings:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     webhook_listen: str = "127.0.0.1:8080"
+    retention_days: int = 365
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -43,6 +44,7 @@ class Settings:
             webhook_url=e.get("WEBHOOK_URL") or None,
             webhook_secret=e.get("WEBHOOK_SECRET") or None,
             webhook_listen=e.get("WEBHOOK_LISTEN") or "127.0.0.1:8080",
+            retention_days=int(e.get("XUNZHEN_RETENTION_DAYS") or 365),
         )
 
     @property

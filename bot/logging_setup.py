@@ -8,9 +8,12 @@ from domain.privacy import mask_sensitive
 
 
 class MaskingFilter(logging.Filter):
-    """Rewrites each record's message so no phone or ID number reaches a log file."""
+    """Rewrites each record's message so no phone or ID number reaches a log file, and drops SQL result rows."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        # SQLAlchemy logs result rows at DEBUG: they hold residents' words, so they never reach a log.
+        if record.name.startswith("sqlalchemy.engine") and record.levelno < logging.INFO:
+            return False
         try:
             message = record.getMessage()
         except Exception:  # a bad format string must not lose the record

@@ -318,6 +318,15 @@ class Ctx:
         if codes:
             self.notify_staff(self.uow.staff.ids_at(codes, role), text)
 
+    def read_resident(self, resident_id: int | None, purpose: str):
+        """Load a resident to show their personal data, recording who read it and why (PIPL access audit)."""
+        if not resident_id:
+            return None
+        resident = self.uow.residents.get(resident_id)
+        if resident is not None:
+            self.audit("read", "resident", str(resident_id), detail={"purpose": purpose})
+        return resident
+
     def audit(
         self,
         action: str,
@@ -435,8 +444,9 @@ class Conversation:
             fn = self.router.steps.get(ctx.acc.step)
             if fn is not None:
                 fn(ctx, text)
-                return
-            ctx.acc.clear()
+            else:  # a step that waits for a button: keep the draft, say what is expected
+                ctx.reply(t("press_button"))
+            return
         ctx.reply(t("free_text_unexpected"))
 
     def _command(self, ctx: Ctx, name: str, arg: str) -> None:

@@ -38,7 +38,7 @@ def circuits(ctx: Ctx, arg: str) -> None:
             [[ctx.btn(t("circuits.record_work"), "ex.work", circuit=c.id)]],
         )
         for o in orders:
-            r = ctx.uow.residents.get(o.resident_id)
+            r = ctx.read_resident(o.resident_id, "circuit")
             text = t(
                 "circuits.order",
                 number=o.number,

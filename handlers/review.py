@@ -17,7 +17,7 @@ MAX_CARDS = 10
 
 
 def _card(ctx: Ctx, o: Order) -> str:
-    r = ctx.uow.residents.get(o.resident_id)
+    r = ctx.read_resident(o.resident_id, "review")
     pops = (
         "｜" + "、".join(t(f"population.{p.value}") for p in sorted(o.special_populations))
         if o.special_populations

@@ -42,6 +42,7 @@ TEXTS: dict[str, str] = {
     "unknown_command": "没有这个命令：{command}。发送 /help 查看可用命令。",
     "not_for_you": "这个命令不适用于您当前的身份（{role}）。发送 /help 查看可用命令。",
     "need_binding": "请先绑定身份：发送 /start 邀请码（邀请码由管理员提供）。",
+    "press_button": "请点上面的按钮选择；如需重新开始，发送 /cancel。",
     "free_text_unexpected": "收到。如需办理业务，请发送 /help 查看可用命令。",
     "flood": "您发送得太快了，请稍等几秒再发。",
     "busy": "系统繁忙，请稍后再试。您的操作没有保存，可以稍后重新发送。",

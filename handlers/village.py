@@ -57,6 +57,8 @@ def find_resident(ctx: Ctx, text: str) -> None:
     _, village = _post_village(ctx)
     query = text.strip()[:20]
     found = ctx.uow.residents.in_villages([village], query)[:8]
+    for r in found:  # names and birth years shown: a read of personal data
+        ctx.audit("read", "resident", str(r.id), detail={"purpose": "search"})
     if not found:
         ctx.reply(t("new.not_found", query=query), [[ctx.btn(t("new.new_resident"), "new.create")]])
         return
@@ -449,7 +451,7 @@ def orders(ctx: Ctx, arg: str) -> None:
         return
     rows = []
     for o in found:
-        r = ctx.uow.residents.get(o.resident_id)
+        r = ctx.read_resident(o.resident_id, "orders")
         label = t(
             "orders.line",
             number=o.number,
@@ -465,7 +467,7 @@ def orders(ctx: Ctx, arg: str) -> None:
 def view(ctx: Ctx, payload: dict) -> None:
     """One order's card with what can still be done to it."""
     o = viewable_order(ctx, payload.get("id"))
-    r = ctx.uow.residents.get(o.resident_id)
+    r = ctx.read_resident(o.resident_id, "orders")
     text = t(
         "orders.card",
         number=o.number,

@@ -194,7 +194,7 @@ class ChatRepository:
         q = select(CircuitWorkRow.kind, CircuitWorkRow.count, CircuitWorkRow.note).where(
             col(CircuitWorkRow.circuit_id) == circuit_id
         )
-        return [tuple(r) for r in self.s.exec(q.order_by(col(CircuitWorkRow.id)))]  # type: ignore[misc]
+        return [(k, n, note) for k, n, note in self.s.exec(q.order_by(col(CircuitWorkRow.id)))]
 
     def record_outcome(self, order_id: int, outcome: str, staff_id: int, now: datetime) -> None:
         """Record (or replace) what the expert noted for an order."""

@@ -511,8 +511,9 @@ class OrderRepository(_Repo):
         order = (col(OrderRow.id).desc(),) if newest_first else (col(OrderRow.created_at), col(OrderRow.id))
         return [_order(r) for r in self.s.exec(q.order_by(*order).limit(limit))]
 
-    def expert_load(self, expert_ids: list[int]) -> dict[int, int]:
+    def expert_load(self, expert_ids: Iterable[int]) -> dict[int, int]:
         """Open orders (awaiting a circuit or scheduled) assigned to each expert."""
+        expert_ids = [*expert_ids]
         if not expert_ids:
             return {}
         q = (
@@ -524,6 +525,30 @@ class OrderRepository(_Repo):
             .group_by(col(OrderRow.assigned_expert_id))
         )
         return {int(k): int(v) for k, v in self.s.exec(q) if k is not None}
+
+    def purge_free_text(self, closed_before: datetime) -> int:
+        """Retention: erase the free text of orders closed before ``closed_before``; returns how many."""
+        from storage.tables import OrderOutcomeRow
+
+        final = [st.value for st in OrderStatus if not st.is_open]
+        ids = [
+            *self.s.exec(
+                select(OrderRow.id).where(
+                    col(OrderRow.status).in_(final),
+                    col(OrderRow.updated_at) < closed_before,
+                    col(OrderRow.need_text) != "",
+                )
+            )
+        ]
+        if not ids:
+            return 0
+        self.s.exec(
+            sa.update(OrderRow)
+            .where(col(OrderRow.id).in_(ids))
+            .values(need_text="", question=None, answer=None, reason=None, disposition_note=None)
+        )
+        self.s.exec(sa.update(OrderOutcomeRow).where(col(OrderOutcomeRow.order_id).in_(ids)).values(outcome=""))
+        return len(ids)
 
     def count_by_status(self) -> dict[str, int]:
         """How many orders are in each status."""
@@ -702,6 +727,18 @@ class AuditRepository(_Repo):
             .order_by(col(AuditRow.id))
         )
         return [_event(r) for r in rows]
+
+    def for_resident(self, resident_id: int) -> list[AuditEvent]:
+        """Every event about a resident or their orders, oldest first (who read or changed what)."""
+        self.s.flush()
+        numbers = select(OrderRow.number).where(col(OrderRow.resident_id) == resident_id)
+        q = select(AuditRow).where(
+            sa.or_(
+                sa.and_(col(AuditRow.entity) == "resident", col(AuditRow.entity_id) == str(resident_id)),
+                sa.and_(col(AuditRow.entity) == "order", col(AuditRow.entity_id).in_(numbers)),
+            )
+        )
+        return [_event(r) for r in self.s.exec(q.order_by(col(AuditRow.id)))]
 
     def recent(self, limit: int = 50, action: str | None = None) -> list[AuditEvent]:
         """The latest events, newest first."""

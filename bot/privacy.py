@@ -1,0 +1,41 @@
+"""Privacy jobs: retention of free text, and the access audit of a resident's data."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from domain.orders import AuditEvent
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def purge_expired_free_text(app, now: datetime) -> int:
+    """Erase need texts and notes of orders closed longer ago than the retention period; returns the count."""
+    cutoff = now - timedelta(days=app.settings.retention_days)
+    with app.uow() as uow:
+        n = uow.orders.purge_free_text(cutoff)
+        if n:
+            uow.audit.append(AuditEvent(None, "system", "retention_purge", "order", "*", None, None, None, now,
+                                        {"orders": n, "closed_before": cutoff.isoformat()}))
+        uow.commit()
+    return n
+
+
+def access_report(app, resident_id: int) -> list[str]:
+    """Who read or changed a resident's data, oldest first, one line each (names of staff, China time)."""
+    lines = []
+    with app.uow() as uow:
+        events = uow.audit.for_resident(resident_id)
+        names: dict[int, str] = {}
+        for e in events:
+            if e.actor_staff_id and e.actor_staff_id not in names:
+                st = uow.staff.get(e.actor_staff_id)
+                names[e.actor_staff_id] = f"{st.name}（{st.code}）" if st else str(e.actor_staff_id)
+            who = names.get(e.actor_staff_id or 0, "居民本人/系统")
+            moved = e.to_status and e.from_status != e.to_status
+            what = e.action + (f" {e.from_status}→{e.to_status}" if moved else "")
+            purpose = e.detail.get("purpose") if isinstance(e.detail, dict) else None
+            lines.append(f"{e.at.astimezone(CHINA):%Y-%m-%d %H:%M}  {who}  {e.actor_role}  {what}  "
+                         f"{e.entity}:{e.entity_id}" + (f"  用途:{purpose}" if purpose else ""))
+    return lines

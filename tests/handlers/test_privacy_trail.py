@@ -1,0 +1,106 @@
+"""PIPL: nothing sensitive in logs, phone numbers only as ciphertext, an access audit, retention."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.logging_setup import MaskingFilter
+from bot.privacy import access_report, purge_expired_free_text
+from domain.orders import OrderStatus
+from tests.handlers.test_order_lifecycle import file_order, stored
+
+PHONE = "13900007788"
+NEED = "左边乳房有个硬块，按着不疼"
+
+
+@pytest.fixture
+def debug_logs():
+    """Capture every log record at DEBUG through the production masking filter."""
+    records: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            records.append(self.format(record))
+
+    handler = Collect(logging.DEBUG)
+    handler.addFilter(MaskingFilter())
+    root = logging.getLogger()
+    old = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    for name in ("sqlalchemy.engine", "sqlalchemy.pool"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    yield records
+    root.removeHandler(handler)
+    root.setLevel(old)
+    for name in ("sqlalchemy.engine", "sqlalchemy.pool"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def file_for_new_resident(chat) -> str:
+    chat.say("doctor", "/new")
+    chat.press("doctor", "新建居民")
+    chat.say("doctor", "温秀兰")
+    chat.press("doctor", "女")
+    chat.say("doctor", "1968")
+    chat.say("doctor", PHONE[:7])  # too short: refused politely, asked again
+    assert "11位" in chat.last("doctor")
+    chat.say("doctor", f"{PHONE[:3]}-{PHONE[3:7]}-{PHONE[7:]}")
+    chat.press("doctor", "居民已同意")
+    chat.say("doctor", NEED)
+    chat.press("doctor", "普通外科")
+    chat.press("doctor", "常规")
+    chat.press("doctor", "完成")
+    chat.press("doctor", "确认提交")
+    return chat.last("doctor")
+
+
+def test_debug_logs_hold_no_phone_number_and_no_need_text(chat, cast, app, debug_logs):
+    file_for_new_resident(chat)
+    chat.say("township", "/pending")
+    chat.press("township", "批准")
+    logged = "\n".join(debug_logs)
+    assert len(debug_logs) > 20  # SQL was logged: the scan is not vacuous
+    assert PHONE not in logged and PHONE[3:7] + PHONE[7:] not in logged
+    assert NEED not in logged and "温秀兰" not in logged
+
+
+def test_the_database_file_holds_phone_numbers_only_as_ciphertext(chat, cast, app):
+    if app.engine.dialect.name != "sqlite":
+        pytest.skip("file scan applies to the embedded database")
+    file_for_new_resident(chat)
+    app.engine.dispose()  # checkpoint the WAL into the main file
+    db = Path(app.engine.url.database)
+    raw = db.read_bytes() + (db.with_name(db.name + "-wal").read_bytes() if db.with_name(db.name + "-wal").exists()
+                             else b"")
+    assert PHONE.encode() not in raw
+    assert NEED.encode() in raw  # the need itself is stored (it is the order); only numbers are encrypted
+
+
+def test_access_audit_lists_who_read_the_residents_data(chat, cast, app):
+    number = file_order(chat)
+    chat.say("township", "/pending")
+    chat.say("hospital", "/pending")
+    rid = stored(app, number).resident_id
+    lines = access_report(app, rid)
+    text = "\n".join(lines)
+    assert "曾丽芳（S0005）" in text and "read" in text and "用途:review" in text
+    assert "廖德福（S0006）" in text and "file" in text
+
+
+def test_retention_purges_free_text_of_closed_orders_only(chat, cast, app, clock):
+    closed = file_order(chat, "腰杆疼，弯不下腰", None)
+    chat.say("township", "/pending")
+    chat.press("township", "驳回")
+    chat.say("township", "已在县医院治疗")
+    still_open = file_order(chat, "眼睛花，看不清字", None)
+    later = clock() + timedelta(days=app.settings.retention_days + 1)
+    assert purge_expired_free_text(app, later) == 1
+    assert stored(app, closed).need_text == "" and stored(app, closed).reason is None
+    assert stored(app, closed).status is OrderStatus.REJECTED  # counts stay
+    assert stored(app, still_open).need_text == "眼睛花，看不清字"
+    assert purge_expired_free_text(app, later) == 0
