@@ -397,6 +397,9 @@ def _spec_name(code: str | None) -> str:
 @router.command("forget")
 def forget(ctx: Ctx, arg: str) -> None:
     """Ask to confirm withdrawing consent and erasing personal data."""
+    if ctx.staff is not None:
+        ctx.reply(t("forget.staff"))
+        return
     ctx.reply(
         t("forget.confirm"), [[ctx.btn(t("forget.yes"), "forget", yes=True), ctx.btn(t("no"), "forget", yes=False)]]
     )
@@ -405,6 +408,9 @@ def forget(ctx: Ctx, arg: str) -> None:
 @router.button("forget")
 def forget_confirmed(ctx: Ctx, payload: dict) -> None:
     """Withdraw consent: erase or anonymise the resident everywhere, keep only counts, stop all messages."""
+    if ctx.staff is not None:
+        ctx.reply(t("forget.staff"))
+        return
     if not payload.get("yes"):
         ctx.edit(t("forget.kept"))
         return

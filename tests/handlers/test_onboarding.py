@@ -176,3 +176,10 @@ def test_admin_reads_status_but_has_no_order_commands(chat, cast):
     assert "乡镇" in chat.last("admin")
     chat.say("admin", "/pending")
     assert "不适用于您当前的身份" in chat.last("admin")
+
+
+def test_staff_accounts_are_not_erased_by_forget(chat, cast, app):
+    chat.say("doctor", "/forget")
+    assert "联系管理员" in chat.last("doctor")
+    with app.uow() as uow:
+        assert not uow.chat.account("test", "doctor").blocked
