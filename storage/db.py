@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -11,7 +12,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+# How long a write waits for another writer before the user is told the system is busy. Chat users
+# should not wait half a minute; one long write (a 10,000-row fan-out) takes about a second.
+SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("XUNZHEN_SQLITE_BUSY_MS", "5000"))
+PG_CONNECT_TIMEOUT_S = 5
 
 
 def normalise_url(url: str) -> str:
@@ -38,7 +42,14 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
         _sqlite_recipe(engine)
         return engine
-    return sa.create_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
+    # pre-ping: after the database restarts, stale pooled connections are replaced, not handed out.
+    return sa.create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S},
+    )
 
 
 def _sqlite_recipe(engine: Engine) -> None:
