@@ -11,7 +11,7 @@ import importlib
 import sys
 
 # Modules that contribute sub-commands, in the order they appear in --help.
-COMMAND_MODULES = ("bot.cli_core", "bot.cli_nlp", "bot.cli_circuits")
+COMMAND_MODULES = ("bot.cli_core", "bot.cli_nlp", "bot.cli_circuits", "bot.cli_reports")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,363 @@
+"""Report commands: report, dashboard, set-password, lead (12345 hotline and rectification), absence, target."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+CHINA = ZoneInfo("Asia/Shanghai")
+FORMATS = ("xlsx", "csv", "md")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the report and dashboard sub-commands."""
+    p = sub.add_parser("report", help="医政科报表：工作台账、目标进度、规则预警、逾期地点、问题线索 / reports")
+    p.add_argument("--period", required=True, help="2026-11（月）、2026-Q4（季度）或 2026（年）")
+    p.add_argument("--county", help="县（市、区）编码，如 350421；默认全市 / county code (default: the city)")
+    p.add_argument("--format", choices=FORMATS, default="xlsx")
+    p.add_argument("--out", type=Path, help="输出文件（csv 为目录）/ output file (a folder for csv)")
+    p.add_argument("--charts", type=Path, help="把图表 PNG 写到此目录 / write PNG charts to this folder")
+    p.add_argument("--as-of", help="数据截至日期 YYYY-MM-DD（默认今天）/ as-of date (default today)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("dashboard", help="启动只读网页看板 / start the read-only web dashboard")
+    p.add_argument("--listen", default="127.0.0.1:8081", help="HOST:PORT")
+    p.set_defaults(func=cmd_dashboard)
+
+    p = sub.add_parser("set-password", help="设置看板登录密码（从标准输入读取）/ set a dashboard password")
+    p.add_argument("--staff", required=True, help="人员编码 / staff code (role admin or hospital_reviewer)")
+    p.set_defaults(func=cmd_set_password)
+
+    p = sub.add_parser("lead", help="问题线索：登记12345热线投诉、指定责任人、整改办结 / problem leads")
+    lsub = p.add_subparsers(dest="lead_command", metavar="ACTION", required=True)
+    a = lsub.add_parser("add", help="登记一条线索（如12345热线工单）/ add a lead")
+    a.add_argument("--source", choices=["hotline", "complaint", "inspection"], default="hotline")
+    a.add_argument("--summary", required=True, help="问题描述 / what the complaint says")
+    a.add_argument("--place", help="涉及地点编码 / place code")
+    a.add_argument("--institution", help="涉及机构编码 / institution code")
+    a.add_argument("--order", help="相关订单号 XZ-… / related order number")
+    a.add_argument("--ticket", help="12345 工单号 / hotline ticket number")
+    a.add_argument("--owner", help="责任人人员编码 / owner staff code")
+    a.add_argument("--by", help="登记人人员编码 / who enters it")
+    a.add_argument("--due", help="整改期限 YYYY-MM-DD（默认30天）/ rectification deadline")
+    a.set_defaults(func=cmd_lead_add)
+    u = lsub.add_parser("update", help="指定责任人、改状态、填写处理结果 / update a lead")
+    u.add_argument("--id", type=int, required=True)
+    u.add_argument("--owner", help="责任人人员编码 / owner staff code")
+    u.add_argument("--status", choices=["open", "in_progress", "resolved", "closed"])
+    u.add_argument("--resolution", help="处理结果 / resolution")
+    u.set_defaults(func=cmd_lead_update)
+
+    p = sub.add_parser("absence", help="登记专家缺席计划巡诊（原因可空：无故缺席）/ record an absence")
+    p.add_argument("--circuit", type=int, required=True)
+    p.add_argument("--staff", required=True, help="缺席专家的人员编码 / staff code")
+    p.add_argument("--reason", default="", help="缺席原因；不填即无故缺席 / reason (empty: without reason)")
+    p.set_defaults(func=cmd_absence)
+
+    p = sub.add_parser("target", help="设定年度目标 / set a yearly target")
+    p.add_argument("--place", required=True, help="市或县编码 / city or county code")
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--set", nargs="+", required=True, metavar="KEY=VALUE", help="如 lectures=80 patients=7000")
+    p.set_defaults(func=cmd_target)
+
+    p = sub.add_parser("key-physician", help="标记骨干医师（每年≥30天）/ mark key physicians")
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("staff", nargs="+", help="人员编码 / staff codes")
+    p.set_defaults(func=cmd_key_physician)
+
+
+def _app():
+    from bot.bootstrap import build_app
+    from bot.config import Settings
+    from bot.logging_setup import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level if settings.log_level != "INFO" else "WARNING")
+    return build_app(settings)
+
+
+def _now() -> datetime:
+    """The real clock, or ``XUNZHEN_FAKE_NOW`` (aware ISO time) for demos and tests."""
+    fake = os.environ.get("XUNZHEN_FAKE_NOW")
+    if fake:
+        t = datetime.fromisoformat(fake)
+        return t if t.tzinfo else t.replace(tzinfo=CHINA)
+    return datetime.now(UTC)
+
+
+def _say_error(e: Exception) -> int:
+    from domain.errors import DomainError
+
+    key = e.key if isinstance(e, DomainError) else str(e)
+    params = getattr(e, "params", {})
+    print(f"错误 / error: {key} {params if params else ''}".rstrip(), file=sys.stderr)
+    return 2
+
+
+def default_out(period_code: str, county: str | None, fmt: str) -> Path:
+    """``report-2026-11[-350421].xlsx`` (a folder for csv)."""
+    stem = f"report-{period_code}" + (f"-{county}" if county else "")
+    return Path(stem if fmt == "csv" else f"{stem}.{fmt}")
+
+
+def make_report(
+    uow,
+    period_text: str,
+    county: str | None,
+    fmt: str,
+    out: Path,
+    now: datetime,
+    as_of: date | None = None,
+    charts: Path | None = None,
+    progress=None,
+) -> list[Path]:
+    """Gather and write one report; returns the files written."""
+    from bot.reports import gather, render_md, write_charts, write_csv, write_xlsx
+    from domain.ledgers import parse_period
+    from storage.ledgers import area_scope_for
+
+    period = parse_period(period_text)
+    scope = area_scope_for(uow, county)
+    data = gather(uow, period, as_of or now.astimezone(CHINA).date(), scope, now, progress)
+    if progress:
+        progress("写入")
+    if fmt == "xlsx":
+        files = [write_xlsx(data, out)]
+    elif fmt == "csv":
+        files = write_csv(data, out)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render_md(data), encoding="utf-8")
+        files = [out]
+    if charts is not None:
+        files += write_charts(data, charts)
+        if progress:
+            progress("图表")
+    return files
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the report for a month, quarter or year."""
+    from bot.progress import Progress
+    from domain.errors import DomainError
+    from domain.ledgers import parse_period
+
+    try:
+        period = parse_period(args.period)
+        as_of = date.fromisoformat(args.as_of) if args.as_of else None
+    except (DomainError, ValueError):
+        print("期间格式应为 2026-11、2026-Q4 或 2026 / --period must be YYYY-MM, YYYY-Qn or YYYY", file=sys.stderr)
+        return 2
+    out = args.out or default_out(period.code, args.county, args.format)
+    app = _app()
+    progress = Progress("生成报表 / report")
+    try:
+        with app.uow() as uow:
+            files = make_report(uow, args.period, args.county, args.format, out, _now(), as_of, args.charts, progress)
+    except DomainError as e:
+        return _say_error(e)
+    finally:
+        app.close()
+    secs = progress.finish()
+    for f in files:
+        print(f)
+    print(f"用时 {secs:.2f} 秒 / done in {secs:.2f}s", file=sys.stderr)
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Serve the dashboard until interrupted."""
+    from aiohttp import web
+
+    from bot.dashboard import DashboardServices, make_app
+
+    host, _, port = args.listen.rpartition(":")
+    app = _app()
+    print(f"看板已启动 / dashboard on http://{host or '127.0.0.1'}:{port}/", file=sys.stderr)
+    try:
+        web.run_app(
+            make_app(DashboardServices(uow=app.uow, clock=_now)), host=host or "127.0.0.1", port=int(port), print=None
+        )
+    finally:
+        app.close()
+    return 0
+
+
+def cmd_set_password(args: argparse.Namespace) -> int:
+    """Read a password (twice on a terminal, once from a pipe) and store its argon2 hash."""
+    from bot.dashboard import MIN_PASSWORD, hash_password, may_use_dashboard
+    from storage.ledgers import LedgerRepository
+
+    if sys.stdin.isatty():
+        pw = getpass.getpass("新密码 / new password: ")
+        if pw != getpass.getpass("再输入一次 / again: "):
+            print("两次输入不一致 / passwords differ", file=sys.stderr)
+            return 2
+    else:
+        pw = sys.stdin.readline().rstrip("\r\n")
+    if len(pw) < MIN_PASSWORD:
+        print(f"密码至少 {MIN_PASSWORD} 位 / at least {MIN_PASSWORD} characters", file=sys.stderr)
+        return 2
+    app = _app()
+    try:
+        with app.uow() as uow:
+            st = uow.staff.by_code(args.staff)
+            if st is None or st.id is None:
+                print(f"没有这个人员编码 / unknown staff: {args.staff}", file=sys.stderr)
+                return 2
+            if not may_use_dashboard(st):
+                print("只有管理员和医院审核员可以登录看板 / only admin or hospital_reviewer staff", file=sys.stderr)
+                return 2
+            LedgerRepository(uow).set_password_hash(st.id, hash_password(pw), _now())
+            uow.commit()
+    finally:
+        app.close()
+    print(f"已设置 {st.name}（{st.code}）的看板密码 / password set")
+    return 0
+
+
+def _staff_id(uow, code: str | None) -> int | None:
+    from domain.errors import DomainError
+
+    if not code:
+        return None
+    st = uow.staff.by_code(code)
+    if st is None:
+        raise DomainError("staff.unknown", code=code)
+    return st.id
+
+
+def cmd_lead_add(args: argparse.Namespace) -> int:
+    """Add a problem lead (a 12345 hotline ticket, a complaint or an inspection finding)."""
+    from domain.errors import DomainError
+    from domain.ledgers import LeadSource
+    from storage.ledgers import LedgerRepository
+
+    app = _app()
+    try:
+        with app.uow() as uow:
+            order_id = None
+            place = args.place
+            if args.order:
+                o = uow.orders.by_number(args.order)
+                if o is None:
+                    raise DomainError("order.unknown", number=args.order)
+                order_id, place = o.id, place or o.village_code
+            if place and uow.reference.place(place) is None:
+                raise DomainError("place.unknown", code=place)
+            if args.institution and uow.reference.institution(args.institution) is None:
+                raise DomainError("institution.unknown", code=args.institution)
+            lead_id = LedgerRepository(uow).add_lead(
+                LeadSource(args.source),
+                args.summary,
+                now=_now(),
+                place_code=place,
+                institution_code=args.institution,
+                order_id=order_id,
+                owner_staff_id=_staff_id(uow, args.owner),
+                created_by_staff_id=_staff_id(uow, args.by),
+                hotline_ticket=args.ticket,
+                due=date.fromisoformat(args.due) if args.due else None,
+            )
+            uow.commit()
+    except (DomainError, ValueError) as e:
+        return _say_error(e)
+    finally:
+        app.close()
+    print(f"已登记问题线索 {lead_id} / lead {lead_id} added")
+    return 0
+
+
+def cmd_lead_update(args: argparse.Namespace) -> int:
+    """Assign, move or resolve a lead."""
+    from domain.errors import DomainError
+    from domain.ledgers import LeadStatus
+    from storage.ledgers import LedgerRepository
+
+    app = _app()
+    try:
+        with app.uow() as uow:
+            LedgerRepository(uow).update_lead(
+                args.id,
+                now=_now(),
+                status=LeadStatus(args.status) if args.status else None,
+                owner_staff_id=_staff_id(uow, args.owner),
+                resolution=args.resolution,
+            )
+            uow.commit()
+    except DomainError as e:
+        return _say_error(e)
+    finally:
+        app.close()
+    print(f"已更新问题线索 {args.id} / lead updated")
+    return 0
+
+
+def cmd_absence(args: argparse.Namespace) -> int:
+    """Record an expert's absence from a planned circuit."""
+    from domain.errors import DomainError
+    from storage.ledgers import LedgerRepository
+
+    app = _app()
+    try:
+        with app.uow() as uow:
+            sid = _staff_id(uow, args.staff)
+            assert sid is not None
+            LedgerRepository(uow).record_absence(args.circuit, sid, args.reason, None, _now())
+            uow.commit()
+    except DomainError as e:
+        return _say_error(e)
+    finally:
+        app.close()
+    print("已登记缺席" + ("（无故）" if not args.reason.strip() else f"：{args.reason.strip()}"))
+    return 0
+
+
+def cmd_target(args: argparse.Namespace) -> int:
+    """Set yearly targets for a city or county."""
+    from domain.errors import DomainError
+    from storage.ledgers import LedgerRepository
+
+    app = _app()
+    try:
+        with app.uow() as uow:
+            if uow.reference.place(args.place) is None:
+                raise DomainError("place.unknown", code=args.place)
+            repo = LedgerRepository(uow)
+            for item in args.set:
+                key, _, value = item.partition("=")
+                repo.set_target(args.place, args.year, key.strip(), float(value))
+            uow.commit()
+    except (DomainError, ValueError) as e:
+        return _say_error(e)
+    finally:
+        app.close()
+    print("已保存年度目标 / targets saved")
+    return 0
+
+
+def cmd_key_physician(args: argparse.Namespace) -> int:
+    """Mark staff as key physicians for a year."""
+    from domain.errors import DomainError
+    from storage.ledgers import LedgerRepository
+
+    app = _app()
+    try:
+        with app.uow() as uow:
+            repo = LedgerRepository(uow)
+            for code in args.staff:
+                sid = _staff_id(uow, code)
+                assert sid is not None
+                repo.set_key_physician(sid, args.year)
+            uow.commit()
+    except DomainError as e:
+        return _say_error(e)
+    finally:
+        app.close()
+    print(f"已标记 {len(args.staff)} 名骨干医师 / marked")
+    return 0

@@ -1,0 +1,501 @@
+"""The read-only web dashboard (aiohttp.web) for the health commission and hospitals: 巡诊工作看板.
+
+Server-rendered HTML, every value escaped; no JavaScript. Login with a staff code and a password set by
+``python -m bot set-password`` (argon2id hashes); sessions are random tokens stored only as SHA-256, expire
+after ``session_ttl`` and after ``idle`` without use, and end on logout or a password change. Five failed
+logins lock an account for 15 minutes. A commission administrator sees the city (or their county); a hospital
+reviewer sees the places their hospital supports. Every page that shows personal data (physicians' names,
+complaints) appends an audit event.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import hmac
+import secrets
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from html import escape
+from pathlib import Path
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from domain.errors import DomainError
+from domain.ledgers import FREQUENCY_LABELS, LEAD_SOURCE_LABELS, LEAD_STATUS_LABELS, RULE_LABELS, Period, Scope
+from domain.ledgers import parse_period as _parse_period
+from domain.orders import AuditEvent
+from domain.staff import Role, Staff
+from storage.ledgers import LedgerRepository, staff_scope_for
+from storage.uow import SqlUnitOfWork
+
+CHINA = ZoneInfo("Asia/Shanghai")
+COOKIE = "xz_session"
+MIN_PASSWORD = 10
+LOCK_AFTER = 5
+LOCK_FOR = timedelta(minutes=15)
+DASHBOARD_ROLES = frozenset({Role.ADMIN, Role.HOSPITAL_REVIEWER})
+_hasher = PasswordHasher()
+# A real hash to verify against when the staff code is unknown, so timing does not reveal which codes exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of ``password``."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True if ``password`` matches ``password_hash``."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def may_use_dashboard(st: Staff) -> bool:
+    """Dashboard accounts are active administrators and hospital reviewers."""
+    return st.active and bool(st.roles & DASHBOARD_ROLES)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(slots=True)
+class DashboardServices:
+    """What the dashboard needs from the composition root."""
+
+    uow: Callable[[], SqlUnitOfWork]
+    clock: Callable[[], datetime]
+    session_ttl: timedelta = timedelta(hours=8)
+    idle: timedelta = timedelta(minutes=30)
+    secure_cookie: bool = False  # True behind HTTPS
+    report_dir: Path | None = None
+
+
+@dataclass(slots=True)
+class Viewer:
+    """The logged-in user of one request."""
+
+    staff_id: int
+    code: str
+    name: str
+    institution: str
+    role: str
+    scope: Scope
+    token: str
+
+    @property
+    def csrf(self) -> str:
+        """A per-session token for the logout form."""
+        return hmac.new(self.token.encode(), b"csrf", hashlib.sha256).hexdigest()[:32]
+
+
+SERVICES = web.AppKey("services", DashboardServices)
+VIEWER = web.RequestKey("viewer", Viewer)
+
+
+def make_app(services: DashboardServices) -> web.Application:
+    """The dashboard application."""
+    app = web.Application(middlewares=[_headers, _auth], client_max_size=64 * 1024)
+    app[SERVICES] = services
+    app.add_routes(
+        [
+            web.get("/login", login_form),
+            web.post("/login", login),
+            web.post("/logout", logout),
+            web.get("/", overview),
+            web.get("/calendar", month_calendar),
+            web.get("/overdue", overdue),
+            web.get("/leads", leads),
+            web.get("/report", report_download),
+        ]
+    )
+    return app
+
+
+# --- middleware -------------------------------------------------------------------------------------------
+
+
+@web.middleware
+async def _headers(request: web.Request, handler):
+    resp = await handler(request)
+    resp.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'",
+    )
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("Referrer-Policy", "no-referrer")
+    resp.headers.setdefault("Cache-Control", "no-store")
+    return resp
+
+
+@web.middleware
+async def _auth(request: web.Request, handler):
+    if request.path == "/login":
+        return await handler(request)
+    svc = request.app[SERVICES]
+    token = request.cookies.get(COOKIE, "")
+    viewer = _viewer(svc, token) if token else None
+    if viewer is None:
+        resp = web.HTTPSeeOther("/login?" + urlencode({"expired": 1}) if token else "/login")
+        if token:
+            resp.del_cookie(COOKIE, path="/")
+        raise resp
+    request[VIEWER] = viewer
+    return await handler(request)
+
+
+def _viewer(svc: DashboardServices, token: str) -> Viewer | None:
+    now = svc.clock()
+    with svc.uow() as uow:
+        staff_id = LedgerRepository(uow).session(_token_hash(token), now, svc.idle)
+        if staff_id is None:
+            return None
+        st = uow.staff.get(staff_id)
+        scope = staff_scope_for(uow, staff_id, now.astimezone(CHINA).date()) if st else None
+        if st is None or scope is None or not may_use_dashboard(st):
+            return None
+        inst = uow.reference.institution(st.institution_code)
+        uow.commit()
+    role = (
+        Role.ADMIN
+        if Role.ADMIN in st.roles and inst and inst.kind.value == "health_commission"
+        else Role.HOSPITAL_REVIEWER
+    )
+    return Viewer(staff_id, st.code, st.name, inst.name if inst else st.institution_code, role.value, scope, token)
+
+
+def _audit(uow: SqlUnitOfWork, v: Viewer, page: str, now: datetime, **detail: object) -> None:
+    uow.audit.append(
+        AuditEvent(
+            actor_staff_id=v.staff_id,
+            actor_role=v.role,
+            action="dashboard.view",
+            entity="dashboard",
+            entity_id=page,
+            from_status=None,
+            to_status=None,
+            reason=None,
+            at=now,
+            detail={"scope": v.scope.label, **detail},
+        )
+    )
+
+
+# --- login ------------------------------------------------------------------------------------------------
+
+
+async def login_form(request: web.Request) -> web.Response:
+    """The login page."""
+    note = "登录已过期，请重新登录。" if request.query.get("expired") else ""
+    return _login_page(note)
+
+
+def _login_page(error: str = "", code: str = "", status: int = 200) -> web.Response:
+    err = f'<p class="error" id="login-error" role="alert">{escape(error)}</p>' if error else ""
+    body = f"""
+<main class="login">
+  <h1>巡诊工作看板</h1>
+  <p class="sub">三明市卫健委医政科 · 支援医院</p>
+  {err}
+  <form method="post" action="/login" id="login-form">
+    <label>人员编码 <input id="code" name="code" value="{escape(code)}" autocomplete="username" required></label>
+    <label>密码 <input id="password" name="password" type="password" autocomplete="current-password" required></label>
+    <button type="submit" id="login-button">登录</button>
+  </form>
+  <p class="hint">账号为人员编码；密码由管理员用 <code>python -m bot set-password</code> 设置。</p>
+</main>"""
+    return web.Response(text=_html("登录 · 巡诊看板", body), content_type="text/html", status=status)
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    """Check the password; on success start a session and go to the overview."""
+    svc = request.app[SERVICES]
+    form = await request.post()
+    code = str(form.get("code", "")).strip()[:32]
+    password = str(form.get("password", ""))[:200]
+    now = svc.clock()
+    ok = False
+    with svc.uow() as uow:
+        repo = LedgerRepository(uow)
+        st = uow.staff.by_code(code) if code else None
+        cred = repo.credential(st.id) if st is not None and st.id is not None else None
+        locked = cred is not None and cred.locked_until is not None and cred.locked_until > now
+        matches = verify_password(cred.password_hash if cred else _DUMMY_HASH, password) and cred is not None
+        if st is not None and cred is not None and not locked:
+            repo.note_login(cred, matches, now, lock_after=LOCK_AFTER, lock_for=LOCK_FOR)
+        ok = bool(st and matches and not locked and may_use_dashboard(st))
+        uow.audit.append(
+            AuditEvent(
+                actor_staff_id=st.id if st else None,
+                actor_role="dashboard",
+                action="dashboard.login" if ok else "dashboard.login_failed",
+                entity="dashboard",
+                entity_id="login",
+                from_status=None,
+                to_status=None,
+                reason=None if ok else ("locked" if locked else "bad_credentials"),
+                at=now,
+                detail={"code": code, "remote": request.remote or ""},
+            )
+        )
+        token = ""
+        if ok and st is not None and st.id is not None:
+            token = secrets.token_urlsafe(32)
+            repo.add_session(_token_hash(token), st.id, now, svc.session_ttl)
+        uow.commit()
+    if not ok:
+        msg = "尝试次数过多，账号已暂时锁定，请15分钟后再试。" if locked else "人员编码或密码错误。"
+        return _login_page(msg, code, status=401)
+    resp = web.HTTPSeeOther("/")
+    resp.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(svc.session_ttl.total_seconds()),
+        httponly=True,
+        samesite="Strict",
+        secure=svc.secure_cookie,
+        path="/",
+    )
+    raise resp
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    """End the session."""
+    v: Viewer = request[VIEWER]
+    form = await request.post()
+    if not hmac.compare_digest(str(form.get("csrf", "")), v.csrf):
+        raise web.HTTPForbidden(text="CSRF")
+    svc = request.app[SERVICES]
+    with svc.uow() as uow:
+        LedgerRepository(uow).end_session(_token_hash(v.token), svc.clock())
+        uow.commit()
+    resp = web.HTTPSeeOther("/login")
+    resp.del_cookie(COOKIE, path="/")
+    raise resp
+
+
+# --- pages ------------------------------------------------------------------------------------------------
+
+
+def _period(request: web.Request, today: date, param: str = "period") -> Period:
+    try:
+        return _parse_period(request.query.get(param, ""))
+    except DomainError:
+        return _parse_period(f"{today:%Y-%m}")
+
+
+def _data(request: web.Request, page: str, period: Period | None = None, *, personal: bool = True):
+    from bot.reports import gather
+
+    svc = request.app[SERVICES]
+    v: Viewer = request[VIEWER]
+    now = svc.clock()
+    today = now.astimezone(CHINA).date()
+    period = period or _period(request, today)
+    with svc.uow() as uow:
+        data = gather(uow, period, today, v.scope, now)
+        if personal:
+            _audit(uow, v, page, now, period=period.code)
+        uow.commit()
+    return data
+
+
+async def overview(request: web.Request) -> web.Response:
+    """Target progress, the order funnel and wait times."""
+    d = _data(request, "overview", personal=False)
+    v: Viewer = request[VIEWER]
+    rows = []
+    for p in d.progress:
+        pct = 100 * p.ratio if p.ratio is not None else 0
+        bar = f'<svg width="160" height="12" role="img" aria-label="{pct:.0f}%"><rect width="160" height="12" fill="#e5e5e5"/><rect width="{min(pct, 100) * 1.6:.0f}" height="12" fill="{"#3a7d44" if p.on_track else "#c0392b"}"/></svg>'  # noqa: E501
+        target = f"{p.target:g}" if p.target else "未设定"
+        proj = p.projected.isoformat() if p.projected else ("已完成" if p.met else "—")
+        rows.append(
+            f'<tr data-key="{escape(p.key)}"><td>{escape(p.label)}</td><td class="n">{escape(target)}</td>'
+            f'<td class="n">{p.actual:g}</td><td>{bar} {pct:.0f}%</td><td>{escape(proj)}</td>'
+            f'<td class="st-{escape(p.status)}">{escape(p.status)}</td></tr>'
+        )
+    first = d.funnel[0].count or 1
+    funnel = "".join(
+        f'<tr><td>{escape(s.label)}</td><td class="n">{s.count}</td><td><svg width="220" height="12"><rect width="{220 * s.count / first:.0f}" height="12" fill="#4472c4"/></svg></td></tr>'  # noqa: E501
+        for s in d.funnel
+    )
+    w = d.waits
+    waits = "".join(f"<tr><td>{escape(lbl)}</td><td class='n'>{n}</td></tr>" for lbl, n in w.histogram)
+    note = "" if d.targets_set or d.scope.is_city else "<p class='hint'>本范围未设定年度目标，只显示完成数。</p>"
+    body = f"""
+<h1>目标进度 <small>{escape(d.scope.label)} · {d.period.first.year}年 · 截至{d.as_of:%m月%d日}</small></h1>
+{note}
+<table id="progress"><thead><tr><th>指标</th><th>年度目标</th><th>累计完成</th><th>完成率</th><th>按当前进度预计完成</th><th>状态</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table>
+<div class="cols">
+<section><h2>订单漏斗（{escape(d.period.label)}登记）</h2><table id="funnel"><tbody>{funnel}</tbody></table></section>
+<section><h2>候诊天数</h2><p>已诊 {w.count} 单，平均 {w.mean if w.mean is not None else "—"} 天，中位数 {w.median if w.median is not None else "—"} 天，90%分位 {w.p90 if w.p90 is not None else "—"} 天</p>
+<table id="waits"><tbody>{waits}</tbody></table></section>
+</div>"""  # noqa: E501
+    return _page(request, v, "目标进度", body, d.period)
+
+
+async def month_calendar(request: web.Request) -> web.Response:
+    """The month's circuits as a calendar grid."""
+    svc = request.app[SERVICES]
+    today = svc.clock().astimezone(CHINA).date()
+    period = _period(request, today)
+    if period.kind.value != "month":
+        period = _parse_period(f"{period.first:%Y-%m}")
+    d = _data(request, "calendar", period)
+    v: Viewer = request[VIEWER]
+    by_day: dict[date, list[str]] = defaultdict(list)
+    for cr in d.circuit_rows:
+        c = cr.circuit
+        names = "、".join(d.staff_name(s) for s in c.attended_by()) or "—"
+        absent = "".join(f'<span class="absent">缺：{escape(d.staff_name(s))}</span>' for s in c.absent)
+        by_day[c.day].append(
+            f'<div class="circuit lvl-{escape(c.level)}" data-place="{escape(c.place_code)}">'
+            f"{'上午' if c.half_day == 'am' else '下午'} <b>{escape(d.place_name(c.place_code))}</b><br>"
+            f"{escape(d.institution_names.get(c.hospital_code, c.hospital_code))} · {escape(names)}{absent}</div>"
+        )
+    weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(period.first.year, period.first.month)
+    cells = []
+    for week in weeks:
+        tds = []
+        for day in week:
+            cls = "other" if day.month != period.first.month else ("today" if day == today else "")
+            tds.append(f'<td class="{cls}"><div class="day">{day.day}</div>{"".join(by_day.get(day, []))}</td>')
+        cells.append("<tr>" + "".join(tds) + "</tr>")
+    prev = (period.first - timedelta(days=1)).replace(day=1)
+    nxt = period.last + timedelta(days=1)
+    head = "".join(f"<th>{x}</th>" for x in "一二三四五六日")
+    body = f"""
+<h1>巡诊日历 <small>{escape(d.scope.label)} · {escape(period.label)} · 共 {len(d.circuit_rows)} 次巡诊</small></h1>
+<p><a href="/calendar?period={prev:%Y-%m}">« 上月</a> · <a href="/calendar?period={nxt:%Y-%m}">下月 »</a></p>
+<table id="calendar" class="calendar"><thead><tr>{head}</tr></thead><tbody>{"".join(cells)}</tbody></table>"""
+    return _page(request, v, "巡诊日历", body, period)
+
+
+async def overdue(request: web.Request) -> web.Response:
+    """Places that missed their circuit frequency, and rule violations."""
+    d = _data(request, "overdue")
+    v: Viewer = request[VIEWER]
+    rows = "".join(
+        f'<tr data-place="{escape(o.place_code)}"><td>{escape(o.place_code)}</td>'
+        f"<td>{escape(d.place_name(o.place_code))}</td><td>{escape(FREQUENCY_LABELS[o.level])}</td>"
+        f"<td>{o.first_missed.isoformat()}</td><td class='n'>{o.missed}</td>"
+        f"<td>{o.last_visit.isoformat() if o.last_visit else '无记录'}</td></tr>"
+        for o in d.overdue
+    )
+    viol = "".join(
+        f"<tr><td>{escape(RULE_LABELS[x.rule])}</td><td>{escape(d.staff_name(x.staff_id))}</td>"
+        f"<td>{x.when.isoformat()}</td><td>{escape(x.detail)}</td><td>{'预警' if x.warning else '违规'}</td></tr>"
+        for x in d.violations
+    )
+    body = f"""
+<h1>逾期未巡诊地点 <small>{escape(d.scope.label)} · {escape(d.period.label)} · {len(d.overdue)} 处</small></h1>
+<table id="overdue"><thead><tr><th>编码</th><th>地点</th><th>频次要求</th><th>首次逾期</th><th>缺次数</th><th>最近巡诊</th></tr></thead>
+<tbody>{rows or '<tr><td colspan="6">无</td></tr>'}</tbody></table>
+<h2>规则预警</h2>
+<table id="violations"><thead><tr><th>规则</th><th>医师</th><th>时间</th><th>说明</th><th>级别</th></tr></thead>
+<tbody>{viol or '<tr><td colspan="5">无</td></tr>'}</tbody></table>"""  # noqa: E501
+    return _page(request, v, "逾期地点", body, d.period)
+
+
+async def leads(request: web.Request) -> web.Response:
+    """The problem-lead ledger and the rectification list."""
+    d = _data(request, "leads")
+    v: Viewer = request[VIEWER]
+    rows = "".join(
+        f"<tr><td>{x.id}</td><td>{escape(LEAD_SOURCE_LABELS[x.source])}</td><td>{x.created_at_day.isoformat()}</td>"
+        f"<td>{escape(d.place_name(x.place_code))}</td><td>{'' if x.score is None else x.score}</td>"
+        f"<td>{escape(x.summary)}</td><td>{escape(x.owner_name or '未指定')}</td>"
+        f"<td>{escape(LEAD_STATUS_LABELS[x.status])}</td><td>{escape(x.resolution or '')}</td>"
+        f"<td{' class=late' if x.overdue(d.as_of) else ''}>{x.due.isoformat() if x.due else ''}</td></tr>"
+        for x in d.leads
+    )
+    body = f"""
+<h1>问题线索台账 <small>{escape(d.scope.label)} · {escape(d.period.label)} · {len(d.leads)} 条</small></h1>
+<table id="leads"><thead><tr><th>编号</th><th>来源</th><th>登记日期</th><th>地点</th><th>评分</th><th>问题描述</th><th>责任人</th><th>状态</th><th>处理结果</th><th>整改期限</th></tr></thead>
+<tbody>{rows or '<tr><td colspan="10">无</td></tr>'}</tbody></table>
+<p class="hint">低分评价（1–2分）、群众投诉和12345热线工单自动进入台账；登记与办结：<code>python -m bot lead add|update</code>。</p>"""  # noqa: E501
+    return _page(request, v, "问题线索", body, d.period)
+
+
+async def report_download(request: web.Request) -> web.StreamResponse:
+    """The report for the viewer's scope as a workbook (or csv/md)."""
+    from bot.reports import render_md, write_xlsx
+
+    fmt = request.query.get("format", "xlsx")
+    if fmt not in ("xlsx", "md"):
+        raise web.HTTPBadRequest(text="format: xlsx | md")
+    d = _data(request, "report", personal=True)
+    name = f"report-{d.period.code}.{fmt}"
+    if fmt == "md":
+        return web.Response(
+            text=render_md(d),
+            content_type="text/markdown",
+            charset="utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    svc = request.app[SERVICES]
+    folder = Path(tempfile.mkdtemp(prefix="xz-report-", dir=svc.report_dir))
+    path = write_xlsx(d, folder / name)
+    body = path.read_bytes()
+    path.unlink()
+    folder.rmdir()
+    return web.Response(
+        body=body,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# --- layout -----------------------------------------------------------------------------------------------
+
+CSS = """
+body{font-family:"Noto Sans CJK SC","WenQuanYi Zen Hei","Microsoft YaHei",sans-serif;margin:0;color:#222}
+body{background:#fafafa}
+header{background:#1f4e79;color:#fff;padding:8px 16px;display:flex;gap:18px;align-items:center;flex-wrap:wrap}
+header a{color:#fff;text-decoration:none}header .who{margin-left:auto;font-size:90%}
+header form{display:inline}header button{background:none;border:1px solid #fff;color:#fff;cursor:pointer}
+main{padding:12px 16px}h1 small{font-size:60%;color:#666;font-weight:normal}
+table{border-collapse:collapse;background:#fff;margin:6px 0}td,th{border:1px solid #ccc;padding:3px 6px;font-size:14px}
+th{background:#ddebf7}td.n{text-align:right}.cols{display:flex;gap:32px;flex-wrap:wrap}
+.calendar td{vertical-align:top;width:14%;height:90px}.calendar td.other{background:#f0f0f0;color:#999}
+.calendar td.today{outline:2px solid #1f4e79}.day{font-weight:bold}
+.circuit{font-size:12px;margin:2px 0;padding:2px;border-left:3px solid #4472c4;background:#eef3fb}
+.circuit.lvl-mobile{border-color:#c55a11}.circuit.lvl-county{border-color:#70ad47}.absent{color:#c0392b;margin-left:4px}
+.login{max-width:360px;margin:80px auto;background:#fff;padding:24px;border:1px solid #ddd}
+.login label{display:block;margin:10px 0}.login input{width:100%;padding:6px;box-sizing:border-box}
+.login button{padding:6px 24px}.error{color:#c0392b;font-weight:bold}.hint{color:#666;font-size:90%}
+.st-进度滞后,.late{color:#c0392b}.st-已完成{color:#3a7d44}
+"""
+
+
+def _html(title: str, body: str) -> str:
+    return (
+        f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f"<style>{CSS}</style></head><body>{body}</body></html>"
+    )
+
+
+def _page(request: web.Request, v: Viewer, title: str, body: str, period: Period) -> web.Response:
+    q = f"?period={escape(period.code)}"
+    nav = (
+        f'<header><b>巡诊工作看板</b><a href="/{q}">目标进度</a>'
+        f'<a href="/calendar?period={period.first:%Y-%m}">巡诊日历</a>'
+        f'<a href="/overdue{q}">逾期地点</a><a href="/leads{q}">问题线索</a>'
+        f'<a href="/report{q}&amp;format=xlsx">下载报表</a>'
+        f'<span class="who" id="who">{escape(v.name)}（{escape(v.institution)}）· 范围：{escape(v.scope.label)}</span>'
+        f'<form method="post" action="/logout"><input type="hidden" name="csrf" value="{v.csrf}">'
+        '<button id="logout">退出</button></form></header>'
+    )
+    return web.Response(text=_html(f"{title} · 巡诊看板", nav + "<main>" + body + "</main>"), content_type="text/html")

@@ -1,0 +1,116 @@
+"""Ratings after a served visit (/rate): the resident, or the village doctor for them, gives 1–5 and a comment.
+
+Ratings of 1–2 and comments starting with 投诉 become problem leads (问题线索) in the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from domain.errors import DomainError
+from domain.staff import Role
+from handlers import texts_ledgers  # noqa: F401  (registers the texts)
+from handlers.core import Ctx, Router
+from handlers.texts import t
+from storage.ledgers import CHINA, LedgerRepository
+
+router = Router()
+RATE_WINDOW = timedelta(days=30)
+COMPLAINT_PREFIX = "投诉"
+
+
+def _rater(ctx: Ctx) -> tuple[str, str | None, int | None]:
+    """(source, post code, resident id) of who may rate here, or ``DomainError``."""
+    st, role = ctx.staff, ctx.role
+    if st is not None and role is Role.VILLAGE_DOCTOR:
+        return "village_doctor", st.institution_code, None
+    if st is None and ctx.acc.resident_id is not None:
+        return "resident", None, ctx.acc.resident_id
+    raise DomainError("rate.unavailable")
+
+
+@router.command("rate")
+def rate(ctx: Ctx, arg: str) -> None:
+    """Served orders of this post (or this resident) not yet rated, each with 1–5 buttons."""
+    try:
+        _, post, resident = _rater(ctx)
+    except DomainError:
+        ctx.reply(t("rate.unavailable"))
+        return
+    rows = LedgerRepository(ctx.uow).unrated_served(post_code=post, resident_id=resident, since=ctx.now - RATE_WINDOW)
+    if not rows:
+        ctx.reply(t("rate.none"))
+        return
+    ctx.reply(t("rate.header"))
+    for o in rows:
+        r = ctx.uow.residents.get(o.resident_id) if o.resident_id else None
+        ctx.reply(
+            t(
+                "rate.line",
+                number=o.number,
+                date=f"{o.updated_at.astimezone(CHINA):%m月%d日}",
+                resident=r.name if r else "",
+            ),
+            [[ctx.btn(str(n), "fb.score", id=o.id, score=n) for n in range(1, 6)]],
+        )
+
+
+def _check_order(ctx: Ctx, order_id: object) -> int:
+    """The order id if this user may rate it (re-checked on every press)."""
+    _, post, resident = _rater(ctx)
+    o = ctx.uow.orders.get(int(str(order_id))) if str(order_id).isdigit() else None
+    if o is None or (post is not None and o.post_code != post) or (resident is not None and o.resident_id != resident):
+        raise DomainError("rate.not_yours")
+    assert o.id is not None
+    return o.id
+
+
+@router.button("fb.score")
+def score(ctx: Ctx, payload: dict) -> None:
+    """Remember the score and ask for an optional comment."""
+    try:
+        oid = _check_order(ctx, payload.get("id"))
+        value = int(str(payload.get("score")))
+    except (DomainError, ValueError) as e:
+        ctx.reply(t(getattr(e, "key", "rate.not_yours")))
+        return
+    ctx.acc.start("fb.comment", ctx.now, id=oid, score=value)
+    ctx.edit(t("rate.chosen", score=value))
+    ctx.reply(t("rate.ask_comment", score=value), [[ctx.btn(t("skip"), "fb.skip")]])
+
+
+@router.step("fb.comment")
+def comment(ctx: Ctx, text: str) -> None:
+    """Store the rating with the comment."""
+    _save(ctx, text.strip())
+
+
+@router.button("fb.skip")
+def skip(ctx: Ctx, payload: dict) -> None:
+    """Store the rating without a comment."""
+    _save(ctx, "")
+
+
+def _save(ctx: Ctx, text: str) -> None:
+    draft = dict(ctx.acc.draft)
+    ctx.acc.clear()
+    try:
+        oid = _check_order(ctx, draft.get("id"))
+        source, _, _ = _rater(ctx)
+        value = int(str(draft.get("score")))
+        complaint = text.startswith(COMPLAINT_PREFIX)
+        _, lead = LedgerRepository(ctx.uow).add_rating(
+            oid,
+            value,
+            text or None,
+            source=source,
+            now=ctx.now,
+            account_id=ctx.acc.id,
+            staff_id=ctx.acc.staff_id,
+            complaint=complaint,
+        )
+    except (DomainError, ValueError) as e:
+        ctx.reply(t(getattr(e, "key", "rating.bad_score"), **getattr(e, "params", {})))
+        return
+    ctx.audit("rate", "order", str(oid), detail={"score": value, "lead": lead})
+    ctx.reply(t("rate.saved_lead" if lead else "rate.saved", score=value))
