@@ -177,8 +177,8 @@ class Sender:
                 self.buffer.appendleft((m, now))
         if not self.buffer:
             self.buffer.extend((m, now) for m in self._claim(None, self.batch))
-        # A claim held too long would lapse and be taken by another sender: give it back instead.
-        limit = self.lease.total_seconds() * 0.6
+        # A claim held too long could lapse and be taken by another sender: give it back instead of sending.
+        limit = self.lease.total_seconds() * 0.5
         stale = [m for m, at in self.buffer if now - at > limit]
         if stale:
             self.buffer = deque((m, at) for m, at in self.buffer if now - at <= limit)
@@ -190,7 +190,10 @@ class Sender:
         """The first buffered message that may go now (replies are at the front), else the shortest wait."""
         now = self.monotonic()
         best_wait = float("inf")
-        for i, (m, _at) in enumerate(self.buffer):
+        fresh = self.lease.total_seconds() * 0.5
+        for i, (m, at) in enumerate(self.buffer):
+            if now - at > fresh:
+                continue  # about to lapse: _refill gives it back, it must not go out under a stale claim
             lim = self.limiters[m.platform]
             w = max(lim.wait_global(now), lim.wait_chat(m.chat_id, now))
             if w <= 0:
@@ -202,6 +205,12 @@ class Sender:
     # --- the loop ---------------------------------------------------------------------------------------
     async def step(self) -> int:
         """Send at most one message; returns 1 if one was handled, 0 if nothing is ready (after waiting)."""
+        if not self.buffer:
+            # Claim only what can go out now: a claim taken while paused would age for nothing.
+            pause = min((lim.wait_global(self.monotonic()) for lim in self.limiters.values()), default=0.0)
+            if pause > 0:
+                await asyncio.sleep(min(pause, self.idle_poll))
+                return 0
         self._refill()
         if not self.buffer:
             return 0

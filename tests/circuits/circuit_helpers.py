@@ -112,7 +112,7 @@ def worker_env(database_url: str, fake_root: str | None, fake_now: datetime, **e
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XUNZHEN_", "TELEGRAM_", "DATABASE_URL"))}
     env.update(DATABASE_URL=database_url, XUNZHEN_SECRET_KEY=TEST_KEY, XUNZHEN_FAKE_NOW=fake_now.isoformat(),
                PTB_TIMEDELTA="true", PYTHONPATH=str(ROOT), LOG_LEVEL="WARNING", XUNZHEN_SWEEP_SECONDS="1",
-               XUNZHEN_OUTBOX_LEASE_SECONDS="2")
+               XUNZHEN_OUTBOX_LEASE_SECONDS="4")
     if fake_root:
         env.update(TELEGRAM_TOKEN=DEFAULT_TOKEN, TELEGRAM_API_BASE_URL=fake_root)
     env.update(extra)
