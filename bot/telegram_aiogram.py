@@ -193,6 +193,7 @@ class AiogramAdapter:
             await self.webhook.stop()
             self.webhook = None
         await self.bridge.queues.drain()
+        self.bridge.close()
         await self.bot.session.close()
 
 

@@ -5,7 +5,8 @@ to :class:`TelegramBridge`, and implements :class:`TelegramApi` (five Bot API ca
 classifier). The bridge does the rest the same way for both:
 
 * updates of one chat are handled one after the other (:class:`ChatQueues`), different chats in parallel;
-  the synchronous handlers run in worker threads so the event loop keeps polling;
+  the synchronous handlers run in worker threads so the event loop keeps polling (one thread on SQLite,
+  which takes one writer at a time, eight on PostgreSQL);
 * replies are HTML with every handler-produced character escaped (the handlers produce plain text), split
   at 4096 visible characters, buttons become inline keyboards whose callback_data is the opaque token;
 * a 429 is waited out (``retry_after``) and retried; a 403 (blocked by the user) marks the account
@@ -26,6 +27,7 @@ import logging
 import secrets
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -243,12 +245,16 @@ async def _nothing() -> None:
 class TelegramBridge:
     """Hands updates to the conversation in per-chat order and sends what it answers; shared by both adapters."""
 
-    def __init__(self, app: Any, conversation: Any, api: TelegramApi) -> None:
+    def __init__(self, app: Any, conversation: Any, api: TelegramApi, *, workers: int | None = None) -> None:
         self.app = app
         self.conversation = conversation
         self.api = api
+        # SQLite takes one writer at a time and its busy handler sleeps: more threads only add waiting.
+        # PostgreSQL runs transactions side by side, so several threads pay off there.
+        self.workers = workers or (1 if str(app.settings.database_url).startswith("sqlite") else 8)
+        self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="telegram-handler")
         self.queues = ChatQueues()
-        self._menus: dict[int, str] = {}  # chat id → menu last set (absent: the default menu)
+        self._menus: dict[int, str] = {}  # chat id → menu in effect, as far as this process knows
 
     # --- inbound ------------------------------------------------------------------------------------------
 
@@ -258,6 +264,13 @@ class TelegramBridge:
             query_id = callback_query_id
             return self.queues.submit(f"q{query_id}", lambda: self._answer(query_id) if query_id else _nothing())
         return self.queues.submit(inbound.chat_id, lambda: self._process(inbound, callback_query_id))
+
+    async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+
+    def close(self) -> None:
+        """Release the worker threads (after the queues drained)."""
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
     async def _answer(self, query_id: str) -> None:
         try:
@@ -269,7 +282,7 @@ class TelegramBridge:
         # Answer the press at once so the spinner stops, whatever the handler then does.
         answering = asyncio.create_task(self._answer(callback_query_id)) if callback_query_id else None
         try:
-            outs, menu = await asyncio.to_thread(self._handle, inbound)
+            outs, menu = await self._in_thread(self._handle, inbound)
         finally:
             if answering is not None:
                 await answering
@@ -282,13 +295,25 @@ class TelegramBridge:
     def _handle(self, inbound: Inbound) -> tuple[list[Outbound], str | None]:
         """In a worker thread: the conversation, then the menu this user should now see."""
         outs = self.conversation.handle(inbound)
-        if inbound.chat_id != inbound.user_id:
+        if inbound.chat_id != inbound.user_id or not self._menu_may_change(inbound):
             return outs, None  # group chats keep the default menu
         try:
             return outs, self.menu_of(inbound.user_id)
         except Exception:
             log.exception("menu lookup failed")
             return outs, None
+
+    def _menu_may_change(self, inbound: Inbound) -> bool:
+        """Whether to look the role up again: always for a chat new to this process, then only after updates
+        that can bind or switch a role: /start, /role, button presses, and free text from someone not yet bound
+        (an invitee typing their name). Other updates cannot change the role, so they skip the lookup."""
+        known = self._menus.get(int(inbound.chat_id))
+        if known is None or inbound.button is not None:
+            return True
+        text = (inbound.text or "").strip()
+        if not text.startswith("/") or len(text) == 1:
+            return known == DEFAULT_MENU
+        return text[1:].split(maxsplit=1)[0].split("@")[0].lower() in ("start", "role")
 
     def menu_of(self, user_id: str) -> str:
         """The menu name for this Telegram user: their acting role (as the handlers resolve it), else the default."""
@@ -321,6 +346,7 @@ class TelegramBridge:
     async def _update_menu(self, chat_id: int, menu: str) -> None:
         current = self._menus.get(chat_id)  # None: never set by this process, so the default (or stale) one
         if menu == current or (menu == DEFAULT_MENU and current is None):
+            self._menus[chat_id] = menu
             return
         try:
             if menu == DEFAULT_MENU:
@@ -356,7 +382,7 @@ class TelegramBridge:
                     continue
                 if kind is Failure.BLOCKED:
                     log.info("chat %s blocked the bot: marked blocked", msg.chat_id)
-                    await asyncio.to_thread(self._mark_blocked, msg.chat_id)
+                    await self._in_thread(self._mark_blocked, msg.chat_id)
                     return
                 log.warning("message to chat %s not sent: %s", msg.chat_id, e)
                 return

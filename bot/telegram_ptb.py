@@ -183,6 +183,7 @@ class PtbAdapter:
             await self.webhook.stop()
             self.webhook = None
         await self.bridge.queues.drain()
+        self.bridge.close()
         with contextlib.suppress(TelegramError, RuntimeError):
             await self.application.stop()
         await self.application.shutdown()

@@ -487,3 +487,16 @@ async def test_chat_queues_keep_order_per_chat_and_run_chats_in_parallel():
     gate.set()
     await queues.drain()
     assert log == ["b1", "a1", "a2"] and queues.completed == 3 and not queues.busy
+
+
+@pytest.mark.parametrize("kind", ["ptb", "aiogram"])
+async def test_serve_runs_the_transport_until_stop_is_set(driver: Driver, fake: FakeTelegram, kind):
+    from bot import transports
+
+    stop = asyncio.Event()
+    serving = asyncio.create_task(transports.load(kind).serve(driver.app, driver.conversation, stop))
+    fake.user_message(USERS["resident"], "/help")
+    [reply] = await fake.wait_for_messages(USERS["resident"], 1)
+    assert "可用命令" in html.unescape(reply.text)
+    stop.set()
+    await asyncio.wait_for(serving, 10)
