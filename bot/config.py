@@ -9,6 +9,8 @@ from pathlib import Path
 from storage.crypto import FieldCipher
 
 CONSENT_VERSION = "2026-11-v1"
+WECHAT_KEYS = ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY", "WECHAT_APP_ID",
+               "WECHAT_SECRET", "WECHAT_TOKEN", "WECHAT_AES_KEY", "WECHAT_TEMPLATE_ANNOUNCEMENT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,19 @@ class Settings:
     webhook_secret: str | None = None
     webhook_listen: str = "127.0.0.1:8080"
     retention_days: int = 365
+    wecom_corp_id: str | None = None
+    wecom_agent_id: str | None = None
+    wecom_secret: str | None = None
+    wecom_token: str | None = None
+    wecom_aes_key: str | None = None
+    wecom_api_base_url: str = "https://qyapi.weixin.qq.com"
+    wechat_app_id: str | None = None
+    wechat_secret: str | None = None
+    wechat_token: str | None = None
+    wechat_aes_key: str | None = None
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
+    wechat_template_announcement: str | None = None
+    wechat_listen: str = "127.0.0.1:8090"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -45,6 +60,10 @@ class Settings:
             webhook_secret=e.get("WEBHOOK_SECRET") or None,
             webhook_listen=e.get("WEBHOOK_LISTEN") or "127.0.0.1:8080",
             retention_days=int(e.get("XUNZHEN_RETENTION_DAYS") or 365),
+            **{k.lower(): e.get(k) or None for k in WECHAT_KEYS},
+            wecom_api_base_url=(e.get("WECOM_API_BASE_URL") or "https://qyapi.weixin.qq.com").rstrip("/"),
+            wechat_api_base_url=(e.get("WECHAT_API_BASE_URL") or "https://api.weixin.qq.com").rstrip("/"),
+            wechat_listen=e.get("WECHAT_LISTEN") or "127.0.0.1:8090",
         )
 
     @property

@@ -14,6 +14,8 @@ TRANSPORTS: dict[str, str] = {
     "console": "bot.console",
     "ptb": "bot.telegram_ptb",
     "aiogram": "bot.telegram_aiogram",
+    "wecom": "bot.wechat_work",
+    "wechat": "bot.wechat_mp",
 }
 
 

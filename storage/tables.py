@@ -265,3 +265,4 @@ class OrderOutcomeRow(SQLModel, table=True):
 
 from storage.tables_circuits import *  # noqa: E402,F403
 from storage.tables_ledgers import *  # noqa: E402,F403
+from storage.tables_wechat import *  # noqa: E402,F403

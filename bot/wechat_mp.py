@@ -1,0 +1,305 @@
+"""The Official Account (公众号) for residents: callbacks in, customer-service and template messages out.
+
+The OA has no buttons: a reply's buttons become numbered lines ("回复 1 批准"); the choices shown last to
+each user are stored in the database, so a "1" typed later (on any worker) is the press of that button.
+Following the account (``subscribe``) or scanning a parametric QR code (``qrscene_v_<village>``) is
+``/start``; unfollowing marks the account blocked. Replies go out as customer-service messages, which the
+platform allows within 48 hours of the user's last message. Announcements (the outbox) use a template message
+when ``WECHAT_TEMPLATE_ANNOUNCEMENT`` is set, else a customer-service message inside the 48-hour window, else
+the outbox row is settled as ``not_deliverable_on_channel``.
+
+Configuration: ``WECHAT_APP_ID``, ``WECHAT_SECRET``, ``WECHAT_TOKEN``, ``WECHAT_AES_KEY``,
+``WECHAT_API_BASE_URL``, ``WECHAT_TEMPLATE_ANNOUNCEMENT``, ``WECHAT_LISTEN``; the path is ``/wechat/callback``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.channels import BaseChannel, ChannelLimits, SendResult
+from bot.wechat_common import (
+    Callback,
+    CallbackBridge,
+    CallbackEndpoint,
+    DbTokenMixin,
+    Deliverer,
+    Delivery,
+    ReplayGuard,
+    TokenStore,
+    cdata,
+    errcode_of,
+    serve_bridge,
+    split_bytes,
+)
+from handlers.core import Button, Inbound, Outbound
+from storage.wechat import WeChatRepository
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "wechat"
+PATH = "/wechat/callback"
+SERVICE_WINDOW = timedelta(hours=48)
+NOT_DELIVERABLE = "not_deliverable_on_channel"
+CHOICE_LINE = "回复 {n} {label}"
+TEMPLATE_TEXT_LIMIT = 200  # characters of a template field
+OUTSIDE_WINDOW = frozenset({45015, 45047})  # reply time limit passed; customer-service quota used up
+UNFOLLOWED = frozenset({43004})  # the user no longer follows the account
+NO_SUCH_USER = frozenset({40003})
+RATE_LIMITED = frozenset({45009})
+TEMPLATE_REFUSED = frozenset({40037, 43101, 47003})  # bad template id, user refused, bad data: try customer service
+_CHOICE = re.compile(r"^\s*([0-9]{1,3})\s*$")
+
+
+def _client_class():
+    from wechatpy.client import WeChatClient
+
+    class MpClient(DbTokenMixin, WeChatClient):
+        """wechatpy's Official Account client with the access_token shared through the database."""
+
+    return MpClient
+
+
+def make_client(app_id: str, secret: str, store: TokenStore, base_url: str) -> Any:
+    """A wechatpy Official Account client against ``base_url`` whose token comes from ``store``."""
+    client = _client_class()(app_id, secret, auto_retry=False, timeout=10)
+    base = base_url.rstrip("/")
+    client.API_BASE_URL = f"{base}/cgi-bin/"
+    client._store, client._token_key = store, f"wechat:{app_id}"
+    client._token_url = f"{base}/cgi-bin/token"
+    client._token_params = {"grant_type": "client_credential", "appid": app_id, "secret": secret}
+    return client
+
+
+class MpDeliverer(Deliverer):
+    """Plans and sends Official Account messages: text with numbered choices; remembers the choices."""
+
+    platform = PLATFORM
+
+    def __init__(self, client: Any, uow: Callable[[], Any], *, clock: Callable[[], float] = time.time,
+                 template_id: str | None = None):
+        self.client, self.uow, self.clock, self.template_id = client, uow, clock, template_id
+
+    def now(self) -> datetime:
+        """The wall clock as an aware datetime."""
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    # --- inbound side -------------------------------------------------------------------------------------
+    def prepare(self, inbound: Inbound) -> Inbound:
+        """In a worker thread: note the user wrote (48-hour window); a typed number presses that choice."""
+        with self.uow() as uow:
+            repo = WeChatRepository(uow)
+            repo.touch(PLATFORM, inbound.user_id, self.now())
+            m = _CHOICE.match(inbound.text or "")
+            if m:
+                choices = repo.choices(PLATFORM, inbound.user_id)
+                n = int(m.group(1))
+                if 1 <= n <= len(choices):
+                    _label, token, message_id = choices[n - 1]
+                    inbound = replace(inbound, text=None, button=token, message_id=message_id)
+            uow.commit()
+        return inbound
+
+    # --- outbound side ------------------------------------------------------------------------------------
+    def plan(self, outs: list[Outbound], inbound: Inbound | None) -> list[Delivery]:
+        """Customer-service text messages; numbers run across one answer and are stored per user."""
+        result: list[Delivery] = []
+        numbered: dict[str, list[list[str]]] = {}
+        for o in outs:
+            text = o.text
+            buttons = [b for row in o.buttons for b in row]
+            if buttons:
+                shown = numbered.setdefault(o.chat_id, [])
+                message_id = "m" + secrets.token_hex(6)
+                lines = []
+                for b in buttons:
+                    shown.append([b.label, b.data, message_id])
+                    lines.append(CHOICE_LINE.format(n=len(shown), label=b.label))
+                text = text.rstrip() + "\n\n" + "\n".join(lines)
+            result.extend(self._texts(o.chat_id, text))
+        if inbound is not None and inbound.chat_id not in numbered:
+            numbered[inbound.chat_id] = []  # the user's own answer had no choices: old numbers mean nothing now
+        if numbered:
+            with self.uow() as uow:
+                repo = WeChatRepository(uow)
+                for user, choices in numbered.items():
+                    repo.set_choices(PLATFORM, user, choices, self.now())
+                uow.commit()
+        return result
+
+    def _texts(self, user: str, text: str) -> list[Delivery]:
+        return [Delivery(PLATFORM, user, "text", {"touser": user, "msgtype": "text", "text": {"content": part}}, part)
+                for part in split_bytes(text)]
+
+    def passive_xml(self, d: Delivery, cb: Callback) -> str | None:
+        """A passive text reply from the account (``ToUserName`` of the callback) to the user."""
+        if d.kind != "text":
+            return None
+        from wechatpy.replies import TextReply
+
+        return TextReply(source=cb.message.get("ToUserName", ""), target=d.chat_id, content=cdata(d.text),
+                         time=int(time.time())).render()
+
+    async def send(self, d: Delivery) -> None:
+        """Send, logging what failed."""
+        result = await self.send_result(d)
+        if result.outcome != "ok":
+            log.warning("wechat message to %s not sent: %s", d.chat_id[:6], result.reason)
+
+    async def send_result(self, d: Delivery) -> SendResult:
+        """A customer-service message, with the errcode mapped to an outcome."""
+        try:
+            await asyncio.to_thread(self.client.call_api,
+                                    lambda: self.client.post("message/custom/send", data=d.body))
+        except Exception as e:
+            return classify(e)
+        return SendResult.ok()
+
+    def send_template(self, user: str, text: str) -> dict:
+        """In a worker thread: the announcement template message (first line, the rest, no remark)."""
+        first, _, rest = text.strip().partition("\n")
+        data = {"first": {"value": first[:TEMPLATE_TEXT_LIMIT]},
+                "keyword1": {"value": (rest.strip() or first)[:TEMPLATE_TEXT_LIMIT]},
+                "remark": {"value": ""}}
+        assert self.template_id is not None
+        return self.client.call_api(lambda: self.client.message.send_template(user, self.template_id, data))
+
+    def last_inbound(self, user: str) -> datetime | None:
+        """In a worker thread: when the user last wrote to the account."""
+        with self.uow() as uow:
+            return WeChatRepository(uow).last_inbound(PLATFORM, user)
+
+
+def classify(e: Exception) -> SendResult:
+    """Official Account errors as send outcomes."""
+    code = errcode_of(e)
+    if code is None:
+        return SendResult.transient(type(e).__name__)
+    if code in OUTSIDE_WINDOW:
+        return SendResult.permanent(NOT_DELIVERABLE)
+    if code in UNFOLLOWED:
+        return SendResult.permanent("blocked")
+    if code in NO_SUCH_USER:
+        return SendResult.permanent("chat_not_found")
+    if code in RATE_LIMITED:
+        return SendResult.wait(60)
+    if code == -1:
+        return SendResult.transient("system busy")
+    if 40000 <= code < 50000:
+        return SendResult.permanent(f"bad_request: {code}")
+    return SendResult.transient(f"errcode {code}")
+
+
+class WeChatMpChannel(BaseChannel):
+    """The Official Account for the outbox sender: template message, else customer service within 48 hours."""
+
+    platform = PLATFORM
+
+    def __init__(self, deliverer: MpDeliverer, limits: ChannelLimits | None = None):
+        self.deliverer = deliverer
+        self.limits = limits or ChannelLimits(global_count=20, global_window=1.0, private_count=5,
+                                              private_window=1.0)
+
+    def is_group(self, chat_id: str) -> bool:
+        """OpenIDs are never groups."""
+        return False
+
+    async def send(self, chat_id: str, text: str, buttons: list[list[dict]] | None) -> SendResult:
+        """One announcement to one resident; ``permanent(not_deliverable_on_channel)`` when no route is open."""
+        d = self.deliverer
+        if d.template_id:
+            try:
+                await asyncio.to_thread(d.send_template, chat_id, text)
+                return SendResult.ok()
+            except Exception as e:
+                code = errcode_of(e)
+                if code not in TEMPLATE_REFUSED:
+                    return classify(e)
+                log.warning("template message refused (%s): trying a customer-service message", code)
+        last = await asyncio.to_thread(d.last_inbound, chat_id)
+        if last is None or d.now() - last >= SERVICE_WINDOW:
+            return SendResult.permanent(NOT_DELIVERABLE)
+        rows = tuple(tuple(Button(b["label"], b["data"]) for b in row) for row in buttons or [])
+        deliveries = await asyncio.to_thread(d.plan, [Outbound(PLATFORM, chat_id, text, rows)], None)
+        for delivery in deliveries:
+            result = await d.send_result(delivery)
+            if result.outcome != "ok":
+                return result
+        return SendResult.ok()
+
+
+def build(app: Any, *, store: TokenStore | None = None, clock: Callable[[], float] = time.time) -> MpDeliverer | None:
+    """The Official Account sender for ``app.settings`` (None if the OA is not configured)."""
+    s = app.settings
+    if not (s.wechat_app_id and s.wechat_secret):
+        return None
+    store = store or TokenStore(app.uow)
+    client = make_client(s.wechat_app_id, s.wechat_secret, store, s.wechat_api_base_url)
+    return MpDeliverer(client, app.uow, clock=clock, template_id=s.wechat_template_announcement)
+
+
+def make_translate(bridge_ref: list[CallbackBridge]) -> Callable[[dict[str, str]], Inbound | None]:
+    """The callback message → ``Inbound`` translation (follow → /start; unfollow → blocked)."""
+
+    def translate(m: dict[str, str]) -> Inbound | None:
+        user = m.get("FromUserName", "")
+        if not user or len(user) > 64:
+            return None
+        kind, ct = m.get("MsgType", ""), m.get("CreateTime", "")
+        if kind == "event":
+            event = m.get("Event", "")
+            update_id = f"{user}:{ct}:{event}"[:64]
+            key = m.get("EventKey", "")
+            if event == "subscribe":
+                arg = key[len("qrscene_"):] if key.startswith("qrscene_") else ""
+                return Inbound(PLATFORM, user, user, text=("/start " + arg).strip(), update_id=update_id)
+            if event == "SCAN" and key:
+                return Inbound(PLATFORM, user, user, text="/start " + key, update_id=update_id)
+            if event == "CLICK" and key:  # menu items carry a command, e.g. /subscribe
+                return Inbound(PLATFORM, user, user, text=key, update_id=update_id)
+            if event == "unsubscribe" and bridge_ref:
+                bridge = bridge_ref[0]
+                bridge.queues.submit(user, lambda: asyncio.to_thread(bridge.mark_blocked, user))
+            return None
+        update_id = m.get("MsgId") or f"{user}:{ct}:{kind}"[:64]
+        if kind == "text":
+            return Inbound(PLATFORM, user, user, text=m.get("Content", ""), update_id=update_id)
+        return Inbound(PLATFORM, user, user, text=None, update_id=update_id)
+
+    return translate
+
+
+def bridge_for(app: Any, conversation: Any, *, guard: ReplayGuard | None = None, store: TokenStore | None = None,
+               clock: Callable[[], float] = time.time) -> CallbackBridge:
+    """The OA callback bridge, delivering to the OA and (when configured) WeCom."""
+    from bot import wechat_work
+
+    s = app.settings
+    if not (s.wechat_app_id and s.wechat_token and s.wechat_secret):
+        raise SystemExit("公众号未配置：需要 WECHAT_APP_ID、WECHAT_SECRET、WECHAT_TOKEN（安全模式另需 WECHAT_AES_KEY）")
+    store = store or TokenStore(app.uow)
+    guard = guard or ReplayGuard(app.uow)
+    mp = build(app, store=store, clock=clock)
+    assert mp is not None
+    deliverers: dict[str, Deliverer] = {PLATFORM: mp}
+    work = wechat_work.build(app, store=store)
+    if work is not None:
+        deliverers[wechat_work.PLATFORM] = work
+    endpoint = CallbackEndpoint(PLATFORM, s.wechat_token, s.wechat_aes_key, s.wechat_app_id, guard, enterprise=False)
+    ref: list[CallbackBridge] = []
+    bridge = CallbackBridge(app, conversation, endpoint, make_translate(ref), deliverers, prepare=mp.prepare)
+    ref.append(bridge)
+    return bridge
+
+
+async def serve(app: Any, conversation: Any, stop: asyncio.Event) -> None:
+    """Serve Official Account callbacks on ``WECHAT_LISTEN`` at ``/wechat/callback`` until ``stop`` is set."""
+    bridge = bridge_for(app, conversation)
+    await serve_bridge(bridge, app.settings.wechat_listen, PATH, stop, [bridge.endpoint.guard.close])

@@ -1,0 +1,268 @@
+"""WeCom (企业微信) for staff: a self-built app's callbacks in, ``message/send`` out.
+
+Text becomes an ``Inbound``; a press on a template card's button (``template_card_event``) becomes an
+``Inbound`` whose ``button`` is the opaque token we put in the button's ``key`` and whose ``message_id`` is the
+card's ``task_id``. Replies with buttons are ``button_interaction`` template cards (at most six buttons a card);
+an edit of a pressed card greys its buttons (``update_template_card`` with the event's ``ResponseCode``) and
+sends the new text as a message. Everything else is in :mod:`bot.wechat_common`.
+
+Configuration: ``WECOM_CORP_ID``, ``WECOM_AGENT_ID``, ``WECOM_SECRET``, ``WECOM_TOKEN``, ``WECOM_AES_KEY``,
+``WECOM_API_BASE_URL``, ``WECHAT_LISTEN``; the callback path is ``/wecom/callback``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from bot.channels import BaseChannel, ChannelLimits, SendResult
+from bot.wechat_common import (
+    Callback,
+    CallbackBridge,
+    CallbackEndpoint,
+    DbTokenMixin,
+    Deliverer,
+    Delivery,
+    ReplayGuard,
+    TokenStore,
+    cdata,
+    errcode_of,
+    serve_bridge,
+    split_bytes,
+)
+from handlers.core import Button, Inbound, Outbound
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "wecom"
+PATH = "/wecom/callback"
+CARD_BUTTONS = 6  # WeCom's limit per button_interaction card
+TITLE_LIMIT = 36  # characters of main_title.title
+SUBTITLE_LIMIT = 160  # characters of sub_title_text
+CHOOSE = "请选择："
+MORE = "更多选项："
+HANDLED = "已处理"
+RATE_LIMITED = frozenset({45009, 45033, 45011})
+NO_SUCH_USER = frozenset({40003, 60111, 81013, 82001})
+
+
+def update_id_of(user: str, create_time: str, event: str, key: str = "") -> str:
+    """``user:CreateTime:Event`` (plus the button key for card events), hashed if over 64 characters."""
+    raw = f"{user}:{create_time}:{event}" + (f":{key}" if key else "")
+    return raw if len(raw) <= 64 else "h:" + hashlib.sha256(raw.encode()).hexdigest()[:60]
+
+
+def _client_class():
+    from wechatpy.enterprise.client import WeChatClient
+
+    class WeComClient(DbTokenMixin, WeChatClient):
+        """wechatpy's WeCom client with the access_token shared through the database."""
+
+    return WeComClient
+
+
+def make_client(corp_id: str, secret: str, store: TokenStore, base_url: str, agent_id: str) -> Any:
+    """A wechatpy WeCom client against ``base_url`` whose token comes from ``store``."""
+    client = _client_class()(corp_id, secret, auto_retry=False, timeout=10)
+    base = base_url.rstrip("/")
+    client.API_BASE_URL = f"{base}/cgi-bin/"
+    client._store, client._token_key = store, f"wecom:{corp_id}:{agent_id}"
+    client._token_url, client._token_params = f"{base}/cgi-bin/gettoken", {"corpid": corp_id, "corpsecret": secret}
+    return client
+
+
+class WeComDeliverer(Deliverer):
+    """Plans and sends WeCom app messages: text, template cards, card updates."""
+
+    platform = PLATFORM
+
+    def __init__(self, client: Any, corp_id: str, agent_id: str):
+        self.client, self.corp_id, self.agent_id = client, corp_id, int(agent_id)
+        self._codes: OrderedDict[tuple[str, str], str] = OrderedDict()  # (user, task_id) → ResponseCode
+        self._lock = threading.Lock()
+
+    def remember_press(self, user: str, task_id: str, response_code: str) -> None:
+        """Keep the ResponseCode of a card press: it lets us grey the card's buttons once (72 h)."""
+        with self._lock:
+            self._codes[(user, task_id)] = response_code
+            while len(self._codes) > 10_000:
+                self._codes.popitem(last=False)
+
+    def plan(self, outs: list[Outbound], inbound: Inbound | None) -> list[Delivery]:
+        """Text messages, cards for buttons, card updates for edits."""
+        result: list[Delivery] = []
+        for o in outs:
+            if o.edit_message_id:
+                with self._lock:
+                    code = self._codes.pop((o.chat_id, o.edit_message_id), None)
+                if code:
+                    result.append(Delivery(PLATFORM, o.chat_id, "card_update", {
+                        "userids": [o.chat_id], "agentid": self.agent_id, "response_code": code,
+                        "button": {"replace_name": HANDLED}}))
+            buttons = [b for row in o.buttons for b in row]
+            if not buttons:
+                result.extend(self._texts(o.chat_id, o.text))
+                continue
+            first, _, rest = o.text.strip().partition("\n")
+            fits = len(first) <= TITLE_LIMIT and len(rest) <= SUBTITLE_LIMIT
+            if not fits:
+                result.extend(self._texts(o.chat_id, o.text))
+            for i in range(0, len(buttons), CARD_BUTTONS):
+                title = (first if fits else CHOOSE) if i == 0 else MORE
+                result.append(self._card(o.chat_id, title, rest.strip() if fits and i == 0 else "",
+                                         buttons[i : i + CARD_BUTTONS]))
+        return result
+
+    def _texts(self, user: str, text: str) -> list[Delivery]:
+        return [Delivery(PLATFORM, user, "text", {"touser": user, "msgtype": "text", "agentid": self.agent_id,
+                                                   "text": {"content": part}}, part)
+                for part in split_bytes(text)]
+
+    def _card(self, user: str, title: str, subtitle: str, buttons: list[Button]) -> Delivery:
+        card: dict[str, Any] = {
+            "card_type": "button_interaction",
+            "source": {"desc": "巡诊"},
+            "main_title": {"title": title},
+            "task_id": "xz" + secrets.token_hex(12),
+            "button_list": [{"text": b.label, "style": 1, "key": b.data} for b in buttons],
+        }
+        if subtitle:
+            card["sub_title_text"] = subtitle
+        body = {"touser": user, "msgtype": "template_card", "agentid": self.agent_id, "template_card": card}
+        return Delivery(PLATFORM, user, "card", body, title)
+
+    def passive_xml(self, d: Delivery, cb: Callback) -> str | None:
+        """A passive text reply (the callback's own user only)."""
+        if d.kind != "text":
+            return None
+        from wechatpy.enterprise.replies import TextReply
+
+        return TextReply(source=self.corp_id, target=d.chat_id, content=cdata(d.text), agent=self.agent_id,
+                         time=int(time.time())).render()
+
+    async def send(self, d: Delivery) -> None:
+        """Send, logging what failed."""
+        result = await self.send_result(d)
+        if result.outcome != "ok":
+            log.warning("wecom %s to %s not sent: %s", d.kind, d.chat_id, result.reason)
+
+    async def send_result(self, d: Delivery) -> SendResult:
+        """Send one message in a worker thread and map WeCom's errcode to an outcome."""
+        endpoint = "message/update_template_card" if d.kind == "card_update" else "message/send"
+        try:
+            res = await asyncio.to_thread(self.client.call_api, lambda: self.client.post(endpoint, data=d.body))
+        except Exception as e:
+            return classify(e)
+        if isinstance(res, dict) and (res.get("invaliduser") or res.get("invalid_userids")):
+            return SendResult.permanent("chat_not_found")
+        return SendResult.ok()
+
+
+def classify(e: Exception) -> SendResult:
+    """WeCom's errors as send outcomes."""
+    code = errcode_of(e)
+    if code is None:
+        return SendResult.transient(type(e).__name__)
+    if code in RATE_LIMITED:
+        return SendResult.wait(60)
+    if code in NO_SUCH_USER:
+        return SendResult.permanent("chat_not_found")
+    if code == -1:
+        return SendResult.transient("system busy")
+    if 40000 <= code < 50000:
+        return SendResult.permanent(f"bad_request: {code}")
+    return SendResult.transient(f"errcode {code}")
+
+
+def make_translate(deliverer: WeComDeliverer) -> Callable[[dict[str, str]], Inbound | None]:
+    """The callback message → ``Inbound`` translation (card presses remember their ResponseCode)."""
+
+    def translate(m: dict[str, str]) -> Inbound | None:
+        user = m.get("FromUserName", "")
+        if not user or len(user) > 64:
+            return None
+        kind, ct = m.get("MsgType", ""), m.get("CreateTime", "")
+        if kind == "event":
+            event = m.get("Event", "")
+            if event != "template_card_event":
+                return None  # enter_agent, subscribe …: nothing to answer
+            key, task = m.get("EventKey", ""), m.get("TaskId", "")
+            if m.get("ResponseCode"):
+                deliverer.remember_press(user, task, m["ResponseCode"])
+            return Inbound(PLATFORM, user, user, button=key, update_id=update_id_of(user, ct, event, key),
+                           message_id=task or None)
+        update_id = m.get("MsgId") or update_id_of(user, ct, kind)
+        if kind == "text":
+            return Inbound(PLATFORM, user, user, text=m.get("Content", ""), update_id=update_id)
+        return Inbound(PLATFORM, user, user, text=None, update_id=update_id)  # images, voice: ask for text
+
+    return translate
+
+
+def build(app: Any, *, store: TokenStore | None = None) -> WeComDeliverer | None:
+    """The WeCom sender for ``app.settings`` (None if WeCom is not configured)."""
+    s = app.settings
+    if not (s.wecom_corp_id and s.wecom_secret and s.wecom_agent_id):
+        return None
+    store = store or TokenStore(app.uow)
+    client = make_client(s.wecom_corp_id, s.wecom_secret, store, s.wecom_api_base_url, s.wecom_agent_id)
+    return WeComDeliverer(client, s.wecom_corp_id, s.wecom_agent_id)
+
+
+class WeComChannel(BaseChannel):
+    """WeCom for the outbox sender (announcements and notices to staff)."""
+
+    platform = PLATFORM
+
+    def __init__(self, deliverer: WeComDeliverer, limits: ChannelLimits | None = None):
+        self.deliverer = deliverer
+        # WeCom: 30 messages a minute to one member; the app's overall quota is generous.
+        self.limits = limits or ChannelLimits(global_count=20, global_window=1.0, private_count=30,
+                                              private_window=60.0)
+
+    def is_group(self, chat_id: str) -> bool:
+        """WeCom user ids are never groups here."""
+        return False
+
+    async def send(self, chat_id: str, text: str, buttons: list[list[dict]] | None) -> SendResult:
+        """Text, or a template card when there are buttons."""
+        rows = tuple(tuple(Button(b["label"], b["data"]) for b in row) for row in buttons or [])
+        deliveries = await asyncio.to_thread(self.deliverer.plan, [Outbound(PLATFORM, chat_id, text, rows)], None)
+        for d in deliveries:
+            result = await self.deliverer.send_result(d)
+            if result.outcome != "ok":
+                return result
+        return SendResult.ok()
+
+
+def bridge_for(app: Any, conversation: Any, *, guard: ReplayGuard | None = None,
+               store: TokenStore | None = None) -> CallbackBridge:
+    """The WeCom callback bridge, delivering to WeCom and (when configured) the Official Account."""
+    from bot import wechat_mp
+
+    s = app.settings
+    if not (s.wecom_corp_id and s.wecom_token and s.wecom_aes_key and s.wecom_secret and s.wecom_agent_id):
+        raise SystemExit("WeCom 未配置：需要 WECOM_CORP_ID、WECOM_AGENT_ID、WECOM_SECRET、WECOM_TOKEN、WECOM_AES_KEY")
+    store = store or TokenStore(app.uow)
+    guard = guard or ReplayGuard(app.uow)
+    deliverer = build(app, store=store)
+    assert deliverer is not None
+    deliverers: dict[str, Deliverer] = {PLATFORM: deliverer}
+    mp = wechat_mp.build(app, store=store)
+    if mp is not None:
+        deliverers[wechat_mp.PLATFORM] = mp
+    endpoint = CallbackEndpoint(PLATFORM, s.wecom_token, s.wecom_aes_key, s.wecom_corp_id, guard, enterprise=True)
+    return CallbackBridge(app, conversation, endpoint, make_translate(deliverer), deliverers)
+
+
+async def serve(app: Any, conversation: Any, stop: asyncio.Event) -> None:
+    """Serve WeCom callbacks on ``WECHAT_LISTEN`` at ``/wecom/callback`` until ``stop`` is set."""
+    bridge = bridge_for(app, conversation)
+    await serve_bridge(bridge, app.settings.wechat_listen, PATH, stop, [bridge.endpoint.guard.close])

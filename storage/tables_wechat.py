@@ -1,0 +1,44 @@
+"""Tables of the WeChat transports: shared access tokens, seen callback nonces, per-user channel state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from storage.tables import utc_field
+
+__all__ = ["WeChatNonceRow", "WeChatTokenRow", "WeChatUserRow"]
+
+
+class WeChatTokenRow(SQLModel, table=True):
+    """One access_token per app, shared by every worker; a lease elects the single refresher."""
+
+    __tablename__ = "wechat_token"
+    key: str = Field(primary_key=True, max_length=96)  # "wecom:<corp>:<agent>" or "wechat:<appid>"
+    token: str | None = Field(default=None, max_length=512)
+    expires_at: datetime | None = utc_field(nullable=True)
+    refreshed_at: datetime | None = utc_field(nullable=True)
+    lease_holder: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = utc_field(nullable=True)
+
+
+class WeChatNonceRow(SQLModel, table=True):
+    """A callback nonce already accepted (replay protection); rows older than the time window are purged."""
+
+    __tablename__ = "wechat_nonce"
+    channel: str = Field(primary_key=True, max_length=16)
+    nonce: str = Field(primary_key=True, max_length=64)
+    seen_at: datetime = utc_field(index=True)
+
+
+class WeChatUserRow(SQLModel, table=True):
+    """Per platform user: when they last wrote (the 48-hour window) and the numbered choices last shown."""
+
+    __tablename__ = "wechat_user"
+    platform: str = Field(primary_key=True, max_length=16)
+    user_id: str = Field(primary_key=True, max_length=64)
+    last_inbound_at: datetime | None = utc_field(nullable=True)
+    choices: str = Field(default="[]", sa_column=sa.Column(sa.Text, nullable=False, server_default="[]"))
+    choices_at: datetime | None = utc_field(nullable=True)

@@ -1,0 +1,124 @@
+"""Repository of the WeChat transports: the shared access token and its refresh lease, nonces, per-user state.
+
+Not attached to the unit of work (the handlers never need it): the transports build one over ``uow``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+
+from storage.tables_wechat import WeChatNonceRow, WeChatTokenRow, WeChatUserRow
+
+
+class WeChatRepository:
+    """Access tokens, seen nonces, last-inbound times and numbered choices."""
+
+    def __init__(self, uow):
+        self.uow = uow
+
+    @property
+    def s(self):
+        return self.uow.session
+
+    def _insert(self, table):
+        return (postgresql if self.uow.engine.dialect.name == "postgresql" else sqlite).insert(table)
+
+    # --- access tokens --------------------------------------------------------------------------------------
+    def token(self, key: str) -> tuple[str | None, datetime | None, str | None, datetime | None]:
+        """(token, expires_at, lease_holder, lease_until) of one app; all None if never fetched."""
+        q = select(col(WeChatTokenRow.token), col(WeChatTokenRow.expires_at), col(WeChatTokenRow.lease_holder),
+                   col(WeChatTokenRow.lease_until)).where(col(WeChatTokenRow.key) == key)
+        row = self.s.execute(q).first()
+        return (row[0], row[1], row[2], row[3]) if row else (None, None, None, None)
+
+    def take_lease(self, key: str, holder: str, now: datetime, until: datetime) -> bool:
+        """Become the one refresher of ``key`` until ``until``; False if another holder's lease is running."""
+        self.s.execute(self._insert(WeChatTokenRow).values(key=key).on_conflict_do_nothing())
+        res = self.s.execute(
+            sa.update(WeChatTokenRow)
+            .where(col(WeChatTokenRow.key) == key,
+                   sa.or_(col(WeChatTokenRow.lease_until).is_(None), col(WeChatTokenRow.lease_until) < now,
+                          col(WeChatTokenRow.lease_holder) == holder))
+            .values(lease_holder=holder, lease_until=until)
+        )
+        return res.rowcount == 1
+
+    def store_token(self, key: str, token: str, expires_at: datetime, holder: str, now: datetime) -> None:
+        """Save a freshly fetched token and give the lease back."""
+        self.s.execute(
+            sa.update(WeChatTokenRow).where(col(WeChatTokenRow.key) == key)
+            .values(token=token, expires_at=expires_at, refreshed_at=now, lease_holder=None, lease_until=None)
+        )
+
+    def release_lease(self, key: str, holder: str) -> None:
+        """Give the lease back without a token (the fetch failed)."""
+        self.s.execute(
+            sa.update(WeChatTokenRow)
+            .where(col(WeChatTokenRow.key) == key, col(WeChatTokenRow.lease_holder) == holder)
+            .values(lease_holder=None, lease_until=None)
+        )
+
+    def invalidate_token(self, key: str, token: str, now: datetime) -> bool:
+        """Mark ``token`` expired (the platform said 40001/42001), unless a newer token replaced it already."""
+        res = self.s.execute(
+            sa.update(WeChatTokenRow)
+            .where(col(WeChatTokenRow.key) == key, col(WeChatTokenRow.token) == token)
+            .values(expires_at=now)
+        )
+        return res.rowcount == 1
+
+    # --- nonces ---------------------------------------------------------------------------------------------
+    def first_nonce(self, channel: str, nonce: str, now: datetime) -> bool:
+        """Record a callback nonce; False if it was seen before (a replay)."""
+        stmt = (
+            self._insert(WeChatNonceRow)
+            .values(channel=channel, nonce=nonce, seen_at=now)
+            .on_conflict_do_nothing()
+            .returning(col(WeChatNonceRow.nonce))
+        )
+        return self.s.execute(stmt).first() is not None
+
+    def purge_nonces(self, older_than: datetime) -> int:
+        """Forget nonces older than the replay window (their timestamps are refused anyway)."""
+        return int(self.s.execute(sa.delete(WeChatNonceRow).where(col(WeChatNonceRow.seen_at) < older_than))
+                   .rowcount or 0)
+
+    # --- per-user state -------------------------------------------------------------------------------------
+    def _user(self, platform: str, user_id: str) -> WeChatUserRow:
+        self.s.execute(self._insert(WeChatUserRow).values(platform=platform, user_id=user_id, choices="[]")
+                       .on_conflict_do_nothing())
+        row = self.s.get(WeChatUserRow, (platform, user_id))
+        assert row is not None
+        return row
+
+    def touch(self, platform: str, user_id: str, now: datetime) -> None:
+        """The user just wrote to us (opens the Official Account's 48-hour customer-service window)."""
+        self._user(platform, user_id)
+        self.s.execute(sa.update(WeChatUserRow)
+                       .where(col(WeChatUserRow.platform) == platform, col(WeChatUserRow.user_id) == user_id)
+                       .values(last_inbound_at=now))
+
+    def last_inbound(self, platform: str, user_id: str) -> datetime | None:
+        """When the user last wrote to us, or None."""
+        q = select(col(WeChatUserRow.last_inbound_at)).where(col(WeChatUserRow.platform) == platform,
+                                                              col(WeChatUserRow.user_id) == user_id)
+        return self.s.execute(q).scalar_one_or_none()
+
+    def set_choices(self, platform: str, user_id: str, choices: list[list[str]], now: datetime) -> None:
+        """Remember the numbered choices just shown: ``[[label, token, message_id], ...]`` (empty clears)."""
+        self._user(platform, user_id)
+        self.s.execute(sa.update(WeChatUserRow)
+                       .where(col(WeChatUserRow.platform) == platform, col(WeChatUserRow.user_id) == user_id)
+                       .values(choices=json.dumps(choices, ensure_ascii=False), choices_at=now))
+
+    def choices(self, platform: str, user_id: str) -> list[list[str]]:
+        """The numbered choices last shown to the user."""
+        q = select(col(WeChatUserRow.choices)).where(col(WeChatUserRow.platform) == platform,
+                                                      col(WeChatUserRow.user_id) == user_id)
+        found = self.s.execute(q).scalar_one_or_none()
+        return json.loads(found) if found else []

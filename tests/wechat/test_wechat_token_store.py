@@ -1,0 +1,71 @@
+"""The shared access_token and the nonce store, on SQLite and PostgreSQL: one refresher, no replays."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+from bot.wechat_common import TokenStore
+from storage.wechat import WeChatRepository
+
+
+class _Clock:
+    def __init__(self, t: float):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_many_workers_share_one_token_and_only_one_fetches_it(uow_factory):
+    fetched: list[str] = []
+
+    def fetch() -> tuple[str, int]:
+        time.sleep(0.2)  # slow enough that every worker arrives while the first one fetches
+        fetched.append("t")
+        return f"token-{len(fetched)}", 7200
+
+    stores = [TokenStore(uow_factory, holder=f"worker-{i}") for i in range(6)]
+    got: list[str] = []
+    threads = [threading.Thread(target=lambda s=s: got.append(s.get("wechat:app", fetch))) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert fetched == ["t"] and set(got) == {"token-1"}
+
+
+def test_a_refused_token_is_replaced_once_and_a_stale_invalidation_is_harmless(uow_factory):
+    clock = _Clock(time.time())
+    n = iter(range(1, 10))
+    fetch = lambda: (f"token-{next(n)}", 7200)  # noqa: E731
+    a, b = TokenStore(uow_factory, clock=clock, holder="a"), TokenStore(uow_factory, clock=clock, holder="b")
+    assert a.get("k", fetch) == "token-1" and b.get("k", fetch) == "token-1"
+    a.invalidate("k", "token-1")  # the platform said 40001
+    assert a.get("k", fetch) == "token-2"
+    b.invalidate("k", "token-1")  # b learns late that its cached token was refused: token-2 stays
+    assert b.get("k", fetch) == "token-2"
+    clock.t += 7200 - 200  # inside the refresh margin: refreshed before it expires
+    assert b.get("k", fetch) == "token-3" and a.get("k", fetch) == "token-3"
+
+
+def test_nonces_are_accepted_once_and_purged_after_the_window(uow_factory):
+    t0 = datetime(2026, 11, 23, 2, 30, tzinfo=UTC)
+    with uow_factory() as uow:
+        repo = WeChatRepository(uow)
+        assert repo.first_nonce("wecom", "123", t0)
+        assert not repo.first_nonce("wecom", "123", t0)
+        assert repo.first_nonce("wechat", "123", t0)  # another app's nonce space
+        uow.commit()
+    with uow_factory() as uow:
+        repo = WeChatRepository(uow)
+        assert repo.purge_nonces(t0.replace(hour=3)) == 2
+        assert repo.first_nonce("wecom", "123", t0)
+        repo.set_choices("wechat", "o1", [["批准", "tok", "m1"]], t0)
+        repo.touch("wechat", "o1", t0)
+        uow.commit()
+    with uow_factory() as uow:
+        repo = WeChatRepository(uow)
+        assert repo.choices("wechat", "o1") == [["批准", "tok", "m1"]]
+        assert repo.last_inbound("wechat", "o1") == t0
