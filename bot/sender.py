@@ -208,7 +208,7 @@ class Sender:
         if not self.buffer:
             # Claim only what can go out now: a claim taken while paused would age for nothing.
             pause = min((lim.wait_global(self.monotonic()) for lim in self.limiters.values()), default=0.0)
-            if pause > 0:
+            if pause > self.lease.total_seconds() * 0.25:
                 await asyncio.sleep(min(pause, self.idle_poll))
                 return 0
         self._refill()

@@ -19,7 +19,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from bot.bootstrap import App, build_conversation
@@ -32,7 +32,7 @@ from handlers.announcements import Announcer
 log = logging.getLogger(__name__)
 
 
-def make_clock(env: dict[str, str] | None = None) -> Callable[[], datetime]:
+def make_clock(env: Mapping[str, str] | None = None) -> Callable[[], datetime]:
     """The real clock, or one starting at ``XUNZHEN_FAKE_NOW`` and running at real speed."""
     e = os.environ if env is None else env
     fake = e.get("XUNZHEN_FAKE_NOW")
@@ -45,14 +45,14 @@ def make_clock(env: dict[str, str] | None = None) -> Callable[[], datetime]:
     return lambda: start + timedelta(seconds=time.monotonic() - t0)
 
 
-def reminder_offsets(env: dict[str, str] | None = None) -> tuple[Offset, ...]:
+def reminder_offsets(env: Mapping[str, str] | None = None) -> tuple[Offset, ...]:
     """``XUNZHEN_REMINDERS`` or the default (3 days and 1 day before, 09:00)."""
     e = os.environ if env is None else env
     text = e.get("XUNZHEN_REMINDERS")
     return parse_offsets(text) if text else DEFAULT_OFFSETS
 
 
-def build_channels(app: App, env: dict[str, str] | None = None) -> list[BaseChannel]:
+def build_channels(app: App, env: Mapping[str, str] | None = None) -> list[BaseChannel]:
     """Telegram (when a token is configured) and the console."""
     e = os.environ if env is None else env
     rate = int(e.get("XUNZHEN_SEND_RATE", "30"))
@@ -71,7 +71,7 @@ class _NoMatcher:
 
 
 def make_sweep(app: App, announcer: Announcer, clock: Callable[[], datetime],
-               on_enqueued: Callable[[], None] = lambda: None) -> Callable[[], datetime | None]:
+               on_enqueued: Callable[[], object] = lambda: None) -> Callable[[], datetime | None]:
     """One sweep: announcements due, then stale drafts (their reminders go through the outbox)."""
     conversation = build_conversation(app, clock=clock, matcher=_NoMatcher())
 
@@ -96,7 +96,7 @@ def make_sweep(app: App, announcer: Announcer, clock: Callable[[], datetime],
     return sweep
 
 
-async def serve(app: App, stop: asyncio.Event, env: dict[str, str] | None = None,
+async def serve(app: App, stop: asyncio.Event, env: Mapping[str, str] | None = None,
                 channels: list[BaseChannel] | None = None) -> None:
     """Run the scheduler and the sender until ``stop`` is set."""
     e = os.environ if env is None else env

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from domain.accounts import ChatAccount
 from domain.announcements import (
     CHINA,
     DEFAULT_OFFSETS,
@@ -178,7 +179,8 @@ class Announcer:
         uow.schedule.finish_announcement(ann.id, now, n)
         return n, None
 
-    def _enqueue(self, uow: SqlUnitOfWork, aid: int, acc, text: str, expires: datetime, now: datetime) -> int:
+    def _enqueue(self, uow: SqlUnitOfWork, aid: int, acc: ChatAccount, text: str, expires: datetime,
+                 now: datetime) -> int:
         if acc.blocked:
             return 0
         return int(
@@ -196,7 +198,7 @@ class Announcer:
             )
         )
 
-    def _staff_recipients(self, uow: SqlUnitOfWork, c: Circuit, orders) -> list[tuple[object, list[str]]]:
+    def _staff_recipients(self, uow: SqlUnitOfWork, c: Circuit, orders) -> list[tuple[ChatAccount, list[str]]]:
         """Filing village doctors (with their order numbers) and the township center's reviewers."""
         numbers: dict[int, list[str]] = {}
         for o in orders:
@@ -237,9 +239,10 @@ class Announcer:
             return []
         if p.level is PlaceLevel.VILLAGE:
             return [p.code]
-        frontier, out = [p.code], []
+        frontier: list[str] = [p.code]
+        out: list[str] = []
         for _ in range(3):
-            nxt = []
+            nxt: list[str] = []
             for code in frontier:
                 for child in uow.reference.children(code):
                     (out if child.level is PlaceLevel.VILLAGE else nxt).append(child.code)
@@ -349,7 +352,8 @@ class Announcer:
         """Log a change to a circuit and, if it is a move or cancellation, create its notice (due now)."""
         kind = change_kind(before, after)
         assert after.id is not None
-        log_kind = {AnnouncementKind.CANCEL: "cancelled", AnnouncementKind.UPDATE: "moved"}.get(kind, "edited")
+        log_kind = {AnnouncementKind.CANCEL: "cancelled", AnnouncementKind.UPDATE: "moved"}.get(kind, "edited") \
+            if kind else "edited"
         change_id = uow.schedule.log_change(
             after.id, log_kind, circuit_json(before), circuit_json(after), actor_staff_id, now
         )

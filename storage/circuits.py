@@ -20,6 +20,7 @@ from domain.circuits import Circuit, CircuitLevel, CircuitStatus, HalfDay
 from storage.tables import ChatAccountRow, CircuitExpertRow, CircuitRow, SubscriptionRow
 from storage.tables_circuits import AnnouncementRow, CircuitChangeRow, ExpertProfileRow, LeaveRow, OutboxRow
 
+_OUTBOX: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
 OUTBOX_COLUMNS = [
     "dedupe_key", "platform", "chat_id", "account_id", "announcement_id", "priority", "text", "status", "attempts",
     "expires_at", "created_at",
@@ -70,7 +71,7 @@ class ScheduleRepository:
     def save_circuit(self, c: Circuit) -> None:
         """Write back a changed circuit (slot, status, experts)."""
         row = self.s.get(CircuitRow, c.id)
-        assert row is not None, "circuit must exist"
+        assert row is not None and c.id is not None, "circuit must exist"
         row.day, row.half_day, row.place_code = c.day, c.half_day.value, c.place_code
         row.level, row.status = c.level.value, c.status.value
         self.s.add(row)
@@ -196,11 +197,11 @@ class ScheduleRepository:
                        now: datetime) -> sa.Select:
         key = sa.literal(f"ann:{announcement_id}:") + source.c.platform + sa.literal(":") + sa.cast(
             source.c.account_id, sa.String)
-        return select(
+        return sa.select(
             key, source.c.platform, source.c.chat_id, source.c.account_id,
             sa.literal(announcement_id), sa.literal(priority), sa.literal(text, sa.Text), sa.literal("pending"),
-            sa.literal(0), sa.literal(expires_at, OutboxRow.__table__.c.expires_at.type),
-            sa.literal(now, OutboxRow.__table__.c.created_at.type),
+            sa.literal(0), sa.literal(expires_at, _OUTBOX.c.expires_at.type),
+            sa.literal(now, _OUTBOX.c.created_at.type),
         ).where(sa.true())  # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT
 
     def fan_out_subscribers(self, announcement_id: int, village_codes: list[str], text: str, *,
@@ -248,7 +249,8 @@ class ScheduleRepository:
 
     def leave(self, first: date, last: date, staff_ids: Iterable[int] | None = None) -> dict[int, set[date]]:
         """Leave days between ``first`` and ``last`` per member of staff."""
-        q = select(LeaveRow.staff_id, LeaveRow.day).where(col(LeaveRow.day) >= first, col(LeaveRow.day) <= last)
+        q = sa.select(col(LeaveRow.staff_id), col(LeaveRow.day)).where(col(LeaveRow.day) >= first,
+                                                                       col(LeaveRow.day) <= last)
         if staff_ids is not None:
             q = q.where(col(LeaveRow.staff_id).in_(list(staff_ids)))
         out: dict[int, set[date]] = defaultdict(set)

@@ -22,6 +22,7 @@ from storage.tables import ChatAccountRow, SubscriptionRow
 from storage.tables_circuits import OutboxRow
 
 PRIORITY = {"reply": 0, "bulk": 1}
+_CLAIMED = ("id", "platform", "chat_id", "text", "buttons_json", "priority", "attempts", "account_id", "expires_at")
 Lane = Literal["reply", "bulk"]
 
 
@@ -149,12 +150,10 @@ class OutboxRepository:
             sa.update(OutboxRow)
             .where(target)
             .values(claimed_by=worker, lease_until=now + lease)
-            .returning(
-                OutboxRow.id, OutboxRow.platform, OutboxRow.chat_id, OutboxRow.text, OutboxRow.buttons_json,
-                OutboxRow.priority, OutboxRow.attempts, OutboxRow.account_id, OutboxRow.expires_at,
-            )
+            .returning(*(col(getattr(OutboxRow, name)) for name in _CLAIMED))
         )
-        rows = [OutboxMessage(*r[:8], _aware(r[8])) for r in self.s.execute(stmt)]
+        rows = [OutboxMessage(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _aware(r[8]))
+                for r in self.s.execute(stmt)]
         rows.sort(key=lambda m: (m.priority, m.id))
         return rows
 
