@@ -392,30 +392,33 @@ def title(d: ReportData) -> str:
 
 
 def write_xlsx(d: ReportData, path: Path) -> Path:
-    """One sheet per table: a title row, bold frozen headers, column widths, autofilter."""
+    """One sheet per table: bold frozen header row, column widths, autofilter, landscape printing."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    wb = Workbook()
-    wb.remove(wb.active)
+    # Write-only mode streams rows to the file: a city's year is ~100,000 cells.
+    wb = Workbook(write_only=True)
     head_font, head_fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
+    head_align = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for sh in sheets(d):
         ws = wb.create_sheet(sh.name[:31])
-        ws.append(sh.headers)
-        for cell in ws[1]:
-            cell.font, cell.fill = head_font, head_fill
-            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        for row in sh.rows:
-            ws.append(row)
         for i, w in enumerate(sh.widths, start=1):
             ws.column_dimensions[get_column_letter(i)].width = w * 2 + 2 if w < 12 else w * 1.6 + 2
         ws.freeze_panes = "A2"
         if sh.rows:
-            ws.auto_filter.ref = ws.dimensions
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
+            ws.auto_filter.ref = f"A1:{get_column_letter(len(sh.headers))}{len(sh.rows) + 1}"
         ws.page_setup.orientation = "landscape"
         ws.oddHeader.center.text = title(d)
+        header = []
+        for h in sh.headers:
+            cell = WriteOnlyCell(ws, value=h)
+            cell.font, cell.fill, cell.alignment = head_font, head_fill, head_align
+            header.append(cell)
+        ws.append(header)
+        for row in sh.rows:
+            ws.append(row)
     wb.properties.title = title(d)
     wb.properties.creator = "巡诊 Xunzhen"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -472,9 +475,12 @@ CJK_FONTS = (
 
 def _chinese_font() -> bool:
     """Use a CJK font if one is installed; False means labels fall back to English."""
+    import logging
+
     import matplotlib
     from matplotlib import font_manager
 
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # "findfont" noise about CJK weights
     names = {f.name for f in font_manager.fontManager.ttflist}
     found = [n for n in CJK_FONTS if n in names]
     if found:

@@ -319,8 +319,11 @@ class WorkTally:
 
     def add(self, other: WorkTally) -> None:
         """Add ``other`` into this tally."""
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        for name in _TALLY_FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+_TALLY_FIELDS = tuple(f.name for f in fields(WorkTally))
 
 
 def tally_orders(tally: WorkTally, status: str, special: bool, n: int) -> None:
@@ -413,6 +416,11 @@ class Ledger:
             tally_orders(self.by_circuit[cid][sid], status, special, n)
         for cid, sid, kind, records, heads in inp.work:
             tally_work(self.by_circuit[cid][sid], kind, records, heads)
+        self.circuit_total: dict[int, WorkTally] = {}
+        for cid, per_staff in self.by_circuit.items():
+            total = self.circuit_total[cid] = WorkTally()
+            for t in per_staff.values():
+                total.add(t)
 
     def unit(self, place_code: str) -> str:
         """The supported unit a visit to ``place_code`` counts for."""
@@ -449,10 +457,7 @@ class Ledger:
         for c in sorted(self.inp.circuits, key=lambda c: (c.day, c.half_day, c.place_code, c.id)):
             if not self.in_period(c) or c.status == "cancelled":
                 continue
-            total = WorkTally()
-            for t in self.by_circuit.get(c.id, {}).values():
-                total.add(t)
-            out.append(CircuitLedgerRow(c, self.unit(c.place_code), total))
+            out.append(CircuitLedgerRow(c, self.unit(c.place_code), self.circuit_total.get(c.id, WorkTally())))
         return out
 
     # -- targets
@@ -490,8 +495,8 @@ class Ledger:
                     InstitutionKind.PROVINCIAL_HOSPITAL,
                 ):
                     tertiary.add((sid, c.day))
-            for t in self.by_circuit.get(c.id, {}).values():
-                total.add(t)
+            if c.id in self.circuit_total:
+                total.add(self.circuit_total[c.id])
         a.physicians = len(physicians)
         a.city_share_pct = round(100 * len(city) / len(physicians), 1) if physicians else 0
         a.person_visits = len(grassroots)
