@@ -360,7 +360,7 @@ class Announcer:
         if kind is None or now >= circuit_start(before.day, before.half_day):
             return None  # nothing goes out for a circuit already started
         # Reminders still queued describe the old slot: withdraw them now, not at the next sweep.
-        uow.outbox.void_pending(uow.schedule.earlier_announcement_ids(after.id, 2**62), f"circuit {log_kind}")
+        uow.outbox.void_pending([a.id for a in uow.schedule.announcements(after.id)], f"circuit {log_kind}")
         uow.schedule.ensure_announcement(
             after.id,
             kind.value,

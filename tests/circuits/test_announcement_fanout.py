@@ -144,3 +144,21 @@ def test_fan_out_to_ten_thousand_subscribers_writes_each_once(seeded_uow):
     assert res.recipients == 10_000
     with seeded_uow() as uow:
         assert uow.outbox.counts() == {"pending": 10_000}
+
+
+def test_reminders_still_queued_when_a_circuit_is_cancelled_are_withdrawn_at_once(seeded_uow):
+    c, o, _ = _setup(seeded_uow)
+    clock = Clock(REMINDER_AT + timedelta(minutes=1))
+    announcer = Announcer(seeded_uow, clock)
+    announcer.sweep()  # six reminders queued, none sent yet
+    with seeded_uow() as uow:
+        before = uow.circuits.get(c.id)
+        after = Circuit(before.hospital_code, before.place_code, before.day, before.half_day, before.level,
+                        before.expert_ids, CircuitStatus.CANCELLED, before.id)
+        uow.schedule.save_circuit(after)
+        announcer.record_change(uow, before, after, None, clock.now, [o.id])
+        uow.commit()
+        assert uow.outbox.counts() == {"void": 6}
+    announcer.sweep()
+    with seeded_uow() as uow:
+        assert uow.outbox.counts() == {"void": 6, "pending": 6}  # the cancellation, to everyone told
