@@ -308,6 +308,22 @@ class Ctx:
             for chunk in split_text(text):
                 self.out.append(Outbound(a.platform, a.chat_id, chunk))
 
+    def offer(self, accounts: Iterable[ChatAccount], text: str, choices: list[list[tuple[str, str, dict]]]) -> None:
+        """Send other accounts a message with buttons of their own (each token belongs to its recipient)."""
+        seen: set[int | None] = set()
+        for a in accounts:
+            if a.blocked or a.id is None or a.id in seen or a.id == self.acc.id:
+                continue
+            seen.add(a.id)
+            rows = tuple(
+                tuple(
+                    Button(label, self.uow.chat.new_button(a.id, action, payload, self.now))
+                    for label, action, payload in row
+                )
+                for row in choices
+            )
+            self.out.append(Outbound(a.platform, a.chat_id, text, rows))
+
     def notify_staff(self, staff_ids: Iterable[int | None], text: str) -> None:
         """Notify these staff members on every platform they are bound on."""
         self.send_to(self.uow.chat.accounts_of_staff([i for i in staff_ids if i is not None]), text)

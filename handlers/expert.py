@@ -64,6 +64,16 @@ def mark(ctx: Ctx, payload: dict) -> None:
     if o is None:
         return
     notify_decision(ctx, o, action)
+    if action is Action.MARK_SERVED:
+        # The problem-lead ledger starts here: the resident (or the village doctor for them) rates the visit.
+        raters = ctx.uow.chat.accounts_of_staff([o.filed_by_staff_id]) + ctx.uow.chat.accounts_of_resident(
+            o.resident_id
+        )
+        ctx.offer(
+            raters,
+            t("rate.prompt", number=o.number),
+            [[(str(n), "fb.score", {"id": o.id, "score": n}) for n in range(1, 6)]],
+        )
     ctx.edit(t("circuits.outcome_saved", number=o.number, decision=t(f"decision.{action.value}")))
     if action is Action.MARK_SERVED:
         ctx.acc.start("ex.outcome", ctx.now, id=o.id)

@@ -216,6 +216,7 @@ TEXTS: dict[str, str] = {
     "circuits.no_show": "未到",
     "circuits.ask_outcome": "请简要记录诊疗结果（可跳过）：",
     "circuits.outcome_saved": "{number} 已记录：{decision}。",
+    "rate.prompt": "订单 {number} 已就诊。请为这次巡诊服务打分（1 很差 … 5 很好），也可以之后发送 /rate：",
     "circuits.record_work": "记录其他工作",
     "circuits.choose_work": "记录本次巡诊的其他工作：",
     "work.lecture": "健康讲座",

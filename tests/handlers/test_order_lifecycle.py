@@ -108,6 +108,10 @@ def test_full_lifecycle_township_hospital_expert(chat, cast, app):
     chat.press("cardiologist", "已诊")
     chat.say("cardiologist", "血压偏高，调整用药，一月后复查")
     assert stored(app, number).status is OrderStatus.SERVED
+    # The village doctor is asked to rate the visit, with buttons of their own.
+    assert any("请为这次巡诊服务打分" in t for t in chat.texts("doctor"))
+    chat.press("doctor", "5")
+    assert any("5" in t for t in chat.texts("doctor")[-2:])
     with app.uow() as uow:
         assert uow.chat.outcome(stored(app, number).id) == "血压偏高，调整用药，一月后复查"
         trail = [e.action for e in uow.audit.for_entity("order", number)]
