@@ -113,7 +113,9 @@ class ConsoleSession:
         from storage.tables import StaffRow
 
         with self.app.uow() as uow:  # type: ignore[attr-defined]
-            rows = uow.session.query(StaffRow).order_by(StaffRow.code).limit(12).all()
+            from sqlmodel import select
+
+            rows = uow.session.exec(select(StaffRow).order_by(StaffRow.code).limit(12)).all()
             people = [uow.staff.get(r.id) for r in rows]
             lines = ["演示人员（/as 姓名）："]
             for st in people:

@@ -34,6 +34,9 @@ from storage.outbox import OutboxMessage
 from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
+# Permanent failures that mean the person is gone (blocked us, chat deleted, unfollowed). Others, such as a
+# resident outside the Official Account's 48-hour window, settle the row but keep the subscriber.
+BLOCKING_REASONS = frozenset({"blocked", "forbidden", "chat_not_found", "unfollowed", "user_deactivated"})
 RETRY_AFTER_MARGIN = 0.05  # seconds; our clock and the platform's are not the same clock
 
 
@@ -293,12 +296,15 @@ class Sender:
             # Everything else buffered waits for the pause anyway; keep it (the limiter holds it back).
         elif result.outcome == "permanent":
             self.stats.permanent += 1
+            blocks = result.reason in BLOCKING_REASONS
             with self.uow() as uow:
                 uow.outbox.settle(m.id, "permanent", result.reason)
-                uow.outbox.block_recipient(m.platform, m.chat_id, m.account_id)
+                if blocks:
+                    uow.outbox.block_recipient(m.platform, m.chat_id, m.account_id)
                 uow.commit()
-            self.buffer = deque((x, at) for x, at in self.buffer
-                                if not (x.platform == m.platform and x.chat_id == m.chat_id))
+            if blocks:
+                self.buffer = deque((x, at) for x, at in self.buffer
+                                    if not (x.platform == m.platform and x.chat_id == m.chat_id))
         else:
             attempts = m.attempts + 1
             if attempts >= self.max_attempts:

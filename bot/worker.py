@@ -53,13 +53,22 @@ def reminder_offsets(env: Mapping[str, str] | None = None) -> tuple[Offset, ...]
 
 
 def build_channels(app: App, env: Mapping[str, str] | None = None) -> list[BaseChannel]:
-    """Telegram (when a token is configured) and the console."""
+    """The console, and Telegram, WeCom and the Official Account where configured."""
     e = os.environ if env is None else env
     rate = int(e.get("XUNZHEN_SEND_RATE", "30"))
     channels: list[BaseChannel] = [ConsoleChannel()]
     if app.settings.telegram_token:
         channels.append(PtbChannel(app.settings.telegram_token, app.settings.telegram_api_base_url,
                                    limits=ChannelLimits(global_count=rate)))
+    # WeChat: staff on WeCom, residents on the Official Account, when configured.
+    from bot import wechat_mp, wechat_work
+
+    wecom = wechat_work.build(app)
+    if wecom is not None:
+        channels.append(wechat_work.WeComChannel(wecom))
+    mp = wechat_mp.build(app)
+    if mp is not None:
+        channels.append(wechat_mp.WeChatMpChannel(mp))
     return channels
 
 

@@ -8,10 +8,12 @@ is re-authorised here against the stored record.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
 import unicodedata
+import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -423,9 +425,10 @@ class Conversation:
             ctx = Ctx(self.services, uow, acc, inbound, now)
             try:
                 self._dispatch(ctx)
+                outs = self._route(uow, inbound, ctx.out, now)
                 uow.chat.save(ctx.acc)
                 uow.commit()
-                return ctx.out
+                return outs
             except DomainError as e:
                 # Nothing half-written: drop everything this update did, then record only the refusal.
                 uow.rollback()
@@ -439,6 +442,28 @@ class Conversation:
                 ctx.reply(t(e.key, **e.params))
                 uow.commit()
                 return ctx.out
+
+    @staticmethod
+    def _route(uow: SqlUnitOfWork, inbound: Inbound, outs: list[Outbound], now: datetime) -> list[Outbound]:
+        """Keep what the inbound's own transport delivers; queue the rest in the outbox, in this transaction.
+
+        A decision taken on Telegram may have to reach a reviewer on WeCom: that message is written with the
+        decision itself, so it is never lost, and the sender for that platform delivers it.
+        """
+        own: list[Outbound] = []
+        update = inbound.update_id or uuid.uuid4().hex
+        for i, o in enumerate(outs):
+            if o.platform == inbound.platform:
+                own.append(o)
+                continue
+            buttons = (
+                json.dumps([[{"label": b.label, "data": b.data} for b in row] for row in o.buttons], ensure_ascii=False)
+                if o.buttons
+                else None
+            )
+            uow.outbox.enqueue(o.platform, o.chat_id, o.text, buttons, priority="reply",
+                               dedupe_key=f"x:{inbound.platform}:{update}:{i}", account_id=None, now=now)
+        return own
 
     def _dispatch(self, ctx: Ctx) -> None:
         ib = ctx.inbound

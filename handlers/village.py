@@ -526,13 +526,14 @@ def cancel_reason(ctx: Ctx, text: str) -> None:
     ctx.acc.clear()
     if o is not None:
         ctx.reply(t("orders.cancelled", number=o.number))
+        resident = ctx.uow.residents.get(o.resident_id)
         ctx.notify_role_at(
             township_centers_of(ctx, o.post_code),
             Role.TOWNSHIP_REVIEWER,
             t(
                 "notify.decision",
                 number=o.number,
-                resident="",
+                resident=resident.name if resident else "",
                 decision=t("decision.cancel"),
                 detail=t("notify.detail", text=text),
             ),

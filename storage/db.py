@@ -86,7 +86,7 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def migrate(engine: Engine, revision: str = "heads") -> None:
+def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (both backends use the same Alembic migrations)."""
     command.upgrade(alembic_config(engine), revision)
 

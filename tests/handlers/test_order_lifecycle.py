@@ -272,3 +272,29 @@ def test_emergency_override_is_audited_and_the_order_remembers_it(chat, cast, ap
     chat.press("doctor", "完成")
     chat.press("doctor", "确认提交")
     assert "已提交" in chat.last("doctor")
+
+
+def test_a_notification_for_another_platform_goes_through_the_outbox(chat, cast, app, clock):
+    """The township reviewer is on WeCom: the doctor's submission on another platform reaches them via the outbox."""
+    from handlers import Inbound
+    from storage.outbox import PRIORITY
+    from storage.tables_circuits import OutboxRow
+
+    number = file_order(chat)
+    with app.uow() as uow:
+        reviewer = uow.staff.by_code("S0005")
+        acc = uow.chat.get_or_create("wecom", "zenglifang", "zenglifang", "曾丽芳", clock())
+        acc.staff_id = reviewer.id
+        uow.chat.save(acc)
+        uow.commit()
+    chat.send(Inbound("test", "doctor", "doctor", text="/orders", update_id="o-1"))
+    chat.press("doctor", number)
+    chat.press("doctor", "撤销订单")
+    out = chat.say("doctor", "已去县医院看过")
+    assert all(o.platform == "test" for o in out)  # only this transport's messages come back
+    with app.uow() as uow:
+        from sqlmodel import select
+
+        rows = [(r.chat_id, r.text, r.priority)
+                for r in uow.session.exec(select(OutboxRow).where(OutboxRow.platform == "wecom"))]
+    assert len(rows) == 1 and rows[0][0] == "zenglifang" and number in rows[0][1] and rows[0][2] == PRIORITY["reply"]
