@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import datetime
 from importlib import resources
@@ -179,12 +180,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     conversation = build_conversation(app)
 
     async def serve_all() -> None:
+        from bot import worker
+
+        os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22 warns on every RetryAfter otherwise
         stop = asyncio.Event()
         tasks = [asyncio.create_task(m.serve(app, conversation, stop)) for m in modules]
+        # One process is a whole deployment on the embedded default: the scheduler (announcements, draft
+        # reminders, retention) and the outbox sender run beside the chat transports.
+        background = asyncio.create_task(worker.serve(app, stop, quiet=True))
         # The console ends the process when its user quits; network transports run until interrupted.
         done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         stop.set()
-        for task in pending:
+        _, late = await asyncio.wait([*pending, background], timeout=15)
+        for task in late:
             task.cancel()
         for task in done:
             task.result()

@@ -24,12 +24,14 @@ from datetime import UTC, datetime, timedelta
 
 from bot.bootstrap import App, build_conversation
 from bot.channels import BaseChannel, ChannelLimits, ConsoleChannel, PtbChannel
+from bot.privacy import purge_expired_free_text
 from bot.scheduler import CircuitScheduler
 from bot.sender import Sender
 from domain.announcements import DEFAULT_OFFSETS, Offset, parse_offsets
 from handlers.announcements import Announcer
 
 log = logging.getLogger(__name__)
+PURGE_EVERY = timedelta(hours=1)
 
 
 def make_clock(env: Mapping[str, str] | None = None) -> Callable[[], datetime]:
@@ -84,7 +86,14 @@ def make_sweep(app: App, announcer: Announcer, clock: Callable[[], datetime],
     """One sweep: announcements due, then stale drafts (their reminders go through the outbox)."""
     conversation = build_conversation(app, clock=clock, matcher=_NoMatcher())
 
+    last_purge: list[datetime] = []
+
     def sweep() -> datetime | None:
+        now = clock()
+        if not last_purge or now - last_purge[0] >= PURGE_EVERY:
+            # Retention: closed orders' free text goes after XUNZHEN_RETENTION_DAYS (idempotent, so hourly is fine).
+            purge_expired_free_text(app, now)
+            last_purge[:] = [now]
         res = announcer.sweep()
         outs = conversation.sweep_drafts()
         if outs:
@@ -106,7 +115,7 @@ def make_sweep(app: App, announcer: Announcer, clock: Callable[[], datetime],
 
 
 async def serve(app: App, stop: asyncio.Event, env: Mapping[str, str] | None = None,
-                channels: list[BaseChannel] | None = None) -> None:
+                channels: list[BaseChannel] | None = None, *, quiet: bool = False) -> None:
     """Run the scheduler and the sender until ``stop`` is set."""
     e = os.environ if env is None else env
     clock = make_clock(e)
@@ -122,8 +131,11 @@ async def serve(app: App, stop: asyncio.Event, env: Mapping[str, str] | None = N
         scheduler = CircuitScheduler(app.engine, sweep, interval=float(e.get("XUNZHEN_SWEEP_SECONDS", "60")),
                                      clock=clock)
         scheduler.start()
-    print(f"worker ready: roles={','.join(sorted(roles))} channels={','.join(c.platform for c in channels)}",
-          flush=True)
+    ready = f"worker ready: roles={','.join(sorted(roles))} channels={','.join(c.platform for c in channels)}"
+    if quiet:
+        log.info(ready)
+    else:
+        print(ready, flush=True)
     try:
         if "sender" in roles:
             await sender.run(stop)
