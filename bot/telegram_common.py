@@ -453,3 +453,21 @@ class WebhookServer:
         except Exception:
             log.exception("webhook update %s could not be parsed", data.get("update_id"))
         return web.Response(status=200)
+
+
+def to_inbound(update: Any) -> tuple[Inbound | None, str | None]:
+    """Translate a Telegram update (python-telegram-bot's or aiogram's: the same fields) into an ``Inbound``
+    (None: nothing to handle) and the callback query id."""
+    update_id = str(update.update_id)
+    query = update.callback_query
+    if query is not None:
+        msg = query.message
+        if msg is None or query.data is None:
+            return None, query.id
+        return Inbound(PLATFORM, str(query.from_user.id), str(msg.chat.id), button=query.data, update_id=update_id,
+                       message_id=str(msg.message_id), display_name=query.from_user.full_name), query.id
+    message = update.message
+    if message is None or message.from_user is None:
+        return None, None  # edits, channel posts, anything we did not ask for
+    return Inbound(PLATFORM, str(message.from_user.id), str(message.chat.id), text=message.text,
+                   update_id=update_id, display_name=message.from_user.full_name), None

@@ -22,34 +22,16 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.telegram_common import (
     ALLOWED_UPDATES,
-    PLATFORM,
     Failure,
     Rendered,
     TelegramBridge,
     WebhookServer,
     new_webhook_secret,
+    to_inbound,
     webhook_path,
 )
-from handlers.core import Inbound
 
 log = logging.getLogger(__name__)
-
-
-def to_inbound(update: Update) -> tuple[Inbound | None, str | None]:
-    """Translate a PTB update into an ``Inbound`` (None if there is nothing to handle) and the callback query id."""
-    update_id = str(update.update_id)
-    query = update.callback_query
-    if query is not None:
-        msg = query.message
-        if msg is None or query.data is None:
-            return None, query.id
-        return Inbound(PLATFORM, str(query.from_user.id), str(msg.chat.id), button=query.data, update_id=update_id,
-                       message_id=str(msg.message_id), display_name=query.from_user.full_name), query.id
-    message = update.message
-    if message is None or message.from_user is None:
-        return None, None  # edits, channel posts, anything we did not ask for
-    return Inbound(PLATFORM, str(message.from_user.id), str(message.chat.id), text=message.text,
-                   update_id=update_id, display_name=message.from_user.full_name), None
 
 
 def _markup(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup | None:

@@ -7,11 +7,11 @@ import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
 from domain.accounts import ChatAccount
 from domain.staff import Role
+from storage.repository import Repository
 from storage.tables import (
     ButtonRow,
     ChatAccountRow,
@@ -25,18 +25,9 @@ from storage.tables import (
 BUTTON_TOKEN_BYTES = 9  # 12 url-safe characters: far below Telegram's 64-byte callback_data limit
 
 
-class ChatRepository:
+class ChatRepository(Repository):
     """Everything the conversation layer stores besides orders."""
 
-    def __init__(self, uow):
-        self.uow = uow
-
-    @property
-    def s(self):
-        return self.uow.session
-
-    def _insert(self, table):
-        return (postgresql if self.uow.engine.dialect.name == "postgresql" else sqlite).insert(table)
 
     # --- accounts -------------------------------------------------------------------------------------------
     def account(self, platform: str, platform_user_id: str) -> ChatAccount | None:

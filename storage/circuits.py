@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
 from domain.circuits import Circuit, CircuitLevel, CircuitStatus, HalfDay
+from storage.repository import Repository, affected
 from storage.tables import ChatAccountRow, CircuitExpertRow, CircuitRow, SubscriptionRow
 from storage.tables_circuits import AnnouncementRow, CircuitChangeRow, ExpertProfileRow, LeaveRow, OutboxRow
 
@@ -54,18 +54,9 @@ def circuit_json(c: Circuit) -> dict:
             "experts": sorted(c.expert_ids), "status": c.status.value}
 
 
-class ScheduleRepository:
+class ScheduleRepository(Repository):
     """Circuit changes and their log, announcements and fan-out, leave days and expert profiles."""
 
-    def __init__(self, uow):
-        self.uow = uow
-
-    @property
-    def s(self):
-        return self.uow.session
-
-    def _insert(self, table):
-        return (postgresql if self.uow.engine.dialect.name == "postgresql" else sqlite).insert(table)
 
     # --- circuits ---------------------------------------------------------------------------------------
     def save_circuit(self, c: Circuit) -> None:
@@ -190,7 +181,7 @@ class ScheduleRepository:
                    col(AnnouncementRow.skipped).is_(None))
             .values(fanned_out_at=now, recipients=recipients, skipped=skipped)
         )
-        return bool(res.rowcount)
+        return bool(affected(res))
 
     # --- fan-out (bulk) ---------------------------------------------------------------------------------
     def _outbox_select(self, source, announcement_id: int, text: str, priority: int, expires_at: datetime | None,

@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
+from storage.repository import Repository, affected
 from storage.tables import ChatAccountRow, SubscriptionRow
 from storage.tables_circuits import OutboxRow
 
@@ -56,22 +56,8 @@ def _aware(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
 
 
-class OutboxRepository:
+class OutboxRepository(Repository):
     """Enqueue, claim and settle outbound messages."""
-
-    def __init__(self, uow):
-        self.uow = uow
-
-    @property
-    def s(self):
-        return self.uow.session
-
-    @property
-    def _pg(self) -> bool:
-        return self.uow.engine.dialect.name == "postgresql"
-
-    def _insert(self):
-        return (postgresql if self._pg else sqlite).insert(OutboxRow)
 
     # --- enqueue ----------------------------------------------------------------------------------------
     def enqueue(
@@ -100,7 +86,7 @@ class OutboxRepository:
             account_id: the recipient's chat account, so a permanent failure can mark it blocked.
         """
         stmt = (
-            self._insert()
+            self._insert(OutboxRow)
             .values(
                 dedupe_key=dedupe_key[:160], platform=platform, chat_id=str(chat_id), account_id=account_id,
                 announcement_id=announcement_id, priority=PRIORITY[priority], text=text, buttons_json=buttons_json,
@@ -115,8 +101,12 @@ class OutboxRepository:
 
     def enqueue_select(self, select_stmt: sa.Select, columns: list[str]) -> int:
         """Bulk enqueue from one INSERT … SELECT (fan-out); rows whose dedupe key exists are skipped."""
-        stmt = (self._insert().from_select(columns, select_stmt).on_conflict_do_nothing(index_elements=["dedupe_key"])
-                .returning(col(OutboxRow.id)))
+        stmt = (
+            self._insert(OutboxRow)
+            .from_select(columns, select_stmt)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(col(OutboxRow.id))
+        )
         # Counted from RETURNING: rowcount of INSERT … SELECT … ON CONFLICT is -1 with some drivers.
         return len(self.s.execute(stmt).all())
 
@@ -176,7 +166,7 @@ class OutboxRepository:
             .where(col(OutboxRow.id) == message_id, col(OutboxRow.status) == "pending")
             .values(status="sent", sent_at=now, attempts=col(OutboxRow.attempts) + 1, lease_until=None)
         )
-        return bool(res.rowcount)
+        return bool(affected(res))
 
     def retry_at(self, message_id: int, when: datetime, error: str, *, count_attempt: bool = True) -> None:
         """Try again at ``when`` (rate limited: the attempt is not counted; transient error: it is)."""
@@ -226,7 +216,7 @@ class OutboxRepository:
             .where(col(OutboxRow.announcement_id).in_(ids), col(OutboxRow.status) == "pending")
             .values(status="void", last_error=reason[:200])
         )
-        return int(res.rowcount or 0)
+        return int(affected(res) or 0)
 
     # --- read -------------------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:

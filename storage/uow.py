@@ -8,7 +8,6 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -33,6 +32,7 @@ from storage.chat import ChatRepository
 from storage.circuits import ScheduleRepository
 from storage.crypto import FieldCipher
 from storage.outbox import OutboxRepository
+from storage.repository import Repository, dialect_insert
 from storage.tables import (
     AuditRow,
     CircuitExpertRow,
@@ -56,13 +56,7 @@ class ConcurrentUpdate(DomainError):
     """Someone else changed the record between our read and our write."""
 
 
-class _Repo:
-    def __init__(self, uow: SqlUnitOfWork):
-        self.uow = uow
-
-    @property
-    def s(self) -> Session:
-        return self.uow.session
+_Repo = Repository
 
 
 class ReferenceRepository(_Repo):
@@ -802,8 +796,7 @@ class SqlUnitOfWork:
 
     def next_value(self, name: str) -> int:
         """Atomically increment the named counter and return its new value."""
-        dialect = self.engine.dialect.name
-        ins = (postgresql if dialect == "postgresql" else sqlite).insert(CounterRow)
+        ins = dialect_insert(self.engine.dialect.name, CounterRow)
         stmt = (
             ins.values(name=name, value=1)
             .on_conflict_do_update(index_elements=["name"], set_={"value": col(CounterRow.value) + 1})

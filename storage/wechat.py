@@ -9,24 +9,15 @@ import json
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
+from storage.repository import Repository, affected
 from storage.tables_wechat import WeChatNonceRow, WeChatTokenRow, WeChatUserRow
 
 
-class WeChatRepository:
+class WeChatRepository(Repository):
     """Access tokens, seen nonces, last-inbound times and numbered choices."""
 
-    def __init__(self, uow):
-        self.uow = uow
-
-    @property
-    def s(self):
-        return self.uow.session
-
-    def _insert(self, table):
-        return (postgresql if self.uow.engine.dialect.name == "postgresql" else sqlite).insert(table)
 
     # --- access tokens --------------------------------------------------------------------------------------
     def token(self, key: str) -> tuple[str | None, datetime | None, str | None, datetime | None]:
@@ -46,7 +37,7 @@ class WeChatRepository:
                           col(WeChatTokenRow.lease_holder) == holder))
             .values(lease_holder=holder, lease_until=until)
         )
-        return res.rowcount == 1
+        return affected(res) == 1
 
     def store_token(self, key: str, token: str, expires_at: datetime, holder: str, now: datetime) -> None:
         """Save a freshly fetched token and give the lease back."""
@@ -70,7 +61,7 @@ class WeChatRepository:
             .where(col(WeChatTokenRow.key) == key, col(WeChatTokenRow.token) == token)
             .values(expires_at=now)
         )
-        return res.rowcount == 1
+        return affected(res) == 1
 
     # --- nonces ---------------------------------------------------------------------------------------------
     def first_nonce(self, channel: str, nonce: str, now: datetime) -> bool:
@@ -85,8 +76,7 @@ class WeChatRepository:
 
     def purge_nonces(self, older_than: datetime) -> int:
         """Forget nonces older than the replay window (their timestamps are refused anyway)."""
-        return int(self.s.execute(sa.delete(WeChatNonceRow).where(col(WeChatNonceRow.seen_at) < older_than))
-                   .rowcount or 0)
+        return affected(self.s.execute(sa.delete(WeChatNonceRow).where(col(WeChatNonceRow.seen_at) < older_than)))
 
     # --- per-user state -------------------------------------------------------------------------------------
     def _user(self, platform: str, user_id: str) -> WeChatUserRow:

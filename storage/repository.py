@@ -1,0 +1,38 @@
+"""The base every repository shares: its unit of work, the session, and the dialect's upsert-capable INSERT."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
+from sqlmodel import Session
+
+
+def dialect_insert(dialect_name: str, table: Any) -> Any:
+    """``INSERT`` with ``ON CONFLICT`` support for the backend in use (SQLite or PostgreSQL)."""
+    return (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
+
+
+def affected(result: Any) -> int:
+    """Rows an UPDATE/DELETE/INSERT changed (the session types it as a plain ``Result``)."""
+    return int(cast(CursorResult, result).rowcount or 0)
+
+
+class Repository:
+    """A repository lives inside one unit of work and uses its session."""
+
+    def __init__(self, uow: Any):
+        self.uow = uow
+
+    @property
+    def s(self) -> Session:
+        """The unit of work's session."""
+        return self.uow.session
+
+    @property
+    def _pg(self) -> bool:
+        return self.uow.engine.dialect.name == "postgresql"
+
+    def _insert(self, table: Any) -> Any:
+        return dialect_insert(self.uow.engine.dialect.name, table)
