@@ -50,6 +50,8 @@ from storage.tables import (
 )
 
 CHINA = ZoneInfo("Asia/Shanghai")
+ERASED = "（内容已按居民要求删除）"
+AUDIT_REDACTED = "（已删除）"  # the only value the audit trigger lets a reason be changed to (migration 0006)
 
 
 class ConcurrentUpdate(DomainError):
@@ -403,6 +405,7 @@ class ResidentRepository(_Repo):
         row = self.s.get(ResidentRow, resident_id)
         if row is None:
             return
+        self._erase_traces(resident_id, row.name)
         row.name = "已注销"
         row.phone_enc = row.phone_hash = row.id_number_enc = row.id_number_hash = None
         row.consent_withdrawn_at = now
@@ -416,6 +419,48 @@ class ResidentRepository(_Repo):
 
         order_ids = select(OrderRow.id).where(col(OrderRow.resident_id) == resident_id)
         self.s.exec(sa.update(OrderOutcomeRow).where(col(OrderOutcomeRow.order_id).in_(order_ids)).values(outcome=""))
+
+    def _erase_traces(self, resident_id: int, name: str) -> None:
+        """Erase the resident from messages (sent or queued), ratings, leads and drafts that name them."""
+        from storage.tables import ChatAccountRow
+        from storage.tables_circuits import OutboxRow
+        from storage.tables_ledgers import LeadRow, RatingRow
+
+        accounts = select(ChatAccountRow.id).where(col(ChatAccountRow.resident_id) == resident_id)
+        orders = select(OrderRow.id).where(col(OrderRow.resident_id) == resident_id)
+        # Messages to the resident themselves: nothing more goes out, and what went out is not kept.
+        self.s.exec(
+            sa.update(OutboxRow)
+            .where(col(OutboxRow.account_id).in_(accounts), col(OutboxRow.status) == "pending")
+            .values(status="void")
+        )
+        self.s.exec(
+            sa.update(OutboxRow).where(col(OutboxRow.account_id).in_(accounts)).values(text=ERASED, buttons_json=None)
+        )
+        # Notices to staff that named them keep their order number but lose the name.
+        if len(name) >= 2:
+            self.s.exec(
+                sa.update(OutboxRow)
+                .where(col(OutboxRow.text).contains(name, autoescape=True))
+                .values(text=sa.func.replace(col(OutboxRow.text), name, "***"))
+            )
+        self.s.exec(sa.update(RatingRow).where(col(RatingRow.order_id).in_(orders)).values(comment=None))
+        # The audit trail keeps who did what and when; only the free-text reasons about this resident go
+        # (the append-only trigger allows exactly this redaction and nothing else).
+        numbers = select(OrderRow.number).where(col(OrderRow.resident_id) == resident_id)
+        self.s.exec(
+            sa.update(AuditRow)
+            .where(col(AuditRow.entity) == "order", col(AuditRow.entity_id).in_(numbers),
+                   col(AuditRow.reason).is_not(None), col(AuditRow.reason) != AUDIT_REDACTED)
+            .values(reason=AUDIT_REDACTED)
+        )
+        self.s.exec(sa.update(LeadRow).where(col(LeadRow.order_id).in_(orders)).values(summary=ERASED))
+        # A village doctor halfway through filing for them: that draft goes.
+        for acc in self.s.exec(select(ChatAccountRow).where(col(ChatAccountRow.step).is_not(None))):
+            draft = json.loads(acc.draft or "{}")
+            if draft.get("rid") == resident_id:
+                acc.step, acc.draft, acc.draft_updated_at = None, "{}", None
+                self.s.add(acc)
 
     def count(self) -> int:
         """How many residents are stored."""

@@ -166,6 +166,25 @@ def test_audit_log_is_append_only(seeded_uow):
             uow.session.exec(sa.text(stmt))
 
 
+def test_an_audit_reason_may_only_be_redacted(seeded_uow):
+    """Erasure on /forget may blank a free-text reason; nothing else in the trail can change."""
+    with seeded_uow() as uow:
+        order = _new_order(uow)
+        reviewer = uow.staff.by_code("S0005")
+        order.apply(Action.TOWNSHIP_REJECT, actor_staff_id=reviewer.id, actor_role=Role.TOWNSHIP_REVIEWER,
+                    now=FIXED_NOW, reason="测试居民已住院")
+        uow.orders.save(order)
+        uow.commit()
+    with seeded_uow() as uow:
+        uow.session.exec(sa.text("UPDATE audit_event SET reason = '（已删除）' WHERE reason = '测试居民已住院'"))
+        uow.commit()
+    for stmt in ("UPDATE audit_event SET reason = '（已删除）', action = 'x'", "UPDATE audit_event SET entity_id = 'y'"):
+        with seeded_uow() as uow, pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            uow.session.exec(sa.text(stmt))
+    with seeded_uow() as uow:
+        assert [e.reason for e in uow.audit.for_entity("order", order.number)] == [None, "（已删除）"]
+
+
 def test_phone_numbers_are_encrypted_at_rest_and_found_by_hash(seeded_uow):
     with seeded_uow() as uow:
         order = _new_order(uow)

@@ -104,3 +104,37 @@ def test_retention_purges_free_text_of_closed_orders_only(chat, cast, app, clock
     assert stored(app, closed).status is OrderStatus.REJECTED  # counts stay
     assert stored(app, still_open).need_text == "眼睛花，看不清字"
     assert purge_expired_free_text(app, later) == 0
+
+
+@pytest.mark.parametrize("seeded_engine", ["sqlite"], indirect=True)
+def test_forget_leaves_no_trace_but_counts(chat, cast, app, clock):
+    """After /forget, the database file holds neither the resident's name, phone, words nor comments."""
+    from handlers.onboarding import resident_link_code
+
+    need = "老人心口疼，胸闷气短，走路就喘，想看看心脏"
+    number = file_order(chat, need)
+    order = stored(app, number)
+    with app.uow() as uow:  # the township reviewer also uses WeCom: notices naming the resident go via the outbox
+        acc = uow.chat.get_or_create("wecom", "zlf", "zlf", "曾丽芳", clock())
+        acc.staff_id = uow.staff.by_code("S0005").id
+        uow.chat.save(acc)
+        link = resident_link_code(uow, order.resident_id)
+        uow.commit()
+    chat.say("township", "/pending")
+    chat.press("township", "退回补充")
+    chat.say("township", "疼了多久？")
+    chat.say("doctor", "/orders")
+    chat.press("doctor", number)
+    chat.press("doctor", "撤销订单")
+    chat.say("doctor", "邱瑞鹏说不用看了")  # a reason that names him: also a trace
+    chat.say("grandpa", f"/start r_{link}")
+    chat.say("grandpa", "/forget")
+    chat.press("grandpa", "确定撤回并删除")
+    with app.uow() as uow:
+        assert uow.orders.count_by_status() == {"cancelled": 1}  # counts stay
+        assert uow.orders.by_number(number).confirmed_specialty == "03.04"
+    app.engine.dispose()  # last connection: the WAL is checkpointed and removed
+    db = Path(app.engine.url.database)
+    raw = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
+    for trace in ("邱瑞鹏", need, "13900003001", "疼了多久"):
+        assert trace.encode() not in raw, trace
