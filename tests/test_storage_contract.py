@@ -178,7 +178,8 @@ def test_an_audit_reason_may_only_be_redacted(seeded_uow):
     with seeded_uow() as uow:
         uow.session.exec(sa.text("UPDATE audit_event SET reason = '（已删除）' WHERE reason = '测试居民已住院'"))
         uow.commit()
-    for stmt in ("UPDATE audit_event SET reason = '（已删除）', action = 'x'", "UPDATE audit_event SET entity_id = 'y'"):
+    tampering = ("UPDATE audit_event SET reason = '（已删除）', action = 'x'", "UPDATE audit_event SET entity_id = 'y'")
+    for stmt in tampering:
         with seeded_uow() as uow, pytest.raises(sa.exc.DBAPIError, match="append-only"):
             uow.session.exec(sa.text(stmt))
     with seeded_uow() as uow:
