@@ -76,6 +76,9 @@ def parse_xml(data: bytes | str, limit: int = MAX_BODY) -> dict[str, str]:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
     except UnicodeDecodeError:
         raise CallbackRejected("bad_encoding") from None
+    # A NUL means UTF-16/32 in disguise: the text check below would not see its "<!" but the parser would.
+    if "\x00" in text:
+        raise CallbackRejected("bad_encoding")
     if _NOT_CDATA.search(text):  # <!DOCTYPE, <!ENTITY, comments: WeChat sends none of them
         raise CallbackRejected("xml_declaration_refused")
     try:
@@ -245,7 +248,12 @@ class CallbackEndpoint:
                 raise CallbackRejected("bad_msg_signature", 403)
             if self.cipher is None:
                 raise CallbackRejected("no_aes_key", 500)
-            return self.cipher.decrypt(echostr).decode("utf-8", "replace")
+            # Without this, a captured callback replayed here as echostr would be decrypted for anyone.
+            self.guard.check_nonce(self.platform, nonce)
+            plain = self.cipher.decrypt(echostr).decode("utf-8", "replace")
+            if len(plain) > 64 or plain.lstrip().startswith("<"):
+                raise CallbackRejected("bad_echostr", 403)
+            return plain
         if not signature_ok(signature(self.token, ts, nonce), q.get("signature")):  # OA: plain echo
             raise CallbackRejected("bad_signature", 403)
         return echostr

@@ -87,6 +87,22 @@ async def test_url_verification_answers_the_echo(driver: Driver):
     assert (r.status, r.body) == (200, "echo-4711")
     bad = await driver.get(dict(q, timestamp=str(int(ts) - 1)))
     assert bad.status == 403
+    if driver.enterprise:  # the same signed query again is a replay: refused, nothing decrypted
+        again = await driver.get(q)
+        assert again.status != 200 and "echo-4711" not in again.body
+
+
+async def test_a_captured_wecom_callback_cannot_be_decrypted_through_the_url_check(driver: Driver):
+    """msg_signature over (token, ts, nonce, Encrypt) is what the URL check verifies: it must not echo XML."""
+    if not driver.enterprise:
+        pytest.skip("WeCom only")
+    ts, nonce = str(int(time.time())), "67890"
+    secret = "<xml><Content>身份证350421199001011234</Content></xml>"
+    enc = driver.builder.crypto._encrypt_message(secret, nonce, ts, _prp()).split("<Encrypt><![CDATA[")[1]
+    enc = enc.split("]]>")[0]
+    q = {"msg_signature": signature(WECOM_TOKEN, ts, nonce, enc), "timestamp": ts, "nonce": nonce, "echostr": enc}
+    r = await driver.get(q)
+    assert r.status == 403 and "350421" not in r.body
 
 
 def _prp():
@@ -155,6 +171,10 @@ def test_the_xml_parser_refuses_declarations_and_oversize_input():
     with pytest.raises(CallbackRejected, match="bad_xml"):
         parse_xml(b"<xml><a>unclosed</xml>")
     assert parse_xml(b"<xml><A><![CDATA[x<y]]></A><B>2</B></xml>") == {"A": "x<y", "B": "2"}
+    # UTF-16 without a byte-order mark is valid UTF-8 but hides "<!" behind NULs: refused before parsing.
+    bomb16 = BOMB.decode().replace('encoding="utf-8"', "").encode("utf-16-le") if isinstance(BOMB, bytes) else b""
+    with pytest.raises(CallbackRejected, match="bad_encoding"):
+        parse_xml(bomb16 or "<!DOCTYPE x><xml/>".encode("utf-16-le"))
     assert hashlib.sha1(b"").hexdigest() == signature()
 
 
