@@ -39,6 +39,8 @@ MAX_INBOUND_TEXT = 4096
 MAX_OUTBOUND_TEXT = 4096
 DRAFT_REMINDER_AFTER = timedelta(hours=23)
 DRAFT_TTL = timedelta(hours=24)
+# Buttons work across restarts, but not forever: a month-old card must not decide anything today.
+BUTTON_TTL = timedelta(days=30)
 ROLE_PREFERENCE = ROLE_ORDER
 
 
@@ -512,10 +514,13 @@ class Conversation:
             ctx.audit("refused", "button", token[:64], reason="unknown_button")
             ctx.reply(t("button.expired"))
             return
-        owner, action, payload, _created = found
+        owner, action, payload, created = found
         if owner != ctx.acc.id:
             ctx.audit("refused", "button", token, reason="not_owner", detail={"owner": owner, "action": action})
             ctx.reply(t("button.not_yours"))
+            return
+        if ctx.now - created > BUTTON_TTL:
+            ctx.reply(t("button.expired"))
             return
         fn = self.router.buttons.get(action)
         if fn is None:
