@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from domain.errors import PermissionDenied
+from domain.circuits import CircuitStatus
+from domain.errors import DomainError, PermissionDenied
 from domain.orders import Action, OrderStatus
 from domain.staff import Role
 from handlers.common import act, acting_staff, notify_decision, specialty_name, status_name
@@ -100,9 +101,11 @@ def outcome_skip(ctx: Ctx, payload: dict) -> None:
 
 def _own_circuit(ctx: Ctx, circuit_id: object):
     st, _ = acting_staff(ctx)
-    c = ctx.uow.circuits.get(int(str(circuit_id))) if str(circuit_id).isdigit() else None
+    c = ctx.uow.circuits.get(int(str(circuit_id))) if str(circuit_id).isascii() and str(circuit_id).isdigit() else None
     if c is None or not c.has_expert(st.id):
         raise PermissionDenied("perm.not_on_circuit", circuit=str(circuit_id))
+    if c.status is CircuitStatus.CANCELLED:
+        raise DomainError("plan.not_planned", id=c.id)
     return c
 
 
@@ -130,7 +133,7 @@ def work_kind(ctx: Ctx, payload: dict) -> None:
 def work_count(ctx: Ctx, text: str) -> None:
     """Record the work with its count."""
     digits = text.strip().translate(str.maketrans("０１２３４５６７８９", "0123456789"))
-    if not digits.isdigit() or not 1 <= int(digits) <= 999:
+    if not (digits.isascii() and digits.isdigit()) or not 1 <= int(digits) <= 999:
         ctx.reply(t("circuits.count_invalid"))
         return
     c = _own_circuit(ctx, ctx.acc.draft.get("circuit"))

@@ -58,7 +58,7 @@ def rate(ctx: Ctx, arg: str) -> None:
 def _check_order(ctx: Ctx, order_id: object) -> int:
     """The order id if this user may rate it (re-checked on every press)."""
     _, post, resident = _rater(ctx)
-    o = ctx.uow.orders.get(int(str(order_id))) if str(order_id).isdigit() else None
+    o = ctx.uow.orders.get(int(str(order_id))) if str(order_id).isascii() and str(order_id).isdigit() else None
     if o is None or (post is not None and o.post_code != post) or (resident is not None and o.resident_id != resident):
         raise DomainError("rate.not_yours")
     assert o.id is not None

@@ -123,13 +123,20 @@ def invite_name(ctx: Ctx, text: str) -> None:
     from storage.tables import InviteRow
 
     invite = ctx.uow.session.get(InviteRow, ctx.acc.draft.get("invite_id"))
-    if invite is None or invite.used_at is not None:
+    if invite is None or invite.used_at is not None or invite.expires_at <= ctx.now:
         ctx.acc.clear()
         ctx.reply(t("invite.used"))
         return
     role = Role(invite.role)
+    # Bind to an existing record only if it is exactly this role and nobody holds it yet: an invite for one
+    # role must never hand over a person's other roles or someone else's account.
     staff = next(
-        (s for s in ctx.uow.staff.at_institution(invite.institution_code) if s.name == name and role in s.roles), None
+        (
+            s
+            for s in ctx.uow.staff.at_institution(invite.institution_code)
+            if s.name == name and s.roles == {role} and s.id is not None and not ctx.uow.chat.accounts_of_staff([s.id])
+        ),
+        None,
     )
     if staff is None:
         staff = Staff(
@@ -167,7 +174,7 @@ def _bind(ctx: Ctx, invite, staff: Staff, role: Role) -> None:
 def link_resident(ctx: Ctx, payload: str) -> None:
     """Link this account to a resident record, from the code the village doctor gave them."""
     rid_text, _, _mac = payload.partition("-")
-    rid = int(rid_text) if rid_text.isdigit() and len(rid_text) < 12 else None
+    rid = int(rid_text) if rid_text.isascii() and rid_text.isdigit() and len(rid_text) < 12 else None
     resident = ctx.uow.residents.get(rid) if rid else None
     if resident is None or resident_link_code(ctx.uow, rid or 0) != payload or not resident.has_consent:
         ctx.audit("refused", "resident_link", payload[:40], reason="invalid_link")

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from domain.announcements import has_started
 from domain.circuits import Circuit, CircuitLevel, CircuitStatus, HalfDay
-from domain.errors import DomainError
+from domain.errors import DomainError, PermissionDenied
 from domain.orders import Action, OrderStatus
 from domain.planning import LEVEL_OF_PLACE, format_proposal, parse_month, propose_plan
 from domain.staff import Role
@@ -44,7 +44,9 @@ def _announcer(ctx: Ctx) -> Announcer:
 
 
 def _hospital(ctx: Ctx) -> str:
-    st, _ = acting_staff(ctx)
+    st, role = acting_staff(ctx)
+    if role is not Role.HOSPITAL_REVIEWER:  # re-checked on every press, not only on /plan
+        raise PermissionDenied("perm.role_missing", role=Role.HOSPITAL_REVIEWER.value)
     kind = ctx.jurisdiction.kind_of(st.institution_code)
     if kind is None or not kind.is_hospital:
         raise DomainError("plan.no_hospital")
@@ -310,8 +312,7 @@ def choose_orders(ctx: Ctx, payload: dict) -> None:
     """Awaiting orders from the hospital's area that may join this circuit."""
     c = _own_circuit(ctx, payload.get("id"))
     reach = ctx.jurisdiction.network.reachable(c.hospital_code, ctx.today)
-    found = [o for o in ctx.uow.orders.list(statuses=[OrderStatus.AWAITING_CIRCUIT], limit=500)
-             if o.post_code in reach]
+    found = ctx.uow.orders.list(post_codes=sorted(reach), statuses=[OrderStatus.AWAITING_CIRCUIT], limit=500)
     # Orders already assigned to one of this circuit's experts first, then the oldest.
     found.sort(key=lambda o: (o.assigned_expert_id not in c.expert_ids, o.created_at))
     if not found:

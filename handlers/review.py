@@ -5,9 +5,17 @@ from __future__ import annotations
 from collections import defaultdict
 
 from domain.errors import DomainError, PermissionDenied
-from domain.orders import Action, Order, OrderStatus, Urgency
+from domain.orders import OPEN_STATUSES, Action, Order, OrderStatus, Urgency
 from domain.staff import Role
-from handlers.common import act, acting_staff, load_order, notify_decision, specialty_name, status_name
+from handlers.common import (
+    act,
+    acting_staff,
+    load_order,
+    notify_decision,
+    specialty_name,
+    status_name,
+    viewable_order,
+)
 from handlers.core import Ctx, Router
 from handlers.texts import t
 
@@ -39,6 +47,14 @@ def _card(ctx: Ctx, o: Order) -> str:
     return text
 
 
+def _require(ctx: Ctx, role: Role):
+    """The acting staff member, if they act in ``role`` now (buttons are re-checked, not just commands)."""
+    st, acting = acting_staff(ctx)
+    if acting is not role:
+        raise PermissionDenied("perm.action_not_for_role", role=acting.value)
+    return st, acting
+
+
 def _posts_in_scope(ctx: Ctx, role: Role) -> list[str]:
     st, _ = acting_staff(ctx)
     net = ctx.jurisdiction.network
@@ -63,7 +79,9 @@ def township_pending(ctx: Ctx, arg: str) -> None:
         if shown >= MAX_CARDS:
             break
         routine = [o for o in items if o.urgency is Urgency.ROUTINE]
-        batch = [[ctx.btn(t("review.approve_all", count=len(routine)), "tw.approve_all", post=items[0].post_code)]]
+        # The button approves exactly the orders counted on it, not whatever arrives before it is pressed.
+        batch = [[ctx.btn(t("review.approve_all", count=len(routine)), "tw.approve_all", post=items[0].post_code,
+                          ids=[o.id for o in routine])]]
         ctx.reply(
             t("pending.village", village=ctx.place_name(village), count=len(items)), batch if len(routine) >= 2 else []
         )
@@ -151,15 +169,15 @@ def reject(ctx: Ctx, text: str) -> None:
 @router.button("tw.merge")
 def choose_merge(ctx: Ctx, payload: dict) -> None:
     """Merge a duplicate: choose the order it duplicates (same post, still open)."""
-    o = load_order(ctx, payload.get("id"))
-    others = [
+    _require(ctx, TW)
+    o = viewable_order(ctx, payload.get("id"))
+    # The newest open orders of the post (a busy post has many closed ones), the same resident's first.
+    open_orders = [
         x
-        for x in ctx.uow.orders.list(post_codes=[o.post_code], limit=200)
-        if x.id != o.id and x.status.is_open and x.resident_id == o.resident_id
+        for x in ctx.uow.orders.list(post_codes=[o.post_code], statuses=OPEN_STATUSES, limit=50, newest_first=True)
+        if x.id != o.id
     ]
-    others = others or [
-        x for x in ctx.uow.orders.list(post_codes=[o.post_code], limit=200) if x.id != o.id and x.status.is_open
-    ]
+    others = [x for x in open_orders if x.resident_id == o.resident_id] or open_orders
     if not others:
         ctx.reply(t("review.no_merge_target"))
         return
@@ -172,7 +190,7 @@ def choose_merge(ctx: Ctx, payload: dict) -> None:
                 into=x.id,
             )
         ]
-        for x in others[-8:]
+        for x in others[:8]
     ]
     ctx.reply(t("review.choose_merge_target"), rows)
 
@@ -196,8 +214,9 @@ def approve_all(ctx: Ctx, payload: dict) -> None:
     if post not in _posts_in_scope(ctx, TW):
         raise PermissionDenied("perm.outside_township", post=post)
     numbers = []
+    shown = {int(i) for i in payload.get("ids") or [] if isinstance(i, int)}
     for o in ctx.uow.orders.list(post_codes=[post], statuses=[OrderStatus.SUBMITTED], limit=500):
-        if o.urgency is Urgency.ROUTINE:
+        if o.urgency is Urgency.ROUTINE and o.id in shown:
             done = act(ctx, o.id, Action.TOWNSHIP_APPROVE)
             if done:
                 numbers.append(done.number)
@@ -247,7 +266,8 @@ def hospital_pending(ctx: Ctx, arg: str) -> None:
 def choose_expert(ctx: Ctx, payload: dict) -> None:
     """Circuit: pick one of the hospital's experts in that specialty, least loaded first, or decide at planning."""
     st, _ = acting_staff(ctx)
-    o = load_order(ctx, payload.get("id"))
+    _require(ctx, HS)
+    o = viewable_order(ctx, payload.get("id"))
     experts = ctx.uow.staff.experts_with_specialty([st.institution_code], o.confirmed_specialty or "02")
     load = ctx.uow.orders.expert_load([e.id for e in experts if e.id is not None])
     experts.sort(key=lambda e: (load.get(e.id or 0, 0), -e.title.rank, e.code))

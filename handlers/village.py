@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.errors import DomainError
+from domain.errors import DomainError, PermissionDenied
 from domain.orders import MAX_NEED_TEXT, Action, Order, OrderStatus, SpecialPopulation, Urgency
 from domain.privacy import is_valid_mobile, normalise_phone
 from domain.specialties import catalogue
@@ -77,7 +77,7 @@ def pick_resident(ctx: Ctx, payload: dict) -> None:
     _, village = _post_village(ctx)
     rid = payload.get("rid")
     resident = ctx.uow.residents.get(int(rid)) if isinstance(rid, int) else None
-    if resident is None or resident.village_code != village:
+    if resident is None or resident.village_code != village or resident.consent_withdrawn_at is not None:
         ctx.audit("refused", "resident", str(rid), reason="not_your_post")
         ctx.reply(t("perm.not_your_post"))
         return
@@ -144,7 +144,7 @@ def resident_sex_typed(ctx: Ctx, text: str) -> None:
 def resident_birth_year(ctx: Ctx, text: str) -> None:
     """Birth year, then an optional phone number."""
     digits = text.strip().translate(str.maketrans("０１２３４５６７８９", "0123456789")).removesuffix("年")
-    if not (digits.isdigit() and MIN_BIRTH_YEAR <= int(digits) <= ctx.today.year):
+    if not (digits.isascii() and digits.isdigit() and MIN_BIRTH_YEAR <= int(digits) <= ctx.today.year):
         ctx.reply(t("new.birth_year_invalid", min=MIN_BIRTH_YEAR, max=ctx.today.year))
         return
     ctx.acc.advance("new.phone", ctx.now, birth_year=int(digits))
@@ -394,7 +394,10 @@ def confirm(ctx: Ctx, payload: dict) -> None:
     consent = Consent(ctx.services.consent_version, ctx.now, st.id)
     if d.get("rid"):
         resident = ctx.uow.residents.get(int(str(d["rid"])))
-        if resident is None or resident.village_code != village:
+        # Re-checked now: the resident may have withdrawn (/forget) since they were picked.
+        if resident is None or resident.village_code != village or resident.consent_withdrawn_at is not None:
+            raise DomainError("resident.unknown")
+        if not d.get("consent") and not resident.has_consent:
             raise DomainError("resident.unknown")
         if d.get("consent"):
             resident.consent, resident.consent_withdrawn_at = consent, None
@@ -488,10 +491,19 @@ def view(ctx: Ctx, payload: dict) -> None:
     ctx.reply(text, [row])
 
 
+def _own_open_order(ctx: Ctx, order_id: object) -> Order:
+    """An order of this village doctor's own post (editing is the filer's, whatever else they may view)."""
+    st, role = acting_staff(ctx)
+    o = viewable_order(ctx, order_id)
+    if role is not VD or o.post_code != st.institution_code:
+        raise PermissionDenied("perm.not_your_post", order=o.number or "")
+    return o
+
+
 @router.button("order.edit")
 def edit(ctx: Ctx, payload: dict) -> None:
     """Ask for the new need text."""
-    o = viewable_order(ctx, payload.get("id"))
+    o = _own_open_order(ctx, payload.get("id"))
     ctx.acc.start("order.edit", ctx.now, id=o.id)
     ctx.reply(t("orders.ask_edit"))
 
@@ -502,7 +514,7 @@ def edit_text(ctx: Ctx, text: str) -> None:
     if not has_meaning(text):
         ctx.reply(t("no_meaning"))
         return
-    o = viewable_order(ctx, ctx.acc.draft.get("id"))
+    o = _own_open_order(ctx, ctx.acc.draft.get("id"))
     st, _ = acting_staff(ctx)
     assert st.id is not None
     o.edit_need(text, actor_staff_id=st.id, now=ctx.now)

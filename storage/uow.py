@@ -378,8 +378,10 @@ class ResidentRepository(_Repo):
         return self._load(row) if row else None
 
     def in_villages(self, village_codes: Iterable[str], name_like: str | None = None) -> list[Resident]:
-        """Residents of these villages, optionally whose name contains ``name_like``."""
-        q = select(ResidentRow).where(col(ResidentRow.village_code).in_(list(village_codes)))
+        """Residents of these villages (not those who withdrew), optionally whose name contains ``name_like``."""
+        q = select(ResidentRow).where(
+            col(ResidentRow.village_code).in_(list(village_codes)), col(ResidentRow.consent_withdrawn_at).is_(None)
+        )
         if name_like:
             q = q.where(col(ResidentRow.name).contains(name_like, autoescape=True))
         return [self._load(r) for r in self.s.exec(q.order_by(col(ResidentRow.name), col(ResidentRow.id)))]
