@@ -27,6 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("dashboard", help="启动只读网页看板 / start the read-only web dashboard")
     p.add_argument("--listen", default="127.0.0.1:8081", help="HOST:PORT")
+    p.add_argument(
+        "--secure-cookie",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="会话 cookie 加 Secure（需 HTTPS）；默认：非本机地址开启 / Secure session cookie "
+        "(default: on unless --listen is loopback; env XUNZHEN_DASHBOARD_SECURE_COOKIE)",
+    )
     p.set_defaults(func=cmd_dashboard)
 
     p = sub.add_parser("set-password", help="设置看板登录密码（从标准输入读取）/ set a dashboard password")
@@ -174,14 +181,25 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     """Serve the dashboard until interrupted."""
     from aiohttp import web
 
-    from bot.dashboard import DashboardServices, make_app
+    from bot.dashboard import DashboardServices, make_app, secure_cookie_for
 
     host, _, port = args.listen.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        secure = secure_cookie_for(host, args.secure_cookie, os.environ.get("XUNZHEN_DASHBOARD_SECURE_COOKIE"))
+    except ValueError as e:
+        print(e, file=sys.stderr)
+        return 2
     app = _app()
-    print(f"看板已启动 / dashboard on http://{host or '127.0.0.1'}:{port}/", file=sys.stderr)
+    shown = f"[{host}]" if ":" in host else host
+    cookie = "Secure cookie" if secure else "cookie without Secure: loopback/HTTP only"
+    print(f"看板已启动 / dashboard on http://{shown}:{port}/ ({cookie})", file=sys.stderr)
     try:
         web.run_app(
-            make_app(DashboardServices(uow=app.uow, clock=_now)), host=host or "127.0.0.1", port=int(port), print=None
+            make_app(DashboardServices(uow=app.uow, clock=_now, secure_cookie=secure)),
+            host=host,
+            port=int(port),
+            print=None,
         )
     finally:
         app.close()

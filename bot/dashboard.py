@@ -13,6 +13,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import tempfile
 from collections import defaultdict
@@ -60,6 +61,34 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+def is_loopback(host: str) -> bool:
+    """True for ``localhost``, 127.0.0.0/8 and ::1 (brackets allowed), false for every other address or name."""
+    h = host.strip().strip("[]").lower()
+    if h in ("", "localhost") or h.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(h).is_loopback
+    except ValueError:
+        return False
+
+
+_TRUE, _FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
+
+
+def secure_cookie_for(host: str, flag: bool | None = None, env: str | None = None) -> bool:
+    """Whether the session cookie gets ``Secure``: the command-line flag, else the environment value
+    (``XUNZHEN_DASHBOARD_SECURE_COOKIE``), else on unless the dashboard listens on a loopback address only
+    (local use without TLS). A listener reachable from the network must sit behind HTTPS."""
+    if flag is not None:
+        return flag
+    if env is not None and env.strip():
+        v = env.strip().lower()
+        if v in _TRUE or v in _FALSE:
+            return v in _TRUE
+        raise ValueError(f"XUNZHEN_DASHBOARD_SECURE_COOKIE must be on or off, not {env!r}")
+    return not is_loopback(host)
+
+
 def may_use_dashboard(st: Staff) -> bool:
     """Dashboard accounts are active administrators and hospital reviewers."""
     return st.active and bool(st.roles & DASHBOARD_ROLES)
@@ -77,7 +106,7 @@ class DashboardServices:
     clock: Callable[[], datetime]
     session_ttl: timedelta = timedelta(hours=8)
     idle: timedelta = timedelta(minutes=30)
-    secure_cookie: bool = False  # True behind HTTPS
+    secure_cookie: bool = False  # True behind HTTPS; ``secure_cookie_for`` decides for the CLI
     report_dir: Path | None = None
 
 
