@@ -5,11 +5,13 @@ Server-rendered HTML, every value escaped; no JavaScript. Login with a staff cod
 after ``session_ttl`` and after ``idle`` without use, and end on logout or a password change. Five failed
 logins lock an account for 15 minutes. A commission administrator sees the city (or their county); a hospital
 reviewer sees the places their hospital supports. Every page that shows personal data (physicians' names,
-complaints) appends an audit event.
+complaints) appends an audit event. Database work, password checks and workbook building run in worker threads
+(``asyncio.to_thread``), so one slow request does not stall the others.
 """
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import hashlib
 import hmac
@@ -173,7 +175,7 @@ async def _auth(request: web.Request, handler):
         return await handler(request)
     svc = request.app[SERVICES]
     token = request.cookies.get(COOKIE, "")
-    viewer = _viewer(svc, token) if token else None
+    viewer = await asyncio.to_thread(_viewer, svc, token) if token else None
     if viewer is None:
         resp = web.HTTPSeeOther("/login?" + urlencode({"expired": 1}) if token else "/login")
         if token:
@@ -252,8 +254,19 @@ async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     code = str(form.get("code", "")).strip()[:32]
     password = str(form.get("password", ""))[:200]
+    # argon2 takes tens of milliseconds of CPU on purpose: never on the event loop.
+    ok, locked, token = await asyncio.to_thread(_check_login, svc, code, password, request.remote or "")
+    if not ok:
+        msg = "尝试次数过多，账号已暂时锁定，请15分钟后再试。" if locked else "人员编码或密码错误。"
+        return _login_page(msg, code, status=401)
+    resp = web.HTTPSeeOther("/")
+    _set_session_cookie(resp, svc, token)
+    raise resp
+
+
+def _check_login(svc: DashboardServices, code: str, password: str, remote: str) -> tuple[bool, bool, str]:
+    """(success, locked, session token) for one login attempt; notes failures, audits, starts the session."""
     now = svc.clock()
-    ok = False
     with svc.uow() as uow:
         repo = LedgerRepository(uow)
         st = uow.staff.by_code(code) if code else None
@@ -274,7 +287,7 @@ async def login(request: web.Request) -> web.StreamResponse:
                 to_status=None,
                 reason=None if ok else ("locked" if locked else "bad_credentials"),
                 at=now,
-                detail={"code": code, "remote": request.remote or ""},
+                detail={"code": code, "remote": remote},
             )
         )
         token = ""
@@ -282,10 +295,10 @@ async def login(request: web.Request) -> web.StreamResponse:
             token = secrets.token_urlsafe(32)
             repo.add_session(_token_hash(token), st.id, now, svc.session_ttl)
         uow.commit()
-    if not ok:
-        msg = "尝试次数过多，账号已暂时锁定，请15分钟后再试。" if locked else "人员编码或密码错误。"
-        return _login_page(msg, code, status=401)
-    resp = web.HTTPSeeOther("/")
+    return ok, locked, token
+
+
+def _set_session_cookie(resp: web.StreamResponse, svc: DashboardServices, token: str) -> None:
     resp.set_cookie(
         COOKIE,
         token,
@@ -295,7 +308,6 @@ async def login(request: web.Request) -> web.StreamResponse:
         secure=svc.secure_cookie,
         path="/",
     )
-    raise resp
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
@@ -305,12 +317,16 @@ async def logout(request: web.Request) -> web.StreamResponse:
     if not hmac.compare_digest(str(form.get("csrf", "")), v.csrf):
         raise web.HTTPForbidden(text="CSRF")
     svc = request.app[SERVICES]
-    with svc.uow() as uow:
-        LedgerRepository(uow).end_session(_token_hash(v.token), svc.clock())
-        uow.commit()
+    await asyncio.to_thread(_end_session, svc, v.token)
     resp = web.HTTPSeeOther("/login")
     resp.del_cookie(COOKIE, path="/")
     raise resp
+
+
+def _end_session(svc: DashboardServices, token: str) -> None:
+    with svc.uow() as uow:
+        LedgerRepository(uow).end_session(_token_hash(token), svc.clock())
+        uow.commit()
 
 
 # --- pages ------------------------------------------------------------------------------------------------
@@ -323,14 +339,17 @@ def _period(request: web.Request, today: date, param: str = "period") -> Period:
         return _parse_period(f"{today:%Y-%m}")
 
 
-def _data(request: web.Request, page: str, period: Period | None = None, *, personal: bool = True):
+async def _data(request: web.Request, page: str, period: Period | None = None, *, personal: bool = True):
+    svc = request.app[SERVICES]
+    period = period or _period(request, svc.clock().astimezone(CHINA).date())
+    return await asyncio.to_thread(_gather, svc, request[VIEWER], page, period, personal)
+
+
+def _gather(svc: DashboardServices, v: Viewer, page: str, period: Period, personal: bool):
     from bot.reports import gather
 
-    svc = request.app[SERVICES]
-    v: Viewer = request[VIEWER]
     now = svc.clock()
     today = now.astimezone(CHINA).date()
-    period = period or _period(request, today)
     with svc.uow() as uow:
         data = gather(uow, period, today, v.scope, now)
         if personal:
@@ -341,7 +360,7 @@ def _data(request: web.Request, page: str, period: Period | None = None, *, pers
 
 async def overview(request: web.Request) -> web.Response:
     """Target progress, the order funnel and wait times."""
-    d = _data(request, "overview", personal=False)
+    d = await _data(request, "overview", personal=False)
     v: Viewer = request[VIEWER]
     rows = []
     for p in d.progress:
@@ -382,7 +401,7 @@ async def month_calendar(request: web.Request) -> web.Response:
     period = _period(request, today)
     if period.kind.value != "month":
         period = _parse_period(f"{period.first:%Y-%m}")
-    d = _data(request, "calendar", period)
+    d = await _data(request, "calendar", period)
     v: Viewer = request[VIEWER]
     by_day: dict[date, list[str]] = defaultdict(list)
     for cr in d.circuit_rows:
@@ -414,7 +433,7 @@ async def month_calendar(request: web.Request) -> web.Response:
 
 async def overdue(request: web.Request) -> web.Response:
     """Places that missed their circuit frequency, and rule violations."""
-    d = _data(request, "overdue")
+    d = await _data(request, "overdue")
     v: Viewer = request[VIEWER]
     rows = "".join(
         f'<tr data-place="{escape(o.place_code)}"><td>{escape(o.place_code)}</td>'
@@ -440,7 +459,7 @@ async def overdue(request: web.Request) -> web.Response:
 
 async def leads(request: web.Request) -> web.Response:
     """The problem-lead ledger and the rectification list."""
-    d = _data(request, "leads")
+    d = await _data(request, "leads")
     v: Viewer = request[VIEWER]
     rows = "".join(
         f"<tr><td>{x.id}</td><td>{escape(LEAD_SOURCE_LABELS[x.source])}</td><td>{x.created_at_day.isoformat()}</td>"
@@ -465,21 +484,23 @@ async def report_download(request: web.Request) -> web.StreamResponse:
     fmt = request.query.get("format", "xlsx")
     if fmt not in ("xlsx", "md"):
         raise web.HTTPBadRequest(text="format: xlsx | md")
-    d = _data(request, "report", personal=True)
+    d = await _data(request, "report", personal=True)
     name = f"report-{d.period.code}.{fmt}"
     if fmt == "md":
         return web.Response(
-            text=render_md(d),
+            text=await asyncio.to_thread(render_md, d),
             content_type="text/markdown",
             charset="utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
     svc = request.app[SERVICES]
-    folder = Path(tempfile.mkdtemp(prefix="xz-report-", dir=svc.report_dir))
-    path = write_xlsx(d, folder / name)
-    body = path.read_bytes()
-    path.unlink()
-    folder.rmdir()
+
+    def build() -> bytes:
+        # The folder holds personal data: it goes away even when writing fails.
+        with tempfile.TemporaryDirectory(prefix="xz-report-", dir=svc.report_dir) as folder:
+            return write_xlsx(d, Path(folder) / name).read_bytes()
+
+    body = await asyncio.to_thread(build)
     return web.Response(
         body=body,
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -150,3 +150,50 @@ async def _login(client, code: str, password: str | None = None, **extra):
     form = await (await client.get("/login")).text()
     data = {"code": code, "password": password or PASSWORDS[code], **_hidden(form), **extra}
     return await client.post("/login", data=data, allow_redirects=False)
+
+
+# --- the event loop and the report's temporary folder -----------------------------------------------------
+
+
+async def test_database_password_and_workbook_work_stay_off_the_event_loop(monkeypatch, sqlite_world):
+    import threading
+
+    import bot.dashboard as dash
+    import bot.reports as reports
+
+    factory = sqlite_world[1]
+    seen: dict[str, set[int]] = {"uow": set(), "argon2": set(), "xlsx": set()}
+
+    def spy(key, fn):
+        def wrapped(*a, **kw):
+            seen[key].add(threading.get_ident())
+            return fn(*a, **kw)
+
+        return wrapped
+
+    monkeypatch.setattr(dash, "verify_password", spy("argon2", dash.verify_password))
+    monkeypatch.setattr(reports, "write_xlsx", spy("xlsx", reports.write_xlsx))
+    app = make_app(DashboardServices(uow=spy("uow", factory), clock=Clock()))
+    async with TestClient(TestServer(app)) as client:
+        assert (await _login(client, "S0002", "a-wrong-password")).status == 401
+        assert (await _login(client, "S0002")).status == 303
+        for url in ("/", "/calendar?period=2026-06", "/overdue", "/leads", "/report?format=xlsx", "/report?format=md"):
+            assert (await client.get(url)).status == 200, url
+    loop = threading.get_ident()
+    assert all(seen.values()), seen
+    assert {k: loop in v for k, v in seen.items()} == {"uow": False, "argon2": False, "xlsx": False}
+
+
+async def test_a_failed_workbook_leaves_no_personal_data_behind(monkeypatch, sqlite_world, tmp_path):
+    import bot.reports as reports
+
+    def half_written(d, path):
+        path.write_bytes(b"PK personal data")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(reports, "write_xlsx", half_written)
+    app = make_app(DashboardServices(uow=sqlite_world[1], clock=Clock(), report_dir=tmp_path))
+    async with TestClient(TestServer(app)) as client:
+        await _login(client, "S0002")
+        assert (await client.get("/report?period=2026-11&format=xlsx")).status == 500
+    assert list(tmp_path.iterdir()) == []
