@@ -2,7 +2,9 @@
 
 Server-rendered HTML, every value escaped; no JavaScript. Login with a staff code and a password set by
 ``python -m bot set-password`` (argon2id hashes); sessions are random tokens stored only as SHA-256, expire
-after ``session_ttl`` and after ``idle`` without use, and end on logout or a password change. Five failed
+after ``session_ttl`` and after ``idle`` without use, and end on logout or a password change. A POST whose
+``Origin`` is another site is refused; the login form carries a double-submit token (cookie and hidden field)
+and the logout form a per-session token. Five failed
 logins lock an account for 15 minutes. A commission administrator sees the city (or their county); a hospital
 reviewer sees the places their hospital supports. Every page that shows personal data (physicians' names,
 complaints) appends an audit event. Database work, password checks and workbook building run in worker threads
@@ -16,6 +18,7 @@ import calendar
 import hashlib
 import hmac
 import ipaddress
+import re
 import secrets
 import tempfile
 from collections import defaultdict
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from html import escape
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -41,6 +44,8 @@ from storage.uow import SqlUnitOfWork
 
 CHINA = ZoneInfo("Asia/Shanghai")
 COOKIE = "xz_session"
+LOGIN_CSRF = "xz_login_csrf"  # the login form's double-submit token
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 MIN_PASSWORD = 10
 LOCK_AFTER = 5
 LOCK_FOR = timedelta(minutes=15)
@@ -136,7 +141,7 @@ VIEWER = web.RequestKey("viewer", Viewer)
 
 def make_app(services: DashboardServices) -> web.Application:
     """The dashboard application."""
-    app = web.Application(middlewares=[_headers, _auth], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[_headers, _same_origin, _auth], client_max_size=64 * 1024)
     app[SERVICES] = services
     app.add_routes(
         [
@@ -164,9 +169,51 @@ async def _headers(request: web.Request, handler):
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'",
     )
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-    resp.headers.setdefault("Referrer-Policy", "no-referrer")
+    # Not "no-referrer": under it browsers send "Origin: null" even on our own forms, which _same_origin refuses.
+    resp.headers.setdefault("Referrer-Policy", "same-origin")
     resp.headers.setdefault("Cache-Control", "no-store")
     return resp
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _origin_of(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of a URL or an ``Origin`` value; None when it has none (e.g. ``null``)."""
+    try:
+        u = urlsplit(url.strip())
+        port = u.port
+    except ValueError:
+        return None
+    scheme = u.scheme.lower()
+    if not scheme or not u.hostname:
+        return None
+    return scheme, u.hostname.lower(), port or _DEFAULT_PORTS.get(scheme, 0)
+
+
+def _site_origins(request: web.Request) -> set[tuple[str, str, int]]:
+    """This site's origin as the request reached it, and as the browser saw it before a reverse proxy.
+
+    ``X-Forwarded-Proto``/``-Host`` are safe to honour here: a page on another site cannot add custom headers to
+    a cross-site request without a CORS preflight, which this server never grants."""
+    scheme, host = request.scheme, request.host
+    out = {_origin_of(f"{scheme}://{host}")}
+    fproto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip()
+    fhost = request.headers.get("X-Forwarded-Host", "").split(",")[0].strip()
+    if fproto or fhost:
+        out.add(_origin_of(f"{fproto or scheme}://{fhost or host}"))
+    return {o for o in out if o is not None}
+
+
+@web.middleware
+async def _same_origin(request: web.Request, handler):
+    """Refuse a state-changing request that a browser says comes from another site (or an opaque origin)."""
+    if request.method not in _SAFE_METHODS:
+        origin = request.headers.get("Origin")
+        if origin is not None and _origin_of(origin) not in _site_origins(request):
+            raise web.HTTPForbidden(text="cross-site request refused")
+    return await handler(request)
 
 
 @web.middleware
@@ -228,10 +275,17 @@ def _audit(uow: SqlUnitOfWork, v: Viewer, page: str, now: datetime, **detail: ob
 async def login_form(request: web.Request) -> web.Response:
     """The login page."""
     note = "登录已过期，请重新登录。" if request.query.get("expired") else ""
-    return _login_page(note)
+    return _login_page(request, note)
 
 
-def _login_page(error: str = "", code: str = "", status: int = 200) -> web.Response:
+def _login_token(request: web.Request) -> str:
+    """The browser's login-form token, or a fresh one."""
+    token = request.cookies.get(LOGIN_CSRF, "")
+    return token if _TOKEN.fullmatch(token) else secrets.token_urlsafe(32)
+
+
+def _login_page(request: web.Request, error: str = "", code: str = "", status: int = 200) -> web.Response:
+    token = _login_token(request)
     err = f'<p class="error" id="login-error" role="alert">{escape(error)}</p>' if error else ""
     body = f"""
 <main class="login">
@@ -239,13 +293,18 @@ def _login_page(error: str = "", code: str = "", status: int = 200) -> web.Respo
   <p class="sub">三明市卫健委医政科 · 支援医院</p>
   {err}
   <form method="post" action="/login" id="login-form">
+    <input type="hidden" name="csrf" value="{escape(token)}">
     <label>人员编码 <input id="code" name="code" value="{escape(code)}" autocomplete="username" required></label>
     <label>密码 <input id="password" name="password" type="password" autocomplete="current-password" required></label>
     <button type="submit" id="login-button">登录</button>
   </form>
   <p class="hint">账号为人员编码；密码由管理员用 <code>python -m bot set-password</code> 设置。</p>
 </main>"""
-    return web.Response(text=_html("登录 · 巡诊看板", body), content_type="text/html", status=status)
+    resp = web.Response(text=_html("登录 · 巡诊看板", body), content_type="text/html", status=status)
+    resp.set_cookie(
+        LOGIN_CSRF, token, httponly=True, samesite="Strict", secure=request.app[SERVICES].secure_cookie, path="/login"
+    )
+    return resp
 
 
 async def login(request: web.Request) -> web.StreamResponse:
@@ -254,11 +313,14 @@ async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     code = str(form.get("code", "")).strip()[:32]
     password = str(form.get("password", ""))[:200]
+    sent, expected = str(form.get("csrf", "")), request.cookies.get(LOGIN_CSRF, "")
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        return _login_page(request, "页面已过期，请重新登录。", code, status=403)
     # argon2 takes tens of milliseconds of CPU on purpose: never on the event loop.
     ok, locked, token = await asyncio.to_thread(_check_login, svc, code, password, request.remote or "")
     if not ok:
         msg = "尝试次数过多，账号已暂时锁定，请15分钟后再试。" if locked else "人员编码或密码错误。"
-        return _login_page(msg, code, status=401)
+        return _login_page(request, msg, code, status=401)
     resp = web.HTTPSeeOther("/")
     _set_session_cookie(resp, svc, token)
     raise resp

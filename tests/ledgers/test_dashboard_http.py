@@ -24,8 +24,11 @@ async def client(sqlite_world):
 
 
 async def login(client, code: str, password: str | None = None):
+    """Open the login form (its token goes into the cookie jar and a hidden field) and submit it."""
+    form = await (await client.get("/login")).text()
+    token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
     return await client.post(
-        "/login", data={"code": code, "password": password or PASSWORDS[code]}, allow_redirects=False
+        "/login", data={"code": code, "password": password or PASSWORDS[code], "csrf": token}, allow_redirects=False
     )
 
 

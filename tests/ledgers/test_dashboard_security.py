@@ -62,9 +62,13 @@ def test_the_session_cookie_is_secure_unless_the_dashboard_listens_on_loopback(m
 async def test_a_secure_dashboard_sets_a_secure_cookie(sqlite_world):
     app = make_app(DashboardServices(uow=sqlite_world[1], clock=Clock(), secure_cookie=True))
     async with TestClient(TestServer(app)) as client:
-        form = await (await client.get("/login")).text()
-        data = {"code": "S0001", "password": PASSWORDS["S0001"], **_hidden(form)}
-        resp = await client.post("/login", data=data, allow_redirects=False)
+        first = await client.get("/login")
+        assert "Secure" in first.headers["Set-Cookie"]  # the login form's token too
+        token = _hidden(await first.text())["csrf"]
+        data = {"code": "S0001", "password": PASSWORDS["S0001"], "csrf": token}
+        # The client's jar keeps Secure cookies away from plain http; a browser on https sends it back.
+        headers = {"Cookie": f"xz_login_csrf={token}"}
+        resp = await client.post("/login", data=data, headers=headers, allow_redirects=False)
         assert resp.status == 303
         assert COOKIE in resp.headers["Set-Cookie"] and "Secure" in resp.headers["Set-Cookie"]
 
@@ -146,10 +150,12 @@ async def test_the_dashboard_download_holds_no_formulas(hostile_report, sqlite_w
     assert any("'" + HOSTILE[0] in r for r in wb["问题线索台账"].iter_rows(values_only=True))
 
 
-async def _login(client, code: str, password: str | None = None, **extra):
+async def _login(client, code: str, password: str | None = None, *, origin=None, extra_headers=None):
+    """Open the login form and submit it (from ``origin`` when given)."""
     form = await (await client.get("/login")).text()
-    data = {"code": code, "password": password or PASSWORDS[code], **_hidden(form), **extra}
-    return await client.post("/login", data=data, allow_redirects=False)
+    data = {"code": code, "password": password or PASSWORDS[code], **_hidden(form)}
+    headers = {**(extra_headers or {}), **({"Origin": origin} if origin else {})}
+    return await client.post("/login", data=data, headers=headers, allow_redirects=False)
 
 
 # --- the event loop and the report's temporary folder -----------------------------------------------------
@@ -197,3 +203,58 @@ async def test_a_failed_workbook_leaves_no_personal_data_behind(monkeypatch, sql
         await _login(client, "S0002")
         assert (await client.get("/report?period=2026-11&format=xlsx")).status == 500
     assert list(tmp_path.iterdir()) == []
+
+
+# --- cross-site requests ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def client(sqlite_world):
+    app = make_app(DashboardServices(uow=sqlite_world[1], clock=Clock()))
+    async with TestClient(TestServer(app)) as c:
+        yield c
+
+
+def _site(client) -> str:
+    url = client.make_url("/")
+    return f"{url.scheme}://{url.host}:{url.port}"
+
+
+async def test_a_post_from_another_origin_is_refused(client):
+    for origin in ("https://evil.example", "null", _site(client).replace("http:", "https:"), _site(client) + "1"):
+        resp = await _login(client, "S0001", origin=origin)
+        assert resp.status == 403, origin
+        assert COOKIE not in resp.cookies
+    assert (await _login(client, "S0001", origin=_site(client))).status == 303
+    page = await (await client.get("/")).text()
+    import re
+
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+    headers = {"Origin": "https://evil.example"}
+    resp = await client.post("/logout", data={"csrf": token}, headers=headers, allow_redirects=False)
+    assert resp.status == 403
+    assert (await client.get("/", allow_redirects=False)).status == 200  # still logged in
+
+
+async def test_behind_a_tls_proxy_the_browsers_origin_is_this_site(client):
+    proxy = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "kanban.smwjw.example"}
+    resp = await _login(client, "S0001", origin="https://kanban.smwjw.example", extra_headers=proxy)
+    assert resp.status == 303
+    resp = await _login(client, "S0001", origin="https://evil.example", extra_headers=proxy)
+    assert resp.status == 403
+
+
+async def test_the_login_form_needs_its_double_submit_token(client):
+    form = await (await client.get("/login")).text()
+    token = _hidden(form)["csrf"]
+    assert len(token) >= 32 and f"xz_login_csrf={token}" in str(
+        client.session.cookie_jar.filter_cookies(client.make_url("/login"))
+    )
+    base = {"code": "S0001", "password": PASSWORDS["S0001"]}
+    for data in (base, {**base, "csrf": ""}, {**base, "csrf": "forged-" + token[7:]}):
+        resp = await client.post("/login", data=data, allow_redirects=False)
+        assert resp.status == 403 and COOKIE not in resp.cookies
+    client.session.cookie_jar.clear()  # a forged form with the right field but no cookie (another site's page)
+    resp = await client.post("/login", data={**base, "csrf": token}, allow_redirects=False)
+    assert resp.status == 403 and COOKIE not in resp.cookies
+    assert (await _login(client, "S0001")).status == 303
