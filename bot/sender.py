@@ -113,6 +113,7 @@ class SenderStats:
     failed: int = 0
     permanent: int = 0
     expired: int = 0
+    withdrawn: int = 0  # claimed, then voided / settled / taken over before it went out: dropped unsent
     by_lane: dict[str, int] = field(default_factory=lambda: {"reply": 0, "bulk": 0})
 
 
@@ -273,6 +274,15 @@ class Sender:
             return
         channel, limiter = self.channels[m.platform], self.limiters[m.platform]
         buttons = json.loads(m.buttons_json) if m.buttons_json else None
+        # The copy in memory may be stale: the circuit was cancelled (row voided), the recipient blocked us, or
+        # our claim lapsed and another sender took it. Renew the claim on the row itself, or drop the copy.
+        with self.uow() as uow:
+            held = uow.outbox.hold(m.id, self.worker_id, now, self.lease)
+            uow.commit()
+        if not held:
+            self.stats.withdrawn += 1
+            log.info("outbox %s withdrawn before sending; dropped", m.id)
+            return
         try:
             result = await channel.send(m.chat_id, m.text, buttons)
         except Exception as e:  # a channel bug is a transient failure of this message, not of the sender
@@ -282,8 +292,11 @@ class Sender:
         limiter.record(m.chat_id, finished)
         if result.outcome == "ok":
             with self.uow() as uow:  # at once: only the message in flight can be doubled by a crash
-                uow.outbox.mark_sent(m.id, self.clock())
+                marked = uow.outbox.mark_sent(m.id, self.clock(), self.worker_id)
                 uow.commit()
+            if not marked:
+                log.warning("outbox %s was sent but no longer held by %s (settled or taken over meanwhile)",
+                            m.id, self.worker_id)
             self.stats.sent += 1
             self.stats.by_lane[m.lane] += 1
         elif result.outcome == "retry_after":
@@ -291,14 +304,15 @@ class Sender:
             self.stats.rate_limited += 1
             with self.uow() as uow:
                 uow.outbox.retry_at(m.id, self.clock() + timedelta(seconds=result.retry_after + RETRY_AFTER_MARGIN),
-                                    f"retry_after {result.retry_after}", count_attempt=False)
+                                    f"retry_after {result.retry_after}", count_attempt=False,
+                                    worker=self.worker_id)
                 uow.commit()
             # Everything else buffered waits for the pause anyway; keep it (the limiter holds it back).
         elif result.outcome == "permanent":
             self.stats.permanent += 1
             blocks = result.reason in BLOCKING_REASONS
             with self.uow() as uow:
-                uow.outbox.settle(m.id, "permanent", result.reason)
+                uow.outbox.settle(m.id, "permanent", result.reason, self.worker_id)
                 if blocks:
                     uow.outbox.block_recipient(m.platform, m.chat_id, m.account_id)
                 uow.commit()
@@ -314,10 +328,11 @@ class Sender:
                 self.stats.transient += 1
                 delay = min(self.backoff_max, self.backoff_base * 2 ** (attempts - 1)) * (0.5 + self.rng.random() / 2)
                 with self.uow() as uow:
-                    uow.outbox.retry_at(m.id, self.clock() + timedelta(seconds=delay), result.reason)
+                    uow.outbox.retry_at(m.id, self.clock() + timedelta(seconds=delay), result.reason,
+                                        worker=self.worker_id)
                     uow.commit()
 
     def _settle(self, m: OutboxMessage, status: str, reason: str) -> None:
         with self.uow() as uow:
-            uow.outbox.settle(m.id, status, reason)
+            uow.outbox.settle(m.id, status, reason, self.worker_id)
             uow.commit()

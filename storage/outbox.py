@@ -158,33 +158,56 @@ class OutboxRepository(Repository):
                 .values(claimed_by=None, lease_until=None)
             )
 
+    def hold(self, message_id: int, worker: str, now: datetime, lease: timedelta) -> bool:
+        """Just before sending: renew ``worker``'s claim; False if the message was withdrawn or claimed by another.
+
+        A sender keeps claimed copies in memory for a while; meanwhile the row may have been voided (the circuit
+        was cancelled or moved), settled because the recipient blocked us, or taken over after a lapsed lease.
+        The copy must then not go out.
+        """
+        res = self.s.execute(
+            sa.update(OutboxRow)
+            .where(col(OutboxRow.id) == message_id, col(OutboxRow.status) == "pending",
+                   col(OutboxRow.claimed_by) == worker)
+            .values(lease_until=now + lease)
+            .returning(col(OutboxRow.id))
+        )
+        return res.first() is not None
+
     # --- settle -----------------------------------------------------------------------------------------
-    def mark_sent(self, message_id: int, now: datetime) -> bool:
+    # Each takes the claiming ``worker``: a sender settles only rows it still holds (None: any, for tools).
+    def _mine(self, message_id: int, worker: str | None) -> list[sa.ColumnElement[bool]]:
+        cond = [col(OutboxRow.id) == message_id, col(OutboxRow.status) == "pending"]
+        if worker is not None:
+            cond.append(col(OutboxRow.claimed_by) == worker)
+        return cond
+
+    def mark_sent(self, message_id: int, now: datetime, worker: str | None = None) -> bool:
         """The channel accepted it: never send it again. False if it was settled already (a duplicate)."""
         res = self.s.execute(
             sa.update(OutboxRow)
-            .where(col(OutboxRow.id) == message_id, col(OutboxRow.status) == "pending")
+            .where(*self._mine(message_id, worker))
             .values(status="sent", sent_at=now, attempts=col(OutboxRow.attempts) + 1, lease_until=None)
         )
         return bool(affected(res))
 
-    def retry_at(self, message_id: int, when: datetime, error: str, *, count_attempt: bool = True) -> None:
+    def retry_at(self, message_id: int, when: datetime, error: str, *, count_attempt: bool = True,
+                 worker: str | None = None) -> bool:
         """Try again at ``when`` (rate limited: the attempt is not counted; transient error: it is)."""
         values: dict = dict(next_attempt_at=when, last_error=error[:200], claimed_by=None, lease_until=None)
         if count_attempt:
             values["attempts"] = col(OutboxRow.attempts) + 1
-        self.s.execute(
-            sa.update(OutboxRow).where(col(OutboxRow.id) == message_id, col(OutboxRow.status) == "pending")
-            .values(**values)
-        )
+        res = self.s.execute(sa.update(OutboxRow).where(*self._mine(message_id, worker)).values(**values))
+        return bool(affected(res))
 
-    def settle(self, message_id: int, status: str, error: str | None) -> None:
+    def settle(self, message_id: int, status: str, error: str | None, worker: str | None = None) -> bool:
         """Final state other than sent: ``failed`` (out of attempts), ``permanent``, ``expired``, ``void``."""
-        self.s.execute(
-            sa.update(OutboxRow).where(col(OutboxRow.id) == message_id, col(OutboxRow.status) == "pending")
+        res = self.s.execute(
+            sa.update(OutboxRow).where(*self._mine(message_id, worker))
             .values(status=status, last_error=(error or "")[:200] or None, lease_until=None,
                     attempts=col(OutboxRow.attempts) + (1 if status in ("failed", "permanent") else 0))
         )
+        return bool(affected(res))
 
     def block_recipient(self, platform: str, chat_id: str, account_id: int | None) -> int:
         """The chat is gone (blocked us, not found): mark its account blocked and drop its subscriptions."""

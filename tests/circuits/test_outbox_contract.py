@@ -76,3 +76,23 @@ def test_a_retry_waits_until_its_time_and_a_void_message_is_never_sent(uow_facto
         uow.commit()
     assert _claim(uow_factory, "w2", now=NOW + timedelta(seconds=4)) == []
     assert [m.id for m in _claim(uow_factory, "w2", now=NOW + timedelta(seconds=6))] == [first.id]
+
+
+def test_a_sender_holds_and_settles_only_rows_it_still_holds(uow_factory):
+    _put(uow_factory, 3)
+    a, b, c = _claim(uow_factory, "w1", lease=timedelta(seconds=30))
+    later = NOW + timedelta(seconds=31)
+    (taken,) = _claim(uow_factory, "w2", now=later, limit=1)  # w1's lease lapsed: w2 took the first one
+    assert taken.id == a.id
+    with uow_factory() as uow:
+        uow.outbox.settle(b.id, "void", "circuit cancelled")  # withdrawn while w1 holds a copy
+        assert not uow.outbox.hold(a.id, "w1", later, timedelta(seconds=30))  # another sender's now
+        assert not uow.outbox.hold(b.id, "w1", later, timedelta(seconds=30))  # withdrawn
+        assert uow.outbox.hold(c.id, "w1", later, timedelta(seconds=30))  # lapsed, but nobody took it: still w1's
+        assert not uow.outbox.mark_sent(a.id, later, "w1")
+        assert not uow.outbox.retry_at(a.id, later, "502", worker="w1")
+        assert not uow.outbox.settle(a.id, "failed", "502", "w1")
+        assert uow.outbox.mark_sent(a.id, later, "w2")
+        uow.commit()
+    # The renewed lease keeps the held row from other senders.
+    assert _claim(uow_factory, "w3", now=later + timedelta(seconds=1)) == []

@@ -134,3 +134,28 @@ async def test_a_message_for_a_circuit_already_started_expires_instead_of_going_
         u.commit()
     await Sender(uow, [channel], clock=RunningClock(CREATED), cold_start=False).drain(timeout=5)
     assert channel.sent == [] and _status(uow) == {"expired": 1}
+
+
+async def test_messages_withdrawn_after_the_sender_claimed_them_are_not_sent(uow):
+    # One chat, rate limited: the sender claims all five at once and sends them one by one.
+    channel = InMemoryChannel(platform="telegram", limits=ChannelLimits(private_count=1, private_window=0.3))
+    with uow() as u:
+        for i in range(5):
+            u.outbox.enqueue("telegram", "5", f"提醒{i}", None, priority="bulk", dedupe_key=f"w:{i}",
+                             account_id=None, announcement_id=7, now=CREATED)
+        u.outbox.enqueue("telegram", "6", "别的", None, priority="bulk", dedupe_key="other", account_id=None,
+                         now=CREATED)
+        u.commit()
+    sender = Sender(uow, [channel], clock=RunningClock(CREATED), cold_start=False)
+    while len(channel.sent) < 2:
+        await sender.step()
+    assert any(m.chat_id == "5" for m, _ in sender.buffer)  # copies still held in memory
+    with uow() as u:
+        assert u.outbox.void_pending([7], "circuit cancelled") == 5 - sum(c == "5" for c, _ in channel.sent)
+        u.commit()
+    stats = await sender.drain(timeout=10)
+    sent_to_5 = [c for c, _ in channel.sent if c == "5"]
+    assert len(sent_to_5) < 5 and stats.withdrawn == 5 - len(sent_to_5)
+    assert ("6", "别的") in channel.sent
+    with uow() as u:
+        assert u.outbox.counts() == {"sent": len(sent_to_5) + 1, "void": 5 - len(sent_to_5)}
