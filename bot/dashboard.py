@@ -49,6 +49,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 MIN_PASSWORD = 10
 LOCK_AFTER = 5
 LOCK_FOR = timedelta(minutes=15)
+LOGIN_FAILED = "人员编码或密码错误。"
 DASHBOARD_ROLES = frozenset({Role.ADMIN, Role.HOSPITAL_REVIEWER})
 _hasher = PasswordHasher()
 # A real hash to verify against when the staff code is unknown, so timing does not reveal which codes exist.
@@ -317,17 +318,18 @@ async def login(request: web.Request) -> web.StreamResponse:
     if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
         return _login_page(request, "页面已过期，请重新登录。", code, status=403)
     # argon2 takes tens of milliseconds of CPU on purpose: never on the event loop.
-    ok, locked, token = await asyncio.to_thread(_check_login, svc, code, password, request.remote or "")
-    if not ok:
-        msg = "尝试次数过多，账号已暂时锁定，请15分钟后再试。" if locked else "人员编码或密码错误。"
-        return _login_page(request, msg, code, status=401)
+    token = await asyncio.to_thread(_check_login, svc, code, password, request.remote or "")
+    if not token:
+        # One answer for an unknown code, a wrong password and a locked account: a lockout message would tell
+        # a guesser that the code exists and has a password (the audit log still records "locked").
+        return _login_page(request, LOGIN_FAILED, code, status=401)
     resp = web.HTTPSeeOther("/")
     _set_session_cookie(resp, svc, token)
     raise resp
 
 
-def _check_login(svc: DashboardServices, code: str, password: str, remote: str) -> tuple[bool, bool, str]:
-    """(success, locked, session token) for one login attempt; notes failures, audits, starts the session."""
+def _check_login(svc: DashboardServices, code: str, password: str, remote: str) -> str:
+    """The new session's token, or "" when refused; notes failures and locks, audits every attempt."""
     now = svc.clock()
     with svc.uow() as uow:
         repo = LedgerRepository(uow)
@@ -357,7 +359,7 @@ def _check_login(svc: DashboardServices, code: str, password: str, remote: str) 
             token = secrets.token_urlsafe(32)
             repo.add_session(_token_hash(token), st.id, now, svc.session_ttl)
         uow.commit()
-    return ok, locked, token
+    return token
 
 
 def _set_session_cookie(resp: web.StreamResponse, svc: DashboardServices, token: str) -> None:

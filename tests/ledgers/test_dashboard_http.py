@@ -89,7 +89,8 @@ async def test_repeated_failures_lock_the_account(client, sqlite_world):
     for _ in range(LOCK_AFTER):
         await login(client, "S0030", "wrong-password-x")
     resp = await login(client, "S0030")  # even the right password is refused while locked
-    assert resp.status == 401 and "锁定" in await resp.text()
+    assert resp.status == 401 and "人员编码或密码错误" in await resp.text()  # the lock is not announced
+    assert ("locked", "login") in audit_actions(sqlite_world[1], "dashboard.login_failed")
     client.clock.advance(minutes=16)
     assert (await login(client, "S0030")).status == 303
 

@@ -210,8 +210,10 @@ async def test_a_failed_workbook_leaves_no_personal_data_behind(monkeypatch, sql
 
 @pytest.fixture
 async def client(sqlite_world):
-    app = make_app(DashboardServices(uow=sqlite_world[1], clock=Clock()))
+    clock = Clock()
+    app = make_app(DashboardServices(uow=sqlite_world[1], clock=clock))
     async with TestClient(TestServer(app)) as c:
+        c.clock = clock  # type: ignore[attr-defined]
         yield c
 
 
@@ -258,3 +260,33 @@ async def test_the_login_form_needs_its_double_submit_token(client):
     resp = await client.post("/login", data={**base, "csrf": token}, allow_redirects=False)
     assert resp.status == 403 and COOKIE not in resp.cookies
     assert (await _login(client, "S0001")).status == 303
+
+
+# --- one answer for every failed login --------------------------------------------------------------------
+
+
+async def test_a_locked_account_gets_the_same_answer_as_a_wrong_password(client, sqlite_world):
+    import re
+
+    from bot.dashboard import LOCK_AFTER
+
+    def message(page: str) -> str:
+        return re.search(r'id="login-error"[^>]*>([^<]*)<', page).group(1)
+
+    wrong = await _login(client, "S0002", "not-the-password")
+    unknown = await _login(client, "NOBODY", "not-the-password")
+    for _ in range(LOCK_AFTER - 1):
+        await _login(client, "S0002", "not-the-password")
+    locked = await _login(client, "S0002")  # the right password, but the account is locked now
+    texts = [message(await r.text()) for r in (wrong, unknown, locked)]
+    assert [r.status for r in (wrong, unknown, locked)] == [401, 401, 401]
+    assert texts[0] == texts[1] == texts[2] and "锁定" not in texts[2]
+    with sqlite_world[1]() as uow:  # the lock itself is still there, and audited
+        from sqlmodel import col, select
+
+        from storage.tables import AuditRow
+
+        reasons = uow.session.exec(select(AuditRow.reason).where(col(AuditRow.action) == "dashboard.login_failed"))
+        assert "locked" in set(reasons)
+    client.clock.advance(minutes=16)
+    assert (await _login(client, "S0002")).status == 303
