@@ -56,7 +56,8 @@ logged with the injected ``clock`` (default ``time.monotonic``). A rule "at most
 seconds" is violated by send i when the N-th previous send in the same scope lies less than
 ``W - tolerance`` seconds before it (i.e. N+1 sends inside a half-open window shorter than W):
 overall N=30, W=1 s; private chat (positive id) N=1, W=1 s, so two sends to one user less than one
-second apart are a violation; group chat (negative id) N=20, W=60 s. Telegram says it tolerates
+second apart are a violation; group chat (negative id) both N=1, W=1 s (Telegram's per-chat "one message
+a second" holds in groups too; rule ``group_chat_second``) and N=20, W=60 s. Telegram says it tolerates
 short bursts in a chat; we do not, because a sender that is safe here is safe there. Every 429 we
 answer opens a ban until its retry_after elapsed (per chat, or bot-wide for calls without chat_id,
 per method family: all sends form one family); a call in the family before that is an early retry,
@@ -240,7 +241,7 @@ class AnsweredCallback:
 class Violation:
     """A send that broke one of Telegram's documented rate limits."""
 
-    rule: str  # "global", "private_chat" or "group_chat"
+    rule: str  # "global", "private_chat", "group_chat_second" (1/s in a group) or "group_chat" (20/min)
     chat_id: int | None
     method: str
     at: float
@@ -280,7 +281,7 @@ class RateLimits:
 
     global_count: int = 30
     global_window: float = 1.0
-    private_count: int = 1
+    private_count: int = 1  # per chat: private chats, and groups as well (besides the group minute below)
     private_window: float = 1.0
     group_count: int = 20
     group_window: float = 60.0
@@ -1010,12 +1011,13 @@ class FakeTelegram:
     def _scopes(self, chat_id: int) -> list[tuple[Any, str, int, float]]:
         """(scope key, rule name, count, window) for the limits a send to chat_id counts against."""
         lim = self.limits
-        chat_rule = (
-            (("chat", chat_id), "group_chat", lim.group_count, lim.group_window)
-            if chat_id < 0
-            else (("chat", chat_id), "private_chat", lim.private_count, lim.private_window)
-        )
-        return [("global", "global", lim.global_count, lim.global_window), chat_rule]
+        scopes: list[tuple[Any, str, int, float]] = [("global", "global", lim.global_count, lim.global_window)]
+        if chat_id < 0:  # a group: one a second like any chat, and 20 a minute
+            scopes.append((("chat", chat_id), "group_chat_second", lim.private_count, lim.private_window))
+            scopes.append((("group", chat_id), "group_chat", lim.group_count, lim.group_window))
+        else:
+            scopes.append((("chat", chat_id), "private_chat", lim.private_count, lim.private_window))
+        return scopes
 
     def _admit_send(self, key: str, chat_id: int) -> None:
         """Storm bucket and limit enforcement; called before a send is performed."""

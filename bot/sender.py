@@ -4,9 +4,10 @@
   and the reply lane is polled again between bulk sends so a user's answer never waits behind a broadcast.
 * One send at a time per process, and the row is marked sent in its own transaction right after the
   channel accepted it: a ``kill -9`` can double at most the one message in flight.
-* Limits are sliding windows counted from when each earlier send *finished*: the platform stamps a send
-  somewhere between our request and its answer, so "start of this send ≥ end of the N-th previous + W"
-  keeps the platform's own count within N per W whatever the network latency.
+* Limits are sliding windows (overall; per chat; a group has its per-group minute on top of the per-chat
+  second) counted from when each earlier send *finished*: the platform stamps a send somewhere between our
+  request and its answer, so "start of this send ≥ end of the N-th previous + W" keeps the platform's own
+  count within N per W whatever the network latency.
 * ``retry_after`` pauses the whole channel (Telegram's 429s signal a bot-wide flood) and the chat; the
   message goes back to the outbox, due after the pause, without counting an attempt.
 * A sender starting up waits one window before its first send: it cannot know what an instance killed a
@@ -60,23 +61,46 @@ class SlidingWindow:
         self.done.append(finished)
 
 
+class ChatWindows:
+    """Every window one chat must respect: the per-chat one, and for a group also the group's."""
+
+    def __init__(self, *windows: SlidingWindow):
+        self.windows = windows
+
+    @property
+    def done(self) -> deque[float]:
+        """Finish times of the recent sends (the longest window keeps the most)."""
+        return max(self.windows, key=lambda w: w.window).done
+
+    def wait(self, now: float) -> float:
+        """Seconds until one more send to this chat may start."""
+        return max(w.wait(now) for w in self.windows)
+
+    def record(self, finished: float) -> None:
+        """A send to this chat finished."""
+        for w in self.windows:
+            w.record(finished)
+
+
 class ChannelLimiter:
-    """Global, per-private-chat and per-group windows of one channel, plus retry_after pauses."""
+    """Global and per-chat windows of one channel (groups: per chat and per group), plus retry_after pauses."""
 
     def __init__(self, channel: BaseChannel):
         lim = channel.limits
         self.channel = channel
         self.global_ = SlidingWindow(lim.global_count, lim.global_window)
-        self.chats: dict[str, SlidingWindow] = {}
+        self.chats: dict[str, ChatWindows] = {}
         self.paused_until = 0.0
         self.chat_paused: dict[str, float] = {}
 
-    def _chat(self, chat_id: str) -> SlidingWindow:
+    def _chat(self, chat_id: str) -> ChatWindows:
         w = self.chats.get(chat_id)
         if w is None:
             lim = self.channel.limits
-            w = (SlidingWindow(lim.group_count, lim.group_window) if self.channel.is_group(chat_id)
-                 else SlidingWindow(lim.private_count, lim.private_window))
+            # One a second in any chat (Telegram's per-chat limit holds in groups too); groups also 20 a minute.
+            per_chat = SlidingWindow(lim.private_count, lim.private_window)
+            w = (ChatWindows(per_chat, SlidingWindow(lim.group_count, lim.group_window))
+                 if self.channel.is_group(chat_id) else ChatWindows(per_chat))
             self.chats[chat_id] = w
         return w
 

@@ -159,3 +159,24 @@ async def test_messages_withdrawn_after_the_sender_claimed_them_are_not_sent(uow
     assert ("6", "别的") in channel.sent
     with uow() as u:
         assert u.outbox.counts() == {"sent": len(sent_to_5) + 1, "void": 5 - len(sent_to_5)}
+
+
+async def test_a_group_gets_at_most_one_message_a_second_as_well_as_twenty_a_minute(uow):
+    async with FakeTelegram(known_chats=[-100, -200]) as fake:
+        # The fake counts two sends to a group within a second as a violation (Telegram's per-chat limit) …
+        bot = PtbChannel(fake.token, fake.root_url, limits=ChannelLimits(private_count=1000))
+        assert (await bot.send("-200", "一", None)).outcome == "ok"
+        assert (await bot.send("-200", "二", None)).outcome == "ok"
+        await bot.close()
+        assert [(v.rule, v.chat_id) for v in fake.violations()] == [("group_chat_second", -200)]
+        # … and the sender, though well within the group's 20 a minute, spaces them a second apart.
+        with uow() as u:
+            for i in range(3):
+                u.outbox.enqueue("telegram", "-100", f"群{i}", None, priority="bulk", dedupe_key=f"g:{i}",
+                                 account_id=None, now=CREATED)
+            u.commit()
+        channel = PtbChannel(fake.token, fake.root_url)
+        stats = await Sender(uow, [channel], clock=RunningClock(CREATED), cold_start=False).drain(timeout=10)
+        await channel.close()
+        assert stats.sent == 3
+        assert [v for v in fake.violations() if v.chat_id == -100] == []
