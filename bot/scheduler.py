@@ -8,8 +8,11 @@ repeats a no-op. Jobs live in an SQLAlchemy job store on the service's database 
 once. The sweep also runs at start-up, which is what catches up after downtime.
 
 On PostgreSQL only one process runs the scheduler: the one holding ``pg_try_advisory_lock(SCHEDULER_LOCK)``
-on a connection it keeps open; the others retry every interval and take over when it dies. On SQLite (one
-host) every worker may sweep: a sweep is idempotent, the unique keys make a second run harmless.
+on a connection it keeps open; the others retry every interval and take over when it dies. The holder checks
+its lock connection every interval too (``SELECT 1``): if that session is gone, so is the lock and another
+process may have taken over, so it stops its scheduler and stands for election again. A clean shutdown
+unlocks before closing (a session-level advisory lock outlives the pooled connection's rollback). On SQLite
+(one host) every worker may sweep: a sweep is idempotent, the unique keys make a second run harmless.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class CircuitScheduler:
         self.scheduler: Any = None
         self._lock_conn: sa.Connection | None = None
         self._stop = threading.Event()
+        self._state = threading.Lock()  # elect / step down / shut down, one at a time
         self._elector: threading.Thread | None = None
         self._sweep_lock = threading.Lock()
         self.sweeps = 0
@@ -64,12 +68,16 @@ class CircuitScheduler:
         return self.scheduler is not None
 
     def start(self) -> None:
-        """Run now if elected, else keep trying in the background."""
-        if not self._try_elect():
+        """Run now if elected, else keep trying in the background (on PostgreSQL, also watch the lock)."""
+        with self._state:
+            elected = self._try_elect()
+        if not elected or self.engine.dialect.name == "postgresql":
             self._elector = threading.Thread(target=self._elect_loop, name="scheduler-election", daemon=True)
             self._elector.start()
 
     def _try_elect(self) -> bool:
+        if self._stop.is_set():
+            return False
         if self.engine.dialect.name == "postgresql":
             conn = self.engine.connect()
             try:
@@ -86,13 +94,51 @@ class CircuitScheduler:
         return True
 
     def _elect_loop(self) -> None:
+        """Every interval: stand for election, or (while elected on PostgreSQL) check the lock is still held."""
         while not self._stop.wait(self.interval):
             try:
-                if self._try_elect():
-                    log.info("scheduler elected")
-                    return
+                with self._state:
+                    if self._stop.is_set():
+                        return
+                    if self.scheduler is None:
+                        if self._try_elect():
+                            log.info("scheduler elected")
+                    elif self._lock_conn is not None and not self._lock_alive():
+                        log.error("scheduler lock connection lost: stopping the scheduler, standing for election")
+                        self._step_down()
+                    elif self.engine.dialect.name != "postgresql":
+                        return  # SQLite: no lock to watch
             except Exception:
                 log.exception("scheduler election failed; retrying")
+
+    def _lock_alive(self) -> bool:
+        """The session holding the advisory lock still answers (the lock lives exactly as long)."""
+        conn = self._lock_conn
+        assert conn is not None
+        try:
+            conn.execute(sa.text("SELECT 1"))
+            conn.commit()
+            return True
+        except Exception:
+            log.warning("scheduler lock connection check failed", exc_info=True)
+            return False
+
+    def _step_down(self) -> None:
+        """Stop running the scheduler and drop the (dead) lock connection; the caller holds ``_state``."""
+        if self.scheduler is not None:
+            try:
+                self.scheduler.shutdown(wait=False)  # a sweep in progress finishes; sweeps are idempotent
+            except Exception:
+                log.exception("stopping the scheduler failed")
+            self.scheduler = None
+        _SWEEPS.pop(self.name, None)
+        conn, self._lock_conn = self._lock_conn, None
+        if conn is not None:
+            try:
+                conn.invalidate()  # never back into the pool
+                conn.close()
+            except Exception:
+                log.debug("closing the dead lock connection failed", exc_info=True)
 
     def _start_scheduler(self) -> None:
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -132,10 +178,22 @@ class CircuitScheduler:
     def shutdown(self) -> None:
         """Stop the scheduler (jobs stay stored) and give up the election lock."""
         self._stop.set()
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=True)
-            self.scheduler = None
-        _SWEEPS.pop(self.name, None)
-        if self._lock_conn is not None:
-            self._lock_conn.close()
-            self._lock_conn = None
+        with self._state:
+            if self.scheduler is not None:
+                self.scheduler.shutdown(wait=True)
+                self.scheduler = None
+            _SWEEPS.pop(self.name, None)
+            conn, self._lock_conn = self._lock_conn, None
+        if conn is not None:
+            # Closing would only return the connection to the pool, and its rollback keeps a session-level
+            # advisory lock: unlock explicitly, then end the session too (APScheduler's job store disposed the
+            # engine's pool on shutdown, so a checked-in connection would linger there unclosed anyway).
+            try:
+                conn.execute(sa.select(sa.func.pg_advisory_unlock(SCHEDULER_LOCK)))
+                conn.commit()
+            except Exception:
+                log.warning("releasing the scheduler lock failed; dropping its connection", exc_info=True)
+            conn.invalidate()
+            conn.close()
+        if self._elector is not None and self._elector is not threading.current_thread():
+            self._elector.join(timeout=5)
