@@ -46,6 +46,7 @@ class SweepResult:
     fanned_out: int = 0
     skipped: int = 0
     recipients: int = 0
+    failed: int = 0  # announcements whose fan-out raised (rolled back, left due for the next sweep)
     next_due: datetime | None = None
     skipped_why: dict[str, int] = field(default_factory=dict)
 
@@ -85,9 +86,16 @@ class Announcer:
         with self.uow() as uow:
             due = uow.schedule.due_announcements(now, limit)
         for aid in due:
-            with self.uow() as uow:
-                done = self.fan_out(uow, aid, now)
-                uow.commit()
+            # One announcement that cannot be fanned out (bad data, a bug) must not hold up the others: its
+            # transaction rolls back, it stays due, and the next sweep tries again.
+            try:
+                with self.uow() as uow:
+                    done = self.fan_out(uow, aid, now)
+                    uow.commit()
+            except Exception:
+                log.exception("fan-out of announcement %s failed; continuing with the next", aid)
+                res.failed += 1
+                continue
             if done is None:
                 continue
             n, why = done
@@ -134,6 +142,13 @@ class Announcer:
     # --- one announcement -------------------------------------------------------------------------------
     def fan_out(self, uow: SqlUnitOfWork, announcement_id: int, now: datetime) -> tuple[int, str | None] | None:
         """Fan one announcement out (caller commits); (recipients, skipped why) or None if handled already."""
+        first = uow.schedule.announcement(announcement_id)
+        if first is None or first.fanned_out_at is not None or first.skipped is not None:
+            return None
+        # Lock the circuit before reading it (PostgreSQL): a move or cancellation in flight (which writes the
+        # circuit row, then withdraws what is queued) finishes first, so this reads the circuit as changed, or
+        # the change withdraws what this writes. The same order as a change: circuit, then announcement.
+        uow.schedule.lock_circuit(first.circuit_id)
         ann = uow.schedule.announcement(announcement_id, for_update=True)
         if ann is None or ann.fanned_out_at is not None or ann.skipped is not None:
             return None

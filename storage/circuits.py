@@ -59,10 +59,16 @@ class ScheduleRepository(Repository):
 
 
     # --- circuits ---------------------------------------------------------------------------------------
+    def lock_circuit(self, circuit_id: int) -> None:
+        """Lock the circuit row until the transaction ends (PostgreSQL; SQLite already serialises writers)."""
+        self.s.execute(select(col(CircuitRow.id)).where(col(CircuitRow.id) == circuit_id).with_for_update())
+
     def save_circuit(self, c: Circuit) -> None:
-        """Write back a changed circuit (slot, status, experts)."""
+        """Write back a changed circuit (slot, status, experts); the row stays locked until commit."""
+        assert c.id is not None, "circuit must exist"
+        self.lock_circuit(c.id)  # even when only the experts change: a fan-out in flight waits for this change
         row = self.s.get(CircuitRow, c.id)
-        assert row is not None and c.id is not None, "circuit must exist"
+        assert row is not None, "circuit must exist"
         row.day, row.half_day, row.place_code = c.day, c.half_day.value, c.place_code
         row.level, row.status = c.level.value, c.status.value
         self.s.add(row)
@@ -217,7 +223,9 @@ class ScheduleRepository(Repository):
         src = (select(col(OutboxRow.account_id).label("account_id"), col(OutboxRow.platform).label("platform"),
                       col(OutboxRow.chat_id).label("chat_id"))
                .where(col(OutboxRow.announcement_id).in_(earlier), col(OutboxRow.account_id).is_not(None),
-                      col(OutboxRow.status).in_(["sent", "pending", "void"]))
+                      col(OutboxRow.status).in_(["sent", "pending", "void"]),
+                      col(OutboxRow.account_id).not_in(select(col(ChatAccountRow.id))
+                                                       .where(col(ChatAccountRow.blocked).is_(True))))
                .distinct().subquery())
         return self.uow.outbox.enqueue_select(
             self._outbox_select(src, announcement_id, text, 1, expires_at, now), OUTBOX_COLUMNS)
