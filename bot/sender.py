@@ -61,6 +61,25 @@ class SlidingWindow:
         self.done.append(finished)
 
 
+# One overall budget per platform and process: the outbox sender and the chat transport's direct replies use
+# the same bot token, so a broadcast and the replies to people must share Telegram's 30 messages a second.
+_PROCESS_BUDGETS: dict[str, SlidingWindow] = {}
+
+
+def process_budget(platform: str, count: int = 30, window: float = 1.0) -> SlidingWindow:
+    """The overall send budget of ``platform`` in this process (created on first use)."""
+    w = _PROCESS_BUDGETS.get(platform)
+    if w is None:
+        w = _PROCESS_BUDGETS[platform] = SlidingWindow(count, window)
+    return w
+
+
+async def take_turn(budget: SlidingWindow, clock: Callable[[], float] = time.monotonic) -> None:
+    """Wait until ``budget`` allows one more send (the caller records it when the send finished)."""
+    while (wait := budget.wait(clock())) > 0:
+        await asyncio.sleep(wait)
+
+
 class ChatWindows:
     """Every window one chat must respect: the per-chat one, and for a group also the group's."""
 
@@ -166,10 +185,14 @@ class Sender:
         idle_poll: float = 0.5,
         rng: random.Random | None = None,
         cold_start: bool = True,
+        share_budget: bool = False,
     ):
         self.uow = uow
         self.channels = {c.platform: c for c in channels}
         self.limiters = {c.platform: ChannelLimiter(c) for c in channels}
+        if share_budget:  # same process as the chat transports (make run): one overall budget per platform
+            for c, lim in zip(channels, self.limiters.values(), strict=True):
+                lim.global_ = process_budget(c.platform, c.limits.global_count, c.limits.global_window)
         if cold_start:
             # A previous instance (killed a moment ago) may have sent in the last window: wait it out once.
             for lim in self.limiters.values():

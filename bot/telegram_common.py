@@ -24,7 +24,9 @@ import enum
 import hmac
 import html
 import logging
+import os
 import secrets
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +36,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from bot.sender import process_budget, take_turn
 from handlers.core import ROLE_PREFERENCE, Button, Inbound, Outbound, split_text
 
 log = logging.getLogger(__name__)
@@ -249,6 +252,7 @@ class TelegramBridge:
         self.app = app
         self.conversation = conversation
         self.api = api
+        self.budget = process_budget(PLATFORM, int(os.environ.get("XUNZHEN_SEND_RATE", "30")))
         # SQLite takes one writer at a time and its busy handler sleeps: more threads only add waiting.
         # PostgreSQL runs transactions side by side, so several threads pay off there.
         self.workers = workers or (1 if str(app.settings.database_url).startswith("sqlite") else 8)
@@ -366,10 +370,14 @@ class TelegramBridge:
 
     async def _send(self, msg: Rendered) -> None:
         for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
+            # Replies share the bot's overall budget with the outbox sender running in this process.
+            await take_turn(self.budget)
             try:
                 await self.api.send(msg)
+                self.budget.record(time.monotonic())
                 return
             except Exception as e:
+                self.budget.record(time.monotonic())
                 kind, wait = self.api.classify(e)
                 if kind is Failure.RETRY_AFTER and attempt < MAX_SEND_ATTEMPTS and wait <= MAX_RETRY_AFTER:
                     log.info("429 for chat %s: retrying after %.0f s", msg.chat_id, wait)

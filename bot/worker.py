@@ -14,7 +14,6 @@ Configuration (environment, besides DATABASE_URL / XUNZHEN_SECRET_KEY / TELEGRAM
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import signal
@@ -95,16 +94,7 @@ def make_sweep(app: App, announcer: Announcer, clock: Callable[[], datetime],
             purge_expired_free_text(app, now)
             last_purge[:] = [now]
         res = announcer.sweep()
-        outs = conversation.sweep_drafts()
-        if outs:
-            now = clock()
-            with app.uow() as uow:
-                for o in outs:
-                    digest = hashlib.sha1(o.text.encode()).hexdigest()[:12]
-                    uow.outbox.enqueue(o.platform, o.chat_id, o.text, None, priority="reply",
-                                       dedupe_key=f"draft:{o.platform}:{o.chat_id}:{now:%Y%m%d%H%M}:{digest}",
-                                       account_id=None, now=now)
-                uow.commit()
+        outs = conversation.sweep_drafts()  # queued in the outbox by the sweep itself, with the draft's change
         if res.recipients or outs:
             on_enqueued()
         if res.fanned_out or res.skipped:
@@ -122,7 +112,7 @@ async def serve(app: App, stop: asyncio.Event, env: Mapping[str, str] | None = N
     roles = {r.strip() for r in e.get("XUNZHEN_WORKER_ROLES", "scheduler,sender").split(",")}
     channels = channels if channels is not None else build_channels(app, e)
     sender = Sender(app.uow, channels, clock=clock,
-                    lease=timedelta(seconds=float(e.get("XUNZHEN_OUTBOX_LEASE_SECONDS", "60"))))
+                    lease=timedelta(seconds=float(e.get("XUNZHEN_OUTBOX_LEASE_SECONDS", "60", share_budget=True))))
     loop = asyncio.get_running_loop()
     scheduler = None
     if "scheduler" in roles:
