@@ -529,20 +529,31 @@ class Conversation:
         fn(ctx, payload)
 
     def sweep_drafts(self) -> list[Outbound]:
-        """Remind once about drafts idle for 23 h and clear those idle for 24 h."""
+        """Remind once about drafts idle for 23 h and clear those idle for 24 h.
+
+        The messages are queued in the outbox in the same transaction that records the reminder or clears the
+        draft, so a crash between the two can neither lose them nor repeat them. Returns what was queued (for
+        logging); the caller has nothing left to send.
+        """
         now = self.services.clock()
         out: list[Outbound] = []
         with self.services.uow() as uow:
             for acc in uow.chat.stale_drafts(now - DRAFT_REMINDER_AFTER):
-                assert acc.draft_updated_at is not None
-                if now - acc.draft_updated_at >= DRAFT_TTL:
+                stamp = acc.draft_updated_at
+                assert stamp is not None
+                if now - stamp >= DRAFT_TTL:
                     acc.clear()
-                    out.append(Outbound(acc.platform, acc.chat_id, t("draft.expired")))
+                    kind, msg = "expired", Outbound(acc.platform, acc.chat_id, t("draft.expired"))
                 elif acc.reminded_at is None:
                     acc.reminded_at = now
-                    out.append(Outbound(acc.platform, acc.chat_id, t("draft.reminder", step=t(f"step.{acc.step}"))))
+                    kind = "reminder"
+                    msg = Outbound(acc.platform, acc.chat_id, t("draft.reminder", step=t(f"step.{acc.step}")))
                 else:
                     continue
                 uow.chat.save(acc)
+                uow.outbox.enqueue(msg.platform, msg.chat_id, msg.text, None, priority="reply",
+                                   dedupe_key=f"draft:{kind}:{acc.id}:{stamp:%Y%m%dT%H%M%S.%f}",
+                                   account_id=acc.id, now=now)
+                out.append(msg)
             uow.commit()
         return out
