@@ -111,8 +111,9 @@ async def serve(app: App, stop: asyncio.Event, env: Mapping[str, str] | None = N
     clock = make_clock(e)
     roles = {r.strip() for r in e.get("XUNZHEN_WORKER_ROLES", "scheduler,sender").split(",")}
     channels = channels if channels is not None else build_channels(app, e)
-    sender = Sender(app.uow, channels, clock=clock,
-                    lease=timedelta(seconds=float(e.get("XUNZHEN_OUTBOX_LEASE_SECONDS", "60", share_budget=True))))
+    # share_budget: in `make run` the chat transports reply with the same bot token from this process.
+    sender = Sender(app.uow, channels, clock=clock, share_budget=True,
+                    lease=timedelta(seconds=float(e.get("XUNZHEN_OUTBOX_LEASE_SECONDS", "60"))))
     loop = asyncio.get_running_loop()
     scheduler = None
     if "scheduler" in roles:
