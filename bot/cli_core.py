@@ -188,14 +188,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         # One process is a whole deployment on the embedded default: the scheduler (announcements, draft
         # reminders, retention) and the outbox sender run beside the chat transports.
         background = asyncio.create_task(worker.serve(app, stop, quiet=True))
-        # The console ends the process when its user quits; network transports run until interrupted.
-        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        # The console ends the process when its user quits; network transports run until interrupted. If the
+        # scheduler and sender stop on their own, that is a failure: announcements would silently stop.
+        done, pending = await asyncio.wait([*tasks, background], return_when=asyncio.FIRST_COMPLETED)
         stop.set()
-        _, late = await asyncio.wait([*pending, background], timeout=15)
+        _, late = await asyncio.wait(pending, timeout=15)
         for task in late:
             task.cancel()
         for task in done:
             task.result()
+        if background in done:
+            raise RuntimeError("the scheduler and sender stopped unexpectedly")
 
     try:
         asyncio.run(serve_all())
