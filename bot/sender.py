@@ -70,14 +70,21 @@ def process_budget(platform: str, count: int = 30, window: float = 1.0) -> Slidi
     """The overall send budget of ``platform`` in this process (created on first use)."""
     w = _PROCESS_BUDGETS.get(platform)
     if w is None:
-        w = _PROCESS_BUDGETS[platform] = SlidingWindow(count, window)
+        # One slot fewer than the limit: the sender counts its own message when it finishes, so one of its
+        # sends may be in flight, uncounted, while replies take their turns; and our clock is not Telegram's.
+        w = _PROCESS_BUDGETS[platform] = SlidingWindow(max(1, count - 1), window + RETRY_AFTER_MARGIN)
     return w
 
 
 async def take_turn(budget: SlidingWindow, clock: Callable[[], float] = time.monotonic) -> None:
-    """Wait until ``budget`` allows one more send (the caller records it when the send finished)."""
+    """Wait until ``budget`` allows one more send, and reserve it at once.
+
+    Replies go out concurrently (one chat per task): a send is counted when it starts, or several tasks
+    would see the same free slot and all go through it.
+    """
     while (wait := budget.wait(clock())) > 0:
         await asyncio.sleep(wait)
+    budget.record(clock())
 
 
 class ChatWindows:

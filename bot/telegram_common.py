@@ -26,7 +26,6 @@ import html
 import logging
 import os
 import secrets
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -374,10 +373,8 @@ class TelegramBridge:
             await take_turn(self.budget)
             try:
                 await self.api.send(msg)
-                self.budget.record(time.monotonic())
                 return
             except Exception as e:
-                self.budget.record(time.monotonic())
                 kind, wait = self.api.classify(e)
                 if kind is Failure.RETRY_AFTER and attempt < MAX_SEND_ATTEMPTS and wait <= MAX_RETRY_AFTER:
                     log.info("429 for chat %s: retrying after %.0f s", msg.chat_id, wait)
