@@ -46,7 +46,7 @@ def confirmed_order_examples(settings: Settings | None = None) -> Iterator[dict]
         app.close()
 
 
-def china_now_clock():
+def real_clock():
     """The real clock (aware, UTC); tests pass a fixed one instead."""
     from datetime import UTC, datetime
 
@@ -62,6 +62,6 @@ def build_conversation(app: App, *, clock=None, matcher=None, flood=None):
         from nlp import load_matcher
 
         matcher = load_matcher()
-    services = Services(uow=app.uow, matcher=matcher, clock=clock or china_now_clock(),
+    services = Services(uow=app.uow, matcher=matcher, clock=clock or real_clock(),
                         consent_version=CONSENT_VERSION)
     return Conversation(services, build_router(), flood)

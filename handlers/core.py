@@ -385,7 +385,6 @@ class Services:
     bot_username: str | None = None
 
 
-TEXT_LIMIT_KEY = "too_long"
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
 
 

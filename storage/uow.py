@@ -858,10 +858,3 @@ UnitOfWorkFactory = Callable[[], SqlUnitOfWork]
 def uow_factory(engine: Engine, cipher: FieldCipher) -> UnitOfWorkFactory:
     """A callable that opens a fresh unit of work on ``engine``."""
     return lambda: SqlUnitOfWork(engine, cipher)
-
-
-def now_utc() -> datetime:
-    """The current time, aware, in UTC (services take a clock; this is the real one)."""
-    from datetime import UTC
-
-    return datetime.now(UTC)
