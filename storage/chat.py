@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -26,23 +27,28 @@ BUTTON_TOKEN_BYTES = 9  # 12 url-safe characters: far below Telegram's 64-byte c
 
 
 class ChatRepository(Repository):
-    """Everything the conversation layer stores besides orders."""
+    """Everything the conversation layer stores besides orders.
+
+    Accounts, buttons and update ids are touched by every chat update, so they use Core statements (see
+    ``Repository.c``); an account is written back only where it changed since it was read.
+    """
+
+    def __init__(self, uow: Any):
+        super().__init__(uow)
+        self._stored: dict[int, dict[str, Any]] = {}  # account id → column values as last read or written
+        self._buttons: list[dict[str, Any]] = []  # made, not yet inserted
 
 
     # --- accounts -------------------------------------------------------------------------------------------
     def account(self, platform: str, platform_user_id: str) -> ChatAccount | None:
         """The account of this platform user, or None."""
-        row = self.s.exec(
-            select(ChatAccountRow).where(
-                col(ChatAccountRow.platform) == platform, col(ChatAccountRow.platform_user_id) == platform_user_id
-            )
-        ).first()
-        return _account(row) if row else None
+        row = self.c.execute(_ACCOUNT_BY_USER, {"platform": platform, "user": platform_user_id}).first()
+        return self._loaded(row) if row else None
 
     def account_by_id(self, account_id: int) -> ChatAccount | None:
         """One account by id, or None."""
-        row = self.s.get(ChatAccountRow, account_id)
-        return _account(row) if row else None
+        row = self.c.execute(_ACCOUNT_BY_ID, {"id": account_id}).first()
+        return self._loaded(row) if row else None
 
     def get_or_create(
         self, platform: str, platform_user_id: str, chat_id: str, display_name: str | None, now: datetime
@@ -54,28 +60,39 @@ class ChatRepository(Repository):
                 acc.chat_id = chat_id
                 self.save(acc)
             return acc
-        row = ChatAccountRow(platform=platform, platform_user_id=platform_user_id, chat_id=chat_id,
-                             display_name=(display_name or "")[:100] or None, created_at=now)
-        self.s.add(row)
-        self.s.flush()
-        return _account(row)
+        values = {"platform": platform, "platform_user_id": platform_user_id, "chat_id": chat_id,
+                  "display_name": (display_name or "")[:100] or None, "staff_id": None, "resident_id": None,
+                  "acting_role": None, "step": None, "draft": "{}", "draft_updated_at": None, "reminded_at": None,
+                  "blocked": False, "created_at": now}
+        row = self.c.execute(_ACCOUNTS.insert().values(**values).returning(*_ACCOUNTS.c)).one()
+        return self._loaded(row)
+
+    def _loaded(self, row: Any) -> ChatAccount:
+        acc = _account(row)
+        assert acc.id is not None
+        self._stored[acc.id] = _account_values(acc)
+        return acc
 
     def save(self, acc: ChatAccount) -> None:
-        """Write back an account and its conversation state."""
-        row = self.s.get(ChatAccountRow, acc.id)
-        assert row is not None
-        row.chat_id, row.display_name = acc.chat_id, acc.display_name
-        row.staff_id, row.resident_id = acc.staff_id, acc.resident_id
-        row.acting_role = acc.acting_role.value if acc.acting_role else None
-        row.step, row.draft = acc.step, json.dumps(acc.draft, ensure_ascii=False)
-        row.draft_updated_at, row.reminded_at, row.blocked = acc.draft_updated_at, acc.reminded_at, acc.blocked
-        self.s.add(row)
+        """Write back an account and its conversation state (only what changed since it was read here)."""
+        assert acc.id is not None
+        values = _account_values(acc)
+        stored = self._stored.get(acc.id)
+        changed = values if stored is None else {k: v for k, v in values.items() if stored[k] != v}
+        if changed:
+            self.c.execute(_ACCOUNTS.update().where(_ACCOUNTS.c.id == acc.id).values(**changed))
+            self._stored[acc.id] = values
+
+    def forget_reads(self) -> None:
+        """After a rollback what was read no longer tells what is stored: the next save writes everything."""
+        self._stored.clear()
+        self._buttons.clear()
 
     def accounts_of_staff(self, staff_ids: list[int]) -> list[ChatAccount]:
         """Every account bound to these staff members."""
         if not staff_ids:
             return []
-        rows = self.s.exec(select(ChatAccountRow).where(col(ChatAccountRow.staff_id).in_(staff_ids)))
+        rows = self.c.execute(sa.select(_ACCOUNTS).where(_ACCOUNTS.c.staff_id.in_(staff_ids)))
         return [_account(r) for r in rows]
 
     def accounts_of_resident(self, resident_id: int) -> list[ChatAccount]:
@@ -142,36 +159,44 @@ class ChatRepository(Repository):
 
     # --- buttons --------------------------------------------------------------------------------------------
     def new_button(self, account_id: int, action: str, payload: dict[str, object], now: datetime) -> str:
-        """Store what a button means and return its opaque token."""
+        """Store what a button means and return its opaque token (written in one batch with the others)."""
         token = secrets.token_urlsafe(BUTTON_TOKEN_BYTES)
-        self.s.add(ButtonRow(token=token, chat_account_id=account_id, action=action,
-                             payload=json.dumps(payload, ensure_ascii=False), created_at=now))
+        self._buttons.append({"token": token, "chat_account_id": account_id, "action": action,
+                              "payload": json.dumps(payload, ensure_ascii=False), "created_at": now})
         return token
+
+    def write_buttons(self) -> None:
+        """Insert the buttons made so far in this unit of work (one statement for a whole list of cards)."""
+        if self._buttons:
+            rows, self._buttons = self._buttons, []
+            self.c.execute(_BUTTONS.insert(), rows)
 
     def button(self, token: str) -> tuple[int, str, dict[str, object], datetime] | None:
         """(owner account id, action, payload, created) for a token, or None."""
         if not token or len(token) > 24:
             return None
-        row = self.s.get(ButtonRow, token)
+        self.write_buttons()
+        row = self.c.execute(_BUTTON_BY_TOKEN, {"token": token}).first()
         if row is None:
             return None
         return row.chat_account_id, row.action, json.loads(row.payload), row.created_at
 
     def purge_buttons(self, older_than: datetime) -> int:
         """Forget buttons older than ``older_than``."""
+        self.write_buttons()
         return self.s.exec(sa.delete(ButtonRow).where(col(ButtonRow.created_at) < older_than)).rowcount
 
     # --- idempotency ----------------------------------------------------------------------------------------
     def first_time(self, platform: str, update_id: str, now: datetime) -> bool:
         """Record a platform update id; False if it was handled before (a retry or replay)."""
         stmt = (
-            self._insert(ProcessedUpdateRow)
+            self._insert(_PROCESSED)
             .values(platform=platform, update_id=update_id, at=now)
             .on_conflict_do_nothing()
-            .returning(col(ProcessedUpdateRow.update_id))
+            .returning(_PROCESSED.c.update_id)
         )
         # RETURNING, not rowcount: rowcount of ON CONFLICT DO NOTHING is not reliable across drivers.
-        return self.s.exec(stmt).first() is not None
+        return self.c.execute(stmt).first() is not None
 
     # --- circuit work -----------------------------------------------------------------------------------------
     def record_work(self, circuit_id: int, kind: str, count: int, note: str | None, staff_id: int,
@@ -202,7 +227,27 @@ class ChatRepository(Repository):
         return row.outcome if row else None
 
 
-def _account(r: ChatAccountRow) -> ChatAccount:
+_ACCOUNTS: sa.Table = ChatAccountRow.__table__  # type: ignore[attr-defined]
+_BUTTONS: sa.Table = ButtonRow.__table__  # type: ignore[attr-defined]
+_PROCESSED: sa.Table = ProcessedUpdateRow.__table__  # type: ignore[attr-defined]
+_ACCOUNT_BY_USER = sa.select(_ACCOUNTS).where(
+    _ACCOUNTS.c.platform == sa.bindparam("platform"), _ACCOUNTS.c.platform_user_id == sa.bindparam("user")
+)
+_ACCOUNT_BY_ID = sa.select(_ACCOUNTS).where(_ACCOUNTS.c.id == sa.bindparam("id"))
+_BUTTON_BY_TOKEN = sa.select(_BUTTONS).where(_BUTTONS.c.token == sa.bindparam("token"))
+
+
+def _account_values(acc: ChatAccount) -> dict[str, Any]:
+    """The columns ``save`` writes."""
+    return {
+        "chat_id": acc.chat_id, "display_name": acc.display_name, "staff_id": acc.staff_id,
+        "resident_id": acc.resident_id, "acting_role": acc.acting_role.value if acc.acting_role else None,
+        "step": acc.step, "draft": json.dumps(acc.draft, ensure_ascii=False), "draft_updated_at": acc.draft_updated_at,
+        "reminded_at": acc.reminded_at, "blocked": acc.blocked,
+    }
+
+
+def _account(r: Any) -> ChatAccount:
     return ChatAccount(
         id=r.id, platform=r.platform, platform_user_id=r.platform_user_id, chat_id=r.chat_id,
         display_name=r.display_name, staff_id=r.staff_id, resident_id=r.resident_id,

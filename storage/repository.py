@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult
+from sqlalchemy.engine import Connection, CursorResult
 from sqlmodel import Session
 
 
@@ -29,6 +29,17 @@ class Repository:
     def s(self) -> Session:
         """The unit of work's session."""
         return self.uow.session
+
+    @property
+    def c(self) -> Connection:
+        """The transaction's connection, for Core statements on the hot path of every chat update.
+
+        Core statements skip the ORM's per-statement work (a third of the cost of a small SELECT); the ORM's
+        pending changes are flushed first, so what Core reads or writes comes after them, as written.
+        """
+        s = self.uow.session
+        s.flush()
+        return s.connection()
 
     @property
     def _pg(self) -> bool:

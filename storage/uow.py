@@ -50,6 +50,17 @@ from storage.tables import (
 )
 
 CHINA = ZoneInfo("Asia/Shanghai")
+# Tables and statements of the hot path (every chat update reads or writes these): Core, compiled once.
+_ORDERS: sa.Table = OrderRow.__table__  # type: ignore[attr-defined]
+_ORDER_BY_ID = sa.select(_ORDERS).where(_ORDERS.c.id == sa.bindparam("id"))
+_ORDER_BY_ID_FOR_UPDATE = _ORDER_BY_ID.with_for_update()
+_RESIDENT_BY_ID = sa.select(ResidentRow.__table__).where(  # type: ignore[attr-defined]
+    ResidentRow.__table__.c.id == sa.bindparam("id")  # type: ignore[attr-defined]
+)
+_COUNTER_VALUE = sa.select(CounterRow.__table__.c.value).where(  # type: ignore[attr-defined]
+    CounterRow.__table__.c.name == sa.bindparam("name")  # type: ignore[attr-defined]
+)
+_AUDIT_INSERT = AuditRow.__table__.insert()  # type: ignore[attr-defined]
 ERASED = "（内容已按居民要求删除）"
 AUDIT_REDACTED = "（已删除）"  # the only value the audit trigger lets a reason be changed to (migration 0006)
 
@@ -152,8 +163,8 @@ class ReferenceRepository(_Repo):
 
     def version(self) -> int:
         """A number that changes whenever reference data changes (for caches)."""
-        row = self.s.get(CounterRow, "reference_version")
-        return row.value if row else 0
+        value = self.c.execute(_COUNTER_VALUE, {"name": "reference_version"}).scalar()
+        return int(value) if value is not None else 0
 
     def counts(self) -> dict[str, int]:
         """How many places (per level), institutions and relations are loaded."""
@@ -222,7 +233,7 @@ class StaffRepository(_Repo):
     def ids_at(self, institution_codes: Iterable[str], role: Role) -> list[int]:
         """Ids of active staff holding ``role`` at these institutions (for notifications: no full load)."""
         q = (
-            select(StaffRow.id)
+            sa.select(col(StaffRow.id))
             .join(StaffRoleRow, col(StaffRoleRow.staff_id) == col(StaffRow.id))
             .where(
                 col(StaffRow.institution_code).in_(list(institution_codes)),
@@ -230,7 +241,7 @@ class StaffRepository(_Repo):
                 col(StaffRoleRow.role) == role.value,
             )
         )
-        return [i for i in self.s.exec(q) if i is not None]
+        return [i for i in self.c.execute(q).scalars() if i is not None]
 
     def experts_with_specialty(self, hospital_codes: Iterable[str], specialty: str) -> list[Staff]:
         """Active experts at these hospitals whose specialty is ``specialty`` or lies under/over it."""
@@ -374,7 +385,7 @@ class ResidentRepository(_Repo):
 
     def get(self, resident_id: int) -> Resident | None:
         """One resident, or None."""
-        row = self.s.get(ResidentRow, resident_id)
+        row = self.c.execute(_RESIDENT_BY_ID, {"id": resident_id}).first()
         return self._load(row) if row else None
 
     def in_villages(self, village_codes: Iterable[str], name_like: str | None = None) -> list[Resident]:
@@ -495,33 +506,27 @@ class OrderRepository(_Repo):
         """Store a new order, giving it its number (``XZ-YYYYMMDD-NNNN``, per day in China time)."""
         day = order.created_at.astimezone(CHINA).date()
         order.number = order_number(day, self.uow.next_value(f"order:{day:%Y%m%d}"))
-        row = OrderRow(number=order.number, version=0, **_order_values(order))
-        self.s.add(row)
-        self.s.flush()
-        assert row.id is not None
-        order.id = row.id
+        values = {"number": order.number, "version": 0, **_order_values(order)}
+        order.id = int(self.c.execute(_ORDERS.insert().values(**values).returning(_ORDERS.c.id)).scalar_one())
         self._flush_events(order)
         return order
 
     def get(self, order_id: int, *, for_update: bool = False) -> Order | None:
         """One order by id (locked for update where the backend supports it), or None."""
-        q = select(OrderRow).where(col(OrderRow.id) == order_id)
-        if for_update:
-            q = q.with_for_update()
-        row = self.s.exec(q).first()
+        row = self.c.execute(_ORDER_BY_ID_FOR_UPDATE if for_update else _ORDER_BY_ID, {"id": order_id}).first()
         return _order(row) if row else None
 
     def by_number(self, number: str) -> Order | None:
         """One order by its human-readable number, or None."""
-        row = self.s.exec(select(OrderRow).where(col(OrderRow.number) == number)).first()
+        row = self.c.execute(sa.select(_ORDERS).where(_ORDERS.c.number == number)).first()
         return _order(row) if row else None
 
     def save(self, order: Order) -> None:
         """Write back a changed order; raises ``ConcurrentUpdate`` if it changed since it was read."""
         values = _order_values(order)
-        result = self.s.exec(
-            sa.update(OrderRow)
-            .where(col(OrderRow.id) == order.id, col(OrderRow.version) == order.version)
+        result = self.c.execute(
+            _ORDERS.update()
+            .where(_ORDERS.c.id == order.id, _ORDERS.c.version == order.version)
             .values(**values, version=order.version + 1)
         )
         if result.rowcount != 1:
@@ -540,17 +545,18 @@ class OrderRepository(_Repo):
         newest_first: bool = False,
     ) -> list[Order]:
         """Orders filtered by filing post, status, circuit or resident (oldest first unless ``newest_first``)."""
-        q = select(OrderRow)
+        o = _ORDERS.c
+        q = sa.select(_ORDERS)
         if resident_id is not None:
-            q = q.where(col(OrderRow.resident_id) == resident_id)
+            q = q.where(o.resident_id == resident_id)
         if post_codes is not None:
-            q = q.where(col(OrderRow.post_code).in_(list(post_codes)))
+            q = q.where(o.post_code.in_(list(post_codes)))
         if statuses is not None:
-            q = q.where(col(OrderRow.status).in_([s.value for s in statuses]))
+            q = q.where(o.status.in_([s.value for s in statuses]))
         if circuit_id is not None:
-            q = q.where(col(OrderRow.circuit_id) == circuit_id)
-        order = (col(OrderRow.id).desc(),) if newest_first else (col(OrderRow.created_at), col(OrderRow.id))
-        return [_order(r) for r in self.s.exec(q.order_by(*order).limit(limit))]
+            q = q.where(o.circuit_id == circuit_id)
+        order = (o.id.desc(),) if newest_first else (o.created_at, o.id)
+        return [_order(r) for r in self.c.execute(q.order_by(*order).limit(limit))]
 
     def expert_load(self, expert_ids: Iterable[int]) -> dict[int, int]:
         """Open orders (awaiting a circuit or scheduled) assigned to each expert."""
@@ -744,19 +750,20 @@ class AuditRepository(_Repo):
 
     def append(self, e: AuditEvent) -> None:
         """Add one event (it is written with the rest of the transaction)."""
-        self.s.add(
-            AuditRow(
-                at=e.at,
-                actor_staff_id=e.actor_staff_id,
-                actor_role=e.actor_role,
-                action=e.action,
-                entity=e.entity,
-                entity_id=e.entity_id,
-                from_status=e.from_status,
-                to_status=e.to_status,
-                reason=e.reason,
-                detail=json.dumps(e.detail, ensure_ascii=False, default=str),
-            )
+        self.c.execute(
+            _AUDIT_INSERT,
+            {
+                "at": e.at,
+                "actor_staff_id": e.actor_staff_id,
+                "actor_role": e.actor_role,
+                "action": e.action,
+                "entity": e.entity,
+                "entity_id": e.entity_id,
+                "from_status": e.from_status,
+                "to_status": e.to_status,
+                "reason": e.reason,
+                "detail": json.dumps(e.detail, ensure_ascii=False, default=str),
+            },
         )
 
     def for_entity(self, entity: str, entity_id: str) -> list[AuditEvent]:
@@ -834,12 +841,14 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         """Make everything done in this unit of work permanent, atomically."""
+        self.chat.write_buttons()
         self.session.commit()
         self.committed = True
 
     def rollback(self) -> None:
         """Discard everything done in this unit of work."""
         self.session.rollback()
+        self.chat.forget_reads()
 
     def next_value(self, name: str) -> int:
         """Atomically increment the named counter and return its new value."""
@@ -849,7 +858,7 @@ class SqlUnitOfWork:
             .on_conflict_do_update(index_elements=["name"], set_={"value": col(CounterRow.value) + 1})
             .returning(col(CounterRow.value))
         )
-        return int(self.session.exec(stmt).scalar_one())
+        return int(self.session.connection().execute(stmt).scalar_one())
 
 
 UnitOfWorkFactory = Callable[[], SqlUnitOfWork]
