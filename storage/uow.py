@@ -479,7 +479,7 @@ class ResidentRepository(_Repo):
         """How many residents are stored."""
         return self.s.exec(select(sa.func.count()).select_from(ResidentRow)).one()
 
-    def _load(self, row: ResidentRow) -> Resident:
+    def _load(self, row: ResidentRow | sa.Row) -> Resident:
         c = self.uow.cipher
         consent = (
             Consent(row.consent_version, row.consent_at, row.consent_by_staff_id)
@@ -666,7 +666,7 @@ def _order_values(o: Order) -> dict:
     )
 
 
-def _order(r: OrderRow) -> Order:
+def _order(r: OrderRow | sa.Row) -> Order:
     return Order(
         id=r.id,
         number=r.number,
