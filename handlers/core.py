@@ -141,6 +141,7 @@ class ReferenceCache:
         self.gazetteer = Gazetteer([])
         self.jurisdiction: Jurisdiction | None = None
         self._staff: dict[int, Staff] = {}
+        self._memo: dict[tuple, Any] = {}
 
     def refresh(self, uow: SqlUnitOfWork) -> None:
         """Reload if reference data changed since the last load (checked once per unit of work)."""
@@ -150,7 +151,7 @@ class ReferenceCache:
         if v != self._version or self.jurisdiction is None:
             self.gazetteer = uow.reference.gazetteer()
             self.jurisdiction = uow.reference.jurisdiction()
-            self._staff = {}
+            self._staff, self._memo = {}, {}
             self._version = v
         self._checked = uow.session
 
@@ -163,6 +164,14 @@ class ReferenceCache:
                 return None
             self._staff[staff_id] = st
         return self._staff[staff_id]
+
+    def memo(self, uow: SqlUnitOfWork, key: tuple, load: Callable[[], Any]) -> Any:
+        """A staff query's answer (who holds a role where, which experts a hospital has), kept until staff or
+        reference data change: both bump the reference version. ``load`` must return something immutable."""
+        self.refresh(uow)
+        if key not in self._memo:
+            self._memo[key] = load()
+        return self._memo[key]
 
 
 Handler = Callable[["Ctx", Any], None]
@@ -334,9 +343,12 @@ class Ctx:
 
     def notify_role_at(self, institution_codes: Iterable[str], role: Role, text: str) -> None:
         """Notify everyone holding ``role`` at these institutions."""
-        codes = list(institution_codes)
+        codes = tuple(sorted(set(institution_codes)))
         if codes:
-            self.notify_staff(self.uow.staff.ids_at(codes, role), text)
+            ids = self.services.reference.memo(
+                self.uow, ("ids_at", codes, role), lambda: tuple(self.uow.staff.ids_at(codes, role))
+            )
+            self.notify_staff(ids, text)
 
     def read_resident(self, resident_id: int | None, purpose: str):
         """Load a resident to show their personal data, recording who read it and why (PIPL access audit)."""

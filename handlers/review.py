@@ -268,8 +268,12 @@ def choose_expert(ctx: Ctx, payload: dict) -> None:
     st, _ = acting_staff(ctx)
     _require(ctx, HS)
     o = viewable_order(ctx, payload.get("id"))
-    experts = ctx.uow.staff.experts_with_specialty([st.institution_code], o.confirmed_specialty or "02")
-    load = ctx.uow.orders.expert_load([e.id for e in experts if e.id is not None])
+    specialty = o.confirmed_specialty or "02"
+    experts = list(ctx.services.reference.memo(
+        ctx.uow, ("experts", st.institution_code, specialty),
+        lambda: tuple(ctx.uow.staff.experts_with_specialty([st.institution_code], specialty)),
+    ))
+    load = ctx.uow.orders.expert_load([e.id for e in experts if e.id is not None]) if experts else {}
     experts.sort(key=lambda e: (load.get(e.id or 0, 0), -e.title.rank, e.code))
     rows = [
         [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from datetime import datetime
@@ -12,11 +13,12 @@ from sqlmodel import col, select
 
 from domain.accounts import ChatAccount
 from domain.staff import Role
-from storage.repository import Repository
+from storage.repository import Repository, dialect_insert
 from storage.tables import (
     ButtonRow,
     ChatAccountRow,
     CircuitWorkRow,
+    CounterRow,
     InviteRow,
     OrderOutcomeRow,
     ProcessedUpdateRow,
@@ -43,7 +45,11 @@ class ChatRepository(Repository):
     def account(self, platform: str, platform_user_id: str) -> ChatAccount | None:
         """The account of this platform user, or None."""
         row = self.c.execute(_ACCOUNT_BY_USER, {"platform": platform, "user": platform_user_id}).first()
-        return self._loaded(row) if row else None
+        if row is None:
+            return None
+        # The reference data version rides along (one round trip fewer on every update; see ReferenceCache).
+        self.uow.reference_version_seen = int(row.reference_version or 0)
+        return self._loaded(row)
 
     def account_by_id(self, account_id: int) -> ChatAccount | None:
         """One account by id, or None."""
@@ -80,7 +86,7 @@ class ChatRepository(Repository):
         stored = self._stored.get(acc.id)
         changed = values if stored is None else {k: v for k, v in values.items() if stored[k] != v}
         if changed:
-            self.c.execute(_ACCOUNTS.update().where(_ACCOUNTS.c.id == acc.id).values(**changed))
+            self.c.execute(_account_update(tuple(changed)), {**changed, "account_id": acc.id})
             self._stored[acc.id] = values
 
     def forget_reads(self) -> None:
@@ -92,7 +98,7 @@ class ChatRepository(Repository):
         """Every account bound to these staff members."""
         if not staff_ids:
             return []
-        rows = self.c.execute(sa.select(_ACCOUNTS).where(_ACCOUNTS.c.staff_id.in_(staff_ids)))
+        rows = self.c.execute(_ACCOUNTS_OF_STAFF, {"ids": staff_ids})
         return [_account(r) for r in rows]
 
     def accounts_of_resident(self, resident_id: int) -> list[ChatAccount]:
@@ -189,14 +195,9 @@ class ChatRepository(Repository):
     # --- idempotency ----------------------------------------------------------------------------------------
     def first_time(self, platform: str, update_id: str, now: datetime) -> bool:
         """Record a platform update id; False if it was handled before (a retry or replay)."""
-        stmt = (
-            self._insert(_PROCESSED)
-            .values(platform=platform, update_id=update_id, at=now)
-            .on_conflict_do_nothing()
-            .returning(_PROCESSED.c.update_id)
-        )
         # RETURNING, not rowcount: rowcount of ON CONFLICT DO NOTHING is not reliable across drivers.
-        return self.c.execute(stmt).first() is not None
+        stmt = _first_time(self.uow.engine.dialect.name)
+        return self.c.execute(stmt, {"platform": platform, "update_id": update_id, "at": now}).first() is not None
 
     # --- circuit work -----------------------------------------------------------------------------------------
     def record_work(self, circuit_id: int, kind: str, count: int, note: str | None, staff_id: int,
@@ -230,11 +231,37 @@ class ChatRepository(Repository):
 _ACCOUNTS: sa.Table = ChatAccountRow.__table__  # type: ignore[attr-defined]
 _BUTTONS: sa.Table = ButtonRow.__table__  # type: ignore[attr-defined]
 _PROCESSED: sa.Table = ProcessedUpdateRow.__table__  # type: ignore[attr-defined]
-_ACCOUNT_BY_USER = sa.select(_ACCOUNTS).where(
+_ACCOUNT_BY_USER = sa.select(
+    _ACCOUNTS,
+    sa.select(CounterRow.__table__.c.value)  # type: ignore[attr-defined]
+    .where(CounterRow.__table__.c.name == "reference_version")  # type: ignore[attr-defined]
+    .scalar_subquery()
+    .label("reference_version"),
+).where(
     _ACCOUNTS.c.platform == sa.bindparam("platform"), _ACCOUNTS.c.platform_user_id == sa.bindparam("user")
 )
+_ACCOUNTS_OF_STAFF = sa.select(_ACCOUNTS).where(_ACCOUNTS.c.staff_id.in_(sa.bindparam("ids", expanding=True)))
 _ACCOUNT_BY_ID = sa.select(_ACCOUNTS).where(_ACCOUNTS.c.id == sa.bindparam("id"))
 _BUTTON_BY_TOKEN = sa.select(_BUTTONS).where(_BUTTONS.c.token == sa.bindparam("token"))
+
+
+@functools.cache
+def _account_update(columns: tuple[str, ...]) -> sa.Update:
+    """UPDATE of these columns of one account (built once per set of columns)."""
+    return _ACCOUNTS.update().where(_ACCOUNTS.c.id == sa.bindparam("account_id")).values(
+        {c: sa.bindparam(c) for c in columns}
+    )
+
+
+@functools.cache
+def _first_time(dialect_name: str) -> Any:
+    """INSERT of an update id that does nothing if it is there already, returning it if it was new."""
+    return (
+        dialect_insert(dialect_name, _PROCESSED)
+        .values(platform=sa.bindparam("platform"), update_id=sa.bindparam("update_id"), at=sa.bindparam("at"))
+        .on_conflict_do_nothing()
+        .returning(_PROCESSED.c.update_id)
+    )
 
 
 def _account_values(acc: ChatAccount) -> dict[str, Any]:

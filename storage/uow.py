@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -61,6 +64,50 @@ _COUNTER_VALUE = sa.select(CounterRow.__table__.c.value).where(  # type: ignore[
     CounterRow.__table__.c.name == sa.bindparam("name")  # type: ignore[attr-defined]
 )
 _AUDIT_INSERT = AuditRow.__table__.insert()  # type: ignore[attr-defined]
+_RESIDENTS: sa.Table = ResidentRow.__table__  # type: ignore[attr-defined]
+_RESIDENTS_IN = (
+    sa.select(_RESIDENTS)
+    .where(_RESIDENTS.c.village_code.in_(sa.bindparam("villages", expanding=True)),
+           _RESIDENTS.c.consent_withdrawn_at.is_(None))
+    .order_by(_RESIDENTS.c.name, _RESIDENTS.c.id)
+)
+_RESIDENTS_NAMED_IN = _RESIDENTS_IN.where(_RESIDENTS.c.name.like(sa.bindparam("pattern"), escape="/"))
+
+
+@functools.cache
+def _order_list(filters: tuple[str, ...], newest_first: bool) -> sa.Select:
+    """The SELECT behind ``OrderRepository.list`` for one combination of filters (built once each)."""
+    o = _ORDERS.c
+    conditions = {
+        "resident": o.resident_id == sa.bindparam("resident"),
+        "posts": o.post_code.in_(sa.bindparam("posts", expanding=True)),
+        "statuses": o.status.in_(sa.bindparam("statuses", expanding=True)),
+        "circuit": o.circuit_id == sa.bindparam("circuit"),
+    }
+    order = (o.id.desc(),) if newest_first else (o.created_at, o.id)
+    return (sa.select(_ORDERS).where(*(conditions[f] for f in filters)).order_by(*order)
+            .limit(sa.bindparam("limit", type_=sa.Integer)))
+
+
+@functools.cache
+def _next_value(dialect_name: str) -> Any:
+    """Increment a named counter, creating it at 1, and return the new value."""
+    return (
+        dialect_insert(dialect_name, CounterRow)
+        .values(name=sa.bindparam("name"), value=1)
+        .on_conflict_do_update(index_elements=["name"], set_={"value": col(CounterRow.value) + 1})
+        .returning(col(CounterRow.value))
+    )
+_ORDER_UPDATE = (
+    _ORDERS.update()
+    .where(_ORDERS.c.id == sa.bindparam("order_id"), _ORDERS.c.version == sa.bindparam("old_version"))
+    .values(
+        {
+            **{c.name: sa.bindparam(c.name) for c in _ORDERS.c if c.name not in ("id", "number", "version")},
+            "version": sa.bindparam("new_version"),
+        }
+    )
+)
 ERASED = "（内容已按居民要求删除）"
 AUDIT_REDACTED = "（已删除）"  # the only value the audit trigger lets a reason be changed to (migration 0006)
 
@@ -163,6 +210,8 @@ class ReferenceRepository(_Repo):
 
     def version(self) -> int:
         """A number that changes whenever reference data changes (for caches)."""
+        if self.uow.reference_version_seen is not None:  # read with the account at the start of this update
+            return self.uow.reference_version_seen
         value = self.c.execute(_COUNTER_VALUE, {"name": "reference_version"}).scalar()
         return int(value) if value is not None else 0
 
@@ -390,12 +439,11 @@ class ResidentRepository(_Repo):
 
     def in_villages(self, village_codes: Iterable[str], name_like: str | None = None) -> list[Resident]:
         """Residents of these villages (not those who withdrew), optionally whose name contains ``name_like``."""
-        q = select(ResidentRow).where(
-            col(ResidentRow.village_code).in_(list(village_codes)), col(ResidentRow.consent_withdrawn_at).is_(None)
-        )
+        params: dict[str, object] = {"villages": list(village_codes)}
         if name_like:
-            q = q.where(col(ResidentRow.name).contains(name_like, autoescape=True))
-        return [self._load(r) for r in self.s.exec(q.order_by(col(ResidentRow.name), col(ResidentRow.id)))]
+            params["pattern"] = "%" + re.sub(r"([/%_])", r"/\1", name_like) + "%"
+        rows = self.c.execute(_RESIDENTS_NAMED_IN if name_like else _RESIDENTS_IN, params)
+        return [self._load(r) for r in rows]
 
     def find(self, name: str, village_code: str, birth_year: int) -> Resident | None:
         """The resident with exactly this name, village and birth year, or None."""
@@ -524,11 +572,8 @@ class OrderRepository(_Repo):
     def save(self, order: Order) -> None:
         """Write back a changed order; raises ``ConcurrentUpdate`` if it changed since it was read."""
         values = _order_values(order)
-        result = self.c.execute(
-            _ORDERS.update()
-            .where(_ORDERS.c.id == order.id, _ORDERS.c.version == order.version)
-            .values(**values, version=order.version + 1)
-        )
+        result = self.c.execute(_ORDER_UPDATE, {**values, "order_id": order.id, "old_version": order.version,
+                                                "new_version": order.version + 1})
         if result.rowcount != 1:
             raise ConcurrentUpdate("order.changed_meanwhile")
         order.version += 1
@@ -545,18 +590,11 @@ class OrderRepository(_Repo):
         newest_first: bool = False,
     ) -> list[Order]:
         """Orders filtered by filing post, status, circuit or resident (oldest first unless ``newest_first``)."""
-        o = _ORDERS.c
-        q = sa.select(_ORDERS)
-        if resident_id is not None:
-            q = q.where(o.resident_id == resident_id)
-        if post_codes is not None:
-            q = q.where(o.post_code.in_(list(post_codes)))
-        if statuses is not None:
-            q = q.where(o.status.in_([s.value for s in statuses]))
-        if circuit_id is not None:
-            q = q.where(o.circuit_id == circuit_id)
-        order = (o.id.desc(),) if newest_first else (o.created_at, o.id)
-        return [_order(r) for r in self.c.execute(q.order_by(*order).limit(limit))]
+        params = {"resident": resident_id, "posts": None if post_codes is None else list(post_codes),
+                  "statuses": None if statuses is None else [s.value for s in statuses], "circuit": circuit_id,
+                  "limit": limit}
+        q = _order_list(tuple(k for k, v in params.items() if v is not None and k != "limit"), newest_first)
+        return [_order(r) for r in self.c.execute(q, {k: v for k, v in params.items() if v is not None})]
 
     def expert_load(self, expert_ids: Iterable[int]) -> dict[int, int]:
         """Open orders (awaiting a circuit or scheduled) assigned to each expert."""
@@ -823,6 +861,7 @@ class SqlUnitOfWork:
     def __enter__(self) -> SqlUnitOfWork:
         self.session = Session(self.engine, expire_on_commit=False)
         self.committed = False
+        self.reference_version_seen: int | None = None
         self.reference = ReferenceRepository(self)
         self.staff = StaffRepository(self)
         self.residents = ResidentRepository(self)
@@ -849,16 +888,12 @@ class SqlUnitOfWork:
         """Discard everything done in this unit of work."""
         self.session.rollback()
         self.chat.forget_reads()
+        self.reference_version_seen = None
 
     def next_value(self, name: str) -> int:
         """Atomically increment the named counter and return its new value."""
-        ins = dialect_insert(self.engine.dialect.name, CounterRow)
-        stmt = (
-            ins.values(name=name, value=1)
-            .on_conflict_do_update(index_elements=["name"], set_={"value": col(CounterRow.value) + 1})
-            .returning(col(CounterRow.value))
-        )
-        return int(self.session.connection().execute(stmt).scalar_one())
+        stmt = _next_value(self.engine.dialect.name)
+        return int(self.session.connection().execute(stmt, {"name": name}).scalar_one())
 
 
 UnitOfWorkFactory = Callable[[], SqlUnitOfWork]

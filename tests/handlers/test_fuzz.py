@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,6 +33,11 @@ step = st.tuples(
         st.tuples(st.just("steal"), st.integers(min_value=0, max_value=30)),  # someone else's button
     ),
 )
+
+
+# Update ids must be unique across examples (they share the database, and a repeated id is a replay):
+# ``id(steps)`` is not, since CPython reuses the address of a list that was freed.
+UPDATE_IDS = itertools.count(1)
 
 
 def shown_buttons(chat, user):
@@ -68,8 +75,8 @@ def check_invariants(chat, app):
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(steps=st.lists(step, min_size=5, max_size=25))
 def test_random_sessions_keep_every_invariant(chat, cast, app, steps):
-    for i, (user, (kind, arg)) in enumerate(steps):
-        uid = f"fz-{id(steps)}-{i}"
+    for user, (kind, arg) in steps:
+        uid = f"fz-{next(UPDATE_IDS)}"
         if kind == "say":
             chat.say(user, arg, update_id=uid)
         elif kind == "press":
