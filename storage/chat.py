@@ -231,11 +231,10 @@ class ChatRepository(Repository):
 _ACCOUNTS: sa.Table = ChatAccountRow.__table__  # type: ignore[attr-defined]
 _BUTTONS: sa.Table = ButtonRow.__table__  # type: ignore[attr-defined]
 _PROCESSED: sa.Table = ProcessedUpdateRow.__table__  # type: ignore[attr-defined]
-_ACCOUNT_BY_USER = sa.select(
-    _ACCOUNTS,
-    sa.select(CounterRow.__table__.c.value)  # type: ignore[attr-defined]
-    .where(CounterRow.__table__.c.name == "reference_version")  # type: ignore[attr-defined]
-    .scalar_subquery()
+_COUNTERS: sa.Table = CounterRow.__table__  # type: ignore[attr-defined]
+_ACCOUNT_BY_USER: sa.Select = sa.select(
+    *_ACCOUNTS.c,
+    sa.select(_COUNTERS.c.value).where(_COUNTERS.c.name == "reference_version").scalar_subquery()
     .label("reference_version"),
 ).where(
     _ACCOUNTS.c.platform == sa.bindparam("platform"), _ACCOUNTS.c.platform_user_id == sa.bindparam("user")
