@@ -10,7 +10,7 @@ wait for the bot's first reply (sendMessage or editMessageText to that chat), re
 For each library, in the same run and against the same fake:
 * ``echo``: the library's plain echo bot (PTB with ``concurrent_updates(True)``, aiogram's default
   ``start_polling``, i.e. both processing updates concurrently) answering text messages;
-* ``adapter_only``: our adapter (per-chat queues, worker threads, HTML, menu look-ups in the database)
+* ``adapter_only``: our adapter (per-chat queues, worker threads, HTML, rendering, sending)
   around a conversation stand-in that echoes, to show what the adapter layer costs by itself;
 * ``full_stack``: our adapter + the conversation handlers + SQLite (a fresh seeded database), each user a
   village doctor bound through an invite code, with a mixed workload: 70 % browsing/status (/help,
@@ -395,7 +395,7 @@ def invites(app: Any, staff_code: str, n: int) -> list[str]:
 class EchoConversation:
     """A stand-in for the conversation core that answers every text with itself (no handlers, no database)."""
 
-    def handle(self, inbound: Any) -> list[Any]:
+    def handle(self, inbound: Any, after: Any = None) -> list[Any]:
         """Echo the text back to the same chat."""
         from handlers import Outbound
 

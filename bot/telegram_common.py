@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot.sender import process_budget, take_turn
+from domain.staff import Role
 from handlers.core import ROLE_PREFERENCE, Button, Inbound, Outbound, split_text
 
 log = logging.getLogger(__name__)
@@ -244,6 +245,18 @@ async def _nothing() -> None:
     return None
 
 
+def menu_name(acc: Any, standing: tuple[bool, frozenset[Role]] | None) -> str:
+    """The menu for an account: its acting role (as the handlers resolve it) given the staff member's
+    (active, roles), with the role switch when they hold several; the default menu otherwise."""
+    if acc is None or standing is None or not standing[0]:
+        return DEFAULT_MENU
+    roles = standing[1]
+    role = acc.acting_role if acc.acting_role in roles else next((r for r in ROLE_PREFERENCE if r in roles), None)
+    if role is None or role.value not in MENUS:
+        return DEFAULT_MENU
+    return role.value + ("+role" if len(roles) > 1 else "")
+
+
 class TelegramBridge:
     """Hands updates to the conversation in per-chat order and sends what it answers; shared by both adapters."""
 
@@ -296,15 +309,17 @@ class TelegramBridge:
             await self._update_menu(int(inbound.chat_id), menu)
 
     def _handle(self, inbound: Inbound) -> tuple[list[Outbound], str | None]:
-        """In a worker thread: the conversation, then the menu this user should now see."""
-        outs = self.conversation.handle(inbound)
+        """In a worker thread: the conversation, and the menu this user should now see (read in the update's
+        own transaction; None when it cannot have changed)."""
         if inbound.chat_id != inbound.user_id or not self._menu_may_change(inbound):
-            return outs, None  # group chats keep the default menu
-        try:
-            return outs, self.menu_of(inbound.user_id)
-        except Exception:
-            log.exception("menu lookup failed")
-            return outs, None
+            return self.conversation.handle(inbound), None  # group chats keep the default menu
+        menu: list[str] = []
+
+        def read_menu(uow: Any, acc: Any) -> None:
+            menu.append(menu_name(acc, uow.staff.standing(acc.staff_id) if acc.staff_id else None))
+
+        outs = self.conversation.handle(inbound, after=read_menu)
+        return outs, (menu[0] if menu else None)
 
     def _menu_may_change(self, inbound: Inbound) -> bool:
         """Whether to look the role up again: always for a chat new to this process, then only after updates
@@ -322,14 +337,7 @@ class TelegramBridge:
         """The menu name for this Telegram user: their acting role (as the handlers resolve it), else the default."""
         with self.app.uow() as uow:
             acc = uow.chat.account(PLATFORM, user_id)
-            staff = uow.staff.get(acc.staff_id) if acc is not None and acc.staff_id else None
-        if acc is None or staff is None or not staff.active:
-            return DEFAULT_MENU
-        role = acc.acting_role if acc.acting_role in staff.roles else next(
-            (r for r in ROLE_PREFERENCE if r in staff.roles), None)
-        if role is None or role.value not in MENUS:
-            return DEFAULT_MENU
-        return role.value + ("+role" if len(staff.roles) > 1 else "")
+            return menu_name(acc, uow.staff.standing(acc.staff_id) if acc is not None and acc.staff_id else None)
 
     # --- menus --------------------------------------------------------------------------------------------
 

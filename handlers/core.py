@@ -352,12 +352,14 @@ class Ctx:
 
     def read_resident(self, resident_id: int | None, purpose: str):
         """Load a resident to show their personal data, recording who read it and why (PIPL access audit)."""
-        if not resident_id:
-            return None
-        resident = self.uow.residents.get(resident_id)
-        if resident is not None:
+        return self.read_residents([resident_id], purpose).get(resident_id) if resident_id else None
+
+    def read_residents(self, resident_ids: Iterable[int | None], purpose: str) -> dict:
+        """Residents (by id) whose data a list will show, loaded at once; each read is audited as above."""
+        found = self.uow.residents.get_many(i for i in resident_ids if i)
+        for resident_id in found:
             self.audit("read", "resident", str(resident_id), detail={"purpose": purpose})
-        return resident
+        return found
 
     def audit(
         self,
@@ -397,6 +399,7 @@ class Services:
     bot_username: str | None = None
 
 
+AfterUpdate = Callable[[SqlUnitOfWork, ChatAccount], None]
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
 
 
@@ -408,15 +411,20 @@ class Conversation:
         self.router = router
         self.flood = flood or FloodGuard()
 
-    def handle(self, inbound: Inbound) -> list[Outbound]:
-        """Handle one update; never raises (the user gets a polite answer instead of a traceback)."""
+    def handle(self, inbound: Inbound, after: AfterUpdate | None = None) -> list[Outbound]:
+        """Handle one update; never raises (the user gets a polite answer instead of a traceback).
+
+        ``after`` (optional) runs inside the update's own transaction once its work is done, with the unit of work
+        and the account as they will be committed: an adapter reads what it needs (the account's role, for the
+        menu) without a second transaction. It is not called for a replayed update, a flood or a failure.
+        """
         verdict = self.flood.check(inbound.platform, inbound.user_id)
         if verdict == "drop":
             return []
         if verdict == "warn":
             return [Outbound(inbound.platform, inbound.chat_id, t("flood"))]
         try:
-            return self._handle(inbound)
+            return self._handle(inbound, after)
         except (OperationalError, PoolTimeout, DBAPIError) as e:
             log.warning("database unavailable while handling an update: %s", type(e).__name__)
             return [Outbound(inbound.platform, inbound.chat_id, t("busy"))]
@@ -429,7 +437,7 @@ class Conversation:
             return None
         return uow.chat.get_or_create(inbound.platform, inbound.user_id, inbound.chat_id, inbound.display_name, now)
 
-    def _handle(self, inbound: Inbound) -> list[Outbound]:
+    def _handle(self, inbound: Inbound, after: AfterUpdate | None) -> list[Outbound]:
         now = self.services.clock()
         with self.services.uow() as uow:
             acc = self._begin(uow, inbound, now)
@@ -440,6 +448,8 @@ class Conversation:
                 self._dispatch(ctx)
                 outs = self._route(uow, inbound, ctx.out, now)
                 uow.chat.save(ctx.acc)
+                if after is not None:
+                    after(uow, ctx.acc)
                 uow.commit()
                 return outs
             except DomainError as e:
@@ -453,6 +463,8 @@ class Conversation:
                         "refused", "chat", str(acc.id), reason=e.key, detail={k: str(v) for k, v in e.params.items()}
                     )
                 ctx.reply(t(e.key, **e.params))
+                if after is not None:
+                    after(uow, ctx.acc)
                 uow.commit()
                 return ctx.out
 

@@ -24,8 +24,9 @@ TW, HS = Role.TOWNSHIP_REVIEWER, Role.HOSPITAL_REVIEWER
 MAX_CARDS = 10
 
 
-def _card(ctx: Ctx, o: Order) -> str:
-    r = ctx.read_resident(o.resident_id, "review")
+def _card(ctx: Ctx, o: Order, residents: dict) -> str:
+    """An order as a reviewer sees it; ``residents`` holds the shown orders' residents (read at once)."""
+    r = residents.get(o.resident_id)
     pops = (
         "｜" + "、".join(t(f"population.{p.value}") for p in sorted(o.special_populations))
         if o.special_populations
@@ -45,6 +46,11 @@ def _card(ctx: Ctx, o: Order) -> str:
     if o.answer:
         text += "\n" + t("orders.question", question=o.question or "") + "\n↳ " + o.answer
     return text
+
+
+def _first_cards(groups: dict[str, list[Order]]) -> list[int]:
+    """Residents of the orders a /pending answer shows as cards: the first MAX_CARDS, group by group."""
+    return [o.resident_id for items in groups.values() for o in items][:MAX_CARDS]
 
 
 def _require(ctx: Ctx, role: Role):
@@ -75,6 +81,7 @@ def township_pending(ctx: Ctx, arg: str) -> None:
     for o in found:
         by_village[o.village_code].append(o)
     shown = 0
+    residents = ctx.read_residents(_first_cards(by_village), "review")
     for village, items in by_village.items():
         if shown >= MAX_CARDS:
             break
@@ -87,7 +94,7 @@ def township_pending(ctx: Ctx, arg: str) -> None:
         )
         for o in items[: MAX_CARDS - shown]:
             ctx.reply(
-                _card(ctx, o),
+                _card(ctx, o, residents),
                 [
                     [
                         ctx.btn(t("review.approve"), "tw.approve", id=o.id),
@@ -238,13 +245,14 @@ def hospital_pending(ctx: Ctx, arg: str) -> None:
     for o in found:
         by_spec[o.confirmed_specialty or ""].append(o)
     shown = 0
+    residents = ctx.read_residents(_first_cards(dict(sorted(by_spec.items()))), "review")
     for spec, items in sorted(by_spec.items()):
         if shown >= MAX_CARDS:
             break
         ctx.reply(t("pending.specialty", specialty=specialty_name(spec), count=len(items)))
         for o in items[: MAX_CARDS - shown]:
             ctx.reply(
-                f"【{ctx.place_name(o.village_code)}】" + _card(ctx, o),
+                f"【{ctx.place_name(o.village_code)}】" + _card(ctx, o, residents),
                 [
                     [
                         ctx.btn(t("dispose.circuit"), "hs.circuit", id=o.id),

@@ -453,8 +453,9 @@ def orders(ctx: Ctx, arg: str) -> None:
         ctx.reply(t("orders.none"))
         return
     rows = []
+    residents = ctx.read_residents((o.resident_id for o in found), "orders")
     for o in found:
-        r = ctx.read_resident(o.resident_id, "orders")
+        r = residents.get(o.resident_id)
         label = t(
             "orders.line",
             number=o.number,

@@ -64,6 +64,12 @@ _COUNTER_VALUE = sa.select(CounterRow.__table__.c.value).where(  # type: ignore[
     CounterRow.__table__.c.name == sa.bindparam("name")  # type: ignore[attr-defined]
 )
 _AUDIT_INSERT = AuditRow.__table__.insert()  # type: ignore[attr-defined]
+_STAFF_STANDING = (
+    sa.select(col(StaffRow.active), col(StaffRoleRow.role))
+    .select_from(StaffRow)
+    .join(StaffRoleRow, col(StaffRoleRow.staff_id) == col(StaffRow.id), isouter=True)
+    .where(col(StaffRow.id) == sa.bindparam("id"))
+)
 _RESIDENTS: sa.Table = ResidentRow.__table__  # type: ignore[attr-defined]
 _RESIDENTS_IN = (
     sa.select(_RESIDENTS)
@@ -71,6 +77,7 @@ _RESIDENTS_IN = (
            _RESIDENTS.c.consent_withdrawn_at.is_(None))
     .order_by(_RESIDENTS.c.name, _RESIDENTS.c.id)
 )
+_RESIDENTS_BY_IDS = sa.select(_RESIDENTS).where(_RESIDENTS.c.id.in_(sa.bindparam("ids", expanding=True)))
 _RESIDENTS_NAMED_IN = _RESIDENTS_IN.where(_RESIDENTS.c.name.like(sa.bindparam("pattern"), escape="/"))
 
 
@@ -261,6 +268,13 @@ class StaffRepository(_Repo):
         row = self.s.get(StaffRow, staff_id)
         return self._load(row) if row else None
 
+    def standing(self, staff_id: int) -> tuple[bool, frozenset[Role]] | None:
+        """(active, roles) of one person, in one query (what a chat menu depends on), or None."""
+        rows = self.c.execute(_STAFF_STANDING, {"id": staff_id}).all()
+        if not rows:
+            return None
+        return bool(rows[0].active), frozenset(Role(r.role) for r in rows if r.role is not None)
+
     def by_code(self, code: str) -> Staff | None:
         """One person by staff code, or None."""
         row = self.s.exec(select(StaffRow).where(col(StaffRow.code) == code)).first()
@@ -437,6 +451,13 @@ class ResidentRepository(_Repo):
         row = self.c.execute(_RESIDENT_BY_ID, {"id": resident_id}).first()
         return self._load(row) if row else None
 
+    def get_many(self, resident_ids: Iterable[int]) -> dict[int, Resident]:
+        """Residents by id (those that exist), in one query."""
+        ids = sorted(set(resident_ids))
+        if not ids:
+            return {}
+        return {r.id: self._load(r) for r in self.c.execute(_RESIDENTS_BY_IDS, {"ids": ids})}
+
     def in_villages(self, village_codes: Iterable[str], name_like: str | None = None) -> list[Resident]:
         """Residents of these villages (not those who withdrew), optionally whose name contains ``name_like``."""
         params: dict[str, object] = {"villages": list(village_codes)}
@@ -509,6 +530,7 @@ class ResidentRepository(_Repo):
         # The audit trail keeps who did what and when; only the free-text reasons about this resident go
         # (the append-only trigger allows exactly this redaction and nothing else).
         numbers = select(OrderRow.number).where(col(OrderRow.resident_id) == resident_id)
+        self.uow.audit.write()  # this update's own events about them are redacted too
         self.s.exec(
             sa.update(AuditRow)
             .where(col(AuditRow.entity) == "order", col(AuditRow.entity_id).in_(numbers),
@@ -784,12 +806,29 @@ class CircuitRepository(_Repo):
 
 
 class AuditRepository(_Repo):
-    """The append-only audit log."""
+    """The append-only audit log.
+
+    Events are written in one batch when the unit of work commits (a list of fifteen residents' orders is
+    fifteen access events), and before anything reads or redacts the log in the same unit of work.
+    """
+
+    def __init__(self, uow: Any):
+        super().__init__(uow)
+        self._pending: list[dict[str, Any]] = []
+
+    def write(self) -> None:
+        """Insert the events appended so far."""
+        if self._pending:
+            rows, self._pending = self._pending, []
+            self.c.execute(_AUDIT_INSERT, rows)
+
+    def discard(self) -> None:
+        """After a rollback: the events of the discarded work go with it."""
+        self._pending.clear()
 
     def append(self, e: AuditEvent) -> None:
         """Add one event (it is written with the rest of the transaction)."""
-        self.c.execute(
-            _AUDIT_INSERT,
+        self._pending.append(
             {
                 "at": e.at,
                 "actor_staff_id": e.actor_staff_id,
@@ -801,11 +840,12 @@ class AuditRepository(_Repo):
                 "to_status": e.to_status,
                 "reason": e.reason,
                 "detail": json.dumps(e.detail, ensure_ascii=False, default=str),
-            },
+            }
         )
 
     def for_entity(self, entity: str, entity_id: str) -> list[AuditEvent]:
         """Every event about one record, oldest first."""
+        self.write()
         self.s.flush()
         rows = self.s.exec(
             select(AuditRow)
@@ -816,6 +856,7 @@ class AuditRepository(_Repo):
 
     def for_resident(self, resident_id: int) -> list[AuditEvent]:
         """Every event about a resident or their orders, oldest first (who read or changed what)."""
+        self.write()
         self.s.flush()
         numbers = select(OrderRow.number).where(col(OrderRow.resident_id) == resident_id)
         q = select(AuditRow).where(
@@ -828,6 +869,7 @@ class AuditRepository(_Repo):
 
     def recent(self, limit: int = 50, action: str | None = None) -> list[AuditEvent]:
         """The latest events, newest first."""
+        self.write()
         self.s.flush()
         q = select(AuditRow)
         if action:
@@ -881,6 +923,7 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         """Make everything done in this unit of work permanent, atomically."""
         self.chat.write_buttons()
+        self.audit.write()
         self.session.commit()
         self.committed = True
 
@@ -888,6 +931,7 @@ class SqlUnitOfWork:
         """Discard everything done in this unit of work."""
         self.session.rollback()
         self.chat.forget_reads()
+        self.audit.discard()
         self.reference_version_seen = None
 
     def next_value(self, name: str) -> int:

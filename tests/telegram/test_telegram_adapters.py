@@ -419,7 +419,7 @@ async def test_a_press_is_answered_even_when_handling_fails(driver: Driver, fake
     await driver.say("resident", "/start")
 
     class Broken:
-        def handle(self, inbound):
+        def handle(self, inbound, after=None):
             raise RuntimeError("database on fire")
 
     adapter.bridge.conversation = Broken()
