@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
-import secrets
+import os
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +28,33 @@ from storage.tables import (
 )
 
 BUTTON_TOKEN_BYTES = 9  # 12 url-safe characters: far below Telegram's 64-byte callback_data limit
+_ENTROPY_CHUNK = 4096
+
+
+class _Entropy:
+    """Bytes from the operating system's CSPRNG, fetched a page at a time: a list of cards makes dozens of
+    tokens, and each ``os.urandom`` call is a system call (and, in a worker thread, a wait for the GIL).
+    Refetched in a forked child, so no two processes ever hand out the same bytes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buf = b""
+        self._pid = 0
+
+    def take(self, n: int) -> bytes:
+        with self._lock:
+            if self._pid != os.getpid() or len(self._buf) < n:
+                self._buf, self._pid = os.urandom(_ENTROPY_CHUNK), os.getpid()
+            out, self._buf = self._buf[:n], self._buf[n:]
+            return out
+
+
+_ENTROPY = _Entropy()
+
+
+def _new_token() -> str:
+    """An unguessable button token (the same alphabet as ``secrets.token_urlsafe``)."""
+    return base64.urlsafe_b64encode(_ENTROPY.take(BUTTON_TOKEN_BYTES)).rstrip(b"=").decode("ascii")
 
 
 class ChatRepository(Repository):
@@ -166,7 +195,7 @@ class ChatRepository(Repository):
     # --- buttons --------------------------------------------------------------------------------------------
     def new_button(self, account_id: int, action: str, payload: dict[str, object], now: datetime) -> str:
         """Store what a button means and return its opaque token (written in one batch with the others)."""
-        token = secrets.token_urlsafe(BUTTON_TOKEN_BYTES)
+        token = _new_token()
         self._buttons.append({"token": token, "chat_account_id": account_id, "action": action,
                               "payload": json.dumps(payload, ensure_ascii=False), "created_at": now})
         return token

@@ -56,6 +56,7 @@ CHINA = ZoneInfo("Asia/Shanghai")
 # Tables and statements of the hot path (every chat update reads or writes these): Core, compiled once.
 _ORDERS: sa.Table = OrderRow.__table__  # type: ignore[attr-defined]
 _ORDER_BY_ID = sa.select(_ORDERS).where(_ORDERS.c.id == sa.bindparam("id"))
+_ORDER_INSERT = _ORDERS.insert().returning(_ORDERS.c.id)
 _ORDER_BY_ID_FOR_UPDATE = _ORDER_BY_ID.with_for_update()
 _RESIDENT_BY_ID = sa.select(ResidentRow.__table__).where(  # type: ignore[attr-defined]
     ResidentRow.__table__.c.id == sa.bindparam("id")  # type: ignore[attr-defined]
@@ -577,7 +578,7 @@ class OrderRepository(_Repo):
         day = order.created_at.astimezone(CHINA).date()
         order.number = order_number(day, self.uow.next_value(f"order:{day:%Y%m%d}"))
         values = {"number": order.number, "version": 0, **_order_values(order)}
-        order.id = int(self.c.execute(_ORDERS.insert().values(**values).returning(_ORDERS.c.id)).scalar_one())
+        order.id = int(self.c.execute(_ORDER_INSERT, values).scalar_one())
         self._flush_events(order)
         return order
 

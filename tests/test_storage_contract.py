@@ -300,3 +300,53 @@ def test_confirmed_orders_become_training_examples(seeded_uow):
 def test_empty_need_is_refused_before_anything_is_stored(seeded_uow):
     with seeded_uow() as uow, pytest.raises(DomainError, match=r"order\.need\.empty"):
         _new_order(uow, "   ")
+
+
+def test_an_account_change_undone_by_a_rollback_is_written_again(seeded_uow):
+    """Accounts are written back only where they changed; a rollback must not leave that check believing the
+    database still holds the undone change (the next save would be skipped and the step lost)."""
+    with seeded_uow() as uow:
+        uow.chat.get_or_create("test", "u1", "u1", "居民", FIXED_NOW)
+        uow.commit()
+    with seeded_uow() as uow:
+        acc = uow.chat.account("test", "u1")
+        acc.start("new.need", FIXED_NOW, rid=7)
+        uow.chat.save(acc)
+        uow.rollback()
+        uow.chat.save(acc)  # the same object, unchanged since the rolled-back save
+        uow.commit()
+    with seeded_uow() as uow:
+        stored = uow.chat.account("test", "u1")
+        assert (stored.step, stored.draft) == ("new.need", {"rid": 7})
+
+
+def test_audit_events_are_visible_in_their_transaction_and_gone_with_its_rollback(seeded_uow):
+    from domain.orders import AuditEvent
+
+    def event(n: int) -> AuditEvent:
+        return AuditEvent(None, "system", "read", "resident", "42", None, None, None, FIXED_NOW, {"n": n})
+
+    with seeded_uow() as uow:
+        uow.audit.append(event(1))
+        assert [e.detail["n"] for e in uow.audit.for_entity("resident", "42")] == [1]
+        uow.rollback()
+        uow.audit.append(event(2))
+        uow.commit()
+    with seeded_uow() as uow:
+        assert [e.detail["n"] for e in uow.audit.for_entity("resident", "42")] == [2]
+
+
+def test_button_tokens_are_short_unique_and_differ_between_processes(seeded_uow):
+    import multiprocessing
+    import re
+
+    from storage.chat import _new_token
+
+    tokens = {_new_token() for _ in range(20_000)}
+    assert len(tokens) == 20_000
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{12}", t) for t in tokens)
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:  # a forked worker inherits this process's unused entropy: it must not reuse it
+        theirs = set(pool.starmap(_new_token, [()] * 200))
+    mine = {_new_token() for _ in range(200)}
+    assert len(theirs) == 200 and not theirs & mine
