@@ -56,7 +56,7 @@ def real_clock():
 def build_conversation(app: App, *, clock=None, matcher=None, flood=None):
     """The conversation core wired to this app's database, the specialty matcher and a clock."""
     from bot.config import CONSENT_VERSION
-    from handlers import Conversation, Services, build_router
+    from handlers import Conversation, FloodGuard, Services, build_router
 
     if matcher is None:
         from nlp import load_matcher
@@ -64,4 +64,4 @@ def build_conversation(app: App, *, clock=None, matcher=None, flood=None):
         matcher = load_matcher()
     services = Services(uow=app.uow, matcher=matcher, clock=clock or real_clock(),
                         consent_version=CONSENT_VERSION)
-    return Conversation(services, build_router(), flood)
+    return Conversation(services, build_router(), flood or FloodGuard(limit=app.settings.flood_limit))

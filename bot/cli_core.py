@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from datetime import datetime
 from importlib import resources
@@ -184,6 +185,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22 warns on every RetryAfter otherwise
         stop = asyncio.Event()
+        # systemd and docker stop a service with SIGTERM: finish the updates in hand, then exit cleanly.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         tasks = [asyncio.create_task(m.serve(app, conversation, stop)) for m in modules]
         # One process is a whole deployment on the embedded default: the scheduler (announcements, draft
         # reminders, retention) and the outbox sender run beside the chat transports.
@@ -191,13 +194,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         # The console ends the process when its user quits; network transports run until interrupted. If the
         # scheduler and sender stop on their own, that is a failure: announcements would silently stop.
         done, pending = await asyncio.wait([*tasks, background], return_when=asyncio.FIRST_COMPLETED)
+        requested = stop.is_set()  # SIGTERM: everything stops because it was asked to
         stop.set()
         _, late = await asyncio.wait(pending, timeout=15)
         for task in late:
             task.cancel()
         for task in done:
             task.result()
-        if background in done:
+        if background in done and not requested:
             raise RuntimeError("the scheduler and sender stopped unexpectedly")
 
     try:

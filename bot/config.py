@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,8 @@ class Settings:
     wechat_api_base_url: str = "https://api.weixin.qq.com"
     wechat_template_announcement: str | None = None
     wechat_listen: str = "127.0.0.1:8090"
+    handler_processes: int = 0  # Telegram: run the handlers in this many worker processes (0: threads here)
+    flood_limit: int = 8  # messages from one person within 2 s before they are asked, once, to slow down
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -64,6 +67,8 @@ class Settings:
             wecom_api_base_url=(e.get("WECOM_API_BASE_URL") or "https://qyapi.weixin.qq.com").rstrip("/"),
             wechat_api_base_url=(e.get("WECHAT_API_BASE_URL") or "https://api.weixin.qq.com").rstrip("/"),
             wechat_listen=e.get("WECHAT_LISTEN") or "127.0.0.1:8090",
+            handler_processes=_count(e, "XUNZHEN_HANDLER_PROCESSES"),
+            flood_limit=_count(e, "XUNZHEN_FLOOD_LIMIT") or 8,
         )
 
     @property
@@ -88,3 +93,11 @@ class Settings:
             with os.fdopen(fd, "w") as f:
                 f.write(FieldCipher.new_key_text() + "\n")
         return FieldCipher.from_text(key_file.read_text())
+
+
+def _count(e: Mapping[str, str], name: str) -> int:
+    """A non-negative whole number from the environment (0 if unset); a clear message if it is not one."""
+    raw = (e.get(name) or "0").strip()
+    if not raw.isdigit():
+        raise SystemExit(f"{name} 应为非负整数，而不是 {raw!r}")
+    return int(raw)

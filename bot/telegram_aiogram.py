@@ -18,6 +18,18 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    DeleteMyCommands,
+    DeleteWebhook,
+    EditMessageText,
+    GetMe,
+    GetUpdates,
+    SendMessage,
+    SetMyCommands,
+    SetWebhook,
+)
+from aiogram.methods.base import Response
 from aiogram.types import (
     BotCommand,
     BotCommandScopeChat,
@@ -40,6 +52,15 @@ from bot.telegram_common import (
 )
 
 log = logging.getLogger(__name__)
+
+# aiogram checks every answer as ``Response[<the method's result type>]``, a pydantic generic model, and pydantic
+# keeps those parametrised classes in a *weak* cache: with nothing else holding them they are collected and
+# rebuilt, call after call (measured: a quarter of a busy bot's event loop). Holding them here keeps them built.
+_RESPONSE_TYPES = tuple(
+    Response[m.__returning__]  # type: ignore[name-defined]
+    for m in (AnswerCallbackQuery, DeleteMyCommands, DeleteWebhook, EditMessageText, GetMe, GetUpdates, SendMessage,
+              SetMyCommands, SetWebhook)
+)
 
 
 def _markup(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
@@ -140,7 +161,7 @@ class AiogramAdapter:
         services = getattr(self.bridge.conversation, "services", None)
         if services is not None and services.bot_username is None:
             services.bot_username = me.username
-        await self.bridge.set_default_menu()
+        await self.bridge.start()
         self._started = True
         if self.settings.webhook_url is None:
             await self.bot.delete_webhook()  # getUpdates answers 409 while a webhook is set

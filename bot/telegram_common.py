@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from bot.handler_pool import HandlerProcesses, run_update
 from bot.sender import process_budget, take_turn
 from domain.staff import Role
 from handlers.core import ROLE_PREFERENCE, Button, Inbound, Outbound, split_text
@@ -257,6 +258,12 @@ def menu_name(acc: Any, standing: tuple[bool, frozenset[Role]] | None) -> str:
     return role.value + ("+role" if len(roles) > 1 else "")
 
 
+def read_menu(uow: Any, acc: Any) -> str:
+    """The menu an account should see, read in its update's transaction (a module function: it is pickled
+    to handler processes by reference)."""
+    return menu_name(acc, uow.staff.standing(acc.staff_id) if acc.staff_id else None)
+
+
 class TelegramBridge:
     """Hands updates to the conversation in per-chat order and sends what it answers; shared by both adapters."""
 
@@ -269,6 +276,9 @@ class TelegramBridge:
         # PostgreSQL runs transactions side by side, so several threads pay off there.
         self.workers = workers or (1 if str(app.settings.database_url).startswith("sqlite") else 8)
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="telegram-handler")
+        settings = getattr(app, "settings", None)  # unit tests drive the bridge without an app
+        n = settings.handler_processes if settings is not None else 0
+        self.processes = HandlerProcesses(settings, n) if n > 0 else None
         self.queues = ChatQueues()
         self._menus: dict[int, str] = {}  # chat id → menu in effect, as far as this process knows
 
@@ -285,8 +295,10 @@ class TelegramBridge:
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
 
     def close(self) -> None:
-        """Release the worker threads (after the queues drained)."""
+        """Release the worker threads and processes (after the queues drained)."""
         self.pool.shutdown(wait=False, cancel_futures=True)
+        if self.processes is not None:
+            self.processes.close()
 
     async def _answer(self, query_id: str) -> None:
         try:
@@ -298,7 +310,12 @@ class TelegramBridge:
         # Answer the press at once so the spinner stops, whatever the handler then does.
         answering = asyncio.create_task(self._answer(callback_query_id)) if callback_query_id else None
         try:
-            outs, menu = await self._in_thread(self._handle, inbound)
+            # The conversation, and the menu this user should now see, read in the update's own transaction.
+            read = self._menu_reader(inbound)
+            if self.processes is not None:
+                outs, menu = await self.processes.run(inbound, read)
+            else:
+                outs, menu = await self._in_thread(run_update, self.conversation, inbound, read)
         finally:
             if answering is not None:
                 await answering
@@ -308,18 +325,11 @@ class TelegramBridge:
         if menu is not None:
             await self._update_menu(int(inbound.chat_id), menu)
 
-    def _handle(self, inbound: Inbound) -> tuple[list[Outbound], str | None]:
-        """In a worker thread: the conversation, and the menu this user should now see (read in the update's
-        own transaction; None when it cannot have changed)."""
+    def _menu_reader(self, inbound: Inbound) -> Callable[[Any, Any], str] | None:
+        """``read_menu`` when this update may change the user's menu (group chats keep the default one)."""
         if inbound.chat_id != inbound.user_id or not self._menu_may_change(inbound):
-            return self.conversation.handle(inbound), None  # group chats keep the default menu
-        menu: list[str] = []
-
-        def read_menu(uow: Any, acc: Any) -> None:
-            menu.append(menu_name(acc, uow.staff.standing(acc.staff_id) if acc.staff_id else None))
-
-        outs = self.conversation.handle(inbound, after=read_menu)
-        return outs, (menu[0] if menu else None)
+            return None
+        return read_menu
 
     def _menu_may_change(self, inbound: Inbound) -> bool:
         """Whether to look the role up again: always for a chat new to this process, then only after updates
@@ -346,6 +356,12 @@ class TelegramBridge:
         """The commands of a menu name as returned by ``menu_of``."""
         role, _, switch = menu.partition("+")
         return MENUS[role] + ((ROLE_SWITCH,) if switch else ())
+
+    async def start(self) -> None:
+        """Start the handler processes (if configured) and register the default menu."""
+        if self.processes is not None:
+            await self.processes.start()
+        await self.set_default_menu()
 
     async def set_default_menu(self) -> None:
         """Register the residents' menu for every chat (called once at start)."""

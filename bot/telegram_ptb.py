@@ -137,7 +137,7 @@ class PtbAdapter:
         services = getattr(self.bridge.conversation, "services", None)
         if services is not None and services.bot_username is None:
             services.bot_username = me.username
-        await self.bridge.set_default_menu()
+        await self.bridge.start()
         await self.application.start()
         self._started = True
         if self.settings.webhook_url is None:

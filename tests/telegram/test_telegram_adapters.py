@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import html
+import os
+import signal
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -500,3 +503,111 @@ async def test_serve_runs_the_transport_until_stop_is_set(driver: Driver, fake: 
     assert "可用命令" in html.unescape(reply.text)
     stop.set()
     await asyncio.wait_for(serving, 10)
+
+
+# ---------------------------------------------------------------------------------------------- handler processes
+# XUNZHEN_HANDLER_PROCESSES: the same flows with the handlers in a worker process, and a worker killed mid-service
+# replaced without losing the chat. The worker builds its own app from the settings (as production does), so it
+# runs on the real clock: invites are made at the real time, and order numbers are not compared with a date.
+
+
+async def start_with_a_worker(d: Driver, kind: str):
+    from bot.bootstrap import App
+
+    settings = replace(d.settings, handler_processes=1, flood_limit=10_000)
+    d.adapter = ADAPTERS[kind](App(settings, d.app.engine, d.app.uow), d.conversation)
+    assert d.adapter.bridge.processes is not None
+    await d.adapter.start()
+    return d.adapter
+
+
+async def bind_now(d: Driver, user: str) -> None:
+    code, role = STAFF[user]
+    with d.app.uow() as uow:
+        st = uow.staff.by_code(code)
+        invite = create_invite(uow, role, st.institution_code, code, datetime.now(UTC))
+        uow.commit()
+    await d.say(user, f"/start {invite}")
+    assert "绑定成功" in d.last(user), d.texts(user)
+
+
+@pytest.mark.parametrize("kind", ["ptb", "aiogram"])
+async def test_an_order_is_filed_and_reviewed_through_a_handler_process(driver: Driver, fake, kind):
+    await start_with_a_worker(driver, kind)
+    assert menu(fake, None) == [c for c, _ in MENUS["anonymous"]]
+    await bind_now(driver, "doctor")
+    await bind_now(driver, "township")
+    # The menu is read in the worker, inside the update's transaction, and comes back with the replies.
+    assert menu(fake, "doctor") == ["new", "orders", "cancel", "help"]
+    assert menu(fake, "township") == ["pending", "cancel", "help"]
+
+    await driver.say("doctor", "/new")
+    await driver.say("doctor", "邱")
+    await driver.press("doctor", "邱瑞鹏")
+    if "居民是否同意" in driver.last("doctor"):
+        await driver.press("doctor", "居民已同意")
+    await driver.say("doctor", "老人心口疼，胸闷气短，走路就喘")
+    await driver.press("doctor", "心血管内科")
+    await driver.press("doctor", "常规")
+    await driver.press("doctor", "完成")
+    await driver.press("doctor", "确认提交")
+    text = driver.last("doctor")
+    assert "已提交，订单号 XZ-" in text, driver.texts("doctor")[-3:]
+    number = text.split("订单号 ")[1].split("。")[0]
+    assert any(number in t for t in driver.texts("township")), "the township reviewer was notified"
+
+    await driver.say("township", "/pending")
+    await driver.press("township", "批准")
+    assert driver.order(number).status is OrderStatus.TOWNSHIP_APPROVED
+    assert fake.answered_callbacks, "button presses are answered by the transport, not the worker"
+
+
+@pytest.mark.parametrize("kind", ["ptb", "aiogram"])
+async def test_a_killed_handler_process_is_replaced_and_the_chat_goes_on(driver: Driver, fake, kind):
+    adapter = await start_with_a_worker(driver, kind)
+    await bind_now(driver, "doctor")
+    await driver.say("doctor", "/new")
+    assert "居民" in driver.last("doctor")
+
+    pool = adapter.bridge.processes._pool
+    for pid in list(pool._processes):
+        os.kill(pid, signal.SIGKILL)
+    await driver.say("doctor", "邱")
+    assert "系统繁忙" in driver.last("doctor"), driver.texts("doctor")[-2:]
+    assert adapter.bridge.processes.restarts == 1
+
+    # A new worker serves the same chat; the draft survived in the database.
+    await driver.say("doctor", "邱")
+    assert any("邱瑞鹏" in b["text"] for b in fake.sent(USERS["doctor"])[-1].buttons), driver.texts("doctor")[-2:]
+
+
+async def test_the_real_service_serves_telegram_with_a_handler_process(fake: FakeTelegram, tmp_path):
+    """``python -m bot run`` as deployed, handlers in a spawned worker (which imports the entry point again)."""
+    import subprocess
+    import sys
+
+    from tests.circuits.circuit_helpers import ROOT, worker_env
+
+    env = worker_env(f"sqlite:///{tmp_path / 'svc.db'}", fake.root_url, datetime.now(UTC),
+                     XUNZHEN_TRANSPORT="ptb", XUNZHEN_HANDLER_PROCESSES="1", XUNZHEN_VAR_DIR=str(tmp_path))
+    env.pop("XUNZHEN_FAKE_NOW")
+    log = tmp_path / "run.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        fake.user_message(USERS["resident"], "/help", first_name="resident")
+        deadline = time.monotonic() + 60
+        while not fake.sent(USERS["resident"]):
+            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
+            assert time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
+            await asyncio.sleep(0.1)
+        assert "可用命令" in html.unescape(fake.sent(USERS["resident"])[-1].text)
+    finally:
+        proc.terminate()
+        try:  # waited for off the event loop: the fake must go on answering the bot while it shuts down
+            await asyncio.to_thread(proc.wait, 20)
+        except subprocess.TimeoutExpired as e:
+            proc.kill()
+            raise AssertionError("no stop on SIGTERM:\n" + log.read_text(errors="replace")[-3000:]) from e
+    assert proc.returncode == 0, log.read_text(errors="replace")[-3000:]
