@@ -145,7 +145,7 @@ class ReferenceCache:
 
     def refresh(self, uow: SqlUnitOfWork) -> None:
         """Reload if reference data changed since the last load (checked once per unit of work)."""
-        if self._checked is uow.session and self.jurisdiction is not None:
+        if self._checked is uow and self.jurisdiction is not None:
             return
         v = uow.reference.version()
         if v != self._version or self.jurisdiction is None:
@@ -153,7 +153,7 @@ class ReferenceCache:
             self.jurisdiction = uow.reference.jurisdiction()
             self._staff, self._memo = {}, {}
             self._version = v
-        self._checked = uow.session
+        self._checked = uow
 
     def staff(self, uow: SqlUnitOfWork, staff_id: int) -> Staff | None:
         """A member of staff by id; imports and bindings bump the reference version, which empties this."""

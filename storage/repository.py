@@ -37,9 +37,8 @@ class Repository:
         Core statements skip the ORM's per-statement work (a third of the cost of a small SELECT); the ORM's
         pending changes are flushed first, so what Core reads or writes comes after them, as written.
         """
-        s = self.uow.session
-        s.flush()
-        return s.connection()
+        self.uow.flush()
+        return self.uow.connection
 
     @property
     def _pg(self) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from domain.circuits import Circuit, CircuitLevel, CircuitStatus, HalfDay
@@ -902,7 +902,11 @@ class SqlUnitOfWork:
         self.committed = False
 
     def __enter__(self) -> SqlUnitOfWork:
-        self.session = Session(self.engine, expire_on_commit=False)
+        # The transaction lives on a Core connection; an ORM session joins it only if something asks for one.
+        # Most chat updates never do (their statements are Core), and the session's bookkeeping was a sixth
+        # of what such an update cost.
+        self._connection: Connection | None = None
+        self._session: Session | None = None
         self.committed = False
         self.reference_version_seen: int | None = None
         self.reference = ReferenceRepository(self)
@@ -916,29 +920,63 @@ class SqlUnitOfWork:
         self.schedule = ScheduleRepository(self)
         return self
 
+    @property
+    def connection(self) -> Connection:
+        """The unit of work's connection; its transaction begins with the first statement (BEGIN IMMEDIATE on
+        SQLite, see ``storage.db``)."""
+        if self._connection is None:
+            self._connection = self.engine.connect()
+        return self._connection
+
+    @property
+    def session(self) -> Session:
+        """An ORM session inside the same transaction (created on first use)."""
+        if self._session is None:
+            self._session = Session(bind=self.connection, expire_on_commit=False,
+                                    join_transaction_mode="control_fully")
+        return self._session
+
+    def flush(self) -> None:
+        """Write the ORM session's pending changes (if there is a session), so Core statements come after them."""
+        if self._session is not None:
+            self._session.flush()
+
     def __exit__(self, *exc) -> None:
-        if not self.committed:
-            self.session.rollback()
-        self.session.close()
+        try:
+            if self._session is not None:
+                if not self.committed:
+                    self._session.rollback()
+                self._session.close()
+        finally:
+            if self._connection is not None:
+                self._connection.close()  # back to the pool, which rolls back whatever was left open
 
     def commit(self) -> None:
         """Make everything done in this unit of work permanent, atomically."""
         self.chat.write_buttons()
         self.audit.write()
-        self.session.commit()
+        if self._session is not None:
+            self._session.commit()
+        # Core statements after a session's rollback run in a transaction the session has not joined.
+        if self._connection is not None and self._connection.in_transaction():
+            self._connection.commit()
         self.committed = True
 
     def rollback(self) -> None:
         """Discard everything done in this unit of work."""
-        self.session.rollback()
+        if self._session is not None:
+            self._session.rollback()
+        if self._connection is not None and self._connection.in_transaction():
+            self._connection.rollback()
         self.chat.forget_reads()
         self.audit.discard()
         self.reference_version_seen = None
 
     def next_value(self, name: str) -> int:
         """Atomically increment the named counter and return its new value."""
+        self.flush()
         stmt = _next_value(self.engine.dialect.name)
-        return int(self.session.connection().execute(stmt, {"name": name}).scalar_one())
+        return int(self.connection.execute(stmt, {"name": name}).scalar_one())
 
 
 UnitOfWorkFactory = Callable[[], SqlUnitOfWork]
