@@ -7,10 +7,13 @@ network and hands each ``Inbound`` to one of N worker processes, which run the s
 own connection to the same database; replies come back as ``Outbound`` values.
 
 Nothing else changes: per-chat order is kept by the transport (one update per chat in flight), conversation
-state is in the database anyway, and a worker that dies is replaced (the update it held is answered with the
-"busy" text, and since its transaction never committed, nothing of it is stored). The flood guard counts per
-process: with several workers a burst is spread over them, so one worker is the right choice for SQLite
-(whose writes take turns anyway); PostgreSQL deployments may use more.
+state is in the database anyway, and the workers ignore SIGINT/SIGTERM: on a stop the transport finishes the
+updates in hand and then shuts them down. A worker that dies (killed, out of memory) is replaced; the update it
+held is answered with the "busy" text. If it died after committing, the change is stored but its replies are
+lost (the user sends again and sees the current state). Python's process pool stops *all* its workers when one
+dies, so with several workers the updates on the others are answered "busy" as well. The flood guard counts per
+process. One worker is the right choice for SQLite (whose writes take turns anyway); PostgreSQL deployments may
+use more.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -36,7 +40,8 @@ _CONVERSATION: Conversation | None = None
 def run_update(
     conversation: Any, inbound: Inbound, read: Callable[[Any, Any], T] | None = None
 ) -> tuple[list[Outbound], T | None]:
-    """Handle one update; ``read(uow, account)`` (if given) runs in the update's transaction, its answer returned."""
+    """Handle one update; ``read(uow, account)`` (if given) runs on its unit of work once it is committed, and
+    its answer is returned (None if the update was not committed or the read failed)."""
     if read is None:
         return conversation.handle(inbound), None
     got: list[T] = []
@@ -50,6 +55,10 @@ def _start(settings: Any) -> None:
     from bot.bootstrap import build_app, build_conversation
     from bot.logging_setup import configure_logging
 
+    # A stop (Ctrl+C to the terminal's process group, systemd's SIGTERM to the service's cgroup) is for the
+    # parent to carry out: it finishes the updates in hand, then shuts the pool down.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     configure_logging(settings.log_level)
     _CONVERSATION = build_conversation(build_app(settings))
 
@@ -69,6 +78,7 @@ class HandlerProcesses:
     def __init__(self, settings: Any, processes: int) -> None:
         self.settings, self.processes = settings, max(1, processes)
         self.restarts = 0
+        self._closing = False
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
@@ -90,7 +100,7 @@ class HandlerProcesses:
             return await asyncio.get_running_loop().run_in_executor(pool, _run, inbound, read)
         except BrokenProcessPool:
             log.error("a handler process died; starting new ones (the update it held is answered as busy)")
-            if self._pool is pool:
+            if self._pool is pool and not self._closing:
                 self.restarts += 1
                 self._pool = self._new_pool()
                 pool.shutdown(wait=False, cancel_futures=True)
@@ -100,4 +110,5 @@ class HandlerProcesses:
 
     def close(self) -> None:
         """Let the workers finish what they hold, then stop them."""
+        self._closing = True
         self._pool.shutdown(wait=True, cancel_futures=True)

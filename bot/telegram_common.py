@@ -259,8 +259,8 @@ def menu_name(acc: Any, standing: tuple[bool, frozenset[Role]] | None) -> str:
 
 
 def read_menu(uow: Any, acc: Any) -> str:
-    """The menu an account should see, read in its update's transaction (a module function: it is pickled
-    to handler processes by reference)."""
+    """The menu an account should see, read once its update is stored (a module function: it is pickled to
+    handler processes by reference)."""
     return menu_name(acc, uow.staff.standing(acc.staff_id) if acc.staff_id else None)
 
 
@@ -310,7 +310,7 @@ class TelegramBridge:
         # Answer the press at once so the spinner stops, whatever the handler then does.
         answering = asyncio.create_task(self._answer(callback_query_id)) if callback_query_id else None
         try:
-            # The conversation, and the menu this user should now see, read in the update's own transaction.
+            # The conversation, and the menu this user should now see, read on the update's own unit of work.
             read = self._menu_reader(inbound)
             if self.processes is not None:
                 outs, menu = await self.processes.run(inbound, read)

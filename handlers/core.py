@@ -158,20 +158,25 @@ class ReferenceCache:
     def staff(self, uow: SqlUnitOfWork, staff_id: int) -> Staff | None:
         """A member of staff by id; imports and bindings bump the reference version, which empties this."""
         self.refresh(uow)
-        if staff_id not in self._staff:
-            st = uow.staff.get(staff_id)
-            if st is None:
-                return None
-            self._staff[staff_id] = st
-        return self._staff[staff_id]
+        cache = self._staff  # the dict of this version: a reload meanwhile (another thread) starts a new one
+        if staff_id in cache:
+            return cache[staff_id]
+        st = uow.staff.get(staff_id)
+        if st is not None and not uow.reference_changed:  # never keep what an uncommitted change shows
+            cache[staff_id] = st
+        return st
 
     def memo(self, uow: SqlUnitOfWork, key: tuple, load: Callable[[], Any]) -> Any:
         """A staff query's answer (who holds a role where, which experts a hospital has), kept until staff or
         reference data change: both bump the reference version. ``load`` must return something immutable."""
         self.refresh(uow)
-        if key not in self._memo:
-            self._memo[key] = load()
-        return self._memo[key]
+        cache = self._memo  # as in ``staff``: an answer loaded under one version never lands in the next's
+        if key in cache:
+            return cache[key]
+        value = load()
+        if not uow.reference_changed:
+            cache[key] = value
+        return value
 
 
 Handler = Callable[["Ctx", Any], None]
@@ -414,9 +419,10 @@ class Conversation:
     def handle(self, inbound: Inbound, after: AfterUpdate | None = None) -> list[Outbound]:
         """Handle one update; never raises (the user gets a polite answer instead of a traceback).
 
-        ``after`` (optional) runs inside the update's own transaction once its work is done, with the unit of work
-        and the account as they will be committed: an adapter reads what it needs (the account's role, for the
-        menu) without a second transaction. It is not called for a replayed update, a flood or a failure.
+        ``after`` (optional) runs once the update is committed, on the same unit of work and with the account as
+        stored: an adapter reads what it needs (the account's role, for the menu) without opening another one.
+        It is not called for a replayed update, a flood or a failed update, so what it reads is never a state
+        that was rolled back; if it fails, that is logged and the update's answer still goes out.
         """
         verdict = self.flood.check(inbound.platform, inbound.user_id)
         if verdict == "drop":
@@ -448,9 +454,8 @@ class Conversation:
                 self._dispatch(ctx)
                 outs = self._route(uow, inbound, ctx.out, now)
                 uow.chat.save(ctx.acc)
-                if after is not None:
-                    after(uow, ctx.acc)
                 uow.commit()
+                self._after(after, uow, ctx.acc)
                 return outs
             except DomainError as e:
                 # Nothing half-written: drop everything this update did, then record only the refusal.
@@ -463,10 +468,19 @@ class Conversation:
                         "refused", "chat", str(acc.id), reason=e.key, detail={k: str(v) for k, v in e.params.items()}
                     )
                 ctx.reply(t(e.key, **e.params))
-                if after is not None:
-                    after(uow, ctx.acc)
                 uow.commit()
+                self._after(after, uow, ctx.acc)
                 return ctx.out
+
+    @staticmethod
+    def _after(after: AfterUpdate | None, uow: SqlUnitOfWork, acc: ChatAccount) -> None:
+        """Run the caller's read once the update is stored; its failure is logged, never the update's."""
+        if after is None:
+            return
+        try:
+            after(uow, acc)
+        except Exception:
+            log.exception("the read after an update failed (the update itself is stored)")
 
     @staticmethod
     def _route(uow: SqlUnitOfWork, inbound: Inbound, outs: list[Outbound], now: datetime) -> list[Outbound]:

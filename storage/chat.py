@@ -114,6 +114,10 @@ class ChatRepository(Repository):
         values = _account_values(acc)
         stored = self._stored.get(acc.id)
         changed = values if stored is None else {k: v for k, v in values.items() if stored[k] != v}
+        if _STATE.intersection(changed):
+            # The conversation state is one thing: written whole, so a reminder mark the draft sweeper set after
+            # this update read the account cannot survive into a draft this update just (re)started.
+            changed.update({k: values[k] for k in _STATE})
         if changed:
             self.c.execute(_account_update(tuple(changed)), {**changed, "account_id": acc.id})
             self._stored[acc.id] = values
@@ -290,6 +294,9 @@ def _first_time(dialect_name: str) -> Any:
         .on_conflict_do_nothing()
         .returning(_PROCESSED.c.update_id)
     )
+
+
+_STATE = frozenset({"step", "draft", "draft_updated_at", "reminded_at"})
 
 
 def _account_values(acc: ChatAccount) -> dict[str, Any]:

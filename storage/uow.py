@@ -909,6 +909,7 @@ class SqlUnitOfWork:
         self._session: Session | None = None
         self.committed = False
         self.reference_version_seen: int | None = None
+        self.reference_changed = False  # this unit of work changed staff or reference data (not yet committed)
         self.reference = ReferenceRepository(self)
         self.staff = StaffRepository(self)
         self.residents = ResidentRepository(self)
@@ -971,10 +972,13 @@ class SqlUnitOfWork:
         self.chat.forget_reads()
         self.audit.discard()
         self.reference_version_seen = None
+        self.reference_changed = False
 
     def next_value(self, name: str) -> int:
         """Atomically increment the named counter and return its new value."""
         self.flush()
+        if name == "reference_version":
+            self.reference_changed = True
         stmt = _next_value(self.engine.dialect.name)
         return int(self.connection.execute(stmt, {"name": name}).scalar_one())
 

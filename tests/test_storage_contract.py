@@ -350,3 +350,30 @@ def test_button_tokens_are_short_unique_and_differ_between_processes(seeded_uow)
         theirs = set(pool.starmap(_new_token, [()] * 200))
     mine = {_new_token() for _ in range(200)}
     assert len(theirs) == 200 and not theirs & mine
+
+
+def test_a_restarted_draft_is_not_left_marked_as_reminded_by_a_concurrent_sweep(seeded_uow, seeded_engine):
+    """The draft sweeper marks a reminder while a user's update (read before it) restarts the draft: the fresh draft
+    must not keep the mark, or no reminder would ever be sent for it (PostgreSQL runs both side by side)."""
+    from datetime import timedelta
+
+    if seeded_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs write transactions one after another (BEGIN IMMEDIATE)")
+    with seeded_uow() as uow:
+        acc = uow.chat.get_or_create("t", "r1", "r1", "x", FIXED_NOW)
+        acc.start("new.need", FIXED_NOW - timedelta(hours=23, minutes=5), rid=1)
+        uow.chat.save(acc)
+        uow.commit()
+    with seeded_uow() as user:
+        mine = user.chat.account("t", "r1")  # the user's update reads the account (not reminded yet)
+        with seeded_uow() as sweep:  # the sweeper marks the reminder and commits
+            (stale,) = sweep.chat.stale_drafts(FIXED_NOW - timedelta(hours=23))
+            stale.reminded_at = FIXED_NOW
+            sweep.chat.save(stale)
+            sweep.commit()
+        mine.advance("new.spec", FIXED_NOW, need="胸口疼")  # a fresh draft: reminded_at back to None
+        user.chat.save(mine)
+        user.commit()
+    with seeded_uow() as uow:
+        got = uow.chat.account("t", "r1")
+        assert (got.step, got.reminded_at) == ("new.spec", None)

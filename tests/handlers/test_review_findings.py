@@ -78,3 +78,53 @@ def test_unusual_digits_get_a_polite_answer(chat, cast):
     assert "出生年份应为" in chat.last("doctor")
     chat.say("stranger", "/start r_①-x")
     assert "链接无效" in chat.last("stranger")
+
+
+def test_a_menu_is_not_taken_from_an_update_whose_commit_failed(chat, app, monkeypatch):
+    """An invitee's /start whose commit fails binds nobody: the Telegram menu must not switch to the role."""
+    from sqlalchemy.exc import OperationalError
+
+    from bot.handler_pool import run_update
+    from bot.telegram_common import read_menu
+    from storage.uow import SqlUnitOfWork
+    from tests.conftest import FIXED_NOW
+
+    with app.uow() as uow:
+        st = uow.staff.by_code("S0006")
+        code = create_invite(uow, Role.VILLAGE_DOCTOR, st.institution_code, "S0006", FIXED_NOW)
+        uow.commit()
+
+    def disk_error(self):  # the database refuses the commit (as a full disk would)
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    with monkeypatch.context() as m:
+        m.setattr(SqlUnitOfWork, "commit", disk_error)
+        outs, menu = run_update(chat.conv, Inbound("test", "u9", "u9", text=f"/start {code}", update_id="m1"),
+                                read_menu)
+    assert "繁忙" in outs[0].text and menu is None
+    with app.uow() as uow:
+        assert uow.chat.account("test", "u9") is None
+    outs, menu = run_update(chat.conv, Inbound("test", "u9", "u9", text=f"/start {code}", update_id="m2"),
+                            read_menu)
+    assert "绑定成功" in outs[-1].text and menu == "village_doctor", (outs, menu)
+
+
+def test_staff_answers_read_while_staff_data_change_uncommitted_are_not_kept(app):
+    """A binding rolled back must not leave its new role holder in the notification cache."""
+    from handlers.core import ReferenceCache
+
+    cache, loads = ReferenceCache(), []
+
+    def load():
+        loads.append(1)
+        return (1, 2)
+
+    with app.uow() as uow:
+        uow.next_value("reference_version")  # as a binding does, in the same transaction
+        assert cache.memo(uow, ("k",), load) == (1, 2) and cache.memo(uow, ("k",), load) == (1, 2)
+        assert len(loads) == 2
+        uow.rollback()
+    with app.uow() as uow:
+        cache.memo(uow, ("k",), load)
+        cache.memo(uow, ("k",), load)
+    assert len(loads) == 3  # kept from a clean read on

@@ -570,6 +570,11 @@ async def test_a_killed_handler_process_is_replaced_and_the_chat_goes_on(driver:
     assert "居民" in driver.last("doctor")
 
     pool = adapter.bridge.processes._pool
+    for pid in list(pool._processes):  # a stop signal is for the service: the worker carries on
+        os.kill(pid, signal.SIGTERM)
+    await driver.say("doctor", "/cancel")
+    await driver.say("doctor", "/new")
+    assert "居民" in driver.last("doctor") and adapter.bridge.processes.restarts == 0
     for pid in list(pool._processes):
         os.kill(pid, signal.SIGKILL)
     await driver.say("doctor", "邱")
