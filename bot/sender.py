@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 # resident outside the Official Account's 48-hour window, settle the row but keep the subscriber.
 BLOCKING_REASONS = frozenset({"blocked", "forbidden", "chat_not_found", "unfollowed", "user_deactivated"})
 RETRY_AFTER_MARGIN = 0.05  # seconds; our clock and the platform's are not the same clock
+REPLY_FIRST = 0.005  # seconds the sender stands back while replies wait for a shared budget slot
 
 
 class SlidingWindow:
@@ -47,6 +48,7 @@ class SlidingWindow:
     def __init__(self, count: int, window: float):
         self.count, self.window = count, window
         self.done: deque[float] = deque()
+        self.replies_waiting = 0  # replies to people waiting for a slot: the outbox sender lets them go first
 
     def wait(self, now: float) -> float:
         """Seconds until one more event may start (0 if now)."""
@@ -82,8 +84,12 @@ async def take_turn(budget: SlidingWindow, clock: Callable[[], float] = time.mon
     Replies go out concurrently (one chat per task): a send is counted when it starts, or several tasks
     would see the same free slot and all go through it.
     """
-    while (wait := budget.wait(clock())) > 0:
-        await asyncio.sleep(wait)
+    budget.replies_waiting += 1
+    try:
+        while (wait := budget.wait(clock())) > 0:
+            await asyncio.sleep(wait)
+    finally:
+        budget.replies_waiting -= 1
     budget.record(clock())
 
 
@@ -131,8 +137,12 @@ class ChannelLimiter:
         return w
 
     def wait_global(self, now: float) -> float:
-        """Seconds until the channel may send at all."""
-        return max(self.paused_until - now, self.global_.wait(now), 0.0)
+        """Seconds until the channel may send at all (a moment more while replies wait for the same budget: a
+        person who just pressed a button goes before the thousandth resident of a broadcast)."""
+        wait = max(self.paused_until - now, self.global_.wait(now), 0.0)
+        if wait <= 0 and self.global_.replies_waiting:
+            return REPLY_FIRST
+        return wait
 
     def wait_chat(self, chat_id: str, now: float) -> float:
         """Seconds until this chat may receive."""
