@@ -343,17 +343,11 @@ class TelegramBridge:
             return known == DEFAULT_MENU
         return text[1:].split(maxsplit=1)[0].split("@")[0].lower() in ("start", "role")
 
-    def menu_of(self, user_id: str) -> str:
-        """The menu name for this Telegram user: their acting role (as the handlers resolve it), else the default."""
-        with self.app.uow() as uow:
-            acc = uow.chat.account(PLATFORM, user_id)
-            return menu_name(acc, uow.staff.standing(acc.staff_id) if acc is not None and acc.staff_id else None)
-
     # --- menus --------------------------------------------------------------------------------------------
 
     @staticmethod
     def menu_commands(menu: str) -> tuple[tuple[str, str], ...]:
-        """The commands of a menu name as returned by ``menu_of``."""
+        """The commands of a menu name as returned by ``menu_name``."""
         role, _, switch = menu.partition("+")
         return MENUS[role] + ((ROLE_SWITCH,) if switch else ())
 

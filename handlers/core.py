@@ -140,7 +140,6 @@ class ReferenceCache:
         self._checked: object = None
         self.gazetteer = Gazetteer([])
         self.jurisdiction: Jurisdiction | None = None
-        self._staff: dict[int, Staff] = {}
         self._memo: dict[tuple, Any] = {}
 
     def refresh(self, uow: SqlUnitOfWork) -> None:
@@ -151,30 +150,23 @@ class ReferenceCache:
         if v != self._version or self.jurisdiction is None:
             self.gazetteer = uow.reference.gazetteer()
             self.jurisdiction = uow.reference.jurisdiction()
-            self._staff, self._memo = {}, {}
+            self._memo = {}
             self._version = v
         self._checked = uow
 
     def staff(self, uow: SqlUnitOfWork, staff_id: int) -> Staff | None:
         """A member of staff by id; imports and bindings bump the reference version, which empties this."""
-        self.refresh(uow)
-        cache = self._staff  # the dict of this version: a reload meanwhile (another thread) starts a new one
-        if staff_id in cache:
-            return cache[staff_id]
-        st = uow.staff.get(staff_id)
-        if st is not None and not uow.reference_changed:  # never keep what an uncommitted change shows
-            cache[staff_id] = st
-        return st
+        return self.memo(uow, ("staff", staff_id), lambda: uow.staff.get(staff_id))
 
     def memo(self, uow: SqlUnitOfWork, key: tuple, load: Callable[[], Any]) -> Any:
         """A staff query's answer (who holds a role where, which experts a hospital has), kept until staff or
         reference data change: both bump the reference version. ``load`` must return something immutable."""
         self.refresh(uow)
-        cache = self._memo  # as in ``staff``: an answer loaded under one version never lands in the next's
+        cache = self._memo  # the dict of this version: a reload meanwhile (another thread) starts a new one
         if key in cache:
             return cache[key]
         value = load()
-        if not uow.reference_changed:
+        if not uow.reference_changed:  # never keep what an uncommitted change shows
             cache[key] = value
         return value
 
