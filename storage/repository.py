@@ -8,6 +8,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult
 from sqlmodel import Session
 
+from storage.prepared import Prepared, Rows
+
 
 def dialect_insert(dialect_name: str, table: Any) -> Any:
     """``INSERT`` with ``ON CONFLICT`` support for the backend in use (SQLite or PostgreSQL)."""
@@ -39,6 +41,11 @@ class Repository:
         """
         self.uow.flush()
         return self.uow.connection
+
+    def run(self, statement: Prepared, params: Any = None) -> Rows:
+        """Execute a prepared hot-path statement in the transaction (after the ORM's pending changes)."""
+        self.uow.flush()
+        return statement.run(self.uow.connection, params)
 
     @property
     def _pg(self) -> bool:

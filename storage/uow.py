@@ -35,6 +35,7 @@ from storage.chat import ChatRepository
 from storage.circuits import ScheduleRepository
 from storage.crypto import FieldCipher
 from storage.outbox import OutboxRepository
+from storage.prepared import Prepared
 from storage.repository import Repository, dialect_insert
 from storage.tables import (
     AuditRow,
@@ -55,35 +56,40 @@ from storage.tables import (
 CHINA = ZoneInfo("Asia/Shanghai")
 # Tables and statements of the hot path (every chat update reads or writes these): Core, compiled once.
 _ORDERS: sa.Table = OrderRow.__table__  # type: ignore[attr-defined]
-_ORDER_BY_ID = sa.select(_ORDERS).where(_ORDERS.c.id == sa.bindparam("id"))
-_ORDER_INSERT = _ORDERS.insert().returning(_ORDERS.c.id)
-_ORDER_BY_ID_FOR_UPDATE = _ORDER_BY_ID.with_for_update()
-_RESIDENT_BY_ID = sa.select(ResidentRow.__table__).where(  # type: ignore[attr-defined]
+_ORDER_SELECT = sa.select(_ORDERS).where(_ORDERS.c.id == sa.bindparam("id"))
+_ORDER_BY_ID = Prepared(_ORDER_SELECT)
+_ORDER_INSERT = Prepared(_ORDERS.insert().returning(_ORDERS.c.id), columns_from_params=True)
+_ORDER_BY_ID_FOR_UPDATE = Prepared(_ORDER_SELECT.with_for_update())
+_RESIDENT_BY_ID = Prepared(sa.select(ResidentRow.__table__).where(  # type: ignore[attr-defined]
     ResidentRow.__table__.c.id == sa.bindparam("id")  # type: ignore[attr-defined]
-)
-_COUNTER_VALUE = sa.select(CounterRow.__table__.c.value).where(  # type: ignore[attr-defined]
+))
+_COUNTER_VALUE = Prepared(sa.select(CounterRow.__table__.c.value).where(  # type: ignore[attr-defined]
     CounterRow.__table__.c.name == sa.bindparam("name")  # type: ignore[attr-defined]
-)
-_AUDIT_INSERT = AuditRow.__table__.insert()  # type: ignore[attr-defined]
-_STAFF_STANDING = (
+))
+_AUDIT_INSERT = Prepared(AuditRow.__table__.insert(), columns_from_params=True)  # type: ignore[attr-defined]
+_STAFF_STANDING = Prepared(
     sa.select(col(StaffRow.active), col(StaffRoleRow.role))
     .select_from(StaffRow)
     .join(StaffRoleRow, col(StaffRoleRow.staff_id) == col(StaffRow.id), isouter=True)
     .where(col(StaffRow.id) == sa.bindparam("id"))
 )
 _RESIDENTS: sa.Table = ResidentRow.__table__  # type: ignore[attr-defined]
-_RESIDENTS_IN = (
+_RESIDENTS_IN_SELECT = (
     sa.select(_RESIDENTS)
     .where(_RESIDENTS.c.village_code.in_(sa.bindparam("villages", expanding=True)),
            _RESIDENTS.c.consent_withdrawn_at.is_(None))
     .order_by(_RESIDENTS.c.name, _RESIDENTS.c.id)
 )
-_RESIDENTS_BY_IDS = sa.select(_RESIDENTS).where(_RESIDENTS.c.id.in_(sa.bindparam("ids", expanding=True)))
-_RESIDENTS_NAMED_IN = _RESIDENTS_IN.where(_RESIDENTS.c.name.like(sa.bindparam("pattern"), escape="/"))
+_RESIDENTS_IN = Prepared(_RESIDENTS_IN_SELECT, expanding=["villages"])
+_RESIDENTS_BY_IDS = Prepared(sa.select(_RESIDENTS).where(_RESIDENTS.c.id.in_(sa.bindparam("ids", expanding=True))),
+                             expanding=["ids"])
+_RESIDENTS_NAMED_IN = Prepared(
+    _RESIDENTS_IN_SELECT.where(_RESIDENTS.c.name.like(sa.bindparam("pattern"), escape="/")), expanding=["villages"]
+)
 
 
 @functools.cache
-def _order_list(filters: tuple[str, ...], newest_first: bool) -> sa.Select:
+def _order_list(filters: tuple[str, ...], newest_first: bool) -> Prepared:
     """The SELECT behind ``OrderRepository.list`` for one combination of filters (built once each)."""
     o = _ORDERS.c
     conditions = {
@@ -93,20 +99,23 @@ def _order_list(filters: tuple[str, ...], newest_first: bool) -> sa.Select:
         "circuit": o.circuit_id == sa.bindparam("circuit"),
     }
     order = (o.id.desc(),) if newest_first else (o.created_at, o.id)
-    return (sa.select(_ORDERS).where(*(conditions[f] for f in filters)).order_by(*order)
-            .limit(sa.bindparam("limit", type_=sa.Integer)))
+    return Prepared(sa.select(_ORDERS).where(*(conditions[f] for f in filters)).order_by(*order)
+                    .limit(sa.bindparam("limit", type_=sa.Integer)),
+                    expanding=[f for f in filters if f in ("posts", "statuses")])
 
 
 @functools.cache
-def _next_value(dialect_name: str) -> Any:
+def _next_value(dialect_name: str) -> Prepared:
     """Increment a named counter, creating it at 1, and return the new value."""
-    return (
+    return Prepared(
         dialect_insert(dialect_name, CounterRow)
         .values(name=sa.bindparam("name"), value=1)
         .on_conflict_do_update(index_elements=["name"], set_={"value": col(CounterRow.value) + 1})
         .returning(col(CounterRow.value))
     )
-_ORDER_UPDATE = (
+
+
+_ORDER_UPDATE = Prepared(
     _ORDERS.update()
     .where(_ORDERS.c.id == sa.bindparam("order_id"), _ORDERS.c.version == sa.bindparam("old_version"))
     .values(
@@ -220,7 +229,7 @@ class ReferenceRepository(_Repo):
         """A number that changes whenever reference data changes (for caches)."""
         if self.uow.reference_version_seen is not None:  # read with the account at the start of this update
             return self.uow.reference_version_seen
-        value = self.c.execute(_COUNTER_VALUE, {"name": "reference_version"}).scalar()
+        value = self.run(_COUNTER_VALUE, {"name": "reference_version"}).scalar()
         return int(value) if value is not None else 0
 
     def counts(self) -> dict[str, int]:
@@ -271,7 +280,7 @@ class StaffRepository(_Repo):
 
     def standing(self, staff_id: int) -> tuple[bool, frozenset[Role]] | None:
         """(active, roles) of one person, in one query (what a chat menu depends on), or None."""
-        rows = self.c.execute(_STAFF_STANDING, {"id": staff_id}).all()
+        rows = self.run(_STAFF_STANDING, {"id": staff_id}).all()
         if not rows:
             return None
         return bool(rows[0].active), frozenset(Role(r.role) for r in rows if r.role is not None)
@@ -449,7 +458,7 @@ class ResidentRepository(_Repo):
 
     def get(self, resident_id: int) -> Resident | None:
         """One resident, or None."""
-        row = self.c.execute(_RESIDENT_BY_ID, {"id": resident_id}).first()
+        row = self.run(_RESIDENT_BY_ID, {"id": resident_id}).first()
         return self._load(row) if row else None
 
     def get_many(self, resident_ids: Iterable[int]) -> dict[int, Resident]:
@@ -457,14 +466,14 @@ class ResidentRepository(_Repo):
         ids = sorted(set(resident_ids))
         if not ids:
             return {}
-        return {r.id: self._load(r) for r in self.c.execute(_RESIDENTS_BY_IDS, {"ids": ids})}
+        return {r.id: self._load(r) for r in self.run(_RESIDENTS_BY_IDS, {"ids": ids})}
 
     def in_villages(self, village_codes: Iterable[str], name_like: str | None = None) -> list[Resident]:
         """Residents of these villages (not those who withdrew), optionally whose name contains ``name_like``."""
         params: dict[str, object] = {"villages": list(village_codes)}
         if name_like:
             params["pattern"] = "%" + re.sub(r"([/%_])", r"/\1", name_like) + "%"
-        rows = self.c.execute(_RESIDENTS_NAMED_IN if name_like else _RESIDENTS_IN, params)
+        rows = self.run(_RESIDENTS_NAMED_IN if name_like else _RESIDENTS_IN, params)
         return [self._load(r) for r in rows]
 
     def find(self, name: str, village_code: str, birth_year: int) -> Resident | None:
@@ -578,13 +587,13 @@ class OrderRepository(_Repo):
         day = order.created_at.astimezone(CHINA).date()
         order.number = order_number(day, self.uow.next_value(f"order:{day:%Y%m%d}"))
         values = {"number": order.number, "version": 0, **_order_values(order)}
-        order.id = int(self.c.execute(_ORDER_INSERT, values).scalar_one())
+        order.id = int(self.run(_ORDER_INSERT, values).scalar_one())
         self._flush_events(order)
         return order
 
     def get(self, order_id: int, *, for_update: bool = False) -> Order | None:
         """One order by id (locked for update where the backend supports it), or None."""
-        row = self.c.execute(_ORDER_BY_ID_FOR_UPDATE if for_update else _ORDER_BY_ID, {"id": order_id}).first()
+        row = self.run(_ORDER_BY_ID_FOR_UPDATE if for_update else _ORDER_BY_ID, {"id": order_id}).first()
         return _order(row) if row else None
 
     def by_number(self, number: str) -> Order | None:
@@ -595,8 +604,8 @@ class OrderRepository(_Repo):
     def save(self, order: Order) -> None:
         """Write back a changed order; raises ``ConcurrentUpdate`` if it changed since it was read."""
         values = _order_values(order)
-        result = self.c.execute(_ORDER_UPDATE, {**values, "order_id": order.id, "old_version": order.version,
-                                                "new_version": order.version + 1})
+        result = self.run(_ORDER_UPDATE, {**values, "order_id": order.id, "old_version": order.version,
+                                          "new_version": order.version + 1})
         if result.rowcount != 1:
             raise ConcurrentUpdate("order.changed_meanwhile")
         order.version += 1
@@ -617,7 +626,7 @@ class OrderRepository(_Repo):
                   "statuses": None if statuses is None else [s.value for s in statuses], "circuit": circuit_id,
                   "limit": limit}
         q = _order_list(tuple(k for k, v in params.items() if v is not None and k != "limit"), newest_first)
-        return [_order(r) for r in self.c.execute(q, {k: v for k, v in params.items() if v is not None})]
+        return [_order(r) for r in self.run(q, {k: v for k, v in params.items() if v is not None})]
 
     def expert_load(self, expert_ids: Iterable[int]) -> dict[int, int]:
         """Open orders (awaiting a circuit or scheduled) assigned to each expert."""
@@ -821,7 +830,7 @@ class AuditRepository(_Repo):
         """Insert the events appended so far."""
         if self._pending:
             rows, self._pending = self._pending, []
-            self.c.execute(_AUDIT_INSERT, rows)
+            self.run(_AUDIT_INSERT, rows)
 
     def discard(self) -> None:
         """After a rollback: the events of the discarded work go with it."""
@@ -979,8 +988,7 @@ class SqlUnitOfWork:
         self.flush()
         if name == "reference_version":
             self.reference_changed = True
-        stmt = _next_value(self.engine.dialect.name)
-        return int(self.connection.execute(stmt, {"name": name}).scalar_one())
+        return int(_next_value(self.engine.dialect.name).run(self.connection, {"name": name}).scalar_one())
 
 
 UnitOfWorkFactory = Callable[[], SqlUnitOfWork]

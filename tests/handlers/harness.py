@@ -35,7 +35,7 @@ class ChatHarness:
         for o in outs:
             screen = self.screens[o.chat_id]
             if o.edit_message_id:
-                for shown in screen:
+                for shown in reversed(screen):  # edits are to recent messages; a long chat is not rescanned
                     if shown.message_id == o.edit_message_id:
                         shown.text, shown.buttons = o.text, o.buttons
                         break

@@ -1,0 +1,74 @@
+"""Prepared hot-path statements (``storage.prepared``): what Core would return, inside the transaction, with
+SQLAlchemy's errors and without residents' data in them. Both backends."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from domain.orders import OrderStatus
+from storage.prepared import Prepared
+from storage.tables import ButtonRow, OrderRow
+from tests.conftest import FIXED_NOW
+from tests.test_storage_contract import _new_order
+
+_ORDERS = OrderRow.__table__
+_BUTTONS = ButtonRow.__table__
+_BY_STATUS = sa.select(_ORDERS).where(_ORDERS.c.status.in_(sa.bindparam("statuses", expanding=True))).order_by(
+    _ORDERS.c.id
+)
+
+
+def test_rows_are_what_core_returns_for_every_list_length(seeded_uow):
+    with seeded_uow() as uow:
+        first = _new_order(uow)
+        second = _new_order(uow, "眼睛花，看不清字")
+        uow.connection.execute(_ORDERS.update().where(_ORDERS.c.id == second.id).values(status="rejected"))
+        prepared = Prepared(_BY_STATUS, expanding=["statuses"])
+        for statuses in (["submitted"], ["rejected", "submitted"], [s.value for s in OrderStatus]):
+            core = uow.connection.execute(_BY_STATUS, {"statuses": statuses}).all()
+            fast = prepared.run(uow.connection, {"statuses": statuses}).all()
+            assert [tuple(r) for r in fast] == [tuple(r) for r in core]
+            assert core, statuses
+        # Typed values come back typed, as through Core: an aware datetime, not the stored text.
+        row = prepared.run(uow.connection, {"statuses": ["submitted"]}).one()
+        assert row.created_at == first.created_at and row.created_at.tzinfo is not None
+
+
+def test_a_prepared_write_is_part_of_the_transaction_and_undone_by_rollback(seeded_uow):
+    """The first statement of a unit of work begins its transaction (BEGIN IMMEDIATE on SQLite): a write must
+    never be committed on its own by the driver."""
+    with seeded_uow() as uow:
+        assert uow.chat.first_time("test", "u-1", FIXED_NOW)
+        uow.rollback()
+    with seeded_uow() as uow:
+        assert uow.chat.first_time("test", "u-1", FIXED_NOW)  # the rolled-back one left nothing behind
+        uow.commit()
+    with seeded_uow() as uow:
+        assert not uow.chat.first_time("test", "u-1", FIXED_NOW)
+
+
+def test_driver_errors_arrive_as_sqlalchemy_errors_without_the_values(seeded_uow):
+    """Callers catch SQLAlchemy's exceptions (the busy reply depends on it), and an error that reaches a log must
+    not carry what a resident said."""
+    insert = Prepared(_BUTTONS.insert(), columns_from_params=True)
+    row = {"token": "tok-1", "chat_account_id": 1, "action": "noop", "payload": '{"need": "心口疼"}',
+           "created_at": FIXED_NOW}
+    with seeded_uow() as uow:
+        account = uow.chat.get_or_create("test", "u1", "u1", None, FIXED_NOW)
+        row["chat_account_id"] = account.id
+        insert.run(uow.connection, [row])
+        with pytest.raises(sa.exc.IntegrityError) as err:
+            insert.run(uow.connection, [row])
+        assert "心口疼" not in str(err.value)
+
+
+def test_statements_it_cannot_run_faithfully_are_refused(seeded_uow):
+    undeclared = Prepared(_BY_STATUS)  # an IN list not declared as expanding
+    defaults = Prepared(sa.Table("t", sa.MetaData(), sa.Column("a", sa.Integer, primary_key=True),
+                                 sa.Column("b", sa.Integer, default=7)).insert(), columns_from_params=True)
+    with seeded_uow() as uow:
+        with pytest.raises(TypeError, match="expanding"):
+            undeclared.run(uow.connection, {"statuses": ["submitted"]})
+        with pytest.raises(TypeError, match="default"):
+            defaults.run(uow.connection, {"a": 1})
