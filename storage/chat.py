@@ -35,22 +35,28 @@ _ENTROPY_CHUNK = 4096
 class _Entropy:
     """Bytes from the operating system's CSPRNG, fetched a page at a time: a list of cards makes dozens of
     tokens, and each ``os.urandom`` call is a system call (and, in a worker thread, a wait for the GIL).
-    Refetched in a forked child, so no two processes ever hand out the same bytes."""
+    Dropped in a forked child, so no two processes ever hand out the same bytes."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._buf = b""
-        self._pid = 0
+        self._at = 0  # bytes of the page already handed out (each byte once)
 
     def take(self, n: int) -> bytes:
         with self._lock:
-            if self._pid != os.getpid() or len(self._buf) < n:
-                self._buf, self._pid = os.urandom(_ENTROPY_CHUNK), os.getpid()
-            out, self._buf = self._buf[:n], self._buf[n:]
-            return out
+            if self._at + n > len(self._buf):
+                self._buf, self._at = os.urandom(_ENTROPY_CHUNK), 0
+            start, self._at = self._at, self._at + n
+            return self._buf[start:self._at]
+
+    def forget(self) -> None:
+        """Drop the page (in a forked child: the parent hands out the same bytes)."""
+        self._lock = threading.Lock()  # a lock held by another thread at fork time stays held in the child
+        self._buf, self._at = b"", 0
 
 
 _ENTROPY = _Entropy()
+os.register_at_fork(after_in_child=_ENTROPY.forget)
 
 
 def _new_token() -> str:

@@ -115,6 +115,13 @@ def _next_value(dialect_name: str) -> Prepared:
     )
 
 
+_EXPERT_LOAD = Prepared(
+    sa.select(_ORDERS.c.assigned_expert_id, sa.func.count())
+    .where(_ORDERS.c.assigned_expert_id.in_(sa.bindparam("experts", expanding=True)),
+           _ORDERS.c.status.in_(sa.bindparam("open", expanding=True)))
+    .group_by(_ORDERS.c.assigned_expert_id),
+    expanding=["experts", "open"],
+)
 _ORDER_UPDATE = Prepared(
     _ORDERS.update()
     .where(_ORDERS.c.id == sa.bindparam("order_id"), _ORDERS.c.version == sa.bindparam("old_version"))
@@ -633,15 +640,9 @@ class OrderRepository(_Repo):
         expert_ids = [*expert_ids]
         if not expert_ids:
             return {}
-        q = (
-            select(OrderRow.assigned_expert_id, sa.func.count())
-            .where(
-                col(OrderRow.assigned_expert_id).in_(expert_ids),
-                col(OrderRow.status).in_([OrderStatus.AWAITING_CIRCUIT.value, OrderStatus.SCHEDULED.value]),
-            )
-            .group_by(col(OrderRow.assigned_expert_id))
-        )
-        return {int(k): int(v) for k, v in self.s.exec(q) if k is not None}
+        rows = self.run(_EXPERT_LOAD, {"experts": expert_ids,
+                                       "open": [OrderStatus.AWAITING_CIRCUIT.value, OrderStatus.SCHEDULED.value]})
+        return {int(k): int(v) for k, v in rows if k is not None}
 
     def purge_free_text(self, closed_before: datetime) -> int:
         """Retention: erase the free text of orders closed before ``closed_before``; returns how many."""
