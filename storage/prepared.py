@@ -66,7 +66,7 @@ class _Plan:
         self.positional = compiled.positional
         names = list(state.positiontup) if compiled.positional and state.positiontup is not None \
             else list(state.parameters)
-        processors = state.processors
+        processors = {**compiled._bind_processors, **state.processors}  # the statement's own, then the IN lists
         escaped = compiled.escaped_bind_names or {}
         # Each driver parameter: (key, index into an IN list or None, constant if fixed in the statement, processor).
         getters: list[tuple[str | None, int | None, Any, Any]] = []

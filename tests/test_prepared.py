@@ -3,12 +3,14 @@ SQLAlchemy's errors and without residents' data in them. Both backends."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 import sqlalchemy as sa
 
 from domain.orders import OrderStatus
 from storage.prepared import Prepared
-from storage.tables import ButtonRow, OrderRow
+from storage.tables import ButtonRow, OrderRow, ProcessedUpdateRow
 from tests.conftest import FIXED_NOW
 from tests.test_storage_contract import _new_order
 
@@ -33,6 +35,23 @@ def test_rows_are_what_core_returns_for_every_list_length(seeded_uow):
         # Typed values come back typed, as through Core: an aware datetime, not the stored text.
         row = prepared.run(uow.connection, {"statuses": ["submitted"]}).one()
         assert row.created_at == first.created_at and row.created_at.tzinfo is not None
+
+
+def test_values_are_written_as_core_writes_them(seeded_uow):
+    """Bind processing is SQLAlchemy's: a timestamp from another time zone is stored as the same instant in UTC
+    (on SQLite, in the same text as Core writes), and a naive one is refused."""
+    shanghai = FIXED_NOW.astimezone(ZoneInfo("Asia/Shanghai"))
+    processed = ProcessedUpdateRow.__table__
+    with seeded_uow() as uow:
+        assert uow.chat.first_time("test", "fast", shanghai)
+        uow.connection.execute(processed.insert().values(platform="test", update_id="core", at=shanghai))
+        stored = dict(uow.connection.execute(sa.select(processed.c.update_id, processed.c.at)).all())
+        assert stored["fast"] == stored["core"] == FIXED_NOW
+        if uow.engine.dialect.name == "sqlite":
+            text = dict(uow.connection.exec_driver_sql("SELECT update_id, at FROM processed_update").all())
+            assert text["fast"] == text["core"]
+        with pytest.raises(ValueError, match="naive"):
+            uow.chat.first_time("test", "naive", FIXED_NOW.replace(tzinfo=None))
 
 
 def test_a_prepared_write_is_part_of_the_transaction_and_undone_by_rollback(seeded_uow):
