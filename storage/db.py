@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -78,12 +79,25 @@ def _sqlite_recipe(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        # On the driver directly: this runs once per chat update, and Core's execution machinery cost more
-        # than the statement. A failure (busy beyond the timeout) is raised as SQLAlchemy's, as before.
-        try:
-            conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as e:
-            raise sa.exc.DBAPIError.instance("BEGIN IMMEDIATE", None, e, sqlite3.Error, dialect=conn.dialect) from e
+        begin_transaction(engine, conn.connection)
+
+
+def begin_transaction(engine: Engine, pooled: Any) -> None:
+    """Begin a transaction on a pooled driver connection, unless it is in one already.
+
+    SQLite: ``BEGIN IMMEDIATE`` (see ``_sqlite_recipe``), sent to the driver directly: this runs once per chat
+    update, and Core's execution machinery cost more than the statement. A failure (busy beyond the timeout) is
+    raised as SQLAlchemy's. PostgreSQL's driver begins by itself with the first statement.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    driver = pooled.driver_connection
+    if driver.in_transaction:  # a Connection adopting a transaction the unit of work began (storage.uow)
+        return
+    try:
+        driver.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as e:
+        raise sa.exc.DBAPIError.instance("BEGIN IMMEDIATE", None, e, sqlite3.Error, dialect=engine.dialect) from e
 
 
 def is_sqlite(engine: Engine) -> bool:

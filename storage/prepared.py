@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Dialect
 
 _MISSING = object()
 
@@ -137,18 +137,14 @@ class Prepared:
                     self._plans[shape] = plan
         return plan
 
-    def run(self, connection: Connection, params: Mapping[str, Any] | list[Mapping[str, Any]] | None = None
+    def run(self, driver: Any, dialect: Dialect, params: Mapping[str, Any] | list[Mapping[str, Any]] | None = None
             ) -> Rows:
-        """Execute with ``params`` (a list of them runs the statement once per item, as ``executemany``)."""
+        """Execute on ``driver`` (a DB-API connection, in a transaction) with ``params``; a list of them runs the
+        statement once per item, as ``executemany``. The unit of work calls this (``SqlUnitOfWork.run``)."""
         batch = params if isinstance(params, list) else None
         first: Mapping[str, Any] = (batch[0] if batch else {}) if batch is not None else (params or {})  # type: ignore[assignment]
-        many = batch is not None
-        dialect = connection.dialect
-        plan = self.plan(dialect, first, many)
-        if not connection.in_transaction():
-            connection.begin()  # BEGIN IMMEDIATE on SQLite (storage.db), like Core's autobegin
-        driver = connection.connection.driver_connection
-        cursor = driver.cursor()  # type: ignore[union-attr]
+        plan = self.plan(dialect, first, batch is not None)
+        cursor = driver.cursor()
         try:
             if batch is not None:
                 cursor.executemany(plan.sql, [plan.parameters(p) for p in batch])
@@ -158,10 +154,8 @@ class Prepared:
             raw = cursor.fetchall() if description is not None else []
             rowcount = cursor.rowcount
         except dialect.loaded_dbapi.Error as e:
-            if dialect.is_disconnect(e, connection.connection.dbapi_connection, cursor):
-                connection.invalidate(e)
             raise sa.exc.DBAPIError.instance(plan.sql, None, e, dialect.loaded_dbapi.Error, hide_parameters=True,
-                                             dialect=dialect, ismulti=many) from e
+                                             dialect=dialect, ismulti=batch is not None) from e
         finally:
             cursor.close()
         if description is None or plan.row is None:

@@ -44,8 +44,7 @@ class Repository:
 
     def run(self, statement: Prepared, params: Any = None) -> Rows:
         """Execute a prepared hot-path statement in the transaction (after the ORM's pending changes)."""
-        self.uow.flush()
-        return statement.run(self.uow.connection, params)
+        return self.uow.run(statement, params)
 
     @property
     def _pg(self) -> bool:

@@ -29,11 +29,11 @@ def test_rows_are_what_core_returns_for_every_list_length(seeded_uow):
         prepared = Prepared(_BY_STATUS, expanding=["statuses"])
         for statuses in (["submitted"], ["rejected", "submitted"], [s.value for s in OrderStatus]):
             core = uow.connection.execute(_BY_STATUS, {"statuses": statuses}).all()
-            fast = prepared.run(uow.connection, {"statuses": statuses}).all()
+            fast = uow.run(prepared, {"statuses": statuses}).all()
             assert [tuple(r) for r in fast] == [tuple(r) for r in core]
             assert core, statuses
         # Typed values come back typed, as through Core: an aware datetime, not the stored text.
-        row = prepared.run(uow.connection, {"statuses": ["submitted"]}).one()
+        row = uow.run(prepared, {"statuses": ["submitted"]}).one()
         assert row.created_at == first.created_at and row.created_at.tzinfo is not None
 
 
@@ -67,6 +67,22 @@ def test_a_prepared_write_is_part_of_the_transaction_and_undone_by_rollback(seed
         assert not uow.chat.first_time("test", "u-1", FIXED_NOW)
 
 
+@pytest.mark.parametrize("end", ["commit", "rollback"])
+def test_prepared_core_and_orm_work_share_one_transaction(seeded_uow, end):
+    """A unit of work begins on the driver; Core and the ORM join that same transaction when first asked, in
+    either order, and one commit or rollback covers all of it."""
+    processed = ProcessedUpdateRow.__table__
+    with seeded_uow() as uow:
+        assert uow.chat.first_time("test", "prepared-1", FIXED_NOW)  # prepared, before any Connection exists
+        uow.connection.execute(processed.insert().values(platform="test", update_id="core", at=FIXED_NOW))
+        uow.session.add(ProcessedUpdateRow(platform="test", update_id="orm", at=FIXED_NOW))
+        assert uow.chat.first_time("test", "prepared-2", FIXED_NOW)  # prepared again, after the session's write
+        getattr(uow, end)()
+    with seeded_uow() as uow:
+        stored = set(uow.connection.execute(sa.select(processed.c.update_id)).scalars())
+    assert stored == ({"prepared-1", "core", "orm", "prepared-2"} if end == "commit" else set())
+
+
 def test_driver_errors_arrive_as_sqlalchemy_errors_without_the_values(seeded_uow):
     """Callers catch SQLAlchemy's exceptions (the busy reply depends on it), and an error that reaches a log must
     not carry what a resident said."""
@@ -76,9 +92,9 @@ def test_driver_errors_arrive_as_sqlalchemy_errors_without_the_values(seeded_uow
     with seeded_uow() as uow:
         account = uow.chat.get_or_create("test", "u1", "u1", None, FIXED_NOW)
         row["chat_account_id"] = account.id
-        insert.run(uow.connection, [row])
+        uow.run(insert, [row])
         with pytest.raises(sa.exc.IntegrityError) as err:
-            insert.run(uow.connection, [row])
+            uow.run(insert, [row])
         assert "心口疼" not in str(err.value)
 
 
@@ -88,6 +104,6 @@ def test_statements_it_cannot_run_faithfully_are_refused(seeded_uow):
                                  sa.Column("b", sa.Integer, default=7)).insert(), columns_from_params=True)
     with seeded_uow() as uow:
         with pytest.raises(TypeError, match="expanding"):
-            undeclared.run(uow.connection, {"statuses": ["submitted"]})
+            uow.run(undeclared, {"statuses": ["submitted"]})
         with pytest.raises(TypeError, match="default"):
-            defaults.run(uow.connection, {"a": 1})
+            uow.run(defaults, {"a": 1})
