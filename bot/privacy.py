@@ -1,4 +1,4 @@
-"""Privacy jobs: retention of free text, and the access audit of a resident's data."""
+"""Privacy jobs: retention of free text and of chat leftovers, and the access audit of a resident's data."""
 
 from __future__ import annotations
 
@@ -20,6 +20,17 @@ def purge_expired_free_text(app, now: datetime) -> int:
                                         {"orders": n, "closed_before": cutoff.isoformat()}))
         uow.commit()
     return n
+
+
+def purge_chat_leftovers(app, now: datetime) -> tuple[int, int]:
+    """Delete buttons past their lifetime (their payloads name orders and residents) and update ids past any
+    platform's redelivery window; returns (buttons, update ids). Without this both tables grow with every update."""
+    from handlers.core import BUTTON_TTL, UPDATE_ID_TTL
+
+    with app.uow() as uow:
+        counts = uow.chat.purge_buttons(now - BUTTON_TTL), uow.chat.purge_processed_updates(now - UPDATE_ID_TTL)
+        uow.commit()
+    return counts
 
 
 def access_report(app, resident_id: int) -> list[str]:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.bootstrap import App, build_conversation
 from bot.channels import BaseChannel, ChannelLimits, ConsoleChannel, PtbChannel
-from bot.privacy import purge_expired_free_text
+from bot.privacy import purge_chat_leftovers, purge_expired_free_text
 from bot.scheduler import CircuitScheduler
 from bot.sender import Sender
 from domain.announcements import DEFAULT_OFFSETS, Offset, parse_offsets
@@ -90,8 +90,10 @@ def make_sweep(app: App, announcer: Announcer, clock: Callable[[], datetime],
     def sweep() -> datetime | None:
         now = clock()
         if not last_purge or now - last_purge[0] >= PURGE_EVERY:
-            # Retention: closed orders' free text goes after XUNZHEN_RETENTION_DAYS (idempotent, so hourly is fine).
+            # Retention: closed orders' free text goes after XUNZHEN_RETENTION_DAYS, old buttons and update ids
+            # after their lifetimes (idempotent, so hourly is fine).
             purge_expired_free_text(app, now)
+            purge_chat_leftovers(app, now)
             last_purge[:] = [now]
         res = announcer.sweep()
         outs = conversation.sweep_drafts()  # queued in the outbox by the sweep itself, with the draft's change

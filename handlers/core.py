@@ -41,6 +41,9 @@ DRAFT_REMINDER_AFTER = timedelta(hours=23)
 DRAFT_TTL = timedelta(hours=24)
 # Buttons work across restarts, but not forever: a month-old card must not decide anything today.
 BUTTON_TTL = timedelta(days=30)
+# Update ids are remembered to ignore a platform's redelivery: Telegram keeps an update for 24 h, WeChat retries
+# within 15 s. A week is ample; after that the housekeeping purge forgets them.
+UPDATE_ID_TTL = timedelta(days=7)
 ROLE_PREFERENCE = ROLE_ORDER
 
 

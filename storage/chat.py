@@ -112,7 +112,7 @@ class ChatRepository(Repository):
     def _loaded(self, row: Any) -> ChatAccount:
         acc = _account(row)
         assert acc.id is not None
-        self._stored[acc.id] = _account_values(acc)
+        self._stored[acc.id] = {k: getattr(row, k) for k in _SAVED}  # as stored: the draft's text, not re-encoded
         return acc
 
     def save(self, acc: ChatAccount) -> None:
@@ -239,6 +239,10 @@ class ChatRepository(Repository):
         stmt = _first_time(self.uow.engine.dialect.name)
         return self.run(stmt, {"platform": platform, "update_id": update_id, "at": now}).first() is not None
 
+    def purge_processed_updates(self, older_than: datetime) -> int:
+        """Forget update ids recorded before ``older_than``."""
+        return self.s.exec(sa.delete(ProcessedUpdateRow).where(col(ProcessedUpdateRow.at) < older_than)).rowcount
+
     # --- circuit work -----------------------------------------------------------------------------------------
     def record_work(self, circuit_id: int, kind: str, count: int, note: str | None, staff_id: int,
                     now: datetime) -> None:
@@ -306,6 +310,11 @@ def _first_time(dialect_name: str) -> Prepared:
 
 
 _STATE = frozenset({"step", "draft", "draft_updated_at", "reminded_at"})
+
+
+# The columns ``save`` writes (the keys of ``_account_values``).
+_SAVED = ("chat_id", "display_name", "staff_id", "resident_id", "acting_role", "step", "draft", "draft_updated_at",
+          "reminded_at", "blocked")
 
 
 def _account_values(acc: ChatAccount) -> dict[str, Any]:

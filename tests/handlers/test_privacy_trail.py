@@ -106,6 +106,29 @@ def test_retention_purges_free_text_of_closed_orders_only(chat, cast, app, clock
     assert purge_expired_free_text(app, later) == 0
 
 
+def test_the_hourly_sweep_forgets_old_buttons_and_update_ids_but_not_recent_ones(chat, cast, app, clock):
+    from bot.worker import make_sweep
+    from handlers.announcements import Announcer
+
+    chat.say("doctor", "/new", update_id="old-update")
+    old_card = chat.screens["doctor"][-1]
+    clock.now += timedelta(days=8)
+    chat.say("doctor", "/cancel", update_id="recent-update")
+    chat.say("doctor", "/new")
+    make_sweep(app, Announcer(app.uow, clock), clock)()
+    # A redelivery of last week's update would be new again; today's is still recognised and ignored.
+    assert chat.say("doctor", "/help", update_id="recent-update") == []
+    with app.uow() as uow:
+        assert uow.chat.first_time("test", "old-update", clock())
+        assert not uow.chat.first_time("test", "recent-update", clock())
+    # Buttons go after their 30 days, their payloads with them; the current card's buttons still work.
+    clock.now += timedelta(days=23)
+    make_sweep(app, Announcer(app.uow, clock), clock)()
+    with app.uow() as uow:
+        assert uow.chat.button(old_card.buttons[0][0].data) is None
+        assert uow.chat.button(chat.screens["doctor"][-1].buttons[0][0].data) is not None
+
+
 @pytest.mark.parametrize("seeded_engine", ["sqlite"], indirect=True)
 def test_forget_leaves_no_trace_but_counts(chat, cast, app, clock):
     """After /forget, the database file holds neither the resident's name, phone, words nor comments."""
