@@ -247,14 +247,17 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    """Run the retention purge once (the worker also runs it every day)."""
+    """Run the retention purge once (the worker also runs it every hour)."""
     from datetime import UTC
 
-    from bot.privacy import purge_expired_free_text
+    from bot.privacy import purge_chat_leftovers, purge_expired_free_text
 
     app = _app()
-    n = purge_expired_free_text(app, datetime.now(UTC))
+    now = datetime.now(UTC)
+    n = purge_expired_free_text(app, now)
+    buttons, updates = purge_chat_leftovers(app, now)
     print(f"已清除 {n} 条已结案订单的需求描述（保存期限 {app.settings.retention_days} 天）/ purged {n} orders")
+    print(f"已清除 {buttons} 个过期按钮、{updates} 条过期的消息编号 / purged {buttons} buttons, {updates} update ids")
     return 0
 
 
