@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from domain.accounts import ChatAccount
 from domain.staff import Role
 from storage.prepared import Prepared
-from storage.repository import Repository, dialect_insert
+from storage.repository import Repository, affected, dialect_insert
 from storage.tables import (
     ButtonRow,
     ChatAccountRow,
@@ -227,10 +227,11 @@ class ChatRepository(Repository):
             return None
         return row.chat_account_id, row.action, json.loads(row.payload), row.created_at
 
-    def purge_buttons(self, older_than: datetime) -> int:
-        """Forget buttons older than ``older_than``."""
+    def purge_buttons(self, older_than: datetime, limit: int) -> int:
+        """Forget up to ``limit`` buttons older than ``older_than``; returns how many."""
         self.write_buttons()
-        return self.s.exec(sa.delete(ButtonRow).where(col(ButtonRow.created_at) < older_than)).rowcount
+        old = sa.select(_BUTTONS.c.token).where(_BUTTONS.c.created_at < older_than).limit(limit)
+        return affected(self.c.execute(sa.delete(_BUTTONS).where(_BUTTONS.c.token.in_(old))))
 
     # --- idempotency ----------------------------------------------------------------------------------------
     def first_time(self, platform: str, update_id: str, now: datetime) -> bool:
@@ -239,9 +240,11 @@ class ChatRepository(Repository):
         stmt = _first_time(self.uow.engine.dialect.name)
         return self.run(stmt, {"platform": platform, "update_id": update_id, "at": now}).first() is not None
 
-    def purge_processed_updates(self, older_than: datetime) -> int:
-        """Forget update ids recorded before ``older_than``."""
-        return self.s.exec(sa.delete(ProcessedUpdateRow).where(col(ProcessedUpdateRow.at) < older_than)).rowcount
+    def purge_processed_updates(self, older_than: datetime, limit: int) -> int:
+        """Forget up to ``limit`` update ids recorded before ``older_than``; returns how many."""
+        key = sa.tuple_(_PROCESSED.c.platform, _PROCESSED.c.update_id)
+        old = sa.select(_PROCESSED.c.platform, _PROCESSED.c.update_id).where(_PROCESSED.c.at < older_than).limit(limit)
+        return affected(self.c.execute(sa.delete(_PROCESSED).where(key.in_(old))))
 
     # --- circuit work -----------------------------------------------------------------------------------------
     def record_work(self, circuit_id: int, kind: str, count: int, note: str | None, staff_id: int,

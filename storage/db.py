@@ -22,8 +22,10 @@ PG_CONNECT_TIMEOUT_S = 5
 # checkpoint copies each page once however often it changed, and every chat update rewrites the same few
 # pages (accounts, recent buttons, the audit tail): at 1,000, one commit in sixty paid 3-4 ms for a
 # checkpoint and its fsyncs; at 4,000 the mean commit fell from 104 to 84 µs (bench/lifecycle.py). The WAL
-# file stays under ~16 MB.
+# is then about 16 MB; one large transaction can grow it beyond that, and after the next checkpoint it is cut
+# back to SQLITE_WAL_SIZE_LIMIT.
 SQLITE_WAL_AUTOCHECKPOINT_PAGES = int(os.environ.get("XUNZHEN_SQLITE_CHECKPOINT_PAGES", "4000"))
+SQLITE_WAL_SIZE_LIMIT = 32 * 1024 * 1024
 
 
 def normalise_url(url: str) -> str:
@@ -73,6 +75,7 @@ def _sqlite_recipe(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
+        cur.execute(f"PRAGMA journal_size_limit={SQLITE_WAL_SIZE_LIMIT}")
         # Erased personal data is overwritten on disk, not just unlinked from the b-tree.
         cur.execute("PRAGMA secure_delete=ON")
         cur.close()

@@ -57,6 +57,12 @@ class _Plan:
         lengths_needed = {b.key for b in compiled.post_compile_params}
         if compiled.literal_execute_params or not lengths_needed <= set(lengths):
             raise TypeError("a prepared statement cannot render parameters into its SQL; declare IN lists expanding")
+        for bind in compiled.binds.values():
+            # A named parameter's default would be frozen into the plan (which is not keyed by the caller's
+            # keys), a callable evaluated once: pass named values every time. Anonymous binds are the statement's
+            # own literals (``.values(value=1)``).
+            if bind.callable is not None or (bind.key not in keys and not bind.key.startswith("%(")):
+                raise TypeError(f"a prepared statement needs every named parameter passed: {bind.key}")
         sample: dict[str, Any] = {
             k: [_Slot(k, i) for i in range(lengths[k])] if k in lengths else _Slot(k) for k in keys
         }
@@ -90,7 +96,11 @@ class _Plan:
             if key is None:
                 values.append(constant)
                 continue
-            value = params[key] if index is None else params[key][index]
+            if index is None:
+                value = params[key]
+            else:  # the IN list, padded with its last item up to the plan's length (``Prepared.plan``)
+                items = params[key]
+                value = items[index] if index < len(items) else items[-1]
             values.append(proc(value) if proc is not None and value is not None else value)
         return tuple(values) if self.positional else dict(zip(self.names, values, strict=True))
 
@@ -103,12 +113,18 @@ class _Plan:
         return self.result_processors
 
 
+def _bucket(n: int) -> int:
+    """The IN-list length a plan is compiled for: the next power of two (an empty list is its own case)."""
+    return 0 if n == 0 else 1 << (n - 1).bit_length()
+
+
 class Prepared:
     """A Core statement run on the driver's cursor inside the unit of work's transaction.
 
     ``expanding`` names the ``IN``-list parameters (``bindparam(name, expanding=True)``); the SQL is compiled
-    once per list length. ``columns_from_params`` is for an INSERT without ``.values()``: it is compiled for
-    the columns the caller passes.
+    once per power-of-two list length, a shorter list padded with its last item (``x IN (a, b, b)`` is
+    ``x IN (a, b)``), so a statement has a handful of plans, not one per length. ``columns_from_params`` is for
+    an INSERT without ``.values()``: it is compiled for the columns the caller passes.
     """
 
     def __init__(self, statement: Any, *, expanding: Sequence[str] = (), columns_from_params: bool = False):
@@ -123,7 +139,7 @@ class Prepared:
         # The kind of dialect, not the object: engines come and go (tests make hundreds), their plans are the same.
         shape: tuple = (dialect.name, dialect.driver, dialect.paramstyle, dialect.server_version_info, many)
         if self.expanding:
-            shape += tuple(len(params[k]) for k in self.expanding)
+            shape += tuple(_bucket(len(params[k])) for k in self.expanding)
         if self.columns_from_params:
             shape += tuple(params)
         plan = self._plans.get(shape)
@@ -131,7 +147,7 @@ class Prepared:
             with self._lock:
                 plan = self._plans.get(shape)
                 if plan is None:
-                    lengths = {k: len(params[k]) for k in self.expanding}
+                    lengths = {k: _bucket(len(params[k])) for k in self.expanding}
                     plan = _Plan(self.statement, dialect, tuple(params), lengths,
                                  tuple(params) if self.columns_from_params else None, many)
                     self._plans[shape] = plan
@@ -143,6 +159,8 @@ class Prepared:
         statement once per item, as ``executemany``. The unit of work calls this (``SqlUnitOfWork.run``)."""
         batch = params if isinstance(params, list) else None
         first: Mapping[str, Any] = (batch[0] if batch else {}) if batch is not None else (params or {})  # type: ignore[assignment]
+        if batch is not None and any(p.keys() != first.keys() for p in batch):
+            raise TypeError("every row of a prepared executemany needs the same keys")
         plan = self.plan(dialect, first, batch is not None)
         cursor = driver.cursor()
         try:

@@ -974,7 +974,7 @@ class SqlUnitOfWork:
             pooled = self._connection.connection
         else:
             if self._pooled is None:
-                self._pooled = self.engine.raw_connection()
+                self._pooled = self._driver_call("connect", self.engine.raw_connection)
             pooled = self._pooled
             if not self._in_transaction:
                 begin_transaction(self.engine, pooled)
@@ -982,10 +982,26 @@ class SqlUnitOfWork:
         try:
             return statement.run(pooled.dbapi_connection, self.engine.dialect, params)
         except sa.exc.DBAPIError as e:
-            if self.engine.dialect.is_disconnect(e.orig, pooled.dbapi_connection, None):  # type: ignore[arg-type]
-                (self._connection or pooled).invalidate(e)
-                self._in_transaction = False
+            self._lost_if_disconnected(e)
             raise
+
+    def _driver_call(self, what: str, call: Callable[[], Any]) -> Any:
+        """A call on the driver, its failures raised as SQLAlchemy's (callers answer "busy" on those)."""
+        dbapi = self.engine.dialect.loaded_dbapi
+        try:
+            return call()
+        except dbapi.Error as e:
+            wrapped = sa.exc.DBAPIError.instance(what.upper(), None, e, dbapi.Error, hide_parameters=True,
+                                                 dialect=self.engine.dialect)
+            self._lost_if_disconnected(wrapped)
+            raise wrapped from e
+
+    def _lost_if_disconnected(self, e: sa.exc.StatementError) -> None:
+        """After a lost connection: invalidate it, so the pool never hands it out again."""
+        pooled = self._connection.connection if self._connection is not None else self._pooled
+        if pooled is not None and self.engine.dialect.is_disconnect(e.orig, pooled.dbapi_connection, None):  # type: ignore[arg-type]
+            (self._connection or pooled).invalidate(e)
+            self._in_transaction = False
 
     def __exit__(self, *exc) -> None:
         try:
@@ -1011,7 +1027,7 @@ class SqlUnitOfWork:
             self._connection.commit()
         elif self._in_transaction:
             assert self._pooled is not None
-            self._pooled.dbapi_connection.commit()  # type: ignore[union-attr]
+            self._driver_call("commit", self._pooled.dbapi_connection.commit)  # type: ignore[union-attr]
             self._in_transaction = False
         self.committed = True
 
@@ -1023,8 +1039,8 @@ class SqlUnitOfWork:
             self._connection.rollback()
         elif self._in_transaction:
             assert self._pooled is not None
-            self._pooled.dbapi_connection.rollback()  # type: ignore[union-attr]
             self._in_transaction = False
+            self._driver_call("rollback", self._pooled.dbapi_connection.rollback)  # type: ignore[union-attr]
         self.chat.forget_reads()
         self.audit.discard()
         self.reference_version_seen = None

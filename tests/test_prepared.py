@@ -98,12 +98,58 @@ def test_driver_errors_arrive_as_sqlalchemy_errors_without_the_values(seeded_uow
         assert "心口疼" not in str(err.value)
 
 
+def test_a_database_that_cannot_be_reached_is_a_sqlalchemy_error(tmp_path, cipher):
+    from storage.db import make_engine
+    from storage.uow import SqlUnitOfWork
+
+    (tmp_path / "db").mkdir()
+    engine = make_engine(f"sqlite:///{tmp_path / 'db'}")  # a directory: the driver cannot open it
+    with SqlUnitOfWork(engine, cipher) as uow, pytest.raises(sa.exc.OperationalError):
+        uow.chat.account("test", "u1")
+    engine.dispose()
+
+
+@pytest.mark.parametrize("seeded_engine", ["postgres"], indirect=True)
+def test_a_connection_lost_before_commit_is_a_sqlalchemy_error_and_the_next_update_works(seeded_uow, seeded_engine):
+    with seeded_uow() as uow:
+        assert uow.chat.first_time("test", "lost", FIXED_NOW)
+        with seeded_engine.connect() as other:  # the server ends our session, as a restart or a failover would
+            other.exec_driver_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> "
+                                  "pg_backend_pid() AND datname = current_database() AND state LIKE 'idle in%%'")
+        with pytest.raises(sa.exc.DBAPIError):
+            uow.commit()
+    with seeded_uow() as uow:  # the dead connection was not handed out again
+        assert uow.chat.first_time("test", "lost", FIXED_NOW)
+        uow.commit()
+
+
 def test_statements_it_cannot_run_faithfully_are_refused(seeded_uow):
     undeclared = Prepared(_BY_STATUS)  # an IN list not declared as expanding
     defaults = Prepared(sa.Table("t", sa.MetaData(), sa.Column("a", sa.Integer, primary_key=True),
                                  sa.Column("b", sa.Integer, default=7)).insert(), columns_from_params=True)
+    defaulted = Prepared(sa.select(_ORDERS).where(_ORDERS.c.status == sa.bindparam("status", "submitted")))
+    buttons = Prepared(_BUTTONS.insert(), columns_from_params=True)
+    row = {"token": "t1", "chat_account_id": 1, "action": "noop", "payload": "{}", "created_at": FIXED_NOW}
     with seeded_uow() as uow:
         with pytest.raises(TypeError, match="expanding"):
             uow.run(undeclared, {"statuses": ["submitted"]})
         with pytest.raises(TypeError, match="default"):
             uow.run(defaults, {"a": 1})
+        # A default would be frozen into the plan and silently used when a later caller passes another value.
+        with pytest.raises(TypeError, match="named parameter"):
+            uow.run(defaulted, {})
+        with pytest.raises(TypeError, match="same keys"):
+            uow.run(buttons, [row, {k: v for k, v in row.items() if k != "payload"}])
+
+
+def test_in_lists_of_any_length_share_a_few_plans_and_match_core(seeded_uow):
+    prepared = Prepared(_BY_STATUS, expanding=["statuses"])
+    every = [s.value for s in OrderStatus]
+    with seeded_uow() as uow:
+        order = _new_order(uow)
+        for n in range(0, 101):
+            statuses = (every * 9)[:n]
+            core = uow.connection.execute(_BY_STATUS, {"statuses": statuses}).all()
+            assert [tuple(r) for r in uow.run(prepared, {"statuses": statuses})] == [tuple(r) for r in core]
+        assert [r.id for r in uow.run(prepared, {"statuses": ["rejected", "merged", "submitted"]})] == [order.id]
+    assert len(prepared._plans) == 9  # lengths 0, 1, 2, 4, …, 128

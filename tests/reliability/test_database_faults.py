@@ -193,6 +193,8 @@ def test_disk_full_gives_a_clear_answer_and_an_intact_database(tmp_path):
     )
     assert "busy 5" in child.stdout, child.stdout + child.stderr[-3000:]
     assert "Traceback" not in child.stdout
+    # A full disk is a database fault like any other: one warning per update, not an "unexpected error" trace.
+    assert "database unavailable" in child.stderr and "unexpected error" not in child.stderr, child.stderr[-3000:]
     engine = make_engine(f"sqlite:///{db}")
     with engine.connect() as c:
         assert c.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
