@@ -60,10 +60,12 @@ async def run(n: int, url: str) -> dict:
         await channel.close()
         log = fake.send_log
         received = Counter(chat for _m, chat, _t in log)
-        # Sends per second as the server stamped them; the last burst occupies a whole window too, so the
-        # span is counted up to the end of the last window (first to last send alone would overstate it).
-        span = log[-1][2] - log[0][2] + 1.0 if log else 0.0
-        rate = len(log) / span if span else 0.0
+        # Sends per second as the server stamped them, over the whole seconds of the run (the first and the
+        # partial last second left out). Fair to a sender that sends in bursts and to one that paces evenly;
+        # the former formula (count ÷ (first to last + one window)) assumed bursts and undercounted pacing.
+        per_second = Counter(int(t - log[0][2]) for _m, _c, t in log) if log else Counter()
+        whole = range(1, max(per_second, default=0))
+        rate = sum(per_second[s] for s in whole) / len(whole) if whole else 0.0
         violations = len(fake.violations())
         early = len(fake.early_retries())
     with uow() as u:

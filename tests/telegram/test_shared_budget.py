@@ -49,3 +49,28 @@ async def test_a_reply_takes_the_next_free_slot_before_the_broadcast():
 
     await asyncio.gather(broadcast(), reply())
     assert order.index("r") == 5, order
+
+
+def test_the_sender_spreads_a_broadcast_so_a_reply_never_waits_behind_a_burst():
+    """Each send of the sender takes 5 ms; whenever a person's reply arrives during the broadcast, the shared
+    budget has a slot free within one window's share (1 s / 5 here), not after the rest of the second."""
+    from collections import deque
+
+    from bot.sender import ChannelLimiter, SlidingWindow
+
+    limiter = ChannelLimiter(InMemoryChannel(platform="x"))
+    limiter.global_ = budget = SlidingWindow(5, 1.0)
+    now, finished = 0.0, []
+    while len(finished) < 20:  # the sender's loop, on a simulated clock
+        if (wait := limiter.wait_global(now)) > 0:
+            now += wait
+            continue
+        limiter.started(now)
+        now += 0.005
+        budget.record(now)
+        finished.append(now)
+    for tick in range(int(finished[-1] * 100)):
+        arrival = tick / 100
+        seen = SlidingWindow(5, 1.0)
+        seen.done = deque(f for f in finished if f <= arrival)
+        assert seen.wait(arrival) <= 1.0 / 5 + 0.005, arrival
