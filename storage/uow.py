@@ -56,7 +56,7 @@ from storage.tables import (
 )
 
 CHINA = ZoneInfo("Asia/Shanghai")
-# Tables and statements of the hot path (every chat update reads or writes these): Core, compiled once.
+# Tables and statements of the hot path (every chat update reads or writes these): prepared (storage.prepared).
 _ORDERS: sa.Table = OrderRow.__table__  # type: ignore[attr-defined]
 _ORDER_SELECT = sa.select(_ORDERS).where(_ORDERS.c.id == sa.bindparam("id"))
 _ORDER_BY_ID = Prepared(_ORDER_SELECT)
