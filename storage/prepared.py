@@ -22,8 +22,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-_MISSING = object()
-
 
 class _Slot:
     """Stands for a caller's parameter while the parameter order is worked out."""
@@ -80,7 +78,7 @@ class _Plan:
             value = state.parameters[name]
             proc = processors.get(name)
             if isinstance(value, _Slot):
-                getters.append((value.key, value.index, _MISSING, proc))
+                getters.append((value.key, value.index, None, proc))
             else:
                 getters.append((None, None, proc(value) if proc is not None and value is not None else value, None))
         self.getters = tuple(getters)

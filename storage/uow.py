@@ -1022,29 +1022,34 @@ class SqlUnitOfWork:
         self.audit.write()
         if self._session is not None:
             self._session.commit()
-        # Core statements after a session's rollback run in a transaction the session has not joined.
-        if self._connection is not None and self._connection.in_transaction():
-            self._connection.commit()
-        elif self._in_transaction:
-            assert self._pooled is not None
-            self._driver_call("commit", self._pooled.dbapi_connection.commit)  # type: ignore[union-attr]
-            self._in_transaction = False
+        self._end("commit")
         self.committed = True
 
     def rollback(self) -> None:
         """Discard everything done in this unit of work."""
         if self._session is not None:
             self._session.rollback()
-        if self._connection is not None and self._connection.in_transaction():
-            self._connection.rollback()
-        elif self._in_transaction:
-            assert self._pooled is not None
-            self._in_transaction = False
-            self._driver_call("rollback", self._pooled.dbapi_connection.rollback)  # type: ignore[union-attr]
+        self._end("rollback")
         self.chat.forget_reads()
         self.audit.discard()
         self.reference_version_seen = None
         self.reference_changed = False
+
+    def _end(self, how: str) -> None:
+        """Commit or roll back the transaction where it lives: on the adopted Connection, or on the driver.
+
+        Core statements after a session's rollback run in a transaction the session has not joined, so the
+        Connection is asked too. A failed commit leaves the driver's transaction open for the rollback that
+        follows; after a rollback, failed or not, the next statement begins a new one.
+        """
+        if self._connection is not None and self._connection.in_transaction():
+            getattr(self._connection, how)()
+        elif self._in_transaction:
+            assert self._pooled is not None
+            if how == "rollback":
+                self._in_transaction = False
+            self._driver_call(how, getattr(self._pooled.dbapi_connection, how))
+            self._in_transaction = False
 
     def next_value(self, name: str) -> int:
         """Atomically increment the named counter and return its new value."""
