@@ -189,6 +189,7 @@ class Order:
     reason: str | None = None  # the last reason given (reject, cancel)
     merged_into_id: int | None = None
     emergency_override: bool = False
+    emergency_reasons: str | None = None  # what the system flagged when the doctor judged it no emergency
     number: str | None = None
     id: int | None = None
     version: int = 0
@@ -210,6 +211,7 @@ class Order:
         urgency: Urgency = Urgency.ROUTINE,
         special_populations: frozenset[SpecialPopulation] = frozenset(),
         emergency_override: bool = False,
+        emergency_reasons: str | None = None,
     ) -> Order:
         """File a new order; it starts as submitted and records an ``order.filed`` event."""
         order = cls(
@@ -225,6 +227,7 @@ class Order:
             urgency=urgency,
             special_populations=special_populations,
             emergency_override=emergency_override,
+            emergency_reasons=(emergency_reasons or None) if emergency_override else None,
         )
         detail: dict[str, object] = {"emergency_override": True} if emergency_override else {}
         order._record(filed_by_staff_id, Role.VILLAGE_DOCTOR, "file", None, S.SUBMITTED, None, now, detail)

@@ -64,12 +64,17 @@ class Place:
 
 @dataclass(frozen=True, slots=True)
 class Institution:
-    """A village post, health center, hospital or commission at a place."""
+    """A village post, health center, hospital or commission at a place.
+
+    ``phone`` is the institution's public switchboard or duty number (a landline such as 0598-1234567, or a
+    mobile), kept as given: it is shown in full to staff who must call it, unlike personal numbers.
+    """
 
     code: str
     name: str
     kind: InstitutionKind
     place_code: str
+    phone: str | None = None
 
 
 class Gazetteer:

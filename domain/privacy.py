@@ -43,6 +43,19 @@ def normalise_phone(phone: str) -> str:
     return digits
 
 
+_PUBLIC_PHONE = re.compile(r"[0-9+()\- ]+(?:(?:转|ext\.?|x)\s*\d{1,6})?", re.I)
+
+
+def is_plausible_phone(phone: str) -> bool:
+    """Loosely: a landline (0598-1234567, (0598)1234567), a mobile or a short duty line (7–15 digits, optional
+    extension such as 转801); for an institution's public number, stored as given."""
+    text = phone.strip()
+    if not _PUBLIC_PHONE.fullmatch(text):
+        return False
+    main = re.split(r"转|ext|x", text, maxsplit=1, flags=re.I)[0]
+    return 7 <= len(re.sub(r"\D", "", main)) <= 15
+
+
 def is_valid_mobile(phone: str) -> bool:
     """True for an 11-digit mainland mobile number."""
     return re.fullmatch(r"1[3-9]\d{9}", normalise_phone(phone)) is not None

@@ -15,7 +15,7 @@ from datetime import date
 
 from domain.errors import DomainError
 from domain.places import Institution, InstitutionKind, Place, PlaceLevel
-from domain.privacy import is_valid_mobile, mask_phone, normalise_phone
+from domain.privacy import is_plausible_phone, is_valid_mobile, mask_phone, normalise_phone
 from domain.specialties import catalogue
 from domain.staff import Resident, Role, Sex, Staff, TitleLevel
 from domain.support import SupportRelation
@@ -23,7 +23,7 @@ from domain.support import SupportRelation
 # Columns of each kind of file; the header decides which kind a file is.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "places": ("code", "name", "level", "parent_code", "market_days"),
-    "institutions": ("code", "name", "kind", "place_code"),
+    "institutions": ("code", "name", "kind", "place_code", "phone"),
     "support": ("supporter_code", "supported_code", "start_date", "end_date"),
     "staff": ("code", "name", "institution_code", "title", "specialties", "roles", "phone"),
     "residents": ("name", "sex", "birth_year", "village_code", "phone"),
@@ -77,6 +77,8 @@ class ReferenceBatch:
     support: list[SupportRelation] = field(default_factory=list)
     staff: list[Staff] = field(default_factory=list)
     residents: list[Resident] = field(default_factory=list)
+    # Institutions from files without a phone column: their stored phone is left as it is.
+    keep_phone: set[str] = field(default_factory=set)
 
     def counts(self) -> dict[str, int]:
         """Rows per kind."""
@@ -245,7 +247,14 @@ class _Validator:
                 f"a {kind.value} cannot be at a {plevel.value}",
             )
             return
-        self.batch.institutions.append(Institution(r["code"], r["name"], kind, r["place_code"]))
+        phone = r.get("phone") or None
+        if phone and not is_plausible_phone(phone):
+            # An institution's number is public: the clerk sees it as typed.
+            self.err(name, i, "phone", f"电话号码无效：{phone}", f"invalid phone number: {phone}")
+            return
+        self.batch.institutions.append(Institution(r["code"], r["name"], kind, r["place_code"], phone))
+        if "phone" not in r:
+            self.batch.keep_phone.add(r["code"])
 
     def _date(self, name: str, i: int, col: str, value: str) -> date | None:
         try:

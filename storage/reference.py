@@ -58,7 +58,7 @@ def apply_batch(uow: SqlUnitOfWork, batch: ReferenceBatch, progress=None) -> Imp
     for p in sorted(batch.places, key=lambda p: depth[p.level]):
         tally("places", uow.reference.upsert_place(p))
     for i in batch.institutions:
-        tally("institutions", uow.reference.upsert_institution(i))
+        tally("institutions", uow.reference.upsert_institution(i, keep_phone=i.code in batch.keep_phone))
     for r in batch.support:
         tally("support", uow.reference.upsert_relation(r))
     for st in batch.staff:

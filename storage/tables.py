@@ -45,6 +45,7 @@ class InstitutionRow(SQLModel, table=True):
     name: str = Field(max_length=100)
     kind: str = Field(max_length=32, index=True)
     place_code: str = Field(foreign_key="place.code", max_length=32, index=True)
+    phone: str | None = Field(default=None, max_length=40)  # public number, kept as given (not encrypted)
 
 
 class SupportRow(SQLModel, table=True):
@@ -128,6 +129,7 @@ class OrderRow(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=500)
     merged_into_id: int | None = Field(default=None, foreign_key="care_order.id")
     emergency_override: bool = False
+    emergency_reasons: str | None = Field(default=None, max_length=200)  # what the system flagged, if overridden
     created_at: datetime = utc_field(index=True)
     updated_at: datetime = utc_field()
     version: int = 0
@@ -266,3 +268,4 @@ class OrderOutcomeRow(SQLModel, table=True):
 from storage.tables_circuits import *  # noqa: E402,F403
 from storage.tables_ledgers import *  # noqa: E402,F403
 from storage.tables_wechat import *  # noqa: E402,F403
+from storage.tables_alerts import *  # noqa: E402,F403

@@ -202,9 +202,13 @@ class ReferenceRepository(_Repo):
             market_days=p.market_days,
         )
 
-    def upsert_institution(self, i: Institution) -> bool:
-        """Insert or update an institution; True if anything changed."""
-        return _upsert(self.s, InstitutionRow, i.code, name=i.name, kind=i.kind.value, place_code=i.place_code)
+    def upsert_institution(self, i: Institution, *, keep_phone: bool = False) -> bool:
+        """Insert or update an institution; True if anything changed. ``keep_phone``: leave the stored phone
+        alone (the file had no phone column)."""
+        values = dict(name=i.name, kind=i.kind.value, place_code=i.place_code)
+        if not keep_phone:
+            values["phone"] = i.phone
+        return _upsert(self.s, InstitutionRow, i.code, **values)
 
     def upsert_relation(self, r: SupportRelation) -> bool:
         """Insert a relation or update its end date; True if anything changed."""
@@ -276,7 +280,7 @@ def _place(r: PlaceRow) -> Place:
 
 
 def _institution(r: InstitutionRow) -> Institution:
-    return Institution(r.code, r.name, InstitutionKind(r.kind), r.place_code)
+    return Institution(r.code, r.name, InstitutionKind(r.kind), r.place_code, r.phone)
 
 
 class StaffRepository(_Repo):
@@ -734,6 +738,7 @@ def _order_values(o: Order) -> dict:
         reason=o.reason,
         merged_into_id=o.merged_into_id,
         emergency_override=o.emergency_override,
+        emergency_reasons=o.emergency_reasons[:200] if o.emergency_reasons else None,
         created_at=o.created_at,
         updated_at=o.updated_at or o.created_at,
     )
@@ -764,6 +769,7 @@ def _order(r: OrderRow | sa.Row) -> Order:
         reason=r.reason,
         merged_into_id=r.merged_into_id,
         emergency_override=r.emergency_override,
+        emergency_reasons=r.emergency_reasons,
         version=r.version,
     )
 

@@ -12,7 +12,7 @@ DEMO = Path(__file__).resolve().parents[1] / "bot" / "data" / "demo"
 
 HEADERS = {
     "places.csv": ["code", "name", "level", "parent_code", "market_days"],
-    "institutions.csv": ["code", "name", "kind", "place_code"],
+    "institutions.csv": ["code", "name", "kind", "place_code", "phone"],
     "support.csv": ["supporter_code", "supported_code", "start_date", "end_date"],
     "staff.csv": ["code", "name", "institution_code", "title", "specialties", "roles", "phone"],
     "residents.csv": ["name", "sex", "birth_year", "village_code", "phone"],
@@ -235,3 +235,13 @@ def test_residents():
         assert r["village_code"] in ps and ps[r["village_code"]]["level"] == "village", r
         assert 1900 < int(r["birth_year"]) <= 2025, r
         assert r["phone"] == "" or PHONE.match(r["phone"]), r
+
+
+def test_township_centers_and_hospitals_have_a_phone_number():
+    """Whoever must phone a health center or hospital in an emergency finds a number on file."""
+    phone = re.compile(r"^0\d{2,3}-\d{7,8}$")
+    for i in institutions().values():
+        if i["kind"] in ("township_center", "community_center") or i["kind"].endswith("_hospital"):
+            assert phone.match(i["phone"]), i
+        else:
+            assert i["phone"] == "", i

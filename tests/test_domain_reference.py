@@ -113,3 +113,25 @@ def test_institution_at_the_wrong_level_is_rejected():
     inst = "code,name,kind,place_code\nVPX,某卫生所,village_post,350421\n"
     errs = errors_of({"p.csv": PLACES, "i.csv": inst})
     assert "cannot be at a county" in errs[0].en
+
+
+def test_institution_phone_is_optional_loosely_checked_and_kept_as_given():
+    files = {
+        "p.csv": PLACES,
+        "i.csv": (
+            "code,name,kind,place_code,phone\n"
+            "CH350421,明溪县总医院,county_hospital,350421, 0598-2812345 \n"
+            "TC350421101,雪峰镇卫生院,township_center,350421101,13900002222\n"
+            "VP350421101001,城东村卫生所,village_post,350421101001,\n"
+        ),
+    }
+    batch = validate({k: v.encode() for k, v in files.items()}, KnownCodes(), TODAY)
+    assert [i.phone for i in batch.institutions] == ["0598-2812345", "13900002222", None]
+    assert not batch.keep_phone
+    bad = dict(files, **{"i.csv": "code,name,kind,place_code,phone\nCH350421,明溪县总医院,county_hospital,350421,打电话\n"})
+    [err] = errors_of(bad)
+    # A public number is shown as typed (only personal numbers are masked).
+    assert err.column == "phone" and "打电话" in err.zh
+    # A file without the phone column leaves the stored numbers alone.
+    batch = validate({"p.csv": PLACES.encode(), "i.csv": INSTITUTIONS.encode()}, KnownCodes(), TODAY)
+    assert batch.keep_phone == {"CH350421", "TC350421101", "VP350421101001"}

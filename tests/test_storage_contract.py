@@ -71,6 +71,23 @@ def test_demo_seed_loads_sanming(seeded_uow):
         assert not net.supports("P350100002", DEMO_POST, date(2026, 11, 23))
 
 
+def test_institution_phones_are_stored_as_given_and_kept_by_a_file_without_them(seeded_uow):
+    with seeded_uow() as uow:
+        assert uow.reference.institution("TC350421101").phone == "0598-6600112"
+        assert uow.reference.institution(DEMO_POST).phone is None
+        import_files(uow, {"institutions.csv": "code,name,kind,place_code\n"
+                                               "TC350421101,雪峰镇卫生院,township_center,350421101\n".encode()},
+                     FIXED_NOW.date())
+    with seeded_uow() as uow:
+        assert uow.reference.institution("TC350421101").phone == "0598-6600112"
+        import_files(uow, {"institutions.csv": "code,name,kind,place_code,phone\n"
+                                               "TC350421101,雪峰镇卫生院,township_center,350421101,\n".encode()},
+                     FIXED_NOW.date())
+    with seeded_uow() as uow:
+        assert uow.reference.institution("TC350421101").phone is None
+        assert uow.reference.jurisdiction().institutions["CH350421"].phone == "0598-6500231"
+
+
 def test_seeding_twice_changes_nothing(seeded_uow):
     from bot.cli_core import demo_files
 
