@@ -28,6 +28,7 @@ from bot.scheduler import CircuitScheduler
 from bot.sender import Sender
 from domain.announcements import DEFAULT_OFFSETS, Offset, parse_offsets
 from handlers.announcements import Announcer
+from handlers.emergency import escalate_due_alerts
 
 log = logging.getLogger(__name__)
 PURGE_EVERY = timedelta(hours=1)
@@ -82,7 +83,7 @@ class _NoMatcher:
 
 def make_sweep(app: App, announcer: Announcer, clock: Callable[[], datetime],
                on_enqueued: Callable[[], object] = lambda: None) -> Callable[[], datetime | None]:
-    """One sweep: announcements due, then stale drafts (their reminders go through the outbox)."""
+    """One sweep: announcements due, stale drafts, unacknowledged emergency alerts (all through the outbox)."""
     conversation = build_conversation(app, clock=clock, matcher=_NoMatcher())
 
     last_purge: list[datetime] = []
@@ -97,11 +98,16 @@ def make_sweep(app: App, announcer: Announcer, clock: Callable[[], datetime],
             last_purge[:] = [now]
         res = announcer.sweep()
         outs = conversation.sweep_drafts()  # queued in the outbox by the sweep itself, with the draft's change
-        if res.recipients or outs:
+        # Emergency alerts nobody acknowledged within ten minutes go up to the supporting hospitals.
+        alerts = escalate_due_alerts(app.uow, clock)
+        if res.recipients or outs or alerts.queued:
             on_enqueued()
         if res.fanned_out or res.skipped:
             log.info("sweep: %s", res)
-        return res.next_due
+        if alerts.escalated:
+            log.warning("sweep: %d emergency alert(s) escalated", alerts.escalated)
+        due = [d for d in (res.next_due, alerts.next_due) if d is not None]
+        return min(due) if due else None
 
     return sweep
 

@@ -23,6 +23,13 @@ def status_name(order: Order) -> str:
     return t(f"status.{order.status.value}")
 
 
+def emergency_mark(order: Order) -> str:
+    """A line for every card of an order filed after "不是急症，继续" ("" otherwise)."""
+    if not order.emergency_override:
+        return ""
+    return "\n" + t("order.emergency_mark", reasons=order.emergency_reasons or "危险信号")
+
+
 def acting_staff(ctx: Ctx) -> tuple[Staff, Role]:
     """The member of staff and their acting role, or ``PermissionDenied``."""
     st, role = ctx.staff, ctx.role

@@ -6,7 +6,7 @@ from domain.circuits import CircuitStatus
 from domain.errors import DomainError, PermissionDenied
 from domain.orders import Action, OrderStatus
 from domain.staff import Role
-from handlers.common import act, acting_staff, notify_decision, specialty_name, status_name
+from handlers.common import act, acting_staff, emergency_mark, notify_decision, specialty_name, status_name
 from handlers.core import Ctx, Router
 from handlers.texts import t
 
@@ -47,7 +47,7 @@ def circuits(ctx: Ctx, arg: str) -> None:
                 specialty=specialty_name(o.confirmed_specialty),
                 status=status_name(o),
                 need=o.need_text,
-            )
+            ) + emergency_mark(o)
             buttons = [
                 [
                     ctx.btn(t("circuits.served"), "ex.mark", id=o.id, served=True),

@@ -10,6 +10,7 @@ from domain.staff import Role
 from handlers.common import (
     act,
     acting_staff,
+    emergency_mark,
     load_order,
     notify_decision,
     specialty_name,
@@ -43,6 +44,7 @@ def _card(ctx: Ctx, o: Order, residents: dict) -> str:
         urgency=t(f"urgency.{o.urgency.value}"),
         populations=pops,
     )
+    text += emergency_mark(o)
     if o.answer:
         text += "\n" + t("orders.question", question=o.question or "") + "\n↳ " + o.answer
     return text

@@ -120,9 +120,32 @@ TEXTS: dict[str, str] = {
     "new.consent_refused": "居民未同意，未保存任何信息。",
     "new.ask_need": "请描述 {name} 的就医需求（症状、持续多久、想看什么）：",
     "new.emergency": (
-        "⚠️ 疑似急症：{reasons}。\n请立即拨打 120，或尽快送往最近的医院！\n已通知所属卫生院。本条需求不会登记为订单。"
+        "⚠️ 疑似急症：{reasons}。\n请立即拨打 120，或尽快送往最近的医院！\n{alerted}\n本条需求不会登记为订单。"
     ),
-    "new.emergency_alert": "⚠️ 急症提醒：{post} {doctor} 报告疑似急症（{reasons}），已建议立即拨打120，请关注。",
+    "em.notified": "已通知：{who}（10分钟内无人确认将上报支援医院）",
+    "em.notified_hospital": "卫生院没有可通知的审核人，已通知：{who}",
+    "em.nobody": "没有可通知的审核人，请立即电话联系{institution}：{phone}",
+    "em.nobody_no_phone": "没有可通知的审核人，{institution}也没有登记电话，请立即通过其他方式联系。",
+    "em.center_unknown": "所属卫生院",
+    "em.alert": (
+        "⚠️ 急症提醒\n居民：{resident}\n地点：{village}（{post}）\n报告村医：{doctor}\n回拨电话：{phone}\n"
+        "疑似：{reasons}\n已建议村医立即拨打120。请尽快电话联系村医协助处置，并点下面的按钮确认。"
+    ),
+    "em.alert_escalated": "【{centers}{minutes}分钟内无人确认，转告贵院】\n",
+    "em.no_phone": "未登记，请通过卫生院联系",
+    "em.ack": "收到，我来处理",
+    "em.acked": "已确认收到，村医 {doctor} 会得到通知。请尽快回拨：{phone}",
+    "em.acknowledged": "{institution} {name} 已收到急症提醒（{resident}），正在处理。",
+    "em.already": "这条急症提醒已由 {institution} {name} 于 {time} 确认收到，无需重复确认。",
+    "em.escalated": "急症提醒（{resident}）{minutes}分钟内卫生院无人确认，已上报：{who}",
+    "em.escalated_nobody": (
+        "急症提醒（{resident}）{minutes}分钟内无人确认，支援医院也没有可通知的审核人，请立即电话联系：{phones}"
+    ),
+    "em.phone_missing": "{institution}（未登记电话）",
+    "em.unknown": "找不到这条急症提醒。",
+    "perm.emergency_not_alerted": "这条急症提醒不是发给您所在机构和身份的，操作未执行。",
+    "order.emergency_mark": "⚠️ 村医判断非急症（系统曾提示：{reasons}）",
+    "order.emergency_mark_short": "⚠️非急症确认",
     "new.emergency_override": "不是急症，继续登记",
     "new.emergency_stop": "结束",
     "new.emergency_stopped": "已结束。请确保患者得到及时救治。",

@@ -10,12 +10,14 @@ from domain.staff import Consent, Resident, Role, Sex
 from handlers.common import (
     act,
     acting_staff,
+    emergency_mark,
     specialty_name,
     status_name,
     township_centers_of,
     viewable_order,
 )
 from handlers.core import Button, Ctx, Router, has_meaning
+from handlers.emergency import raise_alert
 from handlers.onboarding import resident_link_code
 from handlers.texts import t
 
@@ -217,17 +219,14 @@ def need(ctx: Ctx, text: str) -> None:
     if result.emergency:
         reasons = "、".join(result.emergency_reasons) or "危险信号"
         st, _ = acting_staff(ctx)
-        post, _ = _post_village(ctx)
+        post, village = _post_village(ctx)
         ctx.acc.advance("new.emergency", ctx.now, reasons=reasons)
         # The alert and the audit name the reasons only, never the villager's words.
         ctx.audit("emergency_detected", "post", post, detail={"reasons": list(result.emergency_reasons)})
-        ctx.notify_role_at(
-            township_centers_of(ctx, post),
-            Role.TOWNSHIP_REVIEWER,
-            t("new.emergency_alert", post=ctx.institution_name(post), doctor=st.name, reasons=reasons),
-        )
+        # A stored alert, queued in the outbox to whoever can be reached; the doctor is told exactly who that is.
+        alerted = raise_alert(ctx, st, post, village, reasons)
         ctx.reply(
-            t("new.emergency", reasons=reasons),
+            t("new.emergency", reasons=reasons, alerted=alerted),
             [[ctx.btn(t("new.emergency_override"), "new.override"), ctx.btn(t("new.emergency_stop"), "new.stop")]],
         )
         return
@@ -428,6 +427,7 @@ def confirm(ctx: Ctx, payload: dict) -> None:
         urgency=Urgency(str(d["urgency"])),
         special_populations=frozenset(SpecialPopulation(p) for p in d.get("populations", [])),  # type: ignore[union-attr]
         emergency_override=bool(d.get("emergency_override")),
+        emergency_reasons=str(d.get("reasons") or "") or None,
     )
     ctx.uow.orders.add(order)
     ctx.acc.clear()
@@ -440,7 +440,8 @@ def confirm(ctx: Ctx, payload: dict) -> None:
             number=order.number,
             village=ctx.place_name(village),
             specialty=specialty_name(order.confirmed_specialty),
-        ),
+        )
+        + emergency_mark(order),
     )
 
 
@@ -463,6 +464,8 @@ def orders(ctx: Ctx, arg: str) -> None:
             specialty=specialty_name(o.confirmed_specialty),
             status=status_name(o),
         )
+        if o.emergency_override:
+            label += "｜" + t("order.emergency_mark_short")
         rows.append([ctx.btn(label, "order.view", id=o.id)])
     ctx.reply(t("orders.header"), rows)
 
@@ -479,7 +482,7 @@ def view(ctx: Ctx, payload: dict) -> None:
         need=o.need_text,
         specialty=specialty_name(o.confirmed_specialty),
         status=status_name(o),
-    )
+    ) + emergency_mark(o)
     if o.status is OrderStatus.RETURNED and o.question:
         text += "\n" + t("orders.question", question=o.question)
     row = []
@@ -576,5 +579,6 @@ def answer_text(ctx: Ctx, text: str) -> None:
                 number=o.number,
                 village=ctx.place_name(o.village_code),
                 specialty=specialty_name(o.confirmed_specialty),
-            ),
+            )
+            + emergency_mark(o),
         )

@@ -32,6 +32,7 @@ from domain.privacy import normalise_phone
 from domain.specialties import Specialty
 from domain.staff import Consent, Resident, Role, Sex, Staff, TitleLevel
 from domain.support import SupportNetwork, SupportRelation
+from storage.alerts import EmergencyAlertRepository
 from storage.chat import ChatRepository
 from storage.circuits import ScheduleRepository
 from storage.crypto import FieldCipher
@@ -511,6 +512,7 @@ class ResidentRepository(_Repo):
         if row is None:
             return
         self._erase_traces(resident_id, row.name)
+        self.uow.alerts.forget_resident(resident_id)
         row.name = "已注销"
         row.phone_enc = row.phone_hash = row.id_number_enc = row.id_number_hash = None
         row.consent_withdrawn_at = now
@@ -940,6 +942,7 @@ class SqlUnitOfWork:
         self.chat = ChatRepository(self)
         self.outbox = OutboxRepository(self)
         self.schedule = ScheduleRepository(self)
+        self.alerts = EmergencyAlertRepository(self)
         return self
 
     @property

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 
 from domain.staff import Role
-from handlers import Conversation, Inbound, Outbound
+from handlers import Button, Conversation, Inbound, Outbound
 from handlers.onboarding import create_invite
 
 
@@ -75,6 +76,19 @@ class ChatHarness:
                 message_id=shown.message_id,
             )
         )
+
+    def deliver_outbox(self, uow_factory, now) -> list[str]:
+        """Deliver what the outbox holds for this platform, as the sender would; returns the texts delivered."""
+        with uow_factory() as uow:
+            msgs = uow.outbox.claim("harness", [self.platform], now, limit=1000)
+            for m in msgs:
+                uow.outbox.mark_sent(m.id, now, "harness")
+            uow.commit()
+        for m in msgs:
+            rows = json.loads(m.buttons_json) if m.buttons_json else []
+            buttons = tuple(tuple(Button(b["label"], b["data"]) for b in row) for row in rows)
+            self.screens[m.chat_id].append(Shown(str(next(self._ids)), m.text, buttons))
+        return [m.text for m in msgs]
 
     def texts(self, user: str) -> list[str]:
         """Everything ``user``'s chat shows, oldest first."""

@@ -240,13 +240,14 @@ def test_new_resident_is_stored_only_after_consent(chat, cast, app):
         assert r.birth_year == 1950 and r.consent is not None and r.phone is None
 
 
-def test_emergency_stops_the_flow_and_alerts_the_township(chat, cast, app):
+def test_emergency_stops_the_flow_and_alerts_the_township(chat, cast, app, clock):
     chat.say("doctor", "/new")
     chat.say("doctor", "邱瑞鹏")
     chat.press("doctor", "邱瑞鹏")
     chat.press("doctor", "居民已同意")
     chat.say("doctor", "突然胸口剧痛，满头大汗，喘不上气")
     assert "120" in chat.last("doctor")
+    chat.deliver_outbox(app.uow, clock())  # the alert goes through the outbox, as the sender delivers it
     assert any("急症提醒" in t for t in chat.texts("township"))
     assert not any("满头大汗" in t for t in chat.texts("township"))  # the alert names reasons, not the words
     chat.press("doctor", "结束")
