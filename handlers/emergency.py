@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from domain.accounts import ChatAccount
-from domain.alerts import ESCALATE_AFTER, AlertLevel, Alerted, EmergencyAlert
+from domain.alerts import ESCALATE_AFTER, Alerted, AlertLevel, EmergencyAlert
 from domain.errors import DomainError, PermissionDenied
 from domain.orders import AuditEvent
 from domain.permissions import Jurisdiction
@@ -263,7 +263,8 @@ def _escalate(uow: SqlUnitOfWork, j: Jurisdiction, alert_id: int, now: datetime)
         n = sum(len(tg.accounts) for tg in found)
         text = t("em.escalated", resident=a.resident_name, minutes=MINUTES, who=_who(j, found))
     else:
-        text = t("em.escalated_nobody", resident=a.resident_name, minutes=MINUTES, phones=_phones(j, centers + hospitals))
+        text = t("em.escalated_nobody", resident=a.resident_name, minutes=MINUTES,
+                 phones=_phones(j, centers + hospitals))
     n += _tell_doctor(uow, a, "escalated", text, now)
     uow.audit.append(AuditEvent(None, "system", "emergency_escalated", "emergency_alert", str(a.id), None, None,
                                 None, now, {"to": [tg.staff.id for tg in found], "hospitals": hospitals}))

@@ -14,7 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from domain.alerts import ESCALATE_AFTER, AlertLevel, Alerted, EmergencyAlert
+from domain.alerts import ESCALATE_AFTER, Alerted, AlertLevel, EmergencyAlert
 from domain.staff import Role
 from storage.repository import Repository
 from storage.tables_alerts import EmergencyAlertRow

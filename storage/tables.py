@@ -265,7 +265,7 @@ class OrderOutcomeRow(SQLModel, table=True):
     at: datetime = utc_field()
 
 
+from storage.tables_alerts import *  # noqa: E402,F403
 from storage.tables_circuits import *  # noqa: E402,F403
 from storage.tables_ledgers import *  # noqa: E402,F403
 from storage.tables_wechat import *  # noqa: E402,F403
-from storage.tables_alerts import *  # noqa: E402,F403

@@ -206,7 +206,7 @@ class ReferenceRepository(_Repo):
     def upsert_institution(self, i: Institution, *, keep_phone: bool = False) -> bool:
         """Insert or update an institution; True if anything changed. ``keep_phone``: leave the stored phone
         alone (the file had no phone column)."""
-        values = dict(name=i.name, kind=i.kind.value, place_code=i.place_code)
+        values: dict[str, str | None] = dict(name=i.name, kind=i.kind.value, place_code=i.place_code)
         if not keep_phone:
             values["phone"] = i.phone
         return _upsert(self.s, InstitutionRow, i.code, **values)

@@ -128,7 +128,8 @@ def test_institution_phone_is_optional_loosely_checked_and_kept_as_given():
     batch = validate({k: v.encode() for k, v in files.items()}, KnownCodes(), TODAY)
     assert [i.phone for i in batch.institutions] == ["0598-2812345", "13900002222", None]
     assert not batch.keep_phone
-    bad = dict(files, **{"i.csv": "code,name,kind,place_code,phone\nCH350421,明溪县总医院,county_hospital,350421,打电话\n"})
+    bad = dict(files, **{"i.csv": "code,name,kind,place_code,phone\n"
+                                  "CH350421,明溪县总医院,county_hospital,350421,打电话\n"})
     [err] = errors_of(bad)
     # A public number is shown as typed (only personal numbers are masked).
     assert err.column == "phone" and "打电话" in err.zh
