@@ -26,6 +26,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="训练好的模型文件")
     p.set_defaults(func=cmd_explain)
 
+    p = sub.add_parser("nlp-redflags", help="在急症案例集上评估红旗（召回率、误报率，按类别、语言），可列出漏报与误报")
+    p.add_argument("file", help='JSON Lines，每行 {"text", "emergency", "age"?, "sex"?, "pregnant"?, "postpartum"?}')
+    p.add_argument("--misses", action="store_true", help="把漏报和误报逐条写到 stderr")
+    p.set_defaults(func=cmd_redflags)
+
     p = sub.add_parser("nlp-train", help="用已确认的订单训练文本分类模型")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--from-orders", action="store_true", help="从数据库中已确认的订单读取")
@@ -196,6 +201,55 @@ def evaluate(matcher: Any, rows: list[dict], progress: bool = True) -> dict[str,
     out["texts_per_second"] = round(n / elapsed, 1) if elapsed > 0 else None
     out["used_model"] = bool(getattr(matcher, "has_model", False))
     return out
+
+
+def score_redflags(matcher: Any, rows: list[dict]) -> dict[str, Any]:
+    """Recall on the acute rows and false alarms on the others, overall, per category and per language."""
+    from collections import defaultdict
+
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    misses: list[dict] = []
+    for row in rows:
+        res = matcher.classify(row["text"], age=row.get("age"), sex=row.get("sex"),
+                               pregnant=bool(row.get("pregnant")), postpartum=bool(row.get("postpartum")))
+        acute = bool(row["emergency"])
+        for key in ("all", f"category:{row.get('category', '?')}", f"lang:{row.get('lang', '?')}"):
+            c = counts[key]
+            c["acute" if acute else "near"] += 1
+            if res.emergency:
+                c["flagged_acute" if acute else "flagged_near"] += 1
+        if res.emergency != acute:
+            misses.append({"id": row.get("id"), "emergency": acute, "text": row["text"],
+                           "rules": [h.rule_id for h in res.emergency_hits]})
+
+    def rates(c: dict[str, int]) -> dict[str, Any]:
+        return {
+            "acute": c["acute"], "near_misses": c["near"],
+            "recall": round(c["flagged_acute"] / c["acute"], 4) if c["acute"] else None,
+            "false_alarms": round(c["flagged_near"] / c["near"], 4) if c["near"] else None,
+        }
+
+    out: dict[str, Any] = rates(counts.pop("all"))
+    out["by_language"] = {k[5:]: rates(v) for k, v in sorted(counts.items()) if k.startswith("lang:")}
+    out["by_category"] = {k[9:]: rates(v) for k, v in sorted(counts.items()) if k.startswith("category:")}
+    out["wrong"] = misses
+    return out
+
+
+def cmd_redflags(args: argparse.Namespace) -> int:
+    """Score the red-flag detector on a labelled case set and print the figures as JSON."""
+    rows = [json.loads(line) for line in Path(args.file).read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not rows:
+        print("案例文件为空。", file=sys.stderr)
+        return 2
+    result = score_redflags(_load(None), rows)
+    wrong = result.pop("wrong")
+    if args.misses:
+        for w in wrong:
+            kind = "漏报" if w["emergency"] else "误报"
+            print(f"{kind} {w['id']} {'/'.join(w['rules']) or '-'}：{w['text']}", file=sys.stderr)
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+    return 0
 
 
 def read_labelled(path: str) -> list[dict]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from domain.specialties import catalogue
+from nlp.bridge import LanguageBridge
 from nlp.normalize import normalize
-from nlp.redflags import RedFlagDetector
+from nlp.redflags import Patient, RedFlagDetector, RedFlagHit
 from nlp.resources import NlpData
 from nlp.tokenizer import MedicalTokenizer
 
@@ -36,6 +38,8 @@ _AGE_MONTHS = re.compile(r"(\d{1,2})\s*(?:个多月|个月大|月大|个月的�
 _FEMALE_ONLY_PREFIX = ("05", "06")
 # Cue kinds the scorer acts on; the others (mild, handled, ...) only matter to the red-flag detector.
 _MATCHER_CUES = frozenset({"negation", "contrast", "history", "resolved", "now", "child", "pregnant"})
+# The red-flag detector tells a present state (现在) from a new onset (刚才, 又); to the scorer both are "now".
+_MATCHER_KIND = {"present": "now", "onset": "now"}
 _NEGATING_FIRST = frozenset("不没无未非")
 _DERIVED_CACHE_MAX = 200_000
 _UNSEEN: Any = object()
@@ -60,6 +64,7 @@ class Classification:
     emergency_reasons: tuple[str, ...]
     low_confidence: bool
     used_model: bool
+    emergency_hits: tuple[RedFlagHit, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The ``classify`` output line as a dict."""
@@ -87,6 +92,7 @@ class _Trace:
 
     tokens: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
+    bridged: str = ""
 
 
 @dataclass
@@ -96,6 +102,32 @@ class _Scored:
     child: bool
     pregnant: bool
     text_age: int | None
+
+
+def _bridge_vocabulary(data: NlpData) -> list[str]:
+    """Chinese words pinyin may stand for, red-flag words first (they win a homophone)."""
+    words: list[str] = []
+
+    def add(phrases: Iterable[str]) -> None:
+        for p in phrases:
+            if p.startswith("re:"):
+                continue
+            words.extend(part for part in p.split("*") if part and not part.startswith("@") and "(" not in part)
+
+    add(w for w, kind in data.cues.items() if kind != "tokenize_only")  # 没有 before 煤油
+    for phrases in data.concepts.values():
+        add(phrases)
+    for rule in data.redflags:
+        add(rule.triggers)
+        for group in rule.requires:
+            add(group)
+    add(data.cues)
+    add(data.english.values())
+    add(e.term for e in data.lexicon)
+    add(data.bodyparts)
+    add(data.symptoms)
+    add(data.userdict)
+    return words
 
 
 class Matcher:
@@ -115,6 +147,7 @@ class Matcher:
         for word, sym in data.symptoms.items():
             info.setdefault(word, _TokenInfo()).symptom = sym
         for word, kind in data.cues.items():
+            kind = _MATCHER_KIND.get(kind, kind)
             if kind in _MATCHER_CUES:
                 info.setdefault(word, _TokenInfo()).cue = kind
         self._info = info
@@ -125,10 +158,15 @@ class Matcher:
         self._combos = data.combos
         self._child_codes = data.child_codes
         words = set(info) | set(data.userdict) | {w for w, k in data.cues.items() if k == "tokenize_only"}
+        def literal(p: str) -> bool:
+            return "*" not in p and not p.startswith(("@", "re:"))
+
         for rule in data.redflags:
-            words.update(p for p in rule.triggers + rule.requires if "*" not in p)
+            words.update(p for p in rule.triggers if literal(p))
+            words.update(p for group in rule.requires for p in group if literal(p))
         self._tokenizer = MedicalTokenizer(sorted(words))
         self._redflags = RedFlagDetector(data)
+        self._bridge = LanguageBridge(data.english, _bridge_vocabulary(data), data.pinyin).translate
         self._model = model
         self._fallback = SpecialtyScore(FALLBACK_CODE, self._names[FALLBACK_CODE], 0.1, ())
 
@@ -148,18 +186,39 @@ class Matcher:
         """Tokens of a raw text after normalisation (for tests and explanations)."""
         return self._tokenizer.cut(normalize(text)[:MAX_TEXT])
 
-    def classify(self, text: str, age: int | None = None, sex: str | None = None) -> Classification:
-        """Suggest up to three specialties and check red flags; never raises on a ``str``."""
-        try:
-            return self._classify(text, age, sex, None)
-        except Exception:  # never let one odd text break a conversation; the 02 fallback is safe
-            return Classification((self._fallback,), False, (), True, False)
+    def classify(self, text: str, age: float | None = None, sex: str | None = None, *, pregnant: bool = False,
+                 postpartum: bool = False) -> Classification:
+        """Suggest up to three specialties and check red flags; never raises on a ``str``.
 
-    def explain(self, text: str, age: int | None = None, sex: str | None = None) -> str:
+        ``age`` is in years (a fraction for an infant: 0.25 is three months); ``pregnant``/``postpartum`` come
+        from the order when it says so (the text is read for them too).
+        """
+        try:
+            return self._classify(text, age, sex, None, pregnant, postpartum)
+        except Exception:  # never let one odd text break a conversation; the 02 fallback is safe
+            hits = self._safe_redflags(text, age, sex, pregnant, postpartum)
+            return Classification((self._fallback,), bool(hits), tuple(dict.fromkeys(h.reason for h in hits)),
+                                  True, False, hits)
+
+    def _safe_redflags(self, text: object, age: float | None, sex: str | None, pregnant: bool,
+                       postpartum: bool) -> tuple[RedFlagHit, ...]:
+        """Red flags alone, for when scoring failed: an odd text must never hide an emergency."""
+        try:
+            return self._redflags.detect(self._bridge(normalize(str(text))[:MAX_TEXT]), patient=Patient.of(
+                age if isinstance(age, int | float) and not isinstance(age, bool) else None, sex, pregnant,
+                postpartum))
+        except Exception:
+            return ()
+
+    def explain(self, text: str, age: float | None = None, sex: str | None = None, *, pregnant: bool = False,
+                postpartum: bool = False) -> str:
         """A human-readable trace: tokens, matched terms, negations, scores and red flags."""
         trace = _Trace()
-        result = self._classify(text, age, sex, trace)
-        lines = [f"原文：{text}", f"规范化：{normalize(text)[:MAX_TEXT]}", "分词：" + " / ".join(trace.tokens)]
+        result = self._classify(text, age, sex, trace, pregnant, postpartum)
+        lines = [f"原文：{text}", f"规范化：{normalize(text)[:MAX_TEXT]}"]
+        if trace.bridged:
+            lines.append(f"外文转写：{trace.bridged}")
+        lines.append("分词：" + " / ".join(trace.tokens))
         lines += ["过程："] + [f"  - {e}" for e in trace.events] if trace.events else ["过程：（没有命中任何词条）"]
         lines.append("结果：" + ("（含训练模型融合）" if result.used_model else "（仅词典）"))
         for s in result.specialties:
@@ -167,19 +226,31 @@ class Matcher:
         if result.low_confidence:
             lines.append("  置信度低：请村医确认或改选科目。")
         if result.emergency:
-            lines.append("急症红旗：是 —— " + "；".join(result.emergency_reasons) + "。请立即拨打 120。")
+            lines.append("急症红旗：是 —— 请立即拨打 120。")
+            for h in result.emergency_hits:
+                lines.append(f"  规则 {h.rule_id}：{h.reason}")
+                lines.append(f"    命中词：{h.phrase.replace('+', ' + ')}")
+                lines.append(f"    依据：{h.standard}")
         else:
             lines.append("急症红旗：否")
         return "\n".join(lines)
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _classify(self, text: str, age: int | None, sex: str | None, trace: _Trace | None) -> Classification:
+    def _classify(self, text: str, age: float | None, sex: str | None, trace: _Trace | None, pregnant: bool = False,
+                  postpartum: bool = False) -> Classification:
         if not isinstance(text, str):
             text = "" if text is None else str(text)
         norm = normalize(text)[:MAX_TEXT]
-        if age is not None and (not isinstance(age, int) or isinstance(age, bool) or not 0 <= age <= 130):
+        if age is not None and (not isinstance(age, int | float) or isinstance(age, bool) or not 0 <= age <= 130):
             age = None
+        exact_age = age
+        age = int(age) if age is not None else None
+        bridged = self._bridge(norm)
+        if bridged != norm:
+            if trace is not None:
+                trace.bridged = bridged
+            norm = bridged
         tokens = self._tokenizer.cut(norm) if norm else []
         if trace is not None:
             trace.tokens = tokens
@@ -189,7 +260,7 @@ class Matcher:
         if age is None and scored.text_age is not None:
             age = scored.text_age
         raw = self._adjust(scored, age, sex, trace)
-        hits = self._redflags.detect(norm, age)
+        hits = self._redflags.detect(norm, patient=Patient.of(exact_age, sex, pregnant, postpartum))
         if trace is not None:
             for h in hits:
                 trace.events.append(f"急症规则 {h.rule_id}：「{h.phrase}」→ {h.reason}")
@@ -208,7 +279,7 @@ class Matcher:
         ) or (self._fallback,)
         if not ranked:
             low = True
-        return Classification(specialties, bool(reasons), reasons, low, used_model)
+        return Classification(specialties, bool(reasons), reasons, low, used_model, hits)
 
     def _score(self, tokens: list[str], trace: _Trace | None) -> _Scored:
         """Lexicon and combination scores per code, clause by clause."""

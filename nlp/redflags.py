@@ -1,41 +1,136 @@
-"""Emergency red-flag detection: conservative, negation-, history- and hypothesis-aware."""
+"""Emergency red flags from reviewable rules (``nlp/data/redflags.tsv``), each backed by a published standard.
+
+A rule fires when its trigger is found as a *present* finding of the patient's own story and every companion
+group it requires is found near it, for the population it is written for. "Present" is the hard part: the
+same words appear in chronic complaints (两年了), past episodes (去年, 抢救过来了), negations (没有胸痛),
+questions and prevention (想问……会不会, 怎么预防), second-hand stories (听说隔壁村有人……) and mild forms
+(偶尔, 有点). The detector prefers a false alarm to a missed emergency: context only silences a finding when
+it clearly applies to that finding.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from nlp.resources import NlpData, RedFlagRule
+from nlp.resources import CONCEPT_PREFIX, NlpData, RedFlagRule, split_alternatives
 
 _CLAUSE_END = "，。！？；\n,;!?"
 _SENTENCE_END = "。！？\n!?"
-# "*" in a trigger allows a short gap that never crosses punctuation ("胸口*疼" matches "胸口一阵阵疼").
-_GAP = r"[^，。！？；、,;!?\n]{0,4}"
-# Words that contain 不/没/无 but do not negate what follows ("突然不能说话", "四肢无力").
-_NOT_NEGATING_EXTRA = (
-    "无力", "没劲", "没力气", "动不了", "不动", "不醒", "不清", "不出", "不上", "不过", "不了", "不住",
-    "不下", "不开", "不起", "无法", "不行", "不对", "没精神", "不灵", "不应", "不省人事", "没反应",
-    "不吃", "不肯", "不进", "不哭", "不到", "没多久", "没过多久", "不一会", "不久", "没一会",
-)
-_NEGATION = re.compile(r"(否认|排除|并非|从未|从没|没有|没|无|未|不)")
-_ENUMERATION = re.compile(r"[、和或及也]")
+# "*" in a phrase allows a short gap that never crosses punctuation ("胸口*疼" matches "胸口一阵阵疼").
+_GAP = r"[^，。！？；,;!?\n]{0,5}"
+_NEGATION = re.compile(r"(否认|排除|并非|从未|从没|没有|没|无|未|不|别)")
+_ENUMERATION = re.compile(r"[、和或及也跟与]")
 _NEGATION_REACH = 6
-# With a known chronic diagnosis (epilepsy), a seizure story is usually the history; only an ongoing one counts.
-_ONGOING = re.compile(
-    r"现在|正在|刚才|刚刚|还在|一直抽|个不停|不停地抽|没醒|叫不醒|喊不醒|不醒"
-    r"|分钟|半小时|止不住|今天|今早|今晚"
+# Questions like "癫痫发作会呼吸困难吗" ask about a disease; they do not report one.
+_QUESTION = re.compile(r"会[^，。！？；]{0,10}吗|能[^，。！？；]{0,6}吗|是不是[^，。！？；]{0,8}(?:吗|？)|能不能|要不要")
+# A space between two Chinese characters separates clauses the way a comma does ("吐了 喝一口吐一口").
+_SPACE_BREAK = re.compile(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
+# "病史", "既往" name a record, not a time: they speak only of the disease in their own clause.
+_RECORD_WORDS = frozenset({"病史", "既往", "既往史", "史"})
+# History and time-course words that belong to a named background disease ("肝硬化病史", "高血压十几年了")
+# speak of that disease only, not of a finding in another clause.
+_BACKGROUND = re.compile(
+    r"病史|既往|[^，。]史|高血压|糖尿病|冠心病|心脏病|心脏不好|老慢支|慢支|慢阻肺|哮喘|肝硬化|肝炎|癫痫|羊癫疯|羊角风"
+    r"|痛风|风湿|胃病|老胃病|前列腺|肾病|尿毒症|脑梗|中风|精神病|抑郁症|帕金森|老年痴呆|痴呆|甲亢|贫血|结石|支气管扩张"
 )
-# Questions like "癫痫发作会呼吸困难吗" ask about a disease, they do not report one.
-_QUESTION = re.compile(r"会[^，。！？；]{0,10}吗|能[^，。！？；]{0,6}吗")
 _SIMILE = re.compile(r"(像|好像|仿佛|似)[^，。！？；]{0,3}$")
-_REQUIRE_WINDOW = 40
-# The infant rule's context can come from the order's age instead of the text.
-INFANT_RULE = "INFANT"
+# Companions must be this close to the trigger (characters, either side); a story is rarely longer.
+_REQUIRE_WINDOW = 80
+# A phrase counts as "still going on" for a known chronic disease (an epileptic's seizure) with one of these.
+_ONGOING = re.compile(
+    r"现在|正在|刚才|刚刚|还在|一直|不停|停不下|没停|不止|没醒|叫不醒|喊不醒|不醒|止不住"
+    r"|\d+\s*分钟|[一二两三四五六七八九十半几]+分钟|半小时|一个小时|小时了|今天|今早|今晚|又"
+)
+POPULATIONS = ("-", "infant", "young_infant", "child", "pregnant", "postpartum", "perinatal")
+COURSES = ("any", "acute", "ongoing")
+# Ages (months) that make a population from the order's own data.
+_YOUNG_INFANT_MONTHS = 3
+_INFANT_MONTHS = 12
+_CHILD_MONTHS = 60
 
 
-def _compile_phrases(phrases: tuple[str, ...]) -> re.Pattern[str]:
-    parts = sorted(phrases, key=len, reverse=True)
-    return re.compile("|".join(_GAP.join(re.escape(p) for p in phrase.split("*")) for phrase in parts))
+@dataclass(frozen=True, slots=True)
+class Patient:
+    """What the order says about the patient: age in months, sex, pregnancy and the weeks after a birth."""
+
+    age_months: int | None = None
+    sex: str | None = None
+    pregnant: bool = False
+    postpartum: bool = False
+
+    @classmethod
+    def of(cls, age: float | None = None, sex: str | None = None, pregnant: bool = False,
+           postpartum: bool = False) -> Patient:
+        """From an age in (possibly fractional) years."""
+        months = None if age is None else max(0, int(round(float(age) * 12)))
+        return cls(months, sex, pregnant, postpartum)
+
+
+@dataclass(frozen=True, slots=True)
+class RedFlagHit:
+    """A rule that fired, the words that fired it, the reason shown to people and the standard behind it."""
+
+    rule_id: str
+    phrase: str
+    reason: str
+    standard: str = ""
+
+
+def _compile(phrase: str, concepts: dict[str, tuple[str, ...]], depth: int = 0) -> str:
+    """Regex source of one phrase: ``*`` gaps, ``@CONCEPT`` references and ``re:`` raw expressions."""
+    if phrase.startswith("re:"):
+        return "(?:" + phrase[3:] + ")"
+    parts = []
+    for part in phrase.split("*"):
+        if part.startswith(CONCEPT_PREFIX):
+            if depth > 3:
+                raise ValueError(f"concept nesting too deep at {part}")
+            alts = concepts[part[1:]]
+            parts.append("(?:" + "|".join(_compile(a, concepts, depth + 1) for a in _by_length(alts)) + ")")
+        else:
+            parts.append(_literal(part))
+    return _GAP.join(parts)
+
+
+_GROUP = re.compile(r"\((?:\?:)?([^()]*)\)")
+
+
+def _literal(part: str) -> str:
+    """A literal piece; ``(甲|乙)`` inside it is a choice of literal words."""
+    out, pos = [], 0
+    for m in _GROUP.finditer(part):
+        out.append(re.escape(part[pos:m.start()]))
+        out.append("(?:" + "|".join(re.escape(a) for a in split_alternatives(m.group(1))) + ")")
+        pos = m.end()
+    out.append(re.escape(part[pos:]))
+    return "".join(out)
+
+
+def _by_length(phrases: tuple[str, ...]) -> list[str]:
+    return sorted(phrases, key=lambda p: (-len(p), p))
+
+
+def _first_chars(phrase: str, concepts: dict[str, tuple[str, ...]]) -> set[str] | None:
+    """Characters a match of ``phrase`` can start with (None: anything, e.g. a raw expression)."""
+    if phrase.startswith("re:"):
+        return None
+    head = phrase.split("*")[0]
+    if head.startswith("("):
+        return None
+    if head.startswith(CONCEPT_PREFIX):
+        out: set[str] = set()
+        for alt in concepts[head[1:]]:
+            chars = _first_chars(alt, concepts)
+            if chars is None:
+                return None
+            out |= chars
+        return out
+    return {head[0]} if head else None
+
+
+def _pattern(phrases: tuple[str, ...], concepts: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
+    return re.compile("|".join(_compile(p, concepts) for p in _by_length(phrases)))
 
 
 def _words_pattern(words: list[str]) -> re.Pattern[str] | None:
@@ -48,123 +143,194 @@ def _words_pattern(words: list[str]) -> re.Pattern[str] | None:
 class _CompiledRule:
     rule: RedFlagRule
     trigger: re.Pattern[str]
-    requires: re.Pattern[str] | None
-    anchors: frozenset[str]
-
-
-@dataclass(frozen=True, slots=True)
-class RedFlagHit:
-    """A rule that fired, the phrase that fired it, and the reason shown to people."""
-
-    rule_id: str
-    phrase: str
-    reason: str
+    requires: tuple[re.Pattern[str], ...]
+    anchors: frozenset[str] | None  # None: always a candidate
 
 
 class RedFlagDetector:
     """Finds emergencies in normalised text; prefers a false alarm to a missed emergency."""
 
     def __init__(self, data: NlpData):
+        concepts = data.concepts
         self._rules = tuple(
             _CompiledRule(
                 r,
-                _compile_phrases(r.triggers),
-                _compile_phrases(r.requires) if r.requires else None,
-                frozenset(p[0] for p in r.triggers),
+                _pattern(r.triggers, concepts),
+                tuple(_pattern(group, concepts) for group in r.requires),
+                self._anchors(r.triggers, concepts),
             )
             for r in data.redflags
         )
         self._by_anchor: dict[str, list[int]] = {}
+        self._always: list[int] = []
         for i, cr in enumerate(self._rules):
+            if cr.anchors is None:
+                self._always.append(i)
+                continue
             for ch in cr.anchors:
                 self._by_anchor.setdefault(ch, []).append(i)
         self._anchor_chars = frozenset(self._by_anchor)
-        cues = data.cues
         by_kind: dict[str, list[str]] = {}
-        for word, kind in cues.items():
+        for word, kind in data.cues.items():
             by_kind.setdefault(kind, []).append(word)
         self._history = _words_pattern(by_kind.get("history", []))
-        self._now = _words_pattern(by_kind.get("now", []))
+        # New onset ("刚才", "又", "突然") lifts a history; any present word also lifts a question.
+        self._onset = _words_pattern(by_kind.get("onset", []) + by_kind.get("now", []))
+        self._now = _words_pattern(by_kind.get("now", []) + by_kind.get("present", []) + by_kind.get("onset", []))
         self._resolved = _words_pattern([w for w in by_kind.get("resolved", []) if w != "好了"])
         self._hypothetical = _words_pattern(by_kind.get("hypothetical", []))
+        self._question = _words_pattern(by_kind.get("question", []))
+        self._hearsay = _words_pattern(by_kind.get("hearsay", []) + by_kind.get("prevention", []))
         self._mild = _words_pattern(by_kind.get("mild", []))
+        self._course = _words_pattern(by_kind.get("chronic_course", []))
         self._contrast = _words_pattern(by_kind.get("contrast", []))
         self._handled = _words_pattern(by_kind.get("handled", []))
         self._chronic = _words_pattern(by_kind.get("chronic_name", []))
-        self._not_negating = _words_pattern(by_kind.get("tokenize_only", []) + list(_NOT_NEGATING_EXTRA))
-        self._infant_index = next((i for i, cr in enumerate(self._rules) if cr.rule.rule_id == INFANT_RULE), None)
+        self._not_negating = _words_pattern(by_kind.get("tokenize_only", []) + list(data.not_negating))
+        pops = {
+            name: _pattern(concepts[key], concepts)
+            for name, key in (("infant", "婴儿"), ("young_infant", "小婴儿"), ("child", "幼儿"),
+                              ("pregnant", "孕妇"), ("postpartum", "产妇"))
+            if key in concepts
+        }
+        self._population_words = pops
 
-    def detect(self, text: str, age: int | None = None) -> tuple[RedFlagHit, ...]:
+    @staticmethod
+    def _anchors(phrases: tuple[str, ...], concepts: dict[str, tuple[str, ...]]) -> frozenset[str] | None:
+        out: set[str] = set()
+        for p in phrases:
+            chars = _first_chars(p, concepts)
+            if chars is None:
+                return None
+            out |= chars
+        return frozenset(out)
+
+    def detect(self, text: str, age: float | None = None, patient: Patient | None = None) -> tuple[RedFlagHit, ...]:
         """All rules that fire on ``text`` (normalised), one hit per rule, in rule order."""
         if not text:
             return ()
-        present = self._anchor_chars.intersection(text)
-        candidates: set[int] = set()
-        for ch in present:
+        if " " in text:
+            text = _SPACE_BREAK.sub("，", text)
+        if patient is None:
+            patient = Patient.of(age)
+        candidates: set[int] = set(self._always)
+        for ch in self._anchor_chars.intersection(text):
             candidates.update(self._by_anchor[ch])
-        infant_by_age = age is not None and age < 1 and self._infant_index is not None
-        if infant_by_age:
-            candidates.add(self._infant_index)  # type: ignore[arg-type]
+        if not candidates:
+            return ()
         chronic = self._chronic is not None and self._chronic.search(text) is not None
+        populations: dict[str, bool] = {}
         hits = []
         for i in sorted(candidates):
             cr = self._rules[i]
-            if cr.rule.rule_id == INFANT_RULE and age is not None and age >= 1:
-                continue  # "三个月大" in an adult's order is a duration, not an infant
-            hit = self._fire(cr, text, infant_by_age and i == self._infant_index, chronic)
+            pop = cr.rule.population
+            if pop != "-":
+                if pop not in populations:
+                    populations[pop] = self._in_population(pop, text, patient)
+                if not populations[pop]:
+                    continue
+            hit = self._fire(cr, text, chronic)
             if hit:
                 hits.append(hit)
         return tuple(hits)
 
-    def _fire(self, cr: _CompiledRule, text: str, context_given: bool, chronic: bool) -> RedFlagHit | None:
-        soft = cr.rule.level == "soft"
-        gated = chronic and cr.rule.gated_by_chronic
-        if context_given and cr.requires is not None:
-            for m in cr.requires.finditer(text):
-                if self._live(text, m.start(), m.end(), soft=False):
-                    return RedFlagHit(cr.rule.rule_id, m.group(0), cr.rule.reason)
+    def _in_population(self, pop: str, text: str, patient: Patient) -> bool:
+        """The order's data, else a live mention in the text, puts the patient in ``pop``."""
+        months = patient.age_months
+        if pop == "perinatal":
+            return self._in_population("pregnant", text, patient) or self._in_population("postpartum", text, patient)
+        if pop == "pregnant" and patient.pregnant:
+            return True
+        if pop == "postpartum" and patient.postpartum:
+            return True
+        limit = {"young_infant": _YOUNG_INFANT_MONTHS, "infant": _INFANT_MONTHS, "child": _CHILD_MONTHS}.get(pop)
+        if limit is not None and months is not None:
+            return months < limit
+        if pop in ("pregnant", "postpartum") and patient.sex == "M":
+            return False
+        if pop == "child" and self._in_population("infant", text, patient):
+            return True
+        if pop == "infant" and self._in_population("young_infant", text, patient):
+            return True
+        words = self._population_words.get(pop)
+        if words is None:
+            return False
+        return any(self._live(text, m.start(), m.end(), soft=False, course="any", population=True)
+                   for m in words.finditer(text))
+
+    def _fire(self, cr: _CompiledRule, text: str, chronic: bool) -> RedFlagHit | None:
+        rule = cr.rule
+        soft = rule.level == "soft"
+        course = rule.course
         for m in cr.trigger.finditer(text):
-            if not self._live(text, m.start(), m.end(), soft=soft):
+            if not self._live(text, m.start(), m.end(), soft=soft, course=course):
                 continue
-            if gated and not self._ongoing(text, m.start(), m.end()):
+            if course == "ongoing" and chronic and not self._ongoing(text, m.start(), m.end()):
                 continue
-            if cr.requires is None:
-                return RedFlagHit(cr.rule.rule_id, m.group(0), cr.rule.reason)
+            words = [m.group(0)]
             lo, hi = max(0, m.start() - _REQUIRE_WINDOW), min(len(text), m.end() + _REQUIRE_WINDOW)
-            for r in cr.requires.finditer(text, lo, hi):
-                if (r.start() >= m.end() or r.end() <= m.start()) and self._live(
-                    text, r.start(), r.end(), soft=False
-                ):
-                    return RedFlagHit(cr.rule.rule_id, f"{m.group(0)}+{r.group(0)}", cr.rule.reason)
+            for group in cr.requires:
+                found = None
+                for r in group.finditer(text, lo, hi):
+                    if (r.start() >= m.end() or r.end() <= m.start()) and self._live(
+                        text, r.start(), r.end(), soft=False, course="any"
+                    ):
+                        found = r.group(0)
+                        break
+                if found is None:
+                    break
+                words.append(found)
+            else:
+                return RedFlagHit(rule.rule_id, "+".join(words), rule.reason, rule.standard)
         return None
 
-    def _live(self, text: str, start: int, end: int, soft: bool) -> bool:
-        """True if the phrase at [start, end) is a present, affirmed, non-hypothetical finding."""
+    def _live(self, text: str, start: int, end: int, *, soft: bool, course: str, population: bool = False) -> bool:
+        """True if the phrase at [start, end) is a present, affirmed finding of this patient's own story."""
         cstart = max(text.rfind(c, 0, start) for c in _CLAUSE_END) + 1
         cend_candidates = [p for p in (text.find(c, end) for c in _CLAUSE_END) if p != -1]
         cend = min(cend_candidates) if cend_candidates else len(text)
+        sstart = max(text.rfind(c, 0, start) for c in _SENTENCE_END) + 1
+        send_candidates = [p for p in (text.find(c, end) for c in _SENTENCE_END) if p != -1]
+        send = min(send_candidates) if send_candidates else len(text)
         prefix = text[cstart:start]
         clause = text[cstart:cend]
         if prefix and self._negated(prefix):
             return False
+        if population:
+            return True
         if prefix and _SIMILE.search(prefix):
             return False
-        if _QUESTION.search(clause):
-            return False
+        if self._hearsay is not None and self._hearsay.search(text, sstart, send):
+            return False  # "听说隔壁村有人喝了百草枯", "怎么防野猪伤人": not this patient's emergency
         if self._hypothetical is not None and self._hypothetical.search(clause):
-            return False
-        if self._resolved is not None and self._resolved.search(text, end, cend):
-            return False
+            return False  # "如果……怎么办", "怎么预防……"
+        now_in_clause = self._now is not None and self._now.search(clause) is not None
+        if not now_in_clause and (
+            _QUESTION.search(clause) or (self._question is not None and self._question.search(clause))
+        ):
+            return False  # "想问……会不会……" about a disease, unless the clause says it is happening now
+        if course != "any" and self._resolved is not None and self._resolved.search(text, end, send):
+            return False  # "……抢救过来了", "……已经好了" (a swallowed poison is not over when it looks well)
         if self._history is not None:
-            sstart = max(text.rfind(c, 0, start) for c in _SENTENCE_END) + 1
-            last_hist = max((m.end() for m in self._history.finditer(text, sstart, start)), default=-1)
+            last_hist = max((m.end() for m in self._history.finditer(text, sstart, start)
+                             if m.group(0) not in _RECORD_WORDS or self._applies(text, m.start(), cstart)),
+                            default=-1)
             if last_hist >= 0:
-                last_now = max((m.end() for m in self._now.finditer(text, sstart, start)), default=-1) \
-                    if self._now is not None else -1
-                if last_hist > last_now:
+                last_onset = max((m.end() for m in self._onset.finditer(text, last_hist, start)), default=-1) \
+                    if self._onset is not None else -1
+                if last_onset < 0:
                     return False
             if self._history.search(text, end, cend):
                 return False
+        if course != "any" and self._course is not None:
+            # "口齿不清，两年了": a chronic time course in the sentence, not followed by a new onset.
+            last_course = max((m.end() for m in self._course.finditer(text, sstart, send)
+                               if self._applies(text, m.start(), cstart)), default=-1)
+            if last_course >= 0:
+                last_onset = max((m.end() for m in self._onset.finditer(text, last_course, send)), default=-1) \
+                    if self._onset is not None else -1
+                if last_onset < 0:
+                    return False
         if self._handled is not None:
             # "突然抽搐……送到医院检查说是癫痫": the episode is over and diagnosed, unless something is
             # happening again now after that account.
@@ -173,6 +339,16 @@ class RedFlagDetector:
             if done is not None and (self._now is None or not self._now.search(text, done.end())):
                 return False
         return not (soft and self._mild is not None and self._mild.search(clause))
+
+    @staticmethod
+    def _applies(text: str, cue_start: int, finding_clause_start: int) -> bool:
+        """A history or time-course word reaches a finding unless it sits in another clause that names its own
+        background disease ("高血压十几年了，今天突然胸痛")."""
+        cue_clause = max(text.rfind(c, 0, cue_start) for c in _CLAUSE_END) + 1
+        if cue_clause == finding_clause_start:
+            return True
+        ends = [p for p in (text.find(c, cue_start) for c in _CLAUSE_END) if p != -1]
+        return _BACKGROUND.search(text, cue_clause, min(ends) if ends else len(text)) is None
 
     @staticmethod
     def _ongoing(text: str, start: int, end: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -10,10 +11,14 @@ from pathlib import Path
 from domain.specialties import catalogue
 
 CUE_KINDS = (
-    "negation", "history", "resolved", "now", "contrast", "child", "pregnant", "hypothetical", "mild", "handled",
-    "chronic_name", "tokenize_only",
+    "negation", "history", "resolved", "now", "present", "onset", "contrast", "child", "pregnant", "hypothetical", "prevention", "question",
+    "hearsay", "mild", "chronic_course", "handled", "chronic_name", "tokenize_only", "not_negating",
 )
 REDFLAG_LEVELS = ("strong", "soft")
+REDFLAG_POPULATIONS = ("-", "infant", "young_infant", "child", "pregnant", "postpartum", "perinatal")
+REDFLAG_COURSES = ("any", "acute", "ongoing")
+# In red-flag phrases, "@名称" stands for every phrase of that concept (redflag_concepts.tsv).
+CONCEPT_PREFIX = "@"
 
 
 class LexiconError(ValueError):
@@ -32,14 +37,17 @@ class LexiconEntry:
 
 @dataclass(frozen=True, slots=True)
 class RedFlagRule:
-    """One emergency rule: trigger phrases, optional companion phrases, and a reason in Chinese."""
+    """One emergency rule: trigger phrases, companion groups (each must be present), who it is for, the time
+    course it needs, the standard it comes from, and a reason in Chinese."""
 
     rule_id: str
     level: str
     triggers: tuple[str, ...]
-    requires: tuple[str, ...]
+    requires: tuple[tuple[str, ...], ...]
     reason: str
-    gated_by_chronic: bool = False
+    population: str = "-"
+    course: str = "acute"
+    standard: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,14 @@ class NlpData:
     child_codes: dict[str, str]
     redflags: tuple[RedFlagRule, ...]
     userdict: tuple[str, ...] = field(default=())
+    concepts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    english: dict[str, str] = field(default_factory=dict)
+    pinyin: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def not_negating(self) -> tuple[str, ...]:
+        """Words that contain 不/没/无 but negate nothing ("叫不醒", "四肢无力")."""
+        return tuple(w for w, k in self.cues.items() if k == "not_negating")
 
 
 def data_dir() -> Path:
@@ -163,23 +179,86 @@ def _load_child_codes(path: Path) -> dict[str, str]:
     return out
 
 
-def _load_redflags(path: Path) -> tuple[RedFlagRule, ...]:
+def split_alternatives(cell: str) -> list[str]:
+    """Split on ``|`` outside parentheses, so ``胸*(痛|疼)`` and ``re:(a|b)`` stay whole."""
+    out, depth, cur = [], 0, []
+    for ch in cell:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth = max(0, depth - 1)
+        if ch == "|" and depth == 0:
+            out.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    out.append("".join(cur))
+    return out
+
+
+def _phrases(cell: str) -> tuple[str, ...]:
+    return tuple(t.strip().lower() if not t.strip().startswith("re:") else t.strip()
+                 for t in split_alternatives(cell) if t.strip())
+
+
+def _check_refs(phrases: tuple[str, ...], concepts: dict[str, tuple[str, ...]], where: str) -> None:
+    """Every ``@名称`` names a known concept, and every raw expression compiles."""
+    for p in phrases:
+        if p.startswith("re:"):
+            try:
+                re.compile(p[3:])
+            except re.error as e:
+                raise LexiconError(f"{where}: 正则写法有误 {p!r}：{e}") from None
+            continue
+        for part in p.split("*"):
+            if part.startswith(CONCEPT_PREFIX) and part[1:] not in concepts:
+                raise LexiconError(f"{where}: 未知概念 {part}")
+            if not part:
+                raise LexiconError(f"{where}: 写法 {p!r} 有空段")
+
+
+def _load_concepts(path: Path) -> dict[str, tuple[str, ...]]:
+    """``redflag_concepts.tsv``: a name, its phrases, a note. Concepts may use other concepts."""
+    out: dict[str, tuple[str, ...]] = {}
+    rows = _rows(path, (2, 3))
+    for lineno, cols in rows:
+        name = cols[0]
+        if name in out:
+            raise LexiconError(f"{path.name}:{lineno}: 概念 {name} 重复")
+        out[name] = _phrases(cols[1])
+        if not out[name]:
+            raise LexiconError(f"{path.name}:{lineno}: 概念 {name} 没有写法")
+    for lineno, cols in rows:
+        _check_refs(out[cols[0]], out, f"{path.name}:{lineno}")
+    return out
+
+
+def _load_redflags(path: Path, concepts: dict[str, tuple[str, ...]]) -> tuple[RedFlagRule, ...]:
+    """``redflags.tsv``: 编号, 级别, 触发词, 同时需要, 人群, 病程, 依据, 原因."""
     rules = []
     ids: set[str] = set()
-    for lineno, cols in _rows(path, (5, 6)):
-        rule_id, level, triggers, requires, reason = cols[:5]
-        gated = len(cols) == 6 and cols[5] in ("是", "yes")
+    for lineno, cols in _rows(path, (8,)):
+        rule_id, level, triggers, requires, population, course, standard, reason = cols
         where = f"{path.name}:{lineno}"
         if rule_id in ids:
             raise LexiconError(f"{where}: 规则编号 {rule_id} 重复")
         if level not in REDFLAG_LEVELS:
             raise LexiconError(f"{where}: 级别应为 strong 或 soft")
+        if population not in REDFLAG_POPULATIONS:
+            raise LexiconError(f"{where}: 人群应为 {'、'.join(REDFLAG_POPULATIONS)} 之一")
+        if course not in REDFLAG_COURSES:
+            raise LexiconError(f"{where}: 病程应为 {'、'.join(REDFLAG_COURSES)} 之一")
         ids.add(rule_id)
-        trig = tuple(t.strip().lower() for t in triggers.split("|") if t.strip())
-        req = () if requires == "-" else tuple(t.strip().lower() for t in requires.split("|") if t.strip())
+        trig = _phrases(triggers)
+        req = () if requires == "-" else tuple(_phrases(g) for g in requires.split("&"))
         if not trig:
             raise LexiconError(f"{where}: 没有触发词")
-        rules.append(RedFlagRule(rule_id, level, trig, req, reason, gated))
+        if any(not g for g in req):
+            raise LexiconError(f"{where}: “同时需要”有空组")
+        _check_refs(trig, concepts, where)
+        for g in req:
+            _check_refs(g, concepts, where)
+        rules.append(RedFlagRule(rule_id, level, trig, req, reason, population, course, standard))
     return tuple(rules)
 
 
@@ -195,6 +274,7 @@ def load_data(directory: Path | None = None) -> NlpData:
     d = directory or data_dir()
     bodyparts = _load_pairs(d / "bodyparts.tsv")
     symptoms = _load_pairs(d / "symptoms.tsv")
+    concepts = _load_concepts(d / "redflag_concepts.tsv")
     return NlpData(
         lexicon=load_lexicon(d),
         cues=_load_cues(d / "cues.tsv"),
@@ -202,8 +282,11 @@ def load_data(directory: Path | None = None) -> NlpData:
         symptoms=symptoms,
         combos=_load_combos(d / "combos.tsv", set(bodyparts.values()), set(symptoms.values())),
         child_codes=_load_child_codes(d / "child_codes.tsv"),
-        redflags=_load_redflags(d / "redflags.tsv"),
+        redflags=_load_redflags(d / "redflags.tsv", concepts),
         userdict=_load_userdict(d / "userdict.txt"),
+        concepts=concepts,
+        english=_load_pairs(d / "english.tsv"),
+        pinyin=_load_pairs(d / "pinyin.tsv"),
     )
 
 

@@ -1,0 +1,126 @@
+"""English and toneless pinyin into the Chinese words the matcher and the red-flag rules read.
+
+The description step accepts Chinese, pinyin and English, so every one of them is checked for red flags.
+English phrases come from ``nlp/data/english.tsv`` (a small glossary into the same concepts); pinyin is
+segmented into syllables and matched, longest first, against the pinyin of every word the rules and the
+lexicon know, so a rule written in Chinese also reads "xiong kou teng, chu leng han".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+from pypinyin import Style, lazy_pinyin
+
+# Every toneless Mandarin syllable (ü written v), the alphabet pinyin input is segmented into.
+_SYLLABLES = frozenset("""
+a ai an ang ao ba bai ban bang bao bei ben beng bi bian biao bie bin bing bo bu ca cai can cang cao ce cen ceng
+cha chai chan chang chao che chen cheng chi chong chou chu chua chuai chuan chuang chui chun chuo ci cong cou cu
+cuan cui cun cuo da dai dan dang dao de dei den deng di dia dian diao die ding diu dong dou du duan dui dun duo e
+ei en eng er fa fan fang fei fen feng fo fou fu ga gai gan gang gao ge gei gen geng gong gou gu gua guai guan
+guang gui gun guo ha hai han hang hao he hei hen heng hong hou hu hua huai huan huang hui hun huo ji jia jian
+jiang jiao jie jin jing jiong jiu ju juan jue jun ka kai kan kang kao ke kei ken keng kong kou ku kua kuai kuan
+kuang kui kun kuo la lai lan lang lao le lei leng li lia lian liang liao lie lin ling liu lo long lou lu lv luan
+lue lve lun luo ma mai man mang mao me mei men meng mi mian miao mie min ming miu mo mou mu na nai nan nang nao
+ne nei nen neng ni nian niang niao nie nin ning niu nong nou nu nv nuan nue nve nuo o ou pa pai pan pang pao pei
+pen peng pi pian piao pie pin ping po pou pu qi qia qian qiang qiao qie qin qing qiong qiu qu quan que qun ran
+rang rao re ren reng ri rong rou ru rua ruan rui run ruo sa sai san sang sao se sen seng sha shai shan shang
+shao she shei shen sheng shi shou shu shua shuai shuan shuang shui shun shuo si song sou su suan sui sun suo ta
+tai tan tang tao te teng ti tian tiao tie ting tong tou tu tuan tui tun tuo wa wai wan wang wei wen weng wo wu
+xi xia xian xiang xiao xie xin xing xiong xiu xu xuan xue xun ya yan yang yao ye yi yin ying yo yong you yu yuan
+yue yun za zai zan zang zao ze zei zen zeng zha zhai zhan zhang zhao zhe zhei zhen zheng zhi zhong zhou zhu zhua
+zhuai zhuan zhuang zhui zhun zhuo zi zong zou zu zuan zui zun zuo
+""".split())
+_MAX_SYLLABLE = 6
+_MAX_WORD_SYLLABLES = 8
+_ASCII_RUN = re.compile(r"[a-z][a-z' ]*[a-z]|[a-z]")
+_WORD = re.compile(r"[a-z]+")
+_ENGLISH_SHARE = 0.3
+_PADDING = re.compile(r"[ ]*\x00[ ]*")
+
+
+def _segment(word: str) -> list[str] | None:
+    """Split one run of letters into pinyin syllables (fewest syllables wins), or None if it is not pinyin."""
+    word = word.replace("ü", "v").replace("u:", "v")
+    n = len(word)
+    best: list[list[str] | None] = [None] * (n + 1)
+    best[0] = []
+    for i in range(n):
+        if best[i] is None:
+            continue
+        for j in range(min(n, i + _MAX_SYLLABLE), i, -1):
+            syl = word[i:j]
+            if syl in _SYLLABLES:
+                cand = best[i] + [syl]  # type: ignore[operator]
+                if best[j] is None or len(cand) < len(best[j]):  # type: ignore[arg-type]
+                    best[j] = cand
+    return best[n]
+
+
+@lru_cache(maxsize=65536)
+def _pinyin_key(word: str) -> tuple[str, ...]:
+    return tuple(s.replace("ü", "v") for s in lazy_pinyin(word, style=Style.NORMAL, errors="ignore"))
+
+
+class LanguageBridge:
+    """Turns the English and pinyin parts of a normalised text into Chinese words (the rest is left alone)."""
+
+    def __init__(self, english: dict[str, str], vocabulary: Iterable[str], syllables: dict[str, str]):
+        self._english = english
+        self._english_re = (
+            re.compile(r"(?<![a-z])(?:" + "|".join(re.escape(k) for k in sorted(english, key=len, reverse=True))
+                       + r")(?![a-z])")
+            if english else None
+        )
+        # Earlier vocabulary wins a homophone: the caller lists red-flag words before lexicon words.
+        self._words: dict[tuple[str, ...], str] = {}
+        for word in vocabulary:
+            if not word or word.isascii() or len(word) > _MAX_WORD_SYLLABLES:
+                continue
+            key = _pinyin_key(word)
+            if len(key) == len(word) and len(key) >= 2:
+                self._words.setdefault(key, word)
+        self._single = syllables
+
+    def translate(self, text: str) -> str:
+        """``text`` with English phrases and pinyin runs replaced by Chinese; unchanged when it has neither."""
+        if not any("a" <= ch <= "z" for ch in text):
+            return text
+        letters = sum("a" <= ch <= "z" for ch in text)
+        if letters <= sum("\u3400" <= ch <= "\u9fff" for ch in text):
+            return text  # Chinese with an abbreviation or two ("做了ct和b超")
+        words = _WORD.findall(text)
+        # A message mostly of words that are not pinyin is English: its leftover words ("damage") are not
+        # read as syllables (大妈), they are dropped.
+        english = sum(_segment(w) is None for w in words) > _ENGLISH_SHARE * len(words)
+        if self._english_re is not None:
+            # Translations join their neighbours without spaces, as Chinese is written ("没有抽搐").
+            text = self._english_re.sub(lambda m: "\x00" + self._english[m.group(0)] + "\x00", text)
+            text = _PADDING.sub("", text)
+        return _ASCII_RUN.sub(lambda m: self._ascii_run(m, english), text)
+
+    def _ascii_run(self, m: re.Match[str], english: bool) -> str:
+        run = m.group(0)
+        syllables: list[str] = []
+        for word in _WORD.findall(run):
+            seg = None if english else _segment(word)
+            if seg is None:
+                # English words the glossary does not know are dropped, so the words it did translate come
+                # together as a Chinese phrase would.
+                return ""
+            syllables.extend(seg)
+        out: list[str] = []
+        i, n = 0, len(syllables)
+        while i < n:
+            for j in range(min(n, i + _MAX_WORD_SYLLABLES), i + 1, -1):
+                word = self._words.get(tuple(syllables[i:j]))
+                if word is not None:
+                    out.append(word)
+                    i = j
+                    break
+            else:
+                out.append(self._single.get(syllables[i], ""))
+                i += 1
+        return "".join(out)
