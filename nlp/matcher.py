@@ -166,6 +166,10 @@ class Matcher:
             words.update(p for group in rule.requires for p in group if literal(p))
         self._tokenizer = MedicalTokenizer(sorted(words))
         self._redflags = RedFlagDetector(data)
+        self._redflag_codes = data.redflag_specialties
+        unknown = set(self._redflag_codes) - {r.rule_id for r in data.redflags}
+        if unknown:
+            raise ValueError(f"redflag_specialties.tsv 中的规则不存在：{sorted(unknown)}")
         self._bridge = LanguageBridge(data.english, _bridge_vocabulary(data), data.pinyin).translate
         self._model = model
         self._fallback = SpecialtyScore(FALLBACK_CODE, self._names[FALLBACK_CODE], 0.1, ())
@@ -272,6 +276,10 @@ class Matcher:
             ranked, low = self._blend(raw, probs, trace)
         else:
             ranked, low = self._rank_lexicon(raw)
+        if hits and (low or not ranked):
+            # The words point nowhere the lexicon is sure of, but the emergency does ("喝了农药"): suggest the
+            # department the red flag belongs to, so a doctor who files it anyway is not left with 全科.
+            ranked, low = self._with_redflag_codes(ranked, hits, scored, low)
         specialties = tuple(
             SpecialtyScore(code, self._names.get(code, code), round(score, 3),
                            tuple(dict.fromkeys(scored.matched.get(code, ()))))
@@ -280,6 +288,20 @@ class Matcher:
         if not ranked:
             low = True
         return Classification(specialties, bool(reasons), reasons, low, used_model, hits)
+
+    def _with_redflag_codes(self, ranked: list[tuple[str, float]], hits: tuple[RedFlagHit, ...], scored: _Scored,
+                            low: bool) -> tuple[list[tuple[str, float]], bool]:
+        codes = [self._redflag_codes[h.rule_id] for h in hits if h.rule_id in self._redflag_codes]
+        if not codes:
+            return ranked, low
+        top = ranked[0][1] if ranked else 0.5
+        out: list[tuple[str, float]] = []
+        for code in dict.fromkeys(codes):
+            out.append((code, top + 0.01))
+            words = [h.phrase.split("+")[0] for h in hits if self._redflag_codes.get(h.rule_id) == code]
+            scored.matched.setdefault(code, []).extend(words)
+        out += [(c, v) for c, v in ranked if c not in dict.fromkeys(codes)]
+        return out[:MAX_RESULTS], False
 
     def _score(self, tokens: list[str], trace: _Trace | None) -> _Scored:
         """Lexicon and combination scores per code, clause by clause."""

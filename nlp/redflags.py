@@ -26,6 +26,8 @@ _NEGATION_REACH = 6
 _QUESTION = re.compile(r"会[^，。！？；]{0,10}吗|能[^，。！？；]{0,6}吗|是不是[^，。！？；]{0,8}(?:吗|？)|能不能|要不要")
 # A space between two Chinese characters separates clauses the way a comma does ("吐了 喝一口吐一口").
 _SPACE_BREAK = re.compile(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
+_SOMEBODY_ELSE = re.compile(r"有人|别人|邻居|隔壁|人家|朋友|同事|亲戚|村里|同村|新闻|电视")
+_PATIENT = re.compile(r"我|俺|咱|老公|老婆|孩子|宝宝|娃|爸|妈|爷|奶|外公|外婆|儿子|女儿|孙|哥|姐|弟|妹|舅|姑|姨|叔|伯|婆|病人|患者")
 # "病史", "既往" name a record, not a time: they speak only of the disease in their own clause.
 _RECORD_WORDS = frozenset({"病史", "既往", "既往史", "史"})
 # History and time-course words that belong to a named background disease ("肝硬化病史", "高血压十几年了")
@@ -39,8 +41,8 @@ _SIMILE = re.compile(r"(像|好像|仿佛|似)[^，。！？；]{0,3}$")
 _REQUIRE_WINDOW = 80
 # A phrase counts as "still going on" for a known chronic disease (an epileptic's seizure) with one of these.
 _ONGOING = re.compile(
-    r"现在|正在|刚才|刚刚|还在|一直|不停|停不下|没停|不止|没醒|叫不醒|喊不醒|不醒|止不住"
-    r"|\d+\s*分钟|[一二两三四五六七八九十半几]+分钟|半小时|一个小时|小时了|今天|今早|今晚|又"
+    r"还在|正在|一直在|一直抽|不停|停不下|没停|止不住|个不停|没醒|叫不醒|喊不醒|不醒|好久|很久|持续|反复抽|接连"
+    r"|一次接一次|又抽|又开始抽|现在还|到现在|\d+\s*分钟|[一二两三四五六七八九十半几]+分钟|半小时|一个小时|小时了"
 )
 POPULATIONS = ("-", "infant", "young_infant", "child", "pregnant", "postpartum", "perinatal")
 COURSES = ("any", "acute", "ongoing")
@@ -111,22 +113,60 @@ def _by_length(phrases: tuple[str, ...]) -> list[str]:
     return sorted(phrases, key=lambda p: (-len(p), p))
 
 
-def _first_chars(phrase: str, concepts: dict[str, tuple[str, ...]]) -> set[str] | None:
-    """Characters a match of ``phrase`` can start with (None: anything, e.g. a raw expression)."""
+def _first_keys(phrase: str, concepts: dict[str, tuple[str, ...]]) -> set[str] | None:
+    """Strings (two characters where the phrase is sure of them, else one) that a match of ``phrase`` starts with;
+    None when it could start anywhere. A text is only tried against rules whose keys it contains."""
     if phrase.startswith("re:"):
-        return None
+        return _regex_keys(phrase[3:])
     head = phrase.split("*")[0]
-    if head.startswith("("):
-        return None
     if head.startswith(CONCEPT_PREFIX):
         out: set[str] = set()
         for alt in concepts[head[1:]]:
-            chars = _first_chars(alt, concepts)
-            if chars is None:
+            keys = _first_keys(alt, concepts)
+            if keys is None:
                 return None
-            out |= chars
+            out |= keys
         return out
-    return {head[0]} if head else None
+    if head.startswith("("):
+        return _regex_keys(head.replace("(", "(?:", 1) if not head.startswith("(?:") else head)
+    literal = head.split("(")[0]
+    if not literal:
+        return None
+    return {literal[:2]}
+
+
+def _regex_keys(rx: str) -> set[str] | None:
+    """First characters of a simple expression: a literal, ``(?:a|b)``, ``\\d`` or ``[abc]``; else None."""
+    if not rx:
+        return None
+    if rx.startswith("(?:"):
+        depth, end = 0, -1
+        for i, ch in enumerate(rx):
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth == 0:
+                end = i
+                break
+        if end < 0:
+            return None
+        out: set[str] = set()
+        for alt in split_alternatives(rx[3:end]):
+            keys = _regex_keys(alt)
+            if keys is None:
+                return None
+            out |= keys
+        return out
+    if rx.startswith("\\d"):
+        return set("0123456789")
+    if rx.startswith("["):
+        body = rx[1:rx.find("]")]
+        if "\\d" in body:
+            body = body.replace("\\d", "0123456789")
+        return set(body) if body and "-" not in body and "^" not in body and "\\" not in body else None
+    ch = rx[0]
+    if ch.isalnum() and rx[1:2] not in ("?", "*", "{") or "\u3400" <= ch <= "\u9fff":
+        return {ch}
+    return None
 
 
 def _pattern(phrases: tuple[str, ...], concepts: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
@@ -169,7 +209,7 @@ class RedFlagDetector:
                 continue
             for ch in cr.anchors:
                 self._by_anchor.setdefault(ch, []).append(i)
-        self._anchor_chars = frozenset(self._by_anchor)
+        self._anchor_keys = frozenset(self._by_anchor)
         by_kind: dict[str, list[str]] = {}
         for word, kind in data.cues.items():
             by_kind.setdefault(kind, []).append(word)
@@ -180,7 +220,8 @@ class RedFlagDetector:
         self._resolved = _words_pattern([w for w in by_kind.get("resolved", []) if w != "好了"])
         self._hypothetical = _words_pattern(by_kind.get("hypothetical", []))
         self._question = _words_pattern(by_kind.get("question", []))
-        self._hearsay = _words_pattern(by_kind.get("hearsay", []) + by_kind.get("prevention", []))
+        self._hearsay = _words_pattern(by_kind.get("hearsay", []))
+        self._prevention = _words_pattern(by_kind.get("prevention", []))
         self._mild = _words_pattern(by_kind.get("mild", []))
         self._course = _words_pattern(by_kind.get("chronic_course", []))
         self._contrast = _words_pattern(by_kind.get("contrast", []))
@@ -199,10 +240,10 @@ class RedFlagDetector:
     def _anchors(phrases: tuple[str, ...], concepts: dict[str, tuple[str, ...]]) -> frozenset[str] | None:
         out: set[str] = set()
         for p in phrases:
-            chars = _first_chars(p, concepts)
-            if chars is None:
+            keys = _first_keys(p, concepts)
+            if keys is None:
                 return None
-            out |= chars
+            out |= keys
         return frozenset(out)
 
     def detect(self, text: str, age: float | None = None, patient: Patient | None = None) -> tuple[RedFlagHit, ...]:
@@ -214,15 +255,21 @@ class RedFlagDetector:
         if patient is None:
             patient = Patient.of(age)
         candidates: set[int] = set(self._always)
-        for ch in self._anchor_chars.intersection(text):
-            candidates.update(self._by_anchor[ch])
+        by_anchor = self._by_anchor
+        keys = set(text)
+        keys.update(text[i:i + 2] for i in range(len(text) - 1))
+        for key in keys & self._anchor_keys:
+            candidates.update(by_anchor[key])
         if not candidates:
             return ()
         chronic = self._chronic is not None and self._chronic.search(text) is not None
         populations: dict[str, bool] = {}
         hits = []
+        rules = self._rules
         for i in sorted(candidates):
-            cr = self._rules[i]
+            cr = rules[i]
+            if cr.trigger.search(text) is None:
+                continue
             pop = cr.rule.population
             if pop != "-":
                 if pop not in populations:
@@ -300,8 +347,10 @@ class RedFlagDetector:
             return True
         if prefix and _SIMILE.search(prefix):
             return False
-        if self._hearsay is not None and self._hearsay.search(text, sstart, send):
-            return False  # "听说隔壁村有人喝了百草枯", "怎么防野猪伤人": not this patient's emergency
+        if self._prevention is not None and self._prevention.search(text, sstart, send):
+            return False  # "村民上山怎么防野猪伤人": a sentence about prevention
+        if self._hearsay is not None and self._hearsay_reaches(text, sstart, cstart, clause):
+            return False  # "听说隔壁村有人喝了百草枯": somebody else's story
         if self._hypothetical is not None and self._hypothetical.search(clause):
             return False  # "如果……怎么办", "怎么预防……"
         now_in_clause = self._now is not None and self._now.search(clause) is not None
@@ -316,9 +365,13 @@ class RedFlagDetector:
                              if m.group(0) not in _RECORD_WORDS or self._applies(text, m.start(), cstart)),
                             default=-1)
             if last_hist >= 0:
-                last_onset = max((m.end() for m in self._onset.finditer(text, last_hist, start)), default=-1) \
-                    if self._onset is not None else -1
-                if last_onset < 0:
+                # A new onset after the history, up to the end of this clause ("上周做了手术，今天突然胸痛").
+                # The onset must open a later clause than the history: "去年突然中风" is all last year.
+                hist_clause_end = min([p for p in (text.find(c, last_hist) for c in _CLAUSE_END) if p != -1],
+                                      default=len(text))
+                onset = self._onset is not None and hist_clause_end < cend and \
+                    self._onset.search(text, hist_clause_end, cend) is not None
+                if not onset:
                     return False
             if self._history.search(text, end, cend):
                 return False
@@ -339,6 +392,20 @@ class RedFlagDetector:
             if done is not None and (self._now is None or not self._now.search(text, done.end())):
                 return False
         return not (soft and self._mild is not None and self._mild.search(clause))
+
+    def _hearsay_reaches(self, text: str, sstart: int, cstart: int, clause: str) -> bool:
+        """Hearsay in the finding's own clause, or in an earlier clause of the sentence that is about somebody
+        else (有人, 邻居) with no mention of the patient since ("前天听人说吃鱼胆明目，吞了一个" is the patient's)."""
+        assert self._hearsay is not None
+        if self._hearsay.search(clause):
+            return True
+        for m in self._hearsay.finditer(text, sstart, cstart):
+            ends = [p for p in (text.find(c, m.end()) for c in _CLAUSE_END) if p != -1]
+            hend = min(ends) if ends else len(text)
+            hclause = text[max(text.rfind(c, 0, m.start()) for c in _CLAUSE_END) + 1:hend]
+            if _SOMEBODY_ELSE.search(hclause) and not _PATIENT.search(text, hend, cstart):
+                return True
+        return False
 
     @staticmethod
     def _applies(text: str, cue_start: int, finding_clause_start: int) -> bool:

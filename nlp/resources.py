@@ -64,6 +64,7 @@ class NlpData:
     userdict: tuple[str, ...] = field(default=())
     concepts: dict[str, tuple[str, ...]] = field(default_factory=dict)
     english: dict[str, str] = field(default_factory=dict)
+    redflag_specialties: dict[str, str] = field(default_factory=dict)
     pinyin: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -262,6 +263,13 @@ def _load_redflags(path: Path, concepts: dict[str, tuple[str, ...]]) -> tuple[Re
     return tuple(rules)
 
 
+def _load_redflag_specialties(path: Path, concepts: dict) -> dict[str, str]:
+    out = _load_pairs(path)
+    for rule_id, code in out.items():
+        _check_code(code, f"{path.name}: {rule_id}")
+    return {k.upper(): v for k, v in out.items()}
+
+
 def _load_userdict(path: Path) -> tuple[str, ...]:
     words = []
     for _, cols in _rows(path, (1,)):
@@ -286,6 +294,7 @@ def load_data(directory: Path | None = None) -> NlpData:
         userdict=_load_userdict(d / "userdict.txt"),
         concepts=concepts,
         english=_load_pairs(d / "english.tsv"),
+        redflag_specialties=_load_redflag_specialties(d / "redflag_specialties.tsv", concepts),
         pinyin=_load_pairs(d / "pinyin.tsv"),
     )
 
