@@ -120,7 +120,8 @@ TEXTS: dict[str, str] = {
     "new.consent_refused": "居民未同意，未保存任何信息。",
     "new.ask_need": "请描述 {name} 的就医需求（症状、持续多久、想看什么）：",
     "new.emergency": (
-        "⚠️ 疑似急症：{reasons}。\n请立即拨打 120，或尽快送往最近的医院！\n{alerted}\n本条需求不会登记为订单。"
+        "⚠️ 疑似急症：{reasons}。\n请立即拨打 120，或尽快送往最近的医院！\n{alerted}\n"
+        "若您判断不是急症，可点「不是急症，继续登记」，订单会带上急症提示标记。"
     ),
     "em.notified": "已通知：{who}（10分钟内无人确认将上报支援医院）",
     "em.notified_hospital": "卫生院没有可通知的审核人，已通知：{who}",

@@ -296,3 +296,35 @@ def test_an_ordinary_order_carries_no_mark(chat, cast, app):
     assert "⚠️" not in line.label
     chat.say("township", "/pending")
     assert not any("村医判断非急症" in t for t in chat.texts("township"))
+
+
+@pytest.mark.parametrize("story", [
+    "my father has chest pain and is sweating a lot",
+    "xiong kou teng, chu leng han",
+    "wo ba shuo hua bu qing chu, zui wai le",
+])
+def test_a_description_in_english_or_pinyin_is_checked_for_red_flags_too(chat, app, clock, story):
+    """The bot accepts English and toneless pinyin at the description step, so it checks them."""
+    bind(chat, "doctor", DOCTOR, Role.VILLAGE_DOCTOR, app, clock)
+    chat.say("doctor", "/new")
+    chat.say("doctor", "邱瑞鹏")
+    chat.press("doctor", "邱瑞鹏")
+    if "居民是否同意" in chat.last("doctor"):
+        chat.press("doctor", "居民已同意")
+    chat.say("doctor", story)
+    assert "120" in chat.last("doctor"), story
+    assert len(alert_rows(app)) == 1
+
+
+def test_after_not_an_emergency_the_story_keeps_the_specialty_it_points_to(chat, app, clock):
+    """"喝了百草枯" names no specialty the lexicon knows; the red flag does: 急诊医学科, not 全科."""
+    bind(chat, "doctor", DOCTOR, Role.VILLAGE_DOCTOR, app, clock)
+    chat.say("doctor", "/new")
+    chat.say("doctor", "邱瑞鹏")
+    chat.press("doctor", "邱瑞鹏")
+    if "居民是否同意" in chat.last("doctor"):
+        chat.press("doctor", "居民已同意")
+    chat.say("doctor", "刚才喝了一口百草枯")
+    chat.press("doctor", "不是急症，继续登记")
+    assert chat.find_button("doctor", "急诊医学科") is not None
+    assert "暂定「全科医疗科」" not in chat.last("doctor")
