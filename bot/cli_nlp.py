@@ -21,7 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("nlp-explain", help="显示一段文字的分词、命中词、否定和得分")
     p.add_argument("text", help="要解释的文字")
-    p.add_argument("--age", type=int, help="年龄（岁）")
+    p.add_argument("--age", type=float, help="年龄（岁；婴儿可写小数，如 0.25）")
+    p.add_argument("--pregnant", action="store_true", help="孕期")
+    p.add_argument("--postpartum", action="store_true", help="产后")
     p.add_argument("--sex", choices=("M", "F"), help="性别")
     p.add_argument("--model", help="训练好的模型文件")
     p.set_defaults(func=cmd_explain)
@@ -49,7 +51,7 @@ def _progress(label: str, done: int, total: int | None = None) -> None:
     print(f"{label}：{done}{suffix}", file=sys.stderr, flush=True)
 
 
-def _parse_request(line: str) -> tuple[str, int | None, str | None]:
+def _parse_request(line: str) -> tuple[str, float | None, str | None, bool, bool]:
     """Validate one classify input line; raises ValueError with a readable message."""
     try:
         obj = json.loads(line)
@@ -61,12 +63,18 @@ def _parse_request(line: str) -> tuple[str, int | None, str | None]:
     if not isinstance(text, str):
         raise ValueError("缺少字符串字段 text")
     age = obj.get("age")
-    if age is not None and (isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 130):
-        raise ValueError("age 应为 0–130 的整数")
+    if age is not None and (isinstance(age, bool) or not isinstance(age, int | float) or not 0 <= age <= 130):
+        raise ValueError("age 应为 0–130 的数（岁；婴儿可写小数，如 0.25 即三个月）")
     sex = obj.get("sex")
     if sex is not None and sex not in ("M", "F"):
         raise ValueError('sex 应为 "M" 或 "F"')
-    return text, age, sex
+    flags = []
+    for key in ("pregnant", "postpartum"):
+        value = obj.get(key)
+        if value is not None and not isinstance(value, bool):
+            raise ValueError(f"{key} 应为 true 或 false")
+        flags.append(bool(value))
+    return text, age, sex, flags[0], flags[1]
 
 
 def _load(model: str | None) -> Any:
@@ -86,8 +94,9 @@ def cmd_classify(args: argparse.Namespace) -> int:
             result: dict[str, Any] = {"error": "空行"}
         else:
             try:
-                text, age, sex = _parse_request(line)
-                result = matcher.classify(text, age=age, sex=sex).to_json()
+                text, age, sex, pregnant, postpartum = _parse_request(line)
+                result = matcher.classify(text, age=age, sex=sex, pregnant=pregnant,
+                                          postpartum=postpartum).to_json()
             except ValueError as e:
                 result = {"error": str(e)}
         out.write(json.dumps(result, ensure_ascii=False) + "\n")
@@ -99,7 +108,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     """Print a human-readable trace for one text."""
-    print(_load(args.model).explain(args.text, age=args.age, sex=args.sex))
+    print(_load(args.model).explain(args.text, age=args.age, sex=args.sex, pregnant=args.pregnant,
+                                    postpartum=args.postpartum))
     return 0
 
 

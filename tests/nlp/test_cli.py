@@ -86,3 +86,42 @@ def test_help_lists_the_nlp_commands():
     proc = run(["--help"])
     for cmd in ("classify", "nlp-explain", "nlp-train", "nlp-eval"):
         assert cmd in proc.stdout
+
+
+def test_explain_names_the_rule_the_words_and_the_standard_behind_a_red_flag():
+    proc = run(["nlp-explain", "我爸刚才喝了敌敌畏，口吐白沫"])
+    assert proc.returncode == 0, proc.stderr
+    assert "急症红旗：是" in proc.stdout
+    assert "规则 OP" in proc.stdout and "敌敌畏" in proc.stdout
+    assert "依据：《急性有机磷农药中毒诊治临床专家共识》" in proc.stdout
+
+
+def test_explain_shows_how_english_was_read():
+    proc = run(["nlp-explain", "my father has chest pain and is sweating a lot"])
+    assert "外文转写：" in proc.stdout and "胸痛" in proc.stdout and "急症红旗：是" in proc.stdout
+
+
+def test_classify_takes_pregnancy_and_an_infant_age_from_the_order():
+    lines = [
+        json.dumps({"text": "头痛，看东西模糊", "sex": "F", "pregnant": True}, ensure_ascii=False),
+        json.dumps({"text": "头痛，看东西模糊", "sex": "F", "age": 30}, ensure_ascii=False),
+        json.dumps({"text": "发烧38度", "age": 0.1}, ensure_ascii=False),
+        json.dumps({"text": "发烧38度", "age": 30}, ensure_ascii=False),
+        json.dumps({"text": "头痛", "pregnant": "yes"}, ensure_ascii=False),
+    ]
+    out = [json.loads(x) for x in run(["classify"], "\n".join(lines) + "\n").stdout.splitlines()]
+    assert [o.get("emergency") for o in out[:4]] == [True, False, True, False]
+    assert "pregnant" in out[4]["error"]
+
+
+def test_nlp_redflags_scores_a_case_set_and_lists_what_it_got_wrong(tmp_path):
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
+        {"id": "a", "text": "喝了百草枯", "emergency": True, "lang": "zh", "category": "poison"},
+        {"id": "b", "text": "想问百草枯有什么危害", "emergency": False, "lang": "zh", "category": "poison"},
+        {"id": "c", "text": "头有点晕", "emergency": True, "lang": "zh", "category": "other"},
+    ]) + "\n", encoding="utf-8")
+    proc = run(["nlp-redflags", str(cases), "--misses"])
+    result = json.loads(proc.stdout)
+    assert result["recall"] == 0.5 and result["false_alarms"] == 0.0
+    assert "漏报 c" in proc.stderr

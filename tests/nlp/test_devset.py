@@ -10,7 +10,7 @@ from bot.cli_nlp import evaluate
 DEV = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "dev.jsonl"
 TOP1_TARGET = 0.70
 TOP3_TARGET = 0.90
-FLAGGED_MAX = 0.03
+FLAGGED_MAX = 0.02  # issue 14: at most 2% of ordinary online consultations flagged
 
 
 @pytest.fixture(scope="module")
