@@ -9,8 +9,8 @@ lexicon know, so a rule written in Chinese also reads "xiong kou teng, chu leng 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from functools import lru_cache
+import threading
+from collections.abc import Callable, Iterable
 
 from pypinyin import Style, lazy_pinyin
 
@@ -38,6 +38,12 @@ _MAX_WORD_SYLLABLES = 8
 _ASCII_RUN = re.compile(r"[a-z][a-z' ]*[a-z]|[a-z]")
 _WORD = re.compile(r"[a-z]+")
 _ENGLISH_SHARE = 0.3
+# A reading's cost per piece: our words win a tie against everyday words ("chou chu le" is 抽搐了, not 抽除了).
+_OURS, _EVERYDAY = 1.0, 1.1
+_LOCK = threading.Lock()
+_NUMBERS = {"yi": "一", "er": "二", "liang": "两", "san": "三", "si": "四", "wu": "五", "liu": "六", "qi": "七",
+            "ba": "八", "jiu": "九", "shi": "十", "bai": "百", "qian": "千", "ban": "半", "ji": "几", "duo": "多",
+            "ge": "个"}
 _PADDING = re.compile(r"[ ]*\x00[ ]*")
 
 
@@ -59,15 +65,19 @@ def _segment(word: str) -> list[str] | None:
     return best[n]
 
 
-@lru_cache(maxsize=65536)
-def _pinyin_key(word: str) -> tuple[str, ...]:
-    return tuple(s.replace("ü", "v") for s in lazy_pinyin(word, style=Style.NORMAL, errors="ignore"))
+def _pinyin_keys(word: str) -> list[tuple[str, ...]]:
+    """The word's reading, and its characters' own readings where they differ (出血: "chu xie", "chu xue")."""
+    whole = tuple(s.replace("ü", "v") for s in lazy_pinyin(word, style=Style.NORMAL, errors="ignore"))
+    chars = tuple(
+        s.replace("ü", "v") for ch in word for s in lazy_pinyin(ch, style=Style.NORMAL, errors="ignore"))
+    return [whole] if chars == whole else [whole, chars]
 
 
 class LanguageBridge:
     """Turns the English and pinyin parts of a normalised text into Chinese words (the rest is left alone)."""
 
-    def __init__(self, english: dict[str, str], vocabulary: Iterable[str], syllables: dict[str, str]):
+    def __init__(self, english: dict[str, str], vocabulary: Iterable[str], syllables: dict[str, str],
+                 everyday: Callable[[], Iterable[str]] | None = None):
         self._english = english
         self._english_re = (
             re.compile(r"(?<![a-z])(?:" + "|".join(re.escape(k) for k in sorted(english, key=len, reverse=True))
@@ -75,13 +85,16 @@ class LanguageBridge:
             if english else None
         )
         # Earlier vocabulary wins a homophone: the caller lists red-flag words before lexicon words.
-        self._words: dict[tuple[str, ...], str] = {}
+        self._words: dict[tuple[str, ...], tuple[str, float]] = {}
         for word in vocabulary:
             if not word or word.isascii() or len(word) > _MAX_WORD_SYLLABLES:
                 continue
-            key = _pinyin_key(word)
-            if len(key) == len(word) and len(key) >= 2:
-                self._words.setdefault(key, word)
+            for key in _pinyin_keys(word):  # 出血 is "chu xue" as well as "chu xie"
+                if len(key) == len(word) and len(key) >= 2:
+                    self._words.setdefault(key, (word, _OURS))
+        # Everyday words ("chuang shang" is 床上, not 上吊 read from "...chuang shang diao...") come after ours,
+        # most frequent first; they are read in when the first pinyin message arrives.
+        self._everyday = everyday
         self._single = syllables
 
     def translate(self, text: str) -> str:
@@ -111,16 +124,41 @@ class LanguageBridge:
                 # together as a Chinese phrase would.
                 return ""
             syllables.extend(seg)
-        out: list[str] = []
-        i, n = 0, len(syllables)
-        while i < n:
-            for j in range(min(n, i + _MAX_WORD_SYLLABLES), i + 1, -1):
-                word = self._words.get(tuple(syllables[i:j]))
-                if word is not None:
-                    out.append(word)
-                    i = j
-                    break
-            else:
-                out.append(self._single.get(syllables[i], ""))
-                i += 1
-        return "".join(out)
+        if self._everyday is not None:
+            with _LOCK:
+                if self._everyday is not None:
+                    for word in self._everyday():
+                        key = tuple(lazy_pinyin(word, style=Style.NORMAL, errors="ignore"))
+                        if len(key) == len(word):
+                            self._words.setdefault(key, (word, _EVERYDAY))
+                    self._everyday = None
+        return self._words_for(syllables)
+
+    def _words_for(self, syllables: list[str]) -> str:
+        """The reading of a syllable run with the fewest pieces: our words and everyday words first, then
+        single syllables; "wo bu xiang huo le" is 我 + 不想活了, not 握不 + ..."""
+        n = len(syllables)
+        best: list[tuple[float, list[str]] | None] = [None] * (n + 1)
+        best[0] = (0.0, [])
+        for i in range(n):
+            if best[i] is None:
+                continue
+            cost, pieces = best[i]  # type: ignore[misc]
+            options: list[tuple[int, float, str]] = []
+            j = i
+            while j < n and syllables[j] in _NUMBERS:
+                j += 1
+            if j - i >= 2:  # "er bai si" is 二百四, not 二白四
+                options.append((j, 1.0, "".join(_NUMBERS[s] for s in syllables[i:j])))
+            for k in range(i + 2, min(n, i + _MAX_WORD_SYLLABLES) + 1):
+                found = self._words.get(tuple(syllables[i:k]))
+                if found is not None:
+                    options.append((k, found[1], found[0]))
+            single = self._single.get(syllables[i])
+            options.append((i + 1, 1.2 if single else 1.5, single or ""))
+            for k, step, word in options:
+                cand = (cost + step, pieces + [word])
+                if best[k] is None or cand[0] < best[k][0]:  # type: ignore[index]
+                    best[k] = cand
+        assert best[n] is not None
+        return "".join(best[n][1])

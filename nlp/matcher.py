@@ -114,7 +114,9 @@ def _bridge_vocabulary(data: NlpData) -> list[str]:
                 continue
             words.extend(part for part in p.split("*") if part and not part.startswith("@") and "(" not in part)
 
-    add(w for w, kind in data.cues.items() if kind != "tokenize_only")  # 没有 before 煤油
+    add(data.pinyin_words)  # everyday words first: 已经 before 遗精
+    # Cue words before the rules' words: 没有 before 煤油 (fragments like 握不 are no words of their own).
+    add(w for w, kind in data.cues.items() if kind not in ("tokenize_only", "not_negating"))
     for phrases in data.concepts.values():
         add(phrases)
     for rule in data.redflags:
@@ -170,7 +172,13 @@ class Matcher:
         unknown = set(self._redflag_codes) - {r.rule_id for r in data.redflags}
         if unknown:
             raise ValueError(f"redflag_specialties.tsv 中的规则不存在：{sorted(unknown)}")
-        self._bridge = LanguageBridge(data.english, _bridge_vocabulary(data), data.pinyin).translate
+        vocabulary = _bridge_vocabulary(data)
+        # Words jieba knew before ours come before the typos the rules also know (出血 before 出学): pinyin
+        # cannot tell them apart.
+        known, everyday = self._tokenizer.known, set(data.pinyin_words)
+        vocabulary.sort(key=lambda w: 0 if w in everyday else 1 if w in known else 2)
+        self._bridge = LanguageBridge(data.english, vocabulary, data.pinyin_syllables,
+                                      self._tokenizer.everyday_words).translate
         self._model = model
         self._fallback = SpecialtyScore(FALLBACK_CODE, self._names[FALLBACK_CODE], 0.1, ())
 

@@ -18,7 +18,8 @@ from nlp.resources import CONCEPT_PREFIX, NlpData, RedFlagRule, split_alternativ
 _CLAUSE_END = "，。！？；\n,;!?"
 _SENTENCE_END = "。！？\n!?"
 # "*" in a phrase allows a short gap that never crosses punctuation ("胸口*疼" matches "胸口一阵阵疼").
-_GAP = r"[^，。！？；,;!?\n]{0,5}"
+# The gap never holds a negation: "眼睛没溅到" is not "眼睛*溅".
+_GAP = r"(?:(?![没不未无别])[^，。！？；,;!?\n]){0,5}"
 _NEGATION = re.compile(r"(否认|排除|并非|从未|从没|没有|没|无|未|不|别)")
 _ENUMERATION = re.compile(r"[、和或及也跟与]")
 _NEGATION_REACH = 6
@@ -28,6 +29,11 @@ _QUESTION = re.compile(r"会[^，。！？；]{0,10}吗|能[^，。！？；]{0,
 _SPACE_BREAK = re.compile(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
 _SOMEBODY_ELSE = re.compile(r"有人|别人|邻居|隔壁|人家|朋友|同事|亲戚|村里|同村|新闻|电视")
 _PATIENT = re.compile(r"我|俺|咱|老公|老婆|孩子|宝宝|娃|爸|妈|爷|奶|外公|外婆|儿子|女儿|孙|哥|姐|弟|妹|舅|姑|姨|叔|伯|婆|病人|患者")
+# After a finished account ("送医院检查说是癫痫"), only a recurrence makes the story current again.
+_RECUR = re.compile(r"又|再次|突然|重新|复发|还在|仍然|依然|现在还|到现在")
+# "休克过", "抽过两次": the aspect marker 过 after a finding tells of an experience, not of now.
+_EXPERIENCED = re.compile(r"过(?![来去了度敏分量头多久夜])")
+_ANSWER_NO = re.compile(r"\s*(?:没有|没|不是|不|无|no\b|not\b)")
 # "病史", "既往" name a record, not a time: they speak only of the disease in their own clause.
 _RECORD_WORDS = frozenset({"病史", "既往", "既往史", "史"})
 # History and time-course words that belong to a named background disease ("肝硬化病史", "高血压十几年了")
@@ -216,6 +222,8 @@ class RedFlagDetector:
         self._history = _words_pattern(by_kind.get("history", []))
         # New onset ("刚才", "又", "突然") lifts a history; any present word also lifts a question.
         self._onset = _words_pattern(by_kind.get("onset", []) + by_kind.get("now", []))
+        # "中午……到晚上……" moves the story on from an earlier "以前": it lifts a history, not a chronic course.
+        self._lift = _words_pattern(by_kind.get("onset", []) + by_kind.get("now", []) + by_kind.get("timeline", []))
         self._now = _words_pattern(by_kind.get("now", []) + by_kind.get("present", []) + by_kind.get("onset", []))
         self._resolved = _words_pattern([w for w in by_kind.get("resolved", []) if w != "好了"])
         self._hypothetical = _words_pattern(by_kind.get("hypothetical", []))
@@ -347,6 +355,10 @@ class RedFlagDetector:
             return True
         if prefix and _SIMILE.search(prefix):
             return False
+        if _EXPERIENCED.match(text, end):
+            return False  # "休克过", "中风过": has happened before
+        if cend < len(text) and text[cend] == "？" and _ANSWER_NO.match(text, cend + 1):
+            return False  # "吐血？没有，就是胃不舒服"
         if self._prevention is not None and self._prevention.search(text, sstart, send):
             return False  # "村民上山怎么防野猪伤人": a sentence about prevention
         if self._hearsay is not None and self._hearsay_reaches(text, sstart, cstart, clause):
@@ -369,8 +381,8 @@ class RedFlagDetector:
                 # The onset must open a later clause than the history: "去年突然中风" is all last year.
                 hist_clause_end = min([p for p in (text.find(c, last_hist) for c in _CLAUSE_END) if p != -1],
                                       default=len(text))
-                onset = self._onset is not None and hist_clause_end < cend and \
-                    self._onset.search(text, hist_clause_end, cend) is not None
+                onset = self._lift is not None and hist_clause_end < cend and \
+                    self._lift.search(text, hist_clause_end, cend) is not None
                 if not onset:
                     return False
             if self._history.search(text, end, cend):
@@ -389,9 +401,10 @@ class RedFlagDetector:
             # happening again now after that account.
             accounts = list(self._handled.finditer(text, end))
             done = accounts[-1] if accounts else None
-            if done is not None and (self._now is None or not self._now.search(text, done.end())):
+            if done is not None and not _RECUR.search(text, done.end()):
                 return False
-        return not (soft and self._mild is not None and self._mild.search(clause))
+        # A soft finding is silenced by a mild word anywhere in its sentence ("见红了，只有一点点血丝").
+        return not (soft and self._mild is not None and self._mild.search(text, sstart, send))
 
     def _hearsay_reaches(self, text: str, sstart: int, cstart: int, clause: str) -> bool:
         """Hearsay in the finding's own clause, or in an earlier clause of the sentence that is about somebody

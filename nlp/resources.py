@@ -11,7 +11,7 @@ from pathlib import Path
 from domain.specialties import catalogue
 
 CUE_KINDS = (
-    "negation", "history", "resolved", "now", "present", "onset", "contrast", "child", "pregnant", "hypothetical", "prevention", "question",
+    "negation", "history", "resolved", "now", "present", "onset", "timeline", "contrast", "child", "pregnant", "hypothetical", "prevention", "question",
     "hearsay", "mild", "chronic_course", "handled", "chronic_name", "tokenize_only", "not_negating",
 )
 REDFLAG_LEVELS = ("strong", "soft")
@@ -66,6 +66,16 @@ class NlpData:
     english: dict[str, str] = field(default_factory=dict)
     redflag_specialties: dict[str, str] = field(default_factory=dict)
     pinyin: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pinyin_syllables(self) -> dict[str, str]:
+        """pinyin.tsv's single syllables (the fallback for a syllable no word covers)."""
+        return {k: v for k, v in self.pinyin.items() if " " not in k}
+
+    @property
+    def pinyin_words(self) -> list[str]:
+        """pinyin.tsv's everyday words, read before anything else."""
+        return [v for k, v in self.pinyin.items() if " " in k]
 
     @property
     def not_negating(self) -> tuple[str, ...]:

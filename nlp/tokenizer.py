@@ -35,12 +35,21 @@ class MedicalTokenizer:
         with _lock:
             self._tok.initialize()
         freq = self._tok.FREQ
+        words = list(words)
+        self.known = frozenset(w for w in words if freq.get(w, 0) > 0)
+        self.added = frozenset(w for w in words if len(w) >= 2 and freq.get(w, 0) < _TERM_FREQ)
         for word in words:
             if len(word) < 2:
                 continue  # single characters are already known; raising them would break real words
             if freq.get(word, 0) < _TERM_FREQ:
                 self._tok.add_word(word, _TERM_FREQ)
         self._cut = self._tok.cut
+
+    def everyday_words(self, min_freq: int = 500) -> list[str]:
+        """jieba's common words of two to four characters, most frequent first (for reading pinyin)."""
+        freq = self._tok.FREQ
+        words = [w for w, f in freq.items() if f >= min_freq and 2 <= len(w) <= 4 and w not in self.added]
+        return sorted(words, key=lambda w: -freq[w])
 
     def cut(self, text: str) -> list[str]:
         """Tokens of an already normalised text."""
