@@ -32,7 +32,7 @@ tai tan tang tao te teng ti tian tiao tie ting tong tou tu tuan tui tun tuo wa w
 xi xia xian xiang xiao xie xin xing xiong xiu xu xuan xue xun ya yan yang yao ye yi yin ying yo yong you yu yuan
 yue yun za zai zan zang zao ze zei zen zeng zha zhai zhan zhang zhao zhe zhei zhen zheng zhi zhong zhou zhu zhua
 zhuai zhuan zhuang zhui zhun zhuo zi zong zou zu zuan zui zun zuo
-""".split())
+""".split())  # noqa: SIM905 (the syllable table reads best as text)
 _MAX_SYLLABLE = 6
 _MAX_WORD_SYLLABLES = 8
 _ASCII_RUN = re.compile(r"[a-z][a-z' ]*[a-z]|[a-z]")
@@ -157,8 +157,10 @@ class LanguageBridge:
             single = self._single.get(syllables[i])
             options.append((i + 1, 1.2 if single else 1.5, single or ""))
             for k, step, word in options:
-                cand = (cost + step, pieces + [word])
-                if best[k] is None or cand[0] < best[k][0]:  # type: ignore[index]
+                cand = (cost + step, [*pieces, word])
+                current = best[k]
+                if current is None or cand[0] < current[0]:
                     best[k] = cand
-        assert best[n] is not None
-        return "".join(best[n][1])
+        final = best[n]
+        assert final is not None
+        return "".join(final[1])

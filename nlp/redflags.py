@@ -24,11 +24,15 @@ _NEGATION = re.compile(r"(否认|排除|并非|从未|从没|没有|没|无|未|
 _ENUMERATION = re.compile(r"[、和或及也跟与]")
 _NEGATION_REACH = 6
 # Questions like "癫痫发作会呼吸困难吗" ask about a disease; they do not report one.
-_QUESTION = re.compile(r"会[^，。！？；]{0,10}吗|能[^，。！？；]{0,6}吗|是不是[^，。！？；]{0,8}(?:吗|？)|能不能|要不要")
+_QUESTION = re.compile(
+    r"会[^，。！？；]{0,10}吗|能[^，。！？；]{0,6}吗|是不是[^，。！？；]{0,8}(?:吗|？)|能不能|要不要"
+)
 # A space between two Chinese characters separates clauses the way a comma does ("吐了 喝一口吐一口").
 _SPACE_BREAK = re.compile(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
 _SOMEBODY_ELSE = re.compile(r"有人|别人|邻居|隔壁|人家|朋友|同事|亲戚|村里|同村|新闻|电视")
-_PATIENT = re.compile(r"我|俺|咱|老公|老婆|孩子|宝宝|娃|爸|妈|爷|奶|外公|外婆|儿子|女儿|孙|哥|姐|弟|妹|舅|姑|姨|叔|伯|婆|病人|患者")
+_PATIENT = re.compile(
+    r"我|俺|咱|老公|老婆|孩子|宝宝|娃|爸|妈|爷|奶|外公|外婆|儿子|女儿|孙|哥|姐|弟|妹|舅|姑|姨|叔|伯|婆|病人|患者"
+)
 # After a finished account ("送医院检查说是癫痫"), only a recurrence makes the story current again.
 _RECUR = re.compile(r"又|再次|突然|重新|复发|还在|仍然|依然|现在还|到现在")
 # "休克过", "抽过两次": the aspect marker 过 after a finding tells of an experience, not of now.
@@ -71,7 +75,7 @@ class Patient:
     def of(cls, age: float | None = None, sex: str | None = None, pregnant: bool = False,
            postpartum: bool = False) -> Patient:
         """From an age in (possibly fractional) years."""
-        months = None if age is None else max(0, int(round(float(age) * 12)))
+        months = None if age is None else max(0, round(float(age) * 12))
         return cls(months, sex, pregnant, postpartum)
 
 
@@ -119,23 +123,43 @@ def _by_length(phrases: tuple[str, ...]) -> list[str]:
     return sorted(phrases, key=lambda p: (-len(p), p))
 
 
-def _first_keys(phrase: str, concepts: dict[str, tuple[str, ...]]) -> set[str] | None:
-    """Strings (two characters where the phrase is sure of them, else one) that a match of ``phrase`` starts with;
-    None when it could start anywhere. A text is only tried against rules whose keys it contains."""
+# How often a single character shows up in ordinary text decides which part of a phrase a rule is looked up by;
+# a two-character key is always better than one character.
+_COMMON_CHARS = frozenset(
+    "一人头心发血吃身手脸肚尿高两三不了的是有在我他她很大上下子么好口疼痛吐拉烧咳喘晕麻肿痒软酸胀"
+)
+
+
+def _key_cost(keys: set[str]) -> float:
+    return sum(1.0 if len(k) > 1 else (8.0 if k in _COMMON_CHARS else 3.0) for k in keys)
+
+
+def _phrase_keys(phrase: str, concepts: dict[str, tuple[str, ...]]) -> set[str] | None:
+    """Keys (a character pair, or one character) one of which every match of ``phrase`` contains; None when
+    nothing is certain. A match holds every literal part of a phrase, so the cheapest part is the one to look
+    for: "吐*血" is looked up by 吐 or 血, "胸口*疼" by 胸口. A text is only tried against rules whose keys it has."""
     if phrase.startswith("re:"):
         return _regex_keys(phrase[3:])
-    head = phrase.split("*")[0]
-    if head.startswith(CONCEPT_PREFIX):
+    best: set[str] | None = None
+    for part in phrase.split("*"):
+        keys = _part_keys(part, concepts)
+        if keys is not None and (best is None or _key_cost(keys) < _key_cost(best)):
+            best = keys
+    return best
+
+
+def _part_keys(part: str, concepts: dict[str, tuple[str, ...]]) -> set[str] | None:
+    if part.startswith(CONCEPT_PREFIX):
         out: set[str] = set()
-        for alt in concepts[head[1:]]:
-            keys = _first_keys(alt, concepts)
+        for alt in concepts[part[1:]]:
+            keys = _phrase_keys(alt, concepts)
             if keys is None:
                 return None
             out |= keys
         return out
-    if head.startswith("("):
-        return _regex_keys(head.replace("(", "(?:", 1) if not head.startswith("(?:") else head)
-    literal = head.split("(")[0]
+    if part.startswith("("):
+        return _regex_keys(part.replace("(", "(?:", 1) if not part.startswith("(?:") else part)
+    literal = part.split("(")[0]
     if not literal:
         return None
     return {literal[:2]}
@@ -144,6 +168,14 @@ def _first_keys(phrase: str, concepts: dict[str, tuple[str, ...]]) -> set[str] |
 def _regex_keys(rx: str) -> set[str] | None:
     """First characters of a simple expression: a literal, ``(?:a|b)``, ``\\d`` or ``[abc]``; else None."""
     if not rx:
+        return None
+    if rx.startswith(("(?<!", "(?<=", "(?!", "(?=")):  # a lookaround consumes nothing: look past it
+        depth = 0
+        for i, ch in enumerate(rx):
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth == 0:
+                return _regex_keys(rx[i + 1:])
         return None
     if rx.startswith("(?:"):
         depth, end = 0, -1
@@ -170,7 +202,7 @@ def _regex_keys(rx: str) -> set[str] | None:
             body = body.replace("\\d", "0123456789")
         return set(body) if body and "-" not in body and "^" not in body and "\\" not in body else None
     ch = rx[0]
-    if ch.isalnum() and rx[1:2] not in ("?", "*", "{") or "\u3400" <= ch <= "\u9fff":
+    if (ch.isalnum() and rx[1:2] not in ("?", "*", "{")) or "\u3400" <= ch <= "\u9fff":
         return {ch}
     return None
 
@@ -198,11 +230,19 @@ class RedFlagDetector:
 
     def __init__(self, data: NlpData):
         concepts = data.concepts
+        # Rules that share a trigger (@发热 starts five of them) share its compiled pattern, searched once a text.
+        patterns: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+        def pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
+            if phrases not in patterns:
+                patterns[phrases] = _pattern(phrases, concepts)
+            return patterns[phrases]
+
         self._rules = tuple(
             _CompiledRule(
                 r,
-                _pattern(r.triggers, concepts),
-                tuple(_pattern(group, concepts) for group in r.requires),
+                pattern(r.triggers),
+                tuple(pattern(group) for group in r.requires),
                 self._anchors(r.triggers, concepts),
             )
             for r in data.redflags
@@ -248,7 +288,7 @@ class RedFlagDetector:
     def _anchors(phrases: tuple[str, ...], concepts: dict[str, tuple[str, ...]]) -> frozenset[str] | None:
         out: set[str] = set()
         for p in phrases:
-            keys = _first_keys(p, concepts)
+            keys = _phrase_keys(p, concepts)
             if keys is None:
                 return None
             out |= keys
@@ -264,8 +304,8 @@ class RedFlagDetector:
             patient = Patient.of(age)
         candidates: set[int] = set(self._always)
         by_anchor = self._by_anchor
-        keys = set(text)
-        keys.update(text[i:i + 2] for i in range(len(text) - 1))
+        keys = set(map(str.__add__, text, text[1:]))
+        keys.update(text)
         for key in keys & self._anchor_keys:
             candidates.update(by_anchor[key])
         if not candidates:
@@ -274,16 +314,20 @@ class RedFlagDetector:
         populations: dict[str, bool] = {}
         hits = []
         rules = self._rules
+        present: dict[int, bool] = {}
         for i in sorted(candidates):
             cr = rules[i]
-            if cr.trigger.search(text) is None:
-                continue
             pop = cr.rule.population
-            if pop != "-":
+            if pop != "-":  # who the rule is for is known once a text, and rules out most of them at once
                 if pop not in populations:
                     populations[pop] = self._in_population(pop, text, patient)
                 if not populations[pop]:
                     continue
+            pid = id(cr.trigger)
+            if pid not in present:
+                present[pid] = cr.trigger.search(text) is not None
+            if not present[pid]:
+                continue
             hit = self._fire(cr, text, chronic)
             if hit:
                 hits.append(hit)

@@ -11,7 +11,8 @@ from pathlib import Path
 from domain.specialties import catalogue
 
 CUE_KINDS = (
-    "negation", "history", "resolved", "now", "present", "onset", "timeline", "contrast", "child", "pregnant", "hypothetical", "prevention", "question",
+    "negation", "history", "resolved", "now", "present", "onset", "timeline", "contrast", "child", "pregnant",
+    "hypothetical", "prevention", "question",
     "hearsay", "mild", "chronic_course", "handled", "chronic_name", "tokenize_only", "not_negating",
 )
 REDFLAG_LEVELS = ("strong", "soft")
@@ -192,7 +193,9 @@ def _load_child_codes(path: Path) -> dict[str, str]:
 
 def split_alternatives(cell: str) -> list[str]:
     """Split on ``|`` outside parentheses, so ``胸*(痛|疼)`` and ``re:(a|b)`` stay whole."""
-    out, depth, cur = [], 0, []
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in cell:
         if ch == "(":
             depth += 1

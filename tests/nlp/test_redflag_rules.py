@@ -19,7 +19,7 @@ def _cases() -> list[tuple[str, str, float | None, bool, bool]]:
     for line in CASES.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
-        cols = (line.split("\t") + ["", "", ""])[:5]
+        cols = [*line.split("\t"), "", "", ""][:5]
         rule, text, age, pregnant, postpartum = cols
         out.append((rule, text, float(age) if age else None, pregnant == "是", postpartum == "是"))
     return out
