@@ -1,4 +1,4 @@
-"""Masking of phone and ID numbers wherever text leaves the database (logs, exports)."""
+"""Masking of phone and ID numbers in free text before it is stored, and wherever text leaves the database."""
 
 from __future__ import annotations
 
@@ -33,6 +33,11 @@ def mask_sensitive(text: str) -> str:
     text = _ID15.sub(lambda m: m.group(1) + "******" + m.group(3), text)
     text = _PHONE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
     return _LANDLINE.sub(lambda m: m.group(1) + "-****" + m.group(3), text)
+
+
+def mask_free_text(text: str | None) -> str | None:
+    """``mask_sensitive`` for a free-text field that may be empty (None stays None): applied before storing."""
+    return mask_sensitive(text) if text else text
 
 
 def normalise_phone(phone: str) -> str:

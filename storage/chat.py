@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from domain.accounts import ChatAccount
+from domain.privacy import mask_free_text
 from domain.staff import Role
 from storage.prepared import Prepared
 from storage.repository import Repository, affected, dialect_insert
@@ -250,7 +251,7 @@ class ChatRepository(Repository):
     def record_work(self, circuit_id: int, kind: str, count: int, note: str | None, staff_id: int,
                     now: datetime) -> None:
         """Record other work done on a circuit (lecture, training, home visits, special consultations)."""
-        self.s.add(CircuitWorkRow(circuit_id=circuit_id, kind=kind, count=count, note=note,
+        self.s.add(CircuitWorkRow(circuit_id=circuit_id, kind=kind, count=count, note=mask_free_text(note),
                                   recorded_by_staff_id=staff_id, at=now))
 
     def work_on(self, circuit_id: int) -> list[tuple[str, int, str | None]]:
@@ -262,6 +263,7 @@ class ChatRepository(Repository):
 
     def record_outcome(self, order_id: int, outcome: str, staff_id: int, now: datetime) -> None:
         """Record (or replace) what the expert noted for an order."""
+        outcome = mask_free_text(outcome) or ""
         row = self.s.get(OrderOutcomeRow, order_id)
         if row is None:
             row = OrderOutcomeRow(order_id=order_id, outcome=outcome, recorded_by_staff_id=staff_id, at=now)
@@ -320,12 +322,23 @@ _SAVED = ("chat_id", "display_name", "staff_id", "resident_id", "acting_role", "
           "reminded_at", "blocked")
 
 
+def _masked_draft(draft: dict) -> dict:
+    """The draft as stored: the need being typed has its phone and ID numbers masked like the order's."""
+    need = draft.get("need")
+    if isinstance(need, str) and need:
+        masked = mask_free_text(need)
+        if masked != need:
+            draft = {**draft, "need": masked}
+    return draft
+
+
 def _account_values(acc: ChatAccount) -> dict[str, Any]:
     """The columns ``save`` writes."""
     return {
         "chat_id": acc.chat_id, "display_name": acc.display_name, "staff_id": acc.staff_id,
         "resident_id": acc.resident_id, "acting_role": acc.acting_role.value if acc.acting_role else None,
-        "step": acc.step, "draft": json.dumps(acc.draft, ensure_ascii=False), "draft_updated_at": acc.draft_updated_at,
+        "step": acc.step, "draft": json.dumps(_masked_draft(acc.draft), ensure_ascii=False),
+        "draft_updated_at": acc.draft_updated_at,
         "reminded_at": acc.reminded_at, "blocked": acc.blocked,
     }
 

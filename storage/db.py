@@ -103,6 +103,29 @@ def begin_transaction(engine: Engine, pooled: Any) -> None:
         raise sa.exc.DBAPIError.instance("BEGIN IMMEDIATE", None, e, sqlite3.Error, dialect=engine.dialect) from e
 
 
+def checkpoint_wal(engine: Engine) -> None:
+    """Copy the WAL into the database file and truncate it, waiting (busy timeout) for readers to move on.
+
+    Run after an erasure has committed, so the erased rows' old pages leave the ``-wal`` file while the service
+    keeps running. A checkpoint that cannot finish (a reader still on an old snapshot after the busy timeout)
+    is tried again once; it never fails the erasure, which is committed already.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    for _ in range(2):
+        raw = engine.raw_connection()
+        try:
+            cur = raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = cur.fetchone()[0]
+            cur.close()
+        except sqlite3.Error:
+            busy = 1
+        finally:
+            raw.close()
+        if not busy:
+            return
+
+
 def is_sqlite(engine: Engine) -> bool:
     """True for the embedded backend."""
     return engine.dialect.name == "sqlite"

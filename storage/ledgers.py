@@ -32,6 +32,7 @@ from domain.ledgers import (
     staff_scope,
 )
 from domain.places import Gazetteer, InstitutionKind, PlaceLevel
+from domain.privacy import mask_free_text
 from domain.staff import TitleLevel
 from storage.tables import (
     CircuitExpertRow,
@@ -288,7 +289,7 @@ class LedgerRepository:
         row = RatingRow(
             order_id=order_id,
             score=score,
-            comment=comment,
+            comment=mask_free_text(comment),
             complaint=complaint,
             source=source,
             account_id=account_id,
@@ -342,7 +343,7 @@ class LedgerRepository:
             rating_id=rating_id,
             place_code=place_code,
             institution_code=institution_code,
-            summary=text[:500],
+            summary=(mask_free_text(text) or "")[:500],
             hotline_ticket=hotline_ticket,
             owner_staff_id=owner_staff_id,
             status=LeadStatus.OPEN.value,
@@ -371,7 +372,7 @@ class LedgerRepository:
             raise DomainError("lead.unknown", id=lead_id)
         current = LeadStatus(row.status)
         new = status or current
-        text = (resolution or "").strip()[:500] or row.resolution
+        text = (mask_free_text((resolution or "").strip()) or "")[:500] or row.resolution
         check_lead_change(current, new, text)
         if owner_staff_id is not None:
             row.owner_staff_id = owner_staff_id

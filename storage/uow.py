@@ -28,7 +28,7 @@ from domain.orders import (
 )
 from domain.permissions import Jurisdiction
 from domain.places import Gazetteer, Institution, InstitutionKind, Place, PlaceLevel
-from domain.privacy import normalise_phone
+from domain.privacy import mask_free_text, normalise_phone
 from domain.specialties import Specialty
 from domain.staff import Consent, Resident, Role, Sex, Staff, TitleLevel
 from domain.support import SupportNetwork, SupportRelation
@@ -36,7 +36,8 @@ from storage.alerts import EmergencyAlertRepository
 from storage.chat import ChatRepository
 from storage.circuits import ScheduleRepository
 from storage.crypto import FieldCipher
-from storage.db import begin_transaction
+from storage.db import begin_transaction, checkpoint_wal
+from storage.links import LinkRepository
 from storage.outbox import OutboxRepository
 from storage.prepared import Prepared, Rows
 from storage.repository import Repository, dialect_insert
@@ -526,6 +527,7 @@ class ResidentRepository(_Repo):
 
         order_ids = select(OrderRow.id).where(col(OrderRow.resident_id) == resident_id)
         self.s.exec(sa.update(OrderOutcomeRow).where(col(OrderOutcomeRow.order_id).in_(order_ids)).values(outcome=""))
+        self.uow.checkpoint_after_commit()
 
     def _erase_traces(self, resident_id: int, name: str) -> None:
         """Erase the resident from messages (sent or queued), ratings, leads and drafts that name them."""
@@ -725,19 +727,20 @@ def _order_values(o: Order) -> dict:
         post_code=o.post_code,
         village_code=o.village_code,
         filed_by_staff_id=o.filed_by_staff_id,
-        need_text=o.need_text,
+        # Free text is stored with phone and ID numbers masked: whatever was typed, the database never holds them.
+        need_text=mask_free_text(o.need_text),
         suggested_specialty=o.suggested_specialty,
         confirmed_specialty=o.confirmed_specialty,
         urgency=o.urgency.value,
         special_populations=",".join(sorted(p.value for p in o.special_populations)),
         status=o.status.value,
         disposition=o.disposition.value if o.disposition else None,
-        disposition_note=o.disposition_note,
+        disposition_note=mask_free_text(o.disposition_note),
         assigned_expert_id=o.assigned_expert_id,
         circuit_id=o.circuit_id,
-        question=o.question,
-        answer=o.answer,
-        reason=o.reason,
+        question=mask_free_text(o.question),
+        answer=mask_free_text(o.answer),
+        reason=mask_free_text(o.reason),
         merged_into_id=o.merged_into_id,
         emergency_override=o.emergency_override,
         emergency_reasons=o.emergency_reasons[:200] if o.emergency_reasons else None,
@@ -859,7 +862,7 @@ class AuditRepository(_Repo):
                 "entity_id": e.entity_id,
                 "from_status": e.from_status,
                 "to_status": e.to_status,
-                "reason": e.reason,
+                "reason": mask_free_text(e.reason),
                 "detail": json.dumps(e.detail, ensure_ascii=False, default=str),
             }
         )
@@ -931,6 +934,7 @@ class SqlUnitOfWork:
         self._connection: Connection | None = None
         self._session: Session | None = None
         self.committed = False
+        self._after_commit: list[Callable[[], None]] = []
         self.reference_version_seen: int | None = None
         self.reference_changed = False  # this unit of work changed staff or reference data (not yet committed)
         self.reference = ReferenceRepository(self)
@@ -943,6 +947,7 @@ class SqlUnitOfWork:
         self.outbox = OutboxRepository(self)
         self.schedule = ScheduleRepository(self)
         self.alerts = EmergencyAlertRepository(self)
+        self.links = LinkRepository(self)
         return self
 
     @property
@@ -1033,12 +1038,29 @@ class SqlUnitOfWork:
             self._session.commit()
         self._end("commit")
         self.committed = True
+        hooks, self._after_commit = self._after_commit, []
+        for hook in hooks:
+            hook()
+
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` once this unit of work has committed (never after a rollback)."""
+        self._after_commit.append(hook)
+
+    def checkpoint_after_commit(self) -> None:
+        """After the commit, copy SQLite's WAL into the database file and truncate it to zero bytes.
+
+        An erasure is only on disk in the database file, over the old rows (``secure_delete``): until the WAL is
+        checkpointed, the old pages with the erased data stay in ``-wal``. PostgreSQL needs nothing here.
+        """
+        if self.engine.dialect.name == "sqlite":
+            self.after_commit(lambda: checkpoint_wal(self.engine))
 
     def rollback(self) -> None:
         """Discard everything done in this unit of work."""
         if self._session is not None:
             self._session.rollback()
         self._end("rollback")
+        self._after_commit.clear()
         self.chat.forget_reads()
         self.audit.discard()
         self.reference_version_seen = None
