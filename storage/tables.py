@@ -268,4 +268,5 @@ class OrderOutcomeRow(SQLModel, table=True):
 from storage.tables_alerts import *  # noqa: E402,F403
 from storage.tables_circuits import *  # noqa: E402,F403
 from storage.tables_ledgers import *  # noqa: E402,F403
+from storage.tables_links import *  # noqa: E402,F403
 from storage.tables_wechat import *  # noqa: E402,F403
