@@ -329,6 +329,11 @@ def cmd_absence(args: argparse.Namespace) -> int:
             LedgerRepository(uow).record_absence(args.circuit, sid, args.reason, None, _now())
             uow.commit()
     except DomainError as e:
+        from handlers.texts_circuits import TEXTS, t
+
+        if e.key in TEXTS:  # refusals the operator must understand: said in words, with the key for scripts
+            print(f"错误 / error: {t(e.key, **e.params)} ({e.key})", file=sys.stderr)
+            return 2
         return _say_error(e)
     finally:
         app.close()

@@ -6,6 +6,7 @@ from domain.circuits import CircuitStatus
 from domain.errors import DomainError, PermissionDenied
 from domain.orders import Action, OrderStatus
 from domain.staff import Role
+from handlers import texts_circuits  # noqa: F401  (registers the circuit texts)
 from handlers.common import act, acting_staff, emergency_mark, notify_decision, specialty_name, status_name
 from handlers.core import Ctx, Router
 from handlers.texts import t
@@ -109,10 +110,18 @@ def _own_circuit(ctx: Ctx, circuit_id: object):
     return c
 
 
+def _held_circuit(ctx: Ctx, circuit_id: object):
+    """The expert's circuit, if it has taken place (today or earlier): work is recorded only for a visit held."""
+    c = _own_circuit(ctx, circuit_id)
+    if c.day > ctx.today:
+        raise PermissionDenied("perm.circuit_not_held", date=c.day.isoformat())
+    return c
+
+
 @router.button("ex.work")
 def choose_work(ctx: Ctx, payload: dict) -> None:
     """Which other work to record for this circuit."""
-    c = _own_circuit(ctx, payload.get("circuit"))
+    c = _held_circuit(ctx, payload.get("circuit"))
     ctx.reply(
         t("circuits.choose_work"), [[ctx.btn(t(f"work.{k}"), "ex.work_kind", circuit=c.id, kind=k)] for k in WORK_KINDS]
     )
@@ -121,7 +130,7 @@ def choose_work(ctx: Ctx, payload: dict) -> None:
 @router.button("ex.work_kind")
 def work_kind(ctx: Ctx, payload: dict) -> None:
     """Ask the head count for that kind of work."""
-    c = _own_circuit(ctx, payload.get("circuit"))
+    c = _held_circuit(ctx, payload.get("circuit"))
     kind = str(payload.get("kind"))
     if kind not in WORK_KINDS:
         return
@@ -136,7 +145,7 @@ def work_count(ctx: Ctx, text: str) -> None:
     if not (digits.isascii() and digits.isdigit()) or not 1 <= int(digits) <= 999:
         ctx.reply(t("circuits.count_invalid"))
         return
-    c = _own_circuit(ctx, ctx.acc.draft.get("circuit"))
+    c = _held_circuit(ctx, ctx.acc.draft.get("circuit"))
     st, _ = acting_staff(ctx)
     assert c.id is not None and st.id is not None
     kind = str(ctx.acc.draft.get("kind"))

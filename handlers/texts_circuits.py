@@ -81,6 +81,14 @@ TEXTS.update(
         "plan.warn.leave": "{expert} 在 {date} 请假",
         "plan.warn.outside": "{place} 不在本院支援范围内",
         "plan.warn.holiday": "{date} 是节假日或周末",
+        "plan.outside_support": (
+            "{place} 不在本院的支援范围内（按支援关系），不能在那里安排或改到那里巡诊，也不会向那里的居民发布预告。"
+            "如确需前往，请先由卫健委管理员登记支援关系。"
+        ),
+        "perm.circuit_not_held": "这次巡诊定在 {date}，还没有到日子，不能登记诊疗结果或工作量。",
+        "absence.not_on_circuit": "这位专家没有安排在巡诊 #{circuit}，不能登记缺席。",
+        "absence.not_held": "巡诊 #{circuit} 定在 {date}，还没有举行，不能登记缺席。",
+        "absence.served": "这位专家已在巡诊 #{circuit} 上登记过诊疗结果或工作量（已到岗），不能登记为缺席。",
         "notify.circuit_scheduled": "订单 {number}（{resident}）已排入巡诊：{date}{half_day}，{place}，{experts}。",
         # --- steps ----------------------------------------------------------------------------------------
         "step.plan.move": "巡诊改期",

@@ -195,6 +195,27 @@ class LedgerRepository:
         )
         return frozenset((s, d) for s, d in self.s.exec(q))
 
+    def served_on(self, circuit_id: int, staff_id: int) -> bool:
+        """True if ``staff_id`` left a trace of working on the circuit: an order they marked served or no-show,
+        an outcome they noted, or other work (lectures, training …) they recorded."""
+        from storage.tables import AuditRow, OrderOutcomeRow, OrderRow
+
+        numbers = select(OrderRow.number).where(col(OrderRow.circuit_id) == circuit_id)
+        marked = select(AuditRow.id).where(
+            col(AuditRow.entity) == "order",
+            col(AuditRow.entity_id).in_(numbers),
+            col(AuditRow.action).in_(["mark_served", "mark_no_show"]),
+            col(AuditRow.actor_staff_id) == staff_id,
+        )
+        orders = select(OrderRow.id).where(col(OrderRow.circuit_id) == circuit_id)
+        noted = select(OrderOutcomeRow.order_id).where(
+            col(OrderOutcomeRow.order_id).in_(orders), col(OrderOutcomeRow.recorded_by_staff_id) == staff_id
+        )
+        worked = select(CircuitWorkRow.id).where(
+            col(CircuitWorkRow.circuit_id) == circuit_id, col(CircuitWorkRow.recorded_by_staff_id) == staff_id
+        )
+        return any(self.s.exec(q.limit(1)).first() is not None for q in (marked, noted, worked))
+
     def record_absence(
         self, circuit_id: int, staff_id: int, reason: str | None, by_staff_id: int | None, now: datetime
     ) -> None:
@@ -202,6 +223,11 @@ class LedgerRepository:
         on = self.s.get(CircuitExpertRow, (circuit_id, staff_id))
         if on is None:
             raise DomainError("absence.not_on_circuit", circuit=circuit_id)
+        circuit = self.s.get(CircuitRow, circuit_id)
+        if circuit is not None and circuit.day > now.astimezone(CHINA).date():
+            raise DomainError("absence.not_held", circuit=circuit_id, date=circuit.day.isoformat())
+        if self.served_on(circuit_id, staff_id):
+            raise DomainError("absence.served", circuit=circuit_id)
         row = self.s.get(AbsenceRow, (circuit_id, staff_id)) or AbsenceRow(circuit_id=circuit_id, staff_id=staff_id)
         row.reason = (reason or "").strip()[:200] or None
         row.recorded_by_staff_id, row.at = by_staff_id, now

@@ -863,7 +863,7 @@ class AuditRepository(_Repo):
                 "from_status": e.from_status,
                 "to_status": e.to_status,
                 "reason": mask_free_text(e.reason),
-                "detail": json.dumps(e.detail, ensure_ascii=False, default=str),
+                "detail": json.dumps(_masked_detail(e.detail), ensure_ascii=False, default=str),
             }
         )
 
@@ -899,6 +899,12 @@ class AuditRepository(_Repo):
         if action:
             q = q.where(col(AuditRow.action) == action)
         return [_event(r) for r in self.s.exec(q.order_by(col(AuditRow.id).desc()).limit(limit))]
+
+
+def _masked_detail(detail: dict[str, object]) -> dict[str, object]:
+    """An audit event's detail as stored: a free-text note in it is masked like the order's own fields."""
+    note = detail.get("note")
+    return {**detail, "note": mask_free_text(note)} if isinstance(note, str) and note else detail
 
 
 def _event(r: AuditRow) -> AuditEvent:
