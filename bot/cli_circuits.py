@@ -18,6 +18,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hospital", help="只排这家支援医院 / one supporting institution's code")
     p.add_argument("--accept", action="store_true", help="接受建议：新建巡诊并排入订单 / create the circuits")
     p.add_argument("--max-orders", type=int, default=None, help="最多列出多少个订单 / orders listed")
+    p.add_argument("--outside-support", action="store_true",
+                   help="允许在支援关系以外的地点新建巡诊：须同时给出 --hospital 与 --admin / allow places outside the "
+                        "hospital's support relations (needs --hospital and --admin)")
+    p.add_argument("--admin", help="执行人：卫健委管理员的人员编码（--outside-support 时必填）/ the administrator's code")
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("worker", help="后台服务：定时任务与消息发送 / scheduler and outbox sender")
@@ -55,14 +59,25 @@ def cmd_plan(args: argparse.Namespace) -> int:
     except DomainError:
         print("月份格式应为 YYYY-MM / --month must be YYYY-MM", file=sys.stderr)
         return 2
+    if args.outside_support and not (args.hospital and args.admin and args.accept):
+        print("--outside-support 只能由管理员（--admin）为指定医院（--hospital）使用，并与 --accept 一起 / "
+              "--outside-support needs --accept, --hospital and --admin", file=sys.stderr)
+        return 2
     app = _app()
     now = make_clock()()
     today = now.astimezone(CHINA).date()
     progress = Progress("读取数据")
+    allow_outside: frozenset[str] = frozenset()
     with app.uow() as uow:
         if args.hospital and uow.reference.institution(args.hospital) is None:
             print(f"未知的机构编码 / unknown institution: {args.hospital}", file=sys.stderr)
             return 2
+        if args.outside_support:
+            admin = uow.staff.by_code(args.admin)
+            if admin is None or not admin.active or not admin.has_role(Role.ADMIN):
+                print(f"不是在职的管理员 / not an active administrator: {args.admin}", file=sys.stderr)
+                return 2
+            allow_outside = frozenset({args.hospital})
         inputs = plan_inputs(uow, month, today, args.hospital, progress)
     progress.finish()
     print(f"规划 {month:%Y-%m}：{len(inputs.orders)} 个待排订单，{len(inputs.experts)} 名人员 …", file=sys.stderr)
@@ -92,12 +107,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
             found = uow.staff.at_institution(code, Role.HOSPITAL_REVIEWER)
             if found:
                 reviewers[code] = found[0]
-        accepted = accept_proposal(uow, proposal, None, now, schedule)
+        accepted = accept_proposal(uow, proposal, None, now, schedule, allow_outside)
+        if allow_outside:
+            from domain.orders import AuditEvent
+
+            uow.audit.append(AuditEvent(admin.id, "admin", "plan_outside_support", "institution", args.hospital,
+                                        None, None, None, now, {"month": f"{month:%Y-%m}"}))
         for order, c in accepted.scheduled:
             _notify_scheduled(uow, order, c, now)
         uow.commit()
-    print(json.dumps({"circuits_created": len(accepted.circuits), "orders_scheduled": len(accepted.scheduled)}),
-          file=sys.stderr)
+    for c in accepted.refused:
+        print(f"未新建：{c.place_code} 不在 {c.hospital_code} 的支援范围内 / refused: outside support", file=sys.stderr)
+    print(json.dumps({"circuits_created": len(accepted.circuits), "orders_scheduled": len(accepted.scheduled),
+                      "circuits_refused": len(accepted.refused)}), file=sys.stderr)
     return 0
 
 

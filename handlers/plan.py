@@ -18,7 +18,7 @@ from domain.staff import Role
 from handlers.announcements import Announcer
 from handlers.common import act, acting_staff, specialty_name
 from handlers.core import Ctx, Router
-from handlers.planning_io import accept_proposal, plan_inputs, proposal_fingerprint
+from handlers.planning_io import accept_proposal, plan_inputs, proposal_fingerprint, within_support
 from handlers.texts_circuits import t
 
 router = Router()
@@ -185,14 +185,18 @@ def warnings(ctx: Ctx, c: Circuit) -> list[str]:
                              **when))
         if c.day in leave.get(sid, set()):
             out.append(t("plan.warn.leave", expert=name, date=when["date"]))
-    units = {code for code, inst in ctx.jurisdiction.institutions.items() if inst.place_code == c.place_code}
-    reach = ctx.jurisdiction.network.reachable(c.hospital_code, ctx.today) | {c.hospital_code}
-    if not units & reach:
+    if not within_support(ctx.jurisdiction, c.hospital_code, c.place_code, ctx.today):
         out.append(t("plan.warn.outside", place=ctx.place_name(c.place_code)))
     cal = _calendar(ctx)
     if cal.is_holiday(c.day) or not cal.is_workday(c.day):
         out.append(t("plan.warn.holiday", date=when["date"]))
     return out
+
+
+def _require_support(ctx: Ctx, hospital: str, place_code: str) -> None:
+    """Refuse (audited, nothing stored or announced) a circuit at a place the hospital does not support."""
+    if not within_support(ctx.jurisdiction, hospital, place_code, ctx.today):
+        raise PermissionDenied("plan.outside_support", place=ctx.place_name(place_code), place_code=place_code)
 
 
 def _warn(ctx: Ctx, c: Circuit) -> None:
@@ -227,6 +231,7 @@ def create(ctx: Ctx, words: list[str]) -> None:
             ctx.reply(t("plan.unknown_expert", code=code[:32]))
             return
         experts.add(ex.id)
+    _require_support(ctx, hospital, place.code)
     level = LEVEL_OF_PLACE.get(place.level, CircuitLevel.VILLAGE)
     c = Circuit(hospital, place.code, day, HALVES[words[2].lower()], level, frozenset(experts))
     ctx.uow.circuits.add(c)
@@ -269,6 +274,7 @@ def move(ctx: Ctx, text: str) -> None:
             ctx.reply(t("plan.unknown_place", code=m.group(3)[:32]))
             return
         place_code = place.code
+    _require_support(ctx, before.hospital_code, place_code)
     after = Circuit(before.hospital_code, place_code, day, HALVES[m.group(2).lower()], before.level,
                     before.expert_ids, before.status, before.id)
     ctx.uow.schedule.save_circuit(after)

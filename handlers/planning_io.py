@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from domain.circuits import Circuit
-from domain.orders import Order, OrderStatus
+from domain.orders import AuditEvent, Order, OrderStatus
+from domain.permissions import Jurisdiction
 from domain.places import InstitutionKind, PlaceLevel
 from domain.planning import AwaitingOrder, PlanInputs, PlanProposal, PlanSettings, month_bounds
 from domain.staff import Role, Staff
@@ -15,6 +17,7 @@ from domain.support import SupportNetwork
 from handlers.announcements import Announcer
 from storage.uow import SqlUnitOfWork
 
+CHINA = ZoneInfo("Asia/Shanghai")
 DISPATCHING_KINDS = (
     InstitutionKind.PROVINCIAL_HOSPITAL, InstitutionKind.CITY_HOSPITAL, InstitutionKind.COUNTY_HOSPITAL,
     InstitutionKind.TOWNSHIP_CENTER, InstitutionKind.COMMUNITY_CENTER,
@@ -64,14 +67,37 @@ class Accepted:
 
     circuits: list[Circuit]
     scheduled: list[tuple[Order, Circuit]]
+    refused: list[Circuit] = field(default_factory=list)  # outside the hospital's support: not created
+
+
+def within_support(jurisdiction: Jurisdiction, hospital_code: str, place_code: str, day: date) -> bool:
+    """True if an institution at ``place_code`` is the hospital itself or one it supports on ``day`` (directly or
+    down the chain): the only places where it may hold, and announce, a circuit."""
+    units = {code for code, inst in jurisdiction.institutions.items() if inst.place_code == place_code}
+    reach = jurisdiction.network.reachable(hospital_code, day) | {hospital_code}
+    return bool(units & reach)
 
 
 def accept_proposal(uow: SqlUnitOfWork, proposal: PlanProposal, actor_staff_id: int | None, now: datetime,
-                    schedule: Callable[[int, Circuit], Order | None]) -> Accepted:
-    """Create the proposed circuits and schedule their orders through ``schedule`` (which checks permission)."""
+                    schedule: Callable[[int, Circuit], Order | None],
+                    allow_outside: frozenset[str] = frozenset()) -> Accepted:
+    """Create the proposed circuits and schedule their orders through ``schedule`` (which checks permission).
+
+    A circuit at a place its hospital does not support is not created (nor announced) and the refusal is
+    audited, unless the hospital is in ``allow_outside`` (an administrator named it on the command line).
+    """
     out = Accepted([], [])
+    jurisdiction = uow.reference.jurisdiction()
+    today = now.astimezone(CHINA).date()
     for pc in proposal.circuits:
         c = pc.to_circuit()
+        if c.hospital_code not in allow_outside and not within_support(jurisdiction, c.hospital_code, c.place_code,
+                                                                       today):
+            uow.audit.append(AuditEvent(actor_staff_id, "hospital_reviewer" if actor_staff_id else "cli", "refused",
+                                        "circuit", f"{c.hospital_code}@{c.place_code}", None, None,
+                                        "plan.outside_support", now, {"day": c.day.isoformat()}))
+            out.refused.append(c)
+            continue
         uow.circuits.add(c)
         Announcer.record_created(uow, c, actor_staff_id, now)
         out.circuits.append(c)
