@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--outside-support", action="store_true",
                    help="允许在支援关系以外的地点新建巡诊：须同时给出 --hospital 与 --admin / allow places outside the "
                         "hospital's support relations (needs --hospital and --admin)")
-    p.add_argument("--admin", help="执行人：卫健委管理员的人员编码（--outside-support 时必填）/ the administrator's code")
+    p.add_argument("--admin", help="执行的卫健委管理员人员编码（--outside-support 时必填）/ administrator's code")
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("worker", help="后台服务：定时任务与消息发送 / scheduler and outbox sender")
