@@ -44,6 +44,8 @@ _LOCK = threading.Lock()
 _NUMBERS = {"yi": "一", "er": "二", "liang": "两", "san": "三", "si": "四", "wu": "五", "liu": "六", "qi": "七",
             "ba": "八", "jiu": "九", "shi": "十", "bai": "百", "qian": "千", "ban": "半", "ji": "几", "duo": "多",
             "ge": "个"}
+_UNITS = {"tian": "天", "sui": "岁", "zhou": "周", "ci": "次", "nian": "年", "yue": "月", "fen": "分", "kou": "口",
+          "dun": "顿", "bei": "杯", "wan": "碗", "hui": "回", "ge": "个"}
 _PADDING = re.compile(r"[ ]*\x00[ ]*")
 
 
@@ -148,8 +150,10 @@ class LanguageBridge:
             j = i
             while j < n and syllables[j] in _NUMBERS:
                 j += 1
+            if j - i == 1 and j < n and syllables[j] in _UNITS:
+                j += 1  # "si tian" is 四天
             if j - i >= 2:  # "er bai si" is 二百四, not 二白四
-                options.append((j, 1.0, "".join(_NUMBERS[s] for s in syllables[i:j])))
+                options.append((j, 0.8, "".join(_NUMBERS.get(s) or _UNITS[s] for s in syllables[i:j])))
             for k in range(i + 2, min(n, i + _MAX_WORD_SYLLABLES) + 1):
                 found = self._words.get(tuple(syllables[i:k]))
                 if found is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import chain
 
 from nlp.resources import CONCEPT_PREFIX, NlpData, RedFlagRule, split_alternatives
 
@@ -38,6 +39,10 @@ _RECUR = re.compile(r"又|再次|突然|重新|复发|还在|仍然|依然|现�
 # "休克过", "抽过两次": the aspect marker 过 after a finding tells of an experience, not of now.
 _EXPERIENCED = re.compile(r"过(?![来去了度敏分量头多久夜])")
 _ANSWER_NO = re.compile(r"\s*(?:没有|没|不是|不|无|no\b|not\b)")
+# A clause that holds a time course and nothing else ("两年了", "有好几年了"), not "平时抽烟".
+_BARE = re.compile(
+    r"(?:[了已经有快都一二两三四五六七八九十几多半个年月天周这样就也还是的\d\s]|今天|现在|目前|最近|一直)*"
+)
 # "病史", "既往" name a record, not a time: they speak only of the disease in their own clause.
 _RECORD_WORDS = frozenset({"病史", "既往", "既往史", "史"})
 # History and time-course words that belong to a named background disease ("肝硬化病史", "高血压十几年了")
@@ -370,10 +375,9 @@ class RedFlagDetector:
             lo, hi = max(0, m.start() - _REQUIRE_WINDOW), min(len(text), m.end() + _REQUIRE_WINDOW)
             for group in cr.requires:
                 found = None
-                for r in group.finditer(text, lo, hi):
-                    if (r.start() >= m.end() or r.end() <= m.start()) and self._live(
-                        text, r.start(), r.end(), soft=False, course="any"
-                    ):
+                # Before the trigger and after it, never overlapping it ("脚突然冰凉" after "脚").
+                for r in chain(group.finditer(text, lo, m.start()), group.finditer(text, m.end(), hi)):
+                    if self._live(text, r.start(), r.end(), soft=False, course="any"):
                         found = r.group(0)
                         break
                 if found is None:
@@ -434,7 +438,7 @@ class RedFlagDetector:
         if course != "any" and self._course is not None:
             # "口齿不清，两年了": a chronic time course in the sentence, not followed by a new onset.
             last_course = max((m.end() for m in self._course.finditer(text, sstart, send)
-                               if self._applies(text, m.start(), cstart)), default=-1)
+                               if self._applies(text, m.start(), cstart, bare=True)), default=-1)
             if last_course >= 0:
                 last_onset = max((m.end() for m in self._onset.finditer(text, last_course, send)), default=-1) \
                     if self._onset is not None else -1
@@ -454,8 +458,10 @@ class RedFlagDetector:
         """Hearsay in the finding's own clause, or in an earlier clause of the sentence that is about somebody
         else (有人, 邻居) with no mention of the patient since ("前天听人说吃鱼胆明目，吞了一个" is the patient's)."""
         assert self._hearsay is not None
-        if self._hearsay.search(clause):
-            return True
+        here = self._hearsay.search(clause)
+        if here is not None:
+            # "我爸听人说吃鱼胆明目，吞了两个": the patient heard it; what follows is his own story.
+            return _PATIENT.search(clause, 0, here.start()) is None
         for m in self._hearsay.finditer(text, sstart, cstart):
             ends = [p for p in (text.find(c, m.end()) for c in _CLAUSE_END) if p != -1]
             hend = min(ends) if ends else len(text)
@@ -464,15 +470,18 @@ class RedFlagDetector:
                 return True
         return False
 
-    @staticmethod
-    def _applies(text: str, cue_start: int, finding_clause_start: int) -> bool:
+    def _applies(self, text: str, cue_start: int, finding_clause_start: int, bare: bool = False) -> bool:
         """A history or time-course word reaches a finding unless it sits in another clause that names its own
-        background disease ("高血压十几年了，今天突然胸痛")."""
+        background disease ("高血压十几年了，今天突然胸痛"). With ``bare``, a time course in another clause
+        reaches it only when that clause says nothing else ("口齿不清，两年了"; not "平时这时候动得可欢了")."""
         cue_clause = max(text.rfind(c, 0, cue_start) for c in _CLAUSE_END) + 1
         if cue_clause == finding_clause_start:
             return True
         ends = [p for p in (text.find(c, cue_start) for c in _CLAUSE_END) if p != -1]
-        return _BACKGROUND.search(text, cue_clause, min(ends) if ends else len(text)) is None
+        cue_end = min(ends) if ends else len(text)
+        if bare and self._course is not None and not _BARE.fullmatch(self._course.sub("", text[cue_clause:cue_end])):
+            return False
+        return _BACKGROUND.search(text, cue_clause, cue_end) is None
 
     @staticmethod
     def _ongoing(text: str, start: int, end: int) -> bool:
