@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -458,19 +459,31 @@ def write_csv(d: ReportData, folder: Path) -> list[Path]:
     return out
 
 
+# Every ASCII punctuation mark CommonMark (and GFM: tables, autolinks, strikethrough) gives a meaning to; a
+# backslash before any of them makes it literal. ``:`` stops www/http autolinks, ``<`` raw HTML.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~:=\"'])")
+
+
+def md_escape(text: str) -> str:
+    """Free text (lead summaries, names, resolutions) made literal in Markdown: one line, no markup, no HTML."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
 def _md_cell(v: object) -> str:
+    if isinstance(v, str):
+        return md_escape(v)
     return str(v).replace("|", "\\|").replace("\n", " ")
 
 
 def render_md(d: ReportData) -> str:
     """The report as Markdown (one section per table)."""
-    lines = [f"# {title(d)}", "", f"生成时间：{d.generated_at.astimezone(CHINA):%Y-%m-%d %H:%M}", ""]
+    lines = [f"# {md_escape(title(d))}", "", f"生成时间：{d.generated_at.astimezone(CHINA):%Y-%m-%d %H:%M}", ""]
     for sh in sheets(d):
-        lines += [f"## {sh.name}", ""]
+        lines += [f"## {md_escape(sh.name)}", ""]
         if not sh.rows:
             lines += ["（无）", ""]
             continue
-        lines.append("| " + " | ".join(sh.headers) + " |")
+        lines.append("| " + " | ".join(md_escape(h) for h in sh.headers) + " |")
         lines.append("|" + "---|" * len(sh.headers))
         lines += ["| " + " | ".join(_md_cell(v) for v in r) + " |" for r in sh.rows]
         lines.append("")

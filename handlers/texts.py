@@ -19,7 +19,8 @@ TEXTS: dict[str, str] = {
         "/forget 撤回同意并删除我的信息\n/cancel 取消当前操作"
     ),
     "help.village_doctor": (
-        "村医可用命令：\n/new 登记一条需求订单\n/orders 查看本村卫生所的订单\n/cancel 取消当前操作\n/help 帮助"
+        "村医可用命令：\n/new 登记一条需求订单\n/orders 查看本村卫生所的订单\n"
+        "/link 订单号 为居民重新生成关联链接\n/cancel 取消当前操作\n/help 帮助"
     ),
     "help.township_reviewer": (
         "卫生院审核员可用命令：\n/pending 待初审的订单（按村分组）\n/cancel 取消当前操作\n/help 帮助"
@@ -75,7 +76,7 @@ TEXTS: dict[str, str] = {
     "resident.already_subscribed": "您已经订阅了 {village}。",
     "resident.unknown_village": "没有找到这个村，请重新选择。",
     "resident.linked": "已关联到居民 {name}。您的需求安排好后会通知您。",
-    "resident.link_invalid": "这个居民链接无效或已使用。",
+    "resident.link_invalid": "这个居民链接无效。请核对，或向您的村医索取新的链接。",
     "resident.no_subscriptions": "您还没有订阅任何村庄。发送 /start 订阅。",
     "resident.unsubscribe_choose": "请选择要取消订阅的村：",
     "resident.unsubscribe_all": "全部取消",
@@ -166,7 +167,10 @@ TEXTS: dict[str, str] = {
     "new.summary": (
         "请核对：\n居民：{resident}\n需求：{need}\n科室：{specialty}\n紧急程度：{urgency}\n特殊人群：{populations}"
     ),
-    "new.submitted": "已提交，订单号 {number}。卫生院审核后会通知您。\n居民可发送 /start r_{link} 接收本人通知。",
+    "new.submitted": (
+        "已提交，订单号 {number}。卫生院审核后会通知您。\n居民可发送 /start r_{link} 接收本人通知"
+        "（7天内有效，只能使用一次；请只交给居民本人或家属。需要时可在订单卡片上重新生成）。"
+    ),
     "new.abandoned": "已放弃，未保存。",
     "notify.new_order": "新订单待初审：{number}（{village}，{specialty}）。发送 /pending 查看。",
     "draft.reminder": "您有一条未完成的操作（{step}），24小时后将自动清除。发送 /cancel 放弃，或继续回复。",

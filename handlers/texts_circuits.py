@@ -88,6 +88,7 @@ TEXTS.update(
         "perm.circuit_not_held": "这次巡诊定在 {date}，还没有到日子，不能登记诊疗结果或工作量。",
         "absence.not_on_circuit": "这位专家没有安排在巡诊 #{circuit}，不能登记缺席。",
         "absence.not_held": "巡诊 #{circuit} 定在 {date}，还没有举行，不能登记缺席。",
+        "perm.expert_inactive": "这位专家已不在岗（已停用），不能指派。请选择其他专家或“稍后指派”。",
         "absence.served": "这位专家已在巡诊 #{circuit} 上登记过诊疗结果或工作量（已到岗），不能登记为缺席。",
         "notify.circuit_scheduled": "订单 {number}（{resident}）已排入巡诊：{date}{half_day}，{place}，{experts}。",
         # --- steps ----------------------------------------------------------------------------------------

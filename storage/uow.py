@@ -16,7 +16,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 from sqlmodel import Session, col, select
 
 from domain.circuits import Circuit, CircuitLevel, CircuitStatus, HalfDay
-from domain.errors import DomainError
+from domain.errors import DomainError, PermissionDenied
 from domain.orders import (
     AuditEvent,
     Disposition,
@@ -619,7 +619,12 @@ class OrderRepository(_Repo):
         return _order(row) if row else None
 
     def save(self, order: Order) -> None:
-        """Write back a changed order; raises ``ConcurrentUpdate`` if it changed since it was read."""
+        """Write back a changed order; raises ``ConcurrentUpdate`` if it changed since it was read.
+
+        An order is never newly assigned to someone no longer active (whoever assigns: chat button, command line,
+        dashboard): such an assignment raises ``PermissionDenied`` and nothing is written.
+        """
+        self._check_assigned_experts(order)
         values = _order_values(order)
         result = self.run(_ORDER_UPDATE, {**values, "order_id": order.id, "old_version": order.version,
                                           "new_version": order.version + 1})
@@ -627,6 +632,15 @@ class OrderRepository(_Repo):
             raise ConcurrentUpdate("order.changed_meanwhile")
         order.version += 1
         self._flush_events(order)
+
+    def _check_assigned_experts(self, order: Order) -> None:
+        for e in order.events:
+            expert_id = e.detail.get("expert_id")
+            if expert_id is None:
+                continue
+            standing = self.uow.staff.standing(int(str(expert_id)))
+            if standing is None or not standing[0]:
+                raise PermissionDenied("perm.expert_inactive", order=order.number or "")
 
     def list(
         self,
