@@ -53,14 +53,34 @@ def access_report(app, resident_id: int) -> list[str]:
     with app.uow() as uow:
         events = uow.audit.for_resident(resident_id)
         names: dict[int, str] = {}
+        accounts: dict[int, str] = {}
+
+        def account(account_id: object) -> str:
+            # Whoever holds a resident's link acts as "the resident": name the chat account that did it.
+            if not isinstance(account_id, int):
+                return "?"
+            if account_id not in accounts:
+                acc = uow.chat.account_by_id(account_id)
+                accounts[account_id] = (f"{acc.platform}:{acc.platform_user_id}（账号#{account_id}）" if acc
+                                        else f"账号#{account_id}")
+            return accounts[account_id]
+
         for e in events:
+            detail = e.detail if isinstance(e.detail, dict) else {}
             if e.actor_staff_id and e.actor_staff_id not in names:
                 st = uow.staff.get(e.actor_staff_id)
                 names[e.actor_staff_id] = f"{st.name}（{st.code}）" if st else str(e.actor_staff_id)
-            who = names.get(e.actor_staff_id or 0, "居民本人/系统")
+            if e.actor_staff_id:
+                who = names[e.actor_staff_id]
+            elif detail.get("account") is not None:
+                who = "聊天账号 " + account(detail.get("account"))
+            else:
+                who = "系统"
             moved = e.to_status and e.from_status != e.to_status
             what = e.action + (f" {e.from_status}→{e.to_status}" if moved else "")
-            purpose = e.detail.get("purpose") if isinstance(e.detail, dict) else None
+            purpose = detail.get("purpose")
+            asked = detail.get("requested_by_account")
             lines.append(f"{e.at.astimezone(CHINA):%Y-%m-%d %H:%M}  {who}  {e.actor_role}  {what}  "
-                         f"{e.entity}:{e.entity_id}" + (f"  用途:{purpose}" if purpose else ""))
+                         f"{e.entity}:{e.entity_id}" + (f"  用途:{purpose}" if purpose else "")
+                         + (f"  申请账号:{account(asked)}" if asked is not None else ""))
     return lines

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from handlers import emergency, expert, feedback, onboarding, plan, review, village
+from handlers import emergency, expert, feedback, links, onboarding, plan, review, village
 from handlers.core import Button, Conversation, FloodGuard, Inbound, Outbound, Router, Services, split_text
 
 
 def build_router() -> Router:
     """All flows in one router."""
     router = Router()
-    for module in (onboarding, village, review, expert, plan, feedback, emergency):
+    for module in (onboarding, links, village, review, expert, plan, feedback, emergency):
         router.include(module.router)
     return router
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
+from domain.errors import DomainError, PermissionDenied
 from domain.places import Place, PlaceLevel
 from domain.staff import Role, Staff, TitleLevel
+from handlers import texts_links  # noqa: F401  (registers the texts)
 from handlers.core import ROLE_PREFERENCE, Button, Ctx, Router
+from handlers.links import link_resident, request_forget
 from handlers.texts import t
 
 router = Router()
@@ -41,12 +44,6 @@ def invite_hash(ctx_or_uow, code: str) -> str:
     digest = uow.cipher.lookup_hash(code.strip().upper(), context="invite")
     assert digest is not None
     return digest
-
-
-def resident_link_code(uow, resident_id: int) -> str:
-    """A deep-link payload that lets a resident receive their own notices: ``<id>-<mac>``, unforgeable."""
-    mac = uow.cipher.lookup_hash(str(resident_id), context="resident-link")
-    return f"{resident_id}-{mac[:12]}"
 
 
 def create_invite(uow, role: Role, institution_code: str, staff_code: str | None, now: datetime) -> str:
@@ -115,7 +112,7 @@ def redeem_invite(ctx: Ctx, code: str) -> None:
 
 @router.step("invite.name")
 def invite_name(ctx: Ctx, text: str) -> None:
-    """The invited person's name: bind to the existing record of that name, or create one."""
+    """The invited person's name: a new record, or an existing unbound one of that name once an admin confirms."""
     name = text.strip()
     if not 2 <= len(name) <= 20 or not any(ch.isalpha() for ch in name):
         ctx.reply(t("invite.name_invalid"))
@@ -128,8 +125,9 @@ def invite_name(ctx: Ctx, text: str) -> None:
         ctx.reply(t("invite.used"))
         return
     role = Role(invite.role)
-    # Bind to an existing record only if it is exactly this role and nobody holds it yet: an invite for one
-    # role must never hand over a person's other roles or someone else's account.
+    # An existing record is only a candidate if it is exactly this role and nobody holds it yet (an invite for one
+    # role must never hand over a person's other roles or someone else's account), and even then typing a
+    # colleague's name must not make one them: an administrator confirms first.
     staff = next(
         (
             s
@@ -138,16 +136,18 @@ def invite_name(ctx: Ctx, text: str) -> None:
         ),
         None,
     )
-    if staff is None:
-        staff = Staff(
-            code=f"INV{invite.id:05d}",
-            name=name,
-            institution_code=invite.institution_code,
-            title=TitleLevel.JUNIOR,
-            roles=frozenset({role}),
-        )
-        ctx.uow.staff.upsert(staff)
-        ctx.uow.next_value("reference_version")  # other workers' staff caches must see the new person
+    if staff is not None:
+        _ask_admins(ctx, invite, staff, role)
+        return
+    staff = Staff(
+        code=f"INV{invite.id:05d}",
+        name=name,
+        institution_code=invite.institution_code,
+        title=TitleLevel.JUNIOR,
+        roles=frozenset({role}),
+    )
+    ctx.uow.staff.upsert(staff)
+    ctx.uow.next_value("reference_version")  # other workers' staff caches must see the new person
     _bind(ctx, invite, staff, role)
 
 
@@ -171,19 +171,63 @@ def _bind(ctx: Ctx, invite, staff: Staff, role: Role) -> None:
     )
 
 
-def link_resident(ctx: Ctx, payload: str) -> None:
-    """Link this account to a resident record, from the code the village doctor gave them."""
-    rid_text, _, _mac = payload.partition("-")
-    rid = int(rid_text) if rid_text.isascii() and rid_text.isdigit() and len(rid_text) < 12 else None
-    resident = ctx.uow.residents.get(rid) if rid else None
-    if resident is None or resident_link_code(ctx.uow, rid or 0) != payload or not resident.has_consent:
-        ctx.audit("refused", "resident_link", payload[:40], reason="invalid_link")
-        ctx.reply(t("resident.link_invalid"))
+def _ask_admins(ctx: Ctx, invite, staff: Staff, role: Role) -> None:
+    """The invite is spent; the existing person is bound to this account only once an administrator confirms."""
+    assert ctx.acc.id is not None and staff.id is not None
+    ctx.uow.chat.use_invite(invite, ctx.acc.id, ctx.now)
+    ctx.acc.clear()
+    cid = ctx.uow.links.ask("staff_claim", ctx.acc.id, ctx.now, staff_id=staff.id, invite_id=invite.id)
+    ctx.audit("claim_requested", "staff", staff.code, detail={"role": role.value, "invite": invite.id,
+                                                               "confirmation": cid})
+    institution = ctx.institution_name(invite.institution_code)
+    text = t("claim.ask_admin", institution=institution, role=role_name(role), platform=ctx.acc.platform,
+             name=staff.name, code=staff.code)
+    ctx.offer(ctx.uow.chat.accounts_of_staff(ctx.uow.links.admin_ids()), text, [[
+        (t("claim.confirm"), "claim.decide", {"id": cid, "yes": True}),
+        (t("link.refuse"), "claim.decide", {"id": cid, "yes": False}),
+    ]])
+    ctx.reply(t("claim.waiting", institution=institution, name=staff.name, role=role_name(role)))
+
+
+@router.button("claim.decide")
+def claim_decide(ctx: Ctx, payload: dict) -> None:
+    """An administrator confirms (or refuses) that an open invite's user is the existing person they named."""
+    from storage.tables import InviteRow
+
+    st = ctx.staff
+    if st is None or st.id is None or ctx.role is not Role.ADMIN:
+        raise PermissionDenied("perm.role_missing", role=role_name(Role.ADMIN))
+    row = ctx.uow.links.confirmation(int(payload.get("id") or 0))
+    if row is None or row.kind != "staff_claim" or row.staff_id is None:
+        raise DomainError("button.expired")
+    yes = bool(payload.get("yes"))
+    if not ctx.uow.links.decide(row.id or 0, "confirmed" if yes else "refused", st.id, ctx.now):
+        ctx.edit(t("confirm.decided"))
         return
-    ctx.acc.resident_id = resident.id
-    ctx.uow.chat.subscribe(ctx.acc.id or 0, resident.village_code, ctx.now)
-    ctx.audit("link_resident", "resident", str(resident.id))
-    ctx.reply(t("resident.linked", name=resident.name))
+    staff = ctx.uow.staff.get(row.staff_id)
+    invite = ctx.uow.session.get(InviteRow, row.invite_id)
+    requester = ctx.uow.chat.account_by_id(row.account_id)
+    assert staff is not None and invite is not None
+    role = Role(invite.role)
+    detail: dict[str, object] = {"confirmation": row.id, "invite": invite.id, "requested_by_account": row.account_id,
+                                 "role": role.value}
+    if not yes:
+        ctx.audit("refused_claim", "staff", staff.code, detail=detail)
+        ctx.send_to([requester] if requester else [], t("claim.refused"))
+        ctx.edit(t("claim.refused_admin", name=staff.name, code=staff.code))
+        return
+    if (requester is None or requester.staff_id is not None or not staff.active or staff.roles != {role}
+            or ctx.uow.chat.accounts_of_staff([row.staff_id])):
+        ctx.audit("refused_claim", "staff", staff.code, reason="stale", detail=detail)
+        ctx.send_to([requester] if requester else [], t("claim.refused"))
+        ctx.edit(t("claim.stale"))
+        return
+    requester.staff_id, requester.acting_role = staff.id, role
+    ctx.uow.chat.save(requester)
+    ctx.audit("bind_account", "staff", staff.code, detail=detail)
+    institution = ctx.institution_name(staff.institution_code)
+    ctx.send_to([requester], t("claim.confirmed", name=staff.name, institution=institution, role=role_name(role)))
+    ctx.edit(t("claim.confirmed_admin", name=staff.name, code=staff.code))
 
 
 def _paged(ctx: Ctx, places: list[Place], action: str, page: int, parent: str, level: str) -> list[list[Button]]:
@@ -422,15 +466,10 @@ def forget_confirmed(ctx: Ctx, payload: dict) -> None:
         ctx.edit(t("forget.kept"))
         return
     if ctx.acc.resident_id:
-        ctx.uow.residents.forget(ctx.acc.resident_id, ctx.now)
-        for other in ctx.uow.chat.accounts_of_resident(ctx.acc.resident_id):
-            if other.id != ctx.acc.id:
-                other.resident_id = None
-                ctx.uow.chat.unsubscribe(other.id or 0)
-                ctx.uow.chat.save(other)
-        ctx.audit("forget", "resident", str(ctx.acc.resident_id))
-    else:
-        ctx.audit("forget", "chat", str(ctx.acc.id))
+        # Whoever holds a resident's link could erase them: their village doctor confirms first.
+        request_forget(ctx)
+        return
+    ctx.audit("forget", "chat", str(ctx.acc.id))
     ctx.uow.chat.unsubscribe(ctx.acc.id or 0)
     ctx.acc.resident_id = None
     ctx.acc.display_name = None

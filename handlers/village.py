@@ -18,7 +18,7 @@ from handlers.common import (
 )
 from handlers.core import Button, Ctx, Router, has_meaning
 from handlers.emergency import raise_alert
-from handlers.onboarding import resident_link_code
+from handlers.links import issue_resident_link
 from handlers.texts import t
 
 router = Router()
@@ -431,7 +431,8 @@ def confirm(ctx: Ctx, payload: dict) -> None:
     )
     ctx.uow.orders.add(order)
     ctx.acc.clear()
-    ctx.edit(t("new.submitted", number=order.number, link=resident_link_code(ctx.uow, resident.id)))
+    link = issue_resident_link(ctx.uow, resident.id, st.id, ctx.now)
+    ctx.edit(t("new.submitted", number=order.number, link=link))
     ctx.notify_role_at(
         township_centers_of(ctx, post),
         Role.TOWNSHIP_REVIEWER,
@@ -492,7 +493,10 @@ def view(ctx: Ctx, payload: dict) -> None:
         row.append(ctx.btn(t("orders.answer"), "order.answer", id=o.id))
     if o.status.is_open and ctx.role is VD:
         row.append(ctx.btn(t("orders.cancel"), "order.cancel", id=o.id))
-    ctx.reply(text, [row])
+    rows = [row]
+    if ctx.role is VD and ctx.staff and o.post_code == ctx.staff.institution_code and o.resident_id:
+        rows.append([ctx.btn(t("link.button"), "order.link", id=o.id)])  # re-issue the resident's link
+    ctx.reply(text, rows)
 
 
 def _own_open_order(ctx: Ctx, order_id: object) -> Order:

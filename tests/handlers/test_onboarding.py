@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from domain.staff import Role
-from handlers.onboarding import create_invite, resident_link_code
+from handlers.onboarding import create_invite
 from tests.handlers.test_order_lifecycle import file_order, stored
 
 
@@ -91,12 +92,17 @@ def test_village_deep_link_and_several_villages_and_unsubscribe(chat, app):
     assert "已取消全部订阅" in chat.last("villager")
 
 
+def issued_link(chat, user: str = "doctor") -> str:
+    """The newest resident link the village doctor was shown (after filing, or re-issued)."""
+    found = [m for text in chat.texts(user) for m in re.findall(r"/start r_([A-Z0-9]+)", text)]
+    assert found, chat.texts(user)[-3:]
+    return found[-1]
+
+
 def resident_linked(chat, app, cast) -> tuple[str, int]:
     number = file_order(chat)
     order = stored(app, number)
-    with app.uow() as uow:
-        link = resident_link_code(uow, order.resident_id)
-    chat.say("grandpa", f"/start r_{link}")
+    chat.say("grandpa", f"/start r_{issued_link(chat)}")
     assert "已关联到居民 邱瑞鹏" in chat.last("grandpa")
     return number, order.resident_id
 
@@ -121,6 +127,8 @@ def test_forget_erases_the_resident_everywhere_but_keeps_counts(chat, app, cast)
     number, rid = resident_linked(chat, app, cast)
     chat.say("grandpa", "/forget")
     chat.press("grandpa", "确定撤回并删除")
+    assert "村医核实并确认后才会删除" in chat.last("grandpa")  # the village doctor confirms first
+    chat.press("doctor", "确认删除")
     assert "已撤回同意" in chat.last("grandpa")
     with app.uow() as uow:
         r = uow.residents.get(rid)

@@ -133,16 +133,15 @@ def test_the_hourly_sweep_forgets_old_buttons_and_update_ids_but_not_recent_ones
 @pytest.mark.parametrize("seeded_engine", ["sqlite"], indirect=True)
 def test_forget_leaves_no_trace_but_counts(chat, cast, app, clock):
     """After /forget, the database file holds neither the resident's name, phone, words nor comments."""
-    from handlers.onboarding import resident_link_code
+    from tests.handlers.test_onboarding import issued_link
 
     need = "老人心口疼，胸闷气短，走路就喘，想看看心脏"
     number = file_order(chat, need)
-    order = stored(app, number)
+    link = issued_link(chat)
     with app.uow() as uow:  # the township reviewer also uses WeCom: notices naming the resident go via the outbox
         acc = uow.chat.get_or_create("wecom", "zlf", "zlf", "曾丽芳", clock())
         acc.staff_id = uow.staff.by_code("S0005").id
         uow.chat.save(acc)
-        link = resident_link_code(uow, order.resident_id)
         uow.commit()
     chat.say("township", "/pending")
     chat.press("township", "退回补充")
@@ -154,6 +153,7 @@ def test_forget_leaves_no_trace_but_counts(chat, cast, app, clock):
     chat.say("grandpa", f"/start r_{link}")
     chat.say("grandpa", "/forget")
     chat.press("grandpa", "确定撤回并删除")
+    chat.press("doctor", "确认删除")  # the village doctor confirms the erasure
     with app.uow() as uow:
         assert uow.orders.count_by_status() == {"cancelled": 1}  # counts stay
         assert uow.orders.by_number(number).confirmed_specialty == "03.04"

@@ -5,18 +5,19 @@ from __future__ import annotations
 from domain.orders import OrderStatus
 from domain.staff import Role
 from handlers import Inbound
-from handlers.onboarding import create_invite, resident_link_code
+from handlers.onboarding import create_invite
+from tests.handlers.test_onboarding import issued_link
 from tests.handlers.test_order_lifecycle import file_order, stored
 
 
 def test_a_forgotten_resident_cannot_be_picked_again_nor_their_link_reused(chat, cast, app):
     number = file_order(chat)
     rid = stored(app, number).resident_id
-    with app.uow() as uow:
-        link = resident_link_code(uow, rid)
+    link = issued_link(chat)
     chat.say("grandpa", f"/start r_{link}")
     chat.say("grandpa", "/forget")
     chat.press("grandpa", "确定撤回并删除")
+    chat.press("doctor", "确认删除")
     chat.say("doctor", "/new")
     chat.say("doctor", "已注销")
     assert "没有找到" in chat.last("doctor")  # not offered for a new order
@@ -27,7 +28,9 @@ def test_a_forgotten_resident_cannot_be_picked_again_nor_their_link_reused(chat,
     chat.send(Inbound("test", "doctor", "doctor", button=token, update_id="fp-1"))
     assert "不属于您的村卫生所" in chat.last("doctor")
     chat.say("stranger", f"/start r_{link}")
-    assert "链接无效" in chat.last("stranger")
+    assert "已经使用过了" in chat.last("stranger")  # one-time: spent by grandpa, and void once he was erased
+    with app.uow() as uow:
+        assert uow.chat.account("test", "stranger").resident_id is None
 
 
 def test_an_invite_does_not_hand_over_a_person_with_more_roles(chat, app, clock):
