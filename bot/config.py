@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from storage.crypto import FieldCipher
 
+log = logging.getLogger(__name__)
 CONSENT_VERSION = "2026-11-v1"
 WECHAT_KEYS = ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY", "WECHAT_APP_ID",
                "WECHAT_SECRET", "WECHAT_TOKEN", "WECHAT_AES_KEY", "WECHAT_TEMPLATE_ANNOUNCEMENT")
@@ -44,6 +46,8 @@ class Settings:
     wechat_listen: str = "127.0.0.1:8090"
     handler_processes: int = 0  # Telegram: run the handlers in this many worker processes (0: threads here)
     flood_limit: int = 8  # messages from one person within 2 s before they are asked, once, to slow down
+    # A file holding the field-encryption key, kept outside the data directory (``XUNZHEN_SECRET_KEY_FILE``).
+    secret_key_file: Path | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -69,6 +73,7 @@ class Settings:
             wechat_listen=e.get("WECHAT_LISTEN") or "127.0.0.1:8090",
             handler_processes=_count(e, "XUNZHEN_HANDLER_PROCESSES"),
             flood_limit=_count(e, "XUNZHEN_FLOOD_LIMIT") or 8,
+            secret_key_file=Path(e["XUNZHEN_SECRET_KEY_FILE"]) if e.get("XUNZHEN_SECRET_KEY_FILE") else None,
         )
 
     @property
@@ -76,16 +81,41 @@ class Settings:
         """The transports to start: ``XUNZHEN_TRANSPORT`` may name several (``ptb,wecom,wechat``)."""
         return [t.strip() for t in self.transport.split(",") if t.strip()]
 
+    def key_inside_data_dir(self) -> bool:
+        """True when the field key is a file inside the data directory, so a copy of that folder (a backup, a
+        stolen disk) carries the key with the data it protects."""
+        if self.secret_key:
+            return False
+        key_file = self.secret_key_file or self.var_dir / "secret.key"
+        try:
+            return key_file.resolve().is_relative_to(self.var_dir.resolve())
+        except OSError:
+            return False
+
     def cipher(self) -> FieldCipher:
-        """The field cipher: ``XUNZHEN_SECRET_KEY``, or on the embedded default a key file made once.
+        """The field cipher from, in order: ``XUNZHEN_SECRET_KEY`` (the environment), ``XUNZHEN_SECRET_KEY_FILE``
+        (a file that must exist, outside the data directory), or on the embedded default a key file made once in
+        the data directory (for development; a warning is logged, see README → Privacy).
 
         On PostgreSQL (production) the key must be configured: a key generated on one worker
         would make the data unreadable to the others.
         """
         if self.secret_key:
             return FieldCipher.from_text(self.secret_key)
+        if self.key_inside_data_dir():
+            log.warning(
+                "加密密钥文件位于数据目录 %s 内：复制该目录即可解密居民数据。生产环境请用 XUNZHEN_SECRET_KEY_FILE "
+                "指向数据目录以外的文件，或设置 XUNZHEN_SECRET_KEY / the field key is inside the data directory",
+                self.var_dir,
+            )
+        if self.secret_key_file is not None:
+            try:
+                return FieldCipher.from_text(self.secret_key_file.read_text())
+            except OSError as e:
+                raise SystemExit(f"无法读取 XUNZHEN_SECRET_KEY_FILE {self.secret_key_file}: {e.strerror}") from None
         if not self.database_url.startswith("sqlite"):
-            raise SystemExit("XUNZHEN_SECRET_KEY 未设置 / XUNZHEN_SECRET_KEY must be set when using PostgreSQL")
+            raise SystemExit("XUNZHEN_SECRET_KEY 或 XUNZHEN_SECRET_KEY_FILE 未设置 / XUNZHEN_SECRET_KEY (or "
+                             "XUNZHEN_SECRET_KEY_FILE) must be set when using PostgreSQL")
         key_file = self.var_dir / "secret.key"
         if not key_file.exists():
             self.var_dir.mkdir(parents=True, exist_ok=True)
