@@ -12,7 +12,6 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 
-from pypinyin import Style, lazy_pinyin
 
 # Every toneless Mandarin syllable (ü written v), the alphabet pinyin input is segmented into.
 _SYLLABLES = frozenset("""
@@ -69,6 +68,7 @@ def _segment(word: str) -> list[str] | None:
 
 def _pinyin_keys(word: str) -> list[tuple[str, ...]]:
     """The word's reading, and its characters' own readings where they differ (出血: "chu xie", "chu xue")."""
+    from pypinyin import Style, lazy_pinyin  # only once a pinyin message arrives
     whole = tuple(s.replace("ü", "v") for s in lazy_pinyin(word, style=Style.NORMAL, errors="ignore"))
     chars = tuple(
         s.replace("ü", "v") for ch in word for s in lazy_pinyin(ch, style=Style.NORMAL, errors="ignore"))
@@ -86,18 +86,33 @@ class LanguageBridge:
                        + r")(?![a-z])")
             if english else None
         )
-        # Earlier vocabulary wins a homophone: the caller lists red-flag words before lexicon words.
-        self._words: dict[tuple[str, ...], tuple[str, float]] = {}
-        for word in vocabulary:
-            if not word or word.isascii() or len(word) > _MAX_WORD_SYLLABLES:
-                continue
-            for key in _pinyin_keys(word):  # 出血 is "chu xue" as well as "chu xie"
-                if len(key) == len(word) and len(key) >= 2:
-                    self._words.setdefault(key, (word, _OURS))
-        # Everyday words ("chuang shang" is 床上, not 上吊 read from "...chuang shang diao...") come after ours,
-        # most frequent first; they are read in when the first pinyin message arrives.
+        # Earlier vocabulary wins a homophone: the caller lists red-flag words before lexicon words. Everyday words
+        # ("chuang shang" is 床上, not 上吊 read from "...chuang shang diao...") come after ours, most frequent first.
+        # Both are read in when the first pinyin message arrives: a Chinese-only service never pays for them.
+        self._vocabulary: list[str] | None = list(vocabulary)
         self._everyday = everyday
+        self._words: dict[tuple[str, ...], tuple[str, float]] = {}
         self._single = syllables
+
+    def _load_words(self) -> None:
+        from pypinyin import Style, lazy_pinyin
+
+        with _LOCK:
+            if self._vocabulary is None:
+                return
+            words: dict[tuple[str, ...], tuple[str, float]] = {}
+            for word in self._vocabulary:
+                if not word or word.isascii() or len(word) > _MAX_WORD_SYLLABLES:
+                    continue
+                for key in _pinyin_keys(word):  # 出血 is "chu xue" as well as "chu xie"
+                    if len(key) == len(word) and len(key) >= 2:
+                        words.setdefault(key, (word, _OURS))
+            for word in self._everyday() if self._everyday is not None else ():
+                key = tuple(lazy_pinyin(word, style=Style.NORMAL, errors="ignore"))
+                if len(key) == len(word):
+                    words.setdefault(key, (word, _EVERYDAY))
+            self._words = words
+            self._vocabulary = None
 
     def translate(self, text: str) -> str:
         """``text`` with English phrases and pinyin runs replaced by Chinese; unchanged when it has neither."""
@@ -126,14 +141,8 @@ class LanguageBridge:
                 # together as a Chinese phrase would.
                 return ""
             syllables.extend(seg)
-        if self._everyday is not None:
-            with _LOCK:
-                if self._everyday is not None:
-                    for word in self._everyday():
-                        key = tuple(lazy_pinyin(word, style=Style.NORMAL, errors="ignore"))
-                        if len(key) == len(word):
-                            self._words.setdefault(key, (word, _EVERYDAY))
-                    self._everyday = None
+        if self._vocabulary is not None:
+            self._load_words()
         return self._words_for(syllables)
 
     def _words_for(self, syllables: list[str]) -> str:
