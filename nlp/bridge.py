@@ -12,7 +12,6 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 
-
 # Every toneless Mandarin syllable (ü written v), the alphabet pinyin input is segmented into.
 _SYLLABLES = frozenset("""
 a ai an ang ao ba bai ban bang bao bei ben beng bi bian biao bie bin bing bo bu ca cai can cang cao ce cen ceng
