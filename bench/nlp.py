@@ -67,12 +67,35 @@ def main() -> int:
     tok = matcher._tokenizer._tok  # raw jieba on the same texts, for comparison with the matcher's cost
     out["raw_jieba_short_texts_per_s"] = throughput(lambda t: list(tok.cut(t, HMM=False)), SHORT, args.seconds)
 
+    # The red flags alone, and on English and pinyin (read through the language bridge) after its first use.
+    from nlp.normalize import normalize
+
+    detector = matcher._redflags
+    normalised = [normalize(t) for t in SHORT]
+    out["redflags_short_texts_per_s"] = throughput(detector.detect, normalised, args.seconds)
+    foreign = ["my father has chest pain and is sweating a lot", "xiong kou teng, chu leng han",
+               "wo ba shuo hua bu qing chu zui wai le", "baby is 6 weeks old, very cold and floppy"]
+    started = time.perf_counter()
+    matcher.classify(foreign[1])
+    out["pinyin_tables_seconds"] = round(time.perf_counter() - started, 3)
+    out["foreign_texts_per_s"] = throughput(matcher.classify, foreign, args.seconds)
+    from bot.cli_nlp import score_redflags
+
+    blind = ROOT / "tests" / "nlp" / "redflag_blind"
+    for name in ("heldout", "dev", "dev2", "dev3", "dev4"):
+        path = blind / f"{name}.jsonl"
+        if path.is_file():
+            cases = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+            score = score_redflags(matcher, cases)
+            out[f"redflags_{name}"] = {"recall": score["recall"], "false_alarms": score["false_alarms"]}
+
     dev = Path(args.dev)
     if dev.is_file():
         rows = [json.loads(x) for x in dev.read_text(encoding="utf-8").splitlines() if x.strip()]
         texts = [r["text"] for r in rows]
         out["dev_mean_chars"] = round(sum(map(len, texts)) / len(texts), 1)
         out["lexicon_dev_texts_per_s"] = throughput(matcher.classify, texts[:3000], args.seconds)
+        out["ordinary_consultations_flagged"] = round(sum(matcher.classify(t).emergency for t in texts) / len(texts), 4)
         out["rss_mb_lexicon"] = rss_mb()
         with tempfile.TemporaryDirectory() as tmp:
             # Train in a child process so scikit-learn's memory does not count against the serving process.
