@@ -35,11 +35,19 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from domain.errors import DomainError
-from domain.ledgers import FREQUENCY_LABELS, LEAD_SOURCE_LABELS, LEAD_STATUS_LABELS, RULE_LABELS, Period, Scope
+from domain.ledgers import (
+    FREQUENCY_LABELS,
+    LEAD_SOURCE_LABELS,
+    LEAD_STATUS_LABELS,
+    RULE_LABELS,
+    Period,
+    Scope,
+    area_scope,
+)
 from domain.ledgers import parse_period as _parse_period
 from domain.orders import AuditEvent
 from domain.staff import Role, Staff
-from storage.ledgers import LedgerRepository, staff_scope_for
+from storage.ledgers import LedgerRepository, all_places, staff_scope_for
 from storage.uow import SqlUnitOfWork
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -270,6 +278,23 @@ def _audit(uow: SqlUnitOfWork, v: Viewer, page: str, now: datetime, **detail: ob
     )
 
 
+def _refused(uow: SqlUnitOfWork, v: Viewer, page: str, now: datetime, area: str) -> None:
+    uow.audit.append(
+        AuditEvent(
+            actor_staff_id=v.staff_id,
+            actor_role=v.role,
+            action="refused",
+            entity="dashboard",
+            entity_id=page,
+            from_status=None,
+            to_status=None,
+            reason="outside_scope",
+            at=now,
+            detail={"scope": v.scope.label, "asked": area},
+        )
+    )
+
+
 # --- login ------------------------------------------------------------------------------------------------
 
 
@@ -403,19 +428,55 @@ def _period(request: web.Request, today: date, param: str = "period") -> Period:
         return _parse_period(f"{today:%Y-%m}")
 
 
+AREA_PARAMS = ("place", "county", "city", "area")  # the names a narrowing to one city or county may come under
+
+
+def _requested_area(request: web.Request) -> str | None:
+    """The city or county code the request asks for (``?county=350421``), or None for the viewer's whole scope."""
+    for name in AREA_PARAMS:
+        value = request.query.get(name, "").strip()
+        if value:
+            return value[:32]
+    return None
+
+
 async def _data(request: web.Request, page: str, period: Period | None = None, *, personal: bool = True):
     svc = request.app[SERVICES]
     period = period or _period(request, svc.clock().astimezone(CHINA).date())
-    return await asyncio.to_thread(_gather, svc, request[VIEWER], page, period, personal)
+    area = _requested_area(request)
+    return await asyncio.to_thread(_gather, svc, request[VIEWER], page, period, personal, area)
 
 
-def _gather(svc: DashboardServices, v: Viewer, page: str, period: Period, personal: bool):
+def _area_within(uow: SqlUnitOfWork, v: Viewer, code: str) -> Scope | None:
+    """The viewer's scope narrowed to the city or county ``code``; None if that area is not wholly theirs."""
+    try:
+        wanted = area_scope(all_places(uow), uow.reference.institutions(), code)
+    except DomainError:
+        return None
+    if v.scope.place_codes is None or wanted.place_codes is None:
+        return None
+    if not wanted.place_codes <= v.scope.place_codes:
+        return None  # another city, another county, or more than a hospital's supported places
+    return Scope(wanted.label, wanted.place_codes, wanted.institution_codes & v.scope.institution_codes,
+                 wanted.target_place if v.role == Role.ADMIN.value else None, wanted.is_city)
+
+
+def _gather(svc: DashboardServices, v: Viewer, page: str, period: Period, personal: bool, area: str | None = None):
     from bot.reports import gather
 
     now = svc.clock()
     today = now.astimezone(CHINA).date()
     with svc.uow() as uow:
-        data = gather(uow, period, today, v.scope, now)
+        scope = v.scope
+        if area is not None:
+            narrowed = _area_within(uow, v, area)
+            if narrowed is None:
+                # Another place's figures: refused and audited, the same answer whether the code exists or not.
+                _refused(uow, v, page, now, area)
+                uow.commit()
+                raise web.HTTPForbidden(text="403: 只能查看本辖区的数据 / outside your area")
+            scope = narrowed
+        data = gather(uow, period, today, scope, now)
         if personal:
             _audit(uow, v, page, now, period=period.code)
         uow.commit()

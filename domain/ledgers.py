@@ -893,7 +893,7 @@ class Lead:
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """The places (and institutions) a report covers or a dashboard user may see; None places: the whole city."""
+    """The places (and institutions) a report covers or a dashboard user may see; None places: everything stored."""
 
     label: str
     place_codes: frozenset[str] | None
@@ -927,9 +927,9 @@ def area_scope(places: Sequence[Place], institutions: Iterable[Institution], cod
         raise DomainError("ledger.bad_area", code=code)
     codes = descendants(places, code)
     insts = frozenset(i.code for i in institutions if i.place_code in codes)
-    if place.level is PlaceLevel.CITY:
-        return Scope(place.name, None, insts, code, True)
-    return Scope(place.name, codes, insts, code, False)
+    # A city's scope lists its places too: the database may hold more than one city, and a city's commission sees
+    # only its own (None, "everything stored", is never handed to a dashboard user).
+    return Scope(place.name, codes, insts, code, place.level is PlaceLevel.CITY)
 
 
 def staff_scope(

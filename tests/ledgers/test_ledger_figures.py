@@ -308,5 +308,8 @@ def test_leads_are_scoped_and_low_ratings_become_leads(world_uow):
     assert len(resolved) == 1 and resolved[0].owner_name and resolved[0].resolution
     assert reviewer is not None and reviewer.place_codes is not None
     assert XUEFENG in reviewer.place_codes and CUIJIANG not in reviewer.place_codes
-    assert admin is not None and admin.place_codes is None  # the city commission sees the whole city
+    # The city commission sees its whole city, listed place by place: None ("everything stored") would show it
+    # every other city in the database too (issue 15, hole 5).
+    assert admin is not None and admin.is_city and admin.place_codes is not None
+    assert {XUEFENG, CUIJIANG} <= admin.place_codes
     assert expert is None  # experts have no dashboard
