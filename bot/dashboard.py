@@ -4,8 +4,9 @@ Server-rendered HTML, every value escaped; no JavaScript. Login with a staff cod
 ``python -m bot set-password`` (argon2id hashes); sessions are random tokens stored only as SHA-256, expire
 after ``session_ttl`` and after ``idle`` without use, and end on logout or a password change. A POST whose
 ``Origin`` is another site is refused; the login form carries a double-submit token (cookie and hidden field)
-and the logout form a per-session token. Five failed
-logins lock an account for 15 minutes. A commission administrator sees the city (or their county); a hospital
+and the logout form a per-session token. Failed
+logins slow down the client that made them (growing delays per client and account, ``bot.login_throttle``), never
+the account for everyone. A commission administrator sees the city (or their county); a hospital
 reviewer sees the places their hospital supports. Every page that shows personal data (physicians' names,
 complaints) appends an audit event. Database work, password checks and workbook building run in worker threads
 (``asyncio.to_thread``), so one slow request does not stall the others.
@@ -23,7 +24,7 @@ import secrets
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from html import escape
 from pathlib import Path
@@ -34,6 +35,7 @@ from aiohttp import web
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from bot.login_throttle import LoginThrottle, wait_text
 from domain.errors import DomainError
 from domain.ledgers import (
     FREQUENCY_LABELS,
@@ -55,9 +57,8 @@ COOKIE = "xz_session"
 LOGIN_CSRF = "xz_login_csrf"  # the login form's double-submit token
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 MIN_PASSWORD = 10
-LOCK_AFTER = 5
-LOCK_FOR = timedelta(minutes=15)
 LOGIN_FAILED = "人员编码或密码错误。"
+LOGIN_THROTTLED = "登录失败次数过多，本设备暂时不能再试这个账号：请在 {wait} 后再试。其他设备上的登录不受影响。"
 DASHBOARD_ROLES = frozenset({Role.ADMIN, Role.HOSPITAL_REVIEWER})
 _hasher = PasswordHasher()
 # A real hash to verify against when the staff code is unknown, so timing does not reveal which codes exist.
@@ -124,6 +125,7 @@ class DashboardServices:
     idle: timedelta = timedelta(minutes=30)
     secure_cookie: bool = False  # True behind HTTPS; ``secure_cookie_for`` decides for the CLI
     report_dir: Path | None = None
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)  # failed logins, per client and account
 
 
 @dataclass(slots=True)
@@ -343,28 +345,40 @@ async def login(request: web.Request) -> web.StreamResponse:
     if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
         return _login_page(request, "页面已过期，请重新登录。", code, status=403)
     # argon2 takes tens of milliseconds of CPU on purpose: never on the event loop.
-    token = await asyncio.to_thread(_check_login, svc, code, password, request.remote or "")
+    token, wait = await asyncio.to_thread(_check_login, svc, code, password, request.remote or "")
     if not token:
-        # One answer for an unknown code, a wrong password and a locked account: a lockout message would tell
-        # a guesser that the code exists and has a password (the audit log still records "locked").
+        if wait is not None:
+            # Throttled: said plainly, with how long. Codes are counted as typed, known or not, so this reveals
+            # nothing about which codes exist.
+            resp = _login_page(request, LOGIN_THROTTLED.format(wait=wait_text(wait)), code, status=429)
+            resp.headers["Retry-After"] = str(max(1, int(-(-wait.total_seconds() // 1))))
+            return resp
+        # One answer for an unknown code and a wrong password: it must not tell a guesser that the code exists.
         return _login_page(request, LOGIN_FAILED, code, status=401)
     resp = web.HTTPSeeOther("/")
     _set_session_cookie(resp, svc, token)
     raise resp
 
 
-def _check_login(svc: DashboardServices, code: str, password: str, remote: str) -> str:
-    """The new session's token, or "" when refused; notes failures and locks, audits every attempt."""
+def _check_login(svc: DashboardServices, code: str, password: str, remote: str) -> tuple[str, timedelta | None]:
+    """(the new session's token, "" when refused; the wait when this client is throttled for this code).
+
+    Failures slow down only this client (for this code, and loosely for any code): the account is never
+    locked for everyone. A throttled attempt is not checked at all. Every attempt is audited.
+    """
     now = svc.clock()
+    wait = svc.throttle.wait(remote, code, now)
     with svc.uow() as uow:
         repo = LedgerRepository(uow)
         st = uow.staff.by_code(code) if code else None
-        cred = repo.credential(st.id) if st is not None and st.id is not None else None
-        locked = cred is not None and cred.locked_until is not None and cred.locked_until > now
-        matches = verify_password(cred.password_hash if cred else _DUMMY_HASH, password) and cred is not None
-        if st is not None and cred is not None and not locked:
-            repo.note_login(cred, matches, now, lock_after=LOCK_AFTER, lock_for=LOCK_FOR)
-        ok = bool(st and matches and not locked and may_use_dashboard(st))
+        ok = False
+        if wait is None:
+            cred = repo.credential(st.id) if st is not None and st.id is not None else None
+            matches = verify_password(cred.password_hash if cred else _DUMMY_HASH, password) and cred is not None
+            ok = bool(st and matches and may_use_dashboard(st))
+            svc.throttle.note(remote, code, ok, now)
+            if not ok:
+                wait = svc.throttle.wait(remote, code, now)  # this failure may be the one that starts a delay
         uow.audit.append(
             AuditEvent(
                 actor_staff_id=st.id if st else None,
@@ -374,7 +388,7 @@ def _check_login(svc: DashboardServices, code: str, password: str, remote: str) 
                 entity_id="login",
                 from_status=None,
                 to_status=None,
-                reason=None if ok else ("locked" if locked else "bad_credentials"),
+                reason=None if ok else ("throttled" if wait is not None else "bad_credentials"),
                 at=now,
                 detail={"code": code, "remote": remote},
             )
@@ -384,7 +398,7 @@ def _check_login(svc: DashboardServices, code: str, password: str, remote: str) 
             token = secrets.token_urlsafe(32)
             repo.add_session(_token_hash(token), st.id, now, svc.session_ttl)
         uow.commit()
-    return token
+    return token, (None if ok else wait)
 
 
 def _set_session_cookie(resp: web.StreamResponse, svc: DashboardServices, token: str) -> None:

@@ -8,7 +8,8 @@ import re
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.dashboard import COOKIE, LOCK_AFTER, DashboardServices, make_app
+from bot.dashboard import COOKIE, DashboardServices, make_app
+from bot.login_throttle import FREE_PER_ACCOUNT
 from storage.tables import AuditRow
 from tests.ledgers.conftest import PASSWORDS, Clock
 
@@ -85,12 +86,15 @@ async def test_logout_needs_the_form_token_and_ends_the_session(client):
     assert (await client.get("/", allow_redirects=False)).status == 303
 
 
-async def test_repeated_failures_lock_the_account(client, sqlite_world):
-    for _ in range(LOCK_AFTER):
-        await login(client, "S0030", "wrong-password-x")
-    resp = await login(client, "S0030")  # even the right password is refused while locked
-    assert resp.status == 401 and "人员编码或密码错误" in await resp.text()  # the lock is not announced
-    assert ("locked", "login") in audit_actions(sqlite_world[1], "dashboard.login_failed")
+async def test_repeated_failures_slow_down_this_client_and_say_for_how_long(client, sqlite_world):
+    # Issue 15: this used to lock the account for everyone after five failures; now only this client waits.
+    for _ in range(FREE_PER_ACCOUNT):
+        assert (await login(client, "S0030", "wrong-password-x")).status == 401
+    resp = await login(client, "S0030", "wrong-password-x")
+    assert resp.status == 429 and "请在 30秒 后再试" in await resp.text() and int(resp.headers["Retry-After"]) >= 30
+    resp = await login(client, "S0030")  # even the right password waits on this client: it is not even checked
+    assert resp.status == 429 and "请在" in await resp.text()
+    assert ("throttled", "login") in audit_actions(sqlite_world[1], "dashboard.login_failed")
     client.clock.advance(minutes=16)
     assert (await login(client, "S0030")).status == 303
 

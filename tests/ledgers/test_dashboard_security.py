@@ -265,28 +265,32 @@ async def test_the_login_form_needs_its_double_submit_token(client):
 # --- one answer for every failed login --------------------------------------------------------------------
 
 
-async def test_a_locked_account_gets_the_same_answer_as_a_wrong_password(client, sqlite_world):
+async def test_a_throttled_client_gets_the_same_answer_for_a_known_and_an_unknown_code(client, sqlite_world):
+    # Issue 15: the old global lock is gone; the throttle counts codes as typed, so its message (which says how
+    # long to wait) cannot tell a guesser which codes exist.
     import re
 
-    from bot.dashboard import LOCK_AFTER
+    from bot.login_throttle import FREE_PER_ACCOUNT
 
     def message(page: str) -> str:
         return re.search(r'id="login-error"[^>]*>([^<]*)<', page).group(1)
 
     wrong = await _login(client, "S0002", "not-the-password")
     unknown = await _login(client, "NOBODY", "not-the-password")
-    for _ in range(LOCK_AFTER - 1):
-        await _login(client, "S0002", "not-the-password")
-    locked = await _login(client, "S0002")  # the right password, but the account is locked now
-    texts = [message(await r.text()) for r in (wrong, unknown, locked)]
-    assert [r.status for r in (wrong, unknown, locked)] == [401, 401, 401]
-    assert texts[0] == texts[1] == texts[2] and "锁定" not in texts[2]
-    with sqlite_world[1]() as uow:  # the lock itself is still there, and audited
+    assert [r.status for r in (wrong, unknown)] == [401, 401]
+    assert message(await wrong.text()) == message(await unknown.text())
+    for code in ("S0002", "NOBODY"):
+        for _ in range(FREE_PER_ACCOUNT - 1):
+            await _login(client, code, "not-the-password")
+    known, ghost = await _login(client, "S0002", "not-the-password"), await _login(client, "NOBODY", "x" * 12)
+    assert known.status == ghost.status == 429
+    assert re.sub(r"\d+", "N", message(await known.text())) == re.sub(r"\d+", "N", message(await ghost.text()))
+    with sqlite_world[1]() as uow:
         from sqlmodel import col, select
 
         from storage.tables import AuditRow
 
         reasons = uow.session.exec(select(AuditRow.reason).where(col(AuditRow.action) == "dashboard.login_failed"))
-        assert "locked" in set(reasons)
+        assert "throttled" in set(reasons)
     client.clock.advance(minutes=16)
     assert (await _login(client, "S0002")).status == 303
