@@ -488,9 +488,18 @@ def to_inbound(update: Any) -> tuple[Inbound | None, str | None]:
         if msg is None or query.data is None:
             return None, query.id
         return Inbound(PLATFORM, str(query.from_user.id), str(msg.chat.id), button=query.data, update_id=update_id,
-                       message_id=str(msg.message_id), display_name=query.from_user.full_name), query.id
+                       message_id=str(msg.message_id), display_name=query.from_user.full_name,
+                       chat_type=chat_type_of(msg.chat)), query.id
     message = update.message
     if message is None or message.from_user is None:
         return None, None  # edits, channel posts, anything we did not ask for
     return Inbound(PLATFORM, str(message.from_user.id), str(message.chat.id), text=message.text,
-                   update_id=update_id, display_name=message.from_user.full_name), None
+                   update_id=update_id, display_name=message.from_user.full_name,
+                   chat_type=chat_type_of(message.chat)), None
+
+
+def chat_type_of(chat: Any) -> str:
+    """Telegram's chat type as plain text ("private", "group", "supergroup", "channel"); unknown is not private."""
+    kind = getattr(chat, "type", None)
+    kind = getattr(kind, "value", kind)  # python-telegram-bot gives an enum, aiogram a string
+    return str(kind) if kind else "unknown"

@@ -90,6 +90,18 @@ def parse_xml(data: bytes | str, limit: int = MAX_BODY) -> dict[str, str]:
     return {child.tag: (child.text or "").strip() if len(child) == 0 else "" for child in root}
 
 
+def chat_of(m: dict[str, str], user: str) -> tuple[str, str]:
+    """(chat id, chat type) of a callback message: one-to-one unless it names a chat of its own.
+
+    A WeCom group (an app chat, a group robot) adds ``ChatId`` and ``ChatType`` ("group"; "single" for one to
+    one). Such a message is answered in its chat, where it came from, and never treated as private.
+    """
+    chat, kind = m.get("ChatId", "").strip(), m.get("ChatType", "").strip().lower()
+    if not chat and kind in ("", "single"):
+        return user, "private"
+    return (chat or f"group:{user}")[:64], (kind if kind and kind != "single" else "group")[:32]
+
+
 def cdata(text: str) -> str:
     """Text safe inside ``<![CDATA[...]]>`` (wechatpy's replies do not split ``]]>``)."""
     return text.replace("]]>", "]]]]><![CDATA[>")

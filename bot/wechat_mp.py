@@ -35,6 +35,7 @@ from bot.wechat_common import (
     ReplayGuard,
     TokenStore,
     cdata,
+    chat_of,
     errcode_of,
     serve_bridge,
     split_bytes,
@@ -269,9 +270,10 @@ def make_translate(bridge_ref: list[CallbackBridge]) -> Callable[[dict[str, str]
                 bridge.queues.submit(user, lambda: asyncio.to_thread(bridge.mark_blocked, user))
             return None
         update_id = m.get("MsgId") or f"{user}:{ct}:{kind}"[:64]
+        chat, chat_type = chat_of(m, user)  # the OA has no groups; should one ever appear, it is not private
         if kind == "text":
-            return Inbound(PLATFORM, user, user, text=m.get("Content", ""), update_id=update_id)
-        return Inbound(PLATFORM, user, user, text=None, update_id=update_id)
+            return Inbound(PLATFORM, user, chat, text=m.get("Content", ""), update_id=update_id, chat_type=chat_type)
+        return Inbound(PLATFORM, user, chat, text=None, update_id=update_id, chat_type=chat_type)
 
     return translate
 

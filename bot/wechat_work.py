@@ -33,6 +33,7 @@ from bot.wechat_common import (
     ReplayGuard,
     TokenStore,
     cdata,
+    chat_of,
     errcode_of,
     serve_bridge,
     split_bytes,
@@ -189,19 +190,21 @@ def make_translate(deliverer: WeComDeliverer) -> Callable[[dict[str, str]], Inbo
         if not user or len(user) > 64:
             return None
         kind, ct = m.get("MsgType", ""), m.get("CreateTime", "")
+        chat, chat_type = chat_of(m, user)
         if kind == "event":
             event = m.get("Event", "")
             if event != "template_card_event":
                 return None  # enter_agent, subscribe …: nothing to answer
             key, task = m.get("EventKey", ""), m.get("TaskId", "")
-            if m.get("ResponseCode"):
+            if m.get("ResponseCode") and chat_type == "private":
                 deliverer.remember_press(user, task, m["ResponseCode"])
-            return Inbound(PLATFORM, user, user, button=key, update_id=update_id_of(user, ct, event, key),
-                           message_id=task or None)
+            return Inbound(PLATFORM, user, chat, button=key, update_id=update_id_of(user, ct, event, key),
+                           message_id=task or None, chat_type=chat_type)
         update_id = m.get("MsgId") or update_id_of(user, ct, kind)
         if kind == "text":
-            return Inbound(PLATFORM, user, user, text=m.get("Content", ""), update_id=update_id)
-        return Inbound(PLATFORM, user, user, text=None, update_id=update_id)  # images, voice: ask for text
+            return Inbound(PLATFORM, user, chat, text=m.get("Content", ""), update_id=update_id, chat_type=chat_type)
+        # images, voice: ask for text
+        return Inbound(PLATFORM, user, chat, text=None, update_id=update_id, chat_type=chat_type)
 
     return translate
 

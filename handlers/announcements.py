@@ -31,6 +31,7 @@ from domain.circuits import Circuit
 from domain.places import InstitutionKind, PlaceLevel
 from domain.specialties import catalogue
 from domain.staff import Role
+from handlers.core import private_chat_of
 from handlers.texts_circuits import t
 from storage.circuits import circuit_json
 from storage.uow import SqlUnitOfWork
@@ -201,7 +202,7 @@ class Announcer:
         return int(
             uow.outbox.enqueue(
                 acc.platform,
-                acc.chat_id,
+                private_chat_of(acc),
                 text,
                 None,
                 priority="bulk",

@@ -45,6 +45,7 @@ BUTTON_TTL = timedelta(days=30)
 # within 15 s. A week is ample; after that the housekeeping purge forgets them.
 UPDATE_ID_TTL = timedelta(days=7)
 ROLE_PREFERENCE = ROLE_ORDER
+PRIVATE_CHAT = "private"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,15 @@ class Inbound:
     update_id: str | None = None
     message_id: str | None = None  # the message that carried the pressed button
     display_name: str | None = None
+    # "private" for a one-to-one chat with the bot; anything else ("group", "supergroup", "channel", a WeCom
+    # group chat) is not private. Adapters set it from the platform's own chat type.
+    chat_type: str = "private"
+
+    @property
+    def is_private(self) -> bool:
+        """True only for a one-to-one chat: the platform says so and the chat is addressed by the user's own id
+        (true of a private chat on Telegram, WeCom and the Official Account), so a mislabelled group fails closed."""
+        return self.chat_type == PRIVATE_CHAT and self.chat_id == self.user_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +111,15 @@ def split_text(text: str, limit: int = MAX_OUTBOUND_TEXT) -> list[str]:
     if current:
         chunks.append(current)
     return [c.rstrip("\n") or c for c in chunks]
+
+
+def private_chat_of(acc: ChatAccount) -> str:
+    """Where a notification to this account goes: the person's private chat, addressed by their own user id.
+
+    The stored chat id is only ever set from a private chat, but an account stored before that rule may still
+    hold a group's id: a notification must never follow it there.
+    """
+    return acc.platform_user_id
 
 
 def has_meaning(text: str) -> bool:
@@ -319,7 +338,7 @@ class Ctx:
                 continue
             seen.add(a.id)
             for chunk in split_text(text):
-                self.out.append(Outbound(a.platform, a.chat_id, chunk))
+                self.out.append(Outbound(a.platform, private_chat_of(a), chunk))
 
     def offer(self, accounts: Iterable[ChatAccount], text: str, choices: list[list[tuple[str, str, dict]]]) -> None:
         """Send other accounts a message with buttons of their own (each token belongs to its recipient)."""
@@ -335,7 +354,7 @@ class Ctx:
                 )
                 for row in choices
             )
-            self.out.append(Outbound(a.platform, a.chat_id, text, rows))
+            self.out.append(Outbound(a.platform, private_chat_of(a), text, rows))
 
     def notify_staff(self, staff_ids: Iterable[int | None], text: str) -> None:
         """Notify these staff members on every platform they are bound on."""
@@ -440,6 +459,8 @@ class Conversation:
 
     def _handle(self, inbound: Inbound, after: AfterUpdate | None) -> list[Outbound]:
         now = self.services.clock()
+        if not inbound.is_private:
+            return self._refuse_group(inbound, now)
         with self.services.uow() as uow:
             acc = self._begin(uow, inbound, now)
             if acc is None:
@@ -466,6 +487,37 @@ class Conversation:
                 uow.commit()
                 self._after(after, uow, ctx.acc)
                 return ctx.out
+
+    def _refuse_group(self, inbound: Inbound, now: datetime) -> list[Outbound]:
+        """A group (or any chat that is not one-to-one) gets only "请私聊我", before any flow runs.
+
+        Personal data goes only to the private chat of the person entitled to it, so no handler runs here: no
+        command, no button, no step. The account is neither created nor touched (a group's chat id must never
+        become where someone's notifications go). The refusal is audited without the message's text.
+        """
+        with self.services.uow() as uow:
+            if inbound.update_id and not uow.chat.first_time(inbound.platform, inbound.update_id, now):
+                return []
+            acc = uow.chat.account(inbound.platform, inbound.user_id)
+            kind = "button" if inbound.button is not None else (
+                "command" if (inbound.text or "").lstrip().startswith("/") else "text")
+            uow.audit.append(
+                AuditEvent(
+                    actor_staff_id=acc.staff_id if acc else None,
+                    actor_role="staff" if acc and acc.staff_id else "resident",
+                    action="refused",
+                    entity="chat",
+                    entity_id=inbound.chat_id[:64],
+                    from_status=None,
+                    to_status=None,
+                    reason="not_private_chat",
+                    at=now,
+                    detail={"account": acc.id if acc else None, "platform": inbound.platform,
+                            "chat_type": inbound.chat_type[:32], "kind": kind},
+                )
+            )
+            uow.commit()
+        return [Outbound(inbound.platform, inbound.chat_id, t("private_only"))]
 
     @staticmethod
     def _after(after: AfterUpdate | None, uow: SqlUnitOfWork, acc: ChatAccount) -> None:

@@ -21,7 +21,7 @@ from domain.errors import DomainError, PermissionDenied
 from domain.orders import AuditEvent
 from domain.permissions import Jurisdiction
 from domain.staff import Staff
-from handlers.core import CHINA, Ctx, Router
+from handlers.core import CHINA, Ctx, Router, private_chat_of
 from handlers.texts import t
 from storage.uow import SqlUnitOfWork
 
@@ -119,7 +119,7 @@ def _queue(uow: SqlUnitOfWork, a: EmergencyAlert, level: AlertLevel, found: list
     for tg in found:
         for acc in tg.accounts:
             assert acc.id is not None
-            uow.outbox.enqueue(acc.platform, acc.chat_id, text, _buttons_json(uow, acc.id, a.id, now),
+            uow.outbox.enqueue(acc.platform, private_chat_of(acc), text, _buttons_json(uow, acc.id, a.id, now),
                                priority="reply", dedupe_key=f"em:{a.id}:{level.value}:{acc.id}",
                                account_id=acc.id, now=now)
 
@@ -130,7 +130,7 @@ def _tell_doctor(uow: SqlUnitOfWork, a: EmergencyAlert, kind: str, text: str, no
     for acc in uow.chat.accounts_of_staff([a.filed_by_staff_id]):
         if acc.blocked or acc.id is None:
             continue
-        n += uow.outbox.enqueue(acc.platform, acc.chat_id, text, None, priority="reply",
+        n += uow.outbox.enqueue(acc.platform, private_chat_of(acc), text, None, priority="reply",
                                 dedupe_key=f"em:{a.id}:{kind}:{acc.id}", account_id=acc.id, now=now)
     return n
 

@@ -17,7 +17,7 @@ from domain.planning import LEVEL_OF_PLACE, format_proposal, parse_month, propos
 from domain.staff import Role
 from handlers.announcements import Announcer
 from handlers.common import act, acting_staff, specialty_name
-from handlers.core import Ctx, Router
+from handlers.core import Ctx, Router, private_chat_of
 from handlers.planning_io import accept_proposal, plan_inputs, proposal_fingerprint, within_support
 from handlers.texts_circuits import t
 
@@ -122,7 +122,7 @@ def _tell_scheduled(ctx: Ctx, o, c: Circuit) -> None:
     text = t("notify.scheduled_resident", expert=_experts(ctx, c), **when)
     for acc in ctx.uow.chat.accounts_of_resident(o.resident_id):
         if not acc.blocked:
-            ctx.uow.outbox.enqueue(acc.platform, acc.chat_id, text, None, priority="reply",
+            ctx.uow.outbox.enqueue(acc.platform, private_chat_of(acc), text, None, priority="reply",
                                    dedupe_key=f"scheduled:{o.id}:{c.id}:{acc.platform}:{acc.id}", account_id=acc.id,
                                    now=ctx.now)
 

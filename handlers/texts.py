@@ -47,6 +47,7 @@ TEXTS: dict[str, str] = {
     "free_text_unexpected": "收到。如需办理业务，请发送 /help 查看可用命令。",
     "flood": "您发送得太快了，请稍等几秒再发。",
     "busy": "系统繁忙，请稍后再试。您的操作没有保存，可以稍后重新发送。",
+    "private_only": "请私聊我（为保护个人信息，群聊中不办理任何业务，也不显示任何居民信息）。",
     "empty_text": "没有收到文字内容，请用文字回复。",
     "too_long": "内容太长（{length}字），请控制在{limit}字以内。",
     "no_meaning": "没看懂这条消息，请用文字描述（可以是中文或拼音、英文）。",
@@ -173,6 +174,8 @@ TEXTS: dict[str, str] = {
     ),
     "new.abandoned": "已放弃，未保存。",
     "notify.new_order": "新订单待初审：{number}（{village}，{specialty}）。发送 /pending 查看。",
+    "notify.order_edited": "待初审订单 {number}（{village}）已被村医修改需求内容，之前的审核按钮已失效。"
+    "发送 /pending 查看最新内容。",
     "draft.reminder": "您有一条未完成的操作（{step}），24小时后将自动清除。发送 /cancel 放弃，或继续回复。",
     "draft.expired": "未完成的操作已超过24小时，已自动清除。",
     # --- village doctor: orders ------------------------------------------------------------------------------
@@ -208,6 +211,9 @@ TEXTS: dict[str, str] = {
     "review.done": "{number}：{decision}。",
     "review.batch_done": "已批准 {count} 条常规订单：{numbers}",
     "review.already": "订单 {number} 已经处理过了（当前状态：{status}），本次操作未执行。",
+    "review.changed": "订单 {number} 在您看到之后已被修改，本次操作未执行。请核对下面的最新内容后再决定。",
+    "review.batch_changed": "另有 {count} 条订单在列表显示后已被修改，未一并批准：{numbers}。"
+    "请发送 /pending 查看最新内容。",
     "dispose.circuit": "安排巡诊",
     "dispose.remote": "远程会诊",
     "dispose.refer_up": "上转",

@@ -207,7 +207,8 @@ class ScheduleRepository(Repository):
         if not village_codes:
             return 0
         src = (select(col(ChatAccountRow.id).label("account_id"), col(ChatAccountRow.platform).label("platform"),
-                      col(ChatAccountRow.chat_id).label("chat_id"))
+                      # the person's private chat (their own user id), never a group an old row may point at
+                      col(ChatAccountRow.platform_user_id).label("chat_id"))
                .where(col(ChatAccountRow.blocked).is_(False),
                       col(ChatAccountRow.id).in_(select(col(SubscriptionRow.chat_account_id))
                                                  .where(col(SubscriptionRow.village_code).in_(village_codes))))
