@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from domain.errors import DomainError, PermissionDenied
 from domain.orders import Action, Order
 from domain.permissions import authorize_order_action, authorize_view
@@ -62,8 +64,18 @@ def viewable_order(ctx: Ctx, order_id: object) -> Order:
     return order
 
 
-def act(ctx: Ctx, order_id: object, action: Action, **kw) -> Order | None:
-    """Authorise and apply ``action``; None (with a polite answer) if the order has moved on already."""
+_UNCHECKED = object()
+
+
+def act(ctx: Ctx, order_id: object, action: Action, *, shown: object = _UNCHECKED,
+        changed: Callable[[Order], None] | None = None, **kw) -> Order | None:
+    """Authorise and apply ``action``; None (with a polite answer) if the order has moved on already.
+
+    ``shown`` is the order's version on the card the decision was taken from (carried by the button): if the
+    order changed since (an edit, an answered return), nothing is decided, the refusal is audited, and
+    ``changed`` (if given) shows the reviewer the order as it is now. A button without a version counts as
+    changed.
+    """
     st, role = acting_staff(ctx)
     order = load_order(ctx, order_id, for_update=True)
     circuit_id = kw.get("circuit_id") or order.circuit_id
@@ -82,10 +94,22 @@ def act(ctx: Ctx, order_id: object, action: Action, **kw) -> Order | None:
         )
         ctx.edit(t("review.already", number=order.number, status=status_name(order)))
         return None
+    if shown is not _UNCHECKED and not _same_version(shown, order.version):
+        ctx.audit("refused", "order", order.entity_id, reason="order_changed",
+                  detail={"action": action.value, "shown": str(shown)[:16], "now": order.version})
+        if changed is not None:
+            changed(order)
+        else:
+            ctx.edit(t("review.changed", number=order.number))
+        return None
     assert st.id is not None
     order.apply(action, actor_staff_id=st.id, actor_role=role, now=ctx.now, **kw)
     ctx.uow.orders.save(order)
     return order
+
+
+def _same_version(shown: object, version: int) -> bool:
+    return isinstance(shown, int) and not isinstance(shown, bool) and shown == version
 
 
 def township_centers_of(ctx: Ctx, post_code: str) -> list[str]:

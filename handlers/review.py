@@ -90,27 +90,65 @@ def township_pending(ctx: Ctx, arg: str) -> None:
         routine = [o for o in items if o.urgency is Urgency.ROUTINE]
         # The button approves exactly the orders counted on it, not whatever arrives before it is pressed.
         batch = [[ctx.btn(t("review.approve_all", count=len(routine)), "tw.approve_all", post=items[0].post_code,
-                          ids=[o.id for o in routine])]]
+                          ids=[o.id for o in routine], v={str(o.id): o.version for o in routine})]]
         ctx.reply(
             t("pending.village", village=ctx.place_name(village), count=len(items)), batch if len(routine) >= 2 else []
         )
         for o in items[: MAX_CARDS - shown]:
-            ctx.reply(
-                _card(ctx, o, residents),
-                [
-                    [
-                        ctx.btn(t("review.approve"), "tw.approve", id=o.id),
-                        ctx.btn(t("review.return"), "tw.return", id=o.id),
-                    ],
-                    [
-                        ctx.btn(t("review.reject"), "tw.reject", id=o.id),
-                        ctx.btn(t("review.merge"), "tw.merge", id=o.id),
-                    ],
-                ],
-            )
+            _township_card(ctx, o, residents)
             shown += 1
     if len(found) > shown:
         ctx.reply(t("pending.more", count=len(found) - shown))
+
+
+def _township_card(ctx: Ctx, o: Order, residents: dict) -> None:
+    """A submitted order's card with the township's decisions; each button names the version it was shown at."""
+    ctx.reply(
+        _card(ctx, o, residents),
+        [
+            [
+                ctx.btn(t("review.approve"), "tw.approve", id=o.id, v=o.version),
+                ctx.btn(t("review.return"), "tw.return", id=o.id, v=o.version),
+            ],
+            [
+                ctx.btn(t("review.reject"), "tw.reject", id=o.id, v=o.version),
+                ctx.btn(t("review.merge"), "tw.merge", id=o.id, v=o.version),
+            ],
+        ],
+    )
+
+
+def _hospital_card(ctx: Ctx, o: Order, residents: dict) -> None:
+    """A township-approved order's card with the hospital's dispositions, each naming the version shown."""
+    ctx.reply(
+        f"【{ctx.place_name(o.village_code)}】" + _card(ctx, o, residents),
+        [
+            [
+                ctx.btn(t("dispose.circuit"), "hs.circuit", id=o.id, v=o.version),
+                ctx.btn(t("dispose.remote"), "hs.remote", id=o.id, v=o.version),
+                ctx.btn(t("dispose.refer_up"), "hs.refer", id=o.id, v=o.version),
+            ],
+            [
+                ctx.btn(t("dispose.local"), "hs.local", id=o.id, v=o.version),
+                ctx.btn(t("dispose.reject"), "hs.reject", id=o.id, v=o.version),
+            ],
+        ],
+    )
+
+
+def _show_changed(ctx: Ctx, o: Order) -> None:
+    """The order changed after its card was shown: say so on the old card and show the card as it is now."""
+    ctx.edit(t("review.changed", number=o.number))
+    residents = ctx.read_residents([o.resident_id], "review")
+    if o.status is OrderStatus.SUBMITTED:
+        _township_card(ctx, o, residents)
+    elif o.status is OrderStatus.TOWNSHIP_APPROVED:
+        _hospital_card(ctx, o, residents)
+
+
+def _decide(ctx: Ctx, order_id: object, action: Action, shown: object, **kw) -> Order | None:
+    """Apply a reviewer's decision taken on the card of version ``shown``."""
+    return act(ctx, order_id, action, shown=shown, changed=lambda o: _show_changed(ctx, o), **kw)
 
 
 def _decided(ctx: Ctx, o: Order, action: Action, detail: str | None = None, card: str | None = None) -> None:
@@ -128,21 +166,21 @@ def _decided(ctx: Ctx, o: Order, action: Action, detail: str | None = None, card
 @router.button("tw.approve")
 def approve(ctx: Ctx, payload: dict) -> None:
     """Approve: the order goes on to the supporting hospital."""
-    o = act(ctx, payload.get("id"), Action.TOWNSHIP_APPROVE)
+    o = _decide(ctx, payload.get("id"), Action.TOWNSHIP_APPROVE, payload.get("v"))
     if o:
         _decided(ctx, o, Action.TOWNSHIP_APPROVE)
 
 
 def _ask(ctx: Ctx, step: str, key: str, payload: dict) -> None:
     o = load_order(ctx, payload.get("id"))
-    ctx.acc.start(step, ctx.now, id=o.id, card=ctx.inbound.message_id)
+    ctx.acc.start(step, ctx.now, id=o.id, card=ctx.inbound.message_id, v=payload.get("v"))
     ctx.reply(t(key))
 
 
 def _typed(ctx: Ctx, action: Action, **kw) -> tuple[Order | None, str | None]:
     """Apply ``action`` to the order the user was asked about; returns it and the card to update."""
     card = ctx.acc.draft.get("card")
-    o = act(ctx, ctx.acc.draft.get("id"), action, **kw)
+    o = _decide(ctx, ctx.acc.draft.get("id"), action, ctx.acc.draft.get("v"), **kw)
     ctx.acc.clear()
     return o, str(card) if card else None
 
@@ -197,6 +235,7 @@ def choose_merge(ctx: Ctx, payload: dict) -> None:
                 "tw.merge_into",
                 id=o.id,
                 into=x.id,
+                v=payload.get("v"),
             )
         ]
         for x in others[:8]
@@ -211,7 +250,7 @@ def merge_into(ctx: Ctx, payload: dict) -> None:
     target = load_order(ctx, payload.get("into"))
     if target.post_code != o.post_code or not target.status.is_open:
         raise DomainError("order.merge_target_missing")
-    done = act(ctx, o.id, Action.TOWNSHIP_MERGE, merged_into_id=target.id)
+    done = _decide(ctx, o.id, Action.TOWNSHIP_MERGE, payload.get("v"), merged_into_id=target.id)
     if done:
         _decided(ctx, done, Action.TOWNSHIP_MERGE, target.number)
 
@@ -222,15 +261,22 @@ def approve_all(ctx: Ctx, payload: dict) -> None:
     post = str(payload.get("post"))
     if post not in _posts_in_scope(ctx, TW):
         raise PermissionDenied("perm.outside_township", post=post)
-    numbers = []
+    numbers: list[str | None] = []
+    changed: list[str | None] = []
     shown = {int(i) for i in payload.get("ids") or [] if isinstance(i, int)}
+    versions = payload.get("v") if isinstance(payload.get("v"), dict) else {}
     for o in ctx.uow.orders.list(post_codes=[post], statuses=[OrderStatus.SUBMITTED], limit=500):
         if o.urgency is Urgency.ROUTINE and o.id in shown:
-            done = act(ctx, o.id, Action.TOWNSHIP_APPROVE)
+            # Only what the list showed: an order edited or answered since is left for a look at its new card.
+            done = act(ctx, o.id, Action.TOWNSHIP_APPROVE, shown=versions.get(str(o.id)),
+                       changed=lambda x: changed.append(x.number))
             if done:
                 numbers.append(done.number)
                 notify_decision(ctx, done, Action.TOWNSHIP_APPROVE)
-    ctx.edit(t("review.batch_done", count=len(numbers), numbers="、".join(n or "" for n in numbers)))
+    text = t("review.batch_done", count=len(numbers), numbers="、".join(n or "" for n in numbers))
+    if changed:
+        text += "\n" + t("review.batch_changed", count=len(changed), numbers="、".join(n or "" for n in changed))
+    ctx.edit(text)
 
 
 # --- hospital ---------------------------------------------------------------------------------------------------
@@ -253,20 +299,7 @@ def hospital_pending(ctx: Ctx, arg: str) -> None:
             break
         ctx.reply(t("pending.specialty", specialty=specialty_name(spec), count=len(items)))
         for o in items[: MAX_CARDS - shown]:
-            ctx.reply(
-                f"【{ctx.place_name(o.village_code)}】" + _card(ctx, o, residents),
-                [
-                    [
-                        ctx.btn(t("dispose.circuit"), "hs.circuit", id=o.id),
-                        ctx.btn(t("dispose.remote"), "hs.remote", id=o.id),
-                        ctx.btn(t("dispose.refer_up"), "hs.refer", id=o.id),
-                    ],
-                    [
-                        ctx.btn(t("dispose.local"), "hs.local", id=o.id),
-                        ctx.btn(t("dispose.reject"), "hs.reject", id=o.id),
-                    ],
-                ],
-            )
+            _hospital_card(ctx, o, residents)
             shown += 1
     if len(found) > shown:
         ctx.reply(t("pending.more", count=len(found) - shown))
@@ -292,11 +325,12 @@ def choose_expert(ctx: Ctx, payload: dict) -> None:
                 "hs.expert",
                 id=o.id,
                 expert=e.id,
+                v=payload.get("v"),
             )
         ]
         for e in experts[:8]
     ]
-    rows.append([ctx.btn(t("dispose.assign_later"), "hs.expert", id=o.id, expert=None)])
+    rows.append([ctx.btn(t("dispose.assign_later"), "hs.expert", id=o.id, expert=None, v=payload.get("v"))])
     ctx.reply(t("dispose.choose_expert") if experts else t("dispose.no_expert"), rows)
 
 
@@ -311,7 +345,8 @@ def assign_expert(ctx: Ctx, payload: dict) -> None:
         if expert is None or expert.institution_code != st.institution_code or not expert.has_role(Role.EXPERT):
             raise PermissionDenied("perm.not_your_circuit")
         name = expert.name
-    o = act(ctx, payload.get("id"), Action.DISPOSE_CIRCUIT, expert_id=int(str(expert_id)) if expert_id else None)
+    o = _decide(ctx, payload.get("id"), Action.DISPOSE_CIRCUIT, payload.get("v"),
+                expert_id=int(str(expert_id)) if expert_id else None)
     if o:
         _decided(ctx, o, Action.DISPOSE_CIRCUIT, name)
 
@@ -347,7 +382,7 @@ def referral(ctx: Ctx, text: str) -> None:
 @router.button("hs.local")
 def local(ctx: Ctx, payload: dict) -> None:
     """The township center can treat it."""
-    o = act(ctx, payload.get("id"), Action.DISPOSE_LOCAL)
+    o = _decide(ctx, payload.get("id"), Action.DISPOSE_LOCAL, payload.get("v"))
     if o:
         _decided(ctx, o, Action.DISPOSE_LOCAL)
 

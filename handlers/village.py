@@ -526,9 +526,12 @@ def edit_text(ctx: Ctx, text: str) -> None:
     st, _ = acting_staff(ctx)
     assert st.id is not None
     o.edit_need(text, actor_staff_id=st.id, now=ctx.now)
-    ctx.uow.orders.save(o)
+    ctx.uow.orders.save(o)  # bumps the version: review buttons shown before the edit no longer decide anything
     ctx.acc.clear()
     ctx.reply(t("orders.edited", number=o.number))
+    if o.status is OrderStatus.SUBMITTED:  # a returned order reaches the township again when it is answered
+        ctx.notify_role_at(township_centers_of(ctx, o.post_code), Role.TOWNSHIP_REVIEWER,
+                           t("notify.order_edited", number=o.number, village=ctx.place_name(o.village_code)))
 
 
 @router.button("order.cancel")
