@@ -131,18 +131,23 @@ class LanguageBridge:
         return _ASCII_RUN.sub(lambda m: self._ascii_run(m, english), text)
 
     def _ascii_run(self, m: re.Match[str], english: bool) -> str:
-        run = m.group(0)
-        syllables: list[str] = []
-        for word in _WORD.findall(run):
-            seg = None if english else _segment(word)
-            if seg is None:
-                # English words the glossary does not know are dropped, so the words it did translate come
-                # together as a Chinese phrase would.
-                return ""
-            syllables.extend(seg)
+        if english:
+            # English words the glossary does not know are dropped, so the words it did translate come together
+            # as a Chinese phrase would.
+            return ""
         if self._vocabulary is not None:
             self._load_words()
-        return self._words_for(syllables)
+        out: list[str] = []
+        syllables: list[str] = []
+        for word in _WORD.findall(m.group(0)):
+            seg = _segment(word)
+            if seg is None:  # a typo or a stray English word inside pinyin ("shuo bu chu hau"): skip just it
+                out.append(self._words_for(syllables))
+                syllables = []
+                continue
+            syllables.extend(seg)
+        out.append(self._words_for(syllables))
+        return "".join(out)
 
     def _words_for(self, syllables: list[str]) -> str:
         """The reading of a syllable run with the fewest pieces: our words and everyday words first, then

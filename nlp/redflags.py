@@ -377,7 +377,7 @@ class RedFlagDetector:
                 found = None
                 # Before the trigger and after it, never overlapping it ("脚突然冰凉" after "脚").
                 for r in chain(group.finditer(text, lo, m.start()), group.finditer(text, m.end(), hi)):
-                    if self._live(text, r.start(), r.end(), soft=False, course="any"):
+                    if self._live(text, r.start(), r.end(), soft=False, course="any", history=False):
                         found = r.group(0)
                         break
                 if found is None:
@@ -387,7 +387,8 @@ class RedFlagDetector:
                 return RedFlagHit(rule.rule_id, "+".join(words), rule.reason, rule.standard)
         return None
 
-    def _live(self, text: str, start: int, end: int, *, soft: bool, course: str, population: bool = False) -> bool:
+    def _live(self, text: str, start: int, end: int, *, soft: bool, course: str, population: bool = False,
+              history: bool = True) -> bool:
         """True if the phrase at [start, end) is a present, affirmed finding of this patient's own story."""
         cstart = max(text.rfind(c, 0, start) for c in _CLAUSE_END) + 1
         cend_candidates = [p for p in (text.find(c, end) for c in _CLAUSE_END) if p != -1]
@@ -420,7 +421,8 @@ class RedFlagDetector:
             return False  # "想问……会不会……" about a disease, unless the clause says it is happening now
         if course != "any" and self._resolved is not None and self._resolved.search(text, end, send):
             return False  # "……抢救过来了", "……已经好了" (a swallowed poison is not over when it looks well)
-        if self._history is not None:
+        # A companion is context: "两个月前被狗咬了，这两天怕水" — the bite may well be in the past.
+        if history and self._history is not None:
             last_hist = max((m.end() for m in self._history.finditer(text, sstart, start)
                              if m.group(0) not in _RECORD_WORDS or self._applies(text, m.start(), cstart)),
                             default=-1)
