@@ -70,7 +70,8 @@ def _app():
     from bot.logging_setup import configure_logging
 
     settings = Settings.from_env()
-    configure_logging(settings.log_level if settings.log_level != "INFO" else "WARNING")
+    configure_logging(settings.log_level if settings.log_level != "INFO" else "WARNING",
+                      library_debug=settings.library_debug, secrets=settings.secrets())
     return build_app(settings)
 
 

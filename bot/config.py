@@ -46,6 +46,7 @@ class Settings:
     wechat_listen: str = "127.0.0.1:8090"
     handler_processes: int = 0  # Telegram: run the handlers in this many worker processes (0: threads here)
     flood_limit: int = 8  # messages from one person within 2 s before they are asked, once, to slow down
+    library_debug: bool = False  # XUNZHEN_LIBRARY_DEBUG=1: libraries log at DEBUG too (never in production)
     # A file holding the field-encryption key, kept outside the data directory (``XUNZHEN_SECRET_KEY_FILE``).
     secret_key_file: Path | None = None
 
@@ -73,8 +74,15 @@ class Settings:
             wechat_listen=e.get("WECHAT_LISTEN") or "127.0.0.1:8090",
             handler_processes=_count(e, "XUNZHEN_HANDLER_PROCESSES"),
             flood_limit=_count(e, "XUNZHEN_FLOOD_LIMIT") or 8,
+            library_debug=(e.get("XUNZHEN_LIBRARY_DEBUG") or "").strip().lower() in ("1", "true", "yes", "on"),
             secret_key_file=Path(e["XUNZHEN_SECRET_KEY_FILE"]) if e.get("XUNZHEN_SECRET_KEY_FILE") else None,
         )
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every configured secret, for the log filter to mask wherever one appears."""
+        values = (self.telegram_token, self.webhook_secret, self.secret_key, self.wecom_secret, self.wecom_token,
+                  self.wecom_aes_key, self.wechat_secret, self.wechat_token, self.wechat_aes_key)
+        return tuple(v for v in values if v)
 
     @property
     def transports(self) -> list[str]:

@@ -59,7 +59,7 @@ def _start(settings: Any) -> None:
     # parent to carry out: it finishes the updates in hand, then shuts the pool down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, library_debug=settings.library_debug, secrets=settings.secrets())
     _CONVERSATION = build_conversation(build_app(settings))
 
 

@@ -40,6 +40,7 @@ from aiogram.types import (
     Update,
 )
 
+from bot.logging_setup import register_secret
 from bot.telegram_common import (
     ALLOWED_UPDATES,
     Failure,
@@ -137,6 +138,7 @@ class AiogramAdapter:
         self.bridge = TelegramBridge(app, conversation, AiogramApi(self.bot))
         self.webhook: WebhookServer | None = None
         self.webhook_secret = settings.webhook_secret or new_webhook_secret()
+        register_secret(self.webhook_secret)
         self._polling: asyncio.Task[None] | None = None
         self._started = False
 

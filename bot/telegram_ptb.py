@@ -20,6 +20,7 @@ from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, Inli
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
+from bot.logging_setup import register_secret
 from bot.telegram_common import (
     ALLOWED_UPDATES,
     Failure,
@@ -116,6 +117,7 @@ class PtbAdapter:
         self.bridge = TelegramBridge(app, conversation, PtbApi(self.application))
         self.webhook: WebhookServer | None = None
         self.webhook_secret = settings.webhook_secret or new_webhook_secret()
+        register_secret(self.webhook_secret)
         self._started = False
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
