@@ -23,6 +23,7 @@ import contextlib
 import enum
 import hmac
 import html
+import json
 import logging
 import os
 import secrets
@@ -465,9 +466,8 @@ class WebhookServer:
             self.rejected += 1
             log.warning("webhook call refused (%d) from %s", status, request.remote)
             return web.Response(status=status)
-        try:
-            data = await request.json()
-        except ValueError:
+        data = parse_json_body(await request.read())
+        if data is None:
             return web.Response(status=400)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return web.Response(status=400)
@@ -476,6 +476,15 @@ class WebhookServer:
         except Exception:
             log.exception("webhook update %s could not be parsed", data.get("update_id"))
         return web.Response(status=200)
+
+
+def parse_json_body(body: bytes) -> Any:
+    """A webhook body as JSON, or None for anything hostile: invalid UTF-8, invalid JSON, nesting deep enough to
+    exhaust the parser's recursion (a ``RecursionError``, not a ``ValueError``, which would otherwise be a 500)."""
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None
 
 
 def to_inbound(update: Any) -> tuple[Inbound | None, str | None]:
