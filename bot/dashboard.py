@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from html import escape
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -306,6 +307,17 @@ async def login_form(request: web.Request) -> web.Response:
     return _login_page(request, note)
 
 
+async def _form(request: web.Request) -> Any:
+    """The posted form, or 400 for a body that cannot be one (invalid UTF-8, a broken multipart, anything the
+    parser chokes on): a hostile body is the client's error, never a 500."""
+    try:
+        return await request.post()
+    except web.HTTPException:
+        raise  # 413 for an oversize body stays 413
+    except Exception:
+        raise web.HTTPBadRequest(text="bad form") from None
+
+
 def _login_token(request: web.Request) -> str:
     """The browser's login-form token, or a fresh one."""
     token = request.cookies.get(LOGIN_CSRF, "")
@@ -338,7 +350,7 @@ def _login_page(request: web.Request, error: str = "", code: str = "", status: i
 async def login(request: web.Request) -> web.StreamResponse:
     """Check the password; on success start a session and go to the overview."""
     svc = request.app[SERVICES]
-    form = await request.post()
+    form = await _form(request)
     code = str(form.get("code", "")).strip()[:32]
     password = str(form.get("password", ""))[:200]
     sent, expected = str(form.get("csrf", "")), request.cookies.get(LOGIN_CSRF, "")
@@ -416,7 +428,7 @@ def _set_session_cookie(resp: web.StreamResponse, svc: DashboardServices, token:
 async def logout(request: web.Request) -> web.StreamResponse:
     """End the session."""
     v: Viewer = request[VIEWER]
-    form = await request.post()
+    form = await _form(request)
     if not hmac.compare_digest(str(form.get("csrf", "")), v.csrf):
         raise web.HTTPForbidden(text="CSRF")
     svc = request.app[SERVICES]

@@ -59,3 +59,24 @@ async def test_a_hostile_webhook_body_gets_400_not_500(fake, seeded_engine, tmp_
         await d.stop()
     with d.app.uow() as uow:
         assert uow.chat.account("telegram", "1") is None  # nothing in those bodies was handled
+
+
+@pytest.mark.parametrize(("content_type", "body"), [
+    ("application/x-www-form-urlencoded", b"code=\xff\xfe&password=x"),
+    ("multipart/form-data; boundary=x", b"--x\r\n\xff"),
+    ("application/x-www-form-urlencoded", b"code=" + b"%5B" * 20_000),
+])
+async def test_a_hostile_dashboard_form_gets_400_not_500(content_type, body):
+    from datetime import UTC, datetime
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.dashboard import DashboardServices, make_app
+
+    app = make_app(DashboardServices(uow=lambda: None, clock=lambda: datetime.now(UTC)))
+    async with TestClient(TestServer(app)) as client:
+        origin = str(client.make_url("/")).rstrip("/")
+        r = await client.post("/login", data=io.BytesIO(body), headers={"Content-Type": content_type,
+                                                                         "Origin": origin})
+        assert r.status in (400, 403, 413)  # refused as the client's error; never a 500
+        assert r.status != 500
