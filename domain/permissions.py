@@ -127,9 +127,6 @@ def authorize_order_action(
     require_role(actor, role)
     if action not in ACTIONS_BY_ROLE[role]:
         raise PermissionDenied("perm.action_not_for_role", action=action.value, role=role.value)
-    if action in (Action.MARK_SERVED, Action.MARK_NO_SHOW) and circuit is not None and circuit.day > day:
-        # An outcome is a fact about a visit that has happened: a circuit dated later cannot have one yet.
-        raise PermissionDenied("perm.circuit_not_held", date=circuit.day.isoformat())
     if action is Action.SCHEDULE and circuit is not None:
         if not jurisdiction.in_scope(actor, role, order.post_code, day):
             raise PermissionDenied(_SCOPE_ERROR[role])
@@ -137,6 +134,9 @@ def authorize_order_action(
             raise PermissionDenied("perm.not_your_circuit")
         return
     authorize_view(actor, role, order, jurisdiction, day, circuit)
+    if action in (Action.MARK_SERVED, Action.MARK_NO_SHOW) and circuit is not None and circuit.day > day:
+        # An outcome is a fact about a visit that has happened: a circuit dated later cannot have one yet.
+        raise PermissionDenied("perm.circuit_not_held", date=circuit.day.isoformat())
 
 
 _SCOPE_ERROR = {

@@ -115,8 +115,11 @@ def checkpoint_wal(engine: Engine) -> None:
     for _ in range(2):
         raw = engine.raw_connection()
         try:
-            cur = raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            busy = cur.fetchone()[0]
+            assert raw.dbapi_connection is not None
+            cur = raw.dbapi_connection.cursor()
+            cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            row = cur.fetchone()
+            busy = row[0] if row else 1
             cur.close()
         except sqlite3.Error:
             busy = 1

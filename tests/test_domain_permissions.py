@@ -129,11 +129,22 @@ def test_hospital_reviewer_cannot_do_the_township_review():
     assert not allowed(MX_REVIEWER, Role.HOSPITAL_REVIEWER, Action.TOWNSHIP_APPROVE, order_at("VP_A"))
 
 
+HELD = Circuit("CH_MX", "T_XF", TODAY, HalfDay.AM, CircuitLevel.TOWNSHIP, frozenset({9}), id=70)  # held today
+
+
 def test_expert_acts_only_on_circuits_they_are_assigned_to():
+    # Issue 15: an outcome is recorded once the circuit has happened (CIRCUIT, dated later, is refused below).
     on_circuit = order_at("VP_A", circuit_id=70)
-    assert allowed(EXPERT_ON, Role.EXPERT, Action.MARK_SERVED, on_circuit, CIRCUIT)
+    assert allowed(EXPERT_ON, Role.EXPERT, Action.MARK_SERVED, on_circuit, HELD)
     with pytest.raises(PermissionDenied, match="not_on_circuit"):
         authorize_order_action(EXPERT_OFF, Role.EXPERT, Action.MARK_SERVED, on_circuit, J, TODAY, CIRCUIT)
+
+
+def test_an_expert_cannot_record_an_outcome_on_a_circuit_dated_later():
+    on_circuit = order_at("VP_A", circuit_id=70)
+    for action in (Action.MARK_SERVED, Action.MARK_NO_SHOW):
+        with pytest.raises(PermissionDenied, match="circuit_not_held"):
+            authorize_order_action(EXPERT_ON, Role.EXPERT, action, on_circuit, J, TODAY, CIRCUIT)
 
 
 def test_expert_cannot_act_on_an_order_of_another_circuit():
