@@ -93,9 +93,9 @@ async def test_full_order_lifecycle_for_staff_over_wecom(wecom: Driver):
     assert order.status is OrderStatus.AWAITING_CIRCUIT
     assert any(number in t and "已安排巡诊" in t for t in d.texts("doctor"))
 
-    with d.app.uow() as uow:  # the circuit is planned elsewhere; the order goes on it
+    with d.app.uow() as uow:  # the circuit (held today: a later one cannot be marked yet) goes on the order
         expert = uow.staff.by_code("S0003")
-        circuit = Circuit("CH350421", "350421101", date(2026, 11, 26), HalfDay.AM, CircuitLevel.TOWNSHIP,
+        circuit = Circuit("CH350421", "350421101", date(2026, 11, 23), HalfDay.AM, CircuitLevel.TOWNSHIP,
                           frozenset({expert.id}))
         uow.circuits.add(circuit)
         o = uow.orders.by_number(number)
@@ -104,7 +104,7 @@ async def test_full_order_lifecycle_for_staff_over_wecom(wecom: Driver):
         uow.orders.save(o)
         uow.commit()
     await d.say("cardiologist", "/circuits")
-    assert any("11月26日上午" in t for t in d.texts("cardiologist"))
+    assert any("11月23日上午" in t for t in d.texts("cardiologist"))
     await d.press("cardiologist", "已诊")
     await d.say("cardiologist", "血压偏高，调整用药，一月后复查")
     assert stored(d.app, number).status is OrderStatus.SERVED
