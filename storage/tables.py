@@ -269,4 +269,5 @@ from storage.tables_alerts import *  # noqa: E402,F403
 from storage.tables_circuits import *  # noqa: E402,F403
 from storage.tables_ledgers import *  # noqa: E402,F403
 from storage.tables_links import *  # noqa: E402,F403
+from storage.tables_send_budget import *  # noqa: E402,F403
 from storage.tables_wechat import *  # noqa: E402,F403

@@ -38,6 +38,7 @@ from storage.circuits import ScheduleRepository
 from storage.crypto import FieldCipher
 from storage.db import begin_transaction, checkpoint_wal
 from storage.links import LinkRepository
+from storage.send_budget import SendBudgetRepository
 from storage.outbox import OutboxRepository
 from storage.prepared import Prepared, Rows
 from storage.repository import Repository, dialect_insert
@@ -968,6 +969,7 @@ class SqlUnitOfWork:
         self.schedule = ScheduleRepository(self)
         self.alerts = EmergencyAlertRepository(self)
         self.links = LinkRepository(self)
+        self.send_budget = SendBudgetRepository(self)
         return self
 
     @property
