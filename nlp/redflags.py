@@ -75,11 +75,15 @@ class Patient:
     sex: str | None = None
     pregnant: bool = False
     postpartum: bool = False
+    under_one: bool = False  # known to be under a year old, months unknown
 
     @classmethod
     def of(cls, age: float | None = None, sex: str | None = None, pregnant: bool = False,
            postpartum: bool = False) -> Patient:
-        """From an age in (possibly fractional) years."""
+        """From an age in years: a fraction gives the months (0.25 is three months); a whole 0, as an order born
+        this year gives, says only "under one" — whether under three months is left to the text."""
+        if isinstance(age, int) and age == 0:
+            return cls(None, sex, pregnant, postpartum, under_one=True)
         months = None if age is None else max(0, round(float(age) * 12))
         return cls(months, sex, pregnant, postpartum)
 
@@ -346,6 +350,8 @@ class RedFlagDetector:
         if pop == "pregnant" and patient.pregnant:
             return True
         if pop == "postpartum" and patient.postpartum:
+            return True
+        if patient.under_one and pop in ("infant", "child"):
             return True
         limit = {"young_infant": _YOUNG_INFANT_MONTHS, "infant": _INFANT_MONTHS, "child": _CHILD_MONTHS}.get(pop)
         if limit is not None and months is not None:

@@ -61,3 +61,12 @@ def test_a_past_episode_does_not_fire(matcher, rule, text, age, pregnant, postpa
 def test_a_hypothetical_question_does_not_fire(matcher, rule, text, age, pregnant, postpartum):
     question = f"如果{text}，应该怎么办？"
     assert not _classify(matcher, question, age, pregnant, postpartum).emergency, question
+
+
+def test_an_age_of_zero_from_a_birth_year_means_under_one_not_newborn(matcher):
+    """An order born this year says the baby is under one, not how many weeks: fever alone is a young infant's red
+    flag only when the text (or a fractional age) says the baby is that young."""
+    assert not matcher.classify("发烧38度5", age=0).emergency
+    assert matcher.classify("发烧38度5", age=0.1).emergency
+    assert matcher.classify("两个月大，发烧38度5", age=0).emergency
+    assert matcher.classify("不吃奶，发烧", age=0).emergency
