@@ -45,6 +45,7 @@ class Settings:
     wechat_template_announcement: str | None = None
     wechat_listen: str = "127.0.0.1:8090"
     handler_processes: int = 0  # Telegram: run the handlers in this many worker processes (0: threads here)
+    send_rate: int = 30  # a platform's overall sends per second per bot token, shared by every process
     flood_limit: int = 8  # messages from one person within 2 s before they are asked, once, to slow down
     library_debug: bool = False  # XUNZHEN_LIBRARY_DEBUG=1: libraries log at DEBUG too (never in production)
     # A file holding the field-encryption key, kept outside the data directory (``XUNZHEN_SECRET_KEY_FILE``).
@@ -73,6 +74,7 @@ class Settings:
             wechat_api_base_url=(e.get("WECHAT_API_BASE_URL") or "https://api.weixin.qq.com").rstrip("/"),
             wechat_listen=e.get("WECHAT_LISTEN") or "127.0.0.1:8090",
             handler_processes=_count(e, "XUNZHEN_HANDLER_PROCESSES"),
+            send_rate=_count(e, "XUNZHEN_SEND_RATE") or 30,
             flood_limit=_count(e, "XUNZHEN_FLOOD_LIMIT") or 8,
             library_debug=(e.get("XUNZHEN_LIBRARY_DEBUG") or "").strip().lower() in ("1", "true", "yes", "on"),
             secret_key_file=Path(e["XUNZHEN_SECRET_KEY_FILE"]) if e.get("XUNZHEN_SECRET_KEY_FILE") else None,

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ import random
 import socket
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -43,20 +44,28 @@ REPLY_FIRST = 0.005  # seconds the sender stands back while replies wait for a s
 
 
 class SlidingWindow:
-    """At most ``count`` events in any ``window`` seconds, events stamped when they finished."""
+    """At most ``count`` events in any ``window`` seconds, events stamped when they finished.
+
+    A send in flight holds its place until it finishes: the platform stamps it somewhere between our request and
+    its answer, so counting it from its start would free the place too early whenever the write was delayed.
+    """
 
     def __init__(self, count: int, window: float):
         self.count, self.window = count, window
         self.done: deque[float] = deque()
+        self.in_flight = 0  # sends started and not finished yet
         self.replies_waiting = 0  # replies to people waiting for a slot: the outbox sender lets them go first
 
     def wait(self, now: float) -> float:
-        """Seconds until one more event may start (0 if now)."""
+        """Seconds until one more event may start (0 if now; a window while the budget is all in flight)."""
         while self.done and self.done[0] <= now - self.window:
             self.done.popleft()
-        if len(self.done) < self.count:
+        free = self.count - self.in_flight  # the places finished sends may hold
+        if free <= 0:
+            return self.window  # woken earlier in practice: a send in flight finishes first
+        if len(self.done) < free:
             return 0.0
-        return max(0.0, self.done[-self.count] + self.window - now)
+        return max(0.0, self.done[-free] + self.window - now)
 
     def record(self, finished: float) -> None:
         """An event finished at ``finished``."""
@@ -72,24 +81,143 @@ def process_budget(platform: str, count: int = 30, window: float = 1.0) -> Slidi
     """The overall send budget of ``platform`` in this process (created on first use)."""
     w = _PROCESS_BUDGETS.get(platform)
     if w is None:
-        # One slot fewer than the limit: the sender counts its own message when it finishes, so one of its
-        # sends may be in flight, uncounted, while replies take their turns; and our clock is not Telegram's.
+        # One slot fewer than the limit: our clock is not Telegram's.
         w = _PROCESS_BUDGETS[platform] = SlidingWindow(max(1, count - 1), window + RETRY_AFTER_MARGIN)
     return w
 
 
-async def take_turn(budget: SlidingWindow, clock: Callable[[], float] = time.monotonic) -> None:
-    """Wait until ``budget`` allows one more send, and reserve it at once.
+class SharedBudget:
+    """The slots of one bot token shared by every process sending on it, taken from the database a few at a time.
 
-    Replies go out concurrently (one chat per task): a send is counted when it starts, or several tasks
-    would see the same free slot and all go through it.
+    The database hands out slots on a grid (``storage.send_budget``) at a rate a little under the limit; a slot
+    is used only within ``tolerance`` after its time and only just before the request goes out, so late sends
+    never bunch up: the slots a busy process missed are dropped, not made good. Any second then holds at most
+    ``rate × (1 + tolerance + delay) + 1`` sends, where ``delay`` is how long a request takes from the check to
+    the platform; at 28 a second that leaves some 50 ms for it.
+    """
+
+    def __init__(self, take: Callable[[int], float], rate: float, *, tolerance: float = 0.02,
+                 wall: Callable[[], float] = time.time, batch: int = 4):
+        self.take, self.spacing = take, 1.0 / rate
+        self.tolerance, self.wall, self.batch = tolerance, wall, batch
+        self.slots: deque[float] = deque()  # Unix times of the slots this process holds
+        self.replies_waiting = 0
+        self.round_trips = 0
+        self._refill: asyncio.Task[None] | None = None
+
+    def wait(self, now: float | None = None) -> float | None:
+        """Seconds until a held slot may be used (0: now), None if none is held; drops the slots missed."""
+        now = self.wall() if now is None else now
+        while self.slots and self.slots[0] < now - self.tolerance:
+            self.slots.popleft()
+        return max(0.0, self.slots[0] - now) if self.slots else None
+
+    def take_now(self) -> bool:
+        """Use a held slot if one is due now (call this just before the request: nothing may await between)."""
+        if self.wait() == 0.0:
+            self.slots.popleft()
+            return True
+        return False
+
+    async def refill(self, count: int) -> None:
+        """Take ``count`` more slots from the database (one round trip at a time per process)."""
+        if self._refill is None or self._refill.done():
+            self._refill = asyncio.create_task(self._take(count))
+        await asyncio.shield(self._refill)
+
+    async def _take(self, count: int) -> None:
+        self.round_trips += 1
+        start = await asyncio.to_thread(self.take, count)
+        self.slots.extend(start + i * self.spacing for i in range(count))
+
+    async def acquire(self, *, reply: bool) -> None:
+        """Wait for a slot and use it. Bulk sends stand back while this process has replies waiting, and take one
+        slot at a time so a reply elsewhere never waits behind a batch held for a broadcast."""
+        if reply:
+            self.replies_waiting += 1
+        try:
+            while True:
+                if not reply and self.replies_waiting:
+                    await asyncio.sleep(REPLY_FIRST)
+                    continue
+                wait = self.wait()
+                if wait is None:
+                    await self.refill(min(self.batch, max(1, self.replies_waiting)) if reply else 1)
+                elif wait > 0:
+                    await asyncio.sleep(wait)
+                elif self.take_now():
+                    return
+        finally:
+            if reply:
+                self.replies_waiting -= 1
+
+
+def database_take(uow: Callable[[], SqlUnitOfWork], key: str, spacing: float,
+                  wall: Callable[[], float] = time.time) -> Callable[[int], float]:
+    """The function a :class:`SharedBudget` takes its slots with: one short transaction on ``key``'s row."""
+
+    def take(count: int) -> float:
+        with uow() as u:
+            start = u.send_budget.take(key, count, spacing, wall())
+            u.commit()
+        return start
+
+    return take
+
+
+def budget_key(platform: str, token: str | None) -> str:
+    """The shared budget's row: the platform and a hash of the token (a platform's limit is per token)."""
+    if not token:
+        return platform
+    return f"{platform}:{hashlib.sha256(token.encode()).hexdigest()[:32]}"
+
+
+def shared_rate(limit: int) -> float:
+    """The rate slots are handed out at: two under the platform's limit, the margin ``SharedBudget`` needs."""
+    return limit - 2.0 if limit > 10 else limit * 0.8
+
+
+# The shared budgets of this process, by database and key: the sender and the chat transports use the same one.
+_SHARED_BUDGETS: dict[tuple[str, str], SharedBudget] = {}
+
+
+def shared_budget(uow: Callable[[], SqlUnitOfWork], database_url: str, platform: str, token: str | None,
+                  limit: int) -> SharedBudget:
+    """The budget ``platform``'s token shares with every process on ``database_url`` (one object per process)."""
+    key = budget_key(platform, token)
+    b = _SHARED_BUDGETS.get((database_url, key))
+    if b is None:
+        rate = shared_rate(limit)
+        b = _SHARED_BUDGETS[(database_url, key)] = SharedBudget(database_take(uow, key, 1.0 / rate), rate)
+    return b
+
+
+async def take_turn(budget: SlidingWindow, shared: SharedBudget | None = None,
+                    clock: Callable[[], float] = time.monotonic) -> None:
+    """Wait until ``budget`` (and ``shared``, the token's budget across processes) allows one more send, and
+    mark it in flight at once; call :func:`end_turn` when the request came back.
+
+    Replies go out concurrently (one chat per task): the send holds its place from here until it finishes,
+    so several tasks never see the same free slot, and a write the event loop delays cannot bunch up.
     """
     budget.replies_waiting += 1
     try:
-        while (wait := budget.wait(clock())) > 0:
-            await asyncio.sleep(wait)
+        while True:
+            while (wait := budget.wait(clock())) > 0:
+                await asyncio.sleep(wait)
+            if shared is None:
+                break
+            await shared.acquire(reply=True)
+            if budget.wait(clock()) <= 0:
+                break  # otherwise the slot is lost: another task took the last local place meanwhile
     finally:
         budget.replies_waiting -= 1
+    budget.in_flight += 1
+
+
+def end_turn(budget: SlidingWindow, clock: Callable[[], float] = time.monotonic) -> None:
+    """The send begun by :func:`take_turn` finished (whatever its outcome: the platform may have counted it)."""
+    budget.in_flight -= 1
     budget.record(clock())
 
 
@@ -125,6 +253,7 @@ class ChannelLimiter:
         self.paused_until = 0.0
         self.chat_paused: dict[str, float] = {}
         self.next_start = 0.0  # the sender's next send may not start earlier (see ``started``)
+        self.shared: SharedBudget | None = None  # the token's budget across processes, when shared
 
     def _chat(self, chat_id: str) -> ChatWindows:
         w = self.chats.get(chat_id)
@@ -141,6 +270,8 @@ class ChannelLimiter:
         """Seconds until the channel may send at all (a moment more while replies wait for the same budget: a
         person who just pressed a button goes before the thousandth resident of a broadcast)."""
         wait = max(self.paused_until - now, self.global_.wait(now), self.next_start - now, 0.0)
+        if self.shared is not None:
+            wait = max(wait, self.shared.wait() or 0.0)
         if wait <= 0 and self.global_.replies_waiting:
             return REPLY_FIRST
         return wait
@@ -217,6 +348,7 @@ class Sender:
         rng: random.Random | None = None,
         cold_start: bool = True,
         share_budget: bool = False,
+        shared: Mapping[str, SharedBudget] | None = None,
     ):
         self.uow = uow
         self.channels = {c.platform: c for c in channels}
@@ -224,6 +356,9 @@ class Sender:
         if share_budget:  # same process as the chat transports (make run): one overall budget per platform
             for c, lim in zip(channels, self.limiters.values(), strict=True):
                 lim.global_ = process_budget(c.platform, c.limits.global_count, c.limits.global_window)
+        for platform, budget in (shared or {}).items():  # every process on the same token: through the database
+            if platform in self.limiters:
+                self.limiters[platform].shared = budget
         if cold_start:
             # A previous instance (killed a moment ago) may have sent in the last window: wait it out once.
             for lim in self.limiters.values():
@@ -361,12 +496,16 @@ class Sender:
             self.stats.withdrawn += 1
             log.info("outbox %s withdrawn before sending; dropped", m.id)
             return
+        await self._take_slot(limiter, reply=m.lane == "reply")
         limiter.started(self.monotonic())
+        limiter.global_.in_flight += 1  # replies sharing the budget count this send from now until it finished
         try:
             result = await channel.send(m.chat_id, m.text, buttons)
         except Exception as e:  # a channel bug is a transient failure of this message, not of the sender
             log.exception("channel %s raised", m.platform)
             result = SendResult.transient(type(e).__name__)
+        finally:
+            limiter.global_.in_flight -= 1
         finished = self.monotonic()
         limiter.record(m.chat_id, finished)
         if result.outcome == "ok":
@@ -410,6 +549,18 @@ class Sender:
                     uow.outbox.retry_at(m.id, self.clock() + timedelta(seconds=delay), result.reason,
                                         worker=self.worker_id)
                     uow.commit()
+
+    async def _take_slot(self, limiter: ChannelLimiter, *, reply: bool) -> None:
+        """With a budget shared across processes: wait for one of its slots, taken just before the request, while
+        the process's own window has room too (the request must follow with nothing awaited in between)."""
+        if limiter.shared is None:
+            return
+        while True:
+            while (wait := limiter.global_.wait(self.monotonic())) > 0:
+                await asyncio.sleep(wait)
+            await limiter.shared.acquire(reply=reply)
+            if limiter.global_.wait(self.monotonic()) <= 0:
+                return
 
     def _settle(self, m: OutboxMessage, status: str, reason: str) -> None:
         with self.uow() as uow:

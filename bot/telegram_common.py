@@ -25,7 +25,6 @@ import hmac
 import html
 import json
 import logging
-import os
 import secrets
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -37,7 +36,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot.handler_pool import HandlerProcesses, run_update
-from bot.sender import process_budget, take_turn
+from bot.sender import end_turn, process_budget, shared_budget, take_turn
 from domain.staff import Role
 from handlers.core import ROLE_PREFERENCE, Button, Inbound, Outbound, split_text
 
@@ -272,12 +271,16 @@ class TelegramBridge:
         self.app = app
         self.conversation = conversation
         self.api = api
-        self.budget = process_budget(PLATFORM, int(os.environ.get("XUNZHEN_SEND_RATE", "30")))
+        settings = getattr(app, "settings", None)  # unit tests drive the bridge without an app
+        rate = settings.send_rate if settings is not None else 30
+        self.budget = process_budget(PLATFORM, rate)
+        # Every process replying or broadcasting on this token draws on one budget, through the database.
+        self.shared = (shared_budget(app.uow, str(settings.database_url), PLATFORM, settings.telegram_token, rate)
+                       if settings is not None else None)
         # SQLite takes one writer at a time and its busy handler sleeps: more threads only add waiting.
         # PostgreSQL runs transactions side by side, so several threads pay off there.
         self.workers = workers or (1 if str(app.settings.database_url).startswith("sqlite") else 8)
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="telegram-handler")
-        settings = getattr(app, "settings", None)  # unit tests drive the bridge without an app
         n = settings.handler_processes if settings is not None else 0
         self.processes = HandlerProcesses(settings, n) if n > 0 else None
         self.queues = ChatQueues()
@@ -388,28 +391,32 @@ class TelegramBridge:
 
     async def _send(self, msg: Rendered) -> None:
         for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
-            # Replies share the bot's overall budget with the outbox sender running in this process.
-            await take_turn(self.budget)
+            # Replies share the bot's overall budget with the outbox sender and every other process on the token;
+            # the turn is taken just before the request and held until its answer came back.
+            await take_turn(self.budget, self.shared)
             try:
                 await self.api.send(msg)
                 return
             except Exception as e:
-                kind, wait = self.api.classify(e)
-                if kind is Failure.RETRY_AFTER and attempt < MAX_SEND_ATTEMPTS and wait <= MAX_RETRY_AFTER:
-                    log.info("429 for chat %s: retrying after %.0f s", msg.chat_id, wait)
-                    await asyncio.sleep(wait)
-                    continue
-                if kind is Failure.NOT_MODIFIED:
-                    return
-                if kind is Failure.EDIT_FAILED and msg.edit_message_id is not None:
-                    msg = Rendered(msg.chat_id, msg.html, msg.keyboard, None)
-                    continue
-                if kind is Failure.BLOCKED:
-                    log.info("chat %s blocked the bot: marked blocked", msg.chat_id)
-                    await self._in_thread(self._mark_blocked, msg.chat_id)
-                    return
-                log.warning("message to chat %s not sent: %s", msg.chat_id, e)
+                error = e
+            finally:
+                end_turn(self.budget)
+            kind, wait = self.api.classify(error)
+            if kind is Failure.RETRY_AFTER and attempt < MAX_SEND_ATTEMPTS and wait <= MAX_RETRY_AFTER:
+                log.info("429 for chat %s: retrying after %.0f s", msg.chat_id, wait)
+                await asyncio.sleep(wait)
+                continue
+            if kind is Failure.NOT_MODIFIED:
                 return
+            if kind is Failure.EDIT_FAILED and msg.edit_message_id is not None:
+                msg = Rendered(msg.chat_id, msg.html, msg.keyboard, None)
+                continue
+            if kind is Failure.BLOCKED:
+                log.info("chat %s blocked the bot: marked blocked", msg.chat_id)
+                await self._in_thread(self._mark_blocked, msg.chat_id)
+                return
+            log.warning("message to chat %s not sent: %s", msg.chat_id, error)
+            return
 
     def _mark_blocked(self, chat_id: int) -> None:
         """Record on the account that Telegram refuses messages to it (it is cleared when the user writes /start)."""

@@ -5,7 +5,8 @@ Configuration (environment, besides DATABASE_URL / XUNZHEN_SECRET_KEY / TELEGRAM
 * ``XUNZHEN_REMINDERS``: reminder offsets, default ``3d@09:00,1d@09:00`` (Sanming time).
 * ``XUNZHEN_SWEEP_SECONDS``: sweep interval, default 60.
 * ``XUNZHEN_OUTBOX_LEASE_SECONDS``: how long a claim lasts before another sender may take it, default 60.
-* ``XUNZHEN_SEND_RATE``: overall sends per second per channel, default 30 (divide among sender processes).
+* ``XUNZHEN_SEND_RATE``: overall sends per second per bot token, default 30, shared by every process through the
+  database (read in ``bot.config``).
 * ``XUNZHEN_WORKER_ROLES``: ``scheduler,sender`` (default both).
 * ``XUNZHEN_FAKE_NOW``: tests and demos only — an ISO datetime the clock starts at (it then runs at real
   speed), so a process can be started "ten minutes after" an announcement's time.
@@ -25,7 +26,7 @@ from bot.bootstrap import App, build_conversation
 from bot.channels import BaseChannel, ChannelLimits, ConsoleChannel, PtbChannel
 from bot.privacy import purge_chat_leftovers, purge_expired_free_text
 from bot.scheduler import CircuitScheduler
-from bot.sender import Sender
+from bot.sender import Sender, SharedBudget, shared_budget
 from domain.announcements import DEFAULT_OFFSETS, Offset, parse_offsets
 from handlers.announcements import Announcer
 from handlers.emergency import escalate_due_alerts
@@ -56,8 +57,7 @@ def reminder_offsets(env: Mapping[str, str] | None = None) -> tuple[Offset, ...]
 
 def build_channels(app: App, env: Mapping[str, str] | None = None) -> list[BaseChannel]:
     """The console, and Telegram, WeCom and the Official Account where configured."""
-    e = os.environ if env is None else env
-    rate = int(e.get("XUNZHEN_SEND_RATE", "30"))
+    rate = app.settings.send_rate
     channels: list[BaseChannel] = [ConsoleChannel()]
     if app.settings.telegram_token:
         channels.append(PtbChannel(app.settings.telegram_token, app.settings.telegram_api_base_url,
@@ -120,7 +120,12 @@ async def serve(app: App, stop: asyncio.Event, env: Mapping[str, str] | None = N
     roles = {r.strip() for r in e.get("XUNZHEN_WORKER_ROLES", "scheduler,sender").split(",")}
     channels = channels if channels is not None else build_channels(app, e)
     # share_budget: in `make run` the chat transports reply with the same bot token from this process.
-    sender = Sender(app.uow, channels, clock=clock, share_budget=True,
+    # shared: every process sending on the same Telegram token takes its slots from one row in the database.
+    shared: dict[str, SharedBudget] = {}
+    if app.settings.telegram_token:
+        shared["telegram"] = shared_budget(app.uow, str(app.settings.database_url), "telegram",
+                                         app.settings.telegram_token, app.settings.send_rate)
+    sender = Sender(app.uow, channels, clock=clock, share_budget=True, shared=shared,
                     lease=timedelta(seconds=float(e.get("XUNZHEN_OUTBOX_LEASE_SECONDS", "60"))))
     loop = asyncio.get_running_loop()
     scheduler = None

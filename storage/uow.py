@@ -38,10 +38,10 @@ from storage.circuits import ScheduleRepository
 from storage.crypto import FieldCipher
 from storage.db import begin_transaction, checkpoint_wal
 from storage.links import LinkRepository
-from storage.send_budget import SendBudgetRepository
 from storage.outbox import OutboxRepository
 from storage.prepared import Prepared, Rows
 from storage.repository import Repository, dialect_insert
+from storage.send_budget import SendBudgetRepository
 from storage.tables import (
     AuditRow,
     CircuitExpertRow,
