@@ -632,7 +632,7 @@ def start_workers(n: int, url: str, key: str, root: str, token: str, rate: int, 
         env = {k: v for k, v in os.environ.items() if not k.startswith(("XUNZHEN_", "TELEGRAM_", "DATABASE_URL"))}
         env.update(DATABASE_URL=url, XUNZHEN_SECRET_KEY=key, TELEGRAM_TOKEN=token, TELEGRAM_API_BASE_URL=root,
                    PTB_TIMEDELTA="true", PYTHONPATH=str(ROOT), LOG_LEVEL="WARNING", XUNZHEN_SWEEP_SECONDS="10",
-                   XUNZHEN_WORKER_ROLES="sender,scheduler", XUNZHEN_SEND_RATE=str(max(1, rate // n)))
+                   XUNZHEN_WORKER_ROLES="sender,scheduler", XUNZHEN_SEND_RATE=str(rate))
         logfile = tmp / f"worker{i}.log"
         with open(logfile, "ab") as out:
             proc = subprocess.Popen([sys.executable, "-m", "bot", "worker"], cwd=ROOT, env=env, stdout=out,
