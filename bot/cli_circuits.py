@@ -150,7 +150,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """One announcement sweep; prints what it did as JSON."""
     import asyncio
 
-    from bot.sender import Sender
+    from bot.sender import Sender, shared_budget
     from bot.worker import build_channels, make_clock, reminder_offsets
     from handlers.announcements import Announcer
 
@@ -161,7 +161,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                               "skipped": res.skipped, "recipients": res.recipients,
                               "next_due": res.next_due.isoformat() if res.next_due else None}
     if args.send:
-        sender = Sender(app.uow, build_channels(app), clock=clock)
+        # The same per-token budget as the workers: a sweep run by hand beside them never breaks a platform limit.
+        shared = {"telegram": shared_budget(app.uow, str(app.settings.database_url), "telegram",
+                                            app.settings.telegram_token, app.settings.send_rate)} \
+            if app.settings.telegram_token else {}
+        sender = Sender(app.uow, build_channels(app), clock=clock, shared=shared)
         stats = asyncio.run(sender.drain(timeout=3600))
         out["sent"] = stats.sent
     print(json.dumps(out, ensure_ascii=False))

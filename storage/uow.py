@@ -522,7 +522,8 @@ class ResidentRepository(_Repo):
         self.s.exec(
             sa.update(OrderRow)
             .where(col(OrderRow.resident_id) == resident_id)
-            .values(need_text="", question=None, answer=None, reason=None, disposition_note=None)
+            .values(need_text="", question=None, answer=None, reason=None, disposition_note=None,
+                    version=OrderRow.version + 1)  # a card shown before the erasure decides nothing now
         )
         from storage.tables import OrderOutcomeRow
 

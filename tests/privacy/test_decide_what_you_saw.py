@@ -100,3 +100,17 @@ def test_a_hospital_disposition_on_an_order_answered_after_a_return_is_refused(c
     assert stored(app, number).status is OrderStatus.TOWNSHIP_APPROVED
     assert "已被修改" in old_card.text
     assert any("骨科" in t for t in chat.texts("hospital")[-2:])
+
+
+def test_an_approve_button_shown_before_the_resident_was_erased_decides_nothing(chat, cast, app):
+    """Erasure changes the order (its need text is gone): a card shown before it cannot approve it."""
+    number = file_order(chat)
+    chat.say("township", "/pending")
+    old_card, approve = chat.find_button("township", "批准")
+    order = stored(app, number)
+    with app.uow() as uow:
+        uow.residents.forget(order.resident_id, order.updated_at)
+        uow.commit()
+    press_exact(chat, "township", old_card, approve)
+    assert stored(app, number).status is OrderStatus.SUBMITTED
+    assert refusals(app, "order_changed")
