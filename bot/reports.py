@@ -43,7 +43,6 @@ CHINA = ZoneInfo("Asia/Shanghai")
 HALF_DAY = {"am": "上午", "pm": "下午"}
 LEVEL = {"county": "县级", "township": "乡镇级", "village": "村级", "mobile": "移动医院"}
 CIRCUIT_STATUS = {"planned": "计划", "done": "已完成", "cancelled": "已取消"}
-TITLE_OK = {True: "中级及以上", False: "初级"}
 
 
 @dataclass(slots=True)

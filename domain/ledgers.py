@@ -901,11 +901,6 @@ class Scope:
     target_place: str | None = None  # whose yearly targets apply
     is_city: bool = True
 
-    def sees_place(self, code: str | None) -> bool:
-        """True if a record at ``code`` is within scope."""
-        return self.place_codes is None or (code is not None and code in self.place_codes)
-
-
 def descendants(places: Iterable[Place], root: str) -> frozenset[str]:
     """``root`` and every place beneath it."""
     kids: dict[str | None, list[str]] = defaultdict(list)

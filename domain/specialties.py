@@ -21,11 +21,6 @@ class Specialty:
         """The code of the enclosing department (``03`` for ``03.04``), or None at the top."""
         return self.code.split(".")[0] if "." in self.code else None
 
-    def is_under(self, other_code: str) -> bool:
-        """True if this specialty equals ``other_code`` or lies beneath it."""
-        return self.code == other_code or self.code.startswith(other_code + ".")
-
-
 class SpecialtyCatalogue:
     """Lookup of specialties by code and by name."""
 

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from domain.errors import DomainError, PermissionDenied
 from domain.orders import Action, Order
 from domain.permissions import authorize_order_action, authorize_view
-from domain.places import InstitutionKind
 from domain.specialties import catalogue
 from domain.staff import Role, Staff
 from handlers.core import Ctx
@@ -156,7 +155,3 @@ def notify_decision(ctx: Ctx, order: Order, action: Action, detail: str | None =
     elif action.value.startswith("dispose_") or action is Action.HOSPITAL_REJECT:
         ctx.notify_role_at(township_centers_of(ctx, order.post_code), Role.TOWNSHIP_REVIEWER, text)
 
-
-def is_kind(ctx: Ctx, code: str, *kinds: InstitutionKind) -> bool:
-    """True if institution ``code`` is of one of ``kinds``."""
-    return ctx.jurisdiction.kind_of(code) in kinds

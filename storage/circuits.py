@@ -238,15 +238,6 @@ class ScheduleRepository(Repository):
         return list(self.s.execute(q).scalars())
 
     # --- leave and profiles -----------------------------------------------------------------------------
-    def add_leave(self, staff_id: int, days: Iterable[date], reason: str | None = None) -> int:
-        """Record leave days (existing ones are kept); returns how many were new."""
-        added = 0
-        for d in days:
-            stmt = (self._insert(LeaveRow).values(staff_id=staff_id, day=d, reason=reason)
-                    .on_conflict_do_nothing().returning(col(LeaveRow.day)))
-            added += self.s.execute(stmt).first() is not None
-        return added
-
     def leave(self, first: date, last: date, staff_ids: Iterable[int] | None = None) -> dict[int, set[date]]:
         """Leave days between ``first`` and ``last`` per member of staff."""
         q = sa.select(col(LeaveRow.staff_id), col(LeaveRow.day)).where(col(LeaveRow.day) >= first,
@@ -257,12 +248,6 @@ class ScheduleRepository(Repository):
         for sid, d in self.s.execute(q):
             out[sid].add(d)
         return dict(out)
-
-    def set_profile(self, staff_id: int, profile: str) -> None:
-        """Set an expert's short profile."""
-        row = self.s.get(ExpertProfileRow, staff_id) or ExpertProfileRow(staff_id=staff_id, profile="")
-        row.profile = profile[:300]
-        self.s.add(row)
 
     def profiles(self, staff_ids: Iterable[int]) -> dict[int, str]:
         """Short profiles of these experts (those that have one)."""

@@ -129,11 +129,6 @@ def checkpoint_wal(engine: Engine) -> None:
             return
 
 
-def is_sqlite(engine: Engine) -> bool:
-    """True for the embedded backend."""
-    return engine.dialect.name == "sqlite"
-
-
 def alembic_config(engine: Engine) -> Config:
     """An Alembic configuration that runs this package's migrations on ``engine``."""
     cfg = Config()

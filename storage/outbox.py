@@ -254,17 +254,6 @@ class OutboxRepository(Repository):
             q = q.where(col(OutboxRow.platform).in_(list(platforms)))
         return int(self.s.execute(q).scalar_one())
 
-    def next_ready_at(self, platforms: Iterable[str], now: datetime) -> datetime | None:
-        """When the earliest pending message becomes ready (now if one is ready), or None."""
-        base = (col(OutboxRow.status) == "pending", col(OutboxRow.platform).in_(list(platforms)))
-        ready = select(col(OutboxRow.id)).where(*base, col(OutboxRow.next_attempt_at).is_(None)).limit(1)
-        if self.s.execute(ready).first() is not None:
-            return now
-        found = self.s.execute(select(sa.func.min(col(OutboxRow.next_attempt_at))).where(*base)).scalar_one()
-        if found is None:
-            return None
-        return max(_aware(found) or now, now)
-
     def rows(self, *, announcement_id: int | None = None, status: str | None = None) -> list[OutboxRow]:
         """Stored rows, oldest first (for reports and tests)."""
         q = select(OutboxRow)
