@@ -55,6 +55,7 @@ def real_clock():
 
 def build_conversation(app: App, *, clock=None, matcher=None, flood=None):
     """The conversation core wired to this app's database, the specialty matcher and a clock."""
+    from bot.calendar_cn import ChineseCalendar
     from bot.config import CONSENT_VERSION
     from handlers import Conversation, FloodGuard, Services, build_router
 
@@ -63,5 +64,5 @@ def build_conversation(app: App, *, clock=None, matcher=None, flood=None):
 
         matcher = load_matcher()
     services = Services(uow=app.uow, matcher=matcher, clock=clock or real_clock(),
-                        consent_version=CONSENT_VERSION)
+                        consent_version=CONSENT_VERSION, calendar=ChineseCalendar.from_env())
     return Conversation(services, build_router(), flood or FloodGuard(limit=app.settings.flood_limit))

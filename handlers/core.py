@@ -416,6 +416,7 @@ class Services:
     consent_version: str
     reference: ReferenceCache = field(default_factory=ReferenceCache)
     bot_username: str | None = None
+    calendar: Any = None  # domain.planning's calendar protocol (holidays); the composition root supplies it
 
 
 AfterUpdate = Callable[[SqlUnitOfWork, ChatAccount], None]

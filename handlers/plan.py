@@ -30,13 +30,10 @@ _SLOT = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2})\s+(上午|下午|am|pm)(?:\s+(\
 
 
 def _calendar(ctx: Ctx):
-    # The calendar is a service; until Services carries one, fall back to the real Chinese calendar.
-    cal = getattr(ctx.services, "calendar", None)
-    if cal is None:
-        from bot.calendar_cn import ChineseCalendar
-
-        cal = ChineseCalendar.from_env()
-    return cal
+    """The holiday calendar the composition root hands in (handlers never reach into bot/)."""
+    if ctx.services.calendar is None:
+        raise RuntimeError("Services.calendar is not set: build the conversation with bot.bootstrap")
+    return ctx.services.calendar
 
 
 def _announcer(ctx: Ctx) -> Announcer:

@@ -36,6 +36,13 @@ def test_the_architecture_check_would_catch_a_foreign_import(tmp_path):
     assert set(imported_modules(tmp_path)) == {"sqlalchemy", "jieba"}
 
 
-def test_storage_does_not_reach_into_handlers_or_bot():
-    found = imported_modules(ROOT / "storage")
-    assert not ({"handlers", "nlp"} & set(found))
+def test_storage_and_nlp_never_reach_into_handlers_or_bot():
+    """Lower layers never import higher ones, not even lazily inside a function."""
+    for folder, forbidden in (("storage", {"handlers", "bot", "nlp"}), ("nlp", {"handlers", "bot", "storage"})):
+        found = imported_modules(ROOT / folder)
+        assert not (forbidden & set(found)), {m: found[m] for m in forbidden & set(found)}
+
+
+def test_handlers_never_reach_into_bot():
+    found = imported_modules(ROOT / "handlers")
+    assert "bot" not in found, found.get("bot")

@@ -16,11 +16,8 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:
 
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine")
-    if engine is None:
-        from bot.config import Settings
-        from storage.db import make_engine
-
-        engine = make_engine(Settings.from_env().database_url)
+    if engine is None:  # storage never reads the service's settings: the caller hands the engine in
+        raise RuntimeError("run migrations with `python -m bot migrate` (storage.db.migrate hands in the engine)")
     with engine.connect() as connection:
         context.configure(
             connection=connection,
