@@ -20,8 +20,8 @@ _CLAUSE_END = "，。！？；\n,;!?"
 _SENTENCE_END = "。！？\n!?"
 # "*" in a phrase allows a short gap that never crosses punctuation ("胸口*疼" matches "胸口一阵阵疼").
 # The gap never holds a negation: "眼睛没溅到" is not "眼睛*溅".
-_GAP = r"[^，。！？；,;!?\n没不未无别]{0,5}"
-_NEGATION = re.compile(r"(否认|排除|并非|从未|从没|没有|没|无|未|不|别)")
+_GAP = r"[^，。！？；,;!?\n没不未无别冇]{0,5}"
+_NEGATION = re.compile(r"(否认|排除|并非|从未|从没|没有|没|无|未|不|别|冇)")
 _ENUMERATION = re.compile(r"[、和或及也跟与]")
 _NEGATION_REACH = 6
 # Questions like "癫痫发作会呼吸困难吗" ask about a disease; they do not report one.
@@ -421,10 +421,10 @@ class RedFlagDetector:
         if self._hypothetical is not None and self._hypothetical.search(clause):
             return False  # "如果……怎么办", "怎么预防……"
         now_in_clause = self._now is not None and self._now.search(clause) is not None
-        if not now_in_clause and (
-            _QUESTION.search(clause) or (self._question is not None and self._question.search(clause))
-        ):
-            return False  # "想问……会不会……" about a disease, unless the clause says it is happening now
+        if self._question is not None and self._question.search(clause) and not now_in_clause:
+            return False  # "想问……" about a disease, unless the clause says it is happening now
+        if _QUESTION.search(clause) and not (self._onset is not None and self._onset.search(clause)):
+            return False  # "百草枯现在还能买到吗": a yes/no question; only a new onset makes it a report
         if course != "any" and self._resolved is not None and self._resolved.search(text, end, send):
             return False  # "……抢救过来了", "……已经好了" (a swallowed poison is not over when it looks well)
         # A companion is context: "两个月前被狗咬了，这两天怕水" — the bite may well be in the past.
