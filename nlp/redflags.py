@@ -59,8 +59,6 @@ _ONGOING = re.compile(
     r"还在|正在|一直在|一直抽|不停|停不下|没停|止不住|个不停|没醒|叫不醒|喊不醒|不醒|好久|很久|持续|反复抽|接连"
     r"|一次接一次|又抽|又开始抽|现在还|到现在|\d+\s*分钟|[一二两三四五六七八九十半几]+分钟|半小时|一个小时|小时了"
 )
-POPULATIONS = ("-", "infant", "young_infant", "child", "pregnant", "postpartum", "perinatal")
-COURSES = ("any", "acute", "ongoing")
 # Ages (months) that make a population from the order's own data.
 _YOUNG_INFANT_MONTHS = 3
 _INFANT_MONTHS = 12
