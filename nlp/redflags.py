@@ -26,11 +26,14 @@ _ENUMERATION = re.compile(r"[、和或及也跟与]")
 _NEGATION_REACH = 6
 # Questions like "癫痫发作会呼吸困难吗" ask about a disease; they do not report one.
 _QUESTION = re.compile(
-    r"会[^，。！？；]{0,10}吗|能[^，。！？；]{0,6}吗|是不是[^，。！？；]{0,8}(?:吗|？)|能不能|要不要"
+    r"会[^，。！？；]{0,10}吗|能[^，。！？；]{0,6}吗|是不是[^，。！？；]{0,8}(?:吗|？)|能不能|要不要|吗\s*$"
 )
-# A space between two Chinese characters separates clauses the way a comma does ("吐了 喝一口吐一口").
-_SPACE_BREAK = re.compile(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
-_SOMEBODY_ELSE = re.compile(r"有人|别人|邻居|隔壁|人家|朋友|同事|亲戚|村里|同村|新闻|电视")
+# The patient is an animal ("我家的狗", "家里的牛"); a dog that bit the patient is not ("被狗咬了").
+_ANIMAL = re.compile(r"(?:我家|家里|家)的?(?:狗|猫|牛|羊|猪|鸡)|大黄狗|兽医")
+# A space between Chinese words, or a Chinese word and a Latin one, separates clauses the way a comma does ("吐了 喝一口
+# 吐一口", "500ml 乙肝"); next to a number it does not ("吃了 30 片").
+_SPACE_BREAK = re.compile(r"(?<=[\u3400-\u9fffa-z]) +(?=[\u3400-\u9fff])|(?<=[\u3400-\u9fff]) +(?=[a-z])")
+_SOMEBODY_ELSE = re.compile(r"有人|别人|邻居|隔壁|人家|朋友|同事|亲戚|村里|同村|新闻|电视|狗|猫|牛|一个人")
 _PATIENT = re.compile(
     r"我|俺|咱|老公|老婆|孩子|宝宝|娃|爸|妈|爷|奶|外公|外婆|儿子|女儿|孙|哥|姐|弟|妹|舅|姑|姨|叔|伯|婆|病人|患者"
 )
@@ -43,6 +46,15 @@ _ANSWER_NO = re.compile(r"\s*(?:没有|没|不是|不|无|no\b|not\b)")
 _BARE = re.compile(
     r"(?:[了已经有快都一二两三四五六七八九十几多半个年月天周这样就也还是的\d\s]|今天|现在|目前|最近|一直)*"
 )
+# Somebody's dismissive opinion ("他说是老毛病", "老人说拉完就好了", "以为是…"): the reassurance in that clause (and
+# the next) is not a fact about the patient, so it silences nothing.
+_OPINION = re.compile(
+    r"他说|她说|说是|老人说|大家说|大家都说|奶奶说|爷爷说|外婆说|婆婆说|他觉得|她觉得|以为|说只是|说不用|说不要紧|说没事"
+)
+# "现在会哭了，大家说没事了，可是他一直咳": a reassurance undone by what follows it.
+_BUT = re.compile(r"可是|但是|不过|但")
+# "出汗也正常", "说话正常": a finding answered as normal right after it.
+_NORMAL_AFTER = re.compile(r"(?:也|都|还)?(?:正常|没事)")
 # "病史", "既往" name a record, not a time: they speak only of the disease in their own clause.
 _RECORD_WORDS = frozenset({"病史", "既往", "既往史", "史"})
 # History and time-course words that belong to a named background disease ("肝硬化病史", "高血压十几年了")
@@ -414,6 +426,8 @@ class RedFlagDetector:
             return False  # "吐血？没有，就是胃不舒服"
         if self._prevention is not None and self._prevention.search(text, sstart, send):
             return False  # "村民上山怎么防野猪伤人": a sentence about prevention
+        if _ANIMAL.search(clause):
+            return False  # "我家的狗今天下午突然抽搐": not a person
         if self._hearsay is not None and self._hearsay_reaches(text, sstart, cstart, clause):
             return False  # "听说隔壁村有人喝了百草枯": somebody else's story
         if self._hypothetical is not None and self._hypothetical.search(clause):
@@ -423,12 +437,18 @@ class RedFlagDetector:
             return False  # "想问……" about a disease, unless the clause says it is happening now
         if _QUESTION.search(clause) and not (self._onset is not None and self._onset.search(clause)):
             return False  # "百草枯现在还能买到吗": a yes/no question; only a new onset makes it a report
-        if course != "any" and self._resolved is not None and self._resolved.search(text, end, send):
+        if _NORMAL_AFTER.match(text, end):
+            return False  # "出汗也正常"
+        if course != "any" and self._resolved is not None and any(
+            not self._opinion(text, r.start()) and not _BUT.search(text, r.end(), send)
+            for r in self._resolved.finditer(text, end, send)
+        ):
             return False  # "……抢救过来了", "……已经好了" (a swallowed poison is not over when it looks well)
         # A companion is context: "两个月前被狗咬了，这两天怕水" — the bite may well be in the past.
         if history and self._history is not None:
             last_hist = max((m.end() for m in self._history.finditer(text, sstart, start)
-                             if m.group(0) not in _RECORD_WORDS or self._applies(text, m.start(), cstart)),
+                             if (m.group(0) not in _RECORD_WORDS or self._applies(text, m.start(), cstart))
+                             and not self._opinion(text, m.start())),
                             default=-1)
             if last_hist >= 0:
                 # A new onset after the history, up to the end of this clause ("上周做了手术，今天突然胸痛").
@@ -444,7 +464,8 @@ class RedFlagDetector:
         if course != "any" and self._course is not None:
             # "口齿不清，两年了": a chronic time course in the sentence, not followed by a new onset.
             last_course = max((m.end() for m in self._course.finditer(text, sstart, send)
-                               if self._applies(text, m.start(), cstart, bare=True)), default=-1)
+                               if self._applies(text, m.start(), cstart, bare=True)
+                               and not self._opinion(text, m.start())), default=-1)
             if last_course >= 0:
                 last_onset = max((m.end() for m in self._onset.finditer(text, last_course, send)), default=-1) \
                     if self._onset is not None else -1
@@ -453,7 +474,7 @@ class RedFlagDetector:
         if self._handled is not None:
             # "突然抽搐……送到医院检查说是癫痫": the episode is over and diagnosed, unless something is
             # happening again now after that account.
-            accounts = list(self._handled.finditer(text, end))
+            accounts = [m for m in self._handled.finditer(text, end) if not self._opinion(text, m.start())]
             done = accounts[-1] if accounts else None
             if done is not None and not _RECUR.search(text, done.end()):
                 return False
@@ -474,6 +495,17 @@ class RedFlagDetector:
             hclause = text[max(text.rfind(c, 0, m.start()) for c in _CLAUSE_END) + 1:hend]
             if _SOMEBODY_ELSE.search(hclause) and not _PATIENT.search(text, hend, cstart):
                 return True
+        return False
+
+    @staticmethod
+    def _opinion(text: str, pos: int) -> bool:
+        """The cue at ``pos`` sits in somebody's opinion: its own clause or the one after it says 他说/以为/…"""
+        cstart = max(text.rfind(c, 0, pos) for c in _CLAUSE_END) + 1
+        if _OPINION.search(text, cstart, pos + 1) or _OPINION.search(text, cstart, min(len(text), pos + 6)):
+            return True
+        if cstart > 1:  # the clause before ("她说习惯了，过一会就好")
+            prev = max(text.rfind(c, 0, cstart - 1) for c in _CLAUSE_END) + 1
+            return _OPINION.search(text, prev, cstart) is not None
         return False
 
     def _applies(self, text: str, cue_start: int, finding_clause_start: int, bare: bool = False) -> bool:

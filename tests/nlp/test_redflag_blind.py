@@ -2,8 +2,8 @@
 
 The tuning sets hold the targets the rules were tuned to. The held-out half is never read while tuning: it is
 scored once per change and its test is a floor against regressions at the level measured when it was last
-scored. Issue 14's target for it (recall >= 0.98, false alarms <= 5%) is not reached yet; the README gives the
-figures, and raising this floor is the work that remains.
+scored. Issue 14's targets for it are recall >= 0.98 (not reached yet: the README gives the figures, and raising
+this floor is the work that remains) and false alarms <= 5% (held).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import pytest
 from bot.cli_nlp import score_redflags
 
 HERE = Path(__file__).with_name("redflag_blind")
-TUNING = ("dev.jsonl", "dev2.jsonl", "dev3.jsonl", "dev4.jsonl", "dev5.jsonl", "dev6.jsonl")
+TUNING = ("dev.jsonl", "dev2.jsonl", "dev3.jsonl", "dev4.jsonl", "dev5.jsonl", "dev6.jsonl", "dev7.jsonl")
 TUNED_RECALL, TUNED_FALSE_ALARMS = 0.98, 0.05
-HELDOUT_RECALL_FLOOR, HELDOUT_FALSE_ALARMS_CEILING = 0.89, 0.06
+HELDOUT_RECALL_FLOOR, HELDOUT_FALSE_ALARMS_CEILING = 0.89, 0.05
 
 
 def _rows(name: str) -> list[dict]:
