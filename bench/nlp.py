@@ -82,12 +82,10 @@ def main() -> int:
     from bot.cli_nlp import score_redflags
 
     blind = ROOT / "tests" / "nlp" / "redflag_blind"
-    for name in ("heldout", "dev", "dev2", "dev3", "dev4"):
-        path = blind / f"{name}.jsonl"
-        if path.is_file():
-            cases = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
-            score = score_redflags(matcher, cases)
-            out[f"redflags_{name}"] = {"recall": score["recall"], "false_alarms": score["false_alarms"]}
+    for path in sorted(blind.glob("*.jsonl")):
+        cases = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+        score = score_redflags(matcher, cases)
+        out[f"redflags_{path.stem}"] = {"recall": score["recall"], "false_alarms": score["false_alarms"]}
 
     dev = Path(args.dev)
     if dev.is_file():

@@ -36,6 +36,7 @@ _MAX_WORD_SYLLABLES = 8
 _ASCII_RUN = re.compile(r"[a-z][a-z' ]*[a-z]|[a-z]")
 _WORD = re.compile(r"[a-z]+")
 _ENGLISH_SHARE = 0.3
+_LATIN = re.compile(r"[a-z]")
 # A reading's cost per piece: our words win a tie against everyday words ("chou chu le" is 抽搐了, not 抽除了).
 _OURS, _EVERYDAY = 1.0, 1.1
 _LOCK = threading.Lock()
@@ -116,7 +117,7 @@ class LanguageBridge:
 
     def translate(self, text: str) -> str:
         """``text`` with English phrases and pinyin runs replaced by Chinese; unchanged when it has neither."""
-        if not any("a" <= ch <= "z" for ch in text):
+        if _LATIN.search(text) is None:
             return text
         letters = sum("a" <= ch <= "z" for ch in text)
         if letters <= sum("\u3400" <= ch <= "\u9fff" for ch in text):
