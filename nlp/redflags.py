@@ -61,7 +61,7 @@ _RECORD_WORDS = frozenset({"病史", "既往", "既往史", "史"})
 # speak of that disease only, not of a finding in another clause.
 _BACKGROUND = re.compile(
     r"病史|既往|[^，。]史|高血压|糖尿病|冠心病|心脏病|心脏不好|老慢支|慢支|慢阻肺|哮喘|肝硬化|肝炎|癫痫|羊癫疯|羊角风"
-    r"|痛风|风湿|胃病|老胃病|前列腺|肾病|尿毒症|脑梗|中风|精神病|抑郁症|帕金森|老年痴呆|痴呆|甲亢|贫血|结石|支气管扩张"
+    r"|痛风|风湿|胃病|胃不好|老胃病|前列腺|肾病|尿毒症|脑梗|中风|精神病|抑郁症|帕金森|老年痴呆|痴呆|甲亢|贫血|结石|支气管扩张"
 )
 _SIMILE = re.compile(r"(像|好像|仿佛|似)[^，。！？；]{0,3}$")
 # Companions must be this close to the trigger (characters, either side); a story is rarely longer.
