@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -18,24 +18,6 @@ from tests.telegram.test_telegram_adapters import Driver
 
 NEED = "膝盖疼了两个月，上下楼梯加重，想看骨科"
 RESIDENT = "邱瑞鹏"
-
-
-@pytest.fixture(autouse=True)
-def ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
-@pytest.fixture(scope="module")
-def matcher():
-    from nlp import load_matcher
-
-    return load_matcher()
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
 
 
 @pytest.fixture

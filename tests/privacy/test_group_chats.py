@@ -24,24 +24,6 @@ PRIVATE_ONLY = "请私聊我"
 RESIDENT = "邱瑞鹏"
 
 
-@pytest.fixture(autouse=True)
-def ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
-@pytest.fixture(scope="module")
-def matcher():
-    from nlp import load_matcher
-
-    return load_matcher()
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
 @pytest.fixture
 async def telegram(fake, seeded_engine, tmp_path, matcher) -> AsyncIterator[Driver]:
     d = Driver(fake, seeded_engine, tmp_path, matcher)

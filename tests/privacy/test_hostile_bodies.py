@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import ClientSession
 
-from bot.fake_telegram import FakeTelegram
 from bot.telegram_common import SECRET_HEADER
 from tests.telegram.test_telegram_adapters import Driver
 
@@ -19,24 +17,6 @@ BODIES = {
     "not_json": b"{update_id: 1",
     "not_an_update": b"[1, 2, 3]",
 }
-
-
-@pytest.fixture(autouse=True)
-def ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
-@pytest.fixture(scope="module")
-def matcher():
-    from nlp import load_matcher
-
-    return load_matcher()
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
 
 
 @pytest.mark.parametrize("kind", ["ptb", "aiogram"])
