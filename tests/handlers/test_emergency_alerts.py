@@ -40,6 +40,13 @@ def bind(harness, user, code, role, app, clock):
     harness.login(user, code, role, app.uow, clock())
 
 
+def bind_all(chat, app, clock) -> None:
+    """The village doctor, the township reviewer and the hospital reviewer, each with a chat account."""
+    for user, code, role in (("doctor", DOCTOR, Role.VILLAGE_DOCTOR), ("township", TOWNSHIP, Role.TOWNSHIP_REVIEWER),
+                             ("hospital", HOSPITAL, Role.HOSPITAL_REVIEWER)):
+        bind(chat, user, code, role, app, clock)
+
+
 def report_emergency(h, user="doctor") -> str:
     """The doctor starts an order for 邱瑞鹏 and describes an emergency; returns the answer shown."""
     h.say(user, "/new")
@@ -142,9 +149,7 @@ def test_a_blocked_account_does_not_count_as_reachable(chat, app, clock):
 
 
 def test_unacknowledged_for_ten_minutes_it_goes_to_the_hospital_and_the_doctor_is_told(chat, app, clock):
-    bind(chat, "doctor", DOCTOR, Role.VILLAGE_DOCTOR, app, clock)
-    bind(chat, "township", TOWNSHIP, Role.TOWNSHIP_REVIEWER, app, clock)
-    bind(chat, "hospital", HOSPITAL, Role.HOSPITAL_REVIEWER, app, clock)
+    bind_all(chat, app, clock)
     start = clock.now
     report_emergency(chat)
     deliver(app, clock, chat)
@@ -189,9 +194,7 @@ def test_escalation_with_nobody_at_the_hospital_tells_the_doctor_whom_to_phone(c
 
 
 def test_acknowledged_within_ten_minutes_it_is_not_escalated(chat, app, clock):
-    bind(chat, "doctor", DOCTOR, Role.VILLAGE_DOCTOR, app, clock)
-    bind(chat, "township", TOWNSHIP, Role.TOWNSHIP_REVIEWER, app, clock)
-    bind(chat, "hospital", HOSPITAL, Role.HOSPITAL_REVIEWER, app, clock)
+    bind_all(chat, app, clock)
     start = clock.now
     report_emergency(chat)
     deliver(app, clock, chat)
@@ -208,9 +211,7 @@ def test_acknowledged_within_ten_minutes_it_is_not_escalated(chat, app, clock):
 
 
 def test_someone_elses_button_and_a_forged_token_are_refused_and_audited(chat, app, clock):
-    bind(chat, "doctor", DOCTOR, Role.VILLAGE_DOCTOR, app, clock)
-    bind(chat, "township", TOWNSHIP, Role.TOWNSHIP_REVIEWER, app, clock)
-    bind(chat, "hospital", HOSPITAL, Role.HOSPITAL_REVIEWER, app, clock)
+    bind_all(chat, app, clock)
     report_emergency(chat)
     deliver(app, clock, chat)
     shown, button = chat.find_button("township", "收到，我来处理")
