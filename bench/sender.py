@@ -39,7 +39,9 @@ from storage.uow import SqlUnitOfWork
 LIMIT = 30
 
 
-async def run(n: int, url: str) -> dict:
+def broadcast_outbox(n: int, url: str, key: str):
+    """A fresh database with ``n`` announcements queued for ``n`` Telegram chats: its engine, unit of work, a clock
+    and the chats."""
     engine = make_engine(url)
     migrate(engine)
     cipher = FieldCipher.from_text(FieldCipher.new_key_text())
@@ -53,9 +55,14 @@ async def run(n: int, url: str) -> dict:
     chats = list(range(1000, 1000 + n))
     with uow() as u:
         for c in chats:
-            u.outbox.enqueue("telegram", str(c), f"坐诊预告 {c}", None, priority="bulk", dedupe_key=f"b:{c}",
+            u.outbox.enqueue("telegram", str(c), f"坐诊预告 {c}", None, priority="bulk", dedupe_key=f"{key}:{c}",
                              account_id=None, now=start)
         u.commit()
+    return engine, uow, clock, chats
+
+
+async def run(n: int, url: str) -> dict:
+    engine, uow, clock, chats = broadcast_outbox(n, url, "b")
     async with FakeTelegram(known_chats=chats, enforce_limits=True) as fake:
         channel = PtbChannel(fake.token, fake.root_url)
         sender = Sender(uow, [channel], clock=clock, cold_start=False)
@@ -107,22 +114,7 @@ def busiest_second(stamps: list[float]) -> int:
 async def run_shared(n: int, replies: int, url: str, reply_rate: float = 5.0) -> dict:
     """Two senders (each its own in-process budget) share one token through the database; then, in one process,
     a broadcast and replies arriving a few a second (each its own task, as the chat transport sends them)."""
-    engine = make_engine(url)
-    migrate(engine)
-    cipher = FieldCipher.from_text(FieldCipher.new_key_text())
-    uow = lambda: SqlUnitOfWork(engine, cipher)  # noqa: E731
-    start = datetime.now(UTC)
-    t0 = time.monotonic()
-
-    def clock() -> datetime:
-        return start + timedelta(seconds=time.monotonic() - t0)
-
-    chats = list(range(1000, 1000 + n))
-    with uow() as u:
-        for c in chats:
-            u.outbox.enqueue("telegram", str(c), f"坐诊预告 {c}", None, priority="bulk", dedupe_key=f"s:{c}",
-                             account_id=None, now=start)
-        u.commit()
+    engine, uow, clock, chats = broadcast_outbox(n, url, "s")
     rate = shared_rate(LIMIT)
     reply_chats = list(range(900_000, 900_000 + replies))
     async with FakeTelegram(known_chats=chats + reply_chats) as fake:
