@@ -27,7 +27,7 @@ browser:
 
 lint: $(STAMP)
 	$(BIN)/ruff check domain storage nlp handlers bot tests bench
-	$(BIN)/mypy domain storage nlp
+	$(BIN)/mypy domain storage nlp handlers bot
 
 bench: $(STAMP)
 	@for f in bench/*.py; do [ "$$f" = bench/soak.py ] && continue; echo "== $$f" >&2; $(BIN)/python $$f || exit 1; done

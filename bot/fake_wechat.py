@@ -247,7 +247,7 @@ class CallbackBuilder:
         if enterprise:
             from wechatpy.enterprise.crypto import WeChatCrypto
         else:
-            from wechatpy.crypto import WeChatCrypto  # type: ignore[assignment]
+            from wechatpy.crypto import WeChatCrypto
         self.enterprise, self.token, self.account, self.agent_id = enterprise, token, account, agent_id
         self.crypto = WeChatCrypto(token, aes_key, receiver_id)
         self.clock = clock

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -275,13 +276,13 @@ def sheets(d: ReportData) -> list[Sheet]:
     )
     rows = []
     for v in d.violations:
-        st = d.staff.get(v.staff_id) if v.staff_id is not None else None
+        who = d.staff.get(v.staff_id) if v.staff_id is not None else None
         rows.append(
             [
                 RULE_LABELS[v.rule],
-                st.name if st else "",
-                st.code if st else "",
-                d.institution_names.get(st.institution_code, "") if st else d.scope.label,
+                who.name if who else "",
+                who.code if who else "",
+                d.institution_names.get(who.institution_code, "") if who else d.scope.label,
                 v.when.isoformat(),
                 v.detail,
                 "预警" if v.warning else "违规",
@@ -404,7 +405,7 @@ def cell_value(v: object) -> object:
     return v
 
 
-def _safe_row(row: list[object]) -> list[object]:
+def _safe_row(row: Sequence[object]) -> list[object]:
     return [cell_value(v) for v in row]
 
 

@@ -132,7 +132,7 @@ class AesCipher:
         if enterprise:
             from wechatpy.enterprise.crypto import WeChatCrypto
         else:
-            from wechatpy.crypto import WeChatCrypto  # type: ignore[assignment]
+            from wechatpy.crypto import WeChatCrypto
         self._cipher = WeChatCipher(key)
         self._crypto = WeChatCrypto(token, encoding_aes_key, receiver_id)
         self.receiver_id = receiver_id.encode()
@@ -681,7 +681,7 @@ class CallbackServer:
             except BaseException:
                 cls._servers.pop((host, port), None)
                 raise
-        else:
+        elif server._starting is not None:
             await asyncio.shield(server._starting)
         if path in server.routes:
             raise RuntimeError(f"{path} is served twice on {listen}")

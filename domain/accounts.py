@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from domain.staff import Role
 
@@ -21,7 +22,7 @@ class ChatAccount:
     resident_id: int | None = None
     acting_role: Role | None = None
     step: str | None = None
-    draft: dict[str, object] = field(default_factory=dict)
+    draft: dict[str, Any] = field(default_factory=dict)  # JSON, as stored
     draft_updated_at: datetime | None = None
     reminded_at: datetime | None = None
     blocked: bool = False

@@ -264,7 +264,8 @@ def approve_all(ctx: Ctx, payload: dict) -> None:
     numbers: list[str | None] = []
     changed: list[str | None] = []
     shown = {int(i) for i in payload.get("ids") or [] if isinstance(i, int)}
-    versions = payload.get("v") if isinstance(payload.get("v"), dict) else {}
+    raw_versions = payload.get("v")
+    versions: dict = raw_versions if isinstance(raw_versions, dict) else {}
     for o in ctx.uow.orders.list(post_codes=[post], statuses=[OrderStatus.SUBMITTED], limit=500):
         if o.urgency is Urgency.ROUTINE and o.id in shown:
             # Only what the list showed: an order edited or answered since is left for a look at its new card.

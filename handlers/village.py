@@ -255,7 +255,7 @@ def emergency_stop(ctx: Ctx, payload: dict) -> None:
 
 def _show_specialties(ctx: Ctx) -> None:
     rows: list[list[Button]] = []
-    for code, name, matched in ctx.acc.draft.get("suggestions", []):  # type: ignore[union-attr]
+    for code, name, matched in ctx.acc.draft.get("suggestions", []):
         label = f"{name}（{'、'.join(matched[:3])}）" if matched else name
         rows.append([ctx.btn(label, "new.spec", code=code)])
     rows.append([ctx.btn(t("new.other_specialty"), "new.spec_other", parent=None, page=0)])
@@ -330,7 +330,7 @@ def urgency_chosen(ctx: Ctx, payload: dict) -> None:
 
 
 def _show_populations(ctx: Ctx, *, edit: bool) -> None:
-    chosen = set(ctx.acc.draft.get("populations", []))  # type: ignore[arg-type]
+    chosen = set(ctx.acc.draft.get("populations", []))
     rows = [
         [ctx.btn(("✅ " if p.value in chosen else "") + t(f"population.{p.value}"), "new.pop", p=p.value)]
         for p in SpecialPopulation
@@ -344,7 +344,7 @@ def toggle_population(ctx: Ctx, payload: dict) -> None:
     """Tick or untick one flag."""
     if not _on_step(ctx, "new.populations") or payload.get("p") not in {p.value for p in SpecialPopulation}:
         return
-    chosen = set(ctx.acc.draft.get("populations", []))  # type: ignore[arg-type]
+    chosen = set(ctx.acc.draft.get("populations", []))
     chosen ^= {str(payload["p"])}
     ctx.acc.advance("new.populations", ctx.now, populations=sorted(chosen))
     _show_populations(ctx, edit=True)
@@ -357,7 +357,7 @@ def populations_done(ctx: Ctx, payload: dict) -> None:
         return
     d = ctx.acc.draft
     ctx.acc.advance("new.summary", ctx.now)
-    pops = "、".join(t(f"population.{p}") for p in d.get("populations", [])) or "无"  # type: ignore[union-attr]
+    pops = "、".join(t(f"population.{p}") for p in d.get("populations", [])) or "无"
     resident = f"{d.get('name')}（{t('new.sex.' + str(d.get('sex')))}，{d.get('birth_year')}年生）"
     ctx.reply(
         t(
@@ -410,7 +410,7 @@ def confirm(ctx: Ctx, payload: dict) -> None:
             village,
             phone=d.get("phone") or None,
             consent=consent,
-        )  # type: ignore[arg-type]
+        )
         ctx.uow.residents.add(resident)
         ctx.audit("consent", "resident", str(resident.id), detail={"version": consent.version})
     assert resident.id is not None
@@ -422,10 +422,10 @@ def confirm(ctx: Ctx, payload: dict) -> None:
         filed_by_staff_id=st.id,
         need_text=str(d["need"]),
         now=ctx.now,
-        suggested_specialty=suggestions[0][0] if suggestions else None,  # type: ignore[index]
+        suggested_specialty=suggestions[0][0] if suggestions else None,
         confirmed_specialty=str(d["specialty"]),
         urgency=Urgency(str(d["urgency"])),
-        special_populations=frozenset(SpecialPopulation(p) for p in d.get("populations", [])),  # type: ignore[union-attr]
+        special_populations=frozenset(SpecialPopulation(p) for p in d.get("populations", [])),
         emergency_override=bool(d.get("emergency_override")),
         emergency_reasons=str(d.get("reasons") or "") or None,
     )
