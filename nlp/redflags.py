@@ -24,6 +24,8 @@ _GAP = r"[^，。！？；,;!?\n没不未无别冇]{0,5}"
 _NEGATION = re.compile(r"(否认|排除|并非|从未|从没|没有|没|无|未|不|别|冇)")
 _ENUMERATION = re.compile(r"[、和或及也跟与]")
 _NEGATION_REACH = 6
+# A time word after a negation starts a new statement: "没吃饭现在出汗叫不醒" (pinyin has no commas).
+_NEGATION_STOP = re.compile(r"现在|突然|然后|后来|结果|刚刚|这会")
 # Questions like "癫痫发作会呼吸困难吗" ask about a disease; they do not report one.
 _QUESTION = re.compile(
     r"会[^，。！？；]{0,10}吗|能[^，。！？；]{0,6}吗|是不是[^，。！？；]{0,8}(?:吗|？)|能不能|要不要|吗\s*$"
@@ -64,6 +66,8 @@ _BACKGROUND = re.compile(
     r"|痛风|风湿|胃病|胃不好|老胃病|前列腺|肾病|尿毒症|脑梗|中风|精神病|抑郁症|帕金森|老年痴呆|痴呆|甲亢|贫血|结石|支气管扩张"
 )
 _SIMILE = re.compile(r"(像|好像|仿佛|似)[^，。！？；]{0,3}$")
+# ... unless the phrase is itself the picture a simile paints ("屎像柏油", "肚子像石头", "大便像果酱").
+_PICTURE = re.compile(r"柏油|沥青|果酱|草莓酱|咖啡|石头|木板|橘子|米汤|洗肉水|烂苹果")
 # Companions must be this close to the trigger (characters, either side); a story is rarely longer.
 _REQUIRE_WINDOW = 80
 # A phrase counts as "still going on" for a known chronic disease (an epileptic's seizure) with one of these.
@@ -418,7 +422,7 @@ class RedFlagDetector:
             return False
         if population:
             return True
-        if prefix and _SIMILE.search(prefix):
+        if prefix and _SIMILE.search(prefix) and not _PICTURE.search(text, start, end):
             return False
         if _EXPERIENCED.match(text, end):
             return False  # "休克过", "中风过": has happened before
@@ -539,5 +543,7 @@ class RedFlagDetector:
             return False
         between = prefix[last.end():]
         if self._contrast is not None and self._contrast.search(between):
+            return False
+        if _NEGATION_STOP.search(between, 2):  # "没吃饭现在…" ends the denial; "否认突然倒地" does not
             return False
         return len(between) <= _NEGATION_REACH or bool(_ENUMERATION.search(between))
