@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.remove(sys.path[0])
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.cli_core import demo_files
+from bot.demo.run import demo_files
 from domain.announcements import CHINA
 from domain.circuits import Circuit, CircuitLevel, HalfDay
 from handlers.announcements import Announcer

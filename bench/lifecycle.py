@@ -20,8 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.bootstrap import build_app, build_conversation
-from bot.cli_core import demo_files
 from bot.config import Settings
+from bot.demo.run import demo_files
 from domain.staff import Role
 from handlers import FloodGuard
 from storage.crypto import FieldCipher

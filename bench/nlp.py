@@ -79,7 +79,7 @@ def main() -> int:
     matcher.classify(foreign[1])
     out["pinyin_tables_seconds"] = round(time.perf_counter() - started, 3)
     out["foreign_texts_per_s"] = throughput(matcher.classify, foreign, args.seconds)
-    from bot.cli_nlp import score_redflags
+    from bot.cli.nlp import score_redflags
 
     blind = ROOT / "tests" / "nlp" / "redflag_blind"
     for path in sorted(blind.glob("*.jsonl")):

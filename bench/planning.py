@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.calendar_cn import ChineseCalendar
-from bot.progress import Progress
+from bot.cli.progress import Progress
 from domain.circuits import CircuitLevel
 from domain.orders import Urgency
 from domain.places import Institution, InstitutionKind, Place, PlaceLevel

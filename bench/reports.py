@@ -32,7 +32,7 @@ TARGET_SECONDS = 3.0
 
 def seed(engine, cipher: FieldCipher, rng: random.Random) -> dict[str, int]:
     """Demo reference data plus a bulk-loaded year."""
-    from bot.cli_core import demo_files
+    from bot.demo.run import demo_files
     from storage.reference import import_files
     from storage.tables import (
         CircuitExpertRow,
@@ -204,7 +204,7 @@ def seed(engine, cipher: FieldCipher, rng: random.Random) -> dict[str, int]:
 
 def main() -> int:
     """Seed, then time the reports."""
-    from bot.cli_reports import make_report
+    from bot.cli.reports import make_report
 
     rng = random.Random(8)
     tmp = Path(tempfile.mkdtemp(prefix="xz-bench-reports-"))

@@ -29,9 +29,9 @@ sys.path.remove(sys.path[0])
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-from bot.channels import PtbChannel
-from bot.fake_telegram import FakeTelegram
-from bot.sender import Sender, SharedBudget, SlidingWindow, database_take, end_turn, shared_rate, take_turn
+from bot.delivery.channels import PtbChannel
+from bot.delivery.sender import Sender, SharedBudget, SlidingWindow, database_take, end_turn, shared_rate, take_turn
+from bot.testing.fake_telegram import FakeTelegram
 from storage.crypto import FieldCipher
 from storage.db import make_engine, migrate
 from storage.uow import SqlUnitOfWork

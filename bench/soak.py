@@ -34,7 +34,7 @@ Design (the structure of ``bench/telegram.py``):
   so on. The scheduler's sweep (every 10 s here, ``XUNZHEN_SWEEP_SECONDS``) fans it out into the outbox; the
   sender delivers at the channel limit (``--send-rate``, default 30/s). Outbox lag is the age of the oldest
   pending message, sampled every 5 s.
-* Workers: on SQLite the scheduler and sender run in this process (``bot.worker.serve``), as ``make run``
+* Workers: on SQLite the scheduler and sender run in this process (``bot.jobs.worker.serve``), as ``make run``
   does. On PostgreSQL this process only handles updates and ``--workers`` separate ``python -m bot worker``
   processes (``XUNZHEN_WORKER_ROLES=sender,scheduler``, the send rate divided among them) share the outbox
   through ``SKIP LOCKED``.
@@ -100,7 +100,7 @@ def log(msg: str) -> None:
 
 
 def _fake_class() -> Any:
-    from bot.fake_telegram import FakeTelegram
+    from bot.testing.fake_telegram import FakeTelegram
 
     class SoakFake(FakeTelegram):
         """The fake, counting sends per chat, waking that chat's person, remembering resident texts."""
@@ -502,7 +502,7 @@ def rss_mb(pid: int | None = None) -> float | None:
 
 def seed(app: Any, residents: int) -> dict[str, Any]:
     """Demo data, six 邱… per village of the county, ``residents`` subscribed resident chat accounts."""
-    from bot.cli_core import demo_files
+    from bot.demo.run import demo_files
     from domain.places import PlaceLevel
     from domain.staff import Resident, Sex
     from storage.reference import import_files
@@ -662,10 +662,10 @@ def stop_workers(procs: list[Any]) -> None:
 
 async def soak(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     """Set up, run the county, drain, check; returns the report."""
-    from bot.bootstrap import App, build_conversation
+    from bot.bootstrap import App, build_channels, build_conversation
     from bot.config import Settings
-    from bot.telegram_ptb import PtbAdapter
-    from bot.worker import build_channels, serve
+    from bot.jobs.worker import serve
+    from bot.transports.telegram.ptb import PtbAdapter
     from nlp import load_matcher
     from storage.crypto import FieldCipher
     from storage.db import make_engine, migrate

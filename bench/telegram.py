@@ -55,7 +55,7 @@ ORDER_STEPS_TYPICAL = 8  # updates to file one order once the resident's consent
 
 
 def _fake_class():
-    from bot.fake_telegram import FakeTelegram
+    from bot.testing.fake_telegram import FakeTelegram
 
     class BenchFake(FakeTelegram):
         """The fake, counting sends per chat and waking the simulated user of that chat."""
@@ -367,8 +367,8 @@ def full_stack_app(root: str, token: str, tmp: Path) -> Any:
     from datetime import date
 
     from bot.bootstrap import App
-    from bot.cli_core import demo_files
     from bot.config import Settings
+    from bot.demo.run import demo_files
     from storage.db import make_engine, migrate
     from storage.reference import import_files
     from storage.uow import uow_factory
@@ -420,8 +420,8 @@ async def bench_library(library: str, child: Child, hello: dict[str, str], args:
         await stop()
 
     from bot.bootstrap import App, build_conversation
-    from bot.telegram_aiogram import AiogramAdapter
-    from bot.telegram_ptb import PtbAdapter
+    from bot.transports.telegram.aiogram import AiogramAdapter
+    from bot.transports.telegram.ptb import PtbAdapter
     from handlers import FloodGuard
 
     adapter_class = PtbAdapter if library == "ptb" else AiogramAdapter

@@ -22,10 +22,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.bootstrap import App, build_app, build_conversation
-from bot.cli_core import demo_files
 from bot.config import Settings
-from bot.fake_wechat import FakeWeChat
-from bot.wechat_common import CallbackEndpoint, ReplayGuard
+from bot.demo.run import demo_files
+from bot.testing.fake_wechat import FakeWeChat
+from bot.transports.wechat.bridge import CallbackEndpoint, ReplayGuard
 from handlers import FloodGuard
 from storage.crypto import FieldCipher
 from storage.reference import import_files

@@ -1,15 +1,22 @@
-"""The composition root: one place builds engine, unit of work and services."""
+"""The composition root: one place builds engine, unit of work, clock, conversation and delivery channels."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from storage.db import make_engine, migrate
 from storage.uow import SqlUnitOfWork, UnitOfWorkFactory, uow_factory
+
+if TYPE_CHECKING:
+    from bot.delivery.channels import BaseChannel
 
 
 @dataclass(slots=True)
@@ -48,9 +55,40 @@ def confirmed_order_examples(settings: Settings | None = None) -> Iterator[dict]
 
 def real_clock():
     """The real clock (aware, UTC); tests pass a fixed one instead."""
-    from datetime import UTC, datetime
-
     return lambda: datetime.now(UTC)
+
+
+def make_clock(env: Mapping[str, str] | None = None) -> Callable[[], datetime]:
+    """The real clock, or one starting at ``XUNZHEN_FAKE_NOW`` and running at real speed."""
+    e = os.environ if env is None else env
+    fake = e.get("XUNZHEN_FAKE_NOW")
+    if not fake:
+        return lambda: datetime.now(UTC)
+    start = datetime.fromisoformat(fake)
+    if start.tzinfo is None:
+        raise SystemExit("XUNZHEN_FAKE_NOW needs a time zone, e.g. 2026-12-04T09:10:00+08:00")
+    t0 = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - t0)
+
+
+def build_channels(app: App, env: Mapping[str, str] | None = None) -> list[BaseChannel]:
+    """The console, and Telegram, WeCom and the Official Account where configured."""
+    from bot.delivery.channels import ChannelLimits, ConsoleChannel, PtbChannel
+    from bot.transports.wechat import mp, work
+
+    rate = app.settings.send_rate
+    channels: list[BaseChannel] = [ConsoleChannel()]
+    if app.settings.telegram_token:
+        channels.append(PtbChannel(app.settings.telegram_token, app.settings.telegram_api_base_url,
+                                   limits=ChannelLimits(global_count=rate)))
+    # WeChat: staff on WeCom, residents on the Official Account, when configured.
+    wecom = work.build(app)
+    if wecom is not None:
+        channels.append(work.WeComChannel(wecom))
+    oa = mp.build(app)
+    if oa is not None:
+        channels.append(mp.WeChatMpChannel(oa))
+    return channels
 
 
 def build_conversation(app: App, *, clock=None, matcher=None, flood=None):

@@ -107,7 +107,7 @@ def pg_cluster():
 
 def seed_demo(engine) -> None:
     """Load the Sanming demo data into ``engine`` through the real importer."""
-    from bot.cli_core import demo_files
+    from bot.demo.run import demo_files
     from storage.reference import import_files
 
     with SqlUnitOfWork(engine, FieldCipher.from_text(TEST_KEY)) as uow:

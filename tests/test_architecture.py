@@ -1,15 +1,28 @@
-"""Architecture rules that a test can hold: the domain imports nothing but the standard library."""
+"""Architecture rules that a test can hold.
+
+* the domain imports nothing but the standard library, and nothing of ours outside itself;
+* lower layers never import higher ones: nlp and storage never import handlers or bot, handlers never import bot;
+* no import circles among our modules (imports at module level: a function may import lazily what it needs);
+* inside bot/, only the demo imports the fake platform servers in bot/testing/ (tests and benches may).
+"""
 
 from __future__ import annotations
 
 import ast
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+OURS = ("domain", "nlp", "storage", "handlers", "bot")
+# storage/tables.py imports its satellites (tables_*.py) so every table is registered, and they import its
+# helpers back; the storage split of issue #16 removes this circle: delete the entry when it lands.
+KNOWN_CIRCLES = [["storage.tables", "storage.tables_alerts", "storage.tables_circuits", "storage.tables_ledgers",
+                  "storage.tables_links", "storage.tables_wechat"]]
 
 
 def imported_modules(folder: Path) -> dict[str, set[str]]:
+    """Top-level package -> files under ``folder`` importing it anywhere (also lazily inside a function)."""
     found: dict[str, set[str]] = {}
     for path in folder.rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -23,6 +36,99 @@ def imported_modules(folder: Path) -> dict[str, set[str]]:
             for n in names:
                 found.setdefault(n.split(".")[0], set()).add(path.name)
     return found
+
+
+def module_name(root: Path, path: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def module_level_imports(root: Path, packages: Iterable[str]) -> dict[str, set[str]]:
+    """Module -> modules of ours it imports at module level (not under a function, nor ``if TYPE_CHECKING``).
+
+    ``from pkg import name`` counts as importing ``pkg.name`` when that is a module of ours, else ``pkg``.
+    """
+    modules = {module_name(root, p): p for pkg in packages for p in (root / pkg).rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+
+    def visit(body: list[ast.stmt], found: set[str]) -> None:
+        for node in body:
+            if isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                for a in node.names:
+                    sub = f"{node.module}.{a.name}"
+                    found.add(sub if sub in modules else node.module)
+            elif isinstance(node, ast.If):
+                if not (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"):
+                    visit(node.body, found)
+                visit(node.orelse, found)
+            elif isinstance(node, ast.Try):
+                for block in (node.body, node.orelse, node.finalbody, *[h.body for h in node.handlers]):
+                    visit(block, found)
+            elif isinstance(node, ast.With):
+                visit(node.body, found)
+
+    for name, path in modules.items():
+        found: set[str] = set()
+        visit(ast.parse(path.read_text(encoding="utf-8")).body, found)
+        graph[name] = {m for m in found if m in modules and m != name}
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def connect(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                connect(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            connect(v)
+    return found
+
+
+def fake_server_importers(root: Path) -> set[str]:
+    """Modules of bot/ outside bot/testing/ and bot/demo/ that import bot.testing (anywhere in the file)."""
+    bad = set()
+    for path in (root / "bot").rglob("*.py"):
+        name = module_name(root, path)
+        if name.startswith(("bot.testing", "bot.demo")):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            if any(n == "bot.testing" or n.startswith("bot.testing.") for n in names):
+                bad.add(name)
+    return bad
 
 
 def test_domain_imports_only_the_standard_library():
@@ -46,3 +152,29 @@ def test_storage_and_nlp_never_reach_into_handlers_or_bot():
 def test_handlers_never_reach_into_bot():
     found = imported_modules(ROOT / "handlers")
     assert "bot" not in found, found.get("bot")
+
+
+def test_our_modules_import_each_other_in_no_circle():
+    found = circles(module_level_imports(ROOT, OURS))
+    assert [c for c in found if c not in KNOWN_CIRCLES] == []
+
+
+def test_nothing_in_bot_but_the_demo_imports_the_fake_servers():
+    assert fake_server_importers(ROOT) == set()
+
+
+def test_the_checks_would_catch_a_circle_and_a_fake_server_in_production(tmp_path):
+    for pkg in ("bot", "bot/testing", "bot/jobs", "domain"):
+        (tmp_path / pkg).mkdir(parents=True, exist_ok=True)
+        (tmp_path / pkg / "__init__.py").write_text("")
+    (tmp_path / "bot" / "testing" / "fake.py").write_text("")
+    (tmp_path / "bot" / "jobs" / "worker.py").write_text("from bot.jobs import sender\nfrom bot.testing import fake\n")
+    (tmp_path / "bot" / "jobs" / "sender.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import domain\nimport bot.jobs.worker\n"
+    )
+    (tmp_path / "domain" / "rules.py").write_text("def f():\n    from domain import orders\n")
+    (tmp_path / "domain" / "orders.py").write_text("from domain.rules import f\n")
+    graph = module_level_imports(tmp_path, ("bot", "domain"))
+    assert circles(graph) == [["bot.jobs.sender", "bot.jobs.worker"]]  # the lazy import in a function is no circle
+    assert "domain" not in graph["bot.jobs.sender"]  # nor is one only for the type checker
+    assert fake_server_importers(tmp_path) == {"bot.jobs.worker"}

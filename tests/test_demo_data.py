@@ -1,4 +1,4 @@
-"""Consistency checks for the demo reference data in bot/data/demo (stdlib only)."""
+"""Consistency checks for the demo reference data in bot/demo/data (stdlib only)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections import Counter
 from functools import cache
 from pathlib import Path
 
-DEMO = Path(__file__).resolve().parents[1] / "bot" / "data" / "demo"
+DEMO = Path(__file__).resolve().parents[1] / "bot" / "demo" / "data"
 
 HEADERS = {
     "places.csv": ["code", "name", "level", "parent_code", "market_days"],

@@ -35,7 +35,7 @@ from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, Inli
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.fake_telegram import FakeTelegram, ManualClock, RateLimits
+from bot.testing.fake_telegram import FakeTelegram, ManualClock, RateLimits
 
 USER = 4201
 OTHER = 4202
@@ -497,7 +497,7 @@ def test_run_in_thread_serves_synchronous_clients():
 
 def test_runs_standalone_as_a_module():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.fake_telegram", "--port", "0", "--known-chat", str(USER)],
+        [sys.executable, "-m", "bot.testing.fake_telegram", "--port", "0", "--known-chat", str(USER)],
         stdout=subprocess.PIPE,
         text=True,
     )

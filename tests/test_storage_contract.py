@@ -89,7 +89,7 @@ def test_institution_phones_are_stored_as_given_and_kept_by_a_file_without_them(
 
 
 def test_seeding_twice_changes_nothing(seeded_uow):
-    from bot.cli_core import demo_files
+    from bot.demo.run import demo_files
 
     with seeded_uow() as uow:
         report = import_files(uow, demo_files(), FIXED_NOW.date())

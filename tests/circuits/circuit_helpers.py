@@ -107,7 +107,7 @@ class Clock:
 
 def worker_env(database_url: str, fake_root: str | None, fake_now: datetime, **extra: str) -> dict[str, str]:
     """Environment for a real ``python -m bot worker`` process."""
-    from bot.fake_telegram import DEFAULT_TOKEN
+    from bot.testing.fake_telegram import DEFAULT_TOKEN
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XUNZHEN_", "TELEGRAM_", "DATABASE_URL"))}
     env.update(DATABASE_URL=database_url, XUNZHEN_SECRET_KEY=TEST_KEY, XUNZHEN_FAKE_NOW=fake_now.isoformat(),

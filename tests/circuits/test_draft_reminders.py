@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.worker import make_sweep
+from bot.jobs.worker import make_sweep
 from handlers.announcements import Announcer
 from storage.outbox import OutboxRepository
 from tests.handlers.conftest import app, cast, chat, clock  # noqa: F401 - the conversation fixtures

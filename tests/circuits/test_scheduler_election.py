@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from bot.scheduler import CircuitScheduler
+from bot.jobs.scheduler import CircuitScheduler
 from storage.db import make_engine
 from tests.conftest import wait_for
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.channels import ChannelLimits, InMemoryChannel, PtbChannel, SendResult
-from bot.fake_telegram import FakeTelegram
-from bot.sender import Sender, SlidingWindow
+from bot.delivery.channels import ChannelLimits, InMemoryChannel, PtbChannel, SendResult
+from bot.delivery.sender import Sender, SlidingWindow
+from bot.testing.fake_telegram import FakeTelegram
 from storage.uow import SqlUnitOfWork
 from tests.circuits.circuit_helpers import CREATED, RunningClock, add_account
 from tests.conftest import TEST_KEY

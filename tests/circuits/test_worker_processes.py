@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.fake_telegram import FakeTelegram
+from bot.testing.fake_telegram import FakeTelegram
 from handlers.announcements import Announcer
 from storage.crypto import FieldCipher
 from storage.uow import SqlUnitOfWork

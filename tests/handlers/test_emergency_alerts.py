@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.worker import make_sweep
+from bot.jobs.worker import make_sweep
 from domain.staff import Role
 from handlers import Inbound
 from handlers.announcements import Announcer

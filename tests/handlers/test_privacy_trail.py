@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.jobs.privacy import access_report, purge_expired_free_text
 from bot.logging_setup import MaskingFilter
-from bot.privacy import access_report, purge_expired_free_text
 from domain.orders import OrderStatus
 from tests.handlers.test_order_lifecycle import file_order, stored
 
@@ -107,10 +107,10 @@ def test_retention_purges_free_text_of_closed_orders_only(chat, cast, app, clock
 
 
 def test_the_hourly_sweep_forgets_old_buttons_and_update_ids_but_not_recent_ones(chat, cast, app, clock, monkeypatch):
-    from bot.worker import make_sweep
+    from bot.jobs.worker import make_sweep
     from handlers.announcements import Announcer
 
-    monkeypatch.setattr("bot.privacy.PURGE_BATCH", 2)  # several short transactions, as on a large backlog
+    monkeypatch.setattr("bot.jobs.privacy.PURGE_BATCH", 2)  # several short transactions, as on a large backlog
     chat.say("doctor", "/new", update_id="old-update")
     old_card = chat.screens["doctor"][-1]
     clock.now += timedelta(days=8)

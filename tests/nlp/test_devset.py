@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli_nlp import evaluate
+from bot.cli.nlp import evaluate
 
 DEV = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "dev.jsonl"
 TOP1_TARGET = 0.70

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli_nlp import score_redflags
+from bot.cli.nlp import score_redflags
 
 HERE = Path(__file__).with_name("redflag_blind")
 TUNING = ("dev.jsonl", "dev2.jsonl", "dev3.jsonl", "dev4.jsonl", "dev5.jsonl", "dev6.jsonl", "dev7.jsonl", "dev8.jsonl",

@@ -13,8 +13,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.dashboard import COOKIE, DashboardServices, make_app
-from bot.login_throttle import FREE_PER_ACCOUNT
+from bot.web.dashboard import COOKIE, DashboardServices, make_app
+from bot.web.login_throttle import FREE_PER_ACCOUNT
 from domain.circuits import Circuit, CircuitLevel, HalfDay
 from domain.ledgers import LeadSource
 from domain.places import Place, PlaceLevel

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from bot.config import Settings
-from bot.fake_telegram import FakeTelegram
 from bot.logging_setup import LIBRARY_LOGGERS, MaskingFilter, configure_logging, redact
+from bot.testing.fake_telegram import FakeTelegram
 from tests.privacy.test_group_chats import file_over_telegram
 from tests.telegram.test_telegram_adapters import Driver
 

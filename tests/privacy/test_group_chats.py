@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.fake_telegram import FakeTelegram
+from bot.testing.fake_telegram import FakeTelegram
 from handlers import Inbound
 from tests.conftest import FIXED_NOW
 from tests.handlers.test_order_lifecycle import file_order
@@ -137,7 +137,7 @@ def test_a_notification_goes_to_the_private_chat_even_if_an_old_row_points_at_a_
 @pytest.fixture
 async def wecom(seeded_engine, tmp_path, matcher) -> AsyncIterator[WeChatDriver]:
     from bot.bootstrap import build_conversation
-    from bot.fake_wechat import FakeWeChat
+    from bot.testing.fake_wechat import FakeWeChat
     from handlers import FloodGuard
 
     async with FakeWeChat() as fake:

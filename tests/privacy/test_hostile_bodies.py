@@ -7,7 +7,7 @@ import io
 import pytest
 from aiohttp import ClientSession
 
-from bot.telegram_common import SECRET_HEADER
+from bot.transports.telegram.bridge import SECRET_HEADER
 from tests.telegram.test_telegram_adapters import Driver
 
 BODIES = {
@@ -51,7 +51,7 @@ async def test_a_hostile_dashboard_form_gets_400_not_500(content_type, body):
 
     from aiohttp.test_utils import TestClient, TestServer
 
-    from bot.dashboard import DashboardServices, make_app
+    from bot.web.dashboard import DashboardServices, make_app
 
     app = make_app(DashboardServices(uow=lambda: None, clock=lambda: datetime.now(UTC)))
     async with TestClient(TestServer(app)) as client:

@@ -11,7 +11,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlmodel import select
 
-from bot.privacy import access_report
+from bot.jobs.privacy import access_report
 from domain.staff import Role
 from handlers import Inbound
 from handlers.onboarding import create_invite

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from bot.bootstrap import App, build_conversation
-from bot.channels import PtbChannel
 from bot.config import Settings
-from bot.fake_telegram import FakeTelegram
-from bot.sender import Sender, SharedBudget, database_take, shared_rate
-from bot.telegram_aiogram import AiogramAdapter
-from bot.telegram_ptb import PtbAdapter
+from bot.delivery.channels import PtbChannel
+from bot.delivery.sender import Sender, SharedBudget, database_take, shared_rate
+from bot.testing.fake_telegram import FakeTelegram
+from bot.transports.telegram.aiogram import AiogramAdapter
+from bot.transports.telegram.ptb import PtbAdapter
 from handlers import FloodGuard
 from storage.crypto import FieldCipher
 from storage.uow import SqlUnitOfWork, uow_factory

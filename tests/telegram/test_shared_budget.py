@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.channels import InMemoryChannel
-from bot.sender import Sender, process_budget
-from bot.telegram_common import PLATFORM, TelegramBridge
+from bot.delivery.channels import InMemoryChannel
+from bot.delivery.sender import Sender, process_budget
+from bot.transports.telegram.bridge import PLATFORM, TelegramBridge
 
 
 def test_the_sender_and_the_transport_draw_on_one_budget(monkeypatch):
@@ -29,7 +29,7 @@ async def test_a_reply_takes_the_next_free_slot_before_the_broadcast():
     import asyncio
     import time
 
-    from bot.sender import ChannelLimiter, SlidingWindow, take_turn
+    from bot.delivery.sender import ChannelLimiter, SlidingWindow, take_turn
 
     limiter = ChannelLimiter(InMemoryChannel(platform="x"))
     limiter.global_ = budget = SlidingWindow(5, 0.3)
@@ -56,7 +56,7 @@ def test_the_sender_spreads_a_broadcast_so_a_reply_never_waits_behind_a_burst():
     budget has a slot free within one window's share (1 s / 5 here), not after the rest of the second."""
     from collections import deque
 
-    from bot.sender import ChannelLimiter, SlidingWindow
+    from bot.delivery.sender import ChannelLimiter, SlidingWindow
 
     limiter = ChannelLimiter(InMemoryChannel(platform="x"))
     limiter.global_ = budget = SlidingWindow(5, 1.0)

@@ -22,17 +22,17 @@ from aiohttp import ClientSession
 
 from bot.bootstrap import App, build_conversation
 from bot.config import Settings
-from bot.fake_telegram import FakeTelegram, RecordedMessage
-from bot.telegram_aiogram import AiogramAdapter
-from bot.telegram_common import (
+from bot.testing.fake_telegram import FakeTelegram, RecordedMessage
+from bot.transports.serving import ChatQueues
+from bot.transports.telegram.aiogram import AiogramAdapter
+from bot.transports.telegram.bridge import (
     MENUS,
     SECRET_HEADER,
-    ChatQueues,
     escape,
     render,
     secret_status,
 )
-from bot.telegram_ptb import PtbAdapter
+from bot.transports.telegram.ptb import PtbAdapter
 from domain.orders import OrderStatus
 from domain.staff import Role
 from handlers import Button, FloodGuard, Outbound
@@ -498,7 +498,7 @@ async def test_serve_runs_the_transport_until_stop_is_set(driver: Driver, fake: 
     from bot import transports
 
     stop = asyncio.Event()
-    serving = asyncio.create_task(transports.load(kind).serve(driver.app, driver.conversation, stop))
+    serving = asyncio.create_task(transports.load(kind)(driver.app, driver.conversation, stop))
     fake.user_message(USERS["resident"], "/help")
     [reply] = await fake.wait_for_messages(USERS["resident"], 1)
     assert "可用命令" in html.unescape(reply.text)

@@ -14,8 +14,8 @@ import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from bot.bootstrap import build_conversation
-from bot.fake_wechat import CallbackBuilder, FakeWeChat
-from bot.wechat_common import CallbackRejected, parse_xml, signature
+from bot.testing.fake_wechat import CallbackBuilder, FakeWeChat
+from bot.transports.wechat.bridge import CallbackRejected, parse_xml, signature
 from handlers import FloodGuard
 from tests.conftest import FIXED_NOW, _engine_for
 from tests.wechat.wechat_driver import (
@@ -136,7 +136,7 @@ async def test_every_forged_or_malformed_callback_is_refused_logged_and_harmless
     # The bomb inside a correctly encrypted and signed envelope is refused too.
     cases["inner_xml_declaration_refused"] = b.seal(BOMB.decode())
 
-    caplog.set_level(logging.WARNING, logger="bot.wechat_common")
+    caplog.set_level(logging.WARNING, logger="bot.transports.wechat.bridge")
     for reason, (q, body) in cases.items():
         r = await d.post(q, body)
         assert r.status in (400, 403, 413), (reason, r)
@@ -195,7 +195,7 @@ async def test_wecom_and_wechat_transports_share_one_listener_in_one_process(see
         app = make_app(settings, seeded_engine)
         conv = build_conversation(app, clock=lambda: FIXED_NOW, matcher=_NoMatcher())
         stop = asyncio.Event()
-        tasks = [asyncio.create_task(transports.load(n).serve(app, conv, stop)) for n in settings.transports]
+        tasks = [asyncio.create_task(transports.load(n)(app, conv, stop)) for n in settings.transports]
         ts, nonce = str(int(time.time())), "4242"
         q = {"signature": signature(WECHAT_TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce, "echostr": "hi"}
         async with ClientSession() as http:

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 
 from bot.bootstrap import build_conversation
-from bot.fake_wechat import FakeWeChat
-from bot.sender import Sender
-from bot.wechat_mp import NOT_DELIVERABLE, WeChatMpChannel
+from bot.delivery.sender import Sender
+from bot.testing.fake_wechat import FakeWeChat
+from bot.transports.wechat.mp import NOT_DELIVERABLE, WeChatMpChannel
 from handlers import FloodGuard
 from handlers.announcements import Announcer
 from tests.circuits.circuit_helpers import REMINDER_AT, VILLAGE, make_circuit

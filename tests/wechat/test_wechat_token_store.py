@@ -6,7 +6,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from bot.wechat_common import TokenStore
+from bot.transports.wechat.bridge import TokenStore
 from storage.wechat import WeChatRepository
 
 

@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 
 from bot.bootstrap import build_conversation
-from bot.fake_wechat import FakeWeChat
+from bot.testing.fake_wechat import FakeWeChat
 from domain.circuits import Circuit, CircuitLevel, HalfDay
 from domain.orders import Action, OrderStatus
 from domain.staff import Role

@@ -14,11 +14,11 @@ from typing import Any
 
 from aiohttp import ClientSession
 
-from bot import wechat_mp, wechat_work
 from bot.bootstrap import App
 from bot.config import Settings
-from bot.fake_wechat import CallbackBuilder, FakeWeChat, Sent
-from bot.wechat_common import CallbackBridge, CallbackServer, ReplayGuard, TokenStore
+from bot.testing.fake_wechat import CallbackBuilder, FakeWeChat, Sent
+from bot.transports.wechat import callbacks, mp, work
+from bot.transports.wechat.bridge import CallbackBridge, CallbackServer, ReplayGuard, TokenStore
 from domain.staff import Role
 from handlers.onboarding import create_invite
 from storage.uow import uow_factory
@@ -74,13 +74,13 @@ class Driver:
         self.store = TokenStore(app.uow)
         self.enterprise = platform == "wecom"
         if self.enterprise:
-            self.bridge: CallbackBridge = wechat_work.bridge_for(app, conversation, guard=self.guard, store=self.store)
-            self.path = wechat_work.PATH
+            self.bridge: CallbackBridge = callbacks.wecom_bridge(app, conversation, guard=self.guard, store=self.store)
+            self.path = work.PATH
             self.builder = CallbackBuilder(enterprise=True, token=WECOM_TOKEN, aes_key=WECOM_AES,
                                            receiver_id=fake.corp_id, account=fake.corp_id, agent_id=fake.agent_id)
         else:
-            self.bridge = wechat_mp.bridge_for(app, conversation, guard=self.guard, store=self.store, clock=clock)
-            self.path = wechat_mp.PATH
+            self.bridge = callbacks.mp_bridge(app, conversation, guard=self.guard, store=self.store, clock=clock)
+            self.path = mp.PATH
             self.builder = CallbackBuilder(enterprise=False, token=WECHAT_TOKEN, aes_key=WECHAT_AES,
                                            receiver_id=fake.app_id, account=OA_ORIGINAL_ID)
         self.screens: dict[str, list[Sent]] = defaultdict(list)

@@ -3,7 +3,7 @@
 ``PtbAdapter(app, conversation).start()`` polls (``WEBHOOK_URL`` unset) or serves a webhook on
 ``WEBHOOK_LISTEN`` after ``setWebhook(WEBHOOK_URL, secret_token=WEBHOOK_SECRET)``; ``stop()`` ends either.
 Requests go to ``{TELEGRAM_API_BASE_URL}/bot{token}/{method}``. Everything else (ordering per chat,
-HTML, splitting, retries, menus, the webhook secret) is in :mod:`bot.telegram_common`.
+HTML, splitting, retries, menus, the webhook secret) is in :mod:`bot.transports.telegram.bridge`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.logging_setup import register_secret
-from bot.telegram_common import (
+from bot.transports.telegram.bridge import (
     ALLOWED_UPDATES,
     Failure,
     Rendered,

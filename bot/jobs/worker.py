@@ -18,15 +18,14 @@ import asyncio
 import logging
 import os
 import signal
-import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from bot.bootstrap import App, build_conversation
-from bot.channels import BaseChannel, ChannelLimits, ConsoleChannel, PtbChannel
-from bot.privacy import purge_chat_leftovers, purge_expired_free_text
-from bot.scheduler import CircuitScheduler
-from bot.sender import Sender, SharedBudget, shared_budget
+from bot.bootstrap import App, build_channels, build_conversation, make_clock
+from bot.delivery.channels import BaseChannel
+from bot.delivery.sender import Sender, SharedBudget, shared_budget
+from bot.jobs.privacy import purge_chat_leftovers, purge_expired_free_text
+from bot.jobs.scheduler import CircuitScheduler
 from domain.announcements import DEFAULT_OFFSETS, Offset, parse_offsets
 from handlers.announcements import Announcer
 from handlers.emergency import escalate_due_alerts
@@ -35,43 +34,11 @@ log = logging.getLogger(__name__)
 PURGE_EVERY = timedelta(hours=1)
 
 
-def make_clock(env: Mapping[str, str] | None = None) -> Callable[[], datetime]:
-    """The real clock, or one starting at ``XUNZHEN_FAKE_NOW`` and running at real speed."""
-    e = os.environ if env is None else env
-    fake = e.get("XUNZHEN_FAKE_NOW")
-    if not fake:
-        return lambda: datetime.now(UTC)
-    start = datetime.fromisoformat(fake)
-    if start.tzinfo is None:
-        raise SystemExit("XUNZHEN_FAKE_NOW needs a time zone, e.g. 2026-12-04T09:10:00+08:00")
-    t0 = time.monotonic()
-    return lambda: start + timedelta(seconds=time.monotonic() - t0)
-
-
 def reminder_offsets(env: Mapping[str, str] | None = None) -> tuple[Offset, ...]:
     """``XUNZHEN_REMINDERS`` or the default (3 days and 1 day before, 09:00)."""
     e = os.environ if env is None else env
     text = e.get("XUNZHEN_REMINDERS")
     return parse_offsets(text) if text else DEFAULT_OFFSETS
-
-
-def build_channels(app: App, env: Mapping[str, str] | None = None) -> list[BaseChannel]:
-    """The console, and Telegram, WeCom and the Official Account where configured."""
-    rate = app.settings.send_rate
-    channels: list[BaseChannel] = [ConsoleChannel()]
-    if app.settings.telegram_token:
-        channels.append(PtbChannel(app.settings.telegram_token, app.settings.telegram_api_base_url,
-                                   limits=ChannelLimits(global_count=rate)))
-    # WeChat: staff on WeCom, residents on the Official Account, when configured.
-    from bot import wechat_mp, wechat_work
-
-    wecom = wechat_work.build(app)
-    if wecom is not None:
-        channels.append(wechat_work.WeComChannel(wecom))
-    mp = wechat_mp.build(app)
-    if mp is not None:
-        channels.append(wechat_mp.WeChatMpChannel(mp))
-    return channels
 
 
 class _NoMatcher:

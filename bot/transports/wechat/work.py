@@ -4,7 +4,7 @@ Text becomes an ``Inbound``; a press on a template card's button (``template_car
 ``Inbound`` whose ``button`` is the opaque token we put in the button's ``key`` and whose ``message_id`` is the
 card's ``task_id``. Replies with buttons are ``button_interaction`` template cards (at most six buttons a card);
 an edit of a pressed card greys its buttons (``update_template_card`` with the event's ``ResponseCode``) and
-sends the new text as a message. Everything else is in :mod:`bot.wechat_common`.
+sends the new text as a message. Everything else is in :mod:`bot.transports.wechat.bridge`.
 
 Configuration: ``WECOM_CORP_ID``, ``WECOM_AGENT_ID``, ``WECOM_SECRET``, ``WECOM_TOKEN``, ``WECOM_AES_KEY``,
 ``WECOM_API_BASE_URL``, ``WECHAT_LISTEN``; the callback path is ``/wecom/callback``.
@@ -22,20 +22,16 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from bot.channels import BaseChannel, ChannelLimits, SendResult
-from bot.wechat_common import (
+from bot.delivery.channels import BaseChannel, ChannelLimits, SendResult
+from bot.transports.wechat.bridge import (
     Callback,
-    CallbackBridge,
-    CallbackEndpoint,
     DbTokenMixin,
     Deliverer,
     Delivery,
-    ReplayGuard,
     TokenStore,
     cdata,
     chat_of,
     errcode_of,
-    serve_bridge,
     split_bytes,
 )
 from handlers.core import Button, Inbound, Outbound
@@ -243,29 +239,3 @@ class WeComChannel(BaseChannel):
             if result.outcome != "ok":
                 return result
         return SendResult.ok()
-
-
-def bridge_for(app: Any, conversation: Any, *, guard: ReplayGuard | None = None,
-               store: TokenStore | None = None) -> CallbackBridge:
-    """The WeCom callback bridge, delivering to WeCom and (when configured) the Official Account."""
-    from bot import wechat_mp
-
-    s = app.settings
-    if not (s.wecom_corp_id and s.wecom_token and s.wecom_aes_key and s.wecom_secret and s.wecom_agent_id):
-        raise SystemExit("WeCom 未配置：需要 WECOM_CORP_ID、WECOM_AGENT_ID、WECOM_SECRET、WECOM_TOKEN、WECOM_AES_KEY")
-    store = store or TokenStore(app.uow)
-    guard = guard or ReplayGuard(app.uow)
-    deliverer = build(app, store=store)
-    assert deliverer is not None
-    deliverers: dict[str, Deliverer] = {PLATFORM: deliverer}
-    mp = wechat_mp.build(app, store=store)
-    if mp is not None:
-        deliverers[wechat_mp.PLATFORM] = mp
-    endpoint = CallbackEndpoint(PLATFORM, s.wecom_token, s.wecom_aes_key, s.wecom_corp_id, guard, enterprise=True)
-    return CallbackBridge(app, conversation, endpoint, make_translate(deliverer), deliverers)
-
-
-async def serve(app: Any, conversation: Any, stop: asyncio.Event) -> None:
-    """Serve WeCom callbacks on ``WECHAT_LISTEN`` at ``/wecom/callback`` until ``stop`` is set."""
-    bridge = bridge_for(app, conversation)
-    await serve_bridge(bridge, app.settings.wechat_listen, PATH, stop, [bridge.endpoint.guard.close])

@@ -7,12 +7,13 @@ import os
 import signal
 import sys
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.cli.app import open_app
+from bot.demo.run import demo_files, run_demo
+
 CHINA = ZoneInfo("Asia/Shanghai")
-DEMO_FILES = ("places.csv", "institutions.csv", "support.csv", "staff.csv", "residents.csv")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -64,29 +65,18 @@ def _roles():
     return list(Role)
 
 
-def _app():
-    from bot.bootstrap import build_app
-    from bot.config import Settings
-    from bot.logging_setup import configure_logging
-
-    settings = Settings.from_env()
-    configure_logging(settings.log_level if settings.log_level != "INFO" else "WARNING",
-                      library_debug=settings.library_debug, secrets=settings.secrets())
-    return build_app(settings)
-
-
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Create or upgrade the schema."""
     from storage.db import current_revision
 
-    app = _app()
+    app = open_app()
     print(f"数据库已是最新结构 / schema at revision {current_revision(app.engine)}")
     return 0
 
 
 def load_files(app, files: dict[str, bytes], title: str) -> int:
     """Import ``files`` as one batch with progress; prints a report or the row errors. Returns exit code."""
-    from bot.progress import Progress
+    from bot.cli.progress import Progress
     from domain.reference import ImportRejected
     from storage.reference import import_files
 
@@ -113,15 +103,9 @@ def load_files(app, files: dict[str, bytes], title: str) -> int:
     return 0
 
 
-def demo_files() -> dict[str, bytes]:
-    """The Sanming demo data shipped in ``bot/data/demo``."""
-    folder = resources.files("bot").joinpath("data/demo")
-    return {name: folder.joinpath(name).read_bytes() for name in DEMO_FILES}
-
-
 def cmd_seed(args: argparse.Namespace) -> int:
     """Load the Sanming demo data (idempotent: a second run changes nothing)."""
-    return load_files(_app(), demo_files(), "载入演示数据")
+    return load_files(open_app(), demo_files(), "载入演示数据")
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -132,7 +116,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             print(f"找不到文件 / no such file: {path}", file=sys.stderr)
             return 2
         files[path.name] = path.read_bytes()
-    return load_files(_app(), files, "导入")
+    return load_files(open_app(), files, "导入")
 
 
 def summary(app) -> str:
@@ -159,7 +143,7 @@ def summary(app) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Print what is loaded."""
-    print(summary(_app()))
+    print(summary(open_app()))
     return 0
 
 
@@ -170,7 +154,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot import transports
     from bot.bootstrap import build_conversation
 
-    app = _app()
+    app = open_app()
     with app.uow() as uow:
         empty = not uow.reference.counts().get("places.city")
     if empty:
@@ -178,17 +162,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         if load_files(app, demo_files(), "载入演示数据"):
             return 1
     print(summary(app))
-    modules = [transports.load(name) for name in app.settings.transports]
+    entry_points = [transports.load(name) for name in app.settings.transports]
     conversation = build_conversation(app)
 
     async def serve_all() -> None:
-        from bot import worker
+        from bot.jobs import worker
 
         os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22 warns on every RetryAfter otherwise
         stop = asyncio.Event()
         # systemd and docker stop a service with SIGTERM: finish the updates in hand, then exit cleanly.
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-        tasks = [asyncio.create_task(m.serve(app, conversation, stop)) for m in modules]
+        tasks = [asyncio.create_task(serve(app, conversation, stop)) for serve in entry_points]
         # One process is a whole deployment on the embedded default: the scheduler (announcements, draft
         # reminders, retention) and the outbox sender run beside the chat transports.
         background = asyncio.create_task(worker.serve(app, stop, quiet=True))
@@ -221,7 +205,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
     from domain.staff import Role
     from handlers.onboarding import INVITE_TTL, create_invite
 
-    app = _app()
+    app = open_app()
     with app.uow() as uow:
         try:
             code = create_invite(uow, Role(args.role), args.institution, args.staff, datetime.now(UTC))
@@ -240,9 +224,9 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     """Print the access audit of one resident."""
-    from bot.privacy import access_report
+    from bot.jobs.privacy import access_report
 
-    lines = access_report(_app(), args.resident)
+    lines = access_report(open_app(), args.resident)
     print("\n".join(lines) if lines else "没有记录 / no events")
     return 0
 
@@ -251,9 +235,9 @@ def cmd_purge(args: argparse.Namespace) -> int:
     """Run the retention purge once (the worker also runs it every hour)."""
     from datetime import UTC
 
-    from bot.privacy import purge_chat_leftovers, purge_expired_free_text
+    from bot.jobs.privacy import purge_chat_leftovers, purge_expired_free_text
 
-    app = _app()
+    app = open_app()
     now = datetime.now(UTC)
     n = purge_expired_free_text(app, now)
     buttons, updates = purge_chat_leftovers(app, now)
@@ -264,6 +248,5 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the scripted demo on a throwaway database; exit 0 only if every step behaved as expected."""
-    from bot.demo import run_demo
 
     return run_demo()

@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from importlib import resources
 from pathlib import Path
+
+DEMO_FILES = ("places.csv", "institutions.csv", "support.csv", "staff.csv", "residents.csv")
 
 # (who, what they type, text that must appear in the answer)
 SCRIPT: list[tuple[str, str, str]] = [
@@ -51,13 +54,18 @@ SCRIPT: list[tuple[str, str, str]] = [
 ]
 
 
+def demo_files() -> dict[str, bytes]:
+    """The Sanming demo data shipped in ``bot/demo/data``."""
+    folder = resources.files("bot.demo").joinpath("data")
+    return {name: folder.joinpath(name).read_bytes() for name in DEMO_FILES}
+
+
 def run_demo(out=None) -> int:
     """Run ``SCRIPT`` through the console session on a fresh database; return the exit code."""
     out = out or sys.stdout
     from bot.bootstrap import build_app, build_conversation
-    from bot.cli_core import demo_files
     from bot.config import Settings
-    from bot.console import ConsoleSession
+    from bot.transports.console import ConsoleSession
     from handlers import FloodGuard
     from storage.crypto import FieldCipher
     from storage.reference import import_files

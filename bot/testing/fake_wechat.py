@@ -25,7 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.wechat_common import parse_xml
+from bot.transports.wechat.bridge import parse_xml
 
 TASK_ID = re.compile(r"^[A-Za-z0-9_@-]{1,128}$")
 

@@ -5,7 +5,7 @@ Server-rendered HTML, every value escaped; no JavaScript. Login with a staff cod
 after ``session_ttl`` and after ``idle`` without use, and end on logout or a password change. A POST whose
 ``Origin`` is another site is refused; the login form carries a double-submit token (cookie and hidden field)
 and the logout form a per-session token. Failed
-logins slow down the client that made them (growing delays per client and account, ``bot.login_throttle``), never
+logins slow down the client that made them (growing delays per client and account, ``bot.web.login_throttle``), never
 the account for everyone. A commission administrator sees the city (or their county); a hospital
 reviewer sees the places their hospital supports. Every page that shows personal data (physicians' names,
 complaints) appends an audit event. Database work, password checks and workbook building run in worker threads
@@ -36,7 +36,7 @@ from aiohttp import web
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from bot.login_throttle import LoginThrottle, wait_text
+from bot.web.login_throttle import LoginThrottle, wait_text
 from domain.errors import DomainError
 from domain.ledgers import (
     FREQUENCY_LABELS,
@@ -488,7 +488,7 @@ def _area_within(uow: SqlUnitOfWork, v: Viewer, code: str) -> Scope | None:
 
 
 def _gather(svc: DashboardServices, v: Viewer, page: str, period: Period, personal: bool, area: str | None = None):
-    from bot.reports import gather
+    from bot.web.reports import gather
 
     now = svc.clock()
     today = now.astimezone(CHINA).date()
@@ -630,7 +630,7 @@ async def leads(request: web.Request) -> web.Response:
 
 async def report_download(request: web.Request) -> web.StreamResponse:
     """The report for the viewer's scope as a workbook (or csv/md)."""
-    from bot.reports import render_md, write_xlsx
+    from bot.web.reports import render_md, write_xlsx
 
     fmt = request.query.get("format", "xlsx")
     if fmt not in ("xlsx", "md"):

@@ -7,11 +7,12 @@ a registered command sets ``func(args) -> int`` as its handler.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
+from bot.cli import circuits, core, nlp, reports
+
 # Modules that contribute sub-commands, in the order they appear in --help.
-COMMAND_MODULES = ("bot.cli_core", "bot.cli_nlp", "bot.cli_circuits", "bot.cli_reports")
+COMMAND_MODULES = (core, nlp, circuits, reports)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,8 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="巡诊 Xunzhen — 订单式巡诊服务 (order-based circuit consultations)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for module in COMMAND_MODULES:
+        module.register(sub)
     return parser
 
 

@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.channels import BaseChannel, SendResult
+from bot.delivery.channels import BaseChannel, SendResult
 from storage.outbox import OutboxMessage
 from storage.uow import SqlUnitOfWork
 

@@ -39,7 +39,7 @@ from typing import Any, ClassVar, Protocol
 
 from aiohttp import web
 
-from bot.telegram_common import ChatQueues, listen_address
+from bot.transports.serving import ChatQueues, listen_address
 from handlers.core import Inbound, Outbound
 from storage.wechat import WeChatRepository
 
@@ -480,7 +480,7 @@ class Deliverer(Protocol):
         """The plaintext passive reply for ``d`` (a text message), or None if it cannot go passively."""
 
     async def send_result(self, d: Delivery) -> Any:
-        """Send one message and say how it went (``bot.channels.SendResult``)."""
+        """Send one message and say how it went (``bot.delivery.channels.SendResult``)."""
 
 
 @dataclass

@@ -8,6 +8,8 @@ import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.cli.app import open_app
+
 CHINA = ZoneInfo("Asia/Shanghai")
 
 
@@ -32,22 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_sweep)
 
 
-def _app():
-    from bot.bootstrap import build_app
-    from bot.config import Settings
-    from bot.logging_setup import configure_logging
-
-    settings = Settings.from_env()
-    configure_logging(settings.log_level if settings.log_level != "INFO" else "WARNING",
-                      library_debug=settings.library_debug, secrets=settings.secrets())
-    return build_app(settings)
-
-
 def cmd_plan(args: argparse.Namespace) -> int:
     """Propose the month's circuits; print the proposal; with --accept store it and notify."""
+    from bot.bootstrap import make_clock
     from bot.calendar_cn import ChineseCalendar
-    from bot.progress import Progress
-    from bot.worker import make_clock
+    from bot.cli.progress import Progress
     from domain.errors import DomainError
     from domain.orders import Action
     from domain.permissions import authorize_order_action
@@ -64,7 +55,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print("--outside-support 只能由管理员（--admin）为指定医院（--hospital）使用，并与 --accept 一起 / "
               "--outside-support needs --accept, --hospital and --admin", file=sys.stderr)
         return 2
-    app = _app()
+    app = open_app()
     now = make_clock()()
     today = now.astimezone(CHINA).date()
     progress = Progress("读取数据")
@@ -112,6 +103,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if allow_outside:
             from domain.orders import AuditEvent
 
+            assert admin is not None  # allow_outside is only set for an active administrator
             uow.audit.append(AuditEvent(admin.id, "admin", "plan_outside_support", "institution", args.hospital,
                                         None, None, None, now, {"month": f"{month:%Y-%m}"}))
         for order, c in accepted.scheduled:
@@ -141,20 +133,21 @@ def _notify_scheduled(uow, order, c, now: datetime) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the scheduler and the sender until SIGTERM."""
-    from bot.worker import run_worker
+    from bot.jobs.worker import run_worker
 
-    return run_worker(_app())
+    return run_worker(open_app())
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """One announcement sweep; prints what it did as JSON."""
     import asyncio
 
-    from bot.sender import Sender, shared_budget
-    from bot.worker import build_channels, make_clock, reminder_offsets
+    from bot.bootstrap import build_channels, make_clock
+    from bot.delivery.sender import Sender, shared_budget
+    from bot.jobs.worker import reminder_offsets
     from handlers.announcements import Announcer
 
-    app = _app()
+    app = open_app()
     clock = make_clock()
     res = Announcer(app.uow, clock, reminder_offsets()).sweep()
     out: dict[str, object] = {"reminders_created": res.reminders_created, "fanned_out": res.fanned_out,

@@ -24,20 +24,17 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.channels import BaseChannel, ChannelLimits, SendResult
-from bot.wechat_common import (
+from bot.delivery.channels import BaseChannel, ChannelLimits, SendResult
+from bot.transports.wechat.bridge import (
     Callback,
     CallbackBridge,
-    CallbackEndpoint,
     DbTokenMixin,
     Deliverer,
     Delivery,
-    ReplayGuard,
     TokenStore,
     cdata,
     chat_of,
     errcode_of,
-    serve_bridge,
     split_bytes,
 )
 from handlers.core import Button, Inbound, Outbound
@@ -276,32 +273,3 @@ def make_translate(bridge_ref: list[CallbackBridge]) -> Callable[[dict[str, str]
         return Inbound(PLATFORM, user, chat, text=None, update_id=update_id, chat_type=chat_type)
 
     return translate
-
-
-def bridge_for(app: Any, conversation: Any, *, guard: ReplayGuard | None = None, store: TokenStore | None = None,
-               clock: Callable[[], float] = time.time) -> CallbackBridge:
-    """The OA callback bridge, delivering to the OA and (when configured) WeCom."""
-    from bot import wechat_work
-
-    s = app.settings
-    if not (s.wechat_app_id and s.wechat_token and s.wechat_secret):
-        raise SystemExit("公众号未配置：需要 WECHAT_APP_ID、WECHAT_SECRET、WECHAT_TOKEN（安全模式另需 WECHAT_AES_KEY）")
-    store = store or TokenStore(app.uow)
-    guard = guard or ReplayGuard(app.uow)
-    mp = build(app, store=store, clock=clock)
-    assert mp is not None
-    deliverers: dict[str, Deliverer] = {PLATFORM: mp}
-    work = wechat_work.build(app, store=store)
-    if work is not None:
-        deliverers[wechat_work.PLATFORM] = work
-    endpoint = CallbackEndpoint(PLATFORM, s.wechat_token, s.wechat_aes_key, s.wechat_app_id, guard, enterprise=False)
-    ref: list[CallbackBridge] = []
-    bridge = CallbackBridge(app, conversation, endpoint, make_translate(ref), deliverers, prepare=mp.prepare)
-    ref.append(bridge)
-    return bridge
-
-
-async def serve(app: Any, conversation: Any, stop: asyncio.Event) -> None:
-    """Serve Official Account callbacks on ``WECHAT_LISTEN`` at ``/wechat/callback`` until ``stop`` is set."""
-    bridge = bridge_for(app, conversation)
-    await serve_bridge(bridge, app.settings.wechat_listen, PATH, stop, [bridge.endpoint.guard.close])

@@ -31,7 +31,7 @@ Test-facing use::
     handle = FakeTelegram.run_in_thread()           # own loop in a daemon thread, for sync code
     handle.fake.user_message(42, "hi"); handle.wait_for_messages(42, 1); handle.stop()
 
-    python -m bot.fake_telegram --port 8081         # standalone; see the control API below
+    python -m bot.testing.fake_telegram --port 8081         # standalone; see the control API below
 
 Modelled faithfully enough for the libraries' parsing: getMe, getUpdates (offset confirms every update
 below it, negative offset keeps the last N, ``timeout`` long-polls and returns as soon as an update

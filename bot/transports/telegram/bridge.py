@@ -19,14 +19,12 @@ classifier). The bridge does the rest the same way for both:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import hmac
 import html
 import json
 import logging
 import secrets
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,8 +33,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from bot.handler_pool import HandlerProcesses, run_update
-from bot.sender import end_turn, process_budget, shared_budget, take_turn
+from bot.delivery.sender import end_turn, process_budget, shared_budget, take_turn
+from bot.transports.handler_pool import HandlerProcesses, run_update
+from bot.transports.serving import ChatQueues, listen_address
 from domain.staff import Role
 from handlers.core import ROLE_PREFERENCE, Button, Inbound, Outbound, split_text
 
@@ -138,12 +137,6 @@ def secret_status(expected: str, got: str | None) -> int:
     return 200 if hmac.compare_digest(got.encode(), expected.encode()) else 403
 
 
-def listen_address(listen: str) -> tuple[str, int]:
-    """``host:port`` → (host, port); a bare port listens on 127.0.0.1."""
-    host, _, port = listen.rpartition(":")
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
 def webhook_path(url: str) -> str:
     """The path part of the public webhook URL, which is where the local server listens."""
     return urlsplit(url).path or "/"
@@ -152,62 +145,6 @@ def webhook_path(url: str) -> str:
 def new_webhook_secret() -> str:
     """A secret_token Telegram accepts (1-256 of A-Z a-z 0-9 _ -), for when none is configured."""
     return secrets.token_urlsafe(32)
-
-
-# ---------------------------------------------------------------------------------------------- per-chat order
-
-
-class ChatQueues:
-    """Run jobs one at a time per chat, chats in parallel; ``submit`` keeps the order of submission."""
-
-    def __init__(self) -> None:
-        self._queues: dict[str, deque[tuple[Callable[[], Awaitable[None]], asyncio.Future[None]]]] = {}
-        self._workers: set[asyncio.Task[None]] = set()
-        self.completed = 0  # jobs run so far (tests and benchmarks wait on it)
-
-    def submit(self, chat: str, job: Callable[[], Awaitable[None]]) -> asyncio.Future[None]:
-        """Queue ``job`` behind earlier jobs of ``chat``; the future completes (never fails) when it ran."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        queue = self._queues.get(chat)
-        if queue is not None:
-            queue.append((job, future))
-            return future
-        queue = self._queues[chat] = deque([(job, future)])
-        worker = asyncio.create_task(self._drain(chat, queue), name=f"chat-{chat}")
-        self._workers.add(worker)
-        worker.add_done_callback(self._workers.discard)
-        return future
-
-    async def _drain(self, chat: str, queue: deque[tuple[Callable[[], Awaitable[None]], asyncio.Future[None]]]) -> None:
-        try:
-            while queue:
-                job, future = queue.popleft()
-                try:
-                    await job()
-                except Exception:
-                    log.exception("update job for chat %s failed", chat)
-                finally:
-                    self.completed += 1
-                    if not future.done():
-                        future.set_result(None)
-        finally:
-            # No await between the last emptiness check and this: submit() cannot slip a job in between.
-            self._queues.pop(chat, None)
-            for _job, future in queue:
-                if not future.done():
-                    future.set_result(None)
-
-    @property
-    def busy(self) -> bool:
-        """True while any chat has work queued or running."""
-        return bool(self._queues)
-
-    async def drain(self, timeout: float = 10.0) -> None:
-        """Wait (up to ``timeout``) until every queued job ran."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                while self._workers:
-                    await asyncio.gather(*list(self._workers), return_exceptions=True)
 
 
 # ---------------------------------------------------------------------------------------------- the bridge

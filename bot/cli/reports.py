@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.cli.app import open_app
+
 CHINA = ZoneInfo("Asia/Shanghai")
 FORMATS = ("xlsx", "csv", "md")
 
@@ -78,17 +80,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_key_physician)
 
 
-def _app():
-    from bot.bootstrap import build_app
-    from bot.config import Settings
-    from bot.logging_setup import configure_logging
-
-    settings = Settings.from_env()
-    configure_logging(settings.log_level if settings.log_level != "INFO" else "WARNING",
-                      library_debug=settings.library_debug, secrets=settings.secrets())
-    return build_app(settings)
-
-
 def _now() -> datetime:
     """The real clock, or ``XUNZHEN_FAKE_NOW`` (aware ISO time) for demos and tests."""
     fake = os.environ.get("XUNZHEN_FAKE_NOW")
@@ -125,7 +116,7 @@ def make_report(
     progress=None,
 ) -> list[Path]:
     """Gather and write one report; returns the files written."""
-    from bot.reports import gather, render_md, write_charts, write_csv, write_xlsx
+    from bot.web.reports import gather, render_md, write_charts, write_csv, write_xlsx
     from domain.ledgers import parse_period
     from storage.ledgers import area_scope_for
 
@@ -151,7 +142,7 @@ def make_report(
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the report for a month, quarter or year."""
-    from bot.progress import Progress
+    from bot.cli.progress import Progress
     from domain.errors import DomainError
     from domain.ledgers import parse_period
 
@@ -162,7 +153,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         print("期间格式应为 2026-11、2026-Q4 或 2026 / --period must be YYYY-MM, YYYY-Qn or YYYY", file=sys.stderr)
         return 2
     out = args.out or default_out(period.code, args.county, args.format)
-    app = _app()
+    app = open_app()
     progress = Progress("生成报表 / report")
     try:
         with app.uow() as uow:
@@ -182,7 +173,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     """Serve the dashboard until interrupted."""
     from aiohttp import web
 
-    from bot.dashboard import DashboardServices, make_app, secure_cookie_for
+    from bot.web.dashboard import DashboardServices, make_app, secure_cookie_for
 
     host, _, port = args.listen.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
@@ -191,7 +182,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(e, file=sys.stderr)
         return 2
-    app = _app()
+    app = open_app()
     shown = f"[{host}]" if ":" in host else host
     cookie = "Secure cookie" if secure else "cookie without Secure: loopback/HTTP only"
     print(f"看板已启动 / dashboard on http://{shown}:{port}/ ({cookie})", file=sys.stderr)
@@ -209,7 +200,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 def cmd_set_password(args: argparse.Namespace) -> int:
     """Read a password (twice on a terminal, once from a pipe) and store its argon2 hash."""
-    from bot.dashboard import MIN_PASSWORD, hash_password, may_use_dashboard
+    from bot.web.dashboard import MIN_PASSWORD, hash_password, may_use_dashboard
     from storage.ledgers import LedgerRepository
 
     if sys.stdin.isatty():
@@ -222,7 +213,7 @@ def cmd_set_password(args: argparse.Namespace) -> int:
     if len(pw) < MIN_PASSWORD:
         print(f"密码至少 {MIN_PASSWORD} 位 / at least {MIN_PASSWORD} characters", file=sys.stderr)
         return 2
-    app = _app()
+    app = open_app()
     try:
         with app.uow() as uow:
             st = uow.staff.by_code(args.staff)
@@ -257,7 +248,7 @@ def cmd_lead_add(args: argparse.Namespace) -> int:
     from domain.ledgers import LeadSource
     from storage.ledgers import LedgerRepository
 
-    app = _app()
+    app = open_app()
     try:
         with app.uow() as uow:
             order_id = None
@@ -298,7 +289,7 @@ def cmd_lead_update(args: argparse.Namespace) -> int:
     from domain.ledgers import LeadStatus
     from storage.ledgers import LedgerRepository
 
-    app = _app()
+    app = open_app()
     try:
         with app.uow() as uow:
             LedgerRepository(uow).update_lead(
@@ -322,7 +313,7 @@ def cmd_absence(args: argparse.Namespace) -> int:
     from domain.errors import DomainError
     from storage.ledgers import LedgerRepository
 
-    app = _app()
+    app = open_app()
     try:
         with app.uow() as uow:
             sid = _staff_id(uow, args.staff)
@@ -347,7 +338,7 @@ def cmd_target(args: argparse.Namespace) -> int:
     from domain.errors import DomainError
     from storage.ledgers import LedgerRepository
 
-    app = _app()
+    app = open_app()
     try:
         with app.uow() as uow:
             if uow.reference.place(args.place) is None:
@@ -370,7 +361,7 @@ def cmd_key_physician(args: argparse.Namespace) -> int:
     from domain.errors import DomainError
     from storage.ledgers import LedgerRepository
 
-    app = _app()
+    app = open_app()
     try:
         with app.uow() as uow:
             repo = LedgerRepository(uow)

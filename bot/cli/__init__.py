@@ -1,0 +1,1 @@
+"""The command line, `python -m bot <command>`: one parser, one app factory, a module per command group."""

@@ -1,0 +1,1 @@
+"""Outbound delivery: the channels (one per platform) and the outbox sender that drives them."""

@@ -1,0 +1,1 @@
+"""Telegram: the bridge both adapters share, python-telegram-bot (ptb) and aiogram."""

@@ -1,0 +1,1 @@
+"""The web dashboard and the reports it and the command line write."""
