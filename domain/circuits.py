@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
+
+from domain.errors import IllegalTransition
 
 
 class HalfDay(StrEnum):
@@ -31,6 +33,27 @@ class CircuitStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class CircuitAction(StrEnum):
+    """Everything that can happen to a circuit once it is planned; each is one explicit transition."""
+
+    MOVE = "move"  # another day, half-day or place: still planned
+    CANCEL = "cancel"
+    COMPLETE = "complete"
+
+
+C = CircuitStatus
+# The whole state machine: action -> (states it may start from, state it leads to).
+CIRCUIT_TRANSITIONS: dict[CircuitAction, tuple[frozenset[CircuitStatus], CircuitStatus]] = {
+    CircuitAction.MOVE: (frozenset({C.PLANNED}), C.PLANNED),
+    CircuitAction.CANCEL: (frozenset({C.PLANNED}), C.CANCELLED),
+    CircuitAction.COMPLETE: (frozenset({C.PLANNED}), C.DONE),
+}
+
+
+class IllegalCircuitTransition(IllegalTransition):
+    """A circuit was asked to move to a state it cannot reach from where it is."""
+
+
 @dataclass(slots=True)
 class Circuit:
     """One visit by one or more experts from a supporting hospital."""
@@ -47,3 +70,28 @@ class Circuit:
     def has_expert(self, staff_id: int | None) -> bool:
         """True if ``staff_id`` is one of the experts on this circuit."""
         return staff_id is not None and staff_id in self.expert_ids
+
+    def can(self, action: CircuitAction) -> bool:
+        """True if ``action`` is legal from the current status."""
+        sources, _ = CIRCUIT_TRANSITIONS[action]
+        return self.status in sources
+
+    def _after(self, action: CircuitAction) -> CircuitStatus:
+        sources, target = CIRCUIT_TRANSITIONS[action]
+        if self.status not in sources:
+            raise IllegalCircuitTransition("circuit.illegal_transition", id=self.id, action=action.value,
+                                           status=self.status.value)
+        return target
+
+    def moved(self, day: date, half_day: HalfDay, place_code: str) -> Circuit:
+        """The same circuit at another slot (a new value: the old one is still needed for the update notice)."""
+        return replace(self, day=day, half_day=half_day, place_code=place_code,
+                       status=self._after(CircuitAction.MOVE))
+
+    def cancelled(self) -> Circuit:
+        """The same circuit, cancelled (a new value, as for ``moved``)."""
+        return replace(self, status=self._after(CircuitAction.CANCEL))
+
+    def completed(self) -> Circuit:
+        """The same circuit, held (a new value, as for ``moved``)."""
+        return replace(self, status=self._after(CircuitAction.COMPLETE))

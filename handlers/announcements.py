@@ -356,8 +356,8 @@ class Announcer:
         return p.name if p else code
 
     # --- changes ----------------------------------------------------------------------------------------
+    @staticmethod
     def record_change(
-        self,
         uow: SqlUnitOfWork,
         before: Circuit,
         after: Circuit,

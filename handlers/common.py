@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from domain.errors import DomainError, PermissionDenied
+from domain.errors import PermissionDenied
 from domain.orders import Action, Order
-from domain.permissions import authorize_order_action, authorize_view
+from domain.permissions import authorize_view
 from domain.specialties import catalogue
 from domain.staff import Role, Staff
 from handlers.core import Ctx
+from handlers.services import Actor, Notice, orders, queue
 from handlers.texts import t
 
 
@@ -39,16 +40,24 @@ def acting_staff(ctx: Ctx) -> tuple[Staff, Role]:
     return st, role
 
 
+def actor_of(ctx: Ctx) -> Actor:
+    """The user of this update as the actor of a use case (or ``PermissionDenied`` if not acting as staff)."""
+    st, role = acting_staff(ctx)
+    return Actor(st, role, ctx.jurisdiction, {"account": ctx.acc.id, "platform": ctx.acc.platform})
+
+
 def load_order(ctx: Ctx, order_id: object, *, for_update: bool = False) -> Order:
     """The order named by a button payload, or ``DomainError('order.unknown')``."""
-    try:
-        oid = int(str(order_id))
-    except ValueError:
-        raise DomainError("order.unknown") from None
-    order = ctx.uow.orders.get(oid, for_update=for_update) if 0 < oid < 2**62 else None
-    if order is None:
-        raise DomainError("order.unknown")
-    return order
+    return orders.load_order(ctx.uow, order_id, for_update=for_update)
+
+
+def deliver(ctx: Ctx, notices: Iterable[Notice]) -> None:
+    """Send a use case's notices: staff hear at once, a resident's personal notice goes through the outbox."""
+    notices = list(notices)
+    queue(ctx.uow, (n for n in notices if n.personal), ctx.now)
+    for n in notices:
+        if not n.personal:
+            ctx.send_to([n.account], n.text)
 
 
 def viewable_order(ctx: Ctx, order_id: object) -> Order:
@@ -63,52 +72,30 @@ def viewable_order(ctx: Ctx, order_id: object) -> Order:
     return order
 
 
-_UNCHECKED = object()
-
-
-def act(ctx: Ctx, order_id: object, action: Action, *, shown: object = _UNCHECKED,
+def act(ctx: Ctx, order_id: object, action: Action, *, shown: object = orders.UNCHECKED,
         changed: Callable[[Order], None] | None = None, **kw) -> Order | None:
-    """Authorise and apply ``action``; None (with a polite answer) if the order has moved on already.
+    """Decide on an order (``services.orders.decide``); None, with a polite answer, if nothing was decided.
 
     ``shown`` is the order's version on the card the decision was taken from (carried by the button): if the
-    order changed since (an edit, an answered return), nothing is decided, the refusal is audited, and
-    ``changed`` (if given) shows the reviewer the order as it is now. A button without a version counts as
-    changed.
+    order changed since, ``changed`` (if given) shows the reviewer the order as it is now.
     """
-    st, role = acting_staff(ctx)
-    order = load_order(ctx, order_id, for_update=True)
-    circuit_id = kw.get("circuit_id") or order.circuit_id
-    circuit = ctx.uow.circuits.get(circuit_id) if circuit_id else None
-    try:
-        authorize_order_action(st, role, action, order, ctx.jurisdiction, ctx.today, circuit)
-    except PermissionDenied as e:
-        raise PermissionDenied(e.key, **{**e.params, "order": order.number, "action": action.value}) from None
-    if not order.can(action):
-        ctx.audit(
-            "refused",
-            "order",
-            order.entity_id,
-            reason="already_decided",
-            detail={"action": action.value, "status": order.status.value},
-        )
+    return answer_refusal(ctx, orders.decide(ctx.uow, actor_of(ctx), ctx.now, order_id, action, shown=shown, **kw),
+                          changed)
+
+
+def answer_refusal(ctx: Ctx, decided: orders.Decided, changed: Callable[[Order], None] | None = None) -> Order | None:
+    """The order if the decision was taken; else tell the user why not and return None."""
+    order = decided.order
+    if decided.refused == "already_decided":
         ctx.edit(t("review.already", number=order.number, status=status_name(order)))
         return None
-    if shown is not _UNCHECKED and not _same_version(shown, order.version):
-        ctx.audit("refused", "order", order.entity_id, reason="order_changed",
-                  detail={"action": action.value, "shown": str(shown)[:16], "now": order.version})
+    if decided.refused == "order_changed":
         if changed is not None:
             changed(order)
         else:
             ctx.edit(t("review.changed", number=order.number))
         return None
-    assert st.id is not None
-    order.apply(action, actor_staff_id=st.id, actor_role=role, now=ctx.now, **kw)
-    ctx.uow.orders.save(order)
     return order
-
-
-def _same_version(shown: object, version: int) -> bool:
-    return isinstance(shown, int) and not isinstance(shown, bool) and shown == version
 
 
 def township_centers_of(ctx: Ctx, post_code: str) -> list[str]:

@@ -30,6 +30,7 @@ from domain.orders import AuditEvent
 from domain.permissions import Jurisdiction
 from domain.places import Gazetteer
 from domain.staff import ROLE_ORDER, Role, Staff
+from handlers.services import private_chat_of
 from handlers.texts import t
 from storage.uow import SqlUnitOfWork
 
@@ -111,15 +112,6 @@ def split_text(text: str, limit: int = MAX_OUTBOUND_TEXT) -> list[str]:
     if current:
         chunks.append(current)
     return [c.rstrip("\n") or c for c in chunks]
-
-
-def private_chat_of(acc: ChatAccount) -> str:
-    """Where a notification to this account goes: the person's private chat, addressed by their own user id.
-
-    The stored chat id is only ever set from a private chat, but an account stored before that rule may still
-    hold a group's id: a notification must never follow it there.
-    """
-    return acc.platform_user_id
 
 
 def has_meaning(text: str) -> bool:

@@ -1,7 +1,7 @@
 """Hospital reviewers plan circuits in chat (/plan): the month's proposal, accept it, create, move, cancel, add.
 
-Every change goes through ``Announcer.record_change`` in the same transaction, so a move or cancellation
-always produces its notice (坐诊变更/取消通知) and new reminders follow the new slot.
+The use cases themselves are ``handlers.services.planning`` and ``handlers.services.circuits`` (the command line
+calls the same ones); this module keeps the conversation: parsing, texts, buttons and warnings.
 """
 
 from __future__ import annotations
@@ -9,16 +9,16 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from domain.announcements import has_started
-from domain.circuits import Circuit, CircuitLevel, CircuitStatus, HalfDay
-from domain.errors import DomainError, PermissionDenied
-from domain.orders import Action, OrderStatus
-from domain.planning import LEVEL_OF_PLACE, format_proposal, parse_month, propose_plan
+from domain.circuits import Circuit, HalfDay
+from domain.errors import DomainError
+from domain.orders import OrderStatus
+from domain.planning import format_proposal, parse_month, propose_plan
 from domain.staff import Role
-from handlers.announcements import Announcer
-from handlers.common import act, acting_staff, specialty_name
-from handlers.core import Ctx, Router, private_chat_of
-from handlers.planning_io import accept_proposal, plan_inputs, proposal_fingerprint, within_support
+from handlers.common import actor_of, answer_refusal, deliver, specialty_name
+from handlers.core import Ctx, Router
+from handlers.services import circuits
+from handlers.services.circuits import expert_names, within_support
+from handlers.services.planning import accept_plan, plan_inputs, proposal_fingerprint
 from handlers.texts_circuits import t
 
 router = Router()
@@ -36,18 +36,8 @@ def _calendar(ctx: Ctx):
     return ctx.services.calendar
 
 
-def _announcer(ctx: Ctx) -> Announcer:
-    return Announcer(ctx.services.uow, ctx.services.clock)
-
-
 def _hospital(ctx: Ctx) -> str:
-    st, role = acting_staff(ctx)
-    if role is not Role.HOSPITAL_REVIEWER:  # re-checked on every press, not only on /plan
-        raise PermissionDenied("perm.role_missing", role=Role.HOSPITAL_REVIEWER.value)
-    kind = ctx.jurisdiction.kind_of(st.institution_code)
-    if kind is None or not kind.is_hospital:
-        raise DomainError("plan.no_hospital")
-    return st.institution_code
+    return circuits.hospital_of(actor_of(ctx))
 
 
 def _proposal(ctx: Ctx, month: date):
@@ -89,39 +79,19 @@ def plan(ctx: Ctx, arg: str) -> None:
 @router.button("plan.accept")
 def accept(ctx: Ctx, payload: dict) -> None:
     """Create the proposed circuits and schedule their orders (each checked like a manual schedule)."""
-    st, _ = acting_staff(ctx)
+    actor = actor_of(ctx)
     month = parse_month(str(payload.get("month")))
     p = _proposal(ctx, month)
     if proposal_fingerprint(p) != payload.get("fp"):
         ctx.reply(t("plan.stale"))
         return
-
-    def schedule(order_id: int, c: Circuit):
-        return act(ctx, order_id, Action.SCHEDULE, circuit_id=c.id)
-
-    done = accept_proposal(ctx.uow, p, st.id, ctx.now, schedule)
-    for o, c in done.scheduled:
-        _tell_scheduled(ctx, o, c)
+    done = accept_plan(ctx.uow, actor, ctx.now, p)
+    deliver(ctx, done.notices)
     ctx.edit(t("plan.accepted", circuits=len(done.circuits), orders=len(done.scheduled)))
 
 
 def _experts(ctx: Ctx, c: Circuit) -> str:
-    return "、".join(s.name for i in sorted(c.expert_ids) if (s := ctx.uow.staff.get(i)) is not None)
-
-
-def _tell_scheduled(ctx: Ctx, o, c: Circuit) -> None:
-    """The filing village doctor hears at once; the resident gets the personal notice through the outbox."""
-    r = ctx.uow.residents.get(o.resident_id)
-    when = dict(date=f"{c.day.month}月{c.day.day}日", half_day=t(f"half_day.{c.half_day.value}"),
-                place=ctx.place_name(c.place_code))
-    ctx.notify_staff([o.filed_by_staff_id], t("notify.circuit_scheduled", number=o.number, resident=r.name if r else "",
-                                              experts=_experts(ctx, c), **when))
-    text = t("notify.scheduled_resident", expert=_experts(ctx, c), **when)
-    for acc in ctx.uow.chat.accounts_of_resident(o.resident_id):
-        if not acc.blocked:
-            ctx.uow.outbox.enqueue(acc.platform, private_chat_of(acc), text, None, priority="reply",
-                                   dedupe_key=f"scheduled:{o.id}:{c.id}:{acc.platform}:{acc.id}", account_id=acc.id,
-                                   now=ctx.now)
+    return expert_names(ctx.uow, c)
 
 
 # --- list, create, move, cancel, add ---------------------------------------------------------------------------
@@ -154,17 +124,7 @@ def _line(ctx: Ctx, c: Circuit) -> str:
 
 
 def _own_circuit(ctx: Ctx, circuit_id: object) -> Circuit:
-    try:
-        c = ctx.uow.circuits.get(int(str(circuit_id)))
-    except ValueError:
-        c = None
-    if c is None or c.hospital_code != _hospital(ctx):
-        raise DomainError("plan.unknown_circuit")
-    if c.status is not CircuitStatus.PLANNED:
-        raise DomainError("plan.not_planned", id=c.id)
-    if has_started(c, ctx.now):
-        raise DomainError("plan.started", id=c.id)
-    return c
+    return circuits.own_circuit(ctx.uow, actor_of(ctx), ctx.now, circuit_id)
 
 
 def warnings(ctx: Ctx, c: Circuit) -> list[str]:
@@ -190,12 +150,6 @@ def warnings(ctx: Ctx, c: Circuit) -> list[str]:
     return out
 
 
-def _require_support(ctx: Ctx, hospital: str, place_code: str) -> None:
-    """Refuse (audited, nothing stored or announced) a circuit at a place the hospital does not support."""
-    if not within_support(ctx.jurisdiction, hospital, place_code, ctx.today):
-        raise PermissionDenied("plan.outside_support", place=ctx.place_name(place_code), place_code=place_code)
-
-
 def _warn(ctx: Ctx, c: Circuit) -> None:
     found = warnings(ctx, c)
     if found:
@@ -204,38 +158,18 @@ def _warn(ctx: Ctx, c: Circuit) -> None:
 
 def create(ctx: Ctx, words: list[str]) -> None:
     """/plan new PLACE YYYY-MM-DD 上午|下午 STAFF_CODE…"""
-    st, _ = acting_staff(ctx)
-    hospital = _hospital(ctx)
     if len(words) < 4 or words[2].lower() not in HALVES:
         ctx.reply(t("plan.bad_new"))
-        return
-    place = ctx.uow.reference.place(words[0])
-    if place is None:
-        ctx.reply(t("plan.unknown_place", code=words[0][:32]))
         return
     try:
         day = date.fromisoformat(words[1])
     except ValueError:
         ctx.reply(t("plan.bad_new"))
         return
-    if day <= ctx.today:
-        ctx.reply(t("plan.past_day", date=day.isoformat()))
-        return
-    experts = set()
-    for code in words[3:]:
-        ex = ctx.uow.staff.by_code(code)
-        if ex is None or ex.id is None or ex.institution_code != hospital or not ex.active:
-            ctx.reply(t("plan.unknown_expert", code=code[:32]))
-            return
-        experts.add(ex.id)
-    _require_support(ctx, hospital, place.code)
-    level = LEVEL_OF_PLACE.get(place.level, CircuitLevel.VILLAGE)
-    c = Circuit(hospital, place.code, day, HALVES[words[2].lower()], level, frozenset(experts))
-    ctx.uow.circuits.add(c)
-    Announcer.record_created(ctx.uow, c, st.id, ctx.now)
-    ctx.audit("circuit_created", "circuit", str(c.id))
+    c = circuits.create_circuit(ctx.uow, actor_of(ctx), ctx.now, words[0], day, HALVES[words[2].lower()], words[3:])
     ctx.reply(t("plan.created", id=c.id, date=f"{day.month}月{day.day}日", half_day=t(f"half_day.{c.half_day.value}"),
-                place=place.name, experts=_experts(ctx, c)), [[ctx.btn(t("plan.add_orders"), "plan.add", id=c.id)]])
+                place=ctx.place_name(c.place_code), experts=_experts(ctx, c)),
+              [[ctx.btn(t("plan.add_orders"), "plan.add", id=c.id)]])
     _warn(ctx, c)
 
 
@@ -250,7 +184,6 @@ def ask_move(ctx: Ctx, payload: dict) -> None:
 @router.step("plan.move")
 def move(ctx: Ctx, text: str) -> None:
     """Move the circuit; an update notice goes to everyone told before, reminders follow the new slot."""
-    st, _ = acting_staff(ctx)
     m = _SLOT.match(text)
     if not m:
         ctx.reply(t("plan.bad_move"))
@@ -260,26 +193,11 @@ def move(ctx: Ctx, text: str) -> None:
     except ValueError:
         ctx.reply(t("plan.bad_move"))
         return
-    if day <= ctx.today:
-        ctx.reply(t("plan.past_day", date=day.isoformat()))
-        return
-    before = _own_circuit(ctx, ctx.acc.draft.get("id"))
-    place_code = before.place_code
-    if m.group(3):
-        place = ctx.uow.reference.place(m.group(3))
-        if place is None:
-            ctx.reply(t("plan.unknown_place", code=m.group(3)[:32]))
-            return
-        place_code = place.code
-    _require_support(ctx, before.hospital_code, place_code)
-    after = Circuit(before.hospital_code, place_code, day, HALVES[m.group(2).lower()], before.level,
-                    before.expert_ids, before.status, before.id)
-    ctx.uow.schedule.save_circuit(after)
-    _announcer(ctx).record_change(ctx.uow, before, after, st.id, ctx.now)
-    ctx.audit("circuit_moved", "circuit", str(after.id))
+    after = circuits.move_circuit(ctx.uow, actor_of(ctx), ctx.now, ctx.acc.draft.get("id"), day,
+                                  HALVES[m.group(2).lower()], m.group(3))
     ctx.acc.clear()
     ctx.reply(t("plan.moved", id=after.id, date=f"{day.month}月{day.day}日",
-                half_day=t(f"half_day.{after.half_day.value}"), place=ctx.place_name(place_code)))
+                half_day=t(f"half_day.{after.half_day.value}"), place=ctx.place_name(after.place_code)))
     _warn(ctx, after)
 
 
@@ -295,19 +213,8 @@ def ask_cancel(ctx: Ctx, payload: dict) -> None:
 @router.button("plan.cancel_yes")
 def cancel(ctx: Ctx, payload: dict) -> None:
     """Cancel: orders go back to awaiting a circuit, a cancellation notice goes out, no more reminders."""
-    st, _ = acting_staff(ctx)
-    before = _own_circuit(ctx, payload.get("id"))
-    order_ids = []
-    for o in ctx.uow.orders.list(circuit_id=before.id, statuses=[OrderStatus.SCHEDULED], limit=1000):
-        done = act(ctx, o.id, Action.UNSCHEDULE)
-        if done is not None and done.id is not None:
-            order_ids.append(done.id)
-    after = Circuit(before.hospital_code, before.place_code, before.day, before.half_day, before.level,
-                    before.expert_ids, CircuitStatus.CANCELLED, before.id)
-    ctx.uow.schedule.save_circuit(after)
-    _announcer(ctx).record_change(ctx.uow, before, after, st.id, ctx.now, order_ids)
-    ctx.audit("circuit_cancelled", "circuit", str(after.id))
-    ctx.edit(t("plan.cancelled", id=after.id, orders=len(order_ids)))
+    done = circuits.cancel_circuit(ctx.uow, actor_of(ctx), ctx.now, payload.get("id"))
+    ctx.edit(t("plan.cancelled", id=done.circuit.id, orders=len(done.order_ids)))
 
 
 @router.button("plan.add")
@@ -330,10 +237,9 @@ def choose_orders(ctx: Ctx, payload: dict) -> None:
 @router.button("plan.add_order")
 def add_order(ctx: Ctx, payload: dict) -> None:
     """Schedule one awaiting order on the circuit (permission checked as for any order action)."""
-    c = _own_circuit(ctx, payload.get("id"))
-    o = act(ctx, payload.get("order"), Action.SCHEDULE, circuit_id=c.id)
+    done = circuits.add_order(ctx.uow, actor_of(ctx), ctx.now, payload.get("id"), payload.get("order"))
+    o = answer_refusal(ctx, done.decided)
     if o is None:
         return
-    ctx.uow.schedule.log_change(c.id or 0, "orders_added", None, {"order": o.id}, ctx.acc.staff_id, ctx.now)
-    _tell_scheduled(ctx, o, c)
-    ctx.edit(t("plan.order_added", number=o.number, id=c.id))
+    deliver(ctx, done.notices)
+    ctx.edit(t("plan.order_added", number=o.number, id=done.circuit.id))

@@ -70,6 +70,7 @@ TEXTS.update(
         "plan.confirm_cancel_button": "确认取消",
         "plan.cancelled": "巡诊 #{id} 已取消，{orders} 个订单退回待排，已通知相关人员。",
         "plan.not_planned": "巡诊 #{id} 已不是计划状态，操作未执行。",
+        "circuit.illegal_transition": "巡诊 #{id} 已不是计划状态，操作未执行。",
         "plan.started": "巡诊 #{id} 已经开始，不能再修改。",
         "plan.unknown_circuit": "找不到这次巡诊，或它不属于本院。",
         "plan.choose_orders": "可加入巡诊 #{id} 的待排订单：",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.cli.app import open_app
@@ -40,11 +39,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from bot.calendar_cn import ChineseCalendar
     from bot.cli.progress import Progress
     from domain.errors import DomainError
-    from domain.orders import Action
-    from domain.permissions import authorize_order_action
     from domain.planning import format_proposal, parse_month, propose_plan
     from domain.staff import Role
-    from handlers.planning_io import accept_proposal, plan_inputs
+    from handlers.services import queue
+    from handlers.services.planning import accept_plan, plan_inputs
 
     try:
         month = parse_month(args.month)
@@ -59,7 +57,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     now = make_clock()()
     today = now.astimezone(CHINA).date()
     progress = Progress("读取数据")
-    allow_outside: frozenset[str] = frozenset()
+    admin = None
     with app.uow() as uow:
         if args.hospital and uow.reference.institution(args.hospital) is None:
             print(f"未知的机构编码 / unknown institution: {args.hospital}", file=sys.stderr)
@@ -69,7 +67,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
             if admin is None or not admin.active or not admin.has_role(Role.ADMIN):
                 print(f"不是在职的管理员 / not an active administrator: {args.admin}", file=sys.stderr)
                 return 2
-            allow_outside = frozenset({args.hospital})
         inputs = plan_inputs(uow, month, today, args.hospital, progress)
     progress.finish()
     print(f"规划 {month:%Y-%m}：{len(inputs.orders)} 个待排订单，{len(inputs.experts)} 名人员 …", file=sys.stderr)
@@ -78,57 +75,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if not args.accept:
         return 0
     with app.uow() as uow:
-        jurisdiction = uow.reference.jurisdiction()
-
-        def schedule(order_id: int, circuit):
-            # The command line acts for the hospital's reviewer, with the same permission checks as the chat.
-            order = uow.orders.get(order_id, for_update=True)
-            actor = reviewers.get(circuit.hospital_code)
-            if order is None or actor is None or not order.can(Action.SCHEDULE):
-                return None
-            authorize_order_action(actor, Role.HOSPITAL_REVIEWER, Action.SCHEDULE, order, jurisdiction, today,
-                                   circuit)
-            assert actor.id is not None
-            order.apply(Action.SCHEDULE, actor_staff_id=actor.id, actor_role=Role.HOSPITAL_REVIEWER, now=now,
-                        circuit_id=circuit.id)
-            uow.orders.save(order)
-            return order
-
-        reviewers = {}
-        for code in {c.hospital_code for c in proposal.circuits}:
-            found = uow.staff.at_institution(code, Role.HOSPITAL_REVIEWER)
-            if found:
-                reviewers[code] = found[0]
-        accepted = accept_proposal(uow, proposal, None, now, schedule, allow_outside)
-        if allow_outside:
-            from domain.orders import AuditEvent
-
-            assert admin is not None  # allow_outside is only set for an active administrator
-            uow.audit.append(AuditEvent(admin.id, "admin", "plan_outside_support", "institution", args.hospital,
-                                        None, None, None, now, {"month": f"{month:%Y-%m}"}))
-        for order, c in accepted.scheduled:
-            _notify_scheduled(uow, order, c, now)
+        # The command line acts for each hospital's reviewer, through the same use case as /plan in chat.
+        accepted = accept_plan(uow, None, now, proposal, outside_support_by=admin, outside_support_for=args.hospital)
+        queue(uow, accepted.notices, now)  # no chat of its own: everyone hears through the outbox
         uow.commit()
     for c in accepted.refused:
         print(f"未新建：{c.place_code} 不在 {c.hospital_code} 的支援范围内 / refused: outside support", file=sys.stderr)
     print(json.dumps({"circuits_created": len(accepted.circuits), "orders_scheduled": len(accepted.scheduled),
                       "circuits_refused": len(accepted.refused)}), file=sys.stderr)
     return 0
-
-
-def _notify_scheduled(uow, order, c, now: datetime) -> None:
-    """Tell the resident (through the outbox, so it survives a crash) that their order is scheduled."""
-    from handlers.texts_circuits import t
-
-    place = uow.reference.place(c.place_code)
-    names = "、".join(s.name for i in sorted(c.expert_ids) if (s := uow.staff.get(i)) is not None)
-    text = t("notify.scheduled_resident", date=f"{c.day.month}月{c.day.day}日", half_day=t(f"half_day.{c.half_day}"),
-             place=place.name if place else c.place_code, expert=names)
-    for acc in uow.chat.accounts_of_resident(order.resident_id):
-        if not acc.blocked:
-            uow.outbox.enqueue(acc.platform, acc.chat_id, text, None, priority="reply",
-                               dedupe_key=f"scheduled:{order.id}:{c.id}:{acc.platform}:{acc.id}", account_id=acc.id,
-                               now=now)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 
+from domain.circuits import CircuitStatus
 from domain.orders import OrderStatus
 from handlers.announcements import Announcer
-from tests.circuits.circuit_helpers import Clock, china, scheduled_order
+from tests.circuits.circuit_helpers import Clock, china, make_circuit, scheduled_order
 from tests.conftest import FIXED_NOW
 from tests.handlers.conftest import app, cast, chat, clock  # noqa: F401 - the conversation fixtures
 
@@ -82,3 +83,19 @@ def test_cancelling_a_circuit_returns_its_orders_and_sends_a_cancellation(chat, 
 def test_other_roles_cannot_plan(chat, cast):
     chat.say("doctor", "/plan")
     assert "不适用于您当前的身份" in chat.last("doctor")
+
+
+def test_cancelling_a_circuit_with_more_than_a_thousand_orders_returns_every_one(chat, cast, app):
+    with app.uow() as uow:
+        c = make_circuit(uow)
+        ids = [scheduled_order(uow, c, FIXED_NOW).id for _ in range(1_001)]
+        uow.commit()
+    chat.say("hospital", "/plan list")
+    chat.press("hospital", "取消巡诊")
+    chat.press("hospital", "确认取消")
+    assert "已取消" in chat.last("hospital") and "1001" in chat.last("hospital")
+    with app.uow() as uow:
+        stored = uow.circuits.get(c.id)
+        assert stored is not None and stored.status is CircuitStatus.CANCELLED
+        assert uow.orders.list(circuit_id=c.id, limit=2_000) == []
+        assert {uow.orders.get(i).status for i in ids} == {OrderStatus.AWAITING_CIRCUIT}

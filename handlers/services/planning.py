@@ -1,11 +1,10 @@
-"""Feeding the planner from storage and storing an accepted proposal (shared by /plan and ``python -m bot plan``)."""
+"""Planning use cases: feed the planner from storage, and accept a proposal (/plan in chat, ``python -m bot plan``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from domain.circuits import Circuit
 from domain.orders import AuditEvent, Order, OrderStatus
@@ -15,9 +14,12 @@ from domain.planning import AwaitingOrder, PlanInputs, PlanProposal, PlanSetting
 from domain.staff import Role, Staff
 from domain.support import SupportNetwork
 from handlers.announcements import Announcer
+from handlers.services import Actor, Notice, today_of
+from handlers.services.circuits import schedule_order, within_support
 from storage.uow import SqlUnitOfWork
 
-CHINA = ZoneInfo("Asia/Shanghai")
+__all__ = ["Accepted", "accept_plan", "plan_inputs", "proposal_fingerprint", "reviewer_of", "within_support"]
+
 DISPATCHING_KINDS = (
     InstitutionKind.PROVINCIAL_HOSPITAL, InstitutionKind.CITY_HOSPITAL, InstitutionKind.COUNTY_HOSPITAL,
     InstitutionKind.TOWNSHIP_CENTER, InstitutionKind.COMMUNITY_CENTER,
@@ -63,48 +65,61 @@ def plan_inputs(uow: SqlUnitOfWork, month: date, today: date, hospital_code: str
 
 @dataclass(slots=True)
 class Accepted:
-    """What accepting a proposal stored."""
+    """What accepting a proposal stored, and who is to be told."""
 
     circuits: list[Circuit]
     scheduled: list[tuple[Order, Circuit]]
     refused: list[Circuit] = field(default_factory=list)  # outside the hospital's support: not created
+    notices: list[Notice] = field(default_factory=list)
 
 
-def within_support(jurisdiction: Jurisdiction, hospital_code: str, place_code: str, day: date) -> bool:
-    """True if an institution at ``place_code`` is the hospital itself or one it supports on ``day`` (directly or
-    down the chain): the only places where it may hold, and announce, a circuit."""
-    units = {code for code, inst in jurisdiction.institutions.items() if inst.place_code == place_code}
-    reach = jurisdiction.network.reachable(hospital_code, day) | {hospital_code}
-    return bool(units & reach)
+def reviewer_of(uow: SqlUnitOfWork, hospital_code: str, jurisdiction: Jurisdiction) -> Actor | None:
+    """The hospital's (first) reviewer, whom the command line acts for, with the same checks as in chat."""
+    found = uow.staff.at_institution(hospital_code, Role.HOSPITAL_REVIEWER)
+    return Actor(found[0], Role.HOSPITAL_REVIEWER, jurisdiction, {"via": "cli"}) if found else None
 
 
-def accept_proposal(uow: SqlUnitOfWork, proposal: PlanProposal, actor_staff_id: int | None, now: datetime,
-                    schedule: Callable[[int, Circuit], Order | None],
-                    allow_outside: frozenset[str] = frozenset()) -> Accepted:
-    """Create the proposed circuits and schedule their orders through ``schedule`` (which checks permission).
+def accept_plan(uow: SqlUnitOfWork, actor: Actor | None, now: datetime, proposal: PlanProposal, *,
+                outside_support_by: Staff | None = None, outside_support_for: str | None = None) -> Accepted:
+    """Create the proposed circuits and schedule their orders, each checked like a manual schedule.
 
-    A circuit at a place its hospital does not support is not created (nor announced) and the refusal is
-    audited, unless the hospital is in ``allow_outside`` (an administrator named it on the command line).
+    ``actor`` is the hospital reviewer accepting in chat; None is the command line, which acts for each
+    hospital's reviewer. A circuit at a place its hospital does not support is not created (nor announced) and
+    the refusal is audited, unless an administrator (``outside_support_by``) allowed it for that hospital
+    (``outside_support_for``); that permission is audited too.
     """
     out = Accepted([], [])
-    jurisdiction = uow.reference.jurisdiction()
-    today = now.astimezone(CHINA).date()
+    jurisdiction = actor.jurisdiction if actor is not None else uow.reference.jurisdiction()
+    today = today_of(now)
+    by = actor.staff_id if actor is not None else None
+    allow_outside = frozenset({outside_support_for}) if outside_support_by and outside_support_for else frozenset()
+    schedulers: dict[str, Actor | None] = {}
     for pc in proposal.circuits:
         c = pc.to_circuit()
         if c.hospital_code not in allow_outside and not within_support(jurisdiction, c.hospital_code, c.place_code,
                                                                        today):
-            uow.audit.append(AuditEvent(actor_staff_id, "hospital_reviewer" if actor_staff_id else "cli", "refused",
-                                        "circuit", f"{c.hospital_code}@{c.place_code}", None, None,
-                                        "plan.outside_support", now, {"day": c.day.isoformat()}))
+            uow.audit.append(AuditEvent(by, "hospital_reviewer" if by else "cli", "refused", "circuit",
+                                        f"{c.hospital_code}@{c.place_code}", None, None, "plan.outside_support", now,
+                                        {"day": c.day.isoformat()}))
             out.refused.append(c)
             continue
         uow.circuits.add(c)
-        Announcer.record_created(uow, c, actor_staff_id, now)
+        Announcer.record_created(uow, c, by, now)
         out.circuits.append(c)
+        if c.hospital_code not in schedulers:
+            schedulers[c.hospital_code] = actor or reviewer_of(uow, c.hospital_code, jurisdiction)
+        scheduler = schedulers[c.hospital_code]
+        if scheduler is None:
+            continue  # a hospital without a reviewer: its circuits stand, nobody may schedule onto them
         for oid in pc.order_ids:
-            o = schedule(oid, c)
-            if o is not None:
-                out.scheduled.append((o, c))
+            done = schedule_order(uow, scheduler, now, oid, c)
+            if done.decided.done:
+                out.scheduled.append((done.decided.order, c))
+                out.notices += done.notices
+    if outside_support_by is not None and outside_support_for is not None:
+        uow.audit.append(AuditEvent(outside_support_by.id, "admin", "plan_outside_support", "institution",
+                                    outside_support_for, None, None, None, now,
+                                    {"month": f"{proposal.month:%Y-%m}"}))
     return out
 
 
