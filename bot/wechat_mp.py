@@ -41,7 +41,7 @@ from bot.wechat_common import (
     split_bytes,
 )
 from handlers.core import Button, Inbound, Outbound
-from storage.wechat import WeChatRepository
+from storage.repositories.wechat import WeChatRepository
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 
 from bot.wechat_common import TokenStore
-from storage.wechat import WeChatRepository
+from storage.repositories.wechat import WeChatRepository
 
 
 class _Clock:
