@@ -35,14 +35,15 @@ def seed(engine, cipher: FieldCipher, rng: random.Random) -> dict[str, int]:
     from bot.demo.run import demo_files
     from storage.reference import import_files
     from storage.tables import (
+        AbsenceRow,
         CircuitExpertRow,
         CircuitRow,
         CircuitWorkRow,
+        LeadRow,
         OrderRow,
         StaffRoleRow,
         StaffRow,
     )
-    from storage.tables_ledgers import AbsenceRow, LeadRow
 
     with SqlUnitOfWork(engine, cipher) as uow:
         import_files(uow, demo_files(), AS_OF)

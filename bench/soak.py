@@ -595,7 +595,7 @@ def outbox_figures(app: Any) -> dict[str, Any]:
     """Counts by status and the age of the oldest pending message."""
     import sqlalchemy as sa
 
-    from storage.tables_circuits import OutboxRow
+    from storage.tables import OutboxRow
 
     t = OutboxRow.__table__
     with app.engine.connect() as conn:

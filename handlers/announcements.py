@@ -33,7 +33,7 @@ from domain.specialties import catalogue
 from domain.staff import Role
 from handlers.core import private_chat_of
 from handlers.texts_circuits import t
-from storage.circuits import circuit_json
+from storage.repositories.schedule import circuit_json
 from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)

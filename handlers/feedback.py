@@ -12,7 +12,7 @@ from domain.staff import Role
 from handlers import texts_ledgers  # noqa: F401  (registers the texts)
 from handlers.core import Ctx, Router
 from handlers.texts import t
-from storage.ledgers import CHINA, LedgerRepository
+from storage.repositories.ledgers import CHINA, LedgerRepository
 
 router = Router()
 RATE_WINDOW = timedelta(days=30)

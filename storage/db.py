@@ -82,23 +82,18 @@ def _sqlite_recipe(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        begin_transaction(engine, conn.connection)
+        begin_immediate(engine, conn.connection)
 
 
-def begin_transaction(engine: Engine, pooled: Any) -> None:
-    """Begin a transaction on a pooled driver connection, unless it is in one already.
+def begin_immediate(engine: Engine, pooled: Any) -> None:
+    """``BEGIN IMMEDIATE`` on a pooled SQLite connection (see ``_sqlite_recipe``).
 
-    SQLite: ``BEGIN IMMEDIATE`` (see ``_sqlite_recipe``), sent to the driver directly: this runs once per chat
-    update, and Core's execution machinery cost more than the statement. A failure (busy beyond the timeout) is
-    raised as SQLAlchemy's. PostgreSQL's driver begins by itself with the first statement.
+    Sent through the driver's public ``execute`` rather than ``exec_driver_sql``: it runs once per chat update,
+    and a Core execution costs more than the statement. A failure (busy beyond the timeout) is raised as
+    SQLAlchemy's, as every other statement's is.
     """
-    if engine.dialect.name != "sqlite":
-        return
-    driver = pooled.driver_connection
-    if driver.in_transaction:  # a Connection adopting a transaction the unit of work began (storage.uow)
-        return
     try:
-        driver.execute("BEGIN IMMEDIATE")
+        pooled.driver_connection.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as e:
         raise sa.exc.DBAPIError.instance("BEGIN IMMEDIATE", None, e, sqlite3.Error, dialect=engine.dialect) from e
 

@@ -15,10 +15,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OURS = ("domain", "nlp", "storage", "handlers", "bot")
-# storage/tables.py imports its satellites (tables_*.py) so every table is registered, and they import its
-# helpers back; the storage split of issue #16 removes this circle: delete the entry when it lands.
-KNOWN_CIRCLES = [["storage.tables", "storage.tables_alerts", "storage.tables_circuits", "storage.tables_ledgers",
-                  "storage.tables_links", "storage.tables_wechat"]]
 
 
 def imported_modules(folder: Path) -> dict[str, set[str]]:
@@ -156,7 +152,7 @@ def test_handlers_never_reach_into_bot():
 
 def test_our_modules_import_each_other_in_no_circle():
     found = circles(module_level_imports(ROOT, OURS))
-    assert [c for c in found if c not in KNOWN_CIRCLES] == []
+    assert found == []
 
 
 def test_nothing_in_bot_but_the_demo_imports_the_fake_servers():

@@ -13,7 +13,8 @@ from domain.orders import Action, Order, OrderStatus, SpecialPopulation, Urgency
 from domain.reference import ImportRejected
 from domain.staff import Consent, Resident, Role, Sex
 from storage.reference import import_files
-from storage.uow import ConcurrentUpdate, SqlUnitOfWork
+from storage.repositories.orders import ConcurrentUpdate
+from storage.uow import SqlUnitOfWork
 from tests.conftest import FIXED_NOW
 
 DEMO_POST = "VP350421101001"  # 城东村卫生所（示例）, 雪峰镇, 明溪县
@@ -357,7 +358,7 @@ def test_button_tokens_are_short_unique_and_differ_between_processes(seeded_uow)
     import multiprocessing
     import re
 
-    from storage.chat import _new_token
+    from storage.repositories.chat import _new_token
 
     tokens = {_new_token() for _ in range(20_000)}
     assert len(tokens) == 20_000

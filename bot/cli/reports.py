@@ -118,7 +118,7 @@ def make_report(
     """Gather and write one report; returns the files written."""
     from bot.web.reports import gather, render_md, write_charts, write_csv, write_xlsx
     from domain.ledgers import parse_period
-    from storage.ledgers import area_scope_for
+    from storage.repositories.ledgers import area_scope_for
 
     period = parse_period(period_text)
     scope = area_scope_for(uow, county)
@@ -201,7 +201,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 def cmd_set_password(args: argparse.Namespace) -> int:
     """Read a password (twice on a terminal, once from a pipe) and store its argon2 hash."""
     from bot.web.dashboard import MIN_PASSWORD, hash_password, may_use_dashboard
-    from storage.ledgers import LedgerRepository
+    from storage.repositories.ledgers import LedgerRepository
 
     if sys.stdin.isatty():
         pw = getpass.getpass("新密码 / new password: ")
@@ -246,7 +246,7 @@ def cmd_lead_add(args: argparse.Namespace) -> int:
     """Add a problem lead (a 12345 hotline ticket, a complaint or an inspection finding)."""
     from domain.errors import DomainError
     from domain.ledgers import LeadSource
-    from storage.ledgers import LedgerRepository
+    from storage.repositories.ledgers import LedgerRepository
 
     app = open_app()
     try:
@@ -287,7 +287,7 @@ def cmd_lead_update(args: argparse.Namespace) -> int:
     """Assign, move or resolve a lead."""
     from domain.errors import DomainError
     from domain.ledgers import LeadStatus
-    from storage.ledgers import LedgerRepository
+    from storage.repositories.ledgers import LedgerRepository
 
     app = open_app()
     try:
@@ -311,7 +311,7 @@ def cmd_lead_update(args: argparse.Namespace) -> int:
 def cmd_absence(args: argparse.Namespace) -> int:
     """Record an expert's absence from a planned circuit."""
     from domain.errors import DomainError
-    from storage.ledgers import LedgerRepository
+    from storage.repositories.ledgers import LedgerRepository
 
     app = open_app()
     try:
@@ -336,7 +336,7 @@ def cmd_absence(args: argparse.Namespace) -> int:
 def cmd_target(args: argparse.Namespace) -> int:
     """Set yearly targets for a city or county."""
     from domain.errors import DomainError
-    from storage.ledgers import LedgerRepository
+    from storage.repositories.ledgers import LedgerRepository
 
     app = open_app()
     try:
@@ -359,7 +359,7 @@ def cmd_target(args: argparse.Namespace) -> int:
 def cmd_key_physician(args: argparse.Namespace) -> int:
     """Mark staff as key physicians for a year."""
     from domain.errors import DomainError
-    from storage.ledgers import LedgerRepository
+    from storage.repositories.ledgers import LedgerRepository
 
     app = open_app()
     try:

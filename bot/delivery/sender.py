@@ -1,6 +1,6 @@
 """The sender: drains the outbox through the channels, within the platforms' rate limits, exactly once.
 
-* Claims small batches with a lease (see ``storage.outbox``); replies (lane 0) always before bulk (lane 1),
+* Claims small batches with a lease (see ``storage.repositories.outbox``); replies (lane 0) always before bulk (lane 1),
   and the reply lane is polled again between bulk sends so a user's answer never waits behind a broadcast.
 * One send at a time per process, and the row is marked sent in its own transaction right after the
   channel accepted it: a ``kill -9`` can double at most the one message in flight.
@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.delivery.channels import BaseChannel, SendResult
-from storage.outbox import OutboxMessage
+from storage.repositories.outbox import OutboxMessage
 from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -89,9 +89,9 @@ def process_budget(platform: str, count: int = 30, window: float = 1.0) -> Slidi
 class SharedBudget:
     """The slots of one bot token shared by every process sending on it, taken from the database a few at a time.
 
-    The database hands out slots on a grid (``storage.send_budget``) at a rate a little under the limit; a slot
-    is used only within ``tolerance`` after its time and only just before the request goes out, so late sends
-    never bunch up: the slots a busy process missed are dropped, not made good. Any second then holds at most
+    The database hands out slots on a grid (``storage.repositories.send_budget``) at a rate a little under the
+    limit; a slot is used only within ``tolerance`` after its time and only just before the request goes out, so
+    late sends never bunch up: the slots a busy process missed are dropped, not made good. Any second then holds at most
     ``rate × (1 + tolerance + delay) + 1`` sends, where ``delay`` is how long a request takes from the check to
     the platform; at 28 a second that leaves some 50 ms for it.
     """

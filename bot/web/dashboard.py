@@ -50,7 +50,7 @@ from domain.ledgers import (
 from domain.ledgers import parse_period as _parse_period
 from domain.orders import AuditEvent
 from domain.staff import Role, Staff
-from storage.ledgers import LedgerRepository, all_places, staff_scope_for
+from storage.repositories.ledgers import LedgerRepository, all_places, staff_scope_for
 from storage.uow import SqlUnitOfWork
 
 CHINA = ZoneInfo("Asia/Shanghai")

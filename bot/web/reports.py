@@ -38,7 +38,7 @@ from domain.ledgers import (
     wait_stats,
 )
 from domain.places import Gazetteer, PlaceLevel
-from storage.ledgers import LedgerRepository, load_ledger, supported_places, visits_by_place
+from storage.repositories.ledgers import LedgerRepository, load_ledger, supported_places, visits_by_place
 
 CHINA = ZoneInfo("Asia/Shanghai")
 HALF_DAY = {"am": "上午", "pm": "下午"}

@@ -11,7 +11,7 @@ import pytest
 
 from bot.jobs.worker import make_sweep
 from handlers.announcements import Announcer
-from storage.outbox import OutboxRepository
+from storage.repositories.outbox import OutboxRepository
 from tests.handlers.conftest import app, cast, chat, clock  # noqa: F401 - the conversation fixtures
 
 

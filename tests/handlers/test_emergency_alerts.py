@@ -17,7 +17,7 @@ from domain.staff import Role
 from handlers import Inbound
 from handlers.announcements import Announcer
 from handlers.emergency import escalate_due_alerts
-from storage.tables_alerts import EmergencyAlertRow
+from storage.tables import EmergencyAlertRow
 from tests.handlers.harness import ChatHarness
 
 EMERGENCY = "突然胸口剧痛，满头大汗，喘不上气"

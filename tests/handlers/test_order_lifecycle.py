@@ -279,8 +279,8 @@ def test_emergency_override_is_audited_and_the_order_remembers_it(chat, cast, ap
 def test_a_notification_for_another_platform_goes_through_the_outbox(chat, cast, app, clock):
     """The township reviewer is on WeCom: the doctor's submission on another platform reaches them via the outbox."""
     from handlers import Inbound
-    from storage.outbox import PRIORITY
-    from storage.tables_circuits import OutboxRow
+    from storage.repositories.outbox import PRIORITY
+    from storage.tables import OutboxRow
 
     number = file_order(chat)
     with app.uow() as uow:

@@ -31,7 +31,7 @@ class Clock:
 def sqlite_world(templates, tmp_path_factory):
     """The seeded year on SQLite with dashboard passwords for a city admin and two county hospital reviewers."""
     from bot.web.dashboard import hash_password
-    from storage.ledgers import LedgerRepository
+    from storage.repositories.ledgers import LedgerRepository
 
     BACKENDS_RUN["sqlite"] += 1
     path = tmp_path_factory.mktemp("world") / "xz.db"

@@ -15,8 +15,8 @@ from domain.circuits import Circuit, CircuitLevel, CircuitStatus, HalfDay
 from domain.ledgers import LeadSource, LeadStatus
 from domain.orders import Action, Order, SpecialPopulation
 from domain.staff import Role, Staff, TitleLevel
-from storage.ledgers import LedgerRepository
-from storage.tables_circuits import LeaveRow
+from storage.repositories.ledgers import LedgerRepository
+from storage.tables import LeaveRow
 
 CHINA = ZoneInfo("Asia/Shanghai")
 YEAR = 2026

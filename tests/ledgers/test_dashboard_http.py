@@ -125,7 +125,7 @@ async def test_the_report_downloads_as_a_workbook_for_the_viewers_scope(client):
 
 async def test_html_is_escaped(client, sqlite_world):
     from domain.ledgers import LeadSource
-    from storage.ledgers import LedgerRepository
+    from storage.repositories.ledgers import LedgerRepository
     from tests.conftest import FIXED_NOW
 
     _, factory, _ = sqlite_world

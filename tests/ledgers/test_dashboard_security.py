@@ -90,7 +90,7 @@ def hostile_report(monkeypatch, sqlite_world):
     """A hotline lead whose summary is a formula, and an extra sheet of hostile text and real numbers."""
     import bot.web.reports as reports
     from domain.ledgers import LeadSource
-    from storage.ledgers import LedgerRepository
+    from storage.repositories.ledgers import LedgerRepository
     from tests.conftest import FIXED_NOW
 
     with sqlite_world[1]() as uow:

@@ -10,7 +10,7 @@ import pytest
 from domain.ledgers import RuleKey, frequency_overdue, order_funnel, parse_period, wait_stats
 from domain.places import PlaceLevel
 from storage.crypto import FieldCipher
-from storage.ledgers import (
+from storage.repositories.ledgers import (
     LedgerRepository,
     area_scope_for,
     load_ledger,

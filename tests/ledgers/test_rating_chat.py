@@ -9,7 +9,7 @@ from bot.config import Settings
 from domain.staff import Role
 from handlers import FloodGuard
 from storage.db import make_engine
-from storage.tables_ledgers import LeadRow, RatingRow
+from storage.tables import LeadRow, RatingRow
 from storage.uow import uow_factory
 from tests.conftest import TEST_KEY
 from tests.handlers.harness import ChatHarness

@@ -19,8 +19,7 @@ from sqlmodel import col, select
 
 from domain.circuits import Circuit, CircuitLevel, HalfDay
 from domain.orders import OrderStatus
-from storage.tables import AuditRow, ChatAccountRow, OrderRow
-from storage.tables_ledgers import AbsenceRow
+from storage.tables import AbsenceRow, AuditRow, ChatAccountRow, OrderRow
 from tests.circuits.circuit_helpers import scheduled_order
 from tests.conftest import TEST_KEY
 from tests.handlers.test_onboarding import issued_link

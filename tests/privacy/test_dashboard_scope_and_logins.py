@@ -18,7 +18,7 @@ from bot.web.login_throttle import FREE_PER_ACCOUNT
 from domain.circuits import Circuit, CircuitLevel, HalfDay
 from domain.ledgers import LeadSource
 from domain.places import Place, PlaceLevel
-from storage.ledgers import LedgerRepository, staff_scope_for
+from storage.repositories.ledgers import LedgerRepository, staff_scope_for
 from storage.tables import AuditRow
 from tests.conftest import FIXED_NOW
 from tests.ledgers.conftest import PASSWORDS, Clock, sqlite_world  # noqa: F401  (the seeded year on SQLite)

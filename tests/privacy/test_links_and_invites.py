@@ -15,7 +15,7 @@ from bot.jobs.privacy import access_report
 from domain.staff import Role
 from handlers import Inbound
 from handlers.onboarding import create_invite
-from storage.tables_links import ConfirmationRow
+from storage.tables import ConfirmationRow
 from tests.handlers.test_onboarding import issued_link
 from tests.handlers.test_order_lifecycle import file_order, stored
 

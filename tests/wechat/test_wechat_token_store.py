@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 
 from bot.transports.wechat.bridge import TokenStore
-from storage.wechat import WeChatRepository
+from storage.repositories.wechat import WeChatRepository
 
 
 class _Clock:

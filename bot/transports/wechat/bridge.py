@@ -41,7 +41,7 @@ from aiohttp import web
 
 from bot.transports.serving import ChatQueues, listen_address
 from handlers.core import Inbound, Outbound
-from storage.wechat import WeChatRepository
+from storage.repositories.wechat import WeChatRepository
 
 log = logging.getLogger(__name__)
 

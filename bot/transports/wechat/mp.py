@@ -38,7 +38,7 @@ from bot.transports.wechat.bridge import (
     split_bytes,
 )
 from handlers.core import Button, Inbound, Outbound
-from storage.wechat import WeChatRepository
+from storage.repositories.wechat import WeChatRepository
 
 log = logging.getLogger(__name__)
 

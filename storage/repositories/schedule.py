@@ -16,9 +16,18 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from domain.circuits import Circuit, CircuitLevel, CircuitStatus, HalfDay
-from storage.repository import Repository, affected
-from storage.tables import ChatAccountRow, CircuitExpertRow, CircuitRow, SubscriptionRow
-from storage.tables_circuits import AnnouncementRow, CircuitChangeRow, ExpertProfileRow, LeaveRow, OutboxRow
+from storage.repositories.base import Repository, affected
+from storage.tables import (
+    AnnouncementRow,
+    ChatAccountRow,
+    CircuitChangeRow,
+    CircuitExpertRow,
+    CircuitRow,
+    ExpertProfileRow,
+    LeaveRow,
+    OutboxRow,
+    SubscriptionRow,
+)
 
 _OUTBOX: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
 OUTBOX_COLUMNS = [

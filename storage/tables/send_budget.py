@@ -1,4 +1,4 @@
-"""The shared send budget: one row per platform and bot token (see ``storage.send_budget``)."""
+"""The shared send budget: one row per platform and bot token (see ``storage.repositories.send_budget``)."""
 
 from __future__ import annotations
 

@@ -1,33 +1,13 @@
-"""SQLModel tables. The domain stays plain Python; repositories map rows to domain objects."""
+"""The core tables: places, institutions, staff, residents, orders, circuits, audit, chat."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-
-class UtcDateTime(sa.types.TypeDecorator):
-    """Stores naive UTC on every backend and hands back timezone-aware UTC datetimes."""
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database; pass an aware one")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value, dialect):
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
-def utc_field(nullable: bool = False, index: bool = False):
-    """A timestamp column stored as UTC."""
-    return Field(default=None, sa_column=sa.Column(UtcDateTime(), nullable=nullable, index=index))
+from storage.tables.types import utc_field
 
 
 class PlaceRow(SQLModel, table=True):
@@ -264,10 +244,3 @@ class OrderOutcomeRow(SQLModel, table=True):
     recorded_by_staff_id: int = Field(foreign_key="staff.id")
     at: datetime = utc_field()
 
-
-from storage.tables_alerts import *  # noqa: E402,F403
-from storage.tables_circuits import *  # noqa: E402,F403
-from storage.tables_ledgers import *  # noqa: E402,F403
-from storage.tables_links import *  # noqa: E402,F403
-from storage.tables_send_budget import *  # noqa: E402,F403
-from storage.tables_wechat import *  # noqa: E402,F403

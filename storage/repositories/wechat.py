@@ -11,8 +11,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from storage.repository import Repository, affected
-from storage.tables_wechat import WeChatNonceRow, WeChatTokenRow, WeChatUserRow
+from storage.repositories.base import Repository, affected
+from storage.tables import WeChatNonceRow, WeChatTokenRow, WeChatUserRow
 
 
 class WeChatRepository(Repository):

@@ -16,8 +16,8 @@ from sqlmodel import col, select
 
 from domain.alerts import ESCALATE_AFTER, Alerted, AlertLevel, EmergencyAlert
 from domain.staff import Role
-from storage.repository import Repository
-from storage.tables_alerts import EmergencyAlertRow
+from storage.repositories.base import Repository
+from storage.tables import EmergencyAlertRow
 
 _NAME = "emergency_alert.resident_name"
 _PHONE = "emergency_alert.callback_phone"

@@ -35,21 +35,19 @@ from domain.places import Gazetteer, InstitutionKind, PlaceLevel
 from domain.privacy import mask_free_text
 from domain.staff import TitleLevel
 from storage.tables import (
+    AbsenceRow,
     CircuitExpertRow,
     CircuitRow,
     CircuitWorkRow,
-    InstitutionRow,
-    OrderRow,
-    StaffRow,
-)
-from storage.tables_circuits import LeaveRow
-from storage.tables_ledgers import (
-    AbsenceRow,
     DashboardCredentialRow,
     DashboardSessionRow,
+    InstitutionRow,
     KeyPhysicianRow,
     LeadRow,
+    LeaveRow,
+    OrderRow,
     RatingRow,
+    StaffRow,
     YearlyTargetRow,
 )
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from storage.tables import utc_field
+from storage.tables.types import utc_field
 
 
 class ResidentLinkRow(SQLModel, table=True):

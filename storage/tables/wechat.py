@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from storage.tables import utc_field
+from storage.tables.types import utc_field
 
 __all__ = ["WeChatNonceRow", "WeChatTokenRow", "WeChatUserRow"]
 

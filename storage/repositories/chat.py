@@ -16,8 +16,7 @@ from sqlmodel import col, select
 from domain.accounts import ChatAccount
 from domain.privacy import mask_free_text
 from domain.staff import Role
-from storage.prepared import Prepared
-from storage.repository import Repository, affected, dialect_insert
+from storage.repositories.base import Repository, affected, dialect_insert
 from storage.tables import (
     ButtonRow,
     ChatAccountRow,
@@ -81,7 +80,7 @@ class ChatRepository(Repository):
     # --- accounts -------------------------------------------------------------------------------------------
     def account(self, platform: str, platform_user_id: str) -> ChatAccount | None:
         """The account of this platform user, or None."""
-        row = self.run(_ACCOUNT_BY_USER, {"platform": platform, "user": platform_user_id}).first()
+        row = self.c.execute(_ACCOUNT_BY_USER, {"platform": platform, "user": platform_user_id}).first()
         if row is None:
             return None
         # The reference data version rides along (one round trip fewer on every update; see ReferenceCache).
@@ -90,7 +89,7 @@ class ChatRepository(Repository):
 
     def account_by_id(self, account_id: int) -> ChatAccount | None:
         """One account by id, or None."""
-        row = self.run(_ACCOUNT_BY_ID, {"id": account_id}).first()
+        row = self.c.execute(_ACCOUNT_BY_ID, {"id": account_id}).first()
         return self._loaded(row) if row else None
 
     def get_or_create(
@@ -127,7 +126,7 @@ class ChatRepository(Repository):
             # this update read the account cannot survive into a draft this update just (re)started.
             changed.update({k: values[k] for k in _STATE})
         if changed:
-            self.run(_account_update(tuple(changed)), {**changed, "account_id": acc.id})
+            self.c.execute(_account_update(tuple(changed)), {**changed, "account_id": acc.id})
             self._stored[acc.id] = values
 
     def forget_reads(self) -> None:
@@ -139,7 +138,7 @@ class ChatRepository(Repository):
         """Every account bound to these staff members."""
         if not staff_ids:
             return []
-        rows = self.run(_ACCOUNTS_OF_STAFF, {"ids": staff_ids})
+        rows = self.c.execute(_ACCOUNTS_OF_STAFF, {"ids": staff_ids})
         return [_account(r) for r in rows]
 
     def accounts_of_resident(self, resident_id: int) -> list[ChatAccount]:
@@ -216,14 +215,14 @@ class ChatRepository(Repository):
         """Insert the buttons made so far in this unit of work (one statement for a whole list of cards)."""
         if self._buttons:
             rows, self._buttons = self._buttons, []
-            self.run(_BUTTON_INSERT, rows)
+            self.c.execute(_BUTTON_INSERT, rows)
 
     def button(self, token: str) -> tuple[int, str, dict[str, object], datetime] | None:
         """(owner account id, action, payload, created) for a token, or None."""
         if not token or len(token) > 24:
             return None
         self.write_buttons()
-        row = self.run(_BUTTON_BY_TOKEN, {"token": token}).first()
+        row = self.c.execute(_BUTTON_BY_TOKEN, {"token": token}).first()
         if row is None:
             return None
         return row.chat_account_id, row.action, json.loads(row.payload), row.created_at
@@ -239,7 +238,7 @@ class ChatRepository(Repository):
         """Record a platform update id; False if it was handled before (a retry or replay)."""
         # RETURNING, not rowcount: rowcount of ON CONFLICT DO NOTHING is not reliable across drivers.
         stmt = _first_time(self.uow.engine.dialect.name)
-        return self.run(stmt, {"platform": platform, "update_id": update_id, "at": now}).first() is not None
+        return self.c.execute(stmt, {"platform": platform, "update_id": update_id, "at": now}).first() is not None
 
     def purge_processed_updates(self, older_than: datetime, limit: int) -> int:
         """Forget up to ``limit`` update ids recorded before ``older_than``; returns how many."""
@@ -281,32 +280,31 @@ _ACCOUNTS: sa.Table = ChatAccountRow.__table__  # type: ignore[attr-defined]
 _BUTTONS: sa.Table = ButtonRow.__table__  # type: ignore[attr-defined]
 _PROCESSED: sa.Table = ProcessedUpdateRow.__table__  # type: ignore[attr-defined]
 _COUNTERS: sa.Table = CounterRow.__table__  # type: ignore[attr-defined]
-_ACCOUNT_BY_USER = Prepared(sa.select(
+_ACCOUNT_BY_USER = sa.select(
     *_ACCOUNTS.c,
     sa.select(_COUNTERS.c.value).where(_COUNTERS.c.name == "reference_version").scalar_subquery()
     .label("reference_version"),
 ).where(
     _ACCOUNTS.c.platform == sa.bindparam("platform"), _ACCOUNTS.c.platform_user_id == sa.bindparam("user")
-))
-_ACCOUNTS_OF_STAFF = Prepared(sa.select(_ACCOUNTS).where(_ACCOUNTS.c.staff_id.in_(sa.bindparam("ids", expanding=True))),
-                              expanding=["ids"])
-_ACCOUNT_BY_ID = Prepared(sa.select(_ACCOUNTS).where(_ACCOUNTS.c.id == sa.bindparam("id")))
-_BUTTON_BY_TOKEN = Prepared(sa.select(_BUTTONS).where(_BUTTONS.c.token == sa.bindparam("token")))
-_BUTTON_INSERT = Prepared(_BUTTONS.insert(), columns_from_params=True)
+)
+_ACCOUNTS_OF_STAFF = sa.select(_ACCOUNTS).where(_ACCOUNTS.c.staff_id.in_(sa.bindparam("ids", expanding=True)))
+_ACCOUNT_BY_ID = sa.select(_ACCOUNTS).where(_ACCOUNTS.c.id == sa.bindparam("id"))
+_BUTTON_BY_TOKEN = sa.select(_BUTTONS).where(_BUTTONS.c.token == sa.bindparam("token"))
+_BUTTON_INSERT = _BUTTONS.insert()
 
 
 @functools.cache
-def _account_update(columns: tuple[str, ...]) -> Prepared:
+def _account_update(columns: tuple[str, ...]) -> Any:
     """UPDATE of these columns of one account (built once per set of columns)."""
-    return Prepared(_ACCOUNTS.update().where(_ACCOUNTS.c.id == sa.bindparam("account_id")).values(
+    return _ACCOUNTS.update().where(_ACCOUNTS.c.id == sa.bindparam("account_id")).values(
         {c: sa.bindparam(c) for c in columns}
-    ))
+    )
 
 
 @functools.cache
-def _first_time(dialect_name: str) -> Prepared:
+def _first_time(dialect_name: str) -> Any:
     """INSERT of an update id that does nothing if it is there already, returning it if it was new."""
-    return Prepared(
+    return (
         dialect_insert(dialect_name, _PROCESSED)
         .values(platform=sa.bindparam("platform"), update_id=sa.bindparam("update_id"), at=sa.bindparam("at"))
         .on_conflict_do_nothing()

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from sqlmodel import Field, SQLModel
 
-from storage.tables import utc_field
+from storage.tables.types import utc_field
 
 __all__ = [
     "AbsenceRow",

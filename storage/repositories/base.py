@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
-from storage.prepared import Prepared, Rows
+M = TypeVar("M", bound=SQLModel)
 
 
 def dialect_insert(dialect_name: str, table: Any) -> Any:
     """``INSERT`` with ``ON CONFLICT`` support for the backend in use (SQLite or PostgreSQL)."""
     return (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
+
+
+def as_model(model: type[M], row: Any) -> M | None:
+    """A Core row as the table's model object (detached: changing it changes nothing stored), or None."""
+    return None if row is None else model(**row._mapping)
 
 
 def affected(result: Any) -> int:
@@ -36,16 +41,12 @@ class Repository:
     def c(self) -> Connection:
         """The transaction's SQLAlchemy connection, for Core statements built on the spot.
 
-        Core skips the ORM's per-statement work (a third of the cost of a small SELECT); the statements every
-        chat update runs go further, as ``Prepared`` ones (``run``). The ORM's pending changes are flushed
-        first, so what Core reads or writes comes after them, as written.
+        Core skips the ORM's per-statement work (a third of the cost of a small SELECT); statements built once,
+        at import, are found in SQLAlchemy's compiled cache without being walked again. The ORM's pending changes
+        are flushed first, so what Core reads or writes comes after them, as written.
         """
         self.uow.flush()
         return self.uow.connection
-
-    def run(self, statement: Prepared, params: Any = None) -> Rows:
-        """Execute a prepared hot-path statement in the transaction (after the ORM's pending changes)."""
-        return self.uow.run(statement, params)
 
     @property
     def _pg(self) -> bool:

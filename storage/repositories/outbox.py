@@ -17,9 +17,8 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from storage.repository import Repository, affected
-from storage.tables import ChatAccountRow, SubscriptionRow
-from storage.tables_circuits import OutboxRow
+from storage.repositories.base import Repository, affected
+from storage.tables import ChatAccountRow, OutboxRow, SubscriptionRow
 
 PRIORITY = {"reply": 0, "bulk": 1}
 _CLAIMED = ("id", "platform", "chat_id", "text", "buttons_json", "priority", "attempts", "account_id", "expires_at")

@@ -1,0 +1,104 @@
+"""SQLModel tables, one module per area. The domain stays plain Python; repositories map rows to domain objects.
+
+Importing this package registers every table on ``SQLModel.metadata`` (migrations and tests rely on it); the table
+modules import only ``storage.tables.types``, never each other or this package.
+"""
+
+from storage.tables.alerts import (
+    EmergencyAlertRow,
+)
+from storage.tables.circuits import (
+    AnnouncementRow,
+    CircuitChangeRow,
+    ExpertProfileRow,
+    LeaveRow,
+    OutboxRow,
+)
+from storage.tables.core import (
+    AuditRow,
+    ButtonRow,
+    ChatAccountRow,
+    CircuitExpertRow,
+    CircuitRow,
+    CircuitWorkRow,
+    CounterRow,
+    InstitutionRow,
+    InviteRow,
+    OrderOutcomeRow,
+    OrderRow,
+    PlaceRow,
+    ProcessedUpdateRow,
+    ResidentRow,
+    SpecialtyRow,
+    StaffRoleRow,
+    StaffRow,
+    StaffSpecialtyRow,
+    SubscriptionRow,
+    SupportRow,
+)
+from storage.tables.ledgers import (
+    AbsenceRow,
+    DashboardCredentialRow,
+    DashboardSessionRow,
+    KeyPhysicianRow,
+    LeadRow,
+    RatingRow,
+    YearlyTargetRow,
+)
+from storage.tables.links import (
+    ConfirmationRow,
+    ResidentLinkRow,
+)
+from storage.tables.send_budget import (
+    SendBudgetRow,
+)
+from storage.tables.types import UtcDateTime, utc_field
+from storage.tables.wechat import (
+    WeChatNonceRow,
+    WeChatTokenRow,
+    WeChatUserRow,
+)
+
+__all__ = [
+    "AbsenceRow",
+    "AnnouncementRow",
+    "AuditRow",
+    "ButtonRow",
+    "ChatAccountRow",
+    "CircuitChangeRow",
+    "CircuitExpertRow",
+    "CircuitRow",
+    "CircuitWorkRow",
+    "ConfirmationRow",
+    "CounterRow",
+    "DashboardCredentialRow",
+    "DashboardSessionRow",
+    "EmergencyAlertRow",
+    "ExpertProfileRow",
+    "InstitutionRow",
+    "InviteRow",
+    "KeyPhysicianRow",
+    "LeadRow",
+    "LeaveRow",
+    "OrderOutcomeRow",
+    "OrderRow",
+    "OutboxRow",
+    "PlaceRow",
+    "ProcessedUpdateRow",
+    "RatingRow",
+    "ResidentLinkRow",
+    "ResidentRow",
+    "SendBudgetRow",
+    "SpecialtyRow",
+    "StaffRoleRow",
+    "StaffRow",
+    "StaffSpecialtyRow",
+    "SubscriptionRow",
+    "SupportRow",
+    "UtcDateTime",
+    "WeChatNonceRow",
+    "WeChatTokenRow",
+    "WeChatUserRow",
+    "YearlyTargetRow",
+    "utc_field",
+]
