@@ -80,7 +80,14 @@ class LanguageBridge:
     """Turns the English and pinyin parts of a normalised text into Chinese words (the rest is left alone)."""
 
     def __init__(self, english: dict[str, str], vocabulary: Iterable[str], syllables: dict[str, str],
-                 everyday: Callable[[], Iterable[str]] | None = None):
+                 everyday: Callable[[], Iterable[str]] | None = None, dialect: dict[str, str] | None = None):
+        self._dialect = dialect or {}
+        # "唔" is Hakka's 不 before a word ("看唔见"); alone it is an interjection and stays.
+        self._dialect_re = (
+            re.compile("|".join(re.escape(k) + ("(?=[\u4e00-\u9fff])" if k == "唔" else "")
+                                for k in sorted(self._dialect, key=len, reverse=True)))
+            if self._dialect else None
+        )
         self._english = english
         self._english_re = (
             re.compile(r"(?<![a-z])(?:" + "|".join(re.escape(k) for k in sorted(english, key=len, reverse=True))
@@ -116,7 +123,10 @@ class LanguageBridge:
             self._vocabulary = None
 
     def translate(self, text: str) -> str:
-        """``text`` with English phrases and pinyin runs replaced by Chinese; unchanged when it has neither."""
+        """``text`` with dialect words, English phrases and pinyin runs replaced by Chinese; unchanged when it has
+        none of them."""
+        if self._dialect_re is not None:
+            text = self._dialect_re.sub(lambda m: self._dialect[m.group(0)], text)
         if _LATIN.search(text) is None:
             return text
         letters = sum("a" <= ch <= "z" for ch in text)

@@ -178,7 +178,7 @@ class Matcher:
         known, everyday = self._tokenizer.known, set(data.pinyin_words)
         vocabulary.sort(key=lambda w: 0 if w in everyday else 1 if w in known else 2)
         self._bridge = LanguageBridge(data.english, vocabulary, data.pinyin_syllables,
-                                      self._tokenizer.everyday_words).translate
+                                      self._tokenizer.everyday_words, data.dialect).translate
         self._model = model
         self._fallback = SpecialtyScore(FALLBACK_CODE, self._names[FALLBACK_CODE], 0.1, ())
 

@@ -35,7 +35,7 @@ _ANIMAL = re.compile(r"(?:我家|家里|家)的?(?:狗|猫|牛|羊|猪|鸡)|大�
 # A space between Chinese words, or a Chinese word and a Latin one, separates clauses the way a comma does ("吐了 喝一口
 # 吐一口", "500ml 乙肝"); next to a number it does not ("吃了 30 片").
 _SPACE_BREAK = re.compile(r"(?<=[\u3400-\u9fffa-z]) +(?=[\u3400-\u9fff])|(?<=[\u3400-\u9fff]) +(?=[a-z])")
-_SOMEBODY_ELSE = re.compile(r"有人|别人|邻居|隔壁|人家|朋友|同事|亲戚|村里|同村|新闻|电视|狗|猫|牛|一个人")
+_SOMEBODY_ELSE = re.compile(r"有人|别人|邻居|隔壁|人家|朋友|同事|亲戚|村里|同村|新闻|电视|狗|猫|牛|一个人|有的|有个")
 _PATIENT = re.compile(
     r"我|俺|咱|老公|老婆|孩子|宝宝|娃|爸|妈|爷|奶|外公|外婆|儿子|女儿|孙|哥|姐|弟|妹|舅|姑|姨|叔|伯|婆|病人|患者"
 )
@@ -66,8 +66,9 @@ _BACKGROUND = re.compile(
     r"|痛风|风湿|胃病|胃不好|老胃病|前列腺|肾病|尿毒症|脑梗|中风|精神病|抑郁症|帕金森|老年痴呆|痴呆|甲亢|贫血|结石|支气管扩张"
 )
 _SIMILE = re.compile(r"(像|好像|仿佛|似)[^，。！？；]{0,3}$")
-# ... unless the phrase is itself the picture a simile paints ("屎像柏油", "肚子像石头", "大便像果酱").
-_PICTURE = re.compile(r"柏油|沥青|果酱|草莓酱|咖啡|石头|木板|橘子|米汤|洗肉水|烂苹果")
+# ... unless the phrase is itself the picture a simile paints ("屎像柏油", "胸口像被刀撕开"), or the picture
+# stands between the simile and the phrase ("拉的像柏油站都站不起": the standing is no simile).
+_PICTURE = re.compile(r"柏油|沥青|果酱|草莓酱|咖啡|石头|木板|板一样|橘子|米汤|洗肉水|烂苹果|撕|刀|炸开|雷劈|锤")
 # Companions must be this close to the trigger (characters, either side); a story is rarely longer.
 _REQUIRE_WINDOW = 80
 # A phrase counts as "still going on" for a known chronic disease (an epileptic's seizure) with one of these.
@@ -422,7 +423,8 @@ class RedFlagDetector:
             return False
         if population:
             return True
-        if prefix and _SIMILE.search(prefix) and not _PICTURE.search(text, start, end):
+        simile = _SIMILE.search(prefix) if prefix else None
+        if simile and not _PICTURE.search(text, start, end) and not _PICTURE.search(prefix, simile.start()):
             return False
         if _EXPERIENCED.match(text, end):
             return False  # "休克过", "中风过": has happened before
@@ -492,7 +494,9 @@ class RedFlagDetector:
         here = self._hearsay.search(clause)
         if here is not None:
             # "我爸听人说吃鱼胆明目，吞了两个": the patient heard it; what follows is his own story.
-            return _PATIENT.search(clause, 0, here.start()) is None
+            # "我听说有的孕妇会抽筋": what was heard is about somebody else after all.
+            return _PATIENT.search(clause, 0, here.start()) is None or \
+                _SOMEBODY_ELSE.search(clause, here.end()) is not None
         for m in self._hearsay.finditer(text, sstart, cstart):
             ends = [p for p in (text.find(c, m.end()) for c in _CLAUSE_END) if p != -1]
             hend = min(ends) if ends else len(text)

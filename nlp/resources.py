@@ -67,6 +67,7 @@ class NlpData:
     english: dict[str, str] = field(default_factory=dict)
     redflag_specialties: dict[str, str] = field(default_factory=dict)
     pinyin: dict[str, str] = field(default_factory=dict)
+    dialect: dict[str, str] = field(default_factory=dict)
 
     @property
     def pinyin_syllables(self) -> dict[str, str]:
@@ -309,6 +310,7 @@ def load_data(directory: Path | None = None) -> NlpData:
         english=_load_pairs(d / "english.tsv"),
         redflag_specialties=_load_redflag_specialties(d / "redflag_specialties.tsv", concepts),
         pinyin=_load_pairs(d / "pinyin.tsv"),
+        dialect=_load_pairs(d / "dialect.tsv"),
     )
 
 
