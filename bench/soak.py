@@ -663,7 +663,7 @@ def stop_workers(procs: list[Any]) -> None:
 async def soak(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     """Set up, run the county, drain, check; returns the report."""
     from bot.bootstrap import App, build_channels, build_conversation
-    from bot.config import Settings
+    from bot.config import Settings, WorkerSettings
     from bot.jobs.worker import serve
     from bot.transports.telegram.ptb import PtbAdapter
     from nlp import load_matcher
@@ -696,7 +696,8 @@ async def soak(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             url = f"sqlite:///{tmp / 'soak.db'}"
         hello = await child.start()
         settings = Settings(var_dir=tmp, database_url=url, secret_key=key, log_level="WARNING", transport="ptb",
-                            telegram_token=hello["token"], telegram_api_base_url=hello["root"])
+                            telegram_token=hello["token"], telegram_api_base_url=hello["root"],
+                            send_rate=args.send_rate, worker=WorkerSettings(sweep_seconds=10))
         engine = make_engine(url)
         migrate(engine)
         app = App(settings, engine, uow_factory(engine, settings.cipher()))
@@ -713,9 +714,8 @@ async def soak(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             procs = await asyncio.to_thread(start_workers, args.workers, url, key, hello["root"], hello["token"],
                                             args.send_rate, tmp)
         else:
-            env = {"XUNZHEN_SWEEP_SECONDS": "10", "XUNZHEN_SEND_RATE": str(args.send_rate)}
-            channels = [c for c in build_channels(app, env) if c.platform != "console"]
-            serving = asyncio.create_task(serve(app, stop, env, channels, quiet=True))
+            channels = [c for c in build_channels(app) if c.platform != "console"]
+            serving = asyncio.create_task(serve(app, stop, channels, quiet=True))
         try:
             t0 = time.monotonic()
             pairs = await asyncio.to_thread(invite_pairs, app, args.doctors, args.reviewers)

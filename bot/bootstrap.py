@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -35,7 +34,7 @@ class App:
 def build_app(settings: Settings | None = None, *, migrate_schema: bool = True) -> App:
     """Build the app from ``settings`` (default: the environment), migrating the schema first."""
     settings = settings or Settings.from_env()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, sqlite=settings.sqlite)
     if migrate_schema:
         migrate(engine)
     return App(settings, engine, uow_factory(engine, settings.cipher()))
@@ -53,25 +52,17 @@ def confirmed_order_examples(settings: Settings | None = None) -> Iterator[dict]
         app.close()
 
 
-def real_clock():
-    """The real clock (aware, UTC); tests pass a fixed one instead."""
-    return lambda: datetime.now(UTC)
-
-
-def make_clock(env: Mapping[str, str] | None = None) -> Callable[[], datetime]:
-    """The real clock, or one starting at ``XUNZHEN_FAKE_NOW`` and running at real speed."""
-    e = os.environ if env is None else env
-    fake = e.get("XUNZHEN_FAKE_NOW")
-    if not fake:
+def make_clock(fake_now: datetime | None = None) -> Callable[[], datetime]:
+    """The real clock (aware, UTC), or with ``fake_now`` (``Settings.fake_now``, tests and demos) one that
+    starts there and runs at real speed. Tests of handlers pass a fixed clock instead."""
+    if fake_now is None:
         return lambda: datetime.now(UTC)
-    start = datetime.fromisoformat(fake)
-    if start.tzinfo is None:
-        raise SystemExit("XUNZHEN_FAKE_NOW needs a time zone, e.g. 2026-12-04T09:10:00+08:00")
+    start = fake_now
     t0 = time.monotonic()
     return lambda: start + timedelta(seconds=time.monotonic() - t0)
 
 
-def build_channels(app: App, env: Mapping[str, str] | None = None) -> list[BaseChannel]:
+def build_channels(app: App) -> list[BaseChannel]:
     """The console, and Telegram, WeCom and the Official Account where configured."""
     from bot.delivery.channels import ChannelLimits, ConsoleChannel, PtbChannel
     from bot.transports.wechat import mp, work
@@ -101,6 +92,6 @@ def build_conversation(app: App, *, clock=None, matcher=None, flood=None):
         from nlp import load_matcher
 
         matcher = load_matcher()
-    services = Services(uow=app.uow, matcher=matcher, clock=clock or real_clock(),
-                        consent_version=CONSENT_VERSION, calendar=ChineseCalendar.from_env())
+    services = Services(uow=app.uow, matcher=matcher, clock=clock or make_clock(app.settings.fake_now),
+                        consent_version=CONSENT_VERSION, calendar=ChineseCalendar(app.settings.extra_holidays))
     return Conversation(services, build_router(), flood or FloodGuard(limit=app.settings.flood_limit))

@@ -3,14 +3,13 @@
 chinese-calendar only knows the State Council's holiday notices up to the year it was released (2026 for
 1.11) and raises ``NotImplementedError`` beyond. For those years the calendar falls back to an estimate —
 the fixed-date holidays and the lunar ones computed with lunar-python — plus any dates configured in
-``KNOWN_HOLIDAYS`` or the ``XUNZHEN_HOLIDAYS`` environment variable. The estimate cannot know the
+``KNOWN_HOLIDAYS`` or the ``XUNZHEN_HOLIDAYS`` setting (read by ``bot.config``). The estimate cannot know the
 adjusted working weekends (调休), so it treats every weekend as a day off, which only makes plans cautious.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -75,14 +74,9 @@ class ChineseCalendar:
     """Holidays and workdays of mainland China, and lunar days, for the planner."""
 
     def __init__(self, extra_holidays: Iterable[date] = ()):
+        """``extra_holidays``: ``Settings.extra_holidays`` (``XUNZHEN_HOLIDAYS``), beyond the installed data."""
         self.extra_holidays = frozenset(extra_holidays) | {date.fromisoformat(d) for d in KNOWN_HOLIDAYS}
         self._lunar: dict[date, int] = {}
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ChineseCalendar:
-        """A calendar with the extra holidays named in ``XUNZHEN_HOLIDAYS``."""
-        env = os.environ if environ is None else environ
-        return cls(parse_holiday_setting(env.get(ENV_HOLIDAYS, "")))
 
     def is_holiday(self, d: date) -> bool:
         """True on a public holiday (a named holiday's day off), False on plain weekends and workdays."""

@@ -1,19 +1,46 @@
-"""Configuration from the environment (see README → Configuration)."""
+"""Configuration from the environment (see README → Configuration): the one module that reads it.
+
+Every setting is read once, by :meth:`Settings.from_env`, into typed values that the composition root
+(``bot.bootstrap``) hands to whatever needs them; nothing else reads ``os.environ``
+(``tests/test_architecture.py`` holds that), and nothing writes to it except :func:`opt_in_library_switches`.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+from zoneinfo import ZoneInfo
 
-from storage.crypto import FieldCipher
+from domain.announcements import DEFAULT_OFFSETS, Offset, parse_offsets
+
+if TYPE_CHECKING:  # imported where used: `--help` and the NLP commands never pay for the database libraries
+    from storage.crypto import FieldCipher
+    from storage.db import SqliteOptions
 
 log = logging.getLogger(__name__)
 CONSENT_VERSION = "2026-11-v1"
+# The service's time zone: a XUNZHEN_FAKE_NOW written without an offset is Sanming wall-clock time.
+CHINA = ZoneInfo("Asia/Shanghai")
+WORKER_ROLES = frozenset({"scheduler", "sender"})
+T = TypeVar("T")
+_TRUE, _FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
 WECHAT_KEYS = ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY", "WECHAT_APP_ID",
                "WECHAT_SECRET", "WECHAT_TOKEN", "WECHAT_AES_KEY", "WECHAT_TEMPLATE_ANNOUNCEMENT")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    """What the worker (scheduler and outbox sender) reads besides the shared settings."""
+
+    roles: frozenset[str] = WORKER_ROLES  # XUNZHEN_WORKER_ROLES: which of the two this process runs
+    reminders: tuple[Offset, ...] = DEFAULT_OFFSETS  # XUNZHEN_REMINDERS: announcements before each circuit
+    sweep_seconds: float = 60.0  # XUNZHEN_SWEEP_SECONDS: how often the scheduler re-finds what is due
+    outbox_lease_seconds: float = 60.0  # XUNZHEN_OUTBOX_LEASE_SECONDS: a claim's life before another sender may take it
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +77,21 @@ class Settings:
     library_debug: bool = False  # XUNZHEN_LIBRARY_DEBUG=1: libraries log at DEBUG too (never in production)
     # A file holding the field-encryption key, kept outside the data directory (``XUNZHEN_SECRET_KEY_FILE``).
     secret_key_file: Path | None = None
+    sqlite: SqliteOptions | None = None  # XUNZHEN_SQLITE_BUSY_MS, _CHECKPOINT_PAGES (None: storage.db's defaults)
+    worker: WorkerSettings = field(default_factory=WorkerSettings)
+    extra_holidays: frozenset[date] = frozenset()  # XUNZHEN_HOLIDAYS: beyond what chinese-calendar knows
+    # XUNZHEN_FAKE_NOW (tests and demos): the clock starts here and runs at real speed (bot.bootstrap.make_clock).
+    fake_now: datetime | None = None
+    dashboard_secure_cookie: bool | None = None  # XUNZHEN_DASHBOARD_SECURE_COOKIE; None: decided by the address
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        """Read ``XUNZHEN_*`` and friends from the environment."""
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read ``XUNZHEN_*`` and friends from the environment (or ``env``); a clear message on a bad value."""
+        from bot.calendar_cn import parse_holiday_setting
+        from storage.db import SqliteOptions
+
         e = os.environ if env is None else env
+        defaults = SqliteOptions()
         var_dir = Path(e.get("XUNZHEN_VAR_DIR", "var"))
         token = e.get("TELEGRAM_TOKEN") or None
         return cls(
@@ -78,6 +115,20 @@ class Settings:
             flood_limit=_count(e, "XUNZHEN_FLOOD_LIMIT") or 8,
             library_debug=(e.get("XUNZHEN_LIBRARY_DEBUG") or "").strip().lower() in ("1", "true", "yes", "on"),
             secret_key_file=Path(e["XUNZHEN_SECRET_KEY_FILE"]) if e.get("XUNZHEN_SECRET_KEY_FILE") else None,
+            sqlite=SqliteOptions(
+                busy_timeout_ms=_count(e, "XUNZHEN_SQLITE_BUSY_MS", defaults.busy_timeout_ms),
+                wal_autocheckpoint_pages=_count(e, "XUNZHEN_SQLITE_CHECKPOINT_PAGES",
+                                                defaults.wal_autocheckpoint_pages),
+            ),
+            worker=WorkerSettings(
+                roles=_roles(e.get("XUNZHEN_WORKER_ROLES") or ""),
+                reminders=_parsed(e, "XUNZHEN_REMINDERS", parse_offsets) or DEFAULT_OFFSETS,
+                sweep_seconds=_seconds(e, "XUNZHEN_SWEEP_SECONDS", 60.0),
+                outbox_lease_seconds=_seconds(e, "XUNZHEN_OUTBOX_LEASE_SECONDS", 60.0),
+            ),
+            extra_holidays=frozenset(_parsed(e, "XUNZHEN_HOLIDAYS", parse_holiday_setting) or ()),
+            fake_now=_parsed(e, "XUNZHEN_FAKE_NOW", parse_fake_now),
+            dashboard_secure_cookie=_on_off(e, "XUNZHEN_DASHBOARD_SECURE_COOKIE"),
         )
 
     def secrets(self) -> tuple[str, ...]:
@@ -110,6 +161,8 @@ class Settings:
         On PostgreSQL (production) the key must be configured: a key generated on one worker
         would make the data unreadable to the others.
         """
+        from storage.crypto import FieldCipher
+
         if self.secret_key:
             return FieldCipher.from_text(self.secret_key)
         if self.key_inside_data_dir():
@@ -135,9 +188,69 @@ class Settings:
         return FieldCipher.from_text(key_file.read_text())
 
 
-def _count(e: Mapping[str, str], name: str) -> int:
-    """A non-negative whole number from the environment (0 if unset); a clear message if it is not one."""
-    raw = (e.get(name) or "0").strip()
+def parse_fake_now(text: str) -> datetime:
+    """``XUNZHEN_FAKE_NOW`` as an aware time: an ISO time with an offset as written, one without an offset is
+    Sanming (Asia/Shanghai) wall-clock time, the zone every date in this service is read in."""
+    t = datetime.fromisoformat(text.strip())
+    return t if t.tzinfo is not None else t.replace(tzinfo=CHINA)
+
+
+def opt_in_library_switches() -> None:
+    """Set the switches libraries read from the environment themselves; the entry point calls this first.
+
+    python-telegram-bot 22 reads ``PTB_TIMEDELTA`` on every access to a duration (``RetryAfter.retry_after``,
+    a video's length, ...; ``telegram._utils.datetime.get_timedelta_value``) and, unless it is ``true``, warns
+    that the value will become a ``timedelta``; our code handles both. An operator's own value is kept.
+    """
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+
+def _count(e: Mapping[str, str], name: str, default: int = 0) -> int:
+    """A non-negative whole number from the environment (``default`` if unset); a clear message if it is not."""
+    raw = (e.get(name) or str(default)).strip()
     if not raw.isdigit():
         raise SystemExit(f"{name} 应为非负整数，而不是 {raw!r}")
     return int(raw)
+
+
+def _seconds(e: Mapping[str, str], name: str, default: float) -> float:
+    """A positive number of seconds (``default`` if unset); a clear message if it is not one."""
+    raw = (e.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise SystemExit(f"{name} 应为正的秒数，而不是 {raw!r}")
+    return value
+
+
+def _parsed(e: Mapping[str, str], name: str, parse: Callable[[str], T]) -> T | None:
+    """``parse`` of the variable's value (None if unset or empty); a clear message if it cannot be parsed."""
+    raw = e.get(name) or ""
+    if not raw.strip():
+        return None
+    try:
+        return parse(raw)
+    except ValueError as err:
+        raise SystemExit(f"{name} 无法解析 / cannot be read: {raw!r} ({err})") from None
+
+
+def _roles(raw: str) -> frozenset[str]:
+    """``XUNZHEN_WORKER_ROLES``: ``scheduler``, ``sender`` or both (the default)."""
+    roles = frozenset(r.strip() for r in raw.split(",") if r.strip()) or WORKER_ROLES
+    if not roles <= WORKER_ROLES:
+        raise SystemExit(f"XUNZHEN_WORKER_ROLES 只能是 scheduler、sender，而不是 {raw!r}")
+    return roles
+
+
+def _on_off(e: Mapping[str, str], name: str) -> bool | None:
+    """An on/off switch (None if unset): ``1/true/yes/on`` or ``0/false/no/off``."""
+    raw = (e.get(name) or "").strip().lower()
+    if not raw:
+        return None
+    if raw not in _TRUE | _FALSE:
+        raise SystemExit(f"{name} must be on or off, not {e.get(name)!r}")
+    return raw in _TRUE

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +14,24 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-# How long a write waits for another writer before the user is told the system is busy. Chat users
-# should not wait half a minute; one long write (a 10,000-row fan-out) takes about a second.
-SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("XUNZHEN_SQLITE_BUSY_MS", "5000"))
 PG_CONNECT_TIMEOUT_S = 5
-# Pages the WAL may hold before a commit copies them into the database file (SQLite's default is 1,000). A
-# checkpoint copies each page once however often it changed, and every chat update rewrites the same few
-# pages (accounts, recent buttons, the audit tail): at 1,000, one commit in sixty paid 3-4 ms for a
-# checkpoint and its fsyncs; at 4,000 the mean commit fell from 104 to 84 µs (bench/lifecycle.py). The WAL
-# is then about 16 MB; one large transaction can grow it beyond that, and after the next checkpoint it is cut
-# back to SQLITE_WAL_SIZE_LIMIT.
-SQLITE_WAL_AUTOCHECKPOINT_PAGES = int(os.environ.get("XUNZHEN_SQLITE_CHECKPOINT_PAGES", "4000"))
+
+
+@dataclass(frozen=True, slots=True)
+class SqliteOptions:
+    """SQLite tuning, read from the environment by ``bot.config.Settings`` and handed to :func:`make_engine`."""
+
+    # How long a write waits for another writer before the user is told the system is busy. Chat users
+    # should not wait half a minute; one long write (a 10,000-row fan-out) takes about a second.
+    busy_timeout_ms: int = 5000
+    # Pages the WAL may hold before a commit copies them into the database file (SQLite's default is 1,000). A
+    # checkpoint copies each page once however often it changed, and every chat update rewrites the same few
+    # pages (accounts, recent buttons, the audit tail): at 1,000 one commit in sixty paid for a checkpoint and
+    # its fsyncs (README → Measured, bench/lifecycle.py). The WAL is then about 16 MB; one large transaction
+    # can grow it beyond that, and after the next checkpoint it is cut back to SQLITE_WAL_SIZE_LIMIT.
+    wal_autocheckpoint_pages: int = 4000
+
+
 SQLITE_WAL_SIZE_LIMIT = 32 * 1024 * 1024
 
 
@@ -36,10 +43,12 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for ``url``: SQLite gets WAL, a busy timeout, foreign keys and ``BEGIN IMMEDIATE``."""
+def make_engine(url: str, *, echo: bool = False, sqlite: SqliteOptions | None = None) -> Engine:
+    """An engine for ``url``: SQLite gets WAL, a busy timeout, foreign keys and ``BEGIN IMMEDIATE``
+    (tuned by ``sqlite``, the defaults when None)."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
+        options = sqlite or SqliteOptions()
         path = sa.engine.make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -48,9 +57,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             echo=echo,
             # SQL logs must never carry residents' words or numbers, even at DEBUG.
             hide_parameters=True,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            connect_args={"timeout": options.busy_timeout_ms / 1000, "check_same_thread": False},
         )
-        _sqlite_recipe(engine)
+        _sqlite_recipe(engine, options)
         return engine
     # pre-ping: after the database restarts, stale pooled connections are replaced, not handed out.
     return sa.create_engine(
@@ -62,7 +71,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     )
 
 
-def _sqlite_recipe(engine: Engine) -> None:
+def _sqlite_recipe(engine: Engine, options: SqliteOptions) -> None:
     # SQLAlchemy's documented recipe: take transaction control away from the pysqlite driver and
     # start every transaction with BEGIN IMMEDIATE, so a read-then-write transaction takes the write
     # lock up front and waits on busy_timeout instead of failing later with "database is locked".
@@ -71,10 +80,10 @@ def _sqlite_recipe(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cur = dbapi_connection.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout={options.busy_timeout_ms}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
+        cur.execute(f"PRAGMA wal_autocheckpoint={options.wal_autocheckpoint_pages}")
         cur.execute(f"PRAGMA journal_size_limit={SQLITE_WAL_SIZE_LIMIT}")
         # Erased personal data is overwritten on disk, not just unlinked from the b-tree.
         cur.execute("PRAGMA secure_delete=ON")

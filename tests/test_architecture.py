@@ -3,7 +3,9 @@
 * the domain imports nothing but the standard library, and nothing of ours outside itself;
 * lower layers never import higher ones: nlp and storage never import handlers or bot, handlers never import bot;
 * no import circles among our modules (imports at module level: a function may import lazily what it needs);
-* inside bot/, only the demo imports the fake platform servers in bot/testing/ (tests and benches may).
+* inside bot/, only the demo imports the fake platform servers in bot/testing/ (tests and benches may);
+* only bot/config.py reads or writes the environment (``os.environ``, ``getenv``, ``putenv``), and it alone sets
+  the libraries' own switches such as ``PTB_TIMEDELTA``.
 """
 
 from __future__ import annotations
@@ -127,6 +129,32 @@ def fake_server_importers(root: Path) -> set[str]:
     return bad
 
 
+ENV_NAMES = frozenset({"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"})
+CONFIG = "bot/config.py"
+
+
+def environment_readers(root: Path, packages: Iterable[str]) -> dict[str, set[int]]:
+    """File -> lines that touch the process environment (``os.environ``, ``os.getenv``, ``from os import
+    environ`` ...) or name ``PTB_TIMEDELTA``, in every file of ``packages`` except bot/config.py."""
+    found: dict[str, set[int]] = {}
+    for pkg in packages:
+        for path in sorted((root / pkg).rglob("*.py")):
+            rel = path.relative_to(root).as_posix()
+            if rel == CONFIG:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                hit = (
+                    (isinstance(node, ast.Attribute) and node.attr in ENV_NAMES)
+                    or (isinstance(node, ast.Name) and node.id in ENV_NAMES)
+                    or (isinstance(node, ast.ImportFrom) and node.module == "os"
+                        and any(a.name in ENV_NAMES for a in node.names))
+                    or (isinstance(node, ast.Constant) and node.value == "PTB_TIMEDELTA")
+                )
+                if hit:
+                    found.setdefault(rel, set()).add(node.lineno)
+    return found
+
+
 def test_domain_imports_only_the_standard_library():
     allowed = set(sys.stdlib_module_names) | {"domain", "__future__"}
     foreign = {m: files for m, files in imported_modules(ROOT / "domain").items() if m not in allowed}
@@ -174,3 +202,21 @@ def test_the_checks_would_catch_a_circle_and_a_fake_server_in_production(tmp_pat
     assert circles(graph) == [["bot.jobs.sender", "bot.jobs.worker"]]  # the lazy import in a function is no circle
     assert "domain" not in graph["bot.jobs.sender"]  # nor is one only for the type checker
     assert fake_server_importers(tmp_path) == {"bot.jobs.worker"}
+
+
+def test_only_the_configuration_module_touches_the_environment():
+    """Settings are read once, in bot/config.py, and handed down; nothing else reads (or writes) os.environ."""
+    assert environment_readers(ROOT, OURS) == {}
+
+
+def test_the_environment_check_would_catch_every_way_of_reading_it(tmp_path):
+    (tmp_path / "bot" / "jobs").mkdir(parents=True)
+    (tmp_path / "storage").mkdir()
+    (tmp_path / "bot" / "config.py").write_text("import os\nTOKEN = os.environ.get('TELEGRAM_TOKEN')\n")
+    (tmp_path / "storage" / "db.py").write_text("import os\nBUSY = int(os.environ.get('X', '5'))\n")
+    (tmp_path / "bot" / "jobs" / "worker.py").write_text(
+        "from os import getenv\nimport os as o\n\ndef f():\n    o.environ.setdefault('PTB_TIMEDELTA', 'true')\n"
+        "    return getenv('Y')\n"
+    )
+    found = environment_readers(tmp_path, ("bot", "storage"))
+    assert found == {"bot/jobs/worker.py": {1, 5, 6}, "storage/db.py": {2}}  # bot/config.py may

@@ -9,6 +9,7 @@ from itertools import pairwise
 import pytest
 
 from bot.calendar_cn import ChineseCalendar, estimated_holidays, parse_holiday_setting
+from bot.config import Settings
 from domain.circuits import Circuit, CircuitLevel, HalfDay
 from domain.errors import DomainError
 from domain.orders import Urgency
@@ -487,9 +488,11 @@ def test_extra_holidays_come_from_the_environment_as_a_list_or_a_file(tmp_path):
     assert parse_holiday_setting("2027-01-02, 2027-01-03") == {date(2027, 1, 2), date(2027, 1, 3)}
     f = tmp_path / "holidays.txt"
     f.write_text("# 2027 notice\n2027-02-05\n2027-02-13\n", encoding="utf-8")
-    cal = ChineseCalendar.from_env({"XUNZHEN_HOLIDAYS": str(f)})
+    cal = ChineseCalendar(Settings.from_env({"XUNZHEN_HOLIDAYS": str(f)}).extra_holidays)
     assert cal.is_holiday(date(2027, 2, 13)) and not cal.is_workday(date(2027, 2, 13))
-    assert ChineseCalendar.from_env({}).extra_holidays == frozenset()
+    assert ChineseCalendar(Settings.from_env({}).extra_holidays).extra_holidays == frozenset()
+    with pytest.raises(SystemExit, match="XUNZHEN_HOLIDAYS"):
+        Settings.from_env({"XUNZHEN_HOLIDAYS": "2027-02-30"})
     with pytest.raises(ValueError):
         parse_holiday_setting("2027-02-30")
 

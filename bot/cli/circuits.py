@@ -54,7 +54,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
               "--outside-support needs --accept, --hospital and --admin", file=sys.stderr)
         return 2
     app = open_app()
-    now = make_clock()()
+    now = make_clock(app.settings.fake_now)()
     today = now.astimezone(CHINA).date()
     progress = Progress("读取数据")
     admin = None
@@ -70,7 +70,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         inputs = plan_inputs(uow, month, today, args.hospital, progress)
     progress.finish()
     print(f"规划 {month:%Y-%m}：{len(inputs.orders)} 个待排订单，{len(inputs.experts)} 名人员 …", file=sys.stderr)
-    proposal = propose_plan(inputs, ChineseCalendar.from_env())
+    proposal = propose_plan(inputs, ChineseCalendar(app.settings.extra_holidays))
     print(format_proposal(proposal, max_orders=args.max_orders))
     if not args.accept:
         return 0
@@ -99,12 +99,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     from bot.bootstrap import build_channels, make_clock
     from bot.delivery.sender import Sender, shared_budget
-    from bot.jobs.worker import reminder_offsets
     from handlers.announcements import Announcer
 
     app = open_app()
-    clock = make_clock()
-    res = Announcer(app.uow, clock, reminder_offsets()).sweep()
+    clock = make_clock(app.settings.fake_now)
+    res = Announcer(app.uow, clock, app.settings.worker.reminders).sweep()
     out: dict[str, object] = {"reminders_created": res.reminders_created, "fanned_out": res.fanned_out,
                               "skipped": res.skipped, "recipients": res.recipients,
                               "next_due": res.next_due.isoformat() if res.next_due else None}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 from datetime import datetime
@@ -168,7 +167,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     async def serve_all() -> None:
         from bot.jobs import worker
 
-        os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22 warns on every RetryAfter otherwise
         stop = asyncio.Event()
         # systemd and docker stop a service with SIGTERM: finish the updates in hand, then exit cleanly.
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)

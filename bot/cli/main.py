@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from bot.cli import circuits, core, nlp, reports
+from bot.config import opt_in_library_switches
 
 # Modules that contribute sub-commands, in the order they appear in --help.
 COMMAND_MODULES = (core, nlp, circuits, reports)
@@ -29,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen command; returns the process exit code."""
+    # Before any command imports a chat library: the libraries' own switches (bot.config explains why).
+    opt_in_library_switches()
     # Chinese output must not crash on a terminal or pipe with a narrow default encoding.
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):

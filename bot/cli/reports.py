@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import sys
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.cli.app import open_app
+
+if TYPE_CHECKING:
+    from bot.bootstrap import App
 
 CHINA = ZoneInfo("Asia/Shanghai")
 FORMATS = ("xlsx", "csv", "md")
@@ -80,13 +83,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_key_physician)
 
 
-def _now() -> datetime:
-    """The real clock, or ``XUNZHEN_FAKE_NOW`` (aware ISO time) for demos and tests."""
-    fake = os.environ.get("XUNZHEN_FAKE_NOW")
-    if fake:
-        t = datetime.fromisoformat(fake)
-        return t if t.tzinfo else t.replace(tzinfo=CHINA)
-    return datetime.now(UTC)
+def _now(app: App) -> datetime:
+    """Now, by the service's one clock: the real one, or the fake one of ``XUNZHEN_FAKE_NOW`` (demos, tests)."""
+    from bot.bootstrap import make_clock
+
+    return make_clock(app.settings.fake_now)()
 
 
 def _say_error(e: Exception) -> int:
@@ -157,7 +158,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     progress = Progress("生成报表 / report")
     try:
         with app.uow() as uow:
-            files = make_report(uow, args.period, args.county, args.format, out, _now(), as_of, args.charts, progress)
+            files = make_report(uow, args.period, args.county, args.format, out, _now(app), as_of, args.charts,
+                                progress)
     except DomainError as e:
         return _say_error(e)
     finally:
@@ -173,22 +175,19 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     """Serve the dashboard until interrupted."""
     from aiohttp import web
 
+    from bot.bootstrap import make_clock
     from bot.web.dashboard import DashboardServices, make_app, secure_cookie_for
 
     host, _, port = args.listen.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
-    try:
-        secure = secure_cookie_for(host, args.secure_cookie, os.environ.get("XUNZHEN_DASHBOARD_SECURE_COOKIE"))
-    except ValueError as e:
-        print(e, file=sys.stderr)
-        return 2
     app = open_app()
+    secure = secure_cookie_for(host, args.secure_cookie, app.settings.dashboard_secure_cookie)
     shown = f"[{host}]" if ":" in host else host
     cookie = "Secure cookie" if secure else "cookie without Secure: loopback/HTTP only"
     print(f"看板已启动 / dashboard on http://{shown}:{port}/ ({cookie})", file=sys.stderr)
     try:
         web.run_app(
-            make_app(DashboardServices(uow=app.uow, clock=_now, secure_cookie=secure)),
+            make_app(DashboardServices(uow=app.uow, clock=make_clock(app.settings.fake_now), secure_cookie=secure)),
             host=host,
             port=int(port),
             print=None,
@@ -223,7 +222,7 @@ def cmd_set_password(args: argparse.Namespace) -> int:
             if not may_use_dashboard(st):
                 print("只有管理员和医院审核员可以登录看板 / only admin or hospital_reviewer staff", file=sys.stderr)
                 return 2
-            LedgerRepository(uow).set_password_hash(st.id, hash_password(pw), _now())
+            LedgerRepository(uow).set_password_hash(st.id, hash_password(pw), _now(app))
             uow.commit()
     finally:
         app.close()
@@ -265,7 +264,7 @@ def cmd_lead_add(args: argparse.Namespace) -> int:
             lead_id = LedgerRepository(uow).add_lead(
                 LeadSource(args.source),
                 args.summary,
-                now=_now(),
+                now=_now(app),
                 place_code=place,
                 institution_code=args.institution,
                 order_id=order_id,
@@ -294,7 +293,7 @@ def cmd_lead_update(args: argparse.Namespace) -> int:
         with app.uow() as uow:
             LedgerRepository(uow).update_lead(
                 args.id,
-                now=_now(),
+                now=_now(app),
                 status=LeadStatus(args.status) if args.status else None,
                 owner_staff_id=_staff_id(uow, args.owner),
                 resolution=args.resolution,
@@ -318,7 +317,7 @@ def cmd_absence(args: argparse.Namespace) -> int:
         with app.uow() as uow:
             sid = _staff_id(uow, args.staff)
             assert sid is not None
-            LedgerRepository(uow).record_absence(args.circuit, sid, args.reason, None, _now())
+            LedgerRepository(uow).record_absence(args.circuit, sid, args.reason, None, _now(app))
             uow.commit()
     except DomainError as e:
         from handlers.texts_circuits import TEXTS, t

@@ -7,11 +7,15 @@ the first step that did not behave, and prints the transcript either way.
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 DEMO_FILES = ("places.csv", "institutions.csv", "support.csv", "staff.csv", "residents.csv")
 
@@ -60,7 +64,7 @@ def demo_files() -> dict[str, bytes]:
     return {name: folder.joinpath(name).read_bytes() for name in DEMO_FILES}
 
 
-def run_demo(out=None) -> int:
+def run_demo(out=None, settings: Settings | None = None) -> int:
     """Run ``SCRIPT`` through the console session on a fresh database; return the exit code."""
     out = out or sys.stdout
     from bot.bootstrap import build_app, build_conversation
@@ -70,10 +74,11 @@ def run_demo(out=None) -> int:
     from storage.crypto import FieldCipher
     from storage.reference import import_files
 
+    settings = settings or Settings.from_env()
     with tempfile.TemporaryDirectory(prefix="xunzhen-demo-") as tmp:
-        env = {**os.environ, "XUNZHEN_VAR_DIR": tmp, "XUNZHEN_SECRET_KEY": FieldCipher.new_key_text()}
-        env.pop("DATABASE_URL", None)
-        app = build_app(Settings.from_env(env))
+        # The configured settings, on a throwaway embedded database with its own key.
+        app = build_app(replace(settings, var_dir=Path(tmp), database_url=f"sqlite:///{Path(tmp) / 'xunzhen.db'}",
+                                secret_key=FieldCipher.new_key_text(), secret_key_file=None))
         try:
             from datetime import UTC, datetime
 

@@ -1,24 +1,16 @@
 """The long-running worker: the scheduler (sweeps: announcements, stale drafts) and the outbox sender.
 
-Configuration (environment, besides DATABASE_URL / XUNZHEN_SECRET_KEY / TELEGRAM_TOKEN / TELEGRAM_API_BASE_URL):
-
-* ``XUNZHEN_REMINDERS``: reminder offsets, default ``3d@09:00,1d@09:00`` (Sanming time).
-* ``XUNZHEN_SWEEP_SECONDS``: sweep interval, default 60.
-* ``XUNZHEN_OUTBOX_LEASE_SECONDS``: how long a claim lasts before another sender may take it, default 60.
-* ``XUNZHEN_SEND_RATE``: overall sends per second per bot token, default 30, shared by every process through the
-  database (read in ``bot.config``).
-* ``XUNZHEN_WORKER_ROLES``: ``scheduler,sender`` (default both).
-* ``XUNZHEN_FAKE_NOW``: tests and demos only — an ISO datetime the clock starts at (it then runs at real
-  speed), so a process can be started "ten minutes after" an announcement's time.
+Its settings (``Settings.worker``: ``XUNZHEN_REMINDERS``, ``XUNZHEN_SWEEP_SECONDS``, ``XUNZHEN_OUTBOX_LEASE_SECONDS``,
+``XUNZHEN_WORKER_ROLES``; and ``XUNZHEN_SEND_RATE``, ``XUNZHEN_FAKE_NOW``) are read in ``bot.config``; see
+README → Configuration.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.bootstrap import App, build_channels, build_conversation, make_clock
@@ -26,19 +18,11 @@ from bot.delivery.channels import BaseChannel
 from bot.delivery.sender import Sender, SharedBudget, shared_budget
 from bot.jobs.privacy import purge_chat_leftovers, purge_expired_free_text
 from bot.jobs.scheduler import CircuitScheduler
-from domain.announcements import DEFAULT_OFFSETS, Offset, parse_offsets
 from handlers.announcements import Announcer
 from handlers.emergency import escalate_due_alerts
 
 log = logging.getLogger(__name__)
 PURGE_EVERY = timedelta(hours=1)
-
-
-def reminder_offsets(env: Mapping[str, str] | None = None) -> tuple[Offset, ...]:
-    """``XUNZHEN_REMINDERS`` or the default (3 days and 1 day before, 09:00)."""
-    e = os.environ if env is None else env
-    text = e.get("XUNZHEN_REMINDERS")
-    return parse_offsets(text) if text else DEFAULT_OFFSETS
 
 
 class _NoMatcher:
@@ -79,13 +63,13 @@ def make_sweep(app: App, announcer: Announcer, clock: Callable[[], datetime],
     return sweep
 
 
-async def serve(app: App, stop: asyncio.Event, env: Mapping[str, str] | None = None,
-                channels: list[BaseChannel] | None = None, *, quiet: bool = False) -> None:
+async def serve(app: App, stop: asyncio.Event, channels: list[BaseChannel] | None = None, *,
+                quiet: bool = False) -> None:
     """Run the scheduler and the sender until ``stop`` is set."""
-    e = os.environ if env is None else env
-    clock = make_clock(e)
-    roles = {r.strip() for r in e.get("XUNZHEN_WORKER_ROLES", "scheduler,sender").split(",")}
-    channels = channels if channels is not None else build_channels(app, e)
+    worker = app.settings.worker
+    clock = make_clock(app.settings.fake_now)
+    roles = worker.roles
+    channels = channels if channels is not None else build_channels(app)
     # share_budget: in `make run` the chat transports reply with the same bot token from this process.
     # shared: every process sending on the same Telegram token takes its slots from one row in the database.
     shared: dict[str, SharedBudget] = {}
@@ -93,13 +77,13 @@ async def serve(app: App, stop: asyncio.Event, env: Mapping[str, str] | None = N
         shared["telegram"] = shared_budget(app.uow, str(app.settings.database_url), "telegram",
                                          app.settings.telegram_token, app.settings.send_rate)
     sender = Sender(app.uow, channels, clock=clock, share_budget=True, shared=shared,
-                    lease=timedelta(seconds=float(e.get("XUNZHEN_OUTBOX_LEASE_SECONDS", "60"))))
+                    lease=timedelta(seconds=worker.outbox_lease_seconds))
     loop = asyncio.get_running_loop()
     scheduler = None
     if "scheduler" in roles:
-        announcer = Announcer(app.uow, clock, reminder_offsets(e))
+        announcer = Announcer(app.uow, clock, worker.reminders)
         sweep = make_sweep(app, announcer, clock, lambda: loop.call_soon_threadsafe(sender.wake.set))
-        scheduler = CircuitScheduler(app.engine, sweep, interval=float(e.get("XUNZHEN_SWEEP_SECONDS", "60")),
+        scheduler = CircuitScheduler(app.engine, sweep, interval=worker.sweep_seconds,
                                      clock=clock)
         scheduler.start()
     ready = f"worker ready: roles={','.join(sorted(roles))} channels={','.join(c.platform for c in channels)}"
@@ -121,8 +105,6 @@ async def serve(app: App, stop: asyncio.Event, env: Mapping[str, str] | None = N
 
 def run_worker(app: App) -> int:
     """Blocking entry point of ``python -m bot worker``: stops cleanly on SIGTERM or Ctrl+C."""
-    os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22 warns on every RetryAfter otherwise
-
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -90,20 +90,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-_TRUE, _FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
-
-
-def secure_cookie_for(host: str, flag: bool | None = None, env: str | None = None) -> bool:
-    """Whether the session cookie gets ``Secure``: the command-line flag, else the environment value
+def secure_cookie_for(host: str, flag: bool | None = None, setting: bool | None = None) -> bool:
+    """Whether the session cookie gets ``Secure``: the command-line flag, else the setting
     (``XUNZHEN_DASHBOARD_SECURE_COOKIE``), else on unless the dashboard listens on a loopback address only
     (local use without TLS). A listener reachable from the network must sit behind HTTPS."""
     if flag is not None:
         return flag
-    if env is not None and env.strip():
-        v = env.strip().lower()
-        if v in _TRUE or v in _FALSE:
-            return v in _TRUE
-        raise ValueError(f"XUNZHEN_DASHBOARD_SECURE_COOKIE must be on or off, not {env!r}")
+    if setting is not None:
+        return setting
     return not is_loopback(host)
 
 

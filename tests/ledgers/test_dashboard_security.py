@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.config import Settings
 from bot.web.dashboard import COOKIE, SERVICES, DashboardServices, make_app
 from tests.ledgers.conftest import PASSWORDS, Clock
 
@@ -20,6 +21,9 @@ def _served(monkeypatch, argv: list[str], env: str | None = None) -> DashboardSe
 
     class FakeApp:
         uow = None
+
+        def __init__(self) -> None:
+            self.settings = Settings.from_env()  # after the environment below was set
 
         def close(self) -> None:
             pass

@@ -15,7 +15,7 @@ from bot.bootstrap import App, build_conversation
 from bot.config import Settings
 from domain.orders import OrderStatus
 from handlers import FloodGuard
-from storage.db import make_engine
+from storage.db import SqliteOptions, make_engine
 from storage.uow import uow_factory
 from tests.conftest import TEST_KEY, PostgresCluster, seed_demo
 from tests.handlers.harness import ChatHarness
@@ -62,14 +62,13 @@ def orders(app) -> list:
 
 
 @pytest.mark.parametrize("seeded_engine", ["sqlite"], indirect=True)
-def test_sqlite_locked_by_another_process(seeded_engine, tmp_path, monkeypatch):
+def test_sqlite_locked_by_another_process(seeded_engine, tmp_path):
     from tests.conftest import FIXED_NOW
     from tests.handlers.conftest import Clock
 
-    monkeypatch.setattr("storage.db.SQLITE_BUSY_TIMEOUT_MS", 1500)
     path = seeded_engine.url.database
     seeded_engine.dispose()
-    engine = make_engine(f"sqlite:///{path}")  # the short busy timeout applies to this engine
+    engine = make_engine(f"sqlite:///{path}", sqlite=SqliteOptions(busy_timeout_ms=1500))
     app, chat = make_chat(engine, tmp_path, Clock(FIXED_NOW))
     walk_to_summary(chat)
     locker = subprocess.Popen(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -96,8 +95,6 @@ class PtbAdapter:
     """
 
     def __init__(self, app: Any, conversation: Any, *, poll_timeout: float = 10.0) -> None:
-        # PTB 22 warns on every RetryAfter unless durations are opted in to timedelta; we handle both.
-        os.environ.setdefault("PTB_TIMEDELTA", "true")
         settings = app.settings
         if not settings.telegram_token:
             raise SystemExit("TELEGRAM_TOKEN 未设置 / TELEGRAM_TOKEN is not set")
