@@ -88,6 +88,7 @@ class LanguageBridge:
                                 for k in sorted(self._dialect, key=len, reverse=True)))
             if self._dialect else None
         )
+        self._dialect_first = frozenset(k[0] for k in self._dialect)
         self._english = english
         self._english_re = (
             re.compile(r"(?<![a-z])(?:" + "|".join(re.escape(k) for k in sorted(english, key=len, reverse=True))
@@ -125,7 +126,7 @@ class LanguageBridge:
     def translate(self, text: str) -> str:
         """``text`` with dialect words, English phrases and pinyin runs replaced by Chinese; unchanged when it has
         none of them."""
-        if self._dialect_re is not None:
+        if self._dialect_re is not None and not self._dialect_first.isdisjoint(text):
             text = self._dialect_re.sub(lambda m: self._dialect[m.group(0)], text)
         if _LATIN.search(text) is None:
             return text
