@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from domain.specialties import catalogue
 from nlp.bridge import LanguageBridge
+from nlp.homophones import HomophoneMender
 from nlp.normalize import normalize
 from nlp.redflags import Patient, RedFlagDetector, RedFlagHit
 from nlp.resources import NlpData
@@ -104,6 +105,19 @@ class _Scored:
     text_age: int | None
 
 
+def _redflag_words(data: NlpData) -> list[str]:
+    """The literal words of the red-flag concepts and rules (what a homophone typo may stand for)."""
+    words: list[str] = []
+    phrases = [p for ps in data.concepts.values() for p in ps]
+    for rule in data.redflags:
+        phrases.extend(rule.triggers)
+        phrases.extend(p for group in rule.requires for p in group)
+    for p in phrases:
+        if not p.startswith("re:"):
+            words.extend(part for part in p.split("*") if part and not part.startswith("@") and "(" not in part)
+    return words
+
+
 def _bridge_vocabulary(data: NlpData) -> list[str]:
     """Chinese words pinyin may stand for, red-flag words first (they win a homophone)."""
     words: list[str] = []
@@ -168,6 +182,7 @@ class Matcher:
             words.update(p for group in rule.requires for p in group if literal(p))
         self._tokenizer = MedicalTokenizer(sorted(words))
         self._redflags = RedFlagDetector(data)
+        self._mender = HomophoneMender(_redflag_words(data), self._tokenizer.is_word)
         self._redflag_codes = data.redflag_specialties
         unknown = set(self._redflag_codes) - {r.rule_id for r in data.redflags}
         if unknown:
@@ -272,7 +287,10 @@ class Matcher:
         if age is None and scored.text_age is not None:
             age = scored.text_age
         raw = self._adjust(scored, age, sex, trace)
-        hits = self._redflags.detect(norm, patient=Patient.of(exact_age, sex, pregnant, postpartum))
+        mended = self._mender.mend(norm, tokens) if tokens else norm
+        if trace is not None and mended != norm:
+            trace.events.append(f"同音字：{mended}")
+        hits = self._redflags.detect(mended, patient=Patient.of(exact_age, sex, pregnant, postpartum))
         if trace is not None:
             for h in hits:
                 trace.events.append(f"急症规则 {h.rule_id}：「{h.phrase}」→ {h.reason}")

@@ -18,6 +18,26 @@ from nlp.resources import CONCEPT_PREFIX, NlpData, RedFlagRule, split_alternativ
 
 _CLAUSE_END = "，。！？；\n,;!?"
 _SENTENCE_END = "。！？\n!?"
+_CLAUSE_MARK = str.maketrans({c: "\x00" for c in _CLAUSE_END})
+_SENTENCE_MARK = str.maketrans({c: "\x00" for c in _SENTENCE_END})
+_marked: tuple[str, str, str] = ("", "", "")
+
+
+def _marks(text: str) -> tuple[str, str]:
+    """``text`` with every clause end, and with every sentence end, turned into NUL: one rfind finds a boundary.
+    The last text's marks are kept (every rule of one detection asks about the same text)."""
+    global _marked
+    last = _marked
+    if last[0] is text:
+        return last[1], last[2]
+    clauses, sentences = text.translate(_CLAUSE_MARK), text.translate(_SENTENCE_MARK)
+    _marked = (text, clauses, sentences)
+    return clauses, sentences
+
+
+def _found(pos: int, text: str) -> int:
+    """A find() result, or the end of ``text`` when nothing was found."""
+    return len(text) if pos == -1 else pos
 # "*" in a phrase allows a short gap that never crosses punctuation ("胸口*疼" matches "胸口一阵阵疼").
 # The gap never holds a negation: "眼睛没溅到" is not "眼睛*溅".
 _GAP = r"[^，。！？；,;!?\n没不未无别冇]{0,5}"
@@ -307,6 +327,8 @@ class RedFlagDetector:
             if key in concepts
         }
         self._population_words = pops
+        # Most messages name no population at all: one search says so for all of them.
+        self._any_population = re.compile("|".join(f"(?:{p.pattern})" for p in pops.values())) if pops else None
 
     @staticmethod
     def _anchors(phrases: tuple[str, ...], concepts: dict[str, tuple[str, ...]]) -> frozenset[str] | None:
@@ -336,6 +358,7 @@ class RedFlagDetector:
             return ()
         chronic = self._chronic is not None and self._chronic.search(text) is not None
         populations: dict[str, bool] = {}
+        mentions: bool | None = None
         hits = []
         rules = self._rules
         present: dict[int, bool] = {}
@@ -344,7 +367,10 @@ class RedFlagDetector:
             pop = cr.rule.population
             if pop != "-":  # who the rule is for is known once a text, and rules out most of them at once
                 if pop not in populations:
-                    populations[pop] = self._in_population(pop, text, patient)
+                    if mentions is None:
+                        mentions = self._any_population is not None and \
+                            self._any_population.search(text) is not None
+                    populations[pop] = self._in_population(pop, text, patient, mentions)
                 if not populations[pop]:
                     continue
             pid = id(cr.trigger)
@@ -357,11 +383,13 @@ class RedFlagDetector:
                 hits.append(hit)
         return tuple(hits)
 
-    def _in_population(self, pop: str, text: str, patient: Patient) -> bool:
-        """The order's data, else a live mention in the text, puts the patient in ``pop``."""
+    def _in_population(self, pop: str, text: str, patient: Patient, mentions: bool = True) -> bool:
+        """The order's data, else a live mention in the text, puts the patient in ``pop`` (``mentions`` False: the
+        text names no population at all)."""
         months = patient.age_months
         if pop == "perinatal":
-            return self._in_population("pregnant", text, patient) or self._in_population("postpartum", text, patient)
+            return self._in_population("pregnant", text, patient, mentions) or \
+                self._in_population("postpartum", text, patient, mentions)
         if pop == "pregnant" and patient.pregnant:
             return True
         if pop == "postpartum" and patient.postpartum:
@@ -372,6 +400,8 @@ class RedFlagDetector:
         if limit is not None and months is not None:
             return months < limit
         if pop in ("pregnant", "postpartum") and patient.sex == "M":
+            return False
+        if not mentions:
             return False
         if pop == "child" and self._in_population("infant", text, patient):
             return True
@@ -411,12 +441,11 @@ class RedFlagDetector:
     def _live(self, text: str, start: int, end: int, *, soft: bool, course: str, population: bool = False,
               history: bool = True) -> bool:
         """True if the phrase at [start, end) is a present, affirmed finding of this patient's own story."""
-        cstart = max(text.rfind(c, 0, start) for c in _CLAUSE_END) + 1
-        cend_candidates = [p for p in (text.find(c, end) for c in _CLAUSE_END) if p != -1]
-        cend = min(cend_candidates) if cend_candidates else len(text)
-        sstart = max(text.rfind(c, 0, start) for c in _SENTENCE_END) + 1
-        send_candidates = [p for p in (text.find(c, end) for c in _SENTENCE_END) if p != -1]
-        send = min(send_candidates) if send_candidates else len(text)
+        clauses, sentences = _marks(text)
+        cstart = clauses.rfind("\x00", 0, start) + 1
+        cend = _found(clauses.find("\x00", end), text)
+        sstart = sentences.rfind("\x00", 0, start) + 1
+        send = _found(sentences.find("\x00", end), text)
         prefix = text[cstart:start]
         clause = text[cstart:cend]
         if prefix and self._negated(prefix):
@@ -459,8 +488,7 @@ class RedFlagDetector:
             if last_hist >= 0:
                 # A new onset after the history, up to the end of this clause ("上周做了手术，今天突然胸痛").
                 # The onset must open a later clause than the history: "去年突然中风" is all last year.
-                hist_clause_end = min([p for p in (text.find(c, last_hist) for c in _CLAUSE_END) if p != -1],
-                                      default=len(text))
+                hist_clause_end = _found(clauses.find("\x00", last_hist), text)
                 onset = self._lift is not None and hist_clause_end < cend and \
                     self._lift.search(text, hist_clause_end, cend) is not None
                 if not onset:
@@ -498,9 +526,9 @@ class RedFlagDetector:
             return _PATIENT.search(clause, 0, here.start()) is None or \
                 _SOMEBODY_ELSE.search(clause, here.end()) is not None
         for m in self._hearsay.finditer(text, sstart, cstart):
-            ends = [p for p in (text.find(c, m.end()) for c in _CLAUSE_END) if p != -1]
-            hend = min(ends) if ends else len(text)
-            hclause = text[max(text.rfind(c, 0, m.start()) for c in _CLAUSE_END) + 1:hend]
+            clauses = _marks(text)[0]
+            hend = _found(clauses.find("\x00", m.end()), text)
+            hclause = text[clauses.rfind("\x00", 0, m.start()) + 1:hend]
             if _SOMEBODY_ELSE.search(hclause) and not _PATIENT.search(text, hend, cstart):
                 return True
         return False
@@ -508,11 +536,12 @@ class RedFlagDetector:
     @staticmethod
     def _opinion(text: str, pos: int) -> bool:
         """The cue at ``pos`` sits in somebody's opinion: its own clause or the one after it says 他说/以为/…"""
-        cstart = max(text.rfind(c, 0, pos) for c in _CLAUSE_END) + 1
+        clauses = _marks(text)[0]
+        cstart = clauses.rfind("\x00", 0, pos) + 1
         if _OPINION.search(text, cstart, pos + 1) or _OPINION.search(text, cstart, min(len(text), pos + 6)):
             return True
         if cstart > 1:  # the clause before ("她说习惯了，过一会就好")
-            prev = max(text.rfind(c, 0, cstart - 1) for c in _CLAUSE_END) + 1
+            prev = clauses.rfind("\x00", 0, cstart - 1) + 1
             return _OPINION.search(text, prev, cstart) is not None
         return False
 
@@ -520,11 +549,11 @@ class RedFlagDetector:
         """A history or time-course word reaches a finding unless it sits in another clause that names its own
         background disease ("高血压十几年了，今天突然胸痛"). With ``bare``, a time course in another clause
         reaches it only when that clause says nothing else ("口齿不清，两年了"; not "平时这时候动得可欢了")."""
-        cue_clause = max(text.rfind(c, 0, cue_start) for c in _CLAUSE_END) + 1
+        clauses = _marks(text)[0]
+        cue_clause = clauses.rfind("\x00", 0, cue_start) + 1
         if cue_clause == finding_clause_start:
             return True
-        ends = [p for p in (text.find(c, cue_start) for c in _CLAUSE_END) if p != -1]
-        cue_end = min(ends) if ends else len(text)
+        cue_end = _found(clauses.find("\x00", cue_start), text)
         if bare and self._course is not None and not _BARE.fullmatch(self._course.sub("", text[cue_clause:cue_end])):
             return False
         return _BACKGROUND.search(text, cue_clause, cue_end) is None
@@ -532,9 +561,9 @@ class RedFlagDetector:
     @staticmethod
     def _ongoing(text: str, start: int, end: int) -> bool:
         """An explicit 'happening now' word in the phrase's sentence."""
-        sstart = max(text.rfind(c, 0, start) for c in _SENTENCE_END) + 1
-        ends = [p for p in (text.find(c, end) for c in _SENTENCE_END) if p != -1]
-        return _ONGOING.search(text, sstart, min(ends) if ends else len(text)) is not None
+        sentences = _marks(text)[1]
+        sstart = sentences.rfind("\x00", 0, start) + 1
+        return _ONGOING.search(text, sstart, _found(sentences.find("\x00", end), text)) is not None
 
     def _negated(self, prefix: str) -> bool:
         """A negation cue shortly before the phrase (or before a list it belongs to), not undone by 但/可是."""

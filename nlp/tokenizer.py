@@ -51,6 +51,10 @@ class MedicalTokenizer:
         words = [w for w, f in freq.items() if f >= min_freq and 2 <= len(w) <= 4 and w not in self.added]
         return sorted(words, key=lambda w: -freq[w])
 
+    def is_word(self, word: str) -> bool:
+        """jieba's dictionary (with ours) has this word."""
+        return self._tok.FREQ.get(word, 0) > 0
+
     def cut(self, text: str) -> list[str]:
         """Tokens of an already normalised text."""
         return list(self._cut(text, HMM=False))
