@@ -23,7 +23,9 @@ from storage.uow import SqlUnitOfWork
 
 BACKENDS = ("sqlite", "postgres")
 TEST_KEY = "dGVzdC1rZXktZm9yLXh1bnpoZW4tdGVzdHMtb25seS0zMmI"  # fixed: conftest may be imported twice
+# Tests whose body ran on each backend, counted from the reports (so xdist workers' runs add up on the controller).
 BACKENDS_RUN: Counter[str] = Counter()
+BACKEND_PROPERTY = "storage_backend"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 FIXED_NOW = datetime(2026, 11, 23, 2, 30, tzinfo=UTC)  # 10:30 in Sanming
 
@@ -161,7 +163,6 @@ def templates(tmp_path_factory):
 
 def _engine_for(request, templates, tmp_path, seeded: bool):
     backend = request.param
-    BACKENDS_RUN[backend] += 1
     if backend == "sqlite":
         engine = templates.sqlite_engine(seeded, tmp_path / "xz.db")
         yield engine
@@ -201,8 +202,36 @@ def seeded_uow(seeded_engine, cipher):
     return lambda: SqlUnitOfWork(seeded_engine, cipher)
 
 
+@pytest.fixture(autouse=True)
+def _note_storage_backends(request):
+    """Record on the test's report which storage backends it runs on (its parameters and database fixtures)."""
+    callspec = getattr(request.node, "callspec", None)
+    params = callspec.params if callspec is not None else {}
+    used = {v for v in params.values() if isinstance(v, str) and v in BACKENDS}
+    names = set(request.fixturenames)
+    if names & {"sqlite_world", "sqlite_db"}:
+        used.add("sqlite")
+    if names & {"pg_cluster", "own_pg_cluster"}:
+        used.add("postgres")
+    request.node.user_properties.extend((BACKEND_PROPERTY, b) for b in sorted(used))
+
+
+def pytest_runtest_logreport(report):
+    """Count a test for a backend once its body ran (under xdist this runs on the controller, for every worker)."""
+    if report.when == "call" and not report.skipped:
+        for key, value in report.user_properties:
+            if key == BACKEND_PROPERTY:
+                BACKENDS_RUN[value] += 1
+
+
+_SUMMARY_WRITTEN = pytest.StashKey[bool]()
+
+
 def pytest_terminal_summary(terminalreporter):
-    """Say which storage backends the run exercised."""
+    """Say which storage backends the run exercised (once, should this file be loaded under two module names)."""
+    if terminalreporter.config.stash.get(_SUMMARY_WRITTEN, False):
+        return
+    terminalreporter.config.stash[_SUMMARY_WRITTEN] = True
     if BACKENDS_RUN:
         ran = ", ".join(f"{b}: {n} tests" for b, n in sorted(BACKENDS_RUN.items()))
         terminalreporter.write_line(f"storage backends exercised — {ran}")

@@ -8,7 +8,7 @@ import pytest
 
 from storage.crypto import FieldCipher
 from storage.uow import SqlUnitOfWork
-from tests.conftest import BACKENDS_RUN, FIXED_NOW, TEST_KEY
+from tests.conftest import FIXED_NOW, TEST_KEY
 from tests.ledgers.ledger_world import build_world
 
 PASSWORDS = {"S0001": "city-admin-pass-1", "S0002": "mingxi-review-2", "S0030": "ninghua-review-3"}
@@ -33,7 +33,6 @@ def sqlite_world(templates, tmp_path_factory):
     from bot.web.dashboard import hash_password
     from storage.repositories.ledgers import LedgerRepository
 
-    BACKENDS_RUN["sqlite"] += 1
     path = tmp_path_factory.mktemp("world") / "xz.db"
     engine = templates.sqlite_engine(True, path)
     factory = lambda: SqlUnitOfWork(engine, FieldCipher.from_text(TEST_KEY))  # noqa: E731

@@ -19,7 +19,7 @@ from storage.repositories.ledgers import (
     visits_by_place,
 )
 from storage.uow import SqlUnitOfWork
-from tests.conftest import BACKENDS, BACKENDS_RUN, TEST_KEY
+from tests.conftest import BACKENDS, TEST_KEY
 from tests.ledgers.ledger_world import (
     AS_OF,
     CHENGDONG,
@@ -109,7 +109,6 @@ def expected_actuals(world: World, places: set[str] | None = None) -> dict[str, 
 def world_uow(request, templates, tmp_path_factory):
     """The seeded year, built once per backend for this module (the tests only read)."""
     backend = request.param
-    BACKENDS_RUN[backend] += 1
     if backend == "sqlite":
         engine = templates.sqlite_engine(True, tmp_path_factory.mktemp("world") / "xz.db")
     else:

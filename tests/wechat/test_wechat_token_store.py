@@ -22,13 +22,19 @@ def test_many_workers_share_one_token_and_only_one_fetches_it(uow_factory):
     fetched: list[str] = []
 
     def fetch() -> tuple[str, int]:
-        time.sleep(0.2)  # slow enough that every worker arrives while the first one fetches
+        time.sleep(0.5)  # slow enough that every worker arrives while the first one fetches, even on a busy machine
         fetched.append("t")
         return f"token-{len(fetched)}", 7200
 
     stores = [TokenStore(uow_factory, holder=f"worker-{i}") for i in range(6)]
     got: list[str] = []
-    threads = [threading.Thread(target=lambda s=s: got.append(s.get("wechat:app", fetch))) for s in stores]
+    start = threading.Barrier(len(stores))  # all ask at once, not as fast as the threads happen to start
+
+    def ask(store: TokenStore) -> None:
+        start.wait(10)
+        got.append(store.get("wechat:app", fetch))
+
+    threads = [threading.Thread(target=ask, args=(s,)) for s in stores]
     for t in threads:
         t.start()
     for t in threads:
