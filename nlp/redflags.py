@@ -497,14 +497,15 @@ class RedFlagDetector:
                 return False
         if course != "any" and self._course is not None:
             # "口齿不清，两年了": a chronic time course in the sentence, not followed by a new onset.
+            # A course word inside an onset ("比平时少了一半") compares with the usual: it is no course.
+            onsets = [(m.start(), m.end()) for m in self._onset.finditer(text, sstart, send)] \
+                if self._onset is not None else []
             last_course = max((m.end() for m in self._course.finditer(text, sstart, send)
-                               if self._applies(text, m.start(), cstart, bare=True)
+                               if not any(a <= m.start() and m.end() <= b for a, b in onsets)
+                               and self._applies(text, m.start(), cstart, bare=True)
                                and not self._opinion(text, m.start())), default=-1)
-            if last_course >= 0:
-                last_onset = max((m.end() for m in self._onset.finditer(text, last_course, send)), default=-1) \
-                    if self._onset is not None else -1
-                if last_onset < 0:
-                    return False
+            if last_course >= 0 and not any(b > last_course for _, b in onsets):
+                return False
         if self._handled is not None:
             # "突然抽搐……送到医院检查说是癫痫": the episode is over and diagnosed, unless something is
             # happening again now after that account.
