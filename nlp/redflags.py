@@ -88,7 +88,7 @@ _BACKGROUND = re.compile(
 _SIMILE = re.compile(r"(像|好像|仿佛|似)[^，。！？；]{0,3}$")
 # ... unless the phrase is itself the picture a simile paints ("屎像柏油", "胸口像被刀撕开"), or the picture
 # stands between the simile and the phrase ("拉的像柏油站都站不起": the standing is no simile).
-_PICTURE = re.compile(r"柏油|沥青|果酱|草莓酱|咖啡|石头|木板|板一样|橘子|米汤|洗肉水|烂苹果|撕|刀|炸开|雷劈|锤|雪")
+_PICTURE = re.compile(r"柏油|沥青|果酱|草莓酱|咖啡|石头|木板|板一样|橘子|米汤|洗肉水|烂苹果|撕|刀|炸开|雷劈|锤|雪|拉锯|水龙头")
 # Companions must be this close to the trigger (characters, either side); a story is rarely longer.
 _REQUIRE_WINDOW = 80
 # A phrase counts as "still going on" for a known chronic disease (an epileptic's seizure) with one of these.
