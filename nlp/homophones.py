@@ -36,6 +36,11 @@ class HomophoneMender:
         self._sound: dict[str, str] = {}
         self._lock = threading.Lock()
 
+    def prepare(self) -> None:
+        """Build the sound tables now (about a quarter of a second) instead of at the first message."""
+        if self._index is None:
+            self._build()
+
     def _build(self) -> None:
         from pypinyin import Style, lazy_pinyin
 

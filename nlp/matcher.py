@@ -183,6 +183,7 @@ class Matcher:
         self._tokenizer = MedicalTokenizer(sorted(words))
         self._redflags = RedFlagDetector(data)
         self._mender = HomophoneMender(_redflag_words(data), self._tokenizer.is_word)
+        self._mender.prepare()  # at load, not on the first resident's message
         self._redflag_codes = data.redflag_specialties
         unknown = set(self._redflag_codes) - {r.rule_id for r in data.redflags}
         if unknown:
