@@ -181,7 +181,7 @@ class Matcher:
             words.update(p for p in rule.triggers if literal(p))
             words.update(p for group in rule.requires for p in group if literal(p))
         self._tokenizer = MedicalTokenizer(sorted(words))
-        self._redflags = RedFlagDetector(data)
+        self._redflags = RedFlagDetector(data, self._tokenizer.freq)
         self._mender = HomophoneMender(_redflag_words(data), self._tokenizer.is_word)
         self._mender.prepare()  # at load, not on the first resident's message
         self._redflag_codes = data.redflag_specialties

@@ -10,7 +10,9 @@ it clearly applies to that finding.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain
 
@@ -88,7 +90,8 @@ _BACKGROUND = re.compile(
 _SIMILE = re.compile(r"(像|好像|仿佛|似)[^，。！？；]{0,3}$")
 # ... unless the phrase is itself the picture a simile paints ("屎像柏油", "胸口像被刀撕开"), or the picture
 # stands between the simile and the phrase ("拉的像柏油站都站不起": the standing is no simile).
-_PICTURE = re.compile(r"柏油|沥青|果酱|草莓酱|咖啡|石头|木板|板一样|橘子|米汤|洗肉水|烂苹果|撕|刀|炸开|雷劈|锤|雪|拉锯|水龙头")
+_PICTURE = re.compile(r"柏油|沥青|果酱|草莓酱|咖啡|石头|木板|板一样|橘子|米汤|洗肉水|烂苹果|撕|刀|炸开|雷劈|锤|雪|"
+                      r"拉锯|水龙头")
 # Companions must be this close to the trigger (characters, either side); a story is rarely longer.
 _REQUIRE_WINDOW = 80
 # A phrase counts as "still going on" for a known chronic disease (an epileptic's seizure) with one of these.
@@ -174,11 +177,19 @@ _COMMON_CHARS = frozenset(
 )
 
 
-def _key_cost(keys: set[str]) -> float:
-    return sum(1.0 if len(k) > 1 else (8.0 if k in _COMMON_CHARS else 3.0) for k in keys)
+def _no_freq(word: str) -> int:
+    return 0
 
 
-def _phrase_keys(phrase: str, concepts: dict[str, tuple[str, ...]]) -> set[str] | None:
+def _key_cost(keys: set[str], freq: Callable[[str], int] = _no_freq) -> float:
+    """A set of keys costs more the more often a message holds one: single characters most, then common words
+    ("身上" is in many messages, "冰凉" in few), by their frequency in jieba's dictionary."""
+    return sum((1.0 + math.log10(1 + freq(k)) / 2) if len(k) > 1 else (8.0 if k in _COMMON_CHARS else 3.0)
+               for k in keys)
+
+
+def _phrase_keys(phrase: str, concepts: dict[str, tuple[str, ...]],
+                 freq: Callable[[str], int] = _no_freq) -> set[str] | None:
     """Keys (a character pair, or one character) one of which every match of ``phrase`` contains; None when
     nothing is certain. A match holds every literal part of a phrase, so the cheapest part is the one to look
     for: "吐*血" is looked up by 吐 or 血, "胸口*疼" by 胸口. A text is only tried against rules whose keys it has."""
@@ -186,17 +197,18 @@ def _phrase_keys(phrase: str, concepts: dict[str, tuple[str, ...]]) -> set[str] 
         return _regex_keys(phrase[3:])
     best: set[str] | None = None
     for part in phrase.split("*"):
-        keys = _part_keys(part, concepts)
-        if keys is not None and (best is None or _key_cost(keys) < _key_cost(best)):
+        keys = _part_keys(part, concepts, freq)
+        if keys is not None and (best is None or _key_cost(keys, freq) < _key_cost(best, freq)):
             best = keys
     return best
 
 
-def _part_keys(part: str, concepts: dict[str, tuple[str, ...]]) -> set[str] | None:
+def _part_keys(part: str, concepts: dict[str, tuple[str, ...]],
+               freq: Callable[[str], int] = _no_freq) -> set[str] | None:
     if part.startswith(CONCEPT_PREFIX):
         out: set[str] = set()
         for alt in concepts[part[1:]]:
-            keys = _phrase_keys(alt, concepts)
+            keys = _phrase_keys(alt, concepts, freq)
             if keys is None:
                 return None
             out |= keys
@@ -206,7 +218,10 @@ def _part_keys(part: str, concepts: dict[str, tuple[str, ...]]) -> set[str] | No
     literal = part.split("(")[0]
     if not literal:
         return None
-    return {literal[:2]}
+    if len(literal) < 2:
+        return {literal}
+    # Every match holds every character pair of the literal: look it up by the rarest one.
+    return {min((literal[i:i + 2] for i in range(len(literal) - 1)), key=freq)}
 
 
 def _regex_keys(rx: str) -> set[str] | None:
@@ -272,7 +287,7 @@ class _CompiledRule:
 class RedFlagDetector:
     """Finds emergencies in normalised text; prefers a false alarm to a missed emergency."""
 
-    def __init__(self, data: NlpData):
+    def __init__(self, data: NlpData, freq: Callable[[str], int] = _no_freq):
         concepts = data.concepts
         # Rules that share a trigger (@发热 starts five of them) share its compiled pattern, searched once a text.
         patterns: dict[tuple[str, ...], re.Pattern[str]] = {}
@@ -287,7 +302,7 @@ class RedFlagDetector:
                 r,
                 pattern(r.triggers),
                 tuple(pattern(group) for group in r.requires),
-                self._anchors(r.triggers, concepts),
+                self._anchors(r.triggers, concepts, freq),
             )
             for r in data.redflags
         )
@@ -331,10 +346,11 @@ class RedFlagDetector:
         self._any_population = re.compile("|".join(f"(?:{p.pattern})" for p in pops.values())) if pops else None
 
     @staticmethod
-    def _anchors(phrases: tuple[str, ...], concepts: dict[str, tuple[str, ...]]) -> frozenset[str] | None:
+    def _anchors(phrases: tuple[str, ...], concepts: dict[str, tuple[str, ...]],
+                 freq: Callable[[str], int] = _no_freq) -> frozenset[str] | None:
         out: set[str] = set()
         for p in phrases:
-            keys = _phrase_keys(p, concepts)
+            keys = _phrase_keys(p, concepts, freq)
             if keys is None:
                 return None
             out |= keys

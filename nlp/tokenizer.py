@@ -51,6 +51,10 @@ class MedicalTokenizer:
         words = [w for w, f in freq.items() if f >= min_freq and 2 <= len(w) <= 4 and w not in self.added]
         return sorted(words, key=lambda w: -freq[w])
 
+    def freq(self, word: str) -> int:
+        """How often jieba's dictionary says ``word`` occurs (0 when it is no word)."""
+        return int(self._tok.FREQ.get(word, 0))
+
     def is_word(self, word: str) -> bool:
         """jieba's dictionary (with ours) has this word."""
         return self._tok.FREQ.get(word, 0) > 0
