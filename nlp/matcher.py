@@ -105,17 +105,24 @@ class _Scored:
     text_age: int | None
 
 
-def _redflag_words(data: NlpData) -> list[str]:
-    """The literal words of the red-flag concepts and rules (what a homophone typo may stand for)."""
-    words: list[str] = []
+def _literal_words(phrases: Iterable[str]) -> list[str]:
+    """The plain words of rule phrases: no regexes, no concept references, no groups ("胸口*疼" gives 胸口, 疼)."""
+    return [part for p in phrases if not p.startswith("re:")
+            for part in p.split("*") if part and not part.startswith("@") and "(" not in part]
+
+
+def _rule_phrases(data: NlpData) -> list[str]:
+    """Every phrase of the red-flag concepts and rules."""
     phrases = [p for ps in data.concepts.values() for p in ps]
     for rule in data.redflags:
         phrases.extend(rule.triggers)
         phrases.extend(p for group in rule.requires for p in group)
-    for p in phrases:
-        if not p.startswith("re:"):
-            words.extend(part for part in p.split("*") if part and not part.startswith("@") and "(" not in part)
-    return words
+    return phrases
+
+
+def _redflag_words(data: NlpData) -> list[str]:
+    """The literal words of the red-flag concepts and rules (what a homophone typo may stand for)."""
+    return _literal_words(_rule_phrases(data))
 
 
 def _bridge_vocabulary(data: NlpData) -> list[str]:
@@ -123,20 +130,12 @@ def _bridge_vocabulary(data: NlpData) -> list[str]:
     words: list[str] = []
 
     def add(phrases: Iterable[str]) -> None:
-        for p in phrases:
-            if p.startswith("re:"):
-                continue
-            words.extend(part for part in p.split("*") if part and not part.startswith("@") and "(" not in part)
+        words.extend(_literal_words(phrases))
 
     add(data.pinyin_words)  # everyday words first: 已经 before 遗精
     # Cue words before the rules' words: 没有 before 煤油 (fragments like 握不 are no words of their own).
     add(w for w, kind in data.cues.items() if kind not in ("tokenize_only", "not_negating"))
-    for phrases in data.concepts.values():
-        add(phrases)
-    for rule in data.redflags:
-        add(rule.triggers)
-        for group in rule.requires:
-            add(group)
+    add(_rule_phrases(data))
     add(data.cues)
     add(data.english.values())
     add(e.term for e in data.lexicon)

@@ -47,6 +47,7 @@ from bot.transports.telegram.bridge import (
     Rendered,
     TelegramBridge,
     WebhookServer,
+    bad_request_failure,
     new_webhook_secret,
     to_inbound,
     webhook_path,
@@ -106,11 +107,7 @@ class AiogramApi:
         if isinstance(error, TelegramForbiddenError):
             return Failure.BLOCKED, 0.0
         if isinstance(error, TelegramBadRequest):
-            text = error.message.lower()
-            if "not modified" in text:
-                return Failure.NOT_MODIFIED, 0.0
-            if "edit" in text:
-                return Failure.EDIT_FAILED, 0.0
+            return bad_request_failure(error.message), 0.0
         return Failure.OTHER, 0.0
 
 

@@ -160,6 +160,16 @@ class Failure(enum.Enum):
     OTHER = "other"
 
 
+def bad_request_failure(message: str) -> Failure:
+    """A 400's kind from its description (both libraries pass Telegram's text through)."""
+    text = message.lower()
+    if "not modified" in text:
+        return Failure.NOT_MODIFIED
+    if "edit" in text:
+        return Failure.EDIT_FAILED
+    return Failure.OTHER
+
+
 class TelegramApi(Protocol):
     """The few Bot API calls the bridge needs, implemented once per library."""
 

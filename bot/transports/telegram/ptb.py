@@ -26,6 +26,7 @@ from bot.transports.telegram.bridge import (
     Rendered,
     TelegramBridge,
     WebhookServer,
+    bad_request_failure,
     new_webhook_secret,
     to_inbound,
     webhook_path,
@@ -77,11 +78,7 @@ class PtbApi:
         if isinstance(error, Forbidden):
             return Failure.BLOCKED, 0.0
         if isinstance(error, BadRequest):
-            text = error.message.lower()
-            if "not modified" in text:
-                return Failure.NOT_MODIFIED, 0.0
-            if "edit" in text:
-                return Failure.EDIT_FAILED, 0.0
+            return bad_request_failure(error.message), 0.0
         return Failure.OTHER, 0.0
 
 
