@@ -282,6 +282,8 @@ class _CompiledRule:
     trigger: re.Pattern[str]
     requires: tuple[re.Pattern[str], ...]
     anchors: frozenset[str] | None  # None: always a candidate
+    # Keys of each required group whose keys are certain: a text without one of a group's keys cannot fire the rule.
+    required: tuple[frozenset[str], ...] = ()
 
 
 class RedFlagDetector:
@@ -303,6 +305,8 @@ class RedFlagDetector:
                 pattern(r.triggers),
                 tuple(pattern(group) for group in r.requires),
                 self._anchors(r.triggers, concepts, freq),
+                tuple(keys for keys in (self._anchors(group, concepts, freq) for group in r.requires)
+                      if keys is not None),
             )
             for r in data.redflags
         )
@@ -380,6 +384,8 @@ class RedFlagDetector:
         present: dict[int, bool] = {}
         for i in sorted(candidates):
             cr = rules[i]
+            if cr.required and any(group.isdisjoint(keys) for group in cr.required):
+                continue  # something the rule also needs is not in the text at all
             pop = cr.rule.population
             if pop != "-":  # who the rule is for is known once a text, and rules out most of them at once
                 if pop not in populations:
