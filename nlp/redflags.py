@@ -53,7 +53,7 @@ _QUESTION = re.compile(
     r"会[^，。！？；]{0,10}吗|能[^，。！？；]{0,6}吗|是不是[^，。！？；]{0,8}(?:吗|？)|能不能|要不要|吗\s*$"
 )
 # The patient is an animal ("我家的狗", "家里的牛"); a dog that bit the patient is not ("被狗咬了").
-_ANIMAL = re.compile(r"(?:我家|家里|家)的?(?:狗|猫|牛|羊|猪|鸡)|大黄狗|兽医")
+_ANIMAL = re.compile(r"(?:我家|家里|家)的?(?:母|公|小)?(?:狗|猫|牛|羊|猪|鸡)|大黄狗|兽医|母牛|母羊|母猪|母狗")
 # A space between Chinese words, or a Chinese word and a Latin one, separates clauses the way a comma does ("吐了 喝一口
 # 吐一口", "500ml 乙肝"); next to a number it does not ("吃了 30 片").
 _SPACE_BREAK = re.compile(r"(?<=[\u3400-\u9fffa-z]) +(?=[\u3400-\u9fff])|(?<=[\u3400-\u9fff]) +(?=[a-z])")
@@ -73,7 +73,7 @@ _BARE = re.compile(
 # Somebody's dismissive opinion ("他说是老毛病", "老人说拉完就好了", "以为是…"): the reassurance in that clause (and
 # the next) is not a fact about the patient, so it silences nothing.
 _OPINION = re.compile(
-    r"他说|她说|说是|老人说|大家说|大家都说|奶奶说|爷爷说|外婆说|婆婆说|他觉得|她觉得|以为|说只是|说不用|说不要紧|说没事"
+    r"他说|她说|说是|老人说|大家说|大家都说|奶奶说|爷爷说|外婆说|婆婆说|他觉得|她觉得|以为|说只是|说不用|说不要紧|说没事|笑说|还说|硬说|非说|说等"
 )
 # "现在会哭了，大家说没事了，可是他一直咳": a reassurance undone by what follows it.
 _BUT = re.compile(r"可是|但是|不过|但")
@@ -87,17 +87,20 @@ _BACKGROUND = re.compile(
     r"病史|既往|[^，。]史|高血压|糖尿病|冠心病|心脏病|心脏不好|老慢支|慢支|慢阻肺|哮喘|肝硬化|肝炎|癫痫|羊癫疯|羊角风"
     r"|痛风|风湿|胃病|胃不好|老胃病|前列腺|肾病|尿毒症|脑梗|中风|精神病|抑郁症|帕金森|老年痴呆|痴呆|甲亢|贫血|结石|支气管扩张"
 )
+_LIKE_END = re.compile(r"[^，。！？；]{0,4}(?:一样|似的|那样|一般)")
 _SIMILE = re.compile(r"(像|好像|仿佛|似)[^，。！？；]{0,3}$")
 # ... unless the phrase is itself the picture a simile paints ("屎像柏油", "胸口像被刀撕开"), or the picture
 # stands between the simile and the phrase ("拉的像柏油站都站不起": the standing is no simile).
 _PICTURE = re.compile(r"柏油|沥青|果酱|草莓酱|咖啡|石头|木板|板一样|橘子|米汤|洗肉水|烂苹果|撕|刀|炸开|雷劈|锤|雪|"
-                      r"拉锯|水龙头")
+                      r"拉锯|水龙头|窗帘|黑幕|幕布")
 # Companions must be this close to the trigger (characters, either side); a story is rarely longer.
 _REQUIRE_WINDOW = 80
 # A phrase counts as "still going on" for a known chronic disease (an epileptic's seizure) with one of these.
+# Severity said in the finding's own words: a mild word elsewhere in the sentence is about something else.
+_SEVERE = re.compile(r"厉害|剧烈|要命|受不了|不行了|越来越")
 _ONGOING = re.compile(
     r"还在|正在|一直在|一直抽|不停|停不下|没停|止不住|个不停|没醒|叫不醒|喊不醒|不醒|好久|很久|持续|反复抽|接连"
-    r"|一次接一次|又抽|又开始抽|现在还|到现在|\d+\s*分钟|[一二两三四五六七八九十半几]+分钟|半小时|一个小时|小时了"
+    r"|一次接一次|又抽|又开始抽|现在还|到现在|连续发作|意识未恢复|未恢复意识|发作中|\d+\s*分钟|[一二两三四五六七八九十半几]+分钟|半小时|一个小时|小时了"
 )
 # Ages (months) that make a population from the order's own data.
 _YOUNG_INFANT_MONTHS = 3
@@ -475,6 +478,8 @@ class RedFlagDetector:
         if population:
             return True
         simile = _SIMILE.search(prefix) if prefix else None
+        if simile and simile.group(1) == "好像" and not _LIKE_END.match(text, end):
+            simile = None  # "好像很久没踢她了" hedges; "好像抽筋一样" compares
         if simile and not _PICTURE.search(text, start, end) and not _PICTURE.search(prefix, simile.start()):
             return False
         if history and _EXPERIENCED.match(text, end) and not _NEGATION.search(text, start, end):
@@ -483,8 +488,8 @@ class RedFlagDetector:
             return False  # "吐血？没有，就是胃不舒服"
         if self._prevention is not None and self._prevention.search(text, sstart, send):
             return False  # "村民上山怎么防野猪伤人": a sentence about prevention
-        if _ANIMAL.search(clause):
-            return False  # "我家的狗今天下午突然抽搐": not a person
+        if _ANIMAL.search(clause) or "兽医" in text:
+            return False  # "我家的狗今天下午突然抽搐", "……有没有兽医能来看": not a person
         if self._hearsay is not None and self._hearsay_reaches(text, sstart, cstart, clause):
             return False  # "听说隔壁村有人喝了百草枯": somebody else's story
         if self._hypothetical is not None and self._hypothetical.search(clause):
@@ -505,6 +510,7 @@ class RedFlagDetector:
         if history and self._history is not None:
             last_hist = max((m.end() for m in self._history.finditer(text, sstart, start)
                              if (m.group(0) not in _RECORD_WORDS or self._applies(text, m.start(), cstart))
+                             and text[m.start() - 1:m.start()] != "比"  # "比以前喘得厉害": a comparison
                              and not self._opinion(text, m.start())),
                             default=-1)
             if last_hist >= 0:
@@ -536,7 +542,9 @@ class RedFlagDetector:
             if done is not None and not _RECUR.search(text, done.end()):
                 return False
         # A soft finding is silenced by a mild word anywhere in its sentence ("见红了，只有一点点血丝").
-        return not (soft and self._mild is not None and self._mild.search(text, sstart, send))
+        # Not when the finding itself says it is severe ("今天比以前喘得厉害多了……人有点迷糊").
+        return not (soft and self._mild is not None and self._mild.search(text, sstart, send)
+                    and not _SEVERE.search(text, start, min(end + 3, send)))
 
     def _hearsay_reaches(self, text: str, sstart: int, cstart: int, clause: str) -> bool:
         """Hearsay in the finding's own clause, or in an earlier clause of the sentence that is about somebody
@@ -600,6 +608,8 @@ class RedFlagDetector:
         between = prefix[last.end():]
         if self._contrast is not None and self._contrast.search(between):
             return False
+        if between.startswith("是") and "是" in between[2:]:
+            return False  # "不是闷痛，是像撕裂那样": what it is not, then what it is
         if _NEGATION_STOP.search(between, 2):  # "没吃饭现在…" ends the denial; "否认突然倒地" does not
             return False
         return len(between) <= _NEGATION_REACH or bool(_ENUMERATION.search(between))
