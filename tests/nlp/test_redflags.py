@@ -52,3 +52,33 @@ def test_reasons_are_human_readable_chinese(matcher):
 def test_infant_danger_sign_uses_the_order_age(matcher):
     assert matcher.classify("不吃奶，发烧", age=0).emergency
     assert not matcher.classify("不吃奶，发烧", age=30).emergency
+
+
+@pytest.mark.parametrize(("acute", "calm"), [
+    # What it is not, then what it is: the second is affirmed.
+    ("他说不是闷痛，是像撕裂那样，痛到后背", "不是撕裂那样的痛，就是闷闷的，两年了"),
+    # A comparison with the past is no history.
+    ("老慢支，今天比以前喘得厉害多了，吸氧也不管用", "以前喘得厉害，现在好多了"),
+    # "好像" hedges unless something follows it that it is compared with.
+    ("怀孕八个月，孩子好像很久没踢她了，到晚上还是不动", "怀孕八个月，肚子好像不动了一样硬，胎动正常"),
+    # A danger sign in Min (Hokkien) words.
+    ("阮阿公倒落去矣，叫攏无应，喘气嘛无", "阮阿公今仔日食饭正常，想请医生看看老胃病"),
+])
+def test_story_reading_rules_added_for_the_fourteenth_set(matcher, acute, calm):
+    assert matcher.classify(acute).emergency, acute
+    assert not matcher.classify(calm).emergency, (calm, matcher.classify(calm).emergency_reasons)
+
+
+def test_a_severe_finding_is_not_silenced_by_a_mild_word_about_something_else(matcher):
+    assert matcher.classify("今天喘得厉害，人有点迷糊").emergency
+    assert not matcher.classify("今天有点喘，爬坡的时候").emergency
+
+
+def test_an_animal_patient_is_no_emergency_even_in_another_clause(matcher):
+    assert not matcher.classify("家里的母羊难产，小羊卡了半天，有没有兽医可以上门").emergency
+    assert not matcher.classify("家里母猪破水了，已经生了六只小猪").emergency
+
+
+def test_a_denied_loss_of_consciousness_is_a_denial(matcher):
+    assert not matcher.classify("站久了眼前发黑，坐下即缓解，无意识丧失，心率72").emergency
+    assert matcher.classify("突然倒地，无意识，叫不醒").emergency
