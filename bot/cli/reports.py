@@ -117,13 +117,13 @@ def make_report(
     progress=None,
 ) -> list[Path]:
     """Gather and write one report; returns the files written."""
-    from bot.web.reports import gather, render_md, write_charts, write_csv, write_xlsx
+    from bot.web.reports import render_md, write_charts, write_csv, write_xlsx
     from domain.ledgers import parse_period
-    from storage.repositories.ledgers import area_scope_for
+    from handlers.services.ledgers import report_figures
 
     period = parse_period(period_text)
-    scope = area_scope_for(uow, county)
-    data = gather(uow, period, as_of or now.astimezone(CHINA).date(), scope, now, progress)
+    # No reader: whoever runs the command line holds the database, and may ask for any county (or the city).
+    data = report_figures(uow, None, period, as_of or now.astimezone(CHINA).date(), now, county, progress)
     if progress:
         progress("写入")
     if fmt == "xlsx":
