@@ -7,9 +7,10 @@ after ``session_ttl`` and after ``idle`` without use, and end on logout or a pas
 and the logout form a per-session token. Failed
 logins slow down the client that made them (growing delays per client and account, ``bot.web.login_throttle``), never
 the account for everyone. A commission administrator sees the city (or their county); a hospital
-reviewer sees the places their hospital supports. Every page that shows personal data (physicians' names,
-complaints) appends an audit event. Database work, password checks and workbook building run in worker threads
-(``asyncio.to_thread``), so one slow request does not stall the others.
+reviewer sees the places their hospital supports (decided in ``handlers.services.ledgers``, which also gives every
+page and download its figures, as it does for ``python -m bot report``). Every page that shows personal data
+(physicians' names, complaints) appends an audit event. Database work, password checks and workbook building run
+in worker threads (``asyncio.to_thread``), so one slow request does not stall the others.
 """
 
 from __future__ import annotations
@@ -126,11 +127,6 @@ class Viewer:
     def staff_id(self) -> int:
         """The viewer's staff id."""
         return self.reader.staff_id
-
-    @property
-    def code(self) -> str:
-        """The viewer's staff code."""
-        return self.reader.staff.code
 
     @property
     def name(self) -> str:
