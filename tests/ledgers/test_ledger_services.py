@@ -7,7 +7,7 @@ import pytest
 from domain.errors import DomainError, PermissionDenied
 from domain.ledgers import parse_period
 from domain.staff import Role
-from handlers.services.ledgers import reader_of, report_figures, scope_for
+from handlers.services.ledgers import ledger_for, reader_of, report_figures, scope_for
 from storage.repositories.ledgers import area_scope_for, staff_scope_for
 from tests.conftest import FIXED_NOW
 from tests.ledgers.ledger_world import AS_OF, CUIJIANG, MINGXI, NINGHUA, XUEFENG
@@ -63,6 +63,20 @@ def test_a_reviewer_whose_hospital_supports_a_whole_county_may_narrow_to_it_with
         county = scope_for(uow, reviewer, MINGXI)
     assert county.label == "明溪县" and county.place_codes <= reviewer.scope.place_codes
     assert county.target_place is None  # yearly targets are the commission's, not a hospital's
+
+
+def test_the_ledger_of_a_county_is_the_same_for_the_admin_and_the_command_line_and_stays_in_the_county(sqlite_world):
+    _, factory, _ = sqlite_world
+    (admin,) = readers(factory, "S0001")
+    period = parse_period("2026")
+    with factory() as uow:
+        by_admin = ledger_for(uow, admin, period, AS_OF, MINGXI)
+        by_clerk = ledger_for(uow, None, period, AS_OF, MINGXI)
+        city = ledger_for(uow, admin, period, AS_OF)
+    assert by_admin.inp == by_clerk.inp and by_admin.circuit_rows() == by_clerk.circuit_rows()
+    county_places = {cr.circuit.place_code for cr in by_admin.circuit_rows()}
+    assert XUEFENG in county_places and CUIJIANG not in county_places
+    assert CUIJIANG in {cr.circuit.place_code for cr in city.circuit_rows()}
 
 
 def test_the_command_line_may_read_any_county_but_not_an_unknown_one(sqlite_world):
