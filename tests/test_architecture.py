@@ -4,6 +4,8 @@
 * lower layers never import higher ones: nlp and storage never import handlers or bot, handlers never import bot;
 * no import circles among our modules (imports at module level: a function may import lazily what it needs);
 * inside bot/, only the demo imports the fake platform servers in bot/testing/ (tests and benches may);
+* the dashboard (bot/web) and the command line (bot/cli) never import ``storage.repositories``: the use cases in
+  handlers/services and the unit of work are their way in, so they read and decide exactly as chat does;
 * only bot/config.py reads or writes the environment (``os.environ``, ``getenv``, ``putenv``), and it alone sets
   the libraries' own switches such as ``PTB_TIMEDELTA``.
 """
@@ -129,6 +131,27 @@ def fake_server_importers(root: Path) -> set[str]:
     return bad
 
 
+ENTRY_POINTS = ("bot/web", "bot/cli")  # the dashboard and the command line: use cases and the unit of work only
+REPOSITORIES = "storage.repositories"
+
+
+def repository_importers(root: Path, folders: Iterable[str] = ENTRY_POINTS) -> dict[str, set[int]]:
+    """File -> lines importing ``storage.repositories`` (or anything in it, also lazily in a function) under
+    ``folders``."""
+    found: dict[str, set[int]] = {}
+    for folder in folders:
+        for path in sorted((root / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names: list[str] = []
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+                if any(n == REPOSITORIES or n.startswith(REPOSITORIES + ".") for n in names):
+                    found.setdefault(path.relative_to(root).as_posix(), set()).add(node.lineno)
+    return found
+
+
 ENV_NAMES = frozenset({"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"})
 CONFIG = "bot/config.py"
 
@@ -202,6 +225,28 @@ def test_the_checks_would_catch_a_circle_and_a_fake_server_in_production(tmp_pat
     assert circles(graph) == [["bot.jobs.sender", "bot.jobs.worker"]]  # the lazy import in a function is no circle
     assert "domain" not in graph["bot.jobs.sender"]  # nor is one only for the type checker
     assert fake_server_importers(tmp_path) == {"bot.jobs.worker"}
+
+
+def test_the_dashboard_and_the_command_line_never_import_a_repository():
+    """Issue 16: they call the use cases in handlers/services (and the unit of work), never a repository module."""
+    assert repository_importers(ROOT) == {}
+
+
+def test_the_repository_check_would_catch_every_way_of_importing_one(tmp_path):
+    for folder in ("bot/web", "bot/cli", "bot/jobs", "handlers/services"):
+        (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "bot" / "web" / "dashboard.py").write_text(
+        "from storage.repositories.ledgers import LedgerRepository\nfrom storage.uow import SqlUnitOfWork\n"
+    )
+    (tmp_path / "bot" / "cli" / "reports.py").write_text(
+        "import argparse\n\n\ndef cmd():\n    import storage.repositories.ledgers as repo\n"
+        "    from storage import repositories\n    from storage.repositoriesx import y\n"
+    )
+    (tmp_path / "bot" / "jobs" / "worker.py").write_text("from storage.repositories.outbox import OutboxMessage\n")
+    (tmp_path / "handlers" / "services" / "ledgers.py").write_text("from storage.repositories import ledgers\n")
+    found = repository_importers(tmp_path)
+    # lazily in a function too; the unit of work, a look-alike name, and the layers below may import repositories
+    assert found == {"bot/web/dashboard.py": {1}, "bot/cli/reports.py": {5, 6}}
 
 
 def test_only_the_configuration_module_touches_the_environment():

@@ -117,13 +117,13 @@ def make_report(
     progress=None,
 ) -> list[Path]:
     """Gather and write one report; returns the files written."""
-    from bot.web.reports import gather, render_md, write_charts, write_csv, write_xlsx
+    from bot.web.reports import render_md, write_charts, write_csv, write_xlsx
     from domain.ledgers import parse_period
-    from storage.repositories.ledgers import area_scope_for
+    from handlers.services.ledgers import report_figures
 
     period = parse_period(period_text)
-    scope = area_scope_for(uow, county)
-    data = gather(uow, period, as_of or now.astimezone(CHINA).date(), scope, now, progress)
+    # No reader: whoever runs the command line holds the database, and may ask for any county (or the city).
+    data = report_figures(uow, None, period, as_of or now.astimezone(CHINA).date(), now, county, progress)
     if progress:
         progress("写入")
     if fmt == "xlsx":
@@ -199,8 +199,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 def cmd_set_password(args: argparse.Namespace) -> int:
     """Read a password (twice on a terminal, once from a pipe) and store its argon2 hash."""
-    from bot.web.dashboard import MIN_PASSWORD, hash_password, may_use_dashboard
-    from storage.repositories.ledgers import LedgerRepository
+    from bot.web.dashboard import MIN_PASSWORD, hash_password
+    from handlers.services.ledgers import may_use_dashboard
 
     if sys.stdin.isatty():
         pw = getpass.getpass("新密码 / new password: ")
@@ -222,7 +222,7 @@ def cmd_set_password(args: argparse.Namespace) -> int:
             if not may_use_dashboard(st):
                 print("只有管理员和医院审核员可以登录看板 / only admin or hospital_reviewer staff", file=sys.stderr)
                 return 2
-            LedgerRepository(uow).set_password_hash(st.id, hash_password(pw), _now(app))
+            uow.ledgers.set_password_hash(st.id, hash_password(pw), _now(app))
             uow.commit()
     finally:
         app.close()
@@ -245,7 +245,6 @@ def cmd_lead_add(args: argparse.Namespace) -> int:
     """Add a problem lead (a 12345 hotline ticket, a complaint or an inspection finding)."""
     from domain.errors import DomainError
     from domain.ledgers import LeadSource
-    from storage.repositories.ledgers import LedgerRepository
 
     app = open_app()
     try:
@@ -261,7 +260,7 @@ def cmd_lead_add(args: argparse.Namespace) -> int:
                 raise DomainError("place.unknown", code=place)
             if args.institution and uow.reference.institution(args.institution) is None:
                 raise DomainError("institution.unknown", code=args.institution)
-            lead_id = LedgerRepository(uow).add_lead(
+            lead_id = uow.ledgers.add_lead(
                 LeadSource(args.source),
                 args.summary,
                 now=_now(app),
@@ -286,12 +285,11 @@ def cmd_lead_update(args: argparse.Namespace) -> int:
     """Assign, move or resolve a lead."""
     from domain.errors import DomainError
     from domain.ledgers import LeadStatus
-    from storage.repositories.ledgers import LedgerRepository
 
     app = open_app()
     try:
         with app.uow() as uow:
-            LedgerRepository(uow).update_lead(
+            uow.ledgers.update_lead(
                 args.id,
                 now=_now(app),
                 status=LeadStatus(args.status) if args.status else None,
@@ -310,14 +308,13 @@ def cmd_lead_update(args: argparse.Namespace) -> int:
 def cmd_absence(args: argparse.Namespace) -> int:
     """Record an expert's absence from a planned circuit."""
     from domain.errors import DomainError
-    from storage.repositories.ledgers import LedgerRepository
 
     app = open_app()
     try:
         with app.uow() as uow:
             sid = _staff_id(uow, args.staff)
             assert sid is not None
-            LedgerRepository(uow).record_absence(args.circuit, sid, args.reason, None, _now(app))
+            uow.ledgers.record_absence(args.circuit, sid, args.reason, None, _now(app))
             uow.commit()
     except DomainError as e:
         from handlers.texts_circuits import TEXTS, t
@@ -335,14 +332,13 @@ def cmd_absence(args: argparse.Namespace) -> int:
 def cmd_target(args: argparse.Namespace) -> int:
     """Set yearly targets for a city or county."""
     from domain.errors import DomainError
-    from storage.repositories.ledgers import LedgerRepository
 
     app = open_app()
     try:
         with app.uow() as uow:
             if uow.reference.place(args.place) is None:
                 raise DomainError("place.unknown", code=args.place)
-            repo = LedgerRepository(uow)
+            repo = uow.ledgers
             for item in args.set:
                 key, _, value = item.partition("=")
                 repo.set_target(args.place, args.year, key.strip(), float(value))
@@ -358,12 +354,11 @@ def cmd_target(args: argparse.Namespace) -> int:
 def cmd_key_physician(args: argparse.Namespace) -> int:
     """Mark staff as key physicians for a year."""
     from domain.errors import DomainError
-    from storage.repositories.ledgers import LedgerRepository
 
     app = open_app()
     try:
         with app.uow() as uow:
-            repo = LedgerRepository(uow)
+            repo = uow.ledgers
             for code in args.staff:
                 sid = _staff_id(uow, code)
                 assert sid is not None

@@ -7,9 +7,10 @@ after ``session_ttl`` and after ``idle`` without use, and end on logout or a pas
 and the logout form a per-session token. Failed
 logins slow down the client that made them (growing delays per client and account, ``bot.web.login_throttle``), never
 the account for everyone. A commission administrator sees the city (or their county); a hospital
-reviewer sees the places their hospital supports. Every page that shows personal data (physicians' names,
-complaints) appends an audit event. Database work, password checks and workbook building run in worker threads
-(``asyncio.to_thread``), so one slow request does not stall the others.
+reviewer sees the places their hospital supports (decided in ``handlers.services.ledgers``, which also gives every
+page and download its figures, as it does for ``python -m bot report``). Every page that shows personal data
+(physicians' names, complaints) appends an audit event. Database work, password checks and workbook building run
+in worker threads (``asyncio.to_thread``), so one slow request does not stall the others.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from bot.web.login_throttle import LoginThrottle, wait_text
-from domain.errors import DomainError
+from domain.errors import DomainError, PermissionDenied
 from domain.ledgers import (
     FREQUENCY_LABELS,
     LEAD_SOURCE_LABELS,
@@ -45,12 +46,10 @@ from domain.ledgers import (
     RULE_LABELS,
     Period,
     Scope,
-    area_scope,
 )
 from domain.ledgers import parse_period as _parse_period
 from domain.orders import AuditEvent
-from domain.staff import Role, Staff
-from storage.repositories.ledgers import LedgerRepository, all_places, staff_scope_for
+from handlers.services.ledgers import Reader, may_use_dashboard, reader_of, report_figures
 from storage.uow import SqlUnitOfWork
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -60,7 +59,6 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 MIN_PASSWORD = 10
 LOGIN_FAILED = "人员编码或密码错误。"
 LOGIN_THROTTLED = "登录失败次数过多，本设备暂时不能再试这个账号：请在 {wait} 后再试。其他设备上的登录不受影响。"
-DASHBOARD_ROLES = frozenset({Role.ADMIN, Role.HOSPITAL_REVIEWER})
 _hasher = PasswordHasher()
 # A real hash to verify against when the staff code is unknown, so timing does not reveal which codes exist.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
@@ -101,11 +99,6 @@ def secure_cookie_for(host: str, flag: bool | None = None, setting: bool | None 
     return not is_loopback(host)
 
 
-def may_use_dashboard(st: Staff) -> bool:
-    """Dashboard accounts are active administrators and hospital reviewers."""
-    return st.active and bool(st.roles & DASHBOARD_ROLES)
-
-
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -125,15 +118,35 @@ class DashboardServices:
 
 @dataclass(slots=True)
 class Viewer:
-    """The logged-in user of one request."""
+    """The logged-in user of one request: who reads (``handlers.services.ledgers.reader_of``) and their session."""
 
-    staff_id: int
-    code: str
-    name: str
-    institution: str
-    role: str
-    scope: Scope
+    reader: Reader
     token: str
+
+    @property
+    def staff_id(self) -> int:
+        """The viewer's staff id."""
+        return self.reader.staff_id
+
+    @property
+    def name(self) -> str:
+        """The viewer's name."""
+        return self.reader.staff.name
+
+    @property
+    def institution(self) -> str:
+        """The name of the viewer's institution."""
+        return self.reader.institution_name
+
+    @property
+    def role(self) -> str:
+        """The role the viewer reads in (``admin`` or ``hospital_reviewer``)."""
+        return self.reader.role.value
+
+    @property
+    def scope(self) -> Scope:
+        """The places the viewer may see."""
+        return self.reader.scope
 
     @property
     def csrf(self) -> str:
@@ -241,21 +254,14 @@ async def _auth(request: web.Request, handler):
 def _viewer(svc: DashboardServices, token: str) -> Viewer | None:
     now = svc.clock()
     with svc.uow() as uow:
-        staff_id = LedgerRepository(uow).session(_token_hash(token), now, svc.idle)
+        staff_id = uow.ledgers.session(_token_hash(token), now, svc.idle)
         if staff_id is None:
             return None
-        st = uow.staff.get(staff_id)
-        scope = staff_scope_for(uow, staff_id, now.astimezone(CHINA).date()) if st else None
-        if st is None or scope is None or not may_use_dashboard(st):
+        reader = reader_of(uow, staff_id, now.astimezone(CHINA).date())
+        if reader is None:
             return None
-        inst = uow.reference.institution(st.institution_code)
         uow.commit()
-    role = (
-        Role.ADMIN
-        if Role.ADMIN in st.roles and inst and inst.kind.value == "health_commission"
-        else Role.HOSPITAL_REVIEWER
-    )
-    return Viewer(staff_id, st.code, st.name, inst.name if inst else st.institution_code, role.value, scope, token)
+    return Viewer(reader, token)
 
 
 def _audit(uow: SqlUnitOfWork, v: Viewer, page: str, now: datetime, **detail: object) -> None:
@@ -375,7 +381,7 @@ def _check_login(svc: DashboardServices, code: str, password: str, remote: str) 
     now = svc.clock()
     wait = svc.throttle.wait(remote, code, now)
     with svc.uow() as uow:
-        repo = LedgerRepository(uow)
+        repo = uow.ledgers
         st = uow.staff.by_code(code) if code else None
         ok = False
         if wait is None:
@@ -434,7 +440,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 def _end_session(svc: DashboardServices, token: str) -> None:
     with svc.uow() as uow:
-        LedgerRepository(uow).end_session(_token_hash(token), svc.clock())
+        uow.ledgers.end_session(_token_hash(token), svc.clock())
         uow.commit()
 
 
@@ -467,36 +473,17 @@ async def _data(request: web.Request, page: str, period: Period | None = None, *
     return await asyncio.to_thread(_gather, svc, request[VIEWER], page, period, personal, area)
 
 
-def _area_within(uow: SqlUnitOfWork, v: Viewer, code: str) -> Scope | None:
-    """The viewer's scope narrowed to the city or county ``code``; None if that area is not wholly theirs."""
-    try:
-        wanted = area_scope(all_places(uow), uow.reference.institutions(), code)
-    except DomainError:
-        return None
-    if v.scope.place_codes is None or wanted.place_codes is None:
-        return None
-    if not wanted.place_codes <= v.scope.place_codes:
-        return None  # another city, another county, or more than a hospital's supported places
-    return Scope(wanted.label, wanted.place_codes, wanted.institution_codes & v.scope.institution_codes,
-                 wanted.target_place if v.role == Role.ADMIN.value else None, wanted.is_city)
-
-
 def _gather(svc: DashboardServices, v: Viewer, page: str, period: Period, personal: bool, area: str | None = None):
-    from bot.web.reports import gather
-
     now = svc.clock()
     today = now.astimezone(CHINA).date()
     with svc.uow() as uow:
-        scope = v.scope
-        if area is not None:
-            narrowed = _area_within(uow, v, area)
-            if narrowed is None:
-                # Another place's figures: refused and audited, the same answer whether the code exists or not.
-                _refused(uow, v, page, now, area)
-                uow.commit()
-                raise web.HTTPForbidden(text="403: 只能查看本辖区的数据 / outside your area")
-            scope = narrowed
-        data = gather(uow, period, today, scope, now)
+        try:
+            data = report_figures(uow, v.reader, period, today, now, area)
+        except PermissionDenied:
+            # Another place's figures: refused and audited, the same answer whether the code exists or not.
+            _refused(uow, v, page, now, area or "")
+            uow.commit()
+            raise web.HTTPForbidden(text="403: 只能查看本辖区的数据 / outside your area") from None
         if personal:
             _audit(uow, v, page, now, period=period.code)
         uow.commit()

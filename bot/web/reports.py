@@ -1,6 +1,7 @@
 """Reports for the medical administration section (医政科): ledgers as sheets (xlsx, csv, md) and charts.
 
-``gather`` reads everything once; ``sheets`` turns it into Chinese tables; the writers only format.
+``handlers.services.ledgers.report_figures`` reads everything once (for the dashboard and the command line alike);
+``sheets`` turns it into Chinese tables; the writers only format.
 """
 
 from __future__ import annotations
@@ -9,8 +10,7 @@ import csv
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,113 +19,16 @@ from domain.ledgers import (
     LEAD_SOURCE_LABELS,
     LEAD_STATUS_LABELS,
     RULE_LABELS,
-    Actuals,
-    CircuitLedgerRow,
-    FunnelStage,
     Lead,
     LeadStatus,
-    OverduePlace,
-    Period,
-    PhysicianMonthRow,
-    Scope,
-    StaffFact,
-    TargetProgress,
-    Targets,
-    Violation,
-    WaitStats,
-    frequency_overdue,
-    order_funnel,
-    wait_stats,
 )
-from domain.places import Gazetteer, PlaceLevel
-from storage.repositories.ledgers import LedgerRepository, load_ledger, supported_places, visits_by_place
+from domain.places import PlaceLevel
+from handlers.services.ledgers import ReportData
 
 CHINA = ZoneInfo("Asia/Shanghai")
 HALF_DAY = {"am": "上午", "pm": "下午"}
 LEVEL = {"county": "县级", "township": "乡镇级", "village": "村级", "mobile": "移动医院"}
 CIRCUIT_STATUS = {"planned": "计划", "done": "已完成", "cancelled": "已取消"}
-
-
-@dataclass(slots=True)
-class ReportData:
-    """Everything one report shows, read in one unit of work."""
-
-    period: Period
-    as_of: date
-    scope: Scope
-    generated_at: datetime
-    targets: Targets
-    targets_set: bool
-    physician_rows: list[PhysicianMonthRow]
-    circuit_rows: list[CircuitLedgerRow]
-    progress: list[TargetProgress]
-    monthly: list[tuple[date, Actuals]]
-    violations: list[Violation]
-    overdue: list[OverduePlace]
-    leads: list[Lead]
-    funnel: list[FunnelStage]
-    waits: WaitStats
-    staff: dict[int, StaffFact]
-    gazetteer: Gazetteer
-    institution_names: dict[str, str]
-    unit_names: dict[str, str] = field(default_factory=dict)
-
-    def place_name(self, code: str | None) -> str:
-        """A place's name (or its code)."""
-        p = self.gazetteer.get(code) if code else None
-        return p.name if p else (code or "")
-
-    def staff_name(self, sid: int | None) -> str:
-        """A member of staff's name (or their id)."""
-        st = self.staff.get(sid) if sid is not None else None
-        return st.name if st else ("" if sid is None else str(sid))
-
-
-def gather(uow, period: Period, as_of: date, scope: Scope, now: datetime, progress=None) -> ReportData:
-    """Read the period's ledgers, targets, rule checks, leads, funnel and waits for ``scope``."""
-    step = progress or (lambda label: None)
-    gaz = uow.reference.gazetteer()
-    institutions = uow.reference.institutions()
-    repo = LedgerRepository(uow)
-    ledger = load_ledger(uow, period, as_of, scope, gaz)
-    step("台账")
-    city = scope.is_city
-    targets, targets_set = repo.targets(scope.target_place or "", period.first.year, city=city)
-    if scope.target_place is None:
-        targets, targets_set = Targets.unset(), False
-    end = min(as_of, period.last)
-    places = supported_places(uow, scope, end)
-    overdue = frequency_overdue(places, visits_by_place(ledger.inp.circuits, end), period.first, period.last, as_of)
-    step("频次")
-    leads = repo.leads(period.first, period.last, scope)
-    funnel = order_funnel(repo.funnel_counts(period.first, period.last, scope))
-    waits = wait_stats(repo.waits(period.first, period.last, scope))
-    step("线索")
-    unit_names: dict[str, str] = {}
-    for inst in institutions:
-        if inst.kind.is_grassroots_center or inst.kind.value == "county_hospital":
-            unit_names.setdefault(inst.place_code, inst.name)
-    return ReportData(
-        period=period,
-        as_of=end,
-        scope=scope,
-        generated_at=now,
-        targets=targets,
-        targets_set=targets_set,
-        physician_rows=ledger.physician_rows(),
-        circuit_rows=ledger.circuit_rows(),
-        progress=ledger.progress(targets),
-        monthly=ledger.monthly_cumulative(),
-        violations=ledger.violations(),
-        overdue=overdue,
-        leads=leads,
-        funnel=funnel,
-        waits=waits,
-        staff=dict(ledger.inp.staff),
-        gazetteer=gaz,
-        institution_names={i.code: i.name for i in institutions},
-        unit_names=unit_names,
-    )
 
 
 # --- sheets -----------------------------------------------------------------------------------------------
