@@ -394,10 +394,17 @@ class Update:
 
     inbound: Inbound
     services: Services
-    now: datetime
     after: AfterUpdate | None = None
+    _now: datetime | None = field(default=None, init=False, repr=False)
     _uow: SqlUnitOfWork | None = field(default=None, init=False, repr=False)
     _redo: list[Callable[[SqlUnitOfWork], object]] = field(default_factory=list, init=False, repr=False)
+
+    @property
+    def now(self) -> datetime:
+        """The update's time, read from the clock when first asked (inside the chain, so a flood never asks)."""
+        if self._now is None:
+            self._now = self.services.clock()
+        return self._now
 
     @property
     def uow(self) -> SqlUnitOfWork:
@@ -465,7 +472,7 @@ class Conversation:
         It is not called for a replayed update, a flood, a group chat or a failed update, so what it reads is
         never a state that was rolled back; if it fails, that is logged and the update's answer still goes out.
         """
-        return self._chain(Update(inbound, self.services, self.services.clock(), after))
+        return self._chain(Update(inbound, self.services, after))
 
     def _handle(self, update: Update) -> list[Outbound]:
         """The end of the chain: the router, inside the update's unit of work, committed here.
