@@ -82,16 +82,25 @@ def build_channels(app: App) -> list[BaseChannel]:
     return channels
 
 
-def build_conversation(app: App, *, clock=None, matcher=None, flood=None):
-    """The conversation core wired to this app's database, the specialty matcher and a clock."""
+def build_conversation(app: App, *, clock=None, matcher=None, flood=None, middlewares=None):
+    """The conversation core wired to this app's database, the specialty matcher and a clock.
+
+    Every update goes through ``handlers.default_middlewares`` (with ``flood``, else a flood guard at the
+    configured limit); ``middlewares`` replaces that chain whole (tests: a chain without a flood guard, or with
+    a middleware of their own).
+    """
     from bot.calendar_cn import ChineseCalendar
     from bot.config import CONSENT_VERSION
-    from handlers import Conversation, FloodGuard, Services, build_router
+    from handlers import Conversation, FloodGuard, Services, build_router, default_middlewares
 
+    if middlewares is not None and flood is not None:
+        raise ValueError("pass a flood guard or a whole chain of middlewares, not both")
     if matcher is None:
         from nlp import load_matcher
 
         matcher = load_matcher()
     services = Services(uow=app.uow, matcher=matcher, clock=clock or make_clock(app.settings.fake_now),
                         consent_version=CONSENT_VERSION, calendar=ChineseCalendar(app.settings.extra_holidays))
-    return Conversation(services, build_router(), flood or FloodGuard(limit=app.settings.flood_limit))
+    if middlewares is None:
+        middlewares = default_middlewares(flood or FloodGuard(limit=app.settings.flood_limit))
+    return Conversation(services, build_router(), middlewares)

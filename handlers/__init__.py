@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from handlers import emergency, expert, feedback, links, onboarding, plan, review, village
-from handlers.core import Button, Conversation, FloodGuard, Inbound, Outbound, Router, Services, split_text
+from handlers.core import Button, Conversation, Inbound, Middleware, Outbound, Router, Services, Update, split_text
+from handlers.middleware import FloodGuard, default_middlewares
 
 
 def build_router() -> Router:
@@ -14,4 +15,16 @@ def build_router() -> Router:
     return router
 
 
-__all__ = ["Button", "Conversation", "FloodGuard", "Inbound", "Outbound", "Services", "build_router", "split_text"]
+__all__ = [
+    "Button",
+    "Conversation",
+    "FloodGuard",
+    "Inbound",
+    "Middleware",
+    "Outbound",
+    "Services",
+    "Update",
+    "build_router",
+    "default_middlewares",
+    "split_text",
+]

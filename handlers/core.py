@@ -11,18 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 import unicodedata
 import uuid
-from collections import defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
-
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from domain.accounts import ChatAccount
 from domain.errors import DomainError, PermissionDenied
@@ -117,33 +113,6 @@ def split_text(text: str, limit: int = MAX_OUTBOUND_TEXT) -> list[str]:
 def has_meaning(text: str) -> bool:
     """True if the text holds at least one letter or CJK character (not only emoji, digits or punctuation)."""
     return any(unicodedata.category(ch).startswith("L") for ch in text)
-
-
-class FloodGuard:
-    """Per-user sliding window: more than ``limit`` messages in ``window`` seconds is a flood.
-
-    Kept in process memory: a flood is a burst, and a burst lands on one worker.
-    """
-
-    def __init__(self, limit: int = 8, window: float = 2.0, clock: Callable[[], float] = time.monotonic):
-        self.limit, self.window, self.clock = limit, window, clock
-        self._hits: dict[tuple[str, str], deque[float]] = defaultdict(deque)
-        self._warned: dict[tuple[str, str], float] = {}
-
-    def check(self, platform: str, user_id: str) -> str:
-        """'ok' to handle, 'warn' to answer once politely, 'drop' to ignore silently."""
-        key = (platform, user_id)
-        now = self.clock()
-        q = self._hits[key]
-        while q and now - q[0] > self.window:
-            q.popleft()
-        q.append(now)
-        if len(q) <= self.limit:
-            return "ok"
-        if now - self._warned.get(key, -1e9) > self.window:
-            self._warned[key] = now
-            return "warn"
-        return "drop"
 
 
 class ReferenceCache:
@@ -415,102 +384,125 @@ AfterUpdate = Callable[[SqlUnitOfWork, ChatAccount], None]
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
 
 
-class Conversation:
-    """Routes one inbound update to the right flow inside one transaction."""
+@dataclass(slots=True)
+class Update:
+    """One inbound update on its way through the middleware chain, with what the chain opened for it.
 
-    def __init__(self, services: Services, router: Router, flood: FloodGuard | None = None):
+    Middlewares share it as aiogram's share ``data``: the update's time, the caller's ``after``, and the one unit
+    of work that :func:`handlers.middleware.one_transaction` opens for everything written about this update.
+    """
+
+    inbound: Inbound
+    services: Services
+    after: AfterUpdate | None = None
+    _now: datetime | None = field(default=None, init=False, repr=False)
+    _uow: SqlUnitOfWork | None = field(default=None, init=False, repr=False)
+    _redo: list[Callable[[SqlUnitOfWork], object]] = field(default_factory=list, init=False, repr=False)
+
+    @property
+    def now(self) -> datetime:
+        """The update's time, read from the clock when first asked (inside the chain, so a flood never asks)."""
+        if self._now is None:
+            self._now = self.services.clock()
+        return self._now
+
+    @property
+    def uow(self) -> SqlUnitOfWork:
+        """The update's unit of work; only inside the chain's transaction."""
+        if self._uow is None:
+            raise RuntimeError("no unit of work is open: one_transaction must come earlier in the chain")
+        return self._uow
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[SqlUnitOfWork]:
+        """Open the update's one unit of work for the rest of the chain (left without a commit, it rolls back)."""
+        if self._uow is not None:
+            raise RuntimeError("this update's unit of work is already open")
+        with self.services.uow() as uow:
+            self._uow = uow
+            try:
+                yield uow
+            finally:
+                self._uow = None
+
+    def after_rollback(self, redo: Callable[[SqlUnitOfWork], object]) -> None:
+        """Write ``redo`` again whenever the update's work is rolled back: bookkeeping of the update itself (that
+        it was handled) outlives a refusal, the handler's writes do not."""
+        self._redo.append(redo)
+
+    def rollback(self) -> None:
+        """Discard everything written for this update, then redo its bookkeeping (see :meth:`after_rollback`)."""
+        uow = self.uow
+        uow.rollback()
+        for redo in self._redo:
+            redo(uow)
+
+
+Next = Callable[[Update], list[Outbound]]
+Middleware = Callable[[Update, Next], list[Outbound]]
+"""A cross-cutting concern around the router: ``middleware(update, call_next)`` returns the update's answer, by
+calling the rest of the chain or instead of it (``handlers.middleware`` holds the standard ones)."""
+
+
+def _link(middleware: Middleware, call_next: Next) -> Next:
+    return lambda update: middleware(update, call_next)
+
+
+class Conversation:
+    """Runs each inbound update through a chain of middlewares to the router.
+
+    The chain is given whole, outermost first (``handlers.middleware.default_middlewares`` is the one every
+    transport uses); the router runs at its end, in the unit of work the chain opened.
+    """
+
+    def __init__(self, services: Services, router: Router, middlewares: Sequence[Middleware]):
         self.services = services
         self.router = router
-        self.flood = flood or FloodGuard()
+        self.middlewares = tuple(middlewares)
+        chain: Next = self._handle
+        for middleware in reversed(self.middlewares):
+            chain = _link(middleware, chain)
+        self._chain = chain
 
     def handle(self, inbound: Inbound, after: AfterUpdate | None = None) -> list[Outbound]:
-        """Handle one update; never raises (the user gets a polite answer instead of a traceback).
+        """Handle one update; with the standard chain it never raises (a polite answer instead of a traceback).
 
         ``after`` (optional) runs once the update is committed, on the same unit of work and with the account as
         stored: an adapter reads what it needs (the account's role, for the menu) without opening another one.
-        It is not called for a replayed update, a flood or a failed update, so what it reads is never a state
-        that was rolled back; if it fails, that is logged and the update's answer still goes out.
+        It is not called for a replayed update, a flood, a group chat or a failed update, so what it reads is
+        never a state that was rolled back; if it fails, that is logged and the update's answer still goes out.
         """
-        verdict = self.flood.check(inbound.platform, inbound.user_id)
-        if verdict == "drop":
-            return []
-        if verdict == "warn":
-            return [Outbound(inbound.platform, inbound.chat_id, t("flood"))]
+        return self._chain(Update(inbound, self.services, after))
+
+    def _handle(self, update: Update) -> list[Outbound]:
+        """The end of the chain: the router, inside the update's unit of work, committed here.
+
+        A DomainError drops everything the update did (its bookkeeping is redone) and records only the refusal.
+        """
+        uow, inbound, now = update.uow, update.inbound, update.now
+        acc = uow.chat.get_or_create(inbound.platform, inbound.user_id, inbound.chat_id, inbound.display_name, now)
+        ctx = Ctx(self.services, uow, acc, inbound, now)
         try:
-            return self._handle(inbound, after)
-        except (OperationalError, PoolTimeout, DBAPIError) as e:
-            log.warning("database unavailable while handling an update: %s", type(e).__name__)
-            return [Outbound(inbound.platform, inbound.chat_id, t("busy"))]
-        except Exception:
-            log.exception("unexpected error while handling an update from %s", inbound.platform)
-            return [Outbound(inbound.platform, inbound.chat_id, t("busy"))]
-
-    def _begin(self, uow: SqlUnitOfWork, inbound: Inbound, now: datetime) -> ChatAccount | None:
-        if inbound.update_id and not uow.chat.first_time(inbound.platform, inbound.update_id, now):
-            return None
-        return uow.chat.get_or_create(inbound.platform, inbound.user_id, inbound.chat_id, inbound.display_name, now)
-
-    def _handle(self, inbound: Inbound, after: AfterUpdate | None) -> list[Outbound]:
-        now = self.services.clock()
-        if not inbound.is_private:
-            return self._refuse_group(inbound, now)
-        with self.services.uow() as uow:
-            acc = self._begin(uow, inbound, now)
-            if acc is None:
-                return []  # a retry or replay of an update we already handled
-            ctx = Ctx(self.services, uow, acc, inbound, now)
-            try:
-                self._dispatch(ctx)
-                outs = self._route(uow, inbound, ctx.out, now)
-                uow.chat.save(ctx.acc)
-                uow.commit()
-                self._after(after, uow, ctx.acc)
-                return outs
-            except DomainError as e:
-                # Nothing half-written: drop everything this update did, then record only the refusal.
-                uow.rollback()
-                acc = self._begin(uow, inbound, now)
-                assert acc is not None
-                ctx = Ctx(self.services, uow, acc, inbound, now)
-                if isinstance(e, PermissionDenied):
-                    ctx.audit(
-                        "refused", "chat", str(acc.id), reason=e.key, detail={k: str(v) for k, v in e.params.items()}
-                    )
-                ctx.reply(t(e.key, **e.params))
-                uow.commit()
-                self._after(after, uow, ctx.acc)
-                return ctx.out
-
-    def _refuse_group(self, inbound: Inbound, now: datetime) -> list[Outbound]:
-        """A group (or any chat that is not one-to-one) gets only "请私聊我", before any flow runs.
-
-        Personal data goes only to the private chat of the person entitled to it, so no handler runs here: no
-        command, no button, no step. The account is neither created nor touched (a group's chat id must never
-        become where someone's notifications go). The refusal is audited without the message's text.
-        """
-        with self.services.uow() as uow:
-            if inbound.update_id and not uow.chat.first_time(inbound.platform, inbound.update_id, now):
-                return []
-            acc = uow.chat.account(inbound.platform, inbound.user_id)
-            kind = "button" if inbound.button is not None else (
-                "command" if (inbound.text or "").lstrip().startswith("/") else "text")
-            uow.audit.append(
-                AuditEvent(
-                    actor_staff_id=acc.staff_id if acc else None,
-                    actor_role="staff" if acc and acc.staff_id else "resident",
-                    action="refused",
-                    entity="chat",
-                    entity_id=inbound.chat_id[:64],
-                    from_status=None,
-                    to_status=None,
-                    reason="not_private_chat",
-                    at=now,
-                    detail={"account": acc.id if acc else None, "platform": inbound.platform,
-                            "chat_type": inbound.chat_type[:32], "kind": kind},
-                )
-            )
+            self._dispatch(ctx)
+            outs = self._route(uow, inbound, ctx.out, now)
+            uow.chat.save(ctx.acc)
             uow.commit()
-        return [Outbound(inbound.platform, inbound.chat_id, t("private_only"))]
+            self._after(update.after, uow, ctx.acc)
+            return outs
+        except DomainError as e:
+            # Nothing half-written: drop everything this update did, then record only the refusal.
+            update.rollback()
+            acc = uow.chat.get_or_create(inbound.platform, inbound.user_id, inbound.chat_id, inbound.display_name,
+                                         now)
+            ctx = Ctx(self.services, uow, acc, inbound, now)
+            if isinstance(e, PermissionDenied):
+                ctx.audit(
+                    "refused", "chat", str(acc.id), reason=e.key, detail={k: str(v) for k, v in e.params.items()}
+                )
+            ctx.reply(t(e.key, **e.params))
+            uow.commit()
+            self._after(update.after, uow, ctx.acc)
+            return ctx.out
 
     @staticmethod
     def _after(after: AfterUpdate | None, uow: SqlUnitOfWork, acc: ChatAccount) -> None:
