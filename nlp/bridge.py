@@ -46,6 +46,8 @@ _NUMBERS = {"yi": "一", "er": "二", "liang": "两", "san": "三", "si": "四",
 _UNITS = {"tian": "天", "sui": "岁", "zhou": "周", "ci": "次", "nian": "年", "yue": "月", "fen": "分", "kou": "口",
           "dun": "顿", "bei": "杯", "wan": "碗", "hui": "回", "ge": "个"}
 _PADDING = re.compile(r"[ ]*\x00[ ]*")
+# "220 over 130" is how a blood pressure is said in English.
+_OVER = re.compile(r"(?<!\d)(\d{2,3})\s*over\s*(\d{2,3})(?!\d)")
 _FULL_STOP = re.compile(r"(?<![\d.])\.(?=\s|$)")
 
 
@@ -138,6 +140,7 @@ class LanguageBridge:
         # read as syllables (大妈), they are dropped.
         english = sum(_segment(w) is None for w in words) > _ENGLISH_SHARE * len(words)
         text = _FULL_STOP.sub("。", text)  # an English sentence ends a clause as 。 does
+        text = _OVER.sub(r"\1/\2", text)
         if self._english_re is not None:
             # Translations join their neighbours without spaces, as Chinese is written ("没有抽搐").
             text = self._english_re.sub(lambda m: "\x00" + self._english[m.group(0)] + "\x00", text)

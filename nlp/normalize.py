@@ -14,6 +14,9 @@ _WIDTH[0x3000] = 0x20
 _PUNCT = str.maketrans({"!": "！", "?": "？", ";": "；", ",": "，", ":": "：", "～": "~"})
 _REPEAT_PUNCT = re.compile(r"([，。！？；、~…\.])\1+")
 _SPACES = re.compile(r"\s+")
+# Chinese typed or dictated with a space after every word ("孙女 刚才 抽 了 五 分钟"): the spaces are no clause breaks.
+_CJK_PIECE = re.compile(r"[\u3400-\u9fff]+")
+_CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])")
 # Chinese numerals in common age/duration phrases ("三岁", "两个月") become digits for the age parser.
 _CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_NUMBER = re.compile(r"([一二两三四五六七八九十]{1,3})(?=(?:周岁|岁|个月|月大|个多月))")
@@ -59,6 +62,10 @@ def normalize(text: str) -> str:
         text = conv.convert(text)
     text = text.translate(_WIDTH).translate(_PUNCT).lower()
     text = _SPACES.sub(" ", text).strip()
+    if text.count(" ") >= 4:
+        pieces = [p for p in text.split(" ") if _CJK_PIECE.fullmatch(p)]
+        if len(pieces) >= 5 and sum(map(len, pieces)) <= 2 * len(pieces):
+            text = _CJK_GAP.sub("", text)
     text = _REPEAT_PUNCT.sub(r"\1", text)
     if "岁" in text or "月" in text:
         text = _CN_NUMBER.sub(lambda m: str(_cn_to_int(m.group(1))), text)

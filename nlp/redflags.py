@@ -46,6 +46,10 @@ _GAP = r"[^，。！？；,;!?\n没不未无别冇]{0,5}"
 _NEGATION = re.compile(r"(否认|排除|并非|从未|从没|没有|没|无|未|不|别|冇)")
 _ENUMERATION = re.compile(r"[、和或及也跟与]")
 _NEGATION_REACH = 6
+# A verb, 不 and a result ("回不来", "推不进", "咽不下"): the verb cannot be done; nothing after it is denied.
+_COMPLEMENT = re.compile(r"[\u4e00-\u9fff]不[来去出下上起动住开到掉完进回]")
+# Denials that cover a whole list ("否认突然倒地、没有呼吸、摸不到脉"), negative findings in it included.
+_LIST_DENIALS = frozenset({"否认", "排除", "并非"})
 # A time word after a negation starts a new statement: "没吃饭现在出汗叫不醒" (pinyin has no commas).
 _NEGATION_STOP = re.compile(r"现在|突然|然后|后来|结果|刚刚|这会")
 # Questions like "癫痫发作会呼吸困难吗" ask about a disease; they do not report one.
@@ -62,7 +66,11 @@ _PATIENT = re.compile(
     r"我|俺|咱|老公|老婆|孩子|宝宝|娃|爸|妈|爷|奶|外公|外婆|儿子|女儿|孙|哥|姐|弟|妹|舅|姑|姨|叔|伯|婆|病人|患者"
 )
 # After a finished account ("送医院检查说是癫痫"), only a recurrence makes the story current again.
-_RECUR = re.compile(r"又|再次|突然|重新|复发|还在|仍然|依然|现在还|到现在")
+# "医生说是……": a doctor's or a test's account is no lay opinion, though it is said.
+_PROFESSIONAL = re.compile(r"医生|大夫|医院|检查|诊断")
+# "医生说要数胎动", "医生说过她胎盘低": advice or background a doctor gave, not an account of this episode.
+_ADVICE = re.compile(r"要|让|叫|应该|得|过")
+_RECUR = re.compile(r"又|再次|突然|重新|复发|还在|仍然|依然|现在还|到现在|今晨出现|今天出现|今早出现|又出现")
 # "休克过", "抽过两次": the aspect marker 过 after a finding tells of an experience, not of now.
 _EXPERIENCED = re.compile(r"过(?![来去了度敏分量头多久夜])")
 _ANSWER_NO = re.compile(r"\s*(?:没有|没|不是|不|无|no\b|not\b)")
@@ -92,7 +100,7 @@ _SIMILE = re.compile(r"(像|好像|仿佛|似)[^，。！？；]{0,3}$")
 # ... unless the phrase is itself the picture a simile paints ("屎像柏油", "胸口像被刀撕开"), or the picture
 # stands between the simile and the phrase ("拉的像柏油站都站不起": the standing is no simile).
 _PICTURE = re.compile(r"柏油|沥青|果酱|草莓酱|咖啡|石头|木板|板一样|橘子|米汤|洗肉水|烂苹果|撕|刀|炸开|雷劈|锤|雪|"
-                      r"拉锯|水龙头|窗帘|黑幕|幕布")
+                      r"拉锯|水龙头|窗帘|黑幕|幕布|帘子|劈|拆开|裂开")
 # Companions must be this close to the trigger (characters, either side); a story is rarely longer.
 _REQUIRE_WINDOW = 80
 # A phrase counts as "still going on" for a known chronic disease (an epileptic's seizure) with one of these.
@@ -189,6 +197,14 @@ def _key_cost(keys: set[str], freq: Callable[[str], int] = _no_freq) -> float:
     ("身上" is in many messages, "冰凉" in few), by their frequency in jieba's dictionary."""
     return sum((1.0 + math.log10(1 + freq(k)) / 2) if len(k) > 1 else (8.0 if k in _COMMON_CHARS else 3.0)
                for k in keys)
+
+
+_COMPARED = re.compile(r"比(?!较|如|方)")
+
+
+def _compared(text: str, pos: int) -> bool:
+    """The word at ``pos`` is what something is compared with ("比以前", "比月经最多那天还多"), not a past event."""
+    return _COMPARED.search(text, max(0, pos - 6), pos) is not None
 
 
 def _phrase_keys(phrase: str, concepts: dict[str, tuple[str, ...]],
@@ -510,7 +526,7 @@ class RedFlagDetector:
         if history and self._history is not None:
             last_hist = max((m.end() for m in self._history.finditer(text, sstart, start)
                              if (m.group(0) not in _RECORD_WORDS or self._applies(text, m.start(), cstart))
-                             and text[m.start() - 1:m.start()] != "比"  # "比以前喘得厉害": a comparison
+                             and not _compared(text, m.start())  # "比以前喘得厉害": a comparison
                              and not self._opinion(text, m.start())),
                             default=-1)
             if last_hist >= 0:
@@ -521,7 +537,7 @@ class RedFlagDetector:
                     self._lift.search(text, hist_clause_end, cend) is not None
                 if not onset:
                     return False
-            if self._history.search(text, end, cend):
+            if any(not _compared(text, m.start()) for m in self._history.finditer(text, end, cend)):
                 return False
         if course != "any" and self._course is not None:
             # "口齿不清，两年了": a chronic time course in the sentence, not followed by a new onset.
@@ -537,14 +553,17 @@ class RedFlagDetector:
         if self._handled is not None:
             # "突然抽搐……送到医院检查说是癫痫": the episode is over and diagnosed, unless something is
             # happening again now after that account.
-            accounts = [m for m in self._handled.finditer(text, end) if not self._opinion(text, m.start())]
+            accounts = [m for m in self._handled.finditer(text, end)
+                        if (_PROFESSIONAL.match(m.group(0)) or not self._opinion(text, m.start()))
+                        and not (m.group(0).endswith("说") and _ADVICE.match(text, m.end()))]
             done = accounts[-1] if accounts else None
             if done is not None and not _RECUR.search(text, done.end()):
                 return False
         # A soft finding is silenced by a mild word anywhere in its sentence ("见红了，只有一点点血丝").
-        # Not when the finding itself says it is severe ("今天比以前喘得厉害多了……人有点迷糊").
+        # Not when the finding itself says it is severe, today ("今天比以前喘得厉害多了……人有点迷糊").
         return not (soft and self._mild is not None and self._mild.search(text, sstart, send)
-                    and not _SEVERE.search(text, start, min(end + 3, send)))
+                    and not (_SEVERE.search(text, start, min(end + 3, send))
+                             and self._now is not None and self._now.search(text, sstart, send)))
 
     def _hearsay_reaches(self, text: str, sstart: int, cstart: int, clause: str) -> bool:
         """Hearsay in the finding's own clause, or in an earlier clause of the sentence that is about somebody
@@ -602,10 +621,14 @@ class RedFlagDetector:
             prefix = self._not_negating.sub("＿", prefix)
         last = None
         for m in _NEGATION.finditer(prefix):
+            if m.group(0) == "不" and _COMPLEMENT.match(prefix, m.start() - 1 if m.start() else 0):
+                continue  # "回不来了、肿得发紫": 不 between a verb and its complement denies nothing after it
             last = m
         if last is None:
             return False
         between = prefix[last.end():]
+        if "＿" in between and last.group(0) not in _LIST_DENIALS:
+            return False  # "没拉也没放屁吐出来": a finding that is itself a denial ends the list of "没"s
         if self._contrast is not None and self._contrast.search(between):
             return False
         if between.startswith("是") and "是" in between[2:]:

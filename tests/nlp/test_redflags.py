@@ -82,3 +82,42 @@ def test_an_animal_patient_is_no_emergency_even_in_another_clause(matcher):
 def test_a_denied_loss_of_consciousness_is_a_denial(matcher):
     assert not matcher.classify("站久了眼前发黑，坐下即缓解，无意识丧失，心率72").emergency
     assert matcher.classify("突然倒地，无意识，叫不醒").emergency
+
+
+def test_chinese_dictated_with_a_space_after_every_word_is_read_as_one_sentence(matcher):
+    assert matcher.classify("孙女 刚才 抽 了 五 分钟 现在 不 抽 了 但是 一直 睡 叫 不 醒").emergency
+    assert matcher.classify("孩子 发烧 抽 了 抽完 一边 手 动 不 了").emergency
+
+
+def test_blood_pressure_said_in_english_as_over(matcher):
+    assert matcher.classify("my pressure 220 over 130, head bursting, chest pain").emergency
+    assert not matcher.classify("my pressure was 120 over 80 this morning, just a checkup").emergency
+
+
+def test_a_doctors_advice_is_no_account_of_a_diagnosis(matcher):
+    assert matcher.classify("怀孕八个月，胎动太少了，昨天晚上开始都没动了，医生说要数胎动").emergency
+    assert not matcher.classify("怀孕八个月，前天胎动少了，去医院医生说是正常的，现在好好的").emergency
+
+
+def test_what_a_finding_is_compared_with_is_no_history(matcher):
+    assert matcher.classify("生完小孩第六天，恶露突然变多了，比月经最多那天还多几倍").emergency
+    assert not matcher.classify("生完小孩那天出血很多，现在恶露正常").emergency
+
+
+def test_a_list_of_denied_functions_is_a_finding_not_a_denial(matcher):
+    assert matcher.classify("我老伴肚子胀得像鼓一样好几天没拉也没放屁吐出来的东西臭臭的").emergency
+    assert not matcher.classify("肚子有点胀，没有吐，也没有肚子痛，大便正常").emergency
+
+
+@pytest.mark.parametrize("text", [
+    "怀孕36周，今天宝宝动得很少，从早上到现在只动了一两下",
+    "38周了，以前每天晚上都踢我，今天一点不动",
+    "怀孕33周，宝宝动起来跟平常不一样了，软软的，没力气",
+])
+def test_fewer_or_weaker_fetal_movements_in_many_words(matcher, text):
+    assert matcher.classify(text, pregnant=True).emergency, text
+
+
+def test_fetal_movements_that_are_fine_are_no_emergency(matcher):
+    assert not matcher.classify("我媳妇六个月了胎东很好，就是想问妇产科医生哪天来", pregnant=True).emergency
+    assert not matcher.classify("怀孕六周的时候见过一点点红，就一次，现在十二周了", pregnant=True).emergency
