@@ -121,3 +121,8 @@ def test_fewer_or_weaker_fetal_movements_in_many_words(matcher, text):
 def test_fetal_movements_that_are_fine_are_no_emergency(matcher):
     assert not matcher.classify("我媳妇六个月了胎东很好，就是想问妇产科医生哪天来", pregnant=True).emergency
     assert not matcher.classify("怀孕六周的时候见过一点点红，就一次，现在十二周了", pregnant=True).emergency
+
+
+def test_a_verb_with_its_result_denies_nothing_after_it(matcher):
+    assert matcher.classify("包皮翻上去回不来了、肿得发紫、很痛").emergency
+    assert not matcher.classify("否认包皮翻上去回不来、否认肿痛").emergency
