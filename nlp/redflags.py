@@ -51,10 +51,10 @@ _COMPLEMENT = re.compile(r"[\u4e00-\u9fff]不[来去出下上起动住开到掉�
 # Denials that cover a whole list ("否认突然倒地、没有呼吸、摸不到脉"), negative findings in it included.
 _LIST_DENIALS = frozenset({"否认", "排除", "并非"})
 # A time word after a negation starts a new statement: "没吃饭现在出汗叫不醒" (pinyin has no commas).
-_NEGATION_STOP = re.compile(r"现在|突然|然后|后来|结果|刚刚|这会")
+_NEGATION_STOP = re.compile(r"现在|突然|突发|然后|后来|结果|刚刚|这会")
 # Questions like "癫痫发作会呼吸困难吗" ask about a disease; they do not report one.
 _QUESTION = re.compile(
-    r"会[^，。！？；]{0,10}吗|能[^，。！？；]{0,6}吗|是不是[^，。！？；]{0,8}(?:吗|？)|能不能|要不要|吗\s*$"
+    r"会[^，。！？；]{0,10}吗|能[^，。！？；]{0,6}吗|是不是[^，。！？；]{0,8}(?:吗|？|$)|能不能|要不要|吗\s*$"
 )
 # The patient is an animal ("我家的狗", "家里的牛"); a dog that bit the patient is not ("被狗咬了").
 _ANIMAL = re.compile(r"(?:我家|家里|家)的?(?:母|公|小)?(?:狗|猫|牛|羊|猪|鸡)|大黄狗|兽医|母牛|母羊|母猪|母狗")
@@ -85,6 +85,8 @@ _OPINION = re.compile(
 )
 # "现在会哭了，大家说没事了，可是他一直咳": a reassurance undone by what follows it.
 _BUT = re.compile(r"可是|但是|不过|但")
+# "晕倒了……醒了说肚子下面痛": waking up only ends the faint; what is said next goes on.
+_WOKE_AND_SAID = re.compile(r"[，,]?(?:醒了|醒来)?(?:说|讲|喊)")
 # "出汗也正常", "说话正常": a finding answered as normal right after it.
 _NORMAL_AFTER = re.compile(r"(?:也|都|还)?(?:正常|没事)")
 # "病史", "既往" name a record, not a time: they speak only of the disease in their own clause.
@@ -204,6 +206,8 @@ _COMPARED = re.compile(r"比(?!较|如|方)")
 
 def _compared(text: str, pos: int) -> bool:
     """The word at ``pos`` is what something is compared with ("比以前", "比月经最多那天还多"), not a past event."""
+    if pos > 0 and text[pos - 1] in "跟和同":  # "跟以前的头痛完全不一样"
+        return True
     return _COMPARED.search(text, max(0, pos - 6), pos) is not None
 
 
@@ -519,6 +523,7 @@ class RedFlagDetector:
             return False  # "出汗也正常"
         if course != "any" and self._resolved is not None and any(
             not self._opinion(text, r.start()) and not _BUT.search(text, r.end(), send)
+            and not ("醒" in r.group(0) and _WOKE_AND_SAID.match(text, r.end()))
             for r in self._resolved.finditer(text, end, send)
         ):
             return False  # "……抢救过来了", "……已经好了" (a swallowed poison is not over when it looks well)

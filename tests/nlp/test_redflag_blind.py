@@ -19,7 +19,7 @@ from bot.cli.nlp import score_redflags
 HERE = Path(__file__).with_name("redflag_blind")
 TUNING = ("dev.jsonl", "dev2.jsonl", "dev3.jsonl", "dev4.jsonl", "dev5.jsonl", "dev6.jsonl", "dev7.jsonl", "dev8.jsonl",
           "dev9.jsonl", "dev10.jsonl", "dev11.jsonl",
-          "dev12.jsonl", "dev13.jsonl", "dev14.jsonl", "dev15.jsonl")
+          "dev12.jsonl", "dev13.jsonl", "dev14.jsonl", "dev15.jsonl", "dev16.jsonl")
 TUNED_RECALL, TUNED_FALSE_ALARMS = 0.965, 0.05
 HELDOUT_RECALL_FLOOR, HELDOUT_FALSE_ALARMS_CEILING = 0.93, 0.05
 
