@@ -118,3 +118,15 @@ def test_a_connection_lost_before_commit_is_a_sqlalchemy_error_and_the_next_upda
     with seeded_uow() as uow:  # the dead connection was not handed out again
         assert uow.chat.first_time("test", "lost", FIXED_NOW)
         uow.commit()
+
+
+def test_a_sqlite_uri_filename_makes_no_folder(tmp_path, monkeypatch):
+    """``file:...`` is handed to SQLite as written (an in-memory database shared by name has no folder)."""
+    from storage.db import make_engine
+
+    monkeypatch.chdir(tmp_path)
+    engine = make_engine("sqlite:///file:/xz-no-folder?vfs=memdb&uri=true")
+    with engine.connect() as c:
+        assert c.exec_driver_sql("SELECT 1").scalar_one() == 1
+    engine.dispose()
+    assert list(tmp_path.iterdir()) == []
