@@ -130,3 +130,25 @@ def test_a_sqlite_uri_filename_makes_no_folder(tmp_path, monkeypatch):
         assert c.exec_driver_sql("SELECT 1").scalar_one() == 1
     engine.dispose()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_in_memory_database_of_conversation_tests_is_one_database_locked_like_a_file(chat_engine, cipher):
+    """Conversation tests run the same unit of work on SQLite in memory: every connection of the engine opens the
+    same seeded database, and a transaction holds the write lock as on a file (``BEGIN IMMEDIATE``)."""
+    import sqlite3
+
+    from storage.uow import SqlUnitOfWork
+
+    name = chat_engine.url.database.removeprefix("file:")
+    other = sqlite3.connect(f"file:{name}?vfs=memdb", uri=True, timeout=0.05)
+    other.isolation_level = None
+    try:
+        with SqlUnitOfWork(chat_engine, cipher) as uow:
+            assert uow.staff.by_code("S0001") is not None  # the seeded template, copied
+            assert uow.next_value("probe") == 1
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")  # a second writer waits for the first, then gives up
+            uow.commit()
+        assert other.execute("SELECT value FROM counter WHERE name = 'probe'").fetchone() == (1,)
+    finally:
+        other.close()
