@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from storage.db import make_engine, migrate
-from storage.uow import SqlUnitOfWork, UnitOfWorkFactory, uow_factory
+from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory, uow_factory
 
 if TYPE_CHECKING:
     from bot.delivery.channels import BaseChannel
@@ -24,7 +24,7 @@ class App:
 
     settings: Settings
     engine: Engine
-    uow: UnitOfWorkFactory
+    uow: SqlUnitOfWorkFactory
 
     def close(self) -> None:
         """Release database connections."""

@@ -33,8 +33,8 @@ from domain.specialties import catalogue
 from domain.staff import Role
 from handlers.core import private_chat_of
 from handlers.texts_circuits import t
+from storage.ports import UnitOfWork, UnitOfWorkFactory
 from storage.repositories.schedule import circuit_json
-from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class Announcer:
 
     def __init__(
         self,
-        uow: Callable[[], SqlUnitOfWork],
+        uow: UnitOfWorkFactory,
         clock: Callable[[], datetime],
         offsets: tuple[Offset, ...] = DEFAULT_OFFSETS,
     ):
@@ -141,7 +141,7 @@ class Announcer:
         return min(times) if times else None
 
     # --- one announcement -------------------------------------------------------------------------------
-    def fan_out(self, uow: SqlUnitOfWork, announcement_id: int, now: datetime) -> tuple[int, str | None] | None:
+    def fan_out(self, uow: UnitOfWork, announcement_id: int, now: datetime) -> tuple[int, str | None] | None:
         """Fan one announcement out (caller commits); (recipients, skipped why) or None if handled already."""
         first = uow.schedule.announcement(announcement_id)
         if first is None or first.fanned_out_at is not None or first.skipped is not None:
@@ -195,7 +195,7 @@ class Announcer:
         uow.schedule.finish_announcement(ann.id, now, n)
         return n, None
 
-    def _enqueue(self, uow: SqlUnitOfWork, aid: int, acc: ChatAccount, text: str, expires: datetime,
+    def _enqueue(self, uow: UnitOfWork, aid: int, acc: ChatAccount, text: str, expires: datetime,
                  now: datetime) -> int:
         if acc.blocked:
             return 0
@@ -214,7 +214,7 @@ class Announcer:
             )
         )
 
-    def _staff_recipients(self, uow: SqlUnitOfWork, c: Circuit, orders) -> list[tuple[ChatAccount, list[str]]]:
+    def _staff_recipients(self, uow: UnitOfWork, c: Circuit, orders) -> list[tuple[ChatAccount, list[str]]]:
         """Filing village doctors (with their order numbers) and the township center's reviewers."""
         numbers: dict[int, list[str]] = {}
         for o in orders:
@@ -239,7 +239,7 @@ class Announcer:
         return out
 
     @staticmethod
-    def _township_of(uow: SqlUnitOfWork, place_code: str) -> str | None:
+    def _township_of(uow: UnitOfWork, place_code: str) -> str | None:
         p = uow.reference.place(place_code)
         if p is None:
             return None
@@ -248,7 +248,7 @@ class Announcer:
         return p.code if p.level is PlaceLevel.TOWNSHIP else None
 
     @staticmethod
-    def served_villages(uow: SqlUnitOfWork, place_code: str) -> list[str]:
+    def served_villages(uow: UnitOfWork, place_code: str) -> list[str]:
         """The villages a circuit at this place serves: itself, a township's villages, a county's villages."""
         p = uow.reference.place(place_code)
         if p is None:
@@ -266,7 +266,7 @@ class Announcer:
         return out
 
     # --- text -------------------------------------------------------------------------------------------
-    def render(self, uow: SqlUnitOfWork, c: Circuit, kind: AnnouncementKind, detail: dict, now: datetime) -> str:
+    def render(self, uow: UnitOfWork, c: Circuit, kind: AnnouncementKind, detail: dict, now: datetime) -> str:
         """The announcement's text for everyone (personal lines are appended per recipient)."""
         place = self._place_name(uow, c.place_code)
         if kind is AnnouncementKind.CANCEL:
@@ -323,7 +323,7 @@ class Announcer:
         lines.append(t("ann.bring"))
         return "\n".join(lines)
 
-    def _changes(self, uow: SqlUnitOfWork, detail: dict) -> list[str]:
+    def _changes(self, uow: UnitOfWork, detail: dict) -> list[str]:
         before, after = detail.get("before") or {}, detail.get("after") or {}
         out = []
         if (before.get("day"), before.get("half_day")) != (after.get("day"), after.get("half_day")):
@@ -351,14 +351,14 @@ class Announcer:
         return out
 
     @staticmethod
-    def _place_name(uow: SqlUnitOfWork, code: str) -> str:
+    def _place_name(uow: UnitOfWork, code: str) -> str:
         p = uow.reference.place(code)
         return p.name if p else code
 
     # --- changes ----------------------------------------------------------------------------------------
     @staticmethod
     def record_change(
-        uow: SqlUnitOfWork,
+        uow: UnitOfWork,
         before: Circuit,
         after: Circuit,
         actor_staff_id: int | None,
@@ -388,7 +388,7 @@ class Announcer:
         return kind
 
     @staticmethod
-    def record_created(uow: SqlUnitOfWork, c: Circuit, actor_staff_id: int | None, now: datetime) -> None:
+    def record_created(uow: UnitOfWork, c: Circuit, actor_staff_id: int | None, now: datetime) -> None:
         """Log a new circuit (its reminders are counted from now)."""
         assert c.id is not None
         uow.schedule.log_change(c.id, "created", None, circuit_json(c), actor_staff_id, now)

@@ -28,7 +28,7 @@ from domain.places import Gazetteer
 from domain.staff import ROLE_ORDER, Role, Staff
 from handlers.services import private_chat_of
 from handlers.texts import t
-from storage.uow import SqlUnitOfWork
+from storage.ports import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -125,7 +125,7 @@ class ReferenceCache:
         self.jurisdiction: Jurisdiction | None = None
         self._memo: dict[tuple, Any] = {}
 
-    def refresh(self, uow: SqlUnitOfWork) -> None:
+    def refresh(self, uow: UnitOfWork) -> None:
         """Reload if reference data changed since the last load (checked once per unit of work)."""
         if self._checked is uow and self.jurisdiction is not None:
             return
@@ -137,11 +137,11 @@ class ReferenceCache:
             self._version = v
         self._checked = uow
 
-    def staff(self, uow: SqlUnitOfWork, staff_id: int) -> Staff | None:
+    def staff(self, uow: UnitOfWork, staff_id: int) -> Staff | None:
         """A member of staff by id; imports and bindings bump the reference version, which empties this."""
         return self.memo(uow, ("staff", staff_id), lambda: uow.staff.get(staff_id))
 
-    def memo(self, uow: SqlUnitOfWork, key: tuple, load: Callable[[], Any]) -> Any:
+    def memo(self, uow: UnitOfWork, key: tuple, load: Callable[[], Any]) -> Any:
         """A staff query's answer (who holds a role where, which experts a hospital has), kept until staff or
         reference data change: both bump the reference version. ``load`` must return something immutable."""
         self.refresh(uow)
@@ -215,7 +215,7 @@ class Router:
 class Ctx:
     """What a handler needs for one update: the unit of work, the account, the clock, and the replies."""
 
-    def __init__(self, services: Services, uow: SqlUnitOfWork, acc: ChatAccount, inbound: Inbound, now: datetime):
+    def __init__(self, services: Services, uow: UnitOfWork, acc: ChatAccount, inbound: Inbound, now: datetime):
         self.services = services
         self.uow = uow
         self.acc = acc
@@ -371,7 +371,7 @@ class Ctx:
 class Services:
     """What handlers get from the composition root."""
 
-    uow: Callable[[], SqlUnitOfWork]
+    uow: UnitOfWorkFactory
     matcher: Any  # nlp.Matcher: classify(text, age=None, sex=None)
     clock: Callable[[], datetime]
     consent_version: str
@@ -380,7 +380,7 @@ class Services:
     calendar: Any = None  # domain.planning's calendar protocol (holidays); the composition root supplies it
 
 
-AfterUpdate = Callable[[SqlUnitOfWork, ChatAccount], None]
+AfterUpdate = Callable[[UnitOfWork, ChatAccount], None]
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
 
 
@@ -396,8 +396,8 @@ class Update:
     services: Services
     after: AfterUpdate | None = None
     _now: datetime | None = field(default=None, init=False, repr=False)
-    _uow: SqlUnitOfWork | None = field(default=None, init=False, repr=False)
-    _redo: list[Callable[[SqlUnitOfWork], object]] = field(default_factory=list, init=False, repr=False)
+    _uow: UnitOfWork | None = field(default=None, init=False, repr=False)
+    _redo: list[Callable[[UnitOfWork], object]] = field(default_factory=list, init=False, repr=False)
 
     @property
     def now(self) -> datetime:
@@ -407,14 +407,14 @@ class Update:
         return self._now
 
     @property
-    def uow(self) -> SqlUnitOfWork:
+    def uow(self) -> UnitOfWork:
         """The update's unit of work; only inside the chain's transaction."""
         if self._uow is None:
             raise RuntimeError("no unit of work is open: one_transaction must come earlier in the chain")
         return self._uow
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[SqlUnitOfWork]:
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
         """Open the update's one unit of work for the rest of the chain (left without a commit, it rolls back)."""
         if self._uow is not None:
             raise RuntimeError("this update's unit of work is already open")
@@ -425,7 +425,7 @@ class Update:
             finally:
                 self._uow = None
 
-    def after_rollback(self, redo: Callable[[SqlUnitOfWork], object]) -> None:
+    def after_rollback(self, redo: Callable[[UnitOfWork], object]) -> None:
         """Write ``redo`` again whenever the update's work is rolled back: bookkeeping of the update itself (that
         it was handled) outlives a refusal, the handler's writes do not."""
         self._redo.append(redo)
@@ -505,7 +505,7 @@ class Conversation:
             return ctx.out
 
     @staticmethod
-    def _after(after: AfterUpdate | None, uow: SqlUnitOfWork, acc: ChatAccount) -> None:
+    def _after(after: AfterUpdate | None, uow: UnitOfWork, acc: ChatAccount) -> None:
         """Run the caller's read once the update is stored; its failure is logged, never the update's."""
         if after is None:
             return
@@ -515,7 +515,7 @@ class Conversation:
             log.exception("the read after an update failed (the update itself is stored)")
 
     @staticmethod
-    def _route(uow: SqlUnitOfWork, inbound: Inbound, outs: list[Outbound], now: datetime) -> list[Outbound]:
+    def _route(uow: UnitOfWork, inbound: Inbound, outs: list[Outbound], now: datetime) -> list[Outbound]:
         """Keep what the inbound's own transport delivers; queue the rest in the outbox, in this transaction.
 
         A decision taken on Telegram may have to reach a reviewer on WeCom: that message is written with the

@@ -23,7 +23,7 @@ from domain.permissions import Jurisdiction
 from domain.staff import Staff
 from handlers.core import CHINA, Ctx, Router, private_chat_of
 from handlers.texts import t
-from storage.uow import SqlUnitOfWork
+from storage.ports import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 router = Router()
@@ -56,7 +56,7 @@ def supporting_hospitals(j: Jurisdiction, centers: list[str], day: date) -> list
     })
 
 
-def targets(uow: SqlUnitOfWork, codes: list[str], level: AlertLevel, exclude_staff: int | None) -> list[Target]:
+def targets(uow: UnitOfWork, codes: list[str], level: AlertLevel, exclude_staff: int | None) -> list[Target]:
     """Everyone holding the level's role at these institutions with at least one usable chat account."""
     role = level.role
     assert role is not None
@@ -94,7 +94,7 @@ def _phones(j: Jurisdiction, codes: list[str]) -> str:
     return "；".join(out)
 
 
-def _message(uow: SqlUnitOfWork, j: Jurisdiction, a: EmergencyAlert, doctor: str, header: str = "") -> str:
+def _message(uow: UnitOfWork, j: Jurisdiction, a: EmergencyAlert, doctor: str, header: str = "") -> str:
     place = uow.reference.place(a.village_code)
     return header + t(
         "em.alert",
@@ -107,12 +107,12 @@ def _message(uow: SqlUnitOfWork, j: Jurisdiction, a: EmergencyAlert, doctor: str
     )
 
 
-def _buttons_json(uow: SqlUnitOfWork, account_id: int, alert_id: int, now: datetime) -> str:
+def _buttons_json(uow: UnitOfWork, account_id: int, alert_id: int, now: datetime) -> str:
     token = uow.chat.new_button(account_id, "em.ack", {"alert": alert_id}, now)
     return json.dumps([[{"label": t("em.ack"), "data": token}]], ensure_ascii=False)
 
 
-def _queue(uow: SqlUnitOfWork, a: EmergencyAlert, level: AlertLevel, found: list[Target], text: str,
+def _queue(uow: UnitOfWork, a: EmergencyAlert, level: AlertLevel, found: list[Target], text: str,
            now: datetime) -> None:
     """One message per usable account of each target, with an acknowledge button of its own, in the outbox."""
     assert a.id is not None
@@ -124,7 +124,7 @@ def _queue(uow: SqlUnitOfWork, a: EmergencyAlert, level: AlertLevel, found: list
                                account_id=acc.id, now=now)
 
 
-def _tell_doctor(uow: SqlUnitOfWork, a: EmergencyAlert, kind: str, text: str, now: datetime) -> int:
+def _tell_doctor(uow: UnitOfWork, a: EmergencyAlert, kind: str, text: str, now: datetime) -> int:
     """Queue ``text`` to every usable account of the filing doctor; returns how many."""
     n = 0
     for acc in uow.chat.accounts_of_staff([a.filed_by_staff_id]):
@@ -217,7 +217,7 @@ class EscalationResult:
     next_due: datetime | None = None
 
 
-def escalate_due_alerts(uow_factory: Callable[[], SqlUnitOfWork], clock: Callable[[], datetime],
+def escalate_due_alerts(uow_factory: UnitOfWorkFactory, clock: Callable[[], datetime],
                         limit: int = 100) -> EscalationResult:
     """Raise every alert unanswered at the township level for ten minutes to the supporting hospitals'
     reviewers (or tell the doctor to phone if there is nobody), each in its own transaction."""
@@ -244,7 +244,7 @@ def escalate_due_alerts(uow_factory: Callable[[], SqlUnitOfWork], clock: Callabl
     return res
 
 
-def _escalate(uow: SqlUnitOfWork, j: Jurisdiction, alert_id: int, now: datetime) -> int | None:
+def _escalate(uow: UnitOfWork, j: Jurisdiction, alert_id: int, now: datetime) -> int | None:
     """Escalate one alert (the caller commits); None if another worker or an acknowledgement came first."""
     if not uow.alerts.claim_escalation(alert_id, now):
         return None

@@ -12,7 +12,7 @@ from domain.staff import Role
 from handlers import texts_ledgers  # noqa: F401  (registers the texts)
 from handlers.core import Ctx, Router
 from handlers.texts import t
-from storage.repositories.ledgers import CHINA, LedgerRepository
+from storage.repositories.ledgers import CHINA
 
 router = Router()
 RATE_WINDOW = timedelta(days=30)
@@ -37,7 +37,7 @@ def rate(ctx: Ctx, arg: str) -> None:
     except DomainError:
         ctx.reply(t("rate.unavailable"))
         return
-    rows = LedgerRepository(ctx.uow).unrated_served(post_code=post, resident_id=resident, since=ctx.now - RATE_WINDOW)
+    rows = ctx.uow.ledgers.unrated_served(post_code=post, resident_id=resident, since=ctx.now - RATE_WINDOW)
     if not rows:
         ctx.reply(t("rate.none"))
         return
@@ -99,7 +99,7 @@ def _save(ctx: Ctx, text: str) -> None:
         source, _, _ = _rater(ctx)
         value = int(str(draft.get("score")))
         complaint = text.startswith(COMPLAINT_PREFIX)
-        _, lead = LedgerRepository(ctx.uow).add_rating(
+        _, lead = ctx.uow.ledgers.add_rating(
             oid,
             value,
             text or None,

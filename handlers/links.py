@@ -17,6 +17,7 @@ from handlers import texts_links  # noqa: F401  (registers the texts)
 from handlers.common import acting_staff, viewable_order
 from handlers.core import Ctx, Router
 from handlers.texts import t
+from storage.ports import UnitOfWork
 
 router = Router()
 LINK_TTL = timedelta(days=7)
@@ -25,14 +26,14 @@ LINK_LENGTH = 16  # 80 bits
 VD = Role.VILLAGE_DOCTOR
 
 
-def link_hash(uow, code: str) -> str:
+def link_hash(uow: UnitOfWork, code: str) -> str:
     """Only a keyed hash of a link code is stored."""
     digest = uow.cipher.lookup_hash(code.strip().upper(), context="resident-link-code")
     assert digest is not None
     return digest
 
 
-def issue_resident_link(uow, resident_id: int, staff_id: int | None, now: datetime) -> str:
+def issue_resident_link(uow: UnitOfWork, resident_id: int, staff_id: int | None, now: datetime) -> str:
     """A new one-time link code for a resident (shown once); every earlier unused code of theirs stops working."""
     code = "".join(secrets.choice(_ALPHABET) for _ in range(LINK_LENGTH))
     uow.links.issue(resident_id, link_hash(uow, code), staff_id, now, now + LINK_TTL)

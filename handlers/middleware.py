@@ -28,7 +28,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from domain.orders import AuditEvent
 from handlers.core import Middleware, Next, Outbound, Update
 from handlers.texts import t
-from storage.uow import SqlUnitOfWork
+from storage.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def skip_replays(update: Update, call_next: Next) -> list[Outbound]:
     if not update.uow.chat.first_time(platform, update_id, update.now):
         return []  # a retry or replay of an update we already handled
 
-    def remember_again(uow: SqlUnitOfWork) -> None:
+    def remember_again(uow: UnitOfWork) -> None:
         if not uow.chat.first_time(platform, update_id, update.now):
             # Another worker handled it between our rollback and now: answering too would answer twice.
             raise RuntimeError(f"update {platform}:{update_id} was handled elsewhere while it was refused here")

@@ -12,6 +12,7 @@ from handlers import texts_links  # noqa: F401  (registers the texts)
 from handlers.core import ROLE_PREFERENCE, Button, Ctx, Router
 from handlers.links import link_resident, request_forget
 from handlers.texts import t
+from storage.ports import UnitOfWork
 
 router = Router()
 PAGE = 8
@@ -38,15 +39,14 @@ def new_invite_code() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(10))
 
 
-def invite_hash(ctx_or_uow, code: str) -> str:
+def invite_hash(uow: UnitOfWork, code: str) -> str:
     """Only a keyed hash of an invite code is stored."""
-    uow = getattr(ctx_or_uow, "uow", ctx_or_uow)
     digest = uow.cipher.lookup_hash(code.strip().upper(), context="invite")
     assert digest is not None
     return digest
 
 
-def create_invite(uow, role: Role, institution_code: str, staff_code: str | None, now: datetime) -> str:
+def create_invite(uow: UnitOfWork, role: Role, institution_code: str, staff_code: str | None, now: datetime) -> str:
     """Create a one-time invite and return its code (shown once; only its hash is stored)."""
     staff_id = None
     if staff_code:
@@ -88,7 +88,7 @@ def redeem_invite(ctx: Ctx, code: str) -> None:
     if ctx.staff is not None:
         ctx.reply(t("invite.already_staff", name=ctx.staff.name))
         return
-    invite = ctx.uow.chat.invite(invite_hash(ctx, code)) if len(code) <= 40 else None
+    invite = ctx.uow.chat.invite(invite_hash(ctx.uow, code)) if len(code) <= 40 else None
     if invite is None:
         ctx.audit("refused", "invite", "?", reason="invalid_code")
         ctx.reply(t("invite.invalid"))
@@ -117,9 +117,7 @@ def invite_name(ctx: Ctx, text: str) -> None:
     if not 2 <= len(name) <= 20 or not any(ch.isalpha() for ch in name):
         ctx.reply(t("invite.name_invalid"))
         return
-    from storage.tables import InviteRow
-
-    invite = ctx.uow.session.get(InviteRow, ctx.acc.draft.get("invite_id"))
+    invite = ctx.uow.chat.invite_by_id(ctx.acc.draft.get("invite_id"))
     if invite is None or invite.used_at is not None or invite.expires_at <= ctx.now:
         ctx.acc.clear()
         ctx.reply(t("invite.used"))
@@ -192,8 +190,6 @@ def _ask_admins(ctx: Ctx, invite, staff: Staff, role: Role) -> None:
 @router.button("claim.decide")
 def claim_decide(ctx: Ctx, payload: dict) -> None:
     """An administrator confirms (or refuses) that an open invite's user is the existing person they named."""
-    from storage.tables import InviteRow
-
     st = ctx.staff
     if st is None or st.id is None or ctx.role is not Role.ADMIN:
         raise PermissionDenied("perm.role_missing", role=role_name(Role.ADMIN))
@@ -205,7 +201,7 @@ def claim_decide(ctx: Ctx, payload: dict) -> None:
         ctx.edit(t("confirm.decided"))
         return
     staff = ctx.uow.staff.get(row.staff_id)
-    invite = ctx.uow.session.get(InviteRow, row.invite_id)
+    invite = ctx.uow.chat.invite_by_id(row.invite_id)
     requester = ctx.uow.chat.account_by_id(row.account_id)
     assert staff is not None and invite is not None
     role = Role(invite.role)

@@ -50,7 +50,8 @@ def make_engine(url: str, *, echo: bool = False, sqlite: SqliteOptions | None = 
     if url.startswith("sqlite"):
         options = sqlite or SqliteOptions()
         path = sa.engine.make_url(url).database
-        if path and path != ":memory:":
+        # A URI filename (``sqlite:///file:...?uri=true``, e.g. an in-memory database shared by name) names no folder.
+        if path and path != ":memory:" and not path.startswith("file:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(
             url,

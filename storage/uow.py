@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -159,9 +159,17 @@ class SqlUnitOfWork:
         return int(self.connection.execute(_next_value(self.engine.dialect.name), {"name": name}).scalar_one())
 
 
-UnitOfWorkFactory = Callable[[], SqlUnitOfWork]
+SqlUnitOfWorkFactory = Callable[[], SqlUnitOfWork]
 
 
-def uow_factory(engine: Engine, cipher: FieldCipher) -> UnitOfWorkFactory:
+def uow_factory(engine: Engine, cipher: FieldCipher) -> SqlUnitOfWorkFactory:
     """A callable that opens a fresh unit of work on ``engine``."""
     return lambda: SqlUnitOfWork(engine, cipher)
+
+
+if TYPE_CHECKING:
+    from storage.ports import UnitOfWork
+
+    def _is_a_unit_of_work(uow: SqlUnitOfWork) -> UnitOfWork:
+        """Never called: mypy proves here that the SQL unit of work is the one the handlers are typed against."""
+        return uow

@@ -1,4 +1,9 @@
-"""Shared fixtures: every storage test runs on SQLite and on a throwaway PostgreSQL cluster."""
+"""Shared fixtures: every storage test runs on SQLite and on a throwaway PostgreSQL cluster.
+
+Conversation tests that do not test the database itself (``chat_engine``) run on SQLite in memory: the same
+``SqlUnitOfWork`` and repositories, without a file or a server. Those that say so run on PostgreSQL too, or on a
+SQLite file instead.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import subprocess
 import tempfile
 import time
 from collections import Counter
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +27,9 @@ from storage.crypto import FieldCipher
 from storage.db import make_engine, migrate
 from storage.uow import SqlUnitOfWork
 
-BACKENDS = ("sqlite", "postgres")
+BACKENDS = ("sqlite", "postgres")  # the storage contract: SQLite files (WAL) and PostgreSQL, the production database
+MEMORY = "memory"  # SQLite in memory: the same unit of work, for conversation tests that do not test storage
+REPORTED = {"sqlite": "sqlite", "postgres": "postgres", MEMORY: "sqlite in memory"}
 TEST_KEY = "dGVzdC1rZXktZm9yLXh1bnpoZW4tdGVzdHMtb25seS0zMmI"  # fixed: conftest may be imported twice
 # Tests whose body ran on each backend, counted from the reports (so xdist workers' runs add up on the controller).
 BACKENDS_RUN: Counter[str] = Counter()
@@ -123,9 +131,10 @@ class _Templates:
         self.tmp_root = tmp_root
         self.sqlite: dict[bool, Path] = {}
         self.pg: dict[bool, str] = {}
+        self.memory: dict[bool, sqlite3.Connection] = {}
         self.counter = itertools.count()
 
-    def sqlite_engine(self, seeded: bool, dest: Path):
+    def sqlite_template(self, seeded: bool) -> Path:
         if seeded not in self.sqlite:
             path = self.tmp_root / f"template-{'seeded' if seeded else 'empty'}.db"
             engine = make_engine(f"sqlite:///{path}")
@@ -134,12 +143,40 @@ class _Templates:
                 seed_demo(engine)
             engine.dispose()
             self.sqlite[seeded] = path
+        return self.sqlite[seeded]
+
+    def sqlite_engine(self, seeded: bool, dest: Path):
         # The backup API copies a consistent snapshot, WAL included.
-        with sqlite3.connect(self.sqlite[seeded]) as src, sqlite3.connect(dest) as dst:
+        with sqlite3.connect(self.sqlite_template(seeded)) as src, sqlite3.connect(dest) as dst:
             src.backup(dst)
         dst.close()
         src.close()
         return make_engine(f"sqlite:///{dest}")
+
+    def memory_engine(self, seeded: bool):
+        """A copy of the template in memory, and the connection that keeps it alive until the test is done.
+
+        SQLite's ``memdb`` VFS shares a database named ``/...`` among all connections of the process that open it,
+        with the usual locks and busy timeout, so the engine's pool and ``BEGIN IMMEDIATE`` work as on a file.
+        """
+        if seeded not in self.memory:
+            # memdb cannot open a database whose header says WAL: go through a rollback-journal copy, once.
+            plain = self.tmp_root / f"template-{'seeded' if seeded else 'empty'}-plain.db"
+            with closing(sqlite3.connect(self.sqlite_template(seeded))) as src, closing(sqlite3.connect(plain)) as dst:
+                src.backup(dst)
+                dst.execute("PRAGMA journal_mode=DELETE")
+            keeper = self._memdb(f"/xz-template-{os.getpid()}-{int(seeded)}")
+            with closing(sqlite3.connect(plain)) as src:
+                src.backup(keeper)
+            self.memory[seeded] = keeper
+        name = f"/xz-{os.getpid()}-{next(self.counter)}"
+        keeper = self._memdb(name)
+        self.memory[seeded].backup(keeper)
+        return make_engine(f"sqlite:///file:{name}?vfs=memdb&uri=true"), keeper
+
+    @staticmethod
+    def _memdb(name: str) -> sqlite3.Connection:
+        return sqlite3.connect(f"file:{name}?vfs=memdb", uri=True, check_same_thread=False)
 
     def pg_engine(self, cluster: PostgresCluster, seeded: bool):
         if seeded not in self.pg:
@@ -163,7 +200,12 @@ def templates(tmp_path_factory):
 
 def _engine_for(request, templates, tmp_path, seeded: bool):
     backend = request.param
-    if backend == "sqlite":
+    if backend == MEMORY:
+        engine, keeper = templates.memory_engine(seeded)
+        yield engine
+        engine.dispose()
+        keeper.close()  # the last connection: the database is gone
+    elif backend == "sqlite":
         engine = templates.sqlite_engine(seeded, tmp_path / "xz.db")
         yield engine
         engine.dispose()
@@ -187,6 +229,20 @@ def seeded_engine(request, templates, tmp_path):
     yield from _engine_for(request, templates, tmp_path, seeded=True)
 
 
+@pytest.fixture(params=(MEMORY,))
+def chat_engine(request, templates, tmp_path):
+    """The seeded database of a conversation test: SQLite in memory, unless the test asks for more with
+    ``ALSO_ON_POSTGRES`` (an end-to-end path on the production database) or for ``ON_SQLITE_FILES`` (a test of
+    what reaches the disk)."""
+    yield from _engine_for(request, templates, tmp_path, seeded=True)
+
+
+ALSO_ON_POSTGRES = pytest.mark.parametrize("chat_engine", (MEMORY, "postgres"), indirect=True)
+ON_SQLITE_FILES = pytest.mark.parametrize("chat_engine", ("sqlite",), indirect=True)
+# A database another process opens too (the command line in a subprocess): a SQLite file and PostgreSQL.
+ON_SHARED_DATABASES = pytest.mark.parametrize("chat_engine", BACKENDS, indirect=True)
+
+
 @pytest.fixture
 def cipher() -> FieldCipher:
     return FieldCipher.from_text(TEST_KEY)
@@ -207,7 +263,7 @@ def _note_storage_backends(request):
     """Record on the test's report which storage backends it runs on (its parameters and database fixtures)."""
     callspec = getattr(request.node, "callspec", None)
     params = callspec.params if callspec is not None else {}
-    used = {v for v in params.values() if isinstance(v, str) and v in BACKENDS}
+    used = {v for v in params.values() if isinstance(v, str) and v in REPORTED}
     names = set(request.fixturenames)
     if names & {"sqlite_world", "sqlite_db"}:
         used.add("sqlite")
@@ -233,7 +289,7 @@ def pytest_terminal_summary(terminalreporter):
         return
     terminalreporter.config.stash[_SUMMARY_WRITTEN] = True
     if BACKENDS_RUN:
-        ran = ", ".join(f"{b}: {n} tests" for b, n in sorted(BACKENDS_RUN.items()))
+        ran = ", ".join(f"{REPORTED[b]}: {n} tests" for b, n in sorted(BACKENDS_RUN.items()))
         terminalreporter.write_line(f"storage backends exercised — {ran}")
     missing = [b for b in BACKENDS if BACKENDS_RUN and b not in BACKENDS_RUN]
     if missing:

@@ -118,3 +118,37 @@ def test_a_connection_lost_before_commit_is_a_sqlalchemy_error_and_the_next_upda
     with seeded_uow() as uow:  # the dead connection was not handed out again
         assert uow.chat.first_time("test", "lost", FIXED_NOW)
         uow.commit()
+
+
+def test_a_sqlite_uri_filename_makes_no_folder(tmp_path, monkeypatch):
+    """``file:...`` is handed to SQLite as written (an in-memory database shared by name has no folder)."""
+    from storage.db import make_engine
+
+    monkeypatch.chdir(tmp_path)
+    engine = make_engine("sqlite:///file:/xz-no-folder?vfs=memdb&uri=true")
+    with engine.connect() as c:
+        assert c.exec_driver_sql("SELECT 1").scalar_one() == 1
+    engine.dispose()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_in_memory_database_of_conversation_tests_is_one_database_locked_like_a_file(chat_engine, cipher):
+    """Conversation tests run the same unit of work on SQLite in memory: every connection of the engine opens the
+    same seeded database, and a transaction holds the write lock as on a file (``BEGIN IMMEDIATE``)."""
+    import sqlite3
+
+    from storage.uow import SqlUnitOfWork
+
+    name = chat_engine.url.database.removeprefix("file:")
+    other = sqlite3.connect(f"file:{name}?vfs=memdb", uri=True, timeout=0.05)
+    other.isolation_level = None
+    try:
+        with SqlUnitOfWork(chat_engine, cipher) as uow:
+            assert uow.staff.by_code("S0001") is not None  # the seeded template, copied
+            assert uow.next_value("probe") == 1
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")  # a second writer waits for the first, then gives up
+            uow.commit()
+        assert other.execute("SELECT value FROM counter WHERE name = 'probe'").fetchone() == (1,)
+    finally:
+        other.close()

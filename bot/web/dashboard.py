@@ -50,7 +50,7 @@ from domain.ledgers import (
 from domain.ledgers import parse_period as _parse_period
 from domain.orders import AuditEvent
 from handlers.services.ledgers import Reader, may_use_dashboard, reader_of, report_figures
-from storage.uow import SqlUnitOfWork
+from storage.ports import UnitOfWork, UnitOfWorkFactory
 
 CHINA = ZoneInfo("Asia/Shanghai")
 COOKIE = "xz_session"
@@ -107,7 +107,7 @@ def _token_hash(token: str) -> str:
 class DashboardServices:
     """What the dashboard needs from the composition root."""
 
-    uow: Callable[[], SqlUnitOfWork]
+    uow: UnitOfWorkFactory
     clock: Callable[[], datetime]
     session_ttl: timedelta = timedelta(hours=8)
     idle: timedelta = timedelta(minutes=30)
@@ -264,7 +264,7 @@ def _viewer(svc: DashboardServices, token: str) -> Viewer | None:
     return Viewer(reader, token)
 
 
-def _audit(uow: SqlUnitOfWork, v: Viewer, page: str, now: datetime, **detail: object) -> None:
+def _audit(uow: UnitOfWork, v: Viewer, page: str, now: datetime, **detail: object) -> None:
     uow.audit.append(
         AuditEvent(
             actor_staff_id=v.staff_id,
@@ -281,7 +281,7 @@ def _audit(uow: SqlUnitOfWork, v: Viewer, page: str, now: datetime, **detail: ob
     )
 
 
-def _refused(uow: SqlUnitOfWork, v: Viewer, page: str, now: datetime, area: str) -> None:
+def _refused(uow: UnitOfWork, v: Viewer, page: str, now: datetime, area: str) -> None:
     uow.audit.append(
         AuditEvent(
             actor_staff_id=v.staff_id,

@@ -17,7 +17,7 @@ from domain.accounts import ChatAccount
 from domain.orders import AuditEvent
 from domain.permissions import Jurisdiction
 from domain.staff import Role, Staff
-from storage.uow import SqlUnitOfWork
+from storage.ports import UnitOfWork
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -42,7 +42,7 @@ class Actor:
         assert self.staff.id is not None
         return self.staff.id
 
-    def audit(self, uow: SqlUnitOfWork, now: datetime, action: str, entity: str, entity_id: str, *,
+    def audit(self, uow: UnitOfWork, now: datetime, action: str, entity: str, entity_id: str, *,
               reason: str | None = None, detail: Mapping[str, object] | None = None) -> None:
         """Append an audit event for something this actor did or tried."""
         uow.audit.append(AuditEvent(
@@ -71,7 +71,7 @@ def private_chat_of(acc: ChatAccount) -> str:
     return acc.platform_user_id
 
 
-def queue(uow: SqlUnitOfWork, notices: Iterable[Notice], now: datetime) -> int:
+def queue(uow: UnitOfWork, notices: Iterable[Notice], now: datetime) -> int:
     """Put notices in the outbox (in the caller's transaction); returns how many were new."""
     queued = 0
     for n in notices:

@@ -16,7 +16,7 @@ from handlers.announcements import Announcer
 from handlers.services import Actor, Notice, today_of
 from handlers.services.orders import Decided, decide
 from handlers.texts_circuits import t
-from storage.uow import SqlUnitOfWork
+from storage.ports import UnitOfWork
 
 UNSCHEDULE_BATCH = 500
 
@@ -39,7 +39,7 @@ def hospital_of(actor: Actor) -> str:
     return actor.staff.institution_code
 
 
-def own_circuit(uow: SqlUnitOfWork, actor: Actor, now: datetime, circuit_id: object) -> Circuit:
+def own_circuit(uow: UnitOfWork, actor: Actor, now: datetime, circuit_id: object) -> Circuit:
     """A planned, not yet started circuit of the actor's hospital, or a ``DomainError`` saying why not."""
     try:
         c = uow.circuits.get(int(str(circuit_id)))
@@ -54,7 +54,7 @@ def own_circuit(uow: SqlUnitOfWork, actor: Actor, now: datetime, circuit_id: obj
     return c
 
 
-def _require_support(uow: SqlUnitOfWork, actor: Actor, now: datetime, hospital: str, place_code: str) -> None:
+def _require_support(uow: UnitOfWork, actor: Actor, now: datetime, hospital: str, place_code: str) -> None:
     """Refuse (audited by the caller, nothing stored or announced) a circuit where the hospital gives no support."""
     if not within_support(actor.jurisdiction, hospital, place_code, today_of(now)):
         p = uow.reference.place(place_code)
@@ -66,7 +66,7 @@ def _check_day(now: datetime, day: date) -> None:
         raise DomainError("plan.past_day", date=day.isoformat())
 
 
-def create_circuit(uow: SqlUnitOfWork, actor: Actor, now: datetime, place_code: str, day: date, half_day: HalfDay,
+def create_circuit(uow: UnitOfWork, actor: Actor, now: datetime, place_code: str, day: date, half_day: HalfDay,
                    expert_codes: list[str]) -> Circuit:
     """A new planned circuit of the actor's hospital at a place it supports, with some of its own experts."""
     hospital = hospital_of(actor)
@@ -89,7 +89,7 @@ def create_circuit(uow: SqlUnitOfWork, actor: Actor, now: datetime, place_code: 
     return c
 
 
-def move_circuit(uow: SqlUnitOfWork, actor: Actor, now: datetime, circuit_id: object, day: date, half_day: HalfDay,
+def move_circuit(uow: UnitOfWork, actor: Actor, now: datetime, circuit_id: object, day: date, half_day: HalfDay,
                  place_code: str | None = None) -> Circuit:
     """Move a circuit: an update notice goes to everyone told before, reminders follow the new slot."""
     _check_day(now, day)
@@ -115,7 +115,7 @@ class Cancelled:
     order_ids: list[int] = field(default_factory=list)
 
 
-def cancel_circuit(uow: SqlUnitOfWork, actor: Actor, now: datetime, circuit_id: object) -> Cancelled:
+def cancel_circuit(uow: UnitOfWork, actor: Actor, now: datetime, circuit_id: object) -> Cancelled:
     """Cancel: every scheduled order goes back to awaiting a circuit, a cancellation notice goes out."""
     before = own_circuit(uow, actor, now, circuit_id)
     after = before.cancelled()
@@ -141,13 +141,13 @@ class Scheduled:
     notices: list[Notice] = field(default_factory=list)
 
 
-def schedule_order(uow: SqlUnitOfWork, actor: Actor, now: datetime, order_id: object, c: Circuit) -> Scheduled:
+def schedule_order(uow: UnitOfWork, actor: Actor, now: datetime, order_id: object, c: Circuit) -> Scheduled:
     """Schedule one awaiting order on a circuit (checked as any order action); tell its doctor and resident."""
     d = decide(uow, actor, now, order_id, Action.SCHEDULE, circuit_id=c.id)
     return Scheduled(d, c, scheduled_notices(uow, d.order, c) if d.done else [])
 
 
-def add_order(uow: SqlUnitOfWork, actor: Actor, now: datetime, circuit_id: object, order_id: object) -> Scheduled:
+def add_order(uow: UnitOfWork, actor: Actor, now: datetime, circuit_id: object, order_id: object) -> Scheduled:
     """Add one awaiting order to a planned circuit of the actor's hospital."""
     c = own_circuit(uow, actor, now, circuit_id)
     done = schedule_order(uow, actor, now, order_id, c)
@@ -157,12 +157,12 @@ def add_order(uow: SqlUnitOfWork, actor: Actor, now: datetime, circuit_id: objec
     return done
 
 
-def expert_names(uow: SqlUnitOfWork, c: Circuit) -> str:
+def expert_names(uow: UnitOfWork, c: Circuit) -> str:
     """The circuit's experts' names, joined with 、."""
     return "、".join(s.name for i in sorted(c.expert_ids) if (s := uow.staff.get(i)) is not None)
 
 
-def scheduled_notices(uow: SqlUnitOfWork, o: Order, c: Circuit) -> list[Notice]:
+def scheduled_notices(uow: UnitOfWork, o: Order, c: Circuit) -> list[Notice]:
     """The filing village doctor hears with the order's number; the resident gets a personal notice, without it."""
     place = uow.reference.place(c.place_code)
     experts = expert_names(uow, c)

@@ -44,6 +44,7 @@ from domain.ledgers import (
 )
 from domain.places import Gazetteer, InstitutionKind
 from domain.staff import Role, Staff
+from storage.ports import UnitOfWork
 from storage.repositories.ledgers import (
     all_places,
     area_scope_for,
@@ -52,7 +53,6 @@ from storage.repositories.ledgers import (
     supported_places,
     visits_by_place,
 )
-from storage.uow import SqlUnitOfWork
 
 __all__ = [
     "DASHBOARD_ROLES",
@@ -89,7 +89,7 @@ class Reader:
         return self.staff.id
 
 
-def reader_of(uow: SqlUnitOfWork, staff_id: int, day: date) -> Reader | None:
+def reader_of(uow: UnitOfWork, staff_id: int, day: date) -> Reader | None:
     """Who ``staff_id`` reads ledgers as on ``day``; None when they may read nothing (unknown, inactive, neither
     a commission's administrator nor a hospital's reviewer)."""
     st = uow.staff.get(staff_id)
@@ -102,7 +102,7 @@ def reader_of(uow: SqlUnitOfWork, staff_id: int, day: date) -> Reader | None:
     return Reader(st, role, inst.name if inst else st.institution_code, scope)
 
 
-def scope_for(uow: SqlUnitOfWork, reader: Reader | None, area: str | None = None) -> Scope:
+def scope_for(uow: UnitOfWork, reader: Reader | None, area: str | None = None) -> Scope:
     """The places a ledger or report covers: the reader's own, or the city or county ``area`` within them.
 
     ``reader`` None is the command line: any city or county (``DomainError`` for an unknown one), none given the
@@ -136,7 +136,7 @@ def scope_for(uow: SqlUnitOfWork, reader: Reader | None, area: str | None = None
 
 
 def ledger_for(
-    uow: SqlUnitOfWork, reader: Reader | None, period: Period, as_of: date, area: str | None = None
+    uow: UnitOfWork, reader: Reader | None, period: Period, as_of: date, area: str | None = None
 ) -> Ledger:
     """The year's ledger up to the period's end, for the places ``scope_for`` lets this reader see."""
     return load_ledger(uow, period, as_of, scope_for(uow, reader, area))
@@ -178,7 +178,7 @@ class ReportData:
 
 
 def report_figures(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     reader: Reader | None,
     period: Period,
     as_of: date,

@@ -10,7 +10,7 @@ from domain.errors import DomainError, PermissionDenied
 from domain.orders import Action, Order
 from domain.permissions import authorize_order_action
 from handlers.services import Actor, today_of
-from storage.uow import SqlUnitOfWork
+from storage.ports import UnitOfWork
 
 UNCHECKED = object()  # a decision taken without a card's version (the planner, a circuit's cancellation)
 Refusal = Literal["already_decided", "order_changed"]
@@ -29,7 +29,7 @@ class Decided:
         return self.refused is None
 
 
-def load_order(uow: SqlUnitOfWork, order_id: object, *, for_update: bool = False) -> Order:
+def load_order(uow: UnitOfWork, order_id: object, *, for_update: bool = False) -> Order:
     """The order named by an id from a button payload or a command, or ``DomainError('order.unknown')``."""
     try:
         oid = int(str(order_id))
@@ -41,7 +41,7 @@ def load_order(uow: SqlUnitOfWork, order_id: object, *, for_update: bool = False
     return order
 
 
-def decide(uow: SqlUnitOfWork, actor: Actor, now: datetime, order_id: object, action: Action, *,
+def decide(uow: UnitOfWork, actor: Actor, now: datetime, order_id: object, action: Action, *,
            shown: object = UNCHECKED, **kw) -> Decided:
     """Authorise and apply ``action`` to an order, locked for update; refusals are audited, not raised.
 

@@ -16,7 +16,7 @@ from domain.support import SupportNetwork
 from handlers.announcements import Announcer
 from handlers.services import Actor, Notice, today_of
 from handlers.services.circuits import schedule_order, within_support
-from storage.uow import SqlUnitOfWork
+from storage.ports import UnitOfWork
 
 __all__ = ["Accepted", "accept_plan", "plan_inputs", "proposal_fingerprint", "reviewer_of", "within_support"]
 
@@ -26,7 +26,7 @@ DISPATCHING_KINDS = (
 )
 
 
-def plan_inputs(uow: SqlUnitOfWork, month: date, today: date, hospital_code: str | None = None,
+def plan_inputs(uow: UnitOfWork, month: date, today: date, hospital_code: str | None = None,
                 progress: Callable[[str], None] | None = None) -> PlanInputs:
     """Everything the planner needs for ``month``, read in one unit of work; nothing before tomorrow."""
     tick = progress or (lambda _label: None)
@@ -73,13 +73,13 @@ class Accepted:
     notices: list[Notice] = field(default_factory=list)
 
 
-def reviewer_of(uow: SqlUnitOfWork, hospital_code: str, jurisdiction: Jurisdiction) -> Actor | None:
+def reviewer_of(uow: UnitOfWork, hospital_code: str, jurisdiction: Jurisdiction) -> Actor | None:
     """The hospital's (first) reviewer, whom the command line acts for, with the same checks as in chat."""
     found = uow.staff.at_institution(hospital_code, Role.HOSPITAL_REVIEWER)
     return Actor(found[0], Role.HOSPITAL_REVIEWER, jurisdiction, {"via": "cli"}) if found else None
 
 
-def accept_plan(uow: SqlUnitOfWork, actor: Actor | None, now: datetime, proposal: PlanProposal, *,
+def accept_plan(uow: UnitOfWork, actor: Actor | None, now: datetime, proposal: PlanProposal, *,
                 outside_support_by: Staff | None = None, outside_support_for: str | None = None) -> Accepted:
     """Create the proposed circuits and schedule their orders, each checked like a manual schedule.
 

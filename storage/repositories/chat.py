@@ -198,6 +198,10 @@ class ChatRepository(Repository):
         """The invite with this code hash, locked for update, or None."""
         return self.s.exec(select(InviteRow).where(col(InviteRow.code_hash) == code_hash).with_for_update()).first()
 
+    def invite_by_id(self, invite_id: int | None) -> InviteRow | None:
+        """The invite with this id, or None."""
+        return self.s.get(InviteRow, invite_id)
+
     def use_invite(self, invite: InviteRow, account_id: int, now: datetime) -> None:
         """Mark an invite used."""
         invite.used_at, invite.used_by_account_id = now, account_id

@@ -12,6 +12,7 @@ import pytest
 from bot.jobs.worker import make_sweep
 from handlers.announcements import Announcer
 from storage.repositories.outbox import OutboxRepository
+from tests.conftest import ALSO_ON_POSTGRES
 from tests.handlers.conftest import app, cast, chat, clock  # noqa: F401 - the conversation fixtures
 
 
@@ -51,6 +52,7 @@ def test_a_crash_while_queueing_a_draft_reminder_leaves_it_to_the_next_sweep(cha
     assert len(_draft_rows(app)) == 1
 
 
+@ALSO_ON_POSTGRES
 def test_the_worker_sweep_does_not_queue_draft_messages_a_second_time(chat, cast, app, clock):
     chat.say("doctor", "/new")
     clock.now += timedelta(hours=23, minutes=5)

@@ -9,7 +9,7 @@ from domain.circuits import CircuitStatus
 from domain.orders import OrderStatus
 from handlers.announcements import Announcer
 from tests.circuits.circuit_helpers import Clock, china, make_circuit, scheduled_order
-from tests.conftest import FIXED_NOW
+from tests.conftest import ALSO_ON_POSTGRES, FIXED_NOW
 from tests.handlers.conftest import app, cast, chat, clock  # noqa: F401 - the conversation fixtures
 
 
@@ -26,6 +26,7 @@ def _order(app, oid):
         return uow.orders.get(oid)
 
 
+@ALSO_ON_POSTGRES
 def test_a_hospital_reviewer_accepts_the_proposal_and_the_order_is_scheduled(chat, cast, app):
     o = _awaiting_order(app)
     chat.say("hospital", "/plan 2026-12")
@@ -63,6 +64,7 @@ def test_moving_a_circuit_warns_of_conflicts_and_queues_an_update_notice(chat, c
         assert kinds[0][0] == "update" and kinds[0][1] >= 1  # at least the filing doctor's account
 
 
+@ALSO_ON_POSTGRES
 def test_cancelling_a_circuit_returns_its_orders_and_sends_a_cancellation(chat, cast, app):
     o = _awaiting_order(app)
     chat.say("hospital", "/plan new 350421101 2026-12-08 上午 S0003")

@@ -28,10 +28,11 @@ def clock():
 
 
 @pytest.fixture
-def app(seeded_engine, tmp_path):
+def app(chat_engine, tmp_path):
+    """The app on the conversation tests' seeded database (SQLite in memory unless the test asks for more)."""
     settings = Settings(
         var_dir=tmp_path,
-        database_url=str(seeded_engine.url),
+        database_url=str(chat_engine.url),
         secret_key=TEST_KEY,
         log_level="INFO",
         transport="console",
@@ -39,7 +40,7 @@ def app(seeded_engine, tmp_path):
     )
     from storage.uow import uow_factory
 
-    return App(settings, seeded_engine, uow_factory(seeded_engine, settings.cipher()))
+    return App(settings, chat_engine, uow_factory(chat_engine, settings.cipher()))
 
 
 @pytest.fixture

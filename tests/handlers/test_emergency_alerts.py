@@ -18,6 +18,7 @@ from handlers import Inbound
 from handlers.announcements import Announcer
 from handlers.emergency import escalate_due_alerts
 from storage.tables import EmergencyAlertRow
+from tests.conftest import ALSO_ON_POSTGRES
 from tests.handlers.harness import ChatHarness
 
 EMERGENCY = "突然胸口剧痛，满头大汗，喘不上气"
@@ -148,6 +149,7 @@ def test_a_blocked_account_does_not_count_as_reachable(chat, app, clock):
     assert "没有可通知的审核人" in text and "曾丽芳" not in text
 
 
+@ALSO_ON_POSTGRES
 def test_unacknowledged_for_ten_minutes_it_goes_to_the_hospital_and_the_doctor_is_told(chat, app, clock):
     bind_all(chat, app, clock)
     start = clock.now
@@ -180,6 +182,7 @@ def test_unacknowledged_for_ten_minutes_it_goes_to_the_hospital_and_the_doctor_i
     assert "已由 明溪县总医院 邱建华" in chat.last("township")
 
 
+@ALSO_ON_POSTGRES
 def test_escalation_with_nobody_at_the_hospital_tells_the_doctor_whom_to_phone(chat, app, clock):
     bind(chat, "doctor", DOCTOR, Role.VILLAGE_DOCTOR, app, clock)
     bind(chat, "township", TOWNSHIP, Role.TOWNSHIP_REVIEWER, app, clock)
@@ -265,6 +268,7 @@ def file_after_override(chat) -> tuple[str, str]:
     return number, reasons
 
 
+@ALSO_ON_POSTGRES
 def test_an_order_filed_after_override_shows_the_mark_everywhere(chat, cast, app, clock):
     number, reasons = file_after_override(chat)
     mark = f"⚠️ 村医判断非急症（系统曾提示：{reasons}）"

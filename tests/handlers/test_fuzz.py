@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -71,7 +70,6 @@ def check_invariants(chat, app):
                         assert e.actor_role == Role.HOSPITAL_REVIEWER.value
 
 
-@pytest.mark.parametrize("seeded_engine", ["sqlite"], indirect=True)
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(steps=st.lists(step, min_size=5, max_size=25))
 def test_random_sessions_keep_every_invariant(chat, cast, app, steps):
@@ -96,7 +94,6 @@ def test_random_sessions_keep_every_invariant(chat, cast, app, steps):
     check_invariants(chat, app)
 
 
-@pytest.mark.parametrize("seeded_engine", ["sqlite"], indirect=True)
 def test_a_guided_session_with_noise_still_files_a_valid_order(chat, cast, app):
     """The invariants checker is not vacuous: after a real order it inspects a real audit trail."""
     from tests.handlers.test_order_lifecycle import file_order

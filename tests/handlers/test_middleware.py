@@ -16,6 +16,7 @@ from handlers import FloodGuard, Inbound, Update, default_middlewares
 from handlers.core import Next
 from handlers.middleware import answer_busy_on_errors, one_transaction, private_chat_only, skip_replays
 from storage.uow import SqlUnitOfWork
+from tests.conftest import ALSO_ON_POSTGRES
 from tests.handlers.harness import ChatHarness
 from tests.handlers.test_order_lifecycle import file_order, stored
 
@@ -138,6 +139,7 @@ def test_a_replayed_update_id_gets_nothing_and_writes_nothing(chat, cast, app):
         assert uow.chat.account("test", "doctor").step is None  # the replayed /new did not start a draft again
 
 
+@ALSO_ON_POSTGRES
 def test_a_database_error_gets_the_busy_text_and_leaves_no_half_written_order(app, clock):
     database = DatabaseThatGoesAway(app)
     conv = build_conversation(dataclasses.replace(app, uow=database), clock=clock, middlewares=NO_FLOOD_GUARD)
@@ -198,6 +200,7 @@ def test_a_group_chat_gets_only_private_only_and_no_account_is_created(chat, app
     assert everything(app) == before  # refused and audited once, not twice
 
 
+@ALSO_ON_POSTGRES
 def test_a_refusal_rolls_back_everything_else_and_its_update_stays_handled(app, clock):
     def notes_each_update(update: Update, call_next: Next) -> list:
         update.uow.audit.append(AuditEvent(

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from domain.staff import Role
 from handlers.onboarding import create_invite
+from tests.conftest import ALSO_ON_POSTGRES
 from tests.handlers.test_order_lifecycle import file_order, stored
 
 
@@ -55,6 +56,7 @@ def test_only_the_hash_of_an_invite_code_is_stored(app, clock):
     assert code not in stored_hash
 
 
+@ALSO_ON_POSTGRES
 def test_resident_subscribes_by_county_township_village_buttons(chat, app):
     chat.say("villager", "/start")
     assert "选择您所在的县" in chat.texts("villager")[-1]
@@ -67,6 +69,7 @@ def test_resident_subscribes_by_county_township_village_buttons(chat, app):
         assert uow.chat.subscriptions(acc.id) == ["350421101001"]
 
 
+@ALSO_ON_POSTGRES
 def test_paging_through_a_long_list(chat):
     chat.say("villager", "/start")
     chat.press("villager", "下一页")
@@ -74,6 +77,7 @@ def test_paging_through_a_long_list(chat):
     assert "« 上一页" in labels and len(labels) <= 10
 
 
+@ALSO_ON_POSTGRES
 def test_village_deep_link_and_several_villages_and_unsubscribe(chat, app):
     chat.say("villager", "/start v_350421101001")
     chat.say("villager", "/start v_350421101002")
@@ -158,6 +162,7 @@ def test_help_depends_on_the_role(chat, cast):
     assert "/unsubscribe" in chat.last("nobody")
 
 
+@ALSO_ON_POSTGRES
 def test_a_person_with_two_roles_switches(chat, app, clock):
     with app.uow() as uow:
         both = next(s for s in (uow.staff.get(i) for i in range(1, 700)) if s and len(s.roles) > 1)
@@ -179,6 +184,7 @@ def test_cancel_anywhere_returns_to_a_clean_state(chat, cast):
     assert "没有进行中的操作" in chat.last("doctor")
 
 
+@ALSO_ON_POSTGRES
 def test_admin_reads_status_but_has_no_order_commands(chat, cast):
     chat.say("admin", "/status")
     assert "乡镇" in chat.last("admin")

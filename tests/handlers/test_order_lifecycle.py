@@ -7,6 +7,7 @@ from datetime import date
 from domain.circuits import Circuit, CircuitLevel, HalfDay
 from domain.orders import OrderStatus
 from domain.staff import Role
+from tests.conftest import ALSO_ON_POSTGRES
 
 
 def file_order(chat, need: str = "老人心口疼，胸闷气短，走路就喘", specialty: str | None = "心血管内科") -> str:
@@ -63,6 +64,7 @@ def test_the_matcher_shows_the_words_that_triggered_each_suggestion(chat, cast):
     assert chat.find_button("doctor", "其他科室")
 
 
+@ALSO_ON_POSTGRES
 def test_full_lifecycle_township_hospital_expert(chat, cast, app):
     number = file_order(chat)
     chat.say("township", "/pending")
@@ -125,6 +127,7 @@ def test_full_lifecycle_township_hospital_expert(chat, cast, app):
         assert uow.chat.work_on(circuit.id) == [("lecture", 35, None)]
 
 
+@ALSO_ON_POSTGRES
 def test_township_returns_for_info_and_doctor_answers(chat, cast, app):
     number = file_order(chat)
     chat.say("township", "/pending")
@@ -162,6 +165,7 @@ def test_batch_approve_all_routine_orders_of_a_village(chat, cast, app):
     assert any("已批准 3 条" in t for t in chat.texts("township"))
 
 
+@ALSO_ON_POSTGRES
 def test_merge_a_duplicate(chat, cast, app):
     first = file_order(chat, "腰杆疼", None)
     second = file_order(chat, "腰杆疼，弯不下腰", None)
@@ -178,6 +182,7 @@ def test_merge_a_duplicate(chat, cast, app):
     assert order.status is OrderStatus.MERGED and order.merged_into_id == stored(app, first).id
 
 
+@ALSO_ON_POSTGRES
 def test_hospital_dispositions_remote_refer_local_reject(chat, cast, app):
     numbers = [file_order(chat, f"心口疼第{i}次") for i in range(4)]
     chat.say("township", "/pending")
@@ -210,6 +215,7 @@ def test_doctor_edits_and_cancels_a_submitted_order(chat, cast, app):
     assert order.status is OrderStatus.CANCELLED and order.reason == "已去县医院看过"
 
 
+@ALSO_ON_POSTGRES
 def test_new_resident_is_stored_only_after_consent(chat, cast, app):
     with app.uow() as uow:
         before = uow.residents.count()
@@ -241,6 +247,7 @@ def test_new_resident_is_stored_only_after_consent(chat, cast, app):
         assert r.birth_year == 1950 and r.consent is not None and r.phone is None
 
 
+@ALSO_ON_POSTGRES
 def test_emergency_stops_the_flow_and_alerts_the_township(chat, cast, app, clock):
     chat.say("doctor", "/new")
     chat.say("doctor", "邱瑞鹏")

@@ -11,6 +11,7 @@ import pytest
 from bot.jobs.privacy import access_report, purge_expired_free_text
 from bot.logging_setup import MaskingFilter
 from domain.orders import OrderStatus
+from tests.conftest import ALSO_ON_POSTGRES, ON_SQLITE_FILES
 from tests.handlers.test_order_lifecycle import file_order, stored
 
 PHONE = "13900007788"
@@ -59,6 +60,7 @@ def file_for_new_resident(chat) -> str:
     return chat.last("doctor")
 
 
+@ALSO_ON_POSTGRES
 def test_debug_logs_hold_no_phone_number_and_no_need_text(chat, cast, app, debug_logs):
     file_for_new_resident(chat)
     chat.say("township", "/pending")
@@ -69,6 +71,7 @@ def test_debug_logs_hold_no_phone_number_and_no_need_text(chat, cast, app, debug
     assert NEED not in logged and "温秀兰" not in logged
 
 
+@ON_SQLITE_FILES
 def test_the_database_file_holds_phone_numbers_only_as_ciphertext(chat, cast, app):
     if app.engine.dialect.name != "sqlite":
         pytest.skip("file scan applies to the embedded database")
@@ -92,6 +95,7 @@ def test_access_audit_lists_who_read_the_residents_data(chat, cast, app):
     assert "廖德福（S0006）" in text and "file" in text
 
 
+@ALSO_ON_POSTGRES
 def test_retention_purges_free_text_of_closed_orders_only(chat, cast, app, clock):
     closed = file_order(chat, "腰杆疼，弯不下腰", None)
     chat.say("township", "/pending")
@@ -106,6 +110,7 @@ def test_retention_purges_free_text_of_closed_orders_only(chat, cast, app, clock
     assert purge_expired_free_text(app, later) == 0
 
 
+@ALSO_ON_POSTGRES
 def test_the_hourly_sweep_forgets_old_buttons_and_update_ids_but_not_recent_ones(chat, cast, app, clock, monkeypatch):
     from bot.jobs.worker import make_sweep
     from handlers.announcements import Announcer
@@ -130,7 +135,7 @@ def test_the_hourly_sweep_forgets_old_buttons_and_update_ids_but_not_recent_ones
         assert uow.chat.button(chat.screens["doctor"][-1].buttons[0][0].data) is not None
 
 
-@pytest.mark.parametrize("seeded_engine", ["sqlite"], indirect=True)
+@ON_SQLITE_FILES
 def test_forget_leaves_no_trace_but_counts(chat, cast, app, clock):
     """After /forget, the database file holds neither the resident's name, phone, words nor comments."""
     from tests.handlers.test_onboarding import issued_link

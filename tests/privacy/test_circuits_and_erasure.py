@@ -14,14 +14,13 @@ import sys
 from datetime import date
 from pathlib import Path
 
-import pytest
 from sqlmodel import col, select
 
 from domain.circuits import Circuit, CircuitLevel, HalfDay
 from domain.orders import OrderStatus
 from storage.tables import AbsenceRow, AuditRow, ChatAccountRow, OrderRow
 from tests.circuits.circuit_helpers import scheduled_order
-from tests.conftest import TEST_KEY
+from tests.conftest import ALSO_ON_POSTGRES, ON_SHARED_DATABASES, ON_SQLITE_FILES, TEST_KEY
 from tests.handlers.test_onboarding import issued_link
 from tests.handlers.test_order_lifecycle import file_order, stored
 
@@ -52,6 +51,7 @@ def test_plan_new_at_a_village_outside_the_hospitals_support_is_refused_and_noth
     assert refusals(app, "plan.outside_support") == 1
 
 
+@ALSO_ON_POSTGRES
 def test_plan_move_to_a_place_outside_the_support_is_refused_and_the_circuit_stays(chat, cast, app):
     chat.say("hospital", "/plan new 350421101 2026-12-08 上午 S0003")
     assert "已新建巡诊" in chat.last("hospital")
@@ -68,7 +68,7 @@ def test_plan_move_to_a_place_outside_the_support_is_refused_and_the_circuit_sta
 
 
 # --- hole 6: nothing left under the data directory after /forget; phones masked in free text -------------------
-@pytest.mark.parametrize("seeded_engine", ["sqlite"], indirect=True)
+@ON_SQLITE_FILES
 def test_after_forget_no_file_in_the_data_directory_holds_the_resident_while_the_service_runs(chat, cast, app):
     need = "老人心口疼，胸闷气短，走路就喘，想看看心脏"
     number = file_order(chat, need)
@@ -89,6 +89,7 @@ def test_after_forget_no_file_in_the_data_directory_holds_the_resident_while_the
         assert holders == [], (trace, holders)
 
 
+@ALSO_ON_POSTGRES
 def test_a_phone_and_an_id_number_typed_into_a_need_are_stored_masked(chat, cast, app):
     number = file_order(chat, "老人心口疼，胸闷气短，儿子电话13912345678，身份证350421194001011234")
     with app.uow() as uow:
@@ -100,6 +101,7 @@ def test_a_phone_and_an_id_number_typed_into_a_need_are_stored_masked(chat, cast
     assert stored(app, number).status is OrderStatus.SUBMITTED
 
 
+@ALSO_ON_POSTGRES
 def test_a_phone_in_a_return_question_and_answer_is_stored_masked(chat, cast, app):
     number = file_order(chat)
     chat.say("township", "/pending")
@@ -155,6 +157,7 @@ def _cli(app, tmp_path, *argv: str) -> subprocess.CompletedProcess:
                           timeout=120)
 
 
+@ON_SHARED_DATABASES
 def test_an_absence_for_an_expert_who_served_on_the_circuit_is_refused_on_the_command_line(chat, cast, app, tmp_path):
     c, _o = _circuit_with_order(app, date(2026, 11, 23))
     chat.say("cardiologist", "/circuits")
@@ -170,6 +173,7 @@ def test_an_absence_for_an_expert_who_served_on_the_circuit_is_refused_on_the_co
 
 
 # --- hole 10: an expert no longer active cannot be assigned ------------------------------------------------------
+@ALSO_ON_POSTGRES
 def test_an_expert_no_longer_active_cannot_be_assigned(chat, cast, app):
     number = file_order(chat)
     chat.say("township", "/pending")

@@ -8,6 +8,7 @@ import itertools
 from domain.orders import OrderStatus
 from domain.staff import Role
 from handlers import Inbound
+from tests.conftest import ALSO_ON_POSTGRES
 from tests.handlers.test_order_lifecycle import file_order, stored
 
 EDITED = "膝盖疼了两个月，上下楼梯加重，夜里也疼"
@@ -60,6 +61,7 @@ def test_an_edit_of_a_submitted_order_notifies_the_township(chat, cast, app):
     assert any(number in t and "修改" in t for t in told), told
 
 
+@ALSO_ON_POSTGRES
 def test_a_return_button_pressed_before_an_edit_and_answered_after_is_refused(chat, cast, app):
     number = file_order(chat)
     chat.say("township", "/pending")
@@ -83,6 +85,7 @@ def test_approve_all_skips_an_order_changed_after_the_list_was_shown(chat, cast,
     assert first in batch and second in batch.split("已被修改")[1], batch
 
 
+@ALSO_ON_POSTGRES
 def test_a_hospital_disposition_on_an_order_answered_after_a_return_is_refused(chat, cast, app):
     number = file_order(chat)
     chat.say("township", "/pending")

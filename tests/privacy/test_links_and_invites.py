@@ -16,6 +16,7 @@ from domain.staff import Role
 from handlers import Inbound
 from handlers.onboarding import create_invite
 from storage.tables import ConfirmationRow
+from tests.conftest import ALSO_ON_POSTGRES
 from tests.handlers.test_onboarding import issued_link
 from tests.handlers.test_order_lifecycle import file_order, stored
 
@@ -90,6 +91,7 @@ def test_only_the_hash_of_a_link_is_stored(chat, app, cast):
     assert hashes and all(link not in h and link.lower() not in h for h in hashes)
 
 
+@ALSO_ON_POSTGRES
 def test_reissue_works_and_the_old_code_stops_working(chat, app, cast):
     number = file_order(chat)
     old = issued_link(chat)
@@ -157,6 +159,7 @@ def test_only_the_residents_village_doctor_may_confirm(chat, app, cast, clock):
     assert resident_of(app, "stranger") is None
 
 
+@ALSO_ON_POSTGRES
 def test_forget_from_a_linked_account_erases_nothing_until_the_doctor_confirms(chat, app, cast):
     number, rid = linked_resident(chat, app)
     chat.say("grandpa", "/forget")
@@ -180,6 +183,7 @@ def test_forget_from_a_linked_account_erases_nothing_until_the_doctor_confirms(c
         assert acc.blocked and acc.resident_id is None
 
 
+@ALSO_ON_POSTGRES
 def test_audit_rows_name_the_chat_account_that_bound_tried_and_read(chat, app, cast):
     _, rid = linked_resident(chat, app)
     chat.say("stranger", f"/start r_{issued_link(chat)}")  # spent: refused
@@ -222,6 +226,7 @@ def staff_of(app, user: str) -> int | None:
         return acc.staff_id if acc else None
 
 
+@ALSO_ON_POSTGRES
 def test_an_open_invite_typing_a_colleagues_name_does_not_become_them(chat, app, cast, clock):
     colleague = unbound_colleague(app)
     code = open_invite(app, clock, colleague)
