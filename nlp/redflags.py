@@ -284,9 +284,19 @@ def _regex_keys(rx: str) -> set[str] | None:
             body = body.replace("\\d", "0123456789")
         return set(body) if body and "-" not in body and "^" not in body and "\\" not in body else None
     ch = rx[0]
-    if (ch.isalnum() and rx[1:2] not in ("?", "*", "{")) or "\u3400" <= ch <= "\u9fff":
+    if (ch.isalnum() and rx[1:2] not in _QUANTIFIERS) or "\u3400" <= ch <= "\u9fff":
+        # Two literal characters at the start are a rarer key than one ("血压" rather than 血).
+        if rx[1:2] not in _QUANTIFIERS and _plain_char(rx[1:2]) and rx[2:3] not in _QUANTIFIERS:
+            return {rx[:2]}
         return {ch}
     return None
+
+
+_QUANTIFIERS = ("?", "*", "{", "+")
+
+
+def _plain_char(ch: str) -> bool:
+    return len(ch) == 1 and (ch.isalnum() or "\u3400" <= ch <= "\u9fff")
 
 
 def _pattern(phrases: tuple[str, ...], concepts: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
@@ -399,7 +409,7 @@ class RedFlagDetector:
             candidates.update(by_anchor[key])
         if not candidates:
             return ()
-        chronic = self._chronic is not None and self._chronic.search(text) is not None
+        chronic: bool | None = None  # a chronic disease named in the text: looked for once a rule needs it
         populations: dict[str, bool] = {}
         mentions: bool | None = None
         hits = []
@@ -407,8 +417,14 @@ class RedFlagDetector:
         present: dict[int, bool] = {}
         for i in sorted(candidates):
             cr = rules[i]
-            if cr.required and any(group.isdisjoint(keys) for group in cr.required):
-                continue  # something the rule also needs is not in the text at all
+            if cr.required:
+                for group in cr.required:
+                    if group.isdisjoint(keys):
+                        break  # something the rule also needs is not in the text at all
+                else:
+                    group = None
+                if group is not None:
+                    continue
             pop = cr.rule.population
             if pop != "-":  # who the rule is for is known once a text, and rules out most of them at once
                 if pop not in populations:
@@ -423,7 +439,9 @@ class RedFlagDetector:
                 present[pid] = cr.trigger.search(text) is not None
             if not present[pid]:
                 continue
-            hit = self._fire(cr, text, chronic)
+            if chronic is None and cr.rule.course == "ongoing":
+                chronic = self._chronic is not None and self._chronic.search(text) is not None
+            hit = self._fire(cr, text, bool(chronic))
             if hit:
                 hits.append(hit)
         return tuple(hits)
