@@ -417,14 +417,13 @@ class RedFlagDetector:
         present: dict[int, bool] = {}
         for i in sorted(candidates):
             cr = rules[i]
-            if cr.required:
-                for group in cr.required:
-                    if group.isdisjoint(keys):
-                        break  # something the rule also needs is not in the text at all
-                else:
-                    group = None
-                if group is not None:
-                    continue
+            missing = False
+            for group in cr.required:
+                if group.isdisjoint(keys):
+                    missing = True  # something the rule also needs is not in the text at all
+                    break
+            if missing:
+                continue
             pop = cr.rule.population
             if pop != "-":  # who the rule is for is known once a text, and rules out most of them at once
                 if pop not in populations:
