@@ -57,7 +57,7 @@ _QUESTION = re.compile(
     r"会[^，。！？；]{0,10}吗|能[^，。！？；]{0,6}吗|是不是[^，。！？；]{0,8}(?:吗|？|$)|能不能|要不要|吗\s*$"
 )
 # The patient is an animal ("我家的狗", "家里的牛"); a dog that bit the patient is not ("被狗咬了").
-_ANIMAL = re.compile(r"(?:我家|家里|家)的?(?:母|公|小)?(?:狗|猫|牛|羊|猪|鸡)|大黄狗|兽医|母牛|母羊|母猪|母狗")
+_ANIMAL = re.compile(r"(?:我家|家里|家)的?(?:母|公|小)?(?:狗|猫|牛|羊|猪|鸡)|大黄狗|母牛|母羊|母猪|母狗")
 # A space between Chinese words, or a Chinese word and a Latin one, separates clauses the way a comma does ("吐了 喝一口
 # 吐一口", "500ml 乙肝"); next to a number it does not ("吃了 30 片").
 _SPACE_BREAK = re.compile(r"(?<=[\u3400-\u9fffa-z]) +(?=[\u3400-\u9fff])|(?<=[\u3400-\u9fff]) +(?=[a-z])")
