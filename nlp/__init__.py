@@ -36,7 +36,11 @@ def load_matcher(model_path: str | None = None) -> Matcher:
 
                 model = TextModel.load(key)
             base = _matchers.get(None)
-            matcher = base.with_model(model) if base is not None and model is not None else Matcher(
-                shipped_data(), model)
+            if base is not None and model is not None:
+                matcher = base.with_model(model)
+            else:
+                from nlp.reader import SecondReader
+
+                matcher = Matcher(shipped_data(), model, SecondReader.load())
             _matchers[key] = matcher
     return matcher

@@ -11,6 +11,8 @@ from domain.specialties import catalogue
 from nlp.bridge import LanguageBridge
 from nlp.homophones import HomophoneMender
 from nlp.normalize import normalize
+from nlp.reader import THRESHOLD as READER_THRESHOLD
+from nlp.reader import SecondReader
 from nlp.redflags import Patient, RedFlagDetector, RedFlagHit
 from nlp.resources import NlpData
 from nlp.tokenizer import MedicalTokenizer
@@ -20,6 +22,10 @@ if TYPE_CHECKING:
 
 FALLBACK_CODE = "02"
 MAX_RESULTS = 3
+READER_RULE = "READER"  # the rule id of an alarm the second reader adds
+READER_REASON = "描述与以往的急症相似（系统综合判断，未对上具体规则）"
+READER_STANDARD = ("第二读者：从盲写的急症与近似案例、真实问诊中学到的字词权重（nlp/data/redflag_reader.tsv），"
+                   "不是规则，请当面核实")
 MAX_TEXT = 2000  # longer input is cut: a complaint never needs more, and runtime must stay bounded
 CHILD_AGE = 14
 # Weight multipliers for context (why: an old or resolved illness still hints at the specialty, less so).
@@ -148,7 +154,7 @@ def _bridge_vocabulary(data: NlpData) -> list[str]:
 class Matcher:
     """Maps free text to specialty codes and flags emergencies. Build with ``nlp.load_matcher``."""
 
-    def __init__(self, data: NlpData, model: TextModel | None = None):
+    def __init__(self, data: NlpData, model: TextModel | None = None, reader: SecondReader | None = None):
         cat = catalogue()
         self._names = {s.code: s.name for s in cat}
         info: dict[str, _TokenInfo] = {}
@@ -195,6 +201,7 @@ class Matcher:
         self._bridge = LanguageBridge(data.english, vocabulary, data.pinyin_syllables,
                                       self._tokenizer.everyday_words, data.dialect).translate
         self._model = model
+        self._reader = reader
         self._fallback = SpecialtyScore(FALLBACK_CODE, self._names[FALLBACK_CODE], 0.1, ())
 
     def with_model(self, model: TextModel | None) -> Matcher:
@@ -255,7 +262,8 @@ class Matcher:
         if result.emergency:
             lines.append("急症红旗：是 —— 请立即拨打 120。")
             for h in result.emergency_hits:
-                lines.append(f"  规则 {h.rule_id}：{h.reason}")
+                who = "第二读者（不是规则）" if h.rule_id == READER_RULE else f"规则 {h.rule_id}"
+                lines.append(f"  {who}：{h.reason}")
                 lines.append(f"    命中词：{h.phrase.replace('+', ' + ')}")
                 lines.append(f"    依据：{h.standard}")
         else:
@@ -268,7 +276,7 @@ class Matcher:
                   postpartum: bool = False) -> Classification:
         if not isinstance(text, str):
             text = "" if text is None else str(text)
-        norm = normalize(text)[:MAX_TEXT]
+        norm = plain = normalize(text)[:MAX_TEXT]
         if age is not None and (not isinstance(age, int | float) or isinstance(age, bool) or not 0 <= age <= 130):
             age = None
         exact_age = age
@@ -291,6 +299,8 @@ class Matcher:
         if trace is not None and mended != norm:
             trace.events.append(f"同音字：{mended}")
         hits = self._redflags.detect(mended, patient=Patient.of(exact_age, sex, pregnant, postpartum))
+        if not hits:
+            hits = self._second_reading(plain, trace)
         if trace is not None:
             for h in hits:
                 trace.events.append(f"急症规则 {h.rule_id}：「{h.phrase}」→ {h.reason}")
@@ -314,6 +324,24 @@ class Matcher:
         if not ranked:
             low = True
         return Classification(specialties, bool(reasons), reasons, low, used_model, hits)
+
+    def _second_reading(self, plain: str, trace: _Trace | None) -> tuple[RedFlagHit, ...]:
+        """The learned second reader (``nlp/reader.py``) on the text as typed, when no rule fired: it may add an
+        alarm, saying it is its own judgement and on which words, never take one away."""
+        if self._reader is None or not plain:
+            return ()
+        # Its words are read in context the way the rules' are: only those that are a present finding of the
+        # patient's own story count (not denied, past, asked about or somebody else's). English and pinyin words
+        # have no such reading and count as they are.
+        reading = self._reader.read(plain, lambda word: self._redflags.live_words(plain, (word,)))
+        if trace is not None:
+            trace.events.append(f"第二读者：急症可能性 {reading.probability:.2f}（报警线 {READER_THRESHOLD}）")
+        if not reading.alarm:
+            return ()
+        # The reason people see says whose judgement it is; the words it weighed are in the hit for nlp-explain
+        # (character pairs such as "叫伊" or "手脚" tell a doctor less than the plain statement does).
+        return (RedFlagHit(READER_RULE, "+".join(SecondReader.shown(w) for w in reading.words[:6]),
+                           READER_REASON, READER_STANDARD),)
 
     def _with_redflag_codes(self, ranked: list[tuple[str, float]], hits: tuple[RedFlagHit, ...], scored: _Scored,
                             low: bool) -> tuple[list[tuple[str, float]], bool]:

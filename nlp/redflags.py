@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain
 
@@ -444,6 +444,23 @@ class RedFlagDetector:
             if hit:
                 hits.append(hit)
         return tuple(hits)
+
+    def live_words(self, text: str, words: Iterable[str]) -> bool:
+        """True when one of ``words`` occurs in ``text`` (normalised) as a present, affirmed finding of the
+        patient's own story: the rules' own reading of the context (a denial, the past, a question, a hypothesis,
+        somebody else, a chronic course) applied to words the rules do not list (the second reader's)."""
+        if " " in text:
+            text = _SPACE_BREAK.sub("，", text)
+        clauses = _marks(text)[0]
+        for w in words:
+            start = text.find(w)
+            while start >= 0:
+                # "否认" opens a list of denials that reaches to the end of its clause ("否认睾丸突然剧痛").
+                if "否认" not in text[clauses.rfind("\x00", 0, start) + 1:start] and \
+                        self._live(text, start, start + len(w), soft=False, course="acute"):
+                    return True
+                start = text.find(w, start + 1)
+        return False
 
     def _in_population(self, pop: str, text: str, patient: Patient, mentions: bool = True) -> bool:
         """The order's data, else a live mention in the text, puts the patient in ``pop`` (``mentions`` False: the

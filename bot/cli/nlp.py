@@ -1,4 +1,4 @@
-"""NLP commands: classify, nlp-explain, nlp-train, nlp-eval (owned by the matcher work)."""
+"""NLP commands: classify, nlp-explain, nlp-train, nlp-eval, nlp-redflags, nlp-reader-train."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 _PROGRESS_EVERY = 2000
+_ROOT = Path(__file__).resolve().parents[2]
+_BLIND_DIR = _ROOT / "tests" / "nlp" / "redflag_blind"
+_ORDINARY = _ROOT.parent / "shared" / "eval" / "dev.jsonl"
+_READER_OUT = _ROOT / "nlp" / "data" / "redflag_reader.tsv"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,6 +36,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", help='JSON Lines，每行 {"text", "emergency", "age"?, "sex"?, "pregnant"?, "postpartum"?}')
     p.add_argument("--misses", action="store_true", help="把漏报和误报逐条写到 stderr")
     p.set_defaults(func=cmd_redflags)
+
+    p = sub.add_parser("nlp-reader-train", help="用冻结的盲写急症案例集和普通问诊重新训练急症第二读者")
+    p.add_argument("--cases", nargs="+", metavar="FILE",
+                   help=f"急症案例集（默认 {_BLIND_DIR.relative_to(_ROOT)} 下全部 dev*.jsonl；从不读 heldout）")
+    p.add_argument("--ordinary", metavar="FILE", default=str(_ORDINARY),
+                   help="不是急症的真实问诊，JSON Lines，每行 {\"text\"}（默认 ../shared/eval/dev.jsonl）")
+    p.add_argument("--out", default=str(_READER_OUT), help="权重输出路径（默认仓库里的 nlp/data/redflag_reader.tsv）")
+    p.set_defaults(func=cmd_reader_train)
 
     p = sub.add_parser("nlp-train", help="用已确认的订单训练文本分类模型")
     src = p.add_mutually_exclusive_group(required=True)
@@ -244,6 +256,72 @@ def score_redflags(matcher: Any, rows: list[dict]) -> dict[str, Any]:
     out["by_category"] = {k[9:]: rates(v) for k, v in sorted(counts.items()) if k.startswith("category:")}
     out["wrong"] = misses
     return out
+
+
+def reader_training_files(cases: list[str] | None = None, ordinary: str | None = None) -> tuple[list[Path], Path]:
+    """The case sets and the ordinary questions the second reader trains on (the held-out half never)."""
+    files = [Path(f) for f in cases] if cases else sorted(_BLIND_DIR.glob("dev*.jsonl"))
+    if any("heldout" in f.name for f in files):
+        raise ValueError("留出集（heldout）只用来评分，不能用来训练。")
+    return files, Path(ordinary) if ordinary else _ORDINARY
+
+
+_EVERYDAY_COURSES = ("", "一个星期了", "三天了", "好几年了", "最近", "有点", "老是", "两个月了")
+
+
+def everyday_needs() -> list[str]:
+    """Short everyday needs made of the specialty lexicon's words, alone or with a time course ("声音嘶哑一个星期了"),
+    on which no rule fires: what village doctors file every day, so the second reader learns that a word of the
+    lexicon is no emergency by itself (the ordinary questions it also learns from are long)."""
+    from nlp.matcher import Matcher
+    from nlp.resources import shipped_data
+
+    data = shipped_data()
+    rules = Matcher(data)  # the rules alone
+    terms = sorted({e.term for e in data.lexicon})
+    out = []
+    for i, term in enumerate(terms):
+        for course in (_EVERYDAY_COURSES[0], _EVERYDAY_COURSES[1 + i % (len(_EVERYDAY_COURSES) - 1)]):
+            text = course + term if course in ("最近", "有点", "老是") else term + course
+            if not rules.classify(text).emergency:
+                out.append(text)
+    return out
+
+
+def cmd_reader_train(args: argparse.Namespace) -> int:
+    """Train the second reader on the frozen tuning sets and ordinary questions; write its weights file."""
+    from nlp.normalize import normalize
+    from nlp.reader import digest, train
+
+    try:
+        files, ordinary = reader_training_files(args.cases, args.ordinary)
+    except ValueError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    missing = [str(f) for f in [*files, ordinary] if not f.is_file()]
+    if missing or not files:
+        print("找不到训练文件：" + ("、".join(missing) or "没有案例集"), file=sys.stderr)
+        return 2
+    def read(path: Path) -> list[dict]:
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    cases = [(normalize(r["text"])[:2000], bool(r["emergency"])) for f in files for r in read(f)]
+    plain = [(normalize(r["text"])[:2000], False) for r in read(ordinary)]
+    everyday = [(normalize(t), False) for t in everyday_needs()]
+    acute = sum(a for _, a in cases)
+    print(f"{len(files)} 个案例集：急症 {acute} 条、近似非急症 {len(cases) - acute} 条；普通问诊 {len(plain)} 条；"
+          f"词典里的日常需求 {len(everyday)} 条", file=sys.stderr)
+    rows = cases + plain + everyday
+    started = time.perf_counter()
+    reader = train(rows, progress=lambda i: _progress("训练轮次", i, 8))
+    reader.meta["trained_on"] = digest([*files, ordinary])
+    reader.meta["cases"] = " ".join(f.name for f in files)
+    reader.meta["ordinary"] = ordinary.name
+    reader.meta["rows"] = str(len(rows))
+    reader.save(Path(args.out))
+    print(json.dumps({"rows": len(rows), "acute": acute, "weights": len(reader.weights),
+                      "seconds": round(time.perf_counter() - started, 1), "out": args.out}, ensure_ascii=False))
+    return 0
 
 
 def cmd_redflags(args: argparse.Namespace) -> int:

@@ -48,14 +48,14 @@ def bind_all(chat, app, clock) -> None:
         bind(chat, user, code, role, app, clock)
 
 
-def report_emergency(h, user="doctor") -> str:
+def report_emergency(h, user="doctor", story=EMERGENCY) -> str:
     """The doctor starts an order for 邱瑞鹏 and describes an emergency; returns the answer shown."""
     h.say(user, "/new")
     h.say(user, "邱瑞鹏")
     h.press(user, "邱瑞鹏")
     if "居民是否同意" in h.last(user):
         h.press(user, "居民已同意")
-    h.say(user, EMERGENCY)
+    h.say(user, story)
     text = h.last(user)
     assert "120" in text, text
     return text
@@ -123,6 +123,23 @@ def test_a_reviewer_only_on_wecom_is_reached_through_the_outbox_and_named(telegr
     assert "已由 雪峰镇卫生院 曾丽芳" in wecom.last("zenglifang") and "无需重复确认" in wecom.last("zenglifang")
     deliver(app, clock, telegram)
     assert sum("已收到急症提醒" in t for t in telegram.texts("doctor")) == 1  # told once
+
+
+def test_a_story_in_words_no_rule_lists_still_stops_the_order_and_alerts_the_township(chat, app, clock):
+    """Shock told in Min words (from a blind set): no rule lists them; the second reader raises the alarm, and the
+    doctor and the township both read that it is the system's overall judgement, not a named rule."""
+    bind_all(chat, app, clock)
+    text = report_emergency(chat, story="阮老爸规身冷吱吱，手脚冰冰，面白死死，叫伊都袂应")
+    assert "描述与以往的急症相似" in text and "已通知：雪峰镇卫生院 曾丽芳" in text
+    deliver(app, clock, chat)
+    alert = chat.last("township")
+    assert "急症提醒" in alert and "邱瑞鹏" in alert and "描述与以往的急症相似" in alert
+    assert "冷吱吱" not in alert  # reasons, not the villager's words
+    chat.press("doctor", "结束")
+    with app.uow() as uow:
+        assert sum(uow.orders.count_by_status().values()) == 0  # no order was filed
+        [event] = uow.audit.recent(5, action="emergency_detected")
+        assert "描述与以往的急症相似" in str(event.detail)
 
 
 def test_no_township_reviewer_the_hospital_reviewer_is_alerted_and_named(chat, app, clock):
