@@ -1,9 +1,8 @@
 """The red-flag detector against case sets written blind (see redflag_blind/README.md).
 
-The tuning sets hold the targets the rules were tuned to. The held-out half is never read while tuning: it is
-scored once per change and its test is a floor against regressions at the level measured when it was last
-scored. Issue 14's targets for it are recall >= 0.98 (not reached yet: the README gives the figures, and raising
-this floor is the work that remains) and false alarms <= 5% (held).
+The tuning sets hold the targets the rules (and the second reader, trained on them) were tuned to. The held-out half
+is never read while tuning: it is scored once per change. Its test holds issue 14's targets, recall >= 0.98 and
+false alarms <= 5% (measured: 0.995 and 0.027 with the second reader; the README gives the figures).
 """
 
 from __future__ import annotations
@@ -19,9 +18,9 @@ from bot.cli.nlp import score_redflags
 HERE = Path(__file__).with_name("redflag_blind")
 TUNING = ("dev.jsonl", "dev2.jsonl", "dev3.jsonl", "dev4.jsonl", "dev5.jsonl", "dev6.jsonl", "dev7.jsonl", "dev8.jsonl",
           "dev9.jsonl", "dev10.jsonl", "dev11.jsonl",
-          "dev12.jsonl", "dev13.jsonl", "dev14.jsonl", "dev15.jsonl", "dev16.jsonl")
-TUNED_RECALL, TUNED_FALSE_ALARMS = 0.965, 0.05
-HELDOUT_RECALL_FLOOR, HELDOUT_FALSE_ALARMS_CEILING = 0.93, 0.05
+          "dev12.jsonl", "dev13.jsonl", "dev14.jsonl", "dev15.jsonl", "dev16.jsonl", "dev17.jsonl")
+TUNED_RECALL, TUNED_FALSE_ALARMS = 0.98, 0.05
+HELDOUT_RECALL_FLOOR, HELDOUT_FALSE_ALARMS_CEILING = 0.98, 0.05
 
 
 def _rows(name: str) -> list[dict]:
