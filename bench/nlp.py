@@ -79,6 +79,9 @@ def main() -> int:
     detector = matcher._redflags
     normalised = [normalize(t) for t in SHORT]
     out["redflags_short_texts_per_s"] = throughput(detector.detect, normalised, args.seconds)
+    reader = matcher._reader  # the second reader alone (part of every classify where no rule fired)
+    if reader is not None:
+        out["second_reader_short_texts_per_s"] = throughput(reader.read, normalised, args.seconds)
     foreign = ["my father has chest pain and is sweating a lot", "xiong kou teng, chu leng han",
                "wo ba shuo hua bu qing chu zui wai le", "baby is 6 weeks old, very cold and floppy"]
     started = time.perf_counter()

@@ -32,6 +32,8 @@ HEAVY = 0.3  # a feature weighing more than this towards an emergency is one of 
 THRESHOLD = 0.8  # chosen on the tuning sets left out one round at a time (README: "The second reader")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]{2,}")
 _WORD = re.compile(r"[a-z0-9]+")
+_PAIRS = [slice(i, i + 2) for i in range(4000)]
+_TRIPLES = [slice(i, i + 3) for i in range(4000)]
 _DENIAL = frozenset("不没无未否别")  # a pair or triple opening with one of these is a denial, never evidence
 
 
@@ -48,8 +50,10 @@ def features(text: str) -> set[str]:
     out: set[str] = set()
     for run in _CJK_RUN.findall(low):
         n = len(run)
-        out.update(run[i:i + 2] for i in range(n - 1))
-        out.update(run[i:i + 3] for i in range(n - 2))
+        if n > len(_PAIRS):
+            run, n = run[:len(_PAIRS)], len(_PAIRS)
+        out.update(map(run.__getitem__, _PAIRS[:n - 1]))  # slices made once: the hot path stays in C
+        out.update(map(run.__getitem__, _TRIPLES[:n - 2]))
     words = _WORD.findall(low)
     if words:
         out.update("_" + w for w in words)
