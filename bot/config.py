@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
+from bot.transports.wechat.template import DEFAULT_FIELDS, parse_fields
 from domain.announcements import DEFAULT_OFFSETS, Offset, parse_offsets
 
 if TYPE_CHECKING:  # imported where used: `--help` and the NLP commands never pay for the database libraries
@@ -70,6 +71,9 @@ class Settings:
     wechat_aes_key: str | None = None
     wechat_api_base_url: str = "https://api.weixin.qq.com"
     wechat_template_announcement: str | None = None
+    # WECHAT_TEMPLATE_FIELDS: which field of the chosen template shows which part of an announcement
+    wechat_template_fields: tuple[tuple[str, str], ...] = ()
+    public_url: str | None = None  # XUNZHEN_PUBLIC_URL: the web server's public address (announcement pages)
     wechat_listen: str = "127.0.0.1:8090"
     handler_processes: int = 0  # Telegram: run the handlers in this many worker processes (0: threads here)
     send_rate: int = 30  # a platform's overall sends per second per bot token, shared by every process
@@ -110,6 +114,8 @@ class Settings:
             wecom_api_base_url=(e.get("WECOM_API_BASE_URL") or "https://qyapi.weixin.qq.com").rstrip("/"),
             wechat_api_base_url=(e.get("WECHAT_API_BASE_URL") or "https://api.weixin.qq.com").rstrip("/"),
             wechat_listen=e.get("WECHAT_LISTEN") or "127.0.0.1:8090",
+            wechat_template_fields=_parsed(e, "WECHAT_TEMPLATE_FIELDS", parse_fields) or parse_fields(DEFAULT_FIELDS),
+            public_url=(e.get("XUNZHEN_PUBLIC_URL") or "").rstrip("/") or None,
             handler_processes=_count(e, "XUNZHEN_HANDLER_PROCESSES"),
             send_rate=_count(e, "XUNZHEN_SEND_RATE") or 30,
             flood_limit=_count(e, "XUNZHEN_FLOOD_LIMIT") or 8,

@@ -65,6 +65,34 @@ def _date(d: date) -> str:
     return f"{d.month}月{d.day}日"
 
 
+@dataclass(frozen=True, slots=True)
+class NoticeExpert:
+    """One expert of a circuit as an announcement names them."""
+
+    name: str
+    title: str
+    specialties: tuple[str, ...]
+    profile: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """An announcement's facts: what the text says, for platforms that show fields rather than text."""
+
+    kind: AnnouncementKind
+    headline: str
+    day: date
+    date: str  # "1月5日"
+    weekday: str
+    half_day: str
+    starts_at: datetime | None  # None for a cancellation
+    place: str
+    hospital: str
+    experts: tuple[NoticeExpert, ...]
+    conditions: tuple[str, ...]  # the specialties wanted by the circuit's orders, then the experts'
+    note: str = ""  # what changed, or why it was cancelled
+
+
 class Announcer:
     """Finds due announcements and writes them into the outbox; records circuit changes as notices."""
 
@@ -268,21 +296,43 @@ class Announcer:
     # --- text -------------------------------------------------------------------------------------------
     def render(self, uow: UnitOfWork, c: Circuit, kind: AnnouncementKind, detail: dict, now: datetime) -> str:
         """The announcement's text for everyone (personal lines are appended per recipient)."""
-        place = self._place_name(uow, c.place_code)
+        f = self.facts(uow, c, kind, detail, now)
+        if kind is AnnouncementKind.CANCEL:
+            return "\n".join([f.headline, f.note])
+        lines = [f.headline]
+        if f.note:
+            lines.append(t("ann.changed", changes=f.note))
+        lines += [t("ann.time", date=f.date, weekday=f.weekday, half_day=f.half_day), t("ann.place", place=f.place),
+                  t("ann.hospital", hospital=f.hospital)]
+        for e in f.experts:
+            lines.append(t("ann.expert", name=e.name, title=e.title, specialties="、".join(e.specialties)))
+            if e.profile:
+                lines.append(t("ann.expert_profile", profile=e.profile))
+        if f.conditions:
+            lines.append(t("ann.conditions", conditions="、".join(f.conditions)))
+        lines.append(t("ann.bring"))
+        return "\n".join(lines)
+
+    def published(self, uow: UnitOfWork, announcement_id: int, now: datetime) -> tuple[Notice, str] | None:
+        """An announcement as published to everyone (no personal lines): its facts and its text; None if unknown."""
+        ann = uow.schedule.announcement(announcement_id)
+        c = uow.circuits.get(ann.circuit_id) if ann is not None else None
+        if ann is None or c is None:
+            return None
+        kind = AnnouncementKind(ann.kind)
+        return self.facts(uow, c, kind, ann.detail, now), self.render(uow, c, kind, ann.detail, now)
+
+    def facts(self, uow: UnitOfWork, c: Circuit, kind: AnnouncementKind, detail: dict, now: datetime) -> Notice:
+        """What an announcement says, field by field: the text above and a platform's typed template both read it."""
         if kind is AnnouncementKind.CANCEL:
             before = detail.get("before") or circuit_json(c)
             d = date.fromisoformat(before["day"])
-            return "\n".join(
-                [
-                    t(
-                        "ann.cancel.head",
-                        date=_date(d),
-                        half_day=t(f"half_day.{before['half_day']}"),
-                        place=self._place_name(uow, before["place"]),
-                    ),
-                    t("ann.cancel.tail"),
-                ]
-            )
+            half = t(f"half_day.{before['half_day']}")
+            place = self._place_name(uow, before["place"])
+            return Notice(kind, t("ann.cancel.head", date=_date(d), half_day=half, place=place), d,
+                          _date(d), t(f"weekday.{d.weekday()}"), half, None, place, "", (), (),
+                          t("ann.cancel.tail"))
+        place = self._place_name(uow, c.place_code)
         days = (c.day - now.astimezone(CHINA).date()).days
         hint = (
             t("ann.when.tomorrow") if days == 1 else t("ann.when.days", days=days) if days > 1 else t("ann.when.soon")
@@ -292,16 +342,9 @@ class Announcer:
             if kind is AnnouncementKind.REMINDER
             else t("ann.update.head", place=place)
         )
-        lines = [head]
-        if kind is AnnouncementKind.UPDATE:
-            lines.append(t("ann.changed", changes="；".join(self._changes(uow, detail))))
-        lines += [
-            t("ann.time", date=_date(c.day), weekday=t(f"weekday.{c.day.weekday()}"), half_day=_half(c)),
-            t("ann.place", place=place),
-        ]
         hospital = uow.reference.institution(c.hospital_code)
-        lines.append(t("ann.hospital", hospital=hospital.name if hospital else c.hospital_code))
         profiles = uow.schedule.profiles(c.expert_ids)
+        experts: list[NoticeExpert] = []
         specs: list[str] = []
         for sid in sorted(c.expert_ids):
             st = uow.staff.get(sid)
@@ -309,19 +352,16 @@ class Announcer:
                 continue
             names = [_specialty(s) for s in sorted(st.specialties)]
             specs += [n for n in names if n not in specs]
-            lines.append(t("ann.expert", name=st.name, title=_title(st.title.value), specialties="、".join(names)))
-            if profiles.get(sid):
-                lines.append(t("ann.expert_profile", profile=profiles[sid]))
+            experts.append(NoticeExpert(st.name, _title(st.title.value), tuple(names), profiles.get(sid) or ""))
         wanted = [
             _specialty(o.confirmed_specialty)
             for o in uow.orders.list(circuit_id=c.id, limit=1000)
             if o.confirmed_specialty
         ]
-        conditions = list(dict.fromkeys(wanted + specs))
-        if conditions:
-            lines.append(t("ann.conditions", conditions="、".join(conditions)))
-        lines.append(t("ann.bring"))
-        return "\n".join(lines)
+        note = "；".join(self._changes(uow, detail)) if kind is AnnouncementKind.UPDATE else ""
+        return Notice(kind, head, c.day, _date(c.day), t(f"weekday.{c.day.weekday()}"), _half(c),
+                      circuit_start(c.day, c.half_day), place, hospital.name if hospital else c.hospital_code,
+                      tuple(experts), tuple(dict.fromkeys(wanted + specs)), note)
 
     def _changes(self, uow: UnitOfWork, detail: dict) -> list[str]:
         before, after = detail.get("before") or {}, detail.get("after") or {}

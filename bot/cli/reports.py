@@ -187,7 +187,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     print(f"看板已启动 / dashboard on http://{shown}:{port}/ ({cookie})", file=sys.stderr)
     try:
         web.run_app(
-            make_app(DashboardServices(uow=app.uow, clock=make_clock(app.settings.fake_now), secure_cookie=secure)),
+            make_app(DashboardServices(uow=app.uow, clock=make_clock(app.settings.fake_now), secure_cookie=secure,
+                                        cipher=app.settings.cipher())),
             host=host,
             port=int(port),
             print=None,

@@ -80,6 +80,12 @@ class BaseChannel:
         """
         raise NotImplementedError
 
+    async def send_announcement(self, chat_id: str, text: str, buttons: list[list[dict]] | None,
+                                announcement_id: int) -> SendResult:
+        """Send a copy of an announcement; a platform that shows announcements its own way (the Official
+        Account's template messages) overrides this. By default it is a message like any other."""
+        return await self.send(chat_id, text, buttons)
+
     async def close(self) -> None:
         """Release connections."""
 

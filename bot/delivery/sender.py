@@ -500,7 +500,8 @@ class Sender:
         limiter.started(self.monotonic())
         limiter.global_.in_flight += 1  # replies sharing the budget count this send from now until it finished
         try:
-            result = await channel.send(m.chat_id, m.text, buttons)
+            result = await (channel.send(m.chat_id, m.text, buttons) if m.announcement_id is None else
+                            channel.send_announcement(m.chat_id, m.text, buttons, m.announcement_id))
         except Exception as e:  # a channel bug is a transient failure of this message, not of the sender
             log.exception("channel %s raised", m.platform)
             result = SendResult.transient(type(e).__name__)

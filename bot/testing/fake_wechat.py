@@ -49,7 +49,9 @@ class Sent:
             c = b["template_card"]
             return c["main_title"].get("title", "") + ("\n" + c["sub_title_text"] if c.get("sub_title_text") else "")
         if self.kind == "mp_template":
-            return "\n".join(str(v.get("value", "")) for v in b.get("data", {}).values() if v.get("value"))
+            # What a resident sees since 2023-05-04: no first, no remark, an old-style keyword cut at 20 characters.
+            return "\n".join(str(v.get("value", ""))[:20] if k.startswith("keyword") else str(v.get("value", ""))
+                             for k, v in b.get("data", {}).items() if v.get("value") and k not in ("first", "remark"))
         return json.dumps(b, ensure_ascii=False)
 
     @property
@@ -58,6 +60,25 @@ class Sent:
         if self.kind != "wecom_card":
             return []
         return [(x["text"], x["key"]) for x in self.body["template_card"]["button_list"]]
+
+
+_TEMPLATE_LIMITS = {"thing": 20, "phrase": 5, "name": 10, "character_string": 32, "number": 32}
+_TEMPLATE_TIME = re.compile(r"^(\d{4}年)?\d{1,2}月\d{1,2}日( \d{1,2}:\d{2})?$|^\d{1,2}:\d{2}$")
+
+
+def template_value_problem(key: str, value: str) -> str | None:
+    """Why WeChat refuses a typed field's value (the documented limits of category templates), or None."""
+    kind = re.sub(r"\d+$", "", key)
+    limit = _TEMPLATE_LIMITS.get(kind)
+    if limit is not None and len(value) > limit:
+        return f"exceeds {limit} characters"
+    if kind == "phrase" and not re.fullmatch(r"[\u4e00-\u9fff]*", value):
+        return "must be Chinese characters"
+    if kind in ("character_string", "number") and not value.isascii():
+        return "must be letters, digits or symbols"
+    if kind in ("time", "date") and not _TEMPLATE_TIME.match(value):
+        return "is not a time"
+    return None
 
 
 class FakeWeChat:
@@ -236,6 +257,10 @@ class FakeWeChat:
         to = str(body.get("touser", ""))
         if to in self.unfollowed:
             return self._err(43004, "require subscribe")
+        for key, value in (body.get("data") or {}).items():
+            problem = template_value_problem(key, str((value or {}).get("value", "")))
+            if problem:
+                return self._err(47003, f"argument invalid! data.{key}.value {problem}")
         return self._record("mp_template", to, body)
 
 

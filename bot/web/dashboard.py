@@ -38,6 +38,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from bot.web.login_throttle import LoginThrottle, wait_text
+from bot.web.notices import PREFIX, Keyed, notice_page
 from domain.errors import DomainError, PermissionDenied
 from domain.ledgers import (
     FREQUENCY_LABELS,
@@ -113,6 +114,7 @@ class DashboardServices:
     idle: timedelta = timedelta(minutes=30)
     secure_cookie: bool = False  # True behind HTTPS; ``secure_cookie_for`` decides for the CLI
     report_dir: Path | None = None
+    cipher: Keyed | None = None  # signs public announcement pages (``/a/…``); None: no such pages
     throttle: LoginThrottle = field(default_factory=LoginThrottle)  # failed logins, per client and account
 
 
@@ -174,6 +176,8 @@ def make_app(services: DashboardServices) -> web.Application:
             web.get("/report", report_download),
         ]
     )
+    if services.cipher is not None:
+        app.add_routes([web.get(PREFIX + "{ref}", notice_page(services.uow, services.cipher, services.clock))])
     return app
 
 
@@ -237,7 +241,7 @@ async def _same_origin(request: web.Request, handler):
 
 @web.middleware
 async def _auth(request: web.Request, handler):
-    if request.path == "/login":
+    if request.path == "/login" or request.path.startswith(PREFIX):  # public announcement pages need no login
         return await handler(request)
     svc = request.app[SERVICES]
     token = request.cookies.get(COOKIE, "")

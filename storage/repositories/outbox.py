@@ -21,7 +21,8 @@ from storage.repositories.base import Repository, affected
 from storage.tables import ChatAccountRow, OutboxRow, SubscriptionRow
 
 PRIORITY = {"reply": 0, "bulk": 1}
-_CLAIMED = ("id", "platform", "chat_id", "text", "buttons_json", "priority", "attempts", "account_id", "expires_at")
+_CLAIMED = ("id", "platform", "chat_id", "text", "buttons_json", "priority", "attempts", "account_id", "expires_at",
+            "announcement_id")
 Lane = Literal["reply", "bulk"]
 
 
@@ -38,6 +39,7 @@ class OutboxMessage:
     attempts: int
     account_id: int | None
     expires_at: datetime | None
+    announcement_id: int | None = None  # the announcement this is a copy of (a platform may show it its own way)
 
     @property
     def lane(self) -> Lane:
@@ -141,7 +143,7 @@ class OutboxRepository(Repository):
             .values(claimed_by=worker, lease_until=now + lease)
             .returning(*(col(getattr(OutboxRow, name)) for name in _CLAIMED))
         )
-        rows = [OutboxMessage(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _aware(r[8]))
+        rows = [OutboxMessage(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _aware(r[8]), r[9])
                 for r in self.s.execute(stmt)]
         rows.sort(key=lambda m: (m.priority, m.id))
         return rows

@@ -37,6 +37,8 @@ from bot.transports.wechat.bridge import (
     errcode_of,
     split_bytes,
 )
+from bot.transports.wechat.template import DEFAULT_FIELDS, notice_parts, parse_fields, template_data
+from bot.web.notices import page_url
 from handlers.core import Button, Inbound, Outbound
 from storage.repositories.wechat import WeChatRepository
 
@@ -47,12 +49,10 @@ PATH = "/wechat/callback"
 SERVICE_WINDOW = timedelta(hours=48)
 NOT_DELIVERABLE = "not_deliverable_on_channel"
 CHOICE_LINE = "回复 {n} {label}"
-TEMPLATE_TEXT_LIMIT = 200  # characters of a template field
 OUTSIDE_WINDOW = frozenset({45015, 45047})  # reply time limit passed; customer-service quota used up
 UNFOLLOWED = frozenset({43004})  # the user no longer follows the account
 NO_SUCH_USER = frozenset({40003})
 RATE_LIMITED = frozenset({45009})
-TEMPLATE_REFUSED = frozenset({40037, 43101, 47003})  # bad template id, user refused, bad data: try customer service
 _CHOICE = re.compile(r"^\s*([0-9]{1,3})\s*$")
 
 
@@ -82,8 +82,11 @@ class MpDeliverer(Deliverer):
     platform = PLATFORM
 
     def __init__(self, client: Any, uow: Callable[[], Any], *, clock: Callable[[], float] = time.time,
-                 template_id: str | None = None):
+                 template_id: str | None = None, template_fields: tuple[tuple[str, str], ...] = (),
+                 page_url: Callable[[int], str] | None = None):
         self.client, self.uow, self.clock, self.template_id = client, uow, clock, template_id
+        self.template_fields = template_fields or parse_fields(DEFAULT_FIELDS)
+        self.page_url = page_url  # the public page of an announcement (None: the template has no link)
 
     def now(self) -> datetime:
         """The wall clock as an aware datetime."""
@@ -160,14 +163,24 @@ class MpDeliverer(Deliverer):
             return classify(e)
         return SendResult.ok()
 
-    def send_template(self, user: str, text: str) -> dict:
-        """In a worker thread: the announcement template message (first line, the rest, no remark)."""
-        first, _, rest = text.strip().partition("\n")
-        data = {"first": {"value": first[:TEMPLATE_TEXT_LIMIT]},
-                "keyword1": {"value": (rest.strip() or first)[:TEMPLATE_TEXT_LIMIT]},
-                "remark": {"value": ""}}
+    def template_of(self, announcement_id: int) -> tuple[dict[str, dict[str, str]], str | None] | None:
+        """In a worker thread: the template ``data`` of an announcement (each configured field with its part, cut
+        to the field's limit) and the link to its public page; None if the announcement is gone."""
+        from handlers.announcements import Announcer
+
+        now = self.now()
+        with self.uow() as uow:
+            published = Announcer(self.uow, self.now).published(uow, announcement_id, now)
+        if published is None:
+            return None
+        url = self.page_url(announcement_id) if self.page_url else None
+        return template_data(self.template_fields, notice_parts(published[0])), url
+
+    def send_template(self, user: str, data: dict[str, dict[str, str]], url: str | None = None) -> dict:
+        """In a worker thread: one template message (the announcement template)."""
         assert self.template_id is not None
-        return self.client.call_api(lambda: self.client.message.send_template(user, self.template_id, data))
+        return self.client.call_api(
+            lambda: self.client.message.send_template(user, self.template_id, data, url=url))
 
     def last_inbound(self, user: str) -> datetime | None:
         """In a worker thread: when the user last wrote to the account."""
@@ -210,19 +223,33 @@ class WeChatMpChannel(BaseChannel):
         return False
 
     async def send(self, chat_id: str, text: str, buttons: list[list[dict]] | None) -> SendResult:
-        """One announcement to one resident; ``permanent(not_deliverable_on_channel)`` when no route is open."""
+        """A message with no announcement behind it: a customer-service message inside the 48-hour window."""
+        return await self._service_message(chat_id, text, buttons)
+
+    async def send_announcement(self, chat_id: str, text: str, buttons: list[list[dict]] | None,
+                                announcement_id: int) -> SendResult:
+        """An announcement to one resident: inside the 48-hour window the whole text as a customer-service message;
+        outside it the template message, its fields filled from the announcement and linked to its public page;
+        ``permanent(not_deliverable_on_channel)`` when neither route is open."""
         d = self.deliverer
-        if d.template_id:
-            try:
-                await asyncio.to_thread(d.send_template, chat_id, text)
-                return SendResult.ok()
-            except Exception as e:
-                code = errcode_of(e)
-                if code not in TEMPLATE_REFUSED:
-                    return classify(e)
-                log.warning("template message refused (%s): trying a customer-service message", code)
-        last = await asyncio.to_thread(d.last_inbound, chat_id)
-        if last is None or d.now() - last >= SERVICE_WINDOW:
+        if await asyncio.to_thread(self._in_window, chat_id) or not d.template_id:
+            return await self._service_message(chat_id, text, buttons)
+        try:
+            found = await asyncio.to_thread(d.template_of, announcement_id)
+            if found is None:
+                return SendResult.permanent("announcement gone")
+            await asyncio.to_thread(d.send_template, chat_id, *found)
+            return SendResult.ok()
+        except Exception as e:  # outside the window a refused template has no other route: the outcome says why
+            return classify(e)
+
+    def _in_window(self, chat_id: str) -> bool:
+        last = self.deliverer.last_inbound(chat_id)
+        return last is not None and self.deliverer.now() - last < SERVICE_WINDOW
+
+    async def _service_message(self, chat_id: str, text: str, buttons: list[list[dict]] | None) -> SendResult:
+        d = self.deliverer
+        if not await asyncio.to_thread(self._in_window, chat_id):
             return SendResult.permanent(NOT_DELIVERABLE)
         rows = tuple(tuple(Button(b["label"], b["data"]) for b in row) for row in buttons or [])
         deliveries = await asyncio.to_thread(d.plan, [Outbound(PLATFORM, chat_id, text, rows)], None)
@@ -240,7 +267,12 @@ def build(app: Any, *, store: TokenStore | None = None, clock: Callable[[], floa
         return None
     store = store or TokenStore(app.uow)
     client = make_client(s.wechat_app_id, s.wechat_secret, store, s.wechat_api_base_url)
-    return MpDeliverer(client, app.uow, clock=clock, template_id=s.wechat_template_announcement)
+    link: Callable[[int], str] | None = None
+    if s.public_url:
+        base, cipher = s.public_url, app.settings.cipher()
+        link = lambda aid: page_url(base, cipher, aid)  # noqa: E731
+    return MpDeliverer(client, app.uow, clock=clock, template_id=s.wechat_template_announcement,
+                       template_fields=s.wechat_template_fields, page_url=link)
 
 
 def make_translate(bridge_ref: list[CallbackBridge]) -> Callable[[dict[str, str]], Inbound | None]:
