@@ -239,7 +239,7 @@ def chat_engine(request, templates, tmp_path):
 
 ALSO_ON_POSTGRES = pytest.mark.parametrize("chat_engine", (MEMORY, "postgres"), indirect=True)
 ON_SQLITE_FILES = pytest.mark.parametrize("chat_engine", ("sqlite",), indirect=True)
-# A database another process opens too (the command line in a subprocess): a SQLite file and PostgreSQL.
+# A database another engine opens too (the command line's own app): a SQLite file and PostgreSQL.
 ON_SHARED_DATABASES = pytest.mark.parametrize("chat_engine", BACKENDS, indirect=True)
 
 
