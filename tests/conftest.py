@@ -7,7 +7,9 @@ SQLite file instead.
 
 from __future__ import annotations
 
+import fcntl
 import itertools
+import json
 import os
 import shutil
 import socket
@@ -16,7 +18,8 @@ import subprocess
 import tempfile
 import time
 from collections import Counter
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -100,19 +103,77 @@ class PostgresCluster:
             c.exec_driver_sql(sql)
         engine.dispose()
 
+    def has_database(self, name: str) -> bool:
+        engine = sa.create_engine(self.url())
+        with engine.connect() as c:
+            found = c.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %(n)s", {"n": name}).first()
+        engine.dispose()
+        return found is not None
+
+    @classmethod
+    def attach(cls, state: dict) -> PostgresCluster:
+        """The cluster another test process started (its ``state()``)."""
+        cluster = cls.__new__(cls)
+        bindir = _pg_bindir()
+        assert bindir is not None
+        cluster.bindir, cluster.root, cluster.port = bindir, Path(state["root"]), state["port"]
+        cluster.data, cluster.as_root = cluster.root / "data", os.geteuid() == 0
+        return cluster
+
+    def state(self) -> dict:
+        return {"root": str(self.root), "port": self.port}
+
+
+def shared_tmp(tmp_path_factory) -> Path:
+    """A folder every process of this run sees: the run's base temporary folder (its xdist workers' parent)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def run_lock(folder: Path, name: str) -> Iterator[None]:
+    """Held by one process of the run at a time (xdist workers take turns)."""
+    with open(folder / f"{name}.lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
 
 @pytest.fixture(scope="session")
-def pg_cluster():
-    """The session's PostgreSQL cluster; under CI=true it must start, elsewhere it may be skipped."""
-    try:
-        cluster = PostgresCluster()
-        cluster.start()
-    except Exception as e:
+def pg_cluster(tmp_path_factory):
+    """The run's PostgreSQL cluster, one for all xdist workers: the first to need it starts it, the last to be
+    done with it stops it. Under CI=true it must start, elsewhere it may be skipped."""
+    shared = shared_tmp(tmp_path_factory)
+    state_file = shared / "pg-cluster.json"
+    with run_lock(shared, "pg-cluster"):
+        state = json.loads(state_file.read_text()) if state_file.exists() else None
+        if state is None:
+            try:
+                cluster = PostgresCluster()
+                cluster.start()
+                state = {**cluster.state(), "users": 0}
+            except Exception as e:
+                state = {"error": str(e)}
+        if "error" not in state:
+            cluster = PostgresCluster.attach(state)
+            state["users"] += 1
+        state_file.write_text(json.dumps(state))
+    if "error" in state:
         if IN_CI:
-            pytest.fail(f"PostgreSQL leg must run in CI but the cluster did not start: {e}", pytrace=False)
-        pytest.skip(f"PostgreSQL not available here: {e}")
+            pytest.fail(f"PostgreSQL leg must run in CI but the cluster did not start: {state['error']}",
+                        pytrace=False)
+        pytest.skip(f"PostgreSQL not available here: {state['error']}")
     yield cluster
-    cluster.stop()
+    with run_lock(shared, "pg-cluster"):
+        state = json.loads(state_file.read_text())
+        state["users"] -= 1
+        if state["users"] == 0:
+            state_file.unlink()
+            cluster.stop()
+        else:
+            state_file.write_text(json.dumps(state))
 
 
 def seed_demo(engine) -> None:
@@ -127,8 +188,9 @@ def seed_demo(engine) -> None:
 class _Templates:
     """Migrated (and optionally seeded) template databases, built once per backend per session."""
 
-    def __init__(self, tmp_root: Path):
+    def __init__(self, tmp_root: Path, shared: Path):
         self.tmp_root = tmp_root
+        self.shared = shared
         self.sqlite: dict[bool, Path] = {}
         self.pg: dict[bool, str] = {}
         self.memory: dict[bool, sqlite3.Connection] = {}
@@ -180,13 +242,17 @@ class _Templates:
 
     def pg_engine(self, cluster: PostgresCluster, seeded: bool):
         if seeded not in self.pg:
+            # Built once for the run's shared cluster, by whichever worker needs it first.
             name = f"tmpl_{'seeded' if seeded else 'empty'}"
-            cluster.execute(f"CREATE DATABASE {name}")
-            engine = make_engine(cluster.url(name))
-            migrate(engine)
-            if seeded:
-                seed_demo(engine)
-            engine.dispose()
+            with run_lock(self.shared, "pg-templates"):
+                if not cluster.has_database(name):
+                    cluster.execute(f"CREATE DATABASE {name}_build")
+                    engine = make_engine(cluster.url(f"{name}_build"))
+                    migrate(engine)
+                    if seeded:
+                        seed_demo(engine)
+                    engine.dispose()
+                    cluster.execute(f"ALTER DATABASE {name}_build RENAME TO {name}")
             self.pg[seeded] = name
         name = f"t{os.getpid()}_{next(self.counter)}"
         cluster.execute(f"CREATE DATABASE {name} TEMPLATE {self.pg[seeded]} STRATEGY FILE_COPY")
@@ -195,7 +261,7 @@ class _Templates:
 
 @pytest.fixture(scope="session")
 def templates(tmp_path_factory):
-    return _Templates(tmp_path_factory.mktemp("templates"))
+    return _Templates(tmp_path_factory.mktemp("templates"), shared_tmp(tmp_path_factory))
 
 
 def _engine_for(request, templates, tmp_path, seeded: bool):
