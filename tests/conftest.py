@@ -186,7 +186,7 @@ def seed_demo(engine) -> None:
 
 
 class _Templates:
-    """Migrated (and optionally seeded) template databases, built once per backend per session."""
+    """Migrated (and optionally seeded) template databases, built once per backend for the whole run."""
 
     def __init__(self, tmp_root: Path, shared: Path):
         self.tmp_root = tmp_root
@@ -198,12 +198,17 @@ class _Templates:
 
     def sqlite_template(self, seeded: bool) -> Path:
         if seeded not in self.sqlite:
-            path = self.tmp_root / f"template-{'seeded' if seeded else 'empty'}.db"
-            engine = make_engine(f"sqlite:///{path}")
-            migrate(engine)
-            if seeded:
-                seed_demo(engine)
-            engine.dispose()
+            # Built once for the run, by whichever worker needs it first; the others copy it.
+            path = self.shared / f"template-{'seeded' if seeded else 'empty'}.db"
+            built = path.with_suffix(".built")
+            with run_lock(self.shared, "sqlite-templates"):
+                if not built.exists():
+                    engine = make_engine(f"sqlite:///{path}")
+                    migrate(engine)
+                    if seeded:
+                        seed_demo(engine)
+                    engine.dispose()
+                    built.touch()
             self.sqlite[seeded] = path
         return self.sqlite[seeded]
 
