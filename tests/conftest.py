@@ -343,6 +343,33 @@ def _note_storage_backends(request):
     request.node.user_properties.extend((BACKEND_PROPERTY, b) for b in sorted(used))
 
 
+# Tests of whole processes and of real-time rate windows: seconds each. They run first, so that every one has
+# started long before the end and the run ends on short tests that xdist's work stealing can share out, instead of
+# one worker finishing a ten-second test while the other has nothing left to do.
+SLOW_FIRST = (
+    "tests/circuits/test_worker_processes.py",
+    "tests/telegram/test_telegram_adapters.py::test_the_real_service",
+    "tests/telegram/test_telegram_adapters.py::test_a_killed_handler_process",
+    "tests/telegram/test_telegram_adapters.py::test_an_order_is_filed_and_reviewed_through_a_handler_process",
+    "tests/test_console.py",
+    "tests/reliability/test_database_faults.py",
+    "tests/telegram/test_send_budget.py",
+    "tests/circuits/test_sender_limits.py",
+    "tests/test_cli_core.py",
+    "tests/nlp/test_cli.py::test_classify_writes",
+    "tests/circuits/test_plan_chat.py::test_cancelling_a_circuit_with_more_than_a_thousand",
+    "tests/wechat/test_wechat_work_lifecycle.py::test_a_handler_slowed",
+)
+
+
+def pytest_collection_modifyitems(items):
+    """The ``SLOW_FIRST`` tests first, in their order of collection; then the rest, as collected."""
+    slow = [item for item in items if item.nodeid.startswith(SLOW_FIRST)]
+    if slow:
+        chosen = set(map(id, slow))
+        items[:] = slow + [item for item in items if id(item) not in chosen]
+
+
 def pytest_runtest_logreport(report):
     """Count a test for a backend once its body ran (under xdist this runs on the controller, for every worker)."""
     if report.when == "call" and not report.skipped:
