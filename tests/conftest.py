@@ -7,7 +7,9 @@ SQLite file instead.
 
 from __future__ import annotations
 
+import fcntl
 import itertools
+import json
 import os
 import shutil
 import socket
@@ -16,7 +18,8 @@ import subprocess
 import tempfile
 import time
 from collections import Counter
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -100,19 +103,77 @@ class PostgresCluster:
             c.exec_driver_sql(sql)
         engine.dispose()
 
+    def has_database(self, name: str) -> bool:
+        engine = sa.create_engine(self.url())
+        with engine.connect() as c:
+            found = c.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %(n)s", {"n": name}).first()
+        engine.dispose()
+        return found is not None
+
+    @classmethod
+    def attach(cls, state: dict) -> PostgresCluster:
+        """The cluster another test process started (its ``state()``)."""
+        cluster = cls.__new__(cls)
+        bindir = _pg_bindir()
+        assert bindir is not None
+        cluster.bindir, cluster.root, cluster.port = bindir, Path(state["root"]), state["port"]
+        cluster.data, cluster.as_root = cluster.root / "data", os.geteuid() == 0
+        return cluster
+
+    def state(self) -> dict:
+        return {"root": str(self.root), "port": self.port}
+
+
+def shared_tmp(tmp_path_factory) -> Path:
+    """A folder every process of this run sees: the run's base temporary folder (its xdist workers' parent)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def run_lock(folder: Path, name: str) -> Iterator[None]:
+    """Held by one process of the run at a time (xdist workers take turns)."""
+    with open(folder / f"{name}.lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
 
 @pytest.fixture(scope="session")
-def pg_cluster():
-    """The session's PostgreSQL cluster; under CI=true it must start, elsewhere it may be skipped."""
-    try:
-        cluster = PostgresCluster()
-        cluster.start()
-    except Exception as e:
+def pg_cluster(tmp_path_factory):
+    """The run's PostgreSQL cluster, one for all xdist workers: the first to need it starts it, the last to be
+    done with it stops it. Under CI=true it must start, elsewhere it may be skipped."""
+    shared = shared_tmp(tmp_path_factory)
+    state_file = shared / "pg-cluster.json"
+    with run_lock(shared, "pg-cluster"):
+        state = json.loads(state_file.read_text()) if state_file.exists() else None
+        if state is None:
+            try:
+                cluster = PostgresCluster()
+                cluster.start()
+                state = {**cluster.state(), "users": 0}
+            except Exception as e:
+                state = {"error": str(e)}
+        if "error" not in state:
+            cluster = PostgresCluster.attach(state)
+            state["users"] += 1
+        state_file.write_text(json.dumps(state))
+    if "error" in state:
         if IN_CI:
-            pytest.fail(f"PostgreSQL leg must run in CI but the cluster did not start: {e}", pytrace=False)
-        pytest.skip(f"PostgreSQL not available here: {e}")
+            pytest.fail(f"PostgreSQL leg must run in CI but the cluster did not start: {state['error']}",
+                        pytrace=False)
+        pytest.skip(f"PostgreSQL not available here: {state['error']}")
     yield cluster
-    cluster.stop()
+    with run_lock(shared, "pg-cluster"):
+        state = json.loads(state_file.read_text())
+        state["users"] -= 1
+        if state["users"] == 0:
+            state_file.unlink()
+            cluster.stop()
+        else:
+            state_file.write_text(json.dumps(state))
 
 
 def seed_demo(engine) -> None:
@@ -125,10 +186,11 @@ def seed_demo(engine) -> None:
 
 
 class _Templates:
-    """Migrated (and optionally seeded) template databases, built once per backend per session."""
+    """Migrated (and optionally seeded) template databases, built once per backend for the whole run."""
 
-    def __init__(self, tmp_root: Path):
+    def __init__(self, tmp_root: Path, shared: Path):
         self.tmp_root = tmp_root
+        self.shared = shared
         self.sqlite: dict[bool, Path] = {}
         self.pg: dict[bool, str] = {}
         self.memory: dict[bool, sqlite3.Connection] = {}
@@ -136,12 +198,17 @@ class _Templates:
 
     def sqlite_template(self, seeded: bool) -> Path:
         if seeded not in self.sqlite:
-            path = self.tmp_root / f"template-{'seeded' if seeded else 'empty'}.db"
-            engine = make_engine(f"sqlite:///{path}")
-            migrate(engine)
-            if seeded:
-                seed_demo(engine)
-            engine.dispose()
+            # Built once for the run, by whichever worker needs it first; the others copy it.
+            path = self.shared / f"template-{'seeded' if seeded else 'empty'}.db"
+            built = path.with_suffix(".built")
+            with run_lock(self.shared, "sqlite-templates"):
+                if not built.exists():
+                    engine = make_engine(f"sqlite:///{path}")
+                    migrate(engine)
+                    if seeded:
+                        seed_demo(engine)
+                    engine.dispose()
+                    built.touch()
             self.sqlite[seeded] = path
         return self.sqlite[seeded]
 
@@ -180,13 +247,17 @@ class _Templates:
 
     def pg_engine(self, cluster: PostgresCluster, seeded: bool):
         if seeded not in self.pg:
+            # Built once for the run's shared cluster, by whichever worker needs it first.
             name = f"tmpl_{'seeded' if seeded else 'empty'}"
-            cluster.execute(f"CREATE DATABASE {name}")
-            engine = make_engine(cluster.url(name))
-            migrate(engine)
-            if seeded:
-                seed_demo(engine)
-            engine.dispose()
+            with run_lock(self.shared, "pg-templates"):
+                if not cluster.has_database(name):
+                    cluster.execute(f"CREATE DATABASE {name}_build")
+                    engine = make_engine(cluster.url(f"{name}_build"))
+                    migrate(engine)
+                    if seeded:
+                        seed_demo(engine)
+                    engine.dispose()
+                    cluster.execute(f"ALTER DATABASE {name}_build RENAME TO {name}")
             self.pg[seeded] = name
         name = f"t{os.getpid()}_{next(self.counter)}"
         cluster.execute(f"CREATE DATABASE {name} TEMPLATE {self.pg[seeded]} STRATEGY FILE_COPY")
@@ -195,7 +266,7 @@ class _Templates:
 
 @pytest.fixture(scope="session")
 def templates(tmp_path_factory):
-    return _Templates(tmp_path_factory.mktemp("templates"))
+    return _Templates(tmp_path_factory.mktemp("templates"), shared_tmp(tmp_path_factory))
 
 
 def _engine_for(request, templates, tmp_path, seeded: bool):
@@ -239,7 +310,7 @@ def chat_engine(request, templates, tmp_path):
 
 ALSO_ON_POSTGRES = pytest.mark.parametrize("chat_engine", (MEMORY, "postgres"), indirect=True)
 ON_SQLITE_FILES = pytest.mark.parametrize("chat_engine", ("sqlite",), indirect=True)
-# A database another process opens too (the command line in a subprocess): a SQLite file and PostgreSQL.
+# A database another engine opens too (the command line's own app): a SQLite file and PostgreSQL.
 ON_SHARED_DATABASES = pytest.mark.parametrize("chat_engine", BACKENDS, indirect=True)
 
 
@@ -270,6 +341,33 @@ def _note_storage_backends(request):
     if names & {"pg_cluster", "own_pg_cluster"}:
         used.add("postgres")
     request.node.user_properties.extend((BACKEND_PROPERTY, b) for b in sorted(used))
+
+
+# Tests of whole processes and of real-time rate windows: seconds each. They run first, so that every one has
+# started long before the end and the run ends on short tests that xdist's work stealing can share out, instead of
+# one worker finishing a ten-second test while the other has nothing left to do.
+SLOW_FIRST = (
+    "tests/circuits/test_worker_processes.py",
+    "tests/telegram/test_telegram_adapters.py::test_the_real_service",
+    "tests/telegram/test_telegram_adapters.py::test_a_killed_handler_process",
+    "tests/telegram/test_telegram_adapters.py::test_an_order_is_filed_and_reviewed_through_a_handler_process",
+    "tests/test_console.py",
+    "tests/reliability/test_database_faults.py",
+    "tests/telegram/test_send_budget.py",
+    "tests/circuits/test_sender_limits.py",
+    "tests/test_cli_core.py",
+    "tests/nlp/test_cli.py::test_classify_writes",
+    "tests/circuits/test_plan_chat.py::test_cancelling_a_circuit_with_more_than_a_thousand",
+    "tests/wechat/test_wechat_work_lifecycle.py::test_a_handler_slowed",
+)
+
+
+def pytest_collection_modifyitems(items):
+    """The ``SLOW_FIRST`` tests first, in their order of collection; then the rest, as collected."""
+    slow = [item for item in items if item.nodeid.startswith(SLOW_FIRST)]
+    if slow:
+        chosen = set(map(id, slow))
+        items[:] = slow + [item for item in items if id(item) not in chosen]
 
 
 def pytest_runtest_logreport(report):

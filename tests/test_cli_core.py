@@ -1,28 +1,29 @@
-"""The command line as a user runs it: a real process, a real database file."""
+"""The command line as a user runs it, on a real database file: in this process (``tests.cli_runner``), and
+``--help`` as a real process, the entry point a user types."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.cli_runner import run_bot, run_bot_process
 
 
-def run_cli(*args: str, var: Path, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def _env(var: Path) -> dict[str, str]:
     env = {**os.environ, "XUNZHEN_VAR_DIR": str(var), "PYTHONIOENCODING": "utf-8"}
     env.pop("DATABASE_URL", None)
-    env.update(env_extra or {})
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    return env
+
+
+def run_cli(*args: str, var: Path) -> subprocess.CompletedProcess:
+    return run_bot(list(args), _env(var))
 
 
 def test_help_lists_the_commands(tmp_path):
-    out = run_cli("--help", var=tmp_path)
+    out = run_bot_process(["--help"], _env(tmp_path))
     assert out.returncode == 0
     for cmd in ("run", "seed", "import", "migrate", "status"):
         assert cmd in out.stdout

@@ -1,28 +1,24 @@
-"""The local chat that `make run` opens, and the scripted demo, as real processes."""
+"""The local chat that `make run` opens, and the scripted demo: `make run` as a real process, the rest in this
+process (``tests.cli_runner``)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.cli_runner import run_bot, run_bot_process
 
 
-def run(args: list[str], tmp_path: Path, stdin: str = "") -> subprocess.CompletedProcess:
+def _env(tmp_path: Path) -> dict[str, str]:
     env = {**os.environ, "XUNZHEN_VAR_DIR": str(tmp_path), "PYTHONIOENCODING": "utf-8"}
     for k in ("DATABASE_URL", "TELEGRAM_TOKEN", "XUNZHEN_TRANSPORT"):
         env.pop(k, None)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return env
+
+
+def run(args: list[str], tmp_path: Path, stdin: str = "") -> subprocess.CompletedProcess:
+    return run_bot(args, _env(tmp_path), stdin)
 
 
 def test_run_opens_the_local_chat_on_first_start_and_walks_a_flow(tmp_path):
@@ -43,7 +39,7 @@ def test_run_opens_the_local_chat_on_first_start_and_walks_a_flow(tmp_path):
         )
         + "\n"
     )
-    out = run(["run"], tmp_path, script)
+    out = run_bot_process(["run"], _env(tmp_path), script, timeout=180)
     assert out.returncode == 0, out.stderr
     assert "首次运行" in out.stdout and "行政村 384" in out.stdout
     assert "现在的身份：廖德福（村医）" in out.stdout

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -16,7 +15,7 @@ from storage.tables import ChatAccountRow
 from storage.uow import SqlUnitOfWork
 from tests.circuits.circuit_helpers import REMINDER_AT, VILLAGE, Clock, add_subscribers, china, make_circuit
 from tests.circuits.test_announcement_fanout import _setup
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_KEY, wait_for
 
 
 def _cancelled(before: Circuit) -> Circuit:
@@ -51,9 +50,17 @@ def test_a_reminder_fanned_out_while_its_circuit_is_being_cancelled_is_not_left_
                 done.append(announcer.fan_out(u, aid, now))
                 u.commit()
 
+        def waiting_or_done() -> bool:
+            if not worker.is_alive():
+                return True
+            with engine.connect() as conn:  # the fan-out's session waits for the cancellation's lock
+                return bool(conn.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()").scalar())
+
         worker = threading.Thread(target=fan_out)
         worker.start()
-        time.sleep(0.5)  # the fan-out runs (or waits for the circuit) meanwhile
+        assert wait_for(waiting_or_done, 10)  # the fan-out ran, or waits for the circuit, meanwhile
         change.commit()
         change.__exit__(None, None, None)
         worker.join(10)

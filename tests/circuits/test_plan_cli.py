@@ -1,4 +1,4 @@
-"""``python -m bot plan --accept`` as an operator runs it: a real process on a real database file.
+"""``python -m bot plan --accept`` as an operator runs it on a real database file (a real process once).
 
 Accepting a month's plan on the command line is the same use case as pressing 接受排班建议 in chat, so it tells
 the same people: the filing village doctor and the resident linked to the order, both through the outbox (a
@@ -8,18 +8,18 @@ command line has no chat of its own to answer in).
 from __future__ import annotations
 
 import subprocess
-import sys
 
 from domain.orders import OrderStatus
 from storage.uow import SqlUnitOfWork
-from tests.circuits.circuit_helpers import ROOT, add_account, scheduled_order, worker_env
+from tests.circuits.circuit_helpers import add_account, scheduled_order, worker_env
+from tests.cli_runner import run_bot, run_bot_process
 from tests.conftest import FIXED_NOW
 
 
-def _plan(url: str, *args: str) -> subprocess.CompletedProcess:
+def _plan(url: str, *args: str, process: bool = False) -> subprocess.CompletedProcess:
+    """``plan --month 2026-12``: a real process, or in this process (``tests.cli_runner``)."""
     env = worker_env(url, None, FIXED_NOW, PYTHONIOENCODING="utf-8")
-    return subprocess.run([sys.executable, "-m", "bot", "plan", "--month", "2026-12", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return (run_bot_process if process else run_bot)(["plan", "--month", "2026-12", *args], env)
 
 
 def test_plan_accept_on_the_command_line_tells_the_village_doctor_and_the_resident(templates, tmp_path, cipher):
@@ -30,7 +30,7 @@ def test_plan_accept_on_the_command_line_tells_the_village_doctor_and_the_reside
         add_account(uow, "telegram", "9002", FIXED_NOW, resident_id=o.resident_id)  # the resident, linked
         uow.commit()
 
-    out = _plan(str(engine.url), "--hospital", "CH350421", "--accept")
+    out = _plan(str(engine.url), "--hospital", "CH350421", "--accept", process=True)
 
     assert out.returncode == 0, out.stderr
     assert '"orders_scheduled": 1' in out.stderr

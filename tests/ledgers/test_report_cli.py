@@ -1,11 +1,11 @@
-"""``python -m bot report`` and friends as a clerk runs them: a real process on the seeded year (SQLite)."""
+"""``python -m bot report`` and friends as a clerk runs them on the seeded year (SQLite): refusals as a real
+process, the rest in this process (``tests.cli_runner``)."""
 
 from __future__ import annotations
 
 import csv
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,9 +21,8 @@ from domain.ledgers import (
     wait_stats,
 )
 from domain.places import PlaceLevel
+from tests.cli_runner import run_bot, run_bot_process
 from tests.conftest import TEST_KEY
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +37,8 @@ def world_copy(sqlite_world, tmp_path_factory):
     return dest
 
 
-def bot(*args: str, db: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {
+def _env(db: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{db}",
         "XUNZHEN_SECRET_KEY": TEST_KEY,
@@ -47,15 +46,16 @@ def bot(*args: str, db: Path, stdin: str | None = None) -> subprocess.CompletedP
         "PYTHONIOENCODING": "utf-8",
         "MPLBACKEND": "Agg",
     }
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+
+
+def bot(*args: str, db: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """The command in this process (``tests.cli_runner``)."""
+    return run_bot(list(args), _env(db), stdin)
+
+
+def bot_process(*args: str, db: Path) -> subprocess.CompletedProcess:
+    """The command as a real process, as a clerk runs it."""
+    return run_bot_process(list(args), _env(db))
 
 
 def test_the_yearly_workbook_has_one_frozen_sheet_per_ledger_and_charts(world_copy, tmp_path):
@@ -135,8 +135,8 @@ def test_csv_and_markdown_for_a_county_month(world_copy, tmp_path):
 
 
 def test_bad_period_and_unknown_county_are_refused(world_copy):
-    assert bot("report", "--period", "2026-13", db=world_copy).returncode == 2
-    bad = bot("report", "--period", "2026", "--county", "999999", "--format", "md", db=world_copy)
+    assert bot_process("report", "--period", "2026-13", db=world_copy).returncode == 2
+    bad = bot_process("report", "--period", "2026", "--county", "999999", "--format", "md", db=world_copy)
     assert bad.returncode == 2 and "ledger.bad_area" in bad.stderr
 
 

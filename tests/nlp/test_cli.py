@@ -1,16 +1,15 @@
-import json
-import subprocess
-import sys
-from pathlib import Path
+"""The NLP commands: classifying piped JSON Lines as a real process, the rest in this process
+(``tests.cli_runner``)."""
 
-ROOT = Path(__file__).resolve().parents[2]
+import json
+import os
+import subprocess
+
+from tests.cli_runner import run_bot, run_bot_process
 
 
 def run(args: list[str], stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True, cwd=ROOT,
-        encoding="utf-8", timeout=120,
-    )
+    return run_bot(args, os.environ, stdin)
 
 
 def test_classify_writes_one_line_per_input_and_survives_bad_lines():
@@ -24,7 +23,7 @@ def test_classify_writes_one_line_per_input_and_survives_bad_lines():
         json.dumps({"text": "老人心口疼，出了一身冷汗", "sex": "X"}, ensure_ascii=False),
         json.dumps({"text": "老人心口疼，出了一身冷汗"}, ensure_ascii=False),
     ]
-    proc = run(["classify"], "\n".join(lines) + "\n")
+    proc = run_bot_process(["classify"], os.environ, "\n".join(lines) + "\n")
     assert proc.returncode == 0, proc.stderr
     out = [json.loads(x) for x in proc.stdout.splitlines()]
     assert len(out) == len(lines)

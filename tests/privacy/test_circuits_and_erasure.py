@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -20,12 +19,12 @@ from domain.circuits import Circuit, CircuitLevel, HalfDay
 from domain.orders import OrderStatus
 from storage.tables import AbsenceRow, AuditRow, ChatAccountRow, OrderRow
 from tests.circuits.circuit_helpers import scheduled_order
+from tests.cli_runner import run_bot
 from tests.conftest import ALSO_ON_POSTGRES, ON_SHARED_DATABASES, ON_SQLITE_FILES, TEST_KEY
 from tests.handlers.test_onboarding import issued_link
 from tests.handlers.test_order_lifecycle import file_order, stored
 
 OUTSIDE = "350423101"  # 龙津镇, 清流县: 明溪县总医院 (S0002's hospital) supports nothing there
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def refusals(app, reason: str) -> int:
@@ -153,8 +152,7 @@ def _cli(app, tmp_path, *argv: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XUNZHEN_", "DATABASE_URL"))}
     env.update(DATABASE_URL=app.engine.url.render_as_string(hide_password=False), XUNZHEN_SECRET_KEY=TEST_KEY,
                XUNZHEN_VAR_DIR=str(tmp_path / "cli-var"), XUNZHEN_FAKE_NOW="2026-11-23T18:00:00+08:00")
-    return subprocess.run([sys.executable, "-m", "bot", *argv], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
+    return run_bot(list(argv), env)
 
 
 @ON_SHARED_DATABASES

@@ -570,7 +570,9 @@ async def test_a_killed_handler_process_is_replaced_and_the_chat_goes_on(driver:
     assert "系统繁忙" in driver.last("doctor"), driver.texts("doctor")[-2:]
     assert adapter.bridge.processes.restarts == 1
 
-    # A new worker serves the same chat; the draft survived in the database.
+    # A new worker serves the same chat; the draft survived in the database. (Waited for until it has loaded, as
+    # at start: a busy machine may take longer than an update's time to spawn it.)
+    await asyncio.wait_for(adapter.bridge.processes.start(), 60)
     await driver.say("doctor", "邱")
     assert any("邱瑞鹏" in b["text"] for b in fake.sent(USERS["doctor"])[-1].buttons), driver.texts("doctor")[-2:]
 
