@@ -95,3 +95,8 @@ class Circuit:
     def completed(self) -> Circuit:
         """The same circuit, held (a new value, as for ``moved``)."""
         return replace(self, status=self._after(CircuitAction.COMPLETE))
+
+
+def month_day(d: date) -> str:
+    """A date as every message writes it: "1月5日" (never "01月05日")."""
+    return f"{d.month}月{d.day}日"

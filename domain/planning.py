@@ -58,7 +58,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from domain.circuits import Circuit, CircuitLevel, CircuitStatus, HalfDay
+from domain.circuits import Circuit, CircuitLevel, CircuitStatus, HalfDay, month_day
 from domain.errors import DomainError
 from domain.orders import Order, Urgency
 from domain.places import Institution, InstitutionKind, Place, PlaceLevel
@@ -550,7 +550,7 @@ class _Planner:
                     self.conflicts.append(
                         Conflict(
                             "double_booked",
-                            f"已排巡诊冲突：{self.staff_label(sid)} 在 {_md(c.day)}{_HALF[c.half_day]}同时在 "
+                            f"已排巡诊冲突：{self.staff_label(sid)} 在 {month_day(c.day)}{_HALF[c.half_day]}同时在 "
                             f"{self.place_name(other)} 和 {self.place_name(c.place_code)}",
                         )
                     )
@@ -558,7 +558,7 @@ class _Planner:
                     self.conflicts.append(
                         Conflict(
                             "on_leave",
-                            f"已排巡诊冲突：{self.staff_label(sid)} 在 {_md(c.day)} 请假，"
+                            f"已排巡诊冲突：{self.staff_label(sid)} 在 {month_day(c.day)} 请假，"
                             f"但已排在 {self.place_name(c.place_code)}",
                         )
                     )
@@ -878,8 +878,6 @@ _PURPOSE = {Purpose.ORDERS: "订单巡诊", Purpose.FREQUENCY: "例行巡诊", P
 _WEEKDAYS = "一二三四五六日"
 
 
-def _md(d: date) -> str:
-    return f"{d.month}月{d.day}日"
 
 
 def _width(text: str) -> int:
@@ -958,7 +956,7 @@ def format_proposal(p: PlanProposal, *, max_orders: int | None = None) -> str:
             head += "（尽快）"
         if o.day is not None and o.half_day is not None:
             where = name(o.place_code or "", o.place_code or "")
-            out.append(f"{head}：{_md(o.day)}{_HALF[o.half_day]}在{where}，预计等待 {o.wait_days} 天")
+            out.append(f"{head}：{month_day(o.day)}{_HALF[o.half_day]}在{where}，预计等待 {o.wait_days} 天")
         else:
             out.append(f"{head}：本月未能安排——{_REASON[o.reason] if o.reason else '原因不明'}")
     if max_orders is not None and len(p.orders) > max_orders:

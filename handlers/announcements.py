@@ -27,7 +27,7 @@ from domain.announcements import (
     next_reminder_at,
     should_fan_out,
 )
-from domain.circuits import Circuit
+from domain.circuits import Circuit, month_day
 from domain.places import InstitutionKind, PlaceLevel
 from domain.specialties import catalogue
 from domain.staff import Role
@@ -61,8 +61,6 @@ def _half(c: Circuit) -> str:
     return t(f"half_day.{c.half_day.value}")
 
 
-def _date(d: date) -> str:
-    return f"{d.month}月{d.day}日"
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,8 +327,8 @@ class Announcer:
             d = date.fromisoformat(before["day"])
             half = t(f"half_day.{before['half_day']}")
             place = self._place_name(uow, before["place"])
-            return Notice(kind, t("ann.cancel.head", date=_date(d), half_day=half, place=place), d,
-                          _date(d), t(f"weekday.{d.weekday()}"), half, None, place, "", (), (),
+            return Notice(kind, t("ann.cancel.head", date=month_day(d), half_day=half, place=place), d,
+                          month_day(d), t(f"weekday.{d.weekday()}"), half, None, place, "", (), (),
                           t("ann.cancel.tail"))
         place = self._place_name(uow, c.place_code)
         days = (c.day - now.astimezone(CHINA).date()).days
@@ -359,7 +357,7 @@ class Announcer:
             if o.confirmed_specialty
         ]
         note = "；".join(self._changes(uow, detail)) if kind is AnnouncementKind.UPDATE else ""
-        return Notice(kind, head, c.day, _date(c.day), t(f"weekday.{c.day.weekday()}"), _half(c),
+        return Notice(kind, head, c.day, month_day(c.day), t(f"weekday.{c.day.weekday()}"), _half(c),
                       circuit_start(c.day, c.half_day), place, hospital.name if hospital else c.hospital_code,
                       tuple(experts), tuple(dict.fromkeys(wanted + specs)), note)
 
@@ -369,7 +367,7 @@ class Announcer:
         if (before.get("day"), before.get("half_day")) != (after.get("day"), after.get("half_day")):
 
             def when(x: dict) -> str:
-                return _date(date.fromisoformat(x["day"])) + t(f"half_day.{x['half_day']}")
+                return month_day(date.fromisoformat(x["day"])) + t(f"half_day.{x['half_day']}")
 
             out.append(t("ann.change.time", old=when(before), new=when(after)))
         if before.get("place") != after.get("place"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.circuits import CircuitStatus
+from domain.circuits import CircuitStatus, month_day
 from domain.errors import DomainError, PermissionDenied
 from domain.orders import Action, OrderStatus
 from domain.staff import Role
@@ -32,7 +32,7 @@ def circuits(ctx: Ctx, arg: str) -> None:
         ctx.reply(
             t(
                 "circuits.line",
-                date=f"{c.day:%m月%d日}",
+                date=month_day(c.day),
                 half_day=t(f"half_day.{c.half_day.value}"),
                 place=ctx.place_name(c.place_code),
                 count=len(orders),

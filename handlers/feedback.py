@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from domain.circuits import month_day
 from domain.errors import DomainError
 from domain.staff import Role
 from handlers import texts_ledgers  # noqa: F401  (registers the texts)
@@ -48,7 +49,7 @@ def rate(ctx: Ctx, arg: str) -> None:
             t(
                 "rate.line",
                 number=o.number,
-                date=f"{o.updated_at.astimezone(CHINA):%m月%d日}",
+                date=month_day(o.updated_at.astimezone(CHINA).date()),
                 resident=r.name if r else "",
             ),
             [[ctx.btn(str(n), "fb.score", id=o.id, score=n) for n in range(1, 6)]],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from domain.circuits import Circuit, HalfDay
+from domain.circuits import Circuit, HalfDay, month_day
 from domain.errors import DomainError
 from domain.orders import OrderStatus
 from domain.planning import format_proposal, parse_month, propose_plan
@@ -118,7 +118,7 @@ def show_list(ctx: Ctx) -> None:
 
 
 def _line(ctx: Ctx, c: Circuit) -> str:
-    return t("plan.list.line", id=c.id, date=f"{c.day.month}月{c.day.day}日", weekday=t(f"weekday.{c.day.weekday()}"),
+    return t("plan.list.line", id=c.id, date=month_day(c.day), weekday=t(f"weekday.{c.day.weekday()}"),
              half_day=t(f"half_day.{c.half_day.value}"), place=ctx.place_name(c.place_code), experts=_experts(ctx, c),
              orders=len(ctx.uow.orders.list(circuit_id=c.id)))
 
@@ -130,7 +130,7 @@ def _own_circuit(ctx: Ctx, circuit_id: object) -> Circuit:
 def warnings(ctx: Ctx, c: Circuit) -> list[str]:
     """Conflicts worth a second look: an expert booked twice or on leave, a place outside the area, a day off."""
     out = []
-    when = dict(date=f"{c.day.month}月{c.day.day}日", half_day=t(f"half_day.{c.half_day.value}"))
+    when = dict(date=month_day(c.day), half_day=t(f"half_day.{c.half_day.value}"))
     same_day = ctx.uow.schedule.circuits_between(c.day, c.day)
     leave = ctx.uow.schedule.leave(c.day, c.day, c.expert_ids)
     for sid in sorted(c.expert_ids):
@@ -167,7 +167,7 @@ def create(ctx: Ctx, words: list[str]) -> None:
         ctx.reply(t("plan.bad_new"))
         return
     c = circuits.create_circuit(ctx.uow, actor_of(ctx), ctx.now, words[0], day, HALVES[words[2].lower()], words[3:])
-    ctx.reply(t("plan.created", id=c.id, date=f"{day.month}月{day.day}日", half_day=t(f"half_day.{c.half_day.value}"),
+    ctx.reply(t("plan.created", id=c.id, date=month_day(day), half_day=t(f"half_day.{c.half_day.value}"),
                 place=ctx.place_name(c.place_code), experts=_experts(ctx, c)),
               [[ctx.btn(t("plan.add_orders"), "plan.add", id=c.id)]])
     _warn(ctx, c)
@@ -196,7 +196,7 @@ def move(ctx: Ctx, text: str) -> None:
     after = circuits.move_circuit(ctx.uow, actor_of(ctx), ctx.now, ctx.acc.draft.get("id"), day,
                                   HALVES[m.group(2).lower()], m.group(3))
     ctx.acc.clear()
-    ctx.reply(t("plan.moved", id=after.id, date=f"{day.month}月{day.day}日",
+    ctx.reply(t("plan.moved", id=after.id, date=month_day(day),
                 half_day=t(f"half_day.{after.half_day.value}"), place=ctx.place_name(after.place_code)))
     _warn(ctx, after)
 
@@ -205,7 +205,7 @@ def move(ctx: Ctx, text: str) -> None:
 def ask_cancel(ctx: Ctx, payload: dict) -> None:
     """Confirm before cancelling."""
     c = _own_circuit(ctx, payload.get("id"))
-    ctx.reply(t("plan.confirm_cancel", id=c.id, date=f"{c.day.month}月{c.day.day}日",
+    ctx.reply(t("plan.confirm_cancel", id=c.id, date=month_day(c.day),
                 half_day=t(f"half_day.{c.half_day.value}"), place=ctx.place_name(c.place_code)),
               [[ctx.btn(t("plan.confirm_cancel_button"), "plan.cancel_yes", id=c.id)]])
 

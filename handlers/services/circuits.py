@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from domain.announcements import has_started
-from domain.circuits import Circuit, CircuitLevel, CircuitStatus, HalfDay
+from domain.circuits import Circuit, CircuitLevel, CircuitStatus, HalfDay, month_day
 from domain.errors import DomainError, PermissionDenied
 from domain.orders import Action, Order, OrderStatus
 from domain.permissions import Jurisdiction
@@ -166,7 +166,7 @@ def scheduled_notices(uow: UnitOfWork, o: Order, c: Circuit) -> list[Notice]:
     """The filing village doctor hears with the order's number; the resident gets a personal notice, without it."""
     place = uow.reference.place(c.place_code)
     experts = expert_names(uow, c)
-    when = dict(date=f"{c.day.month}月{c.day.day}日", half_day=t(f"half_day.{c.half_day.value}"),
+    when = dict(date=month_day(c.day), half_day=t(f"half_day.{c.half_day.value}"),
                 place=place.name if place else c.place_code)
     r = uow.residents.get(o.resident_id)
     to_doctor = t("notify.circuit_scheduled", number=o.number, resident=r.name if r else "", experts=experts, **when)

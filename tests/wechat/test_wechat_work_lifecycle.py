@@ -68,6 +68,17 @@ async def file_order(d: Driver) -> str:
     return text.split("订单号 ")[1].split("。")[0]
 
 
+async def test_card_buttons_keep_to_wecoms_ten_characters_and_the_details_stay_readable(wecom: Driver):
+    d = wecom
+    await d.login("doctor", *STAFF["doctor"])
+    await file_order(d)
+    cards = d.fake.to("doctor", "wecom_card")
+    labels = [label for card in cards for label, _ in card.buttons]
+    assert labels and all(len(label) <= 10 for label in labels), labels
+    resident_card = next(c for c in cards if any(label == "邱瑞鹏" for label, _ in c.buttons))
+    assert "邱瑞鹏（" in resident_card.text and "年生" in resident_card.text  # the whole label, in the card's body
+
+
 async def test_full_order_lifecycle_for_staff_over_wecom(wecom: Driver):
     d = wecom
     for user, (code, role) in STAFF.items():

@@ -122,7 +122,9 @@ class MpDeliverer(Deliverer):
                 lines = []
                 for b in buttons:
                     shown.append([b.label, b.data, message_id])
-                    lines.append(CHOICE_LINE.format(n=len(shown), label=b.label))
+                    # A choice that is its own number ("5" of a rating) is "回复 5", not "回复 5 5".
+                    n = len(shown)
+                    lines.append(f"回复 {n}" if b.label.strip() == str(n) else CHOICE_LINE.format(n=n, label=b.label))
                 text = text.rstrip() + "\n\n" + "\n".join(lines)
             result.extend(self._texts(o.chat_id, text))
         if inbound is not None and inbound.chat_id not in numbered:

@@ -15,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 import secrets
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from bot.delivery.channels import BaseChannel, ChannelLimits, SendResult
@@ -43,6 +45,7 @@ PATH = "/wecom/callback"
 CARD_BUTTONS = 6  # WeCom's limit per button_interaction card
 TITLE_LIMIT = 36  # characters of main_title.title
 SUBTITLE_LIMIT = 160  # characters of sub_title_text
+LABEL_LIMIT = 10  # characters WeCom recommends for a card button's text
 CHOOSE = "请选择："
 MORE = "更多选项："
 HANDLED = "已处理"
@@ -108,6 +111,9 @@ class WeComDeliverer(Deliverer):
                 result.extend(self._texts(o.chat_id, o.text))
                 continue
             first, _, rest = o.text.strip().partition("\n")
+            buttons, details = short_labels(buttons)
+            if details:  # the whole of a label cut short goes into the card's body
+                rest = (rest.strip() + "\n" + "\n".join(details)).strip()
             fits = len(first) <= TITLE_LIMIT and len(rest) <= SUBTITLE_LIMIT
             if not fits:
                 result.extend(self._texts(o.chat_id, o.text))
@@ -239,3 +245,22 @@ class WeComChannel(BaseChannel):
             if result.outcome != "ok":
                 return result
         return SendResult.ok()
+
+
+def short_labels(buttons: list[Button]) -> tuple[list[Button], list[str]]:
+    """Button labels within WeCom's 10 characters: a label with details in brackets keeps its name
+    ("邱瑞鹏（男，1942年生）" → "邱瑞鹏"), and its whole text comes back as a line for the card's body; labels that
+    would then be the same are numbered ("1 邱瑞鹏", "2 邱瑞鹏")."""
+    short = []
+    for b in buttons:
+        label = b.label
+        if len(label) > LABEL_LIMIT:
+            head = re.split(r"[（(]", label, maxsplit=1)[0].strip()
+            label = head if 0 < len(head) <= LABEL_LIMIT else label[:LABEL_LIMIT - 1] + "…"
+        short.append(label)
+    numbered = len(set(short)) < len(short)
+    if numbered:
+        short = [f"{i} {s}"[:LABEL_LIMIT] for i, s in enumerate(short, start=1)]
+    details = [f"· {i} {b.label}" if numbered else f"· {b.label}"
+               for i, (s, b) in enumerate(zip(short, buttons, strict=True), start=1) if s != b.label]
+    return [replace(b, label=s) for s, b in zip(short, buttons, strict=True)], details
