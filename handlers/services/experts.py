@@ -9,6 +9,7 @@ and the audit log records it.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +27,7 @@ from storage.ports import UnitOfWork
 
 NEED_CHARS = 30  # the need "in short": enough to prepare, not the whole story
 MAX_BRIEFED = 30  # orders listed in one briefing; /circuits shows the rest
+_NUMBERS = re.compile(r"[0-9Xx]*\*{2,}[0-9Xx]*|\d{7,}[0-9Xx]?")  # a masked number, or digits that could be one
 
 
 @dataclass(slots=True)
@@ -54,8 +56,9 @@ def _specialty(code: str | None) -> str:
 
 
 def need_in_short(text: str) -> str:
-    """The first words of a need, on one line (stored needs already have phone and ID numbers masked)."""
-    flat = " ".join(text.split())
+    """The first words of a need, on one line, without any phone or ID number, even masked: stored needs have them
+    masked (``139****5678``); what is left of one, or a long run of digits, is dropped, not cut in half."""
+    flat = " ".join(_NUMBERS.sub("", text).split())
     return flat if len(flat) <= NEED_CHARS else flat[:NEED_CHARS] + "…"
 
 
