@@ -13,6 +13,9 @@ Rules:
   circuit.
 * After downtime several reminders may be due at once: only the latest one goes out (the others are
   superseded), so nobody gets "in 3 days" and "tomorrow" in the same minute.
+* The circuit's experts get a briefing (their orders, with residents' names) once per slot, the day before at
+  the time of the day-before reminder (``briefing_offset``). A circuit created or moved after that time, or a
+  briefing missed during downtime, is briefed at the next sweep, as long as the circuit has not started.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class AnnouncementKind(StrEnum):
     REMINDER = "reminder"
     UPDATE = "update"
     CANCEL = "cancel"
+    BRIEFING = "briefing"  # to the circuit's experts only: the orders they will see
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +137,41 @@ def next_reminder_at(c: Circuit, offsets: tuple[Offset, ...], changed_at: dateti
     return min(later) if later else None
 
 
+def briefing_offset(offsets: tuple[Offset, ...]) -> Offset:
+    """When experts are briefed: at the day-before reminder's time if one is configured, else 09:00 the day before.
+
+    The village hears "明天" at the same moment the expert gets the list, within office hours (a question can still
+    be phoned through to the hospital or the village doctor), and one setting moves both.
+    """
+    return next((o for o in offsets if o.days_before == 1), Offset(1))
+
+
+def briefing_key(c: Circuit) -> str:
+    """The briefing's unique key: one per slot, so a moved circuit is briefed again and nothing twice."""
+    return f"briefing@{slot_key(c)}"
+
+
+def briefing_at(c: Circuit, offset: Offset) -> datetime:
+    """When the circuit's experts are briefed (aware, Sanming time)."""
+    return datetime.combine(c.day - timedelta(days=offset.days_before), offset.at, CHINA)
+
+
+def due_briefing(c: Circuit, offset: Offset, now: datetime) -> datetime | None:
+    """The briefing's planned time if it is due now (planned, not started, its time reached), else None."""
+    if c.status is not CircuitStatus.PLANNED or has_started(c, now):
+        return None
+    at = briefing_at(c, offset)
+    return at if at <= now else None
+
+
+def next_briefing_at(c: Circuit, offset: Offset, now: datetime) -> datetime | None:
+    """When the circuit's briefing falls due after ``now``, or None."""
+    if c.status is not CircuitStatus.PLANNED:
+        return None
+    at = briefing_at(c, offset)
+    return at if now < at < circuit_start(c.day, c.half_day) else None
+
+
 def change_kind(before: Circuit, after: Circuit) -> AnnouncementKind | None:
     """The notice a change calls for: a cancellation, an update (time, place or experts), or none."""
     if after.status is CircuitStatus.CANCELLED and before.status is not CircuitStatus.CANCELLED:
@@ -155,6 +194,8 @@ def should_fan_out(kind: AnnouncementKind, key: str, c: Circuit, offsets: tuple[
         return "cancelled"
     if kind is AnnouncementKind.UPDATE:
         return None
+    if kind is AnnouncementKind.BRIEFING:
+        return None if key == briefing_key(c) else "stale"
     current = due_reminder(c, offsets, changed_at, now)
     if current is None or current.key != key:
         stale = not key.endswith("@" + slot_key(c))

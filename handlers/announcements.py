@@ -5,7 +5,8 @@ circuits which reminders are due, writes one announcement row per reminder (uniq
 fans every due, unhandled announcement out into the outbox in the same transaction that marks it fanned
 out. Running it twice, or after a crash half-way, neither loses nor doubles anything: the announcement row
 is marked only together with its outbox rows, and outbox rows are unique per (announcement, recipient,
-channel).
+channel). The experts' day-before briefing (their orders) is one more announcement row per circuit and slot,
+with the same guarantees, sent to the circuit's experts only.
 """
 
 from __future__ import annotations
@@ -21,9 +22,13 @@ from domain.announcements import (
     DEFAULT_OFFSETS,
     AnnouncementKind,
     Offset,
+    briefing_key,
+    briefing_offset,
     change_kind,
     circuit_start,
+    due_briefing,
     due_reminder,
+    next_briefing_at,
     next_reminder_at,
     should_fan_out,
 )
@@ -32,6 +37,7 @@ from domain.places import InstitutionKind, PlaceLevel
 from domain.specialties import catalogue
 from domain.staff import Role
 from handlers.core import private_chat_of
+from handlers.services.experts import briefing_notices
 from handlers.texts_circuits import t
 from storage.ports import UnitOfWork, UnitOfWorkFactory
 from storage.repositories.schedule import circuit_json
@@ -44,9 +50,12 @@ class SweepResult:
     """What one sweep did."""
 
     reminders_created: int = 0
-    fanned_out: int = 0
+    briefings_created: int = 0  # experts' day-before briefings that fell due
+    fanned_out: int = 0  # announcements to residents and staff (not counting briefings)
     skipped: int = 0
     recipients: int = 0
+    briefed: int = 0  # circuits whose experts' briefing went into the outbox
+    briefing_messages: int = 0  # messages it queued (experts reached; reviewers of an unreachable expert)
     failed: int = 0  # announcements whose fan-out raised (rolled back, left due for the next sweep)
     next_due: datetime | None = None
     skipped_why: dict[str, int] = field(default_factory=dict)
@@ -110,6 +119,7 @@ class Announcer:
         now = self.clock()
         res = SweepResult()
         res.reminders_created = self.plan_reminders(now)
+        res.briefings_created = self.plan_briefings(now)
         with self.uow() as uow:
             due = uow.schedule.due_announcements(now, limit)
         for aid in due:
@@ -117,6 +127,7 @@ class Announcer:
             # transaction rolls back, it stays due, and the next sweep tries again.
             try:
                 with self.uow() as uow:
+                    ann = uow.schedule.announcement(aid)
                     done = self.fan_out(uow, aid, now)
                     uow.commit()
             except Exception:
@@ -129,6 +140,9 @@ class Announcer:
             if why:
                 res.skipped += 1
                 res.skipped_why[why] = res.skipped_why.get(why, 0) + 1
+            elif ann is not None and ann.kind == AnnouncementKind.BRIEFING.value:
+                res.briefed += 1
+                res.briefing_messages += n
             else:
                 res.fanned_out += 1
                 res.recipients += n
@@ -138,6 +152,11 @@ class Announcer:
     def _window(self, now: datetime) -> tuple[date, date]:
         today = now.astimezone(CHINA).date()
         return today, today + timedelta(days=max(o.days_before for o in self.offsets) + 1)
+
+    @property
+    def briefing(self) -> Offset:
+        """When experts get their orders' list: the day-before reminder's time (see ``briefing_offset``)."""
+        return briefing_offset(self.offsets)
 
     def plan_reminders(self, now: datetime) -> int:
         """Write the announcement row of every reminder due now (the latest per circuit); returns rows created."""
@@ -155,6 +174,23 @@ class Announcer:
             uow.commit()
         return created
 
+    def plan_briefings(self, now: datetime) -> int:
+        """Write the briefing row of every circuit whose experts are due their orders' list; returns rows created.
+
+        One row per circuit and slot (unique key): a second sweep, or one after a restart, finds it and adds
+        nothing; the fan-out marks it done with its outbox rows, so it goes out once.
+        """
+        created = 0
+        with self.uow() as uow:
+            for c in uow.schedule.circuits_between(*self._window(now)):
+                at = due_briefing(c, self.briefing, now)
+                if c.id is not None and at is not None and c.expert_ids:
+                    created += uow.schedule.ensure_announcement(
+                        c.id, AnnouncementKind.BRIEFING.value, briefing_key(c), at, now, {"offset": self.briefing.label}
+                    )
+            uow.commit()
+        return created
+
     def next_due(self, now: datetime) -> datetime | None:
         """When the next sweep has something to do: a pending announcement or the next reminder time."""
         with self.uow() as uow:
@@ -163,6 +199,7 @@ class Announcer:
             circuits = uow.schedule.circuits_between(first, last + timedelta(days=1))
             changed = uow.schedule.slot_changed_at(c.id for c in circuits if c.id is not None)
             found += [next_reminder_at(c, self.offsets, changed.get(c.id or 0), now) for c in circuits]
+            found += [next_briefing_at(c, self.briefing, now) for c in circuits if c.expert_ids]
         times = [f for f in found if f is not None]
         return min(times) if times else None
 
@@ -190,6 +227,10 @@ class Announcer:
             uow.schedule.finish_announcement(ann.id, now, 0, why)
             return 0, why
         expires = circuit_start(c.day, c.half_day)
+        if kind is AnnouncementKind.BRIEFING:
+            n = self._brief(uow, ann.id, c, expires, now)
+            uow.schedule.finish_announcement(ann.id, now, n)
+            return n, None
         if kind is not AnnouncementKind.REMINDER:
             # Queued copies of earlier announcements carry the old slot: withdraw them, this notice replaces them.
             uow.outbox.void_pending(uow.schedule.earlier_announcement_ids(c.id or 0, ann.id), f"superseded by {ann.id}")
@@ -220,6 +261,19 @@ class Announcer:
             n += uow.schedule.fan_out_previous(ann.id, c.id or 0, text + footer, expires_at=expires, now=now)
         uow.schedule.finish_announcement(ann.id, now, n)
         return n, None
+
+    @staticmethod
+    def _brief(uow: UnitOfWork, aid: int, c: Circuit, expires: datetime, now: datetime) -> int:
+        """Queue the experts' briefing (and, for an expert nobody can reach, a word to the hospital's reviewers);
+        returns how many messages were queued. Only the reply lane: a handful of staff, not a broadcast."""
+        n = 0
+        for notice in briefing_notices(uow, c, now, f"ann:{aid}").notices:
+            if notice.account.blocked:
+                continue
+            n += int(uow.outbox.enqueue(notice.account.platform, private_chat_of(notice.account), notice.text, None,
+                                        priority="reply", dedupe_key=notice.key, account_id=notice.account.id,
+                                        announcement_id=aid, expires_at=expires, now=now))
+        return n
 
     def _enqueue(self, uow: UnitOfWork, aid: int, acc: ChatAccount, text: str, expires: datetime,
                  now: datetime) -> int:

@@ -52,11 +52,12 @@ def load_order(ctx: Ctx, order_id: object, *, for_update: bool = False) -> Order
 
 
 def deliver(ctx: Ctx, notices: Iterable[Notice]) -> None:
-    """Send a use case's notices: staff hear at once, a resident's personal notice goes through the outbox."""
+    """Send a use case's notices: staff hear at once; a resident's personal notice, and any marked ``queued``
+    (experts'), go through the outbox."""
     notices = list(notices)
-    queue(ctx.uow, (n for n in notices if n.personal), ctx.now)
+    queue(ctx.uow, (n for n in notices if n.personal or n.queued), ctx.now)
     for n in notices:
-        if not n.personal:
+        if not (n.personal or n.queued):
             ctx.send_to([n.account], n.text)
 
 

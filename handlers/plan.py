@@ -18,6 +18,7 @@ from handlers.common import actor_of, answer_refusal, deliver, specialty_name
 from handlers.core import Ctx, Router
 from handlers.services import circuits
 from handlers.services.circuits import expert_names, within_support
+from handlers.services.experts import names
 from handlers.services.planning import accept_plan, plan_inputs, proposal_fingerprint
 from handlers.texts_circuits import t
 
@@ -87,7 +88,12 @@ def accept(ctx: Ctx, payload: dict) -> None:
         return
     done = accept_plan(ctx.uow, actor, ctx.now, p)
     deliver(ctx, done.notices)
-    ctx.edit(t("plan.accepted", circuits=len(done.circuits), orders=len(done.scheduled)))
+    lines = [t("plan.accepted", circuits=len(done.circuits), orders=len(done.scheduled))]
+    if done.experts.reached:
+        lines.append(t("expert.reached", names=names(done.experts.reached)))
+    if done.experts.unreachable:
+        lines.append(t("expert.unreachable", names=names(done.experts.unreachable)))
+    ctx.edit("\n".join(lines))
 
 
 def _experts(ctx: Ctx, c: Circuit) -> str:

@@ -7,9 +7,13 @@ from collections import defaultdict
 from domain.errors import DomainError, PermissionDenied
 from domain.orders import OPEN_STATUSES, Action, Order, OrderStatus, Urgency
 from domain.staff import Role
+from handlers import texts_circuits  # noqa: F401  (registers the expert texts)
 from handlers.common import (
     act,
     acting_staff,
+    actor_of,
+    answer_refusal,
+    deliver,
     emergency_mark,
     load_order,
     notify_decision,
@@ -18,6 +22,7 @@ from handlers.common import (
     viewable_order,
 )
 from handlers.core import Ctx, Router
+from handlers.services import experts as tell_experts
 from handlers.texts import t
 
 router = Router()
@@ -337,19 +342,19 @@ def choose_expert(ctx: Ctx, payload: dict) -> None:
 
 @router.button("hs.expert")
 def assign_expert(ctx: Ctx, payload: dict) -> None:
-    """Dispose as circuit with the chosen expert (who must be an expert of this hospital)."""
-    st, _ = acting_staff(ctx)
-    expert_id = payload.get("expert")
-    name = t("dispose.assign_later")
-    if expert_id is not None:
-        expert = ctx.uow.staff.get(int(str(expert_id)))
-        if expert is None or expert.institution_code != st.institution_code or not expert.has_role(Role.EXPERT):
-            raise PermissionDenied("perm.not_your_circuit")
-        name = expert.name
-    o = _decide(ctx, payload.get("id"), Action.DISPOSE_CIRCUIT, payload.get("v"),
-                expert_id=int(str(expert_id)) if expert_id else None)
-    if o:
-        _decided(ctx, o, Action.DISPOSE_CIRCUIT, name)
+    """Dispose as circuit with the chosen expert (who must be an expert of this hospital); the expert is told on
+    every platform they are bound to, or the reviewer is told to phone them."""
+    done = tell_experts.assign_expert(ctx.uow, actor_of(ctx), ctx.now, payload.get("id"), payload.get("expert"),
+                                 shown=payload.get("v"))
+    o = answer_refusal(ctx, done.decided, lambda x: _show_changed(ctx, x))
+    if o is None:
+        return
+    _decided(ctx, o, Action.DISPOSE_CIRCUIT, done.expert.name if done.expert else t("dispose.assign_later"))
+    deliver(ctx, done.told.notices)
+    if done.told.reached:
+        ctx.reply(t("expert.reached", names=tell_experts.names(done.told.reached)))
+    if done.told.unreachable:
+        ctx.reply(t("expert.unreachable", names=tell_experts.names(done.told.unreachable)))
 
 
 @router.button("hs.remote")

@@ -92,6 +92,29 @@ TEXTS.update(
         "perm.expert_inactive": "这位专家已不在岗（已停用），不能指派。请选择其他专家或“稍后指派”。",
         "absence.served": "这位专家已在巡诊 #{circuit} 上登记过诊疗结果或工作量（已到岗），不能登记为缺席。",
         "notify.circuit_scheduled": "订单 {number}（{resident}）已排入巡诊：{date}{half_day}，{place}，{experts}。",
+        # --- telling experts (handlers/services/experts.py) ------------------------------------------------
+        "expert.assigned": (
+            "【新指派】{hospital}指派您接诊订单 {number}\n"
+            "{village}｜{specialty}｜{urgency}\n需求：{need}\n{when}"
+        ),
+        "expert.when": "巡诊：{date}（{weekday}）{half_day}，{place}",
+        "expert.when_later": "巡诊时间和地点排定后会再通知您。",
+        "expert.plan.head": "【巡诊安排】您已排入以下巡诊：",
+        "expert.plan.line": "· {date}（{weekday}）{half_day}｜{place}｜订单 {count} 个",
+        "expert.plan.tail": "巡诊前一天会发给您订单名单；也可随时发送 /circuits 查看。",
+        "expert.brief.head": "【巡诊名单】{hint}{date}（{weekday}）{half_day}，{place}，您的订单 {count} 个：",
+        "expert.brief.tomorrow": "明天 ",
+        "expert.brief.today": "今天 ",
+        "expert.brief.line": "{i}. {number}｜{resident}｜{village}｜{specialty}｜{need}",
+        "expert.brief.more": "另有 {count} 个订单，请发送 /circuits 查看。",
+        "expert.brief.none": "目前没有排入的订单。",
+        "expert.brief.tail": "到场后发送 /circuits 登记诊疗结果。",
+        "expert.brief.unreachable": (
+            "【巡诊名单未送达】专家 {name} 未绑定聊天账号，{date}（{weekday}）{half_day}在{place}的巡诊订单名单"
+            "没有发出，请电话告知。"
+        ),
+        "expert.reached": "已通知专家：{names}",
+        "expert.unreachable": "专家 {names} 未绑定聊天账号，系统无法通知，请电话告知。",
         # --- steps ----------------------------------------------------------------------------------------
         "step.plan.move": "巡诊改期",
     }

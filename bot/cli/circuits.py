@@ -81,8 +81,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
         uow.commit()
     for c in accepted.refused:
         print(f"未新建：{c.place_code} 不在 {c.hospital_code} 的支援范围内 / refused: outside support", file=sys.stderr)
+    for st in accepted.experts.unreachable:
+        print(f"未能通知专家 {st.name}（{st.code}）：未绑定聊天账号，请电话告知 / expert not reachable by chat",
+              file=sys.stderr)
     print(json.dumps({"circuits_created": len(accepted.circuits), "orders_scheduled": len(accepted.scheduled),
-                      "circuits_refused": len(accepted.refused)}), file=sys.stderr)
+                      "circuits_refused": len(accepted.refused), "experts_told": len(accepted.experts.reached),
+                      "experts_unreachable": len(accepted.experts.unreachable)}), file=sys.stderr)
     return 0
 
 
@@ -105,7 +109,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     clock = make_clock(app.settings.fake_now)
     res = Announcer(app.uow, clock, app.settings.worker.reminders).sweep()
     out: dict[str, object] = {"reminders_created": res.reminders_created, "fanned_out": res.fanned_out,
-                              "skipped": res.skipped, "recipients": res.recipients,
+                              "skipped": res.skipped, "recipients": res.recipients, "briefed": res.briefed,
                               "next_due": res.next_due.isoformat() if res.next_due else None}
     if args.send:
         # The same per-token budget as the workers: a sweep run by hand beside them never breaks a platform limit.

@@ -34,7 +34,8 @@ class _NoMatcher:
 
 def make_sweep(app: App, announcer: Announcer, clock: Callable[[], datetime],
                on_enqueued: Callable[[], object] = lambda: None) -> Callable[[], datetime | None]:
-    """One sweep: announcements due, stale drafts, unacknowledged emergency alerts (all through the outbox)."""
+    """One sweep: announcements and experts' briefings due, stale drafts, unacknowledged emergency alerts (all
+    through the outbox)."""
     conversation = build_conversation(app, clock=clock, matcher=_NoMatcher())
 
     last_purge: list[datetime] = []
@@ -51,9 +52,9 @@ def make_sweep(app: App, announcer: Announcer, clock: Callable[[], datetime],
         outs = conversation.sweep_drafts()  # queued in the outbox by the sweep itself, with the draft's change
         # Emergency alerts nobody acknowledged within ten minutes go up to the supporting hospitals.
         alerts = escalate_due_alerts(app.uow, clock)
-        if res.recipients or outs or alerts.queued:
+        if res.recipients or res.briefing_messages or outs or alerts.queued:
             on_enqueued()
-        if res.fanned_out or res.skipped:
+        if res.fanned_out or res.skipped or res.briefed:
             log.info("sweep: %s", res)
         if alerts.escalated:
             log.warning("sweep: %d emergency alert(s) escalated", alerts.escalated)

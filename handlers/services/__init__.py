@@ -60,6 +60,7 @@ class Notice:
     text: str
     key: str  # unique per event and recipient: the outbox's dedupe key, so a re-run tells nobody twice
     personal: bool = False  # a resident's personal notice: always queued, never answered inline
+    queued: bool = False  # a staff notice that goes through the outbox even in chat (an expert's, see services.experts)
 
 
 def private_chat_of(acc: ChatAccount) -> str:

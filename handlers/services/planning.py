@@ -16,6 +16,7 @@ from domain.support import SupportNetwork
 from handlers.announcements import Announcer
 from handlers.services import Actor, Notice, today_of
 from handlers.services.circuits import schedule_order, within_support
+from handlers.services.experts import Told, plan_notices
 from storage.ports import UnitOfWork
 
 __all__ = ["Accepted", "accept_plan", "plan_inputs", "proposal_fingerprint", "reviewer_of", "within_support"]
@@ -71,6 +72,7 @@ class Accepted:
     scheduled: list[tuple[Order, Circuit]]
     refused: list[Circuit] = field(default_factory=list)  # outside the hospital's support: not created
     notices: list[Notice] = field(default_factory=list)
+    experts: Told = field(default_factory=Told)  # the circuits' experts: who hears (queued), who cannot be reached
 
 
 def reviewer_of(uow: UnitOfWork, hospital_code: str, jurisdiction: Jurisdiction) -> Actor | None:
@@ -81,7 +83,8 @@ def reviewer_of(uow: UnitOfWork, hospital_code: str, jurisdiction: Jurisdiction)
 
 def accept_plan(uow: UnitOfWork, actor: Actor | None, now: datetime, proposal: PlanProposal, *,
                 outside_support_by: Staff | None = None, outside_support_for: str | None = None) -> Accepted:
-    """Create the proposed circuits and schedule their orders, each checked like a manual schedule.
+    """Create the proposed circuits and schedule their orders, each checked like a manual schedule; the filing
+    doctors, linked residents and the circuits' experts are to be told (``notices``, the experts' all queued).
 
     ``actor`` is the hospital reviewer accepting in chat; None is the command line, which acts for each
     hospital's reviewer. A circuit at a place its hospital does not support is not created (nor announced) and
@@ -116,6 +119,9 @@ def accept_plan(uow: UnitOfWork, actor: Actor | None, now: datetime, proposal: P
             if done.decided.done:
                 out.scheduled.append((done.decided.order, c))
                 out.notices += done.notices
+    # Each expert hears once where and when they go (the orders' list follows the day before the circuit).
+    out.experts = plan_notices(uow, by, now, [(c, [o for o, on in out.scheduled if on is c]) for c in out.circuits])
+    out.notices += out.experts.notices
     if outside_support_by is not None and outside_support_for is not None:
         uow.audit.append(AuditEvent(outside_support_by.id, "admin", "plan_outside_support", "institution",
                                     outside_support_for, None, None, None, now,

@@ -92,7 +92,8 @@ def test_one_failing_announcement_does_not_hold_up_the_others(seeded_uow, monkey
     res = announcer.sweep()
     assert res.fanned_out == 1 and res.failed == 1
     with seeded_uow() as u:
-        by_circuit = {a.circuit_id: a for a in u.schedule.announcements(fine.id) + u.schedule.announcements(broken.id)}
+        by_circuit = {a.circuit_id: a for a in u.schedule.announcements(fine.id) + u.schedule.announcements(broken.id)
+                      if a.kind == "reminder"}  # the experts' briefing, due at the same time, needs no rendering
         assert by_circuit[fine.id].fanned_out_at is not None
         assert by_circuit[broken.id].fanned_out_at is None  # left due: the next sweep tries again
         assert u.outbox.rows(announcement_id=by_circuit[broken.id].id) == []  # nothing half-written

@@ -11,7 +11,11 @@ from domain.announcements import (
     DEFAULT_OFFSETS,
     AnnouncementKind,
     Offset,
+    briefing_at,
+    briefing_key,
+    briefing_offset,
     change_kind,
+    due_briefing,
     due_reminder,
     parse_offsets,
     reminder_times,
@@ -67,3 +71,22 @@ def test_changes_are_classified():
     assert change_kind(C, replace(C, expert_ids=frozenset({2}))) is AnnouncementKind.UPDATE
     assert change_kind(C, replace(C, status=CircuitStatus.CANCELLED)) is AnnouncementKind.CANCEL
     assert change_kind(C, C) is None
+
+
+def test_experts_are_briefed_at_the_day_before_reminders_time_or_nine_the_day_before():
+    assert briefing_at(C, briefing_offset(parse_offsets("3d@09:00,1d@17:30"))) == china("2026-12-03 17:30")
+    assert briefing_at(C, briefing_offset(parse_offsets("3d@10:00"))) == china("2026-12-03 09:00")
+
+
+def test_a_briefing_is_one_per_slot_and_never_for_a_cancelled_or_started_circuit():
+    at = Offset(1)
+    assert due_briefing(C, at, china("2026-12-03 08:59")) is None
+    assert due_briefing(C, at, china("2026-12-03 21:00")) == china("2026-12-03 09:00")  # caught up after downtime
+    assert due_briefing(C, at, china("2026-12-04 08:00")) is None  # started
+    assert due_briefing(replace(C, status=CircuitStatus.CANCELLED), at, china("2026-12-03 10:00")) is None
+    moved = replace(C, day=date(2026, 12, 8))
+    assert briefing_key(moved) != briefing_key(C)
+    assert should_fan_out(AnnouncementKind.BRIEFING, briefing_key(C), moved, DEFAULT_OFFSETS, None,
+                          china("2026-12-03 10:00")) == "stale"
+    assert should_fan_out(AnnouncementKind.BRIEFING, briefing_key(C), C, DEFAULT_OFFSETS, None,
+                          china("2026-12-03 10:00")) is None
