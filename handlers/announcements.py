@@ -72,6 +72,9 @@ def _half(c: Circuit) -> str:
 
 
 
+_PUBLISHED = frozenset(k.value for k in (AnnouncementKind.REMINDER, AnnouncementKind.UPDATE, AnnouncementKind.CANCEL))
+
+
 @dataclass(frozen=True, slots=True)
 class NoticeExpert:
     """One expert of a circuit as an announcement names them."""
@@ -369,7 +372,7 @@ class Announcer:
         """An announcement as published to everyone (no personal lines): its facts and its text; None if unknown."""
         ann = uow.schedule.announcement(announcement_id)
         c = uow.circuits.get(ann.circuit_id) if ann is not None else None
-        if ann is None or c is None:
+        if ann is None or c is None or ann.kind not in _PUBLISHED:  # an expert's briefing is no public notice
             return None
         kind = AnnouncementKind(ann.kind)
         return self.facts(uow, c, kind, ann.detail, now), self.render(uow, c, kind, ann.detail, now)

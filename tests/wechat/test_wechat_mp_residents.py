@@ -198,11 +198,13 @@ async def test_the_public_page_behind_the_link_shows_the_whole_notice_to_anyone_
             page = await client.get(f"/a/{page_ref(cipher, aid)}", allow_redirects=False)  # no login
             text = await page.text()
             forged = await client.get(f"/a/{aid}-{'0' * 20}", allow_redirects=False)
-            other = await client.get(f"/a/{page_ref(cipher, aid + 1)}", allow_redirects=False)
+            other = await client.get(f"/a/{page_ref(cipher, aid + 1000)}", allow_redirects=False)
+            briefing = await client.get(f"/a/{page_ref(cipher, aid + 1)}", allow_redirects=False)
             dashboard = await client.get("/", allow_redirects=False)
     assert page.status == 200, text
     for shown in ("坐诊预告", "罗志明", "心血管内科", "明溪县总医院", "就诊请带"):
         assert shown in text, shown
     assert "/unsubscribe" not in text and "您的订单" not in text
     assert forged.status == 404 and other.status == 404  # a guessed or forged address shows nothing
+    assert briefing.status == 404  # the experts' briefing of the same circuit (the next number) is no public notice
     assert dashboard.status == 303  # the rest of the server still needs a login

@@ -239,7 +239,7 @@ class WeChatMpChannel(BaseChannel):
         try:
             found = await asyncio.to_thread(d.template_of, announcement_id)
             if found is None:
-                return SendResult.permanent("announcement gone")
+                return SendResult.permanent(NOT_DELIVERABLE)  # gone, or no public notice (a briefing)
             await asyncio.to_thread(d.send_template, chat_id, *found)
             return SendResult.ok()
         except Exception as e:  # outside the window a refused template has no other route: the outcome says why
