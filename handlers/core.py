@@ -480,7 +480,8 @@ class Conversation:
         A DomainError drops everything the update did (its bookkeeping is redone) and records only the refusal.
         """
         uow, inbound, now = update.uow, update.inbound, update.now
-        acc = uow.chat.get_or_create(inbound.platform, inbound.user_id, inbound.chat_id, inbound.display_name, now)
+        acc = uow.chat.get_or_create(inbound.platform, inbound.user_id, inbound.chat_id, inbound.display_name, now,
+                                     pressed=inbound.button)
         ctx = Ctx(self.services, uow, acc, inbound, now)
         try:
             self._dispatch(ctx)

@@ -354,6 +354,35 @@ def test_audit_events_are_visible_in_their_transaction_and_gone_with_its_rollbac
         assert [e.detail["n"] for e in uow.audit.for_entity("resident", "42")] == [2]
 
 
+def test_a_pressed_button_read_with_the_account_answers_as_its_own_lookup(seeded_uow):
+    """The button a user pressed is read with their account; ``button`` answers the same as a lookup of its own:
+    the owner, action, payload and time, None for an unknown token, and nothing stale after buttons are written."""
+    with seeded_uow() as uow:
+        me = uow.chat.get_or_create("test", "u1", "u1", "居民", FIXED_NOW)
+        other = uow.chat.get_or_create("test", "u2", "u2", "居民", FIXED_NOW)
+        mine = uow.chat.new_button(me.id, "act.mine", {"id": 1}, FIXED_NOW)
+        theirs = uow.chat.new_button(other.id, "act.theirs", {"id": 2}, FIXED_NOW)
+        uow.commit()
+    with seeded_uow() as uow:
+        assert uow.chat.get_or_create("test", "u1", "u1", "居民", FIXED_NOW, pressed=mine).id == me.id
+        assert uow.chat.button(mine) == (me.id, "act.mine", {"id": 1}, FIXED_NOW)
+        assert uow.chat.button(mine) == (me.id, "act.mine", {"id": 1}, FIXED_NOW)  # asked again: looked up
+    with seeded_uow() as uow:
+        uow.chat.account("test", "u1", pressed=theirs)
+        assert uow.chat.button(theirs) == (other.id, "act.theirs", {"id": 2}, FIXED_NOW)
+    with seeded_uow() as uow:
+        uow.chat.account("test", "u1", pressed="nosuchtoken0")
+        assert uow.chat.button("nosuchtoken0") is None
+    with seeded_uow() as uow:
+        assert uow.chat.account("test", "nobody", pressed=mine) is None  # no account: the button is looked up
+        assert uow.chat.button(mine) == (me.id, "act.mine", {"id": 1}, FIXED_NOW)
+    with seeded_uow() as uow:
+        uow.chat.account("test", "u1", pressed="fresh0token0")  # not there yet when the account is read
+        made = uow.chat.new_button(me.id, "act.new", {}, FIXED_NOW)
+        assert uow.chat.button(made) == (me.id, "act.new", {}, FIXED_NOW)
+        assert uow.chat.button(mine) == (me.id, "act.mine", {"id": 1}, FIXED_NOW)
+
+
 def test_button_tokens_are_short_unique_and_differ_between_processes(seeded_uow):
     import multiprocessing
     import re
