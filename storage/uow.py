@@ -185,6 +185,8 @@ class SqlUnitOfWork:
         self._end("rollback")
         self._after_commit.clear()
         self.chat.forget_reads()
+        if "orders" in self.__dict__:
+            self.orders.forget_reads()
         self.audit.discard()
         self.reference_version_seen = None
         self.reference_changed = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import date, timedelta
 
@@ -173,6 +174,31 @@ def test_stale_write_is_refused(seeded_uow):
             a.orders.save(first)
     with seeded_uow() as uow:
         assert uow.orders.get(order.id).status is OrderStatus.TOWNSHIP_APPROVED
+
+
+def test_an_order_saved_twice_in_one_transaction_is_stored_as_last_saved(seeded_uow):
+    """Orders are written back only where they changed since read (or last saved) here: every change lands, the
+    unchanged columns keep their values, and each save still moves the version on."""
+    with seeded_uow() as uow:
+        order = _new_order(uow)
+        uow.commit()
+    with seeded_uow() as uow:
+        township, hospital = uow.staff.by_code("S0005"), uow.staff.by_code("S0002")
+        o = uow.orders.get(order.id)
+        o.apply(Action.TOWNSHIP_APPROVE, actor_staff_id=township.id, actor_role=Role.TOWNSHIP_REVIEWER,
+                now=FIXED_NOW)
+        uow.orders.save(o)
+        o.apply(Action.DISPOSE_CIRCUIT, actor_staff_id=hospital.id, actor_role=Role.HOSPITAL_REVIEWER,
+                now=FIXED_NOW + timedelta(minutes=5), note="巡诊时看")
+        uow.orders.save(o)
+        uow.orders.save(o)  # nothing changed: only the version moves
+        uow.commit()
+    with seeded_uow() as uow:
+        stored = uow.orders.get(order.id)
+    assert stored.version == 3
+    assert (stored.status, stored.disposition_note, stored.updated_at) == (
+        OrderStatus.AWAITING_CIRCUIT, "巡诊时看", FIXED_NOW + timedelta(minutes=5))
+    assert dataclasses.replace(stored, events=[]) == dataclasses.replace(o, events=[])
 
 
 def test_audit_log_is_append_only(seeded_uow):
