@@ -137,9 +137,10 @@ def notify_decision(ctx: Ctx, order: Order, action: Action, detail: str | None =
         decision=t(f"decision.{action.value}"),
         detail=t("notify.detail", text=detail) if detail else "",
     )
-    ctx.notify_staff([order.filed_by_staff_id], text)
+    reviewers: tuple[int, ...] = ()
     if action is Action.TOWNSHIP_APPROVE:
-        ctx.notify_role_at(county_hospitals_of(ctx, order.post_code), Role.HOSPITAL_REVIEWER, text)
+        reviewers = ctx.staff_at(county_hospitals_of(ctx, order.post_code), Role.HOSPITAL_REVIEWER)
     elif action.value.startswith("dispose_") or action is Action.HOSPITAL_REJECT:
-        ctx.notify_role_at(township_centers_of(ctx, order.post_code), Role.TOWNSHIP_REVIEWER, text)
+        reviewers = ctx.staff_at(township_centers_of(ctx, order.post_code), Role.TOWNSHIP_REVIEWER)
+    ctx.notify_groups(([order.filed_by_staff_id], text), (reviewers, text))
 

@@ -319,15 +319,31 @@ class Ctx:
 
     def notify_staff(self, staff_ids: Iterable[int | None], text: str) -> None:
         """Notify these staff members on every platform they are bound on."""
-        self.send_to(self.uow.chat.accounts_of_staff([i for i in staff_ids if i is not None]), text)
+        self.notify_groups((staff_ids, text))
+
+    def notify_groups(self, *groups: tuple[Iterable[int | None], str]) -> None:
+        """Notify each group of staff members with its own text, as ``notify_staff`` would one after the other
+        (a member of two groups gets both), with their accounts read in one statement."""
+        wanted = [[i for i in ids if i is not None] for ids, _ in groups]
+        accounts = self.uow.chat.accounts_of_staff(sorted({i for ids in wanted for i in ids}))
+        for ids, (_, text) in zip(wanted, groups, strict=True):
+            if ids:
+                members = set(ids)
+                self.send_to([a for a in accounts if a.staff_id in members], text)
+
+    def staff_at(self, institution_codes: Iterable[str], role: Role) -> tuple[int, ...]:
+        """The staff members holding ``role`` at these institutions (cached with the reference data)."""
+        codes = tuple(sorted(set(institution_codes)))
+        if not codes:
+            return ()
+        return self.services.reference.memo(
+            self.uow, ("ids_at", codes, role), lambda: tuple(self.uow.staff.ids_at(codes, role))
+        )
 
     def notify_role_at(self, institution_codes: Iterable[str], role: Role, text: str) -> None:
         """Notify everyone holding ``role`` at these institutions."""
-        codes = tuple(sorted(set(institution_codes)))
-        if codes:
-            ids = self.services.reference.memo(
-                self.uow, ("ids_at", codes, role), lambda: tuple(self.uow.staff.ids_at(codes, role))
-            )
+        ids = self.staff_at(institution_codes, role)
+        if ids:
             self.notify_staff(ids, text)
 
     def read_resident(self, resident_id: int | None, purpose: str):
@@ -480,7 +496,8 @@ class Conversation:
         A DomainError drops everything the update did (its bookkeeping is redone) and records only the refusal.
         """
         uow, inbound, now = update.uow, update.inbound, update.now
-        acc = uow.chat.get_or_create(inbound.platform, inbound.user_id, inbound.chat_id, inbound.display_name, now)
+        acc = uow.chat.get_or_create(inbound.platform, inbound.user_id, inbound.chat_id, inbound.display_name, now,
+                                     pressed=inbound.button)
         ctx = Ctx(self.services, uow, acc, inbound, now)
         try:
             self._dispatch(ctx)

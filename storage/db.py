@@ -11,10 +11,15 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import Engine
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 PG_CONNECT_TIMEOUT_S = 5
+# SQLite URLs are served by ImmediateSQLiteDialect (below), registered under this driver name.
+SQLITE_DRIVERNAME = "sqlite.xunzhen"
+SQLITE_URL_DRIVERNAME = "sqlite+xunzhen"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,18 +48,41 @@ def normalise_url(url: str) -> str:
     return url
 
 
+class ImmediateSQLiteDialect(SQLiteDialect_pysqlite):
+    """pysqlite, with every transaction begun by ``BEGIN IMMEDIATE``.
+
+    A read-then-write transaction takes the write lock up front and waits on the busy timeout instead of failing
+    later with "database is locked". SQLAlchemy's recipe for this is an engine ``begin`` event; the dialect's
+    ``do_begin`` does the same without one, and an engine without connection events skips the event dispatch on
+    every statement it runs (about a tenth of a chat update's time, see bench/lifecycle.py). A failure to begin
+    (busy beyond the timeout) is raised as SQLAlchemy's ``OperationalError``, as every other statement's is.
+    """
+
+    supports_statement_cache = True
+
+    def do_begin(self, dbapi_connection: Any) -> None:
+        """Begin a transaction that holds the write lock from its first statement."""
+        dbapi_connection.execute("BEGIN IMMEDIATE")
+
+
+registry.register(SQLITE_DRIVERNAME, __name__, "ImmediateSQLiteDialect")
+
+
 def make_engine(url: str, *, echo: bool = False, sqlite: SqliteOptions | None = None) -> Engine:
     """An engine for ``url``: SQLite gets WAL, a busy timeout, foreign keys and ``BEGIN IMMEDIATE``
     (tuned by ``sqlite``, the defaults when None)."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         options = sqlite or SqliteOptions()
-        path = sa.engine.make_url(url).database
+        parsed = sa.engine.make_url(url)
+        if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
+            parsed = parsed.set(drivername=SQLITE_URL_DRIVERNAME)
+        path = parsed.database
         # A URI filename (``sqlite:///file:...?uri=true``, e.g. an in-memory database shared by name) names no folder.
         if path and path != ":memory:" and not path.startswith("file:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(
-            url,
+            parsed,
             echo=echo,
             # SQL logs must never carry residents' words or numbers, even at DEBUG.
             hide_parameters=True,
@@ -73,9 +101,9 @@ def make_engine(url: str, *, echo: bool = False, sqlite: SqliteOptions | None = 
 
 
 def _sqlite_recipe(engine: Engine, options: SqliteOptions) -> None:
-    # SQLAlchemy's documented recipe: take transaction control away from the pysqlite driver and
-    # start every transaction with BEGIN IMMEDIATE, so a read-then-write transaction takes the write
-    # lock up front and waits on busy_timeout instead of failing later with "database is locked".
+    # SQLAlchemy's documented recipe, first half: take transaction control away from the pysqlite driver (the
+    # dialect then begins every transaction itself, with BEGIN IMMEDIATE: ImmediateSQLiteDialect). A pool event,
+    # not a connection event: it runs once per new driver connection, never per statement.
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
@@ -89,23 +117,6 @@ def _sqlite_recipe(engine: Engine, options: SqliteOptions) -> None:
         # Erased personal data is overwritten on disk, not just unlinked from the b-tree.
         cur.execute("PRAGMA secure_delete=ON")
         cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn):
-        begin_immediate(engine, conn.connection)
-
-
-def begin_immediate(engine: Engine, pooled: Any) -> None:
-    """``BEGIN IMMEDIATE`` on a pooled SQLite connection (see ``_sqlite_recipe``).
-
-    Sent through the driver's public ``execute`` rather than ``exec_driver_sql``: it runs once per chat update,
-    and a Core execution costs more than the statement. A failure (busy beyond the timeout) is raised as
-    SQLAlchemy's, as every other statement's is.
-    """
-    try:
-        pooled.driver_connection.execute("BEGIN IMMEDIATE")
-    except sqlite3.Error as e:
-        raise sa.exc.DBAPIError.instance("BEGIN IMMEDIATE", None, e, sqlite3.Error, dialect=engine.dialect) from e
 
 
 def checkpoint_wal(engine: Engine) -> None:

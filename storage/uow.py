@@ -59,21 +59,66 @@ class SqlUnitOfWork:
         self._after_commit: list[Callable[[], None]] = []
         self.reference_version_seen: int | None = None
         self.reference_changed = False  # this unit of work changed staff or reference data (not yet committed)
-        self.reference = ReferenceRepository(self)
-        self.staff = StaffRepository(self)
-        self.residents = ResidentRepository(self)
-        self.orders = OrderRepository(self)
-        self.circuits = CircuitRepository(self)
-        self.audit = AuditRepository(self)
-        self.chat = ChatRepository(self)
-        self.outbox = OutboxRepository(self)
-        self.schedule = ScheduleRepository(self)
-        self.alerts = EmergencyAlertRepository(self)
-        self.links = LinkRepository(self)
-        self.send_budget = SendBudgetRepository(self)
-        self.ledgers = LedgerRepository(self)
-        self.wechat = WeChatRepository(self)
+        for name in _REPOSITORIES:  # fresh repositories for every use, made when first asked for (see below)
+            self.__dict__.pop(name, None)
         return self
+
+    # The repositories, made on first use: a chat update touches three or four of the fourteen.
+    @functools.cached_property
+    def reference(self) -> ReferenceRepository:
+        return ReferenceRepository(self)
+
+    @functools.cached_property
+    def staff(self) -> StaffRepository:
+        return StaffRepository(self)
+
+    @functools.cached_property
+    def residents(self) -> ResidentRepository:
+        return ResidentRepository(self)
+
+    @functools.cached_property
+    def orders(self) -> OrderRepository:
+        return OrderRepository(self)
+
+    @functools.cached_property
+    def circuits(self) -> CircuitRepository:
+        return CircuitRepository(self)
+
+    @functools.cached_property
+    def audit(self) -> AuditRepository:
+        return AuditRepository(self)
+
+    @functools.cached_property
+    def chat(self) -> ChatRepository:
+        return ChatRepository(self)
+
+    @functools.cached_property
+    def outbox(self) -> OutboxRepository:
+        return OutboxRepository(self)
+
+    @functools.cached_property
+    def schedule(self) -> ScheduleRepository:
+        return ScheduleRepository(self)
+
+    @functools.cached_property
+    def alerts(self) -> EmergencyAlertRepository:
+        return EmergencyAlertRepository(self)
+
+    @functools.cached_property
+    def links(self) -> LinkRepository:
+        return LinkRepository(self)
+
+    @functools.cached_property
+    def send_budget(self) -> SendBudgetRepository:
+        return SendBudgetRepository(self)
+
+    @functools.cached_property
+    def ledgers(self) -> LedgerRepository:
+        return LedgerRepository(self)
+
+    @functools.cached_property
+    def wechat(self) -> WeChatRepository:
+        return WeChatRepository(self)
 
     @property
     def connection(self) -> Connection:
@@ -108,8 +153,10 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         """Make everything done in this unit of work permanent, atomically."""
-        self.chat.write_buttons()
-        self.audit.write()
+        if "chat" in self.__dict__:  # a repository never asked for has nothing to write
+            self.chat.write_buttons()
+        if "audit" in self.__dict__:
+            self.audit.write()
         if self._session is not None:
             self._session.commit()
         self._end("commit")
@@ -138,6 +185,8 @@ class SqlUnitOfWork:
         self._end("rollback")
         self._after_commit.clear()
         self.chat.forget_reads()
+        if "orders" in self.__dict__:
+            self.orders.forget_reads()
         self.audit.discard()
         self.reference_version_seen = None
         self.reference_changed = False
@@ -158,6 +207,8 @@ class SqlUnitOfWork:
             self.reference_changed = True
         return int(self.connection.execute(_next_value(self.engine.dialect.name), {"name": name}).scalar_one())
 
+
+_REPOSITORIES = tuple(name for name, v in vars(SqlUnitOfWork).items() if isinstance(v, functools.cached_property))
 
 SqlUnitOfWorkFactory = Callable[[], SqlUnitOfWork]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import date, timedelta
 
@@ -173,6 +174,31 @@ def test_stale_write_is_refused(seeded_uow):
             a.orders.save(first)
     with seeded_uow() as uow:
         assert uow.orders.get(order.id).status is OrderStatus.TOWNSHIP_APPROVED
+
+
+def test_an_order_saved_twice_in_one_transaction_is_stored_as_last_saved(seeded_uow):
+    """Orders are written back only where they changed since read (or last saved) here: every change lands, the
+    unchanged columns keep their values, and each save still moves the version on."""
+    with seeded_uow() as uow:
+        order = _new_order(uow)
+        uow.commit()
+    with seeded_uow() as uow:
+        township, hospital = uow.staff.by_code("S0005"), uow.staff.by_code("S0002")
+        o = uow.orders.get(order.id)
+        o.apply(Action.TOWNSHIP_APPROVE, actor_staff_id=township.id, actor_role=Role.TOWNSHIP_REVIEWER,
+                now=FIXED_NOW)
+        uow.orders.save(o)
+        o.apply(Action.DISPOSE_CIRCUIT, actor_staff_id=hospital.id, actor_role=Role.HOSPITAL_REVIEWER,
+                now=FIXED_NOW + timedelta(minutes=5), note="巡诊时看")
+        uow.orders.save(o)
+        uow.orders.save(o)  # nothing changed: only the version moves
+        uow.commit()
+    with seeded_uow() as uow:
+        stored = uow.orders.get(order.id)
+    assert stored.version == 3
+    assert (stored.status, stored.disposition_note, stored.updated_at) == (
+        OrderStatus.AWAITING_CIRCUIT, "巡诊时看", FIXED_NOW + timedelta(minutes=5))
+    assert dataclasses.replace(stored, events=[]) == dataclasses.replace(o, events=[])
 
 
 def test_audit_log_is_append_only(seeded_uow):
@@ -352,6 +378,35 @@ def test_audit_events_are_visible_in_their_transaction_and_gone_with_its_rollbac
         uow.commit()
     with seeded_uow() as uow:
         assert [e.detail["n"] for e in uow.audit.for_entity("resident", "42")] == [2]
+
+
+def test_a_pressed_button_read_with_the_account_answers_as_its_own_lookup(seeded_uow):
+    """The button a user pressed is read with their account; ``button`` answers the same as a lookup of its own:
+    the owner, action, payload and time, None for an unknown token, and nothing stale after buttons are written."""
+    with seeded_uow() as uow:
+        me = uow.chat.get_or_create("test", "u1", "u1", "居民", FIXED_NOW)
+        other = uow.chat.get_or_create("test", "u2", "u2", "居民", FIXED_NOW)
+        mine = uow.chat.new_button(me.id, "act.mine", {"id": 1}, FIXED_NOW)
+        theirs = uow.chat.new_button(other.id, "act.theirs", {"id": 2}, FIXED_NOW)
+        uow.commit()
+    with seeded_uow() as uow:
+        assert uow.chat.get_or_create("test", "u1", "u1", "居民", FIXED_NOW, pressed=mine).id == me.id
+        assert uow.chat.button(mine) == (me.id, "act.mine", {"id": 1}, FIXED_NOW)
+        assert uow.chat.button(mine) == (me.id, "act.mine", {"id": 1}, FIXED_NOW)  # asked again: looked up
+    with seeded_uow() as uow:
+        uow.chat.account("test", "u1", pressed=theirs)
+        assert uow.chat.button(theirs) == (other.id, "act.theirs", {"id": 2}, FIXED_NOW)
+    with seeded_uow() as uow:
+        uow.chat.account("test", "u1", pressed="nosuchtoken0")
+        assert uow.chat.button("nosuchtoken0") is None
+    with seeded_uow() as uow:
+        assert uow.chat.account("test", "nobody", pressed=mine) is None  # no account: the button is looked up
+        assert uow.chat.button(mine) == (me.id, "act.mine", {"id": 1}, FIXED_NOW)
+    with seeded_uow() as uow:
+        uow.chat.account("test", "u1", pressed="fresh0token0")  # not there yet when the account is read
+        made = uow.chat.new_button(me.id, "act.new", {}, FIXED_NOW)
+        assert uow.chat.button(made) == (me.id, "act.new", {}, FIXED_NOW)
+        assert uow.chat.button(mine) == (me.id, "act.mine", {"id": 1}, FIXED_NOW)
 
 
 def test_button_tokens_are_short_unique_and_differ_between_processes(seeded_uow):

@@ -75,12 +75,24 @@ class ChatRepository(Repository):
         super().__init__(uow)
         self._stored: dict[int, dict[str, Any]] = {}  # account id → column values as last read or written
         self._buttons: list[dict[str, Any]] = []  # made, not yet inserted
-
+        # The pressed button, read with its presser's account (see ``account``): (token, row or None), until asked.
+        self._pressed: tuple[str, Any] | None = None
 
     # --- accounts -------------------------------------------------------------------------------------------
-    def account(self, platform: str, platform_user_id: str) -> ChatAccount | None:
-        """The account of this platform user, or None."""
-        row = self.c.execute(_ACCOUNT_BY_USER, {"platform": platform, "user": platform_user_id}).first()
+    def account(self, platform: str, platform_user_id: str, *, pressed: str | None = None) -> ChatAccount | None:
+        """The account of this platform user, or None.
+
+        ``pressed``: the token of the button the user pressed, read in the same statement (one round trip fewer on
+        every press); ``button`` then answers from it, as long as no button was written or purged in between.
+        """
+        params = {"platform": platform, "user": platform_user_id}
+        if _is_token(pressed):
+            assert pressed is not None
+            row = self.c.execute(_ACCOUNT_AND_BUTTON, {**params, "token": pressed}).first()
+            if row is not None:  # no account, no answer about the button: ``button`` looks it up itself
+                self._pressed = (pressed, row if row.button_token is not None else None)
+        else:
+            row = self.c.execute(_ACCOUNT_BY_USER, params).first()
         if row is None:
             return None
         # The reference data version rides along (one round trip fewer on every update; see ReferenceCache).
@@ -93,10 +105,11 @@ class ChatRepository(Repository):
         return self._loaded(row) if row else None
 
     def get_or_create(
-        self, platform: str, platform_user_id: str, chat_id: str, display_name: str | None, now: datetime
+        self, platform: str, platform_user_id: str, chat_id: str, display_name: str | None, now: datetime,
+        *, pressed: str | None = None,
     ) -> ChatAccount:
-        """The account for this user, created on first contact."""
-        acc = self.account(platform, platform_user_id)
+        """The account for this user, created on first contact (``pressed``: as in ``account``)."""
+        acc = self.account(platform, platform_user_id, pressed=pressed)
         if acc is not None:
             if acc.chat_id != chat_id:
                 acc.chat_id = chat_id
@@ -133,6 +146,7 @@ class ChatRepository(Repository):
         """After a rollback what was read no longer tells what is stored: the next save writes everything."""
         self._stored.clear()
         self._buttons.clear()
+        self._pressed = None
 
     def accounts_of_staff(self, staff_ids: list[int]) -> list[ChatAccount]:
         """Every account bound to these staff members."""
@@ -219,13 +233,20 @@ class ChatRepository(Repository):
         """Insert the buttons made so far in this unit of work (one statement for a whole list of cards)."""
         if self._buttons:
             rows, self._buttons = self._buttons, []
+            self._pressed = None  # what was read with the account may no longer be all there is
             self.c.execute(_BUTTON_INSERT, rows)
 
     def button(self, token: str) -> tuple[int, str, dict[str, object], datetime] | None:
         """(owner account id, action, payload, created) for a token, or None."""
-        if not token or len(token) > 24:
+        if not _is_token(token):
             return None
         self.write_buttons()
+        pressed, self._pressed = self._pressed, None
+        if pressed is not None and pressed[0] == token:
+            row = pressed[1]
+            if row is None:
+                return None
+            return row.button_chat_account_id, row.button_action, json.loads(row.button_payload), row.button_created_at
         row = self.c.execute(_BUTTON_BY_TOKEN, {"token": token}).first()
         if row is None:
             return None
@@ -234,6 +255,7 @@ class ChatRepository(Repository):
     def purge_buttons(self, older_than: datetime, limit: int) -> int:
         """Forget up to ``limit`` buttons older than ``older_than``; returns how many."""
         self.write_buttons()
+        self._pressed = None
         old = sa.select(_BUTTONS.c.token).where(_BUTTONS.c.created_at < older_than).limit(limit)
         return affected(self.c.execute(sa.delete(_BUTTONS).where(_BUTTONS.c.token.in_(old))))
 
@@ -291,6 +313,14 @@ _ACCOUNT_BY_USER = sa.select(
 ).where(
     _ACCOUNTS.c.platform == sa.bindparam("platform"), _ACCOUNTS.c.platform_user_id == sa.bindparam("user")
 )
+# The same, with the button the user pressed (if that token exists): one statement on every button press.
+_ACCOUNT_AND_BUTTON = sa.select(
+    *_ACCOUNT_BY_USER.selected_columns, *(c.label(f"button_{c.name}") for c in _BUTTONS.c)
+).select_from(
+    _ACCOUNTS.outerjoin(_BUTTONS, _BUTTONS.c.token == sa.bindparam("token"))
+).where(
+    _ACCOUNTS.c.platform == sa.bindparam("platform"), _ACCOUNTS.c.platform_user_id == sa.bindparam("user")
+)
 _ACCOUNTS_OF_STAFF = sa.select(_ACCOUNTS).where(_ACCOUNTS.c.staff_id.in_(sa.bindparam("ids", expanding=True)))
 _ACCOUNT_BY_ID = sa.select(_ACCOUNTS).where(_ACCOUNTS.c.id == sa.bindparam("id"))
 _BUTTON_BY_TOKEN = sa.select(_BUTTONS).where(_BUTTONS.c.token == sa.bindparam("token"))
@@ -314,6 +344,11 @@ def _first_time(dialect_name: str) -> Any:
         .on_conflict_do_nothing()
         .returning(_PROCESSED.c.update_id)
     )
+
+
+def _is_token(token: str | None) -> bool:
+    """Whether ``token`` could be a button's (anything else is not looked up at all)."""
+    return bool(token) and len(token or "") <= 24
 
 
 _STATE = frozenset({"step", "draft", "draft_updated_at", "reminded_at"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -21,7 +22,7 @@ from domain.orders import (
     order_number,
 )
 from domain.privacy import mask_free_text
-from storage.repositories.base import Repository
+from storage.repositories.base import Repository, affected
 from storage.tables import (
     OrderRow,
     ResidentRow,
@@ -58,16 +59,16 @@ _EXPERT_LOAD = (
            _ORDERS.c.status.in_(sa.bindparam("open", expanding=True)))
     .group_by(_ORDERS.c.assigned_expert_id)
 )
-_ORDER_UPDATE = (
-    _ORDERS.update()
-    .where(_ORDERS.c.id == sa.bindparam("order_id"), _ORDERS.c.version == sa.bindparam("old_version"))
-    .values(
-        {
-            **{c.name: sa.bindparam(c.name) for c in _ORDERS.c if c.name not in ("id", "number", "version")},
-            "version": sa.bindparam("new_version"),
-        }
+@functools.cache
+def _order_update(columns: tuple[str, ...]) -> sa.Update:
+    """UPDATE of these columns of one order, if it is still at the version that was read (built once per set of
+    columns). Columns left out are not touched: SQLite then neither checks their foreign keys nor rewrites their
+    indexes (an order has eight and nine foreign keys; a decision changes its status and little else)."""
+    return (
+        _ORDERS.update()
+        .where(_ORDERS.c.id == sa.bindparam("order_id"), _ORDERS.c.version == sa.bindparam("old_version"))
+        .values({**{c: sa.bindparam(c) for c in columns}, "version": sa.bindparam("new_version")})
     )
-)
 
 
 class ConcurrentUpdate(DomainError):
@@ -76,7 +77,24 @@ class ConcurrentUpdate(DomainError):
 
 
 class OrderRepository(Repository):
-    """Orders; saving one also appends its audit events, in the same transaction."""
+    """Orders; saving one also appends its audit events, in the same transaction.
+
+    An order is written back only where it changed since it was read here (``save``).
+    """
+
+    def __init__(self, uow: Any):
+        super().__init__(uow)
+        # order id → (version, column values) as last read or written in this unit of work
+        self._stored: dict[int, tuple[int, dict[str, Any]]] = {}
+
+    def _loaded(self, row: Any) -> Order:
+        order = _order(row)
+        self._stored[row.id] = (row.version, {k: getattr(row, k) for k in _SAVED})
+        return order
+
+    def forget_reads(self) -> None:
+        """After a rollback what was read no longer tells what is stored: the next save writes every column."""
+        self._stored.clear()
 
     def add(self, order: Order) -> Order:
         """Store a new order, giving it its number (``XZ-YYYYMMDD-NNNN``, per day in China time)."""
@@ -84,18 +102,19 @@ class OrderRepository(Repository):
         order.number = order_number(day, self.uow.next_value(f"order:{day:%Y%m%d}"))
         values = {"number": order.number, "version": 0, **_order_values(order)}
         order.id = int(self.c.execute(_ORDER_INSERT, values).scalar_one())
+        self._stored[order.id] = (0, {k: values[k] for k in _SAVED})
         self._flush_events(order)
         return order
 
     def get(self, order_id: int, *, for_update: bool = False) -> Order | None:
         """One order by id (locked for update where the backend supports it), or None."""
         row = self.c.execute(_ORDER_BY_ID_FOR_UPDATE if for_update else _ORDER_BY_ID, {"id": order_id}).first()
-        return _order(row) if row else None
+        return self._loaded(row) if row else None
 
     def by_number(self, number: str) -> Order | None:
         """One order by its human-readable number, or None."""
         row = self.c.execute(sa.select(_ORDERS).where(_ORDERS.c.number == number)).first()
-        return _order(row) if row else None
+        return self._loaded(row) if row else None
 
     def save(self, order: Order) -> None:
         """Write back a changed order; raises ``ConcurrentUpdate`` if it changed since it was read.
@@ -104,12 +123,19 @@ class OrderRepository(Repository):
         dashboard): such an assignment raises ``PermissionDenied`` and nothing is written.
         """
         self._check_assigned_experts(order)
+        assert order.id is not None
         values = _order_values(order)
-        result = self.c.execute(_ORDER_UPDATE, {**values, "order_id": order.id, "old_version": order.version,
-                                          "new_version": order.version + 1})
-        if result.rowcount != 1:
+        version, stored = self._stored.get(order.id, (None, None))
+        # Read at this version here: the row holds what was read (else the version check below fails anyway).
+        changed = values if stored is None or version != order.version else {
+            k: v for k, v in values.items() if stored[k] != v}
+        result = self.c.execute(_order_update(tuple(changed)), {**changed, "order_id": order.id,
+                                                                "old_version": order.version,
+                                                                "new_version": order.version + 1})
+        if affected(result) != 1:
             raise ConcurrentUpdate("order.changed_meanwhile")
         order.version += 1
+        self._stored[order.id] = (order.version, values)
         self._flush_events(order)
 
     def _check_assigned_experts(self, order: Order) -> None:
@@ -136,7 +162,7 @@ class OrderRepository(Repository):
                   "statuses": None if statuses is None else [s.value for s in statuses], "circuit": circuit_id,
                   "limit": limit}
         q = _order_list(tuple(k for k, v in params.items() if v is not None and k != "limit"), newest_first)
-        return [_order(r) for r in self.c.execute(q, {k: v for k, v in params.items() if v is not None})]
+        return [self._loaded(r) for r in self.c.execute(q, {k: v for k, v in params.items() if v is not None})]
 
     def expert_load(self, expert_ids: Iterable[int]) -> dict[int, int]:
         """Open orders (awaiting a circuit or scheduled) assigned to each expert."""
@@ -214,7 +240,7 @@ def _renamed(e: AuditEvent, entity_id: str) -> AuditEvent:
     )
 
 
-def _order_values(o: Order) -> dict:
+def _order_values(o: Order) -> dict[str, Any]:
     return dict(
         resident_id=o.resident_id,
         post_code=o.post_code,
@@ -240,6 +266,10 @@ def _order_values(o: Order) -> dict:
         created_at=o.created_at,
         updated_at=o.updated_at or o.created_at,
     )
+
+
+# The columns ``save`` writes (the keys of ``_order_values``).
+_SAVED = tuple(c.name for c in _ORDERS.c if c.name not in ("id", "number", "version"))
 
 
 def _order(r: OrderRow | sa.Row) -> Order:
