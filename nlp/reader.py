@@ -4,7 +4,7 @@ The rules (``redflags.tsv``) are the first reader: each one names a finding and 
 written by people they had never seen they caught about four in five (arrival recall 0.81-0.84 on each new blind
 set): a story told in new words slips past however many words are listed. The second reader learns from every
 story the rules were tuned on (the blind tuning sets: acute stories and their near-misses) and from real patient
-questions that are no emergency, and reads what the words have in common: character pairs and triples, and the
+questions that are no emergency, and reads what the words have in common: pairs of characters, and the
 words of English and pinyin. It can only add an alarm, never take one away, and the alarm it adds says that it is
 its judgement and which words weighed most, so the doctor and the township can check it.
 
@@ -23,7 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import pairwise, repeat
 from pathlib import Path
 
 FORMAT = "xunzhen-redflag-reader-1"
@@ -33,8 +33,8 @@ THRESHOLD = 0.8  # chosen on the tuning sets left out one round at a time (READM
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]{2,}")
 _WORD = re.compile(r"[a-z0-9]+")
 _PAIRS = [slice(i, i + 2) for i in range(4000)]
-_TRIPLES = [slice(i, i + 3) for i in range(4000)]
-_DENIAL = frozenset("不没无未否别")  # a pair or triple opening with one of these is a denial, never evidence
+_ZEROS = repeat(0.0)  # the default of every weight lookup (an endless iterator, shared)
+_DENIAL = frozenset("不没无未否别")  # a pair opening with one of these is a denial, never evidence
 
 
 def _sigmoid(z: float) -> float:
@@ -42,7 +42,9 @@ def _sigmoid(z: float) -> float:
 
 
 def features(text: str) -> set[str]:
-    """Character pairs and triples of each run of Chinese, and English/pinyin words and word pairs (``_`` first).
+    """Character pairs of each run of Chinese, and English/pinyin words and word pairs (``_`` first). Triples were
+    tried too: they doubled the lookups and caught no more on a set left out of the training (dev17: 0.973 against
+    0.976 with pairs alone, false alarms equal).
 
     ``text`` is the normalised text (``nlp.normalize``): the same function reads it in training and in use.
     """
@@ -53,7 +55,6 @@ def features(text: str) -> set[str]:
         if n > len(_PAIRS):
             run, n = run[:len(_PAIRS)], len(_PAIRS)
         out.update(map(run.__getitem__, _PAIRS[:n - 1]))  # slices made once: the hot path stays in C
-        out.update(map(run.__getitem__, _TRIPLES[:n - 2]))
     words = _WORD.findall(low)
     if words:
         out.update("_" + w for w in words)
@@ -90,7 +91,7 @@ class SecondReader:
         """
         feats = features(text)
         w = self.weights
-        p = _sigmoid(self.bias + sum(w.get(f, 0.0) for f in feats))
+        p = _sigmoid(self.bias + sum(map(w.get, feats, _ZEROS)))  # dict lookups in C: the hot path of every text
         if p < THRESHOLD:
             return Reading(p, ())
         if live is not None:
@@ -130,7 +131,7 @@ class SecondReader:
 
     def save(self, path: Path) -> None:
         lines = ["# 急症第二读者的权重（python -m bot nlp-reader-train 生成，勿手改）。列：特征<TAB>权重。",
-                 "# 特征：中文的相邻两字、三字；以 _ 开头的是英文或拼音的词、词对。@ 开头的是元数据。"]
+                 "# 特征：中文的相邻两字；以 _ 开头的是英文或拼音的词、词对。@ 开头的是元数据。"]
         lines += [f"@{k}\t{v}" for k, v in self.meta.items()]
         lines += [f"{k}\t{v:.4f}" for k, v in sorted(self.weights.items())]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
