@@ -10,8 +10,9 @@
   count within N per W whatever the network latency.
 * ``retry_after`` pauses the whole channel (Telegram's 429s signal a bot-wide flood) and the chat; the
   message goes back to the outbox, due after the pause, without counting an attempt.
-* A sender starting up waits one window before its first send: it cannot know what an instance killed a
-  moment ago sent just before (the per-group minute is not covered: a restart within it may exceed it).
+* A sender starting up counts what the outbox says was sent in each chat's window (WeCom's minute per member, a
+  Telegram group's minute) and waits out only the overall window: the one message in flight at a kill was never
+  marked sent.
 * Transient errors back off exponentially with jitter up to ``max_attempts``, then the row is ``failed``
   (visible in ``outbox``, never silently dropped). Permanent errors mark the row and block the account.
 """
@@ -359,12 +360,9 @@ class Sender:
         for platform, budget in (shared or {}).items():  # every process on the same token: through the database
             if platform in self.limiters:
                 self.limiters[platform].shared = budget
-        if cold_start:
-            # A previous instance (killed a moment ago) may have sent in the last window: wait it out once.
-            for lim in self.limiters.values():
-                limits = lim.channel.limits
-                lim.paused_until = monotonic() + max(limits.global_window, limits.private_window)
         self.clock = clock
+        if cold_start:
+            self._cold_start(monotonic)
         self.worker_id = worker_id or default_worker_id()
         self.monotonic = monotonic
         self.batch, self.lease = batch, lease
@@ -477,6 +475,27 @@ class Sender:
                 uow.outbox.release([m.id for m, _ in self.buffer], self.worker_id)
                 uow.commit()
             self.buffer.clear()
+
+    def _cold_start(self, monotonic: Callable[[], float]) -> None:
+        """A previous instance (killed a moment ago) may have sent in the last window. What it sent to each chat is
+        in the outbox: those sends count against the chat's windows (WeCom's 30 a minute per member, a Telegram
+        group's 20 a minute), so a restart does not hold every chat back for a whole minute. Only the overall
+        window is waited out, since the one message in flight at a kill was never marked sent. Without the
+        outbox's record, every window is waited out, as before."""
+        now, mono = self.clock(), monotonic()
+        for platform, lim in self.limiters.items():
+            limits = lim.channel.limits
+            longest = max(limits.private_window, limits.group_window)
+            try:
+                with self.uow() as uow:
+                    sent = uow.outbox.sent_since(platform, now - timedelta(seconds=longest))
+            except Exception:  # no record to go by: wait out the longest window
+                log.warning("sender start: no record of recent sends on %s; waiting %.0f s", platform, longest)
+                lim.paused_until = mono + max(limits.global_window, longest)
+                continue
+            lim.paused_until = mono + limits.global_window
+            for chat_id, at in sent:
+                lim.record(chat_id, mono - max(0.0, (now - at).total_seconds()))
 
     # --- one message ------------------------------------------------------------------------------------
     async def _send(self, m: OutboxMessage) -> None:

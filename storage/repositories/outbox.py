@@ -243,6 +243,15 @@ class OutboxRepository(Repository):
         return int(affected(res) or 0)
 
     # --- read -------------------------------------------------------------------------------------------
+    def sent_since(self, platform: str, since: datetime) -> list[tuple[str, datetime]]:
+        """(chat, when) of every message sent on ``platform`` since ``since``, oldest first: a sender starting up
+        counts them against each chat's window instead of waiting a whole window for every chat."""
+        q = (select(col(OutboxRow.chat_id), col(OutboxRow.sent_at))
+             .where(col(OutboxRow.platform) == platform, col(OutboxRow.status) == "sent",
+                    col(OutboxRow.sent_at) >= since)
+             .order_by(col(OutboxRow.sent_at)))
+        return [(str(c), at if at.tzinfo else at.replace(tzinfo=UTC)) for c, at in self.s.execute(q) if at is not None]
+
     def counts(self) -> dict[str, int]:
         """How many messages are in each status."""
         q = select(col(OutboxRow.status), sa.func.count()).group_by(col(OutboxRow.status))

@@ -180,3 +180,30 @@ async def test_a_group_gets_at_most_one_message_a_second_as_well_as_twenty_a_min
         await channel.close()
         assert stats.sent == 3
         assert [v for v in fake.violations() if v.chat_id == -100] == []
+
+
+async def test_a_restarted_sender_counts_what_the_outbox_sent_instead_of_waiting_a_whole_minute(uow):
+    """WeCom allows 30 messages a minute per member. A sender started 10 s after its predecessor sent member A
+    their whole minute's worth holds A back until the minute is over, and sends to member B at once (it used to
+    hold every member back for a minute)."""
+    from sqlmodel import select
+
+    from storage.tables import OutboxRow
+
+    clock = RunningClock(CREATED)
+    with uow() as u:
+        for i in range(3):
+            u.outbox.enqueue("wecom", "A", f"早先{i}", None, priority="bulk", dedupe_key=f"old:{i}", account_id=None,
+                             now=CREATED - timedelta(seconds=20))
+        u.commit()
+        for row in u.session.exec(select(OutboxRow)):
+            row.status, row.sent_at = "sent", clock() - timedelta(seconds=10)
+            u.session.add(row)
+        u.commit()
+    _enqueue(uow, ["A", "B"], tag="new", platform="wecom")
+    channel = InMemoryChannel(platform="wecom", limits=ChannelLimits(private_count=3, private_window=60.0))
+    sender = Sender(uow, [channel], clock=clock)  # a cold start, as after a restart
+    await sender.drain(timeout=4)
+    assert [c for c, _ in channel.sent] == ["B"]  # A's minute is full for another 50 seconds
+    with uow() as u:
+        assert u.outbox.counts() == {"sent": 4, "pending": 1}
