@@ -29,7 +29,7 @@ from pathlib import Path
 FORMAT = "xunzhen-redflag-reader-1"
 SHIPPED = Path(__file__).with_name("data") / "redflag_reader.tsv"
 HEAVY = 0.3  # a feature weighing more than this towards an emergency is one of the words an alarm names
-THRESHOLD = 0.8  # chosen on the tuning sets left out one round at a time (README: "The second reader")
+THRESHOLD = 0.8  # chosen on the tuning sets left out one round at a time (README: "Two readers")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]{2,}")
 _WORD = re.compile(r"[a-z0-9]+")
 _PAIRS = [slice(i, i + 2) for i in range(4000)]
