@@ -330,6 +330,16 @@ def seeded_uow(seeded_engine, cipher):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_process_chat_windows():
+    """Each test starts with no per-person minute used up (WeCom's 30 a minute is counted per process)."""
+    from bot.delivery.sender import _PROCESS_CHATS
+
+    _PROCESS_CHATS.clear()
+    yield
+    _PROCESS_CHATS.clear()
+
+
+@pytest.fixture(autouse=True)
 def _note_storage_backends(request):
     """Record on the test's report which storage backends it runs on (its parameters and database fixtures)."""
     callspec = getattr(request.node, "callspec", None)

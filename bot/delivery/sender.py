@@ -87,6 +87,25 @@ def process_budget(platform: str, count: int = 30, window: float = 1.0) -> Slidi
     return w
 
 
+# The per-chat windows of one platform in this process, for a platform whose per-chat limit the outbox sender and
+# the chat transport's direct replies must share (WeCom's 30 messages a minute per member): both count in them.
+_PROCESS_CHATS: dict[str, dict[str, ChatWindows]] = {}
+
+
+def process_chats(platform: str) -> dict[str, ChatWindows]:
+    """The per-chat windows of ``platform`` in this process, shared by the sender and the direct replies."""
+    return _PROCESS_CHATS.setdefault(platform, {})
+
+
+def chat_windows(platform: str, chat_id: str, count: int, window: float) -> ChatWindows:
+    """The window of one chat of ``platform`` in this process (created on first use)."""
+    chats = process_chats(platform)
+    w = chats.get(chat_id)
+    if w is None:
+        w = chats[chat_id] = ChatWindows(SlidingWindow(count, window))
+    return w
+
+
 class SharedBudget:
     """The slots of one bot token shared by every process sending on it, taken from the database a few at a time.
 
@@ -357,6 +376,8 @@ class Sender:
         if share_budget:  # same process as the chat transports (make run): one overall budget per platform
             for c, lim in zip(channels, self.limiters.values(), strict=True):
                 lim.global_ = process_budget(c.platform, c.limits.global_count, c.limits.global_window)
+                if c.limits.private_window > 1.0:  # a per-chat limit over minutes (WeCom): replies count too
+                    lim.chats = process_chats(c.platform)
         for platform, budget in (shared or {}).items():  # every process on the same token: through the database
             if platform in self.limiters:
                 self.limiters[platform].shared = budget

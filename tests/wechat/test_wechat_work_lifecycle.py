@@ -79,6 +79,30 @@ async def test_card_buttons_keep_to_wecoms_ten_characters_and_the_details_stay_r
     assert "邱瑞鹏（" in resident_card.text and "年生" in resident_card.text  # the whole label, in the card's body
 
 
+async def test_direct_replies_and_the_outbox_share_a_members_thirty_messages_a_minute(wecom: Driver):
+    """WeCom lets an app send one member 30 messages a minute. What the chat sends a village doctor while filing an
+    order counts against the same minute as what the outbox sender sends them from the same process."""
+    from bot.delivery.sender import Sender
+    from bot.transports.wechat.work import WeComChannel
+    from tests.circuits.circuit_helpers import RunningClock
+
+    d = wecom
+    await d.login("doctor", *STAFF["doctor"])
+    await file_order(d)
+    active = [s for s in d.fake.to("doctor") if s.kind != "passive"]
+    assert active  # cards and texts went through the API
+    with d.app.uow() as uow:
+        for i in range(30):
+            uow.outbox.enqueue("wecom", "doctor", f"通知 {i}", None, priority="bulk", dedupe_key=f"n:{i}",
+                               account_id=None, now=FIXED_NOW)
+        uow.commit()
+    channel = WeComChannel(d.bridge.deliverers["wecom"])
+    sender = Sender(d.app.uow, [channel], clock=RunningClock(FIXED_NOW), share_budget=True, cold_start=False)
+    stats = await sender.drain(timeout=3)
+    assert stats.sent == 30 - len(active)  # the rest waits for the minute to pass
+    assert len([s for s in d.fake.to("doctor") if s.kind != "passive"]) == 30
+
+
 async def test_full_order_lifecycle_for_staff_over_wecom(wecom: Driver):
     d = wecom
     for user, (code, role) in STAFF.items():

@@ -39,6 +39,7 @@ from typing import Any, ClassVar, Protocol
 
 from aiohttp import web
 
+from bot.delivery.sender import chat_windows
 from bot.transports.serving import ChatQueues, listen_address
 from handlers.core import Inbound, Outbound
 from storage.repositories.wechat import WeChatRepository
@@ -469,6 +470,7 @@ class Deliverer(Protocol):
     """One platform's sending side (the WeCom app, the Official Account)."""
 
     platform: str
+    member_limit: tuple[int, float] | None  # (messages, seconds) to one person, shared with the outbox sender
 
     def plan(self, outs: list[Outbound], inbound: Inbound | None) -> list[Delivery]:
         """In a worker thread: the API messages for ``outs`` (may store numbered choices)."""
@@ -589,7 +591,16 @@ class CallbackBridge:
             pending.future.set_result(None)
         pending.open = False
         for d in deliveries:
-            await self.deliverers[d.platform].send(d)
+            deliverer = self.deliverers[d.platform]
+            limit = deliverer.member_limit
+            if limit is None:
+                await deliverer.send(d)
+            else:  # the member's minute, counted with what the outbox sender sends them (WeCom: 30 a minute)
+                window = chat_windows(d.platform, d.chat_id, *limit)
+                while (wait := window.wait(time.monotonic())) > 0:
+                    await asyncio.sleep(wait)
+                await deliverer.send(d)
+                window.record(time.monotonic())
             self.stats.active += 1
 
     def _handle(self, inbound: Inbound, nonce: str = "") -> tuple[list[Delivery], int]:

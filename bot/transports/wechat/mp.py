@@ -80,6 +80,7 @@ class MpDeliverer(Deliverer):
     """Plans and sends Official Account messages: text with numbered choices; remembers the choices."""
 
     platform = PLATFORM
+    member_limit = None  # customer-service messages have no per-person minute (the 48-hour window instead)
 
     def __init__(self, client: Any, uow: Callable[[], Any], *, clock: Callable[[], float] = time.time,
                  template_id: str | None = None, template_fields: tuple[tuple[str, str], ...] = (),

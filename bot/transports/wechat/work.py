@@ -45,6 +45,7 @@ PATH = "/wecom/callback"
 CARD_BUTTONS = 6  # WeCom's limit per button_interaction card
 TITLE_LIMIT = 36  # characters of main_title.title
 SUBTITLE_LIMIT = 160  # characters of sub_title_text
+MEMBER_LIMIT = (30, 60.0)  # WeCom: an app sends one member at most 30 messages a minute (replies and outbox alike)
 LABEL_LIMIT = 10  # characters WeCom recommends for a card button's text
 CHOOSE = "请选择："
 MORE = "更多选项："
@@ -82,6 +83,7 @@ class WeComDeliverer(Deliverer):
     """Plans and sends WeCom app messages: text, template cards, card updates."""
 
     platform = PLATFORM
+    member_limit = MEMBER_LIMIT
 
     def __init__(self, client: Any, corp_id: str, agent_id: str):
         self.client, self.corp_id, self.agent_id = client, corp_id, int(agent_id)
@@ -229,8 +231,8 @@ class WeComChannel(BaseChannel):
     def __init__(self, deliverer: WeComDeliverer, limits: ChannelLimits | None = None):
         self.deliverer = deliverer
         # WeCom: 30 messages a minute to one member; the app's overall quota is generous.
-        self.limits = limits or ChannelLimits(global_count=20, global_window=1.0, private_count=30,
-                                              private_window=60.0)
+        self.limits = limits or ChannelLimits(global_count=20, global_window=1.0, private_count=MEMBER_LIMIT[0],
+                                              private_window=MEMBER_LIMIT[1])
 
     def is_group(self, chat_id: str) -> bool:
         """WeCom user ids are never groups here."""
