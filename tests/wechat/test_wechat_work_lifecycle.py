@@ -79,6 +79,18 @@ async def test_card_buttons_keep_to_wecoms_ten_characters_and_the_details_stay_r
     assert "邱瑞鹏（" in resident_card.text and "年生" in resident_card.text  # the whole label, in the card's body
 
 
+async def test_every_pressed_card_is_greyed_out_once(wecom: Driver):
+    d = wecom
+    await d.login("doctor", *STAFF["doctor"])
+    await file_order(d)
+    updates = d.fake.to("doctor", "wecom_card_update")
+    codes = [u.body["response_code"] for u in updates]
+    assert len(codes) == len(set(codes))  # each card once
+    # Every press of the flow (resident, consent where asked, specialty, urgency, flags, confirm) greyed its card.
+    presses = 5 + any("居民是否同意" in t for t in d.texts("doctor"))
+    assert len(updates) == presses, (len(updates), presses)
+
+
 async def test_direct_replies_and_the_outbox_share_a_members_thirty_messages_a_minute(wecom: Driver):
     """WeCom lets an app send one member 30 messages a minute. What the chat sends a village doctor while filing an
     order counts against the same minute as what the outbox sender sends them from the same process."""

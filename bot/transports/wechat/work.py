@@ -98,16 +98,14 @@ class WeComDeliverer(Deliverer):
                 self._codes.popitem(last=False)
 
     def plan(self, outs: list[Outbound], inbound: Inbound | None) -> list[Delivery]:
-        """Text messages, cards for buttons, card updates for edits."""
+        """Text messages, cards for buttons; the pressed card greyed out (edited or not: a card answered once
+        cannot be pressed again, as on every other platform)."""
         result: list[Delivery] = []
+        if inbound is not None and inbound.button is not None and inbound.message_id:
+            result += self._grey(inbound.chat_id, inbound.message_id)
         for o in outs:
             if o.edit_message_id:
-                with self._lock:
-                    code = self._codes.pop((o.chat_id, o.edit_message_id), None)
-                if code:
-                    result.append(Delivery(PLATFORM, o.chat_id, "card_update", {
-                        "userids": [o.chat_id], "agentid": self.agent_id, "response_code": code,
-                        "button": {"replace_name": HANDLED}}))
+                result += self._grey(o.chat_id, o.edit_message_id)
             buttons = [b for row in o.buttons for b in row]
             if not buttons:
                 result.extend(self._texts(o.chat_id, o.text))
@@ -124,6 +122,15 @@ class WeComDeliverer(Deliverer):
                 result.append(self._card(o.chat_id, title, rest.strip() if fits and i == 0 else "",
                                          buttons[i : i + CARD_BUTTONS]))
         return result
+
+    def _grey(self, user: str, task_id: str) -> list[Delivery]:
+        """The update that greys a pressed card's buttons ("已处理"), once: nothing if it was greyed already."""
+        with self._lock:
+            code = self._codes.pop((user, task_id), None)
+        if not code:
+            return []
+        return [Delivery(PLATFORM, user, "card_update", {"userids": [user], "agentid": self.agent_id,
+                                                         "response_code": code, "button": {"replace_name": HANDLED}})]
 
     def _texts(self, user: str, text: str) -> list[Delivery]:
         return [Delivery(PLATFORM, user, "text", {"touser": user, "msgtype": "text", "agentid": self.agent_id,
