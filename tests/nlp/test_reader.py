@@ -4,8 +4,7 @@ words in context like the rules do, and is always trained on the case sets that 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from nlp.matcher import READER_REASON, READER_RULE, Matcher
 from nlp.normalize import normalize
 from nlp.reader import SHIPPED, SecondReader, digest, train
 from nlp.resources import shipped_data
+from tests.cli_runner import run_bot
 
 ROOT = Path(__file__).resolve().parents[2]
 BLIND = ROOT / "tests" / "nlp" / "redflag_blind"
@@ -71,8 +71,7 @@ def test_the_held_out_half_is_never_trained_on():
     assert "heldout.jsonl" not in SecondReader.load().meta["cases"].split()  # type: ignore[union-attr]
     with pytest.raises(ValueError, match="heldout"):
         reader_training_files([str(BLIND / "heldout.jsonl")])
-    proc = subprocess.run([sys.executable, "-m", "bot", "nlp-reader-train", "--cases", str(BLIND / "heldout.jsonl"),
-                           "--out", "/dev/null"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    proc = run_bot(["nlp-reader-train", "--cases", str(BLIND / "heldout.jsonl"), "--out", "/dev/null"], os.environ)
     assert proc.returncode == 2 and "留出集" in proc.stderr
 
 
@@ -97,7 +96,6 @@ def test_a_weights_file_of_another_kind_is_refused(tmp_path):
 
 
 def test_explain_says_it_is_the_second_reader_and_on_which_words():
-    proc = subprocess.run([sys.executable, "-m", "bot", "nlp-explain", UNLISTED_SHOCK], capture_output=True,
-                          text=True, cwd=ROOT, timeout=120)
+    proc = run_bot(["nlp-explain", UNLISTED_SHOCK], os.environ)
     assert proc.returncode == 0, proc.stderr
     assert "第二读者（不是规则）" in proc.stdout and "命中词：" in proc.stdout and "请当面核实" in proc.stdout
