@@ -50,11 +50,8 @@ def features(text: str) -> set[str]:
     """
     low = text.lower()
     out: set[str] = set()
-    for run in _CJK_RUN.findall(low):
-        n = len(run)
-        if n > len(_PAIRS):
-            run, n = run[:len(_PAIRS)], len(_PAIRS)
-        out.update(map(run.__getitem__, _PAIRS[:n - 1]))  # slices made once: the hot path stays in C
+    for run in _CJK_RUN.findall(low):  # slices made once (texts are cut at 2,000 characters): the hot path stays in C
+        out.update(map(run.__getitem__, _PAIRS[:len(run) - 1]))
     words = _WORD.findall(low)
     if words:
         out.update("_" + w for w in words)

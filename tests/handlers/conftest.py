@@ -63,3 +63,15 @@ def cast(chat, app, clock):
     for user, (code, role) in people.items():
         chat.login(user, code, role, app.uow, clock())
     return people
+
+
+@pytest.fixture
+def telegram(chat):
+    """The same conversation seen from Telegram (a village doctor there while staff are on WeCom)."""
+    return ChatHarness(chat.conv, platform="telegram")
+
+
+@pytest.fixture
+def wecom(chat):
+    """The same conversation seen from WeCom (staff on their work accounts)."""
+    return ChatHarness(chat.conv, platform="wecom")

@@ -19,22 +19,9 @@ from handlers.announcements import Announcer
 from handlers.emergency import escalate_due_alerts
 from storage.tables import EmergencyAlertRow
 from tests.conftest import ALSO_ON_POSTGRES
-from tests.handlers.harness import ChatHarness
 
 EMERGENCY = "突然胸口剧痛，满头大汗，喘不上气"
 DOCTOR, TOWNSHIP, HOSPITAL = "S0006", "S0005", "S0002"  # 廖德福 (城东村), 曾丽芳 (雪峰镇卫生院), 邱建华 (明溪县总医院)
-
-
-@pytest.fixture
-def telegram(chat):
-    """The village doctor's side: Telegram."""
-    return ChatHarness(chat.conv, platform="telegram")
-
-
-@pytest.fixture
-def wecom(chat):
-    """Staff on WeCom."""
-    return ChatHarness(chat.conv, platform="wecom")
 
 
 def bind(harness, user, code, role, app, clock):

@@ -12,8 +12,6 @@ import subprocess
 import sys
 from datetime import timedelta
 
-import pytest
-
 from bot.jobs.worker import make_sweep
 from domain.circuits import Circuit, CircuitStatus
 from domain.staff import Role
@@ -30,21 +28,10 @@ from tests.circuits.circuit_helpers import (
     worker_env,
 )
 from tests.conftest import ALSO_ON_POSTGRES, FIXED_NOW
-from tests.handlers.harness import ChatHarness
 from tests.handlers.test_order_lifecycle import file_order
 
 DOCTOR, TOWNSHIP, HOSPITAL, EXPERT = "S0006", "S0005", "S0002", "S0003"  # 廖德福, 曾丽芳, 邱建华, 罗志明
 NEED_WITH_PHONE = "老人心口疼，胸闷气短，走路就喘，家属电话13912345678"
-
-
-@pytest.fixture
-def telegram(chat):
-    return ChatHarness(chat.conv, platform="telegram")
-
-
-@pytest.fixture
-def wecom(chat):
-    return ChatHarness(chat.conv, platform="wecom")
 
 
 def outbox(app, platform=None, chat_id=None):

@@ -235,8 +235,9 @@ class WeChatMpChannel(BaseChannel):
         outside it the template message, its fields filled from the announcement and linked to its public page;
         ``permanent(not_deliverable_on_channel)`` when neither route is open."""
         d = self.deliverer
-        if await asyncio.to_thread(self._in_window, chat_id) or not d.template_id:
-            return await self._service_message(chat_id, text, buttons)
+        in_window = await asyncio.to_thread(self._in_window, chat_id)
+        if in_window or not d.template_id:
+            return await self._service_message(chat_id, text, buttons, in_window)
         try:
             found = await asyncio.to_thread(d.template_of, announcement_id)
             if found is None:
@@ -250,9 +251,13 @@ class WeChatMpChannel(BaseChannel):
         last = self.deliverer.last_inbound(chat_id)
         return last is not None and self.deliverer.now() - last < SERVICE_WINDOW
 
-    async def _service_message(self, chat_id: str, text: str, buttons: list[list[dict]] | None) -> SendResult:
+    async def _service_message(self, chat_id: str, text: str, buttons: list[list[dict]] | None,
+                               in_window: bool | None = None) -> SendResult:
+        """A customer-service message (``in_window``: the 48-hour window, when the caller looked already)."""
         d = self.deliverer
-        if not await asyncio.to_thread(self._in_window, chat_id):
+        if in_window is None:
+            in_window = await asyncio.to_thread(self._in_window, chat_id)
+        if not in_window:
             return SendResult.permanent(NOT_DELIVERABLE)
         rows = tuple(tuple(Button(b["label"], b["data"]) for b in row) for row in buttons or [])
         deliveries = await asyncio.to_thread(d.plan, [Outbound(PLATFORM, chat_id, text, rows)], None)
