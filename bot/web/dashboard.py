@@ -46,7 +46,6 @@ from domain.ledgers import (
     LEAD_STATUS_LABELS,
     RULE_LABELS,
     Period,
-    Scope,
 )
 from domain.ledgers import parse_period as _parse_period
 from domain.orders import AuditEvent
@@ -124,31 +123,6 @@ class Viewer:
 
     reader: Reader
     token: str
-
-    @property
-    def staff_id(self) -> int:
-        """The viewer's staff id."""
-        return self.reader.staff_id
-
-    @property
-    def name(self) -> str:
-        """The viewer's name."""
-        return self.reader.staff.name
-
-    @property
-    def institution(self) -> str:
-        """The name of the viewer's institution."""
-        return self.reader.institution_name
-
-    @property
-    def role(self) -> str:
-        """The role the viewer reads in (``admin`` or ``hospital_reviewer``)."""
-        return self.reader.role.value
-
-    @property
-    def scope(self) -> Scope:
-        """The places the viewer may see."""
-        return self.reader.scope
 
     @property
     def csrf(self) -> str:
@@ -268,36 +242,22 @@ def _viewer(svc: DashboardServices, token: str) -> Viewer | None:
     return Viewer(reader, token)
 
 
-def _audit(uow: UnitOfWork, v: Viewer, page: str, now: datetime, **detail: object) -> None:
+def _audit(uow: UnitOfWork, v: Viewer, page: str, now: datetime, *, refused: str | None = None,
+           **detail: object) -> None:
+    """Record that the viewer read ``page`` (or, with ``refused``, was refused it, and why)."""
+    r = v.reader
     uow.audit.append(
         AuditEvent(
-            actor_staff_id=v.staff_id,
-            actor_role=v.role,
-            action="dashboard.view",
+            actor_staff_id=r.staff_id,
+            actor_role=r.role.value,
+            action="refused" if refused else "dashboard.view",
             entity="dashboard",
             entity_id=page,
             from_status=None,
             to_status=None,
-            reason=None,
+            reason=refused,
             at=now,
-            detail={"scope": v.scope.label, **detail},
-        )
-    )
-
-
-def _refused(uow: UnitOfWork, v: Viewer, page: str, now: datetime, area: str) -> None:
-    uow.audit.append(
-        AuditEvent(
-            actor_staff_id=v.staff_id,
-            actor_role=v.role,
-            action="refused",
-            entity="dashboard",
-            entity_id=page,
-            from_status=None,
-            to_status=None,
-            reason="outside_scope",
-            at=now,
-            detail={"scope": v.scope.label, "asked": area},
+            detail={"scope": r.scope.label, **detail},
         )
     )
 
@@ -485,7 +445,7 @@ def _gather(svc: DashboardServices, v: Viewer, page: str, period: Period, person
             data = report_figures(uow, v.reader, period, today, now, area)
         except PermissionDenied:
             # Another place's figures: refused and audited, the same answer whether the code exists or not.
-            _refused(uow, v, page, now, area or "")
+            _audit(uow, v, page, now, refused="outside_scope", asked=area or "")
             uow.commit()
             raise web.HTTPForbidden(text="403: 只能查看本辖区的数据 / outside your area") from None
         if personal:
@@ -675,12 +635,14 @@ def _html(title: str, body: str) -> str:
 
 def _page(request: web.Request, v: Viewer, title: str, body: str, period: Period) -> web.Response:
     q = f"?period={escape(period.code)}"
+    r = v.reader
     nav = (
         f'<header><b>巡诊工作看板</b><a href="/{q}">目标进度</a>'
         f'<a href="/calendar?period={period.first:%Y-%m}">巡诊日历</a>'
         f'<a href="/overdue{q}">逾期地点</a><a href="/leads{q}">问题线索</a>'
         f'<a href="/report{q}&amp;format=xlsx">下载报表</a>'
-        f'<span class="who" id="who">{escape(v.name)}（{escape(v.institution)}）· 范围：{escape(v.scope.label)}</span>'
+        f'<span class="who" id="who">{escape(r.staff.name)}（{escape(r.institution_name)}）'
+        f'· 范围：{escape(r.scope.label)}</span>'
         f'<form method="post" action="/logout"><input type="hidden" name="csrf" value="{v.csrf}">'
         '<button id="logout">退出</button></form></header>'
     )
