@@ -240,7 +240,10 @@ TEXTS: dict[str, str] = {
     "decision.mark_no_show": "未到",
     "notify.decision": "订单 {number}（{resident}）{decision}{detail}",
     "notify.detail": "：{text}",
-    "notify.scheduled_resident": "您的就医需求已安排：{date}{half_day}，{place}，{expert}。请按时前往。",
+    "notify.scheduled_resident": (
+        "您的就医需求（{specialty}）已安排：{date}（{weekday}）{half_day}，{place}，{hospital}专家 {expert}。"
+        "请按时前往，记得带身份证和医保卡。"
+    ),
     # --- expert ----------------------------------------------------------------------------------------------
     "circuits.none": "近期没有安排给您的巡诊。",
     "circuits.header": "您近期的巡诊：",

@@ -11,6 +11,7 @@ from domain.errors import DomainError, PermissionDenied
 from domain.orders import Action, Order, OrderStatus
 from domain.permissions import Jurisdiction
 from domain.planning import LEVEL_OF_PLACE
+from domain.specialties import catalogue
 from domain.staff import Role
 from handlers.announcements import Announcer
 from handlers.services import Actor, Notice, today_of
@@ -170,7 +171,11 @@ def scheduled_notices(uow: UnitOfWork, o: Order, c: Circuit) -> list[Notice]:
                 place=place.name if place else c.place_code)
     r = uow.residents.get(o.resident_id)
     to_doctor = t("notify.circuit_scheduled", number=o.number, resident=r.name if r else "", experts=experts, **when)
-    to_resident = t("notify.scheduled_resident", expert=experts, **when)
+    hospital = uow.reference.institution(c.hospital_code)
+    specialty = catalogue().get(o.confirmed_specialty) if o.confirmed_specialty else None
+    to_resident = t("notify.scheduled_resident", expert=experts, weekday=t(f"weekday.{c.day.weekday()}"),
+                    hospital=hospital.name if hospital else "", specialty=specialty.name if specialty else "全科医疗科",
+                    **when)
     doctors = uow.chat.accounts_of_staff([o.filed_by_staff_id])
     return [Notice(acc, to_doctor, f"scheduled-doctor:{o.id}:{c.id}:{acc.platform}:{acc.id}") for acc in doctors] + [
         Notice(acc, to_resident, f"scheduled:{o.id}:{c.id}:{acc.platform}:{acc.id}", personal=True)

@@ -54,6 +54,22 @@ RATE_LIMITED = frozenset({45009, 45033, 45011})
 NO_SUCH_USER = frozenset({40003, 60111, 81013, 82001})
 
 
+_SENTENCE_END = "。！？"
+
+
+def card_title(text: str) -> tuple[str, str]:
+    """A card's title and body from a message: its first line, or, when that is longer than a title may be, the
+    first sentences of it that fit (the rest of the line opens the body). A question whose first line runs long
+    ("订单 … 已就诊。请为这次巡诊服务打分……") stays one card instead of a text and a bare "请选择：" card."""
+    first, _, rest = text.strip().partition("\n")
+    if len(first) > TITLE_LIMIT:
+        cut = max(first.rfind(mark, 0, TITLE_LIMIT) for mark in _SENTENCE_END)
+        if cut > 0:
+            rest = (first[cut + 1 :].strip() + "\n" + rest).strip()
+            first = first[: cut + 1]
+    return first, rest
+
+
 def update_id_of(user: str, create_time: str, event: str, key: str = "") -> str:
     """``user:CreateTime:Event`` (plus the button key for card events), hashed if over 64 characters."""
     raw = f"{user}:{create_time}:{event}" + (f":{key}" if key else "")
@@ -110,7 +126,7 @@ class WeComDeliverer(Deliverer):
             if not buttons:
                 result.extend(self._texts(o.chat_id, o.text))
                 continue
-            first, _, rest = o.text.strip().partition("\n")
+            first, rest = card_title(o.text)
             buttons, details = short_labels(buttons)
             if details:  # the whole of a label cut short goes into the card's body
                 rest = (rest.strip() + "\n" + "\n".join(details)).strip()
