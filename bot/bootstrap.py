@@ -16,6 +16,8 @@ from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory, uow_factory
 
 if TYPE_CHECKING:
     from bot.delivery.channels import BaseChannel
+    from bot.delivery.qr import QrImages
+    from bot.transports.wechat.bridge import TokenStore
 
 
 @dataclass(slots=True)
@@ -80,6 +82,18 @@ def build_channels(app: App) -> list[BaseChannel]:
     if oa is not None:
         channels.append(mp.WeChatMpChannel(oa))
     return channels
+
+
+def build_qr_images(app: App, *, store: TokenStore | None = None) -> QrImages | None:
+    """The Official Account's QR codes drawn as images for the transports that send them; None without an account
+    (or with ``WECHAT_QR_CODES=off``): then links and villages are text alone."""
+    if not app.settings.qr_codes:
+        return None
+    from bot.delivery.qr import QrImages
+    from bot.transports.wechat import mp
+
+    oa = mp.build(app, store=store)
+    return QrImages(oa.qr_url) if oa is not None else None
 
 
 def build_conversation(app: App, *, clock=None, matcher=None, flood=None, middlewares=None):
