@@ -2,14 +2,14 @@
 
 Tests, the benchmark and demos point ``WECOM_API_BASE_URL``/``WECHAT_API_BASE_URL`` at it, so wechatpy's own
 HTTP code runs unchanged (style rule 6: fake the transport at its lowest layer). It serves the access_token
-endpoints, WeCom ``message/send`` (text, template cards, images) ``message/update_template_card`` and
+endpoints, WeCom ``message/send`` (text, template cards, images), ``message/update_template_card`` and
 ``media/upload``, OA ``message/custom/send``, ``message/template/send`` and ``qrcode/create``; it checks tokens
 (``expire_tokens`` makes every issued token answer 42001), the limits that bite (text ≤ 2048 bytes, ≤ 6 card
-buttons, unique task ids, single-use response codes; an image PNG or JPG of 5 bytes to 2 MB, its media_id known
-and under 3 days old; a QR scene of 1-64 characters, a temporary code at most 30 days), and can close a user's
-48-hour window (45015) or have them unfollow (43004). ``qr_codes`` maps each URL the OA issued to its scene, as
-WeChat's own servers know which scene a scanned code stands for. :class:`CallbackBuilder` encrypts and
-signs callbacks the way WeChat does, with wechatpy's crypto.
+buttons, unique task ids, single-use response codes; an image PNG or JPG of 6 bytes to 2 MB, its media_id known
+and under 3 days old; a QR scene of 1-64 characters, a temporary code at most 30 days, 100,000 permanent codes
+an account), and can close a user's 48-hour window (45015) or have them unfollow (43004). ``qr_codes`` maps each
+URL the OA issued to its scene, as WeChat's own servers know which scene a scanned code stands for.
+:class:`CallbackBuilder` encrypts and signs callbacks the way WeChat does, with wechatpy's crypto.
 """
 
 from __future__ import annotations
@@ -354,7 +354,7 @@ class FakeWeChat:
 
     async def _mp_qrcode(self, request: web.Request) -> web.Response:
         """``qrcode/create`` with a scene string: temporary (``QR_STR_SCENE``) or permanent (``QR_LIMIT_STR_SCENE``,
-        the same scene answering the same code, as WeChat does)."""
+        each call a new one counted against the account's ``qr_limit``, 45029 beyond it)."""
         body, error = await self._check(request, "wechat")
         if error or body is None:
             return error or self._err(47001, "bad body")
@@ -365,11 +365,8 @@ class FakeWeChat:
         if not isinstance(scene, str) or not 1 <= len(scene) <= QR_SCENE_LIMIT:
             return self._err(40035, "invalid scene_str: 1 to 64 characters")
         if action == "QR_LIMIT_STR_SCENE":
-            same = next((q for q in self.qr_codes.values() if q.permanent and q.scene == scene), None)
-            if same is not None:
-                return web.json_response({"ticket": same.ticket, "url": same.url})
             if sum(q.permanent for q in self.qr_codes.values()) >= self.qr_limit:
-                return self._err(40035, "too many permanent qrcodes")
+                return self._err(45029, "qrcode count out of limit")
             seconds = None
         else:
             seconds = body.get("expire_seconds", QR_TEMPORARY_DEFAULT)

@@ -166,7 +166,7 @@ async def test_a_village_doctor_gets_the_villages_permanent_code_and_a_scan_subs
     fake = staff.fake
     await staff.login("doctor", *STAFF["doctor"])
     await staff.say("doctor", "/qr")
-    await staff.say("doctor", "/qr")  # asked again: the same permanent code, not a second one
+    await staff.say("doctor", "/qr")  # asked again: the code kept, not a second one of the 100,000
     first, again = images_to(fake, "doctor")
     code = fake.qr_codes[first]
     assert first == again and code.permanent and code.scene == "v_350421101001"
@@ -186,7 +186,7 @@ async def test_a_code_the_official_account_refuses_leaves_the_text_and_no_captio
     fake.qr_limit = 0  # the account has used up its permanent codes
     await staff.login("doctor", *STAFF["doctor"])
     await staff.say("doctor", "/qr")
-    assert fake.errors[40035] == 1 and not fake.to("doctor", "wecom_image")
+    assert fake.errors[45029] == 1 and not fake.to("doctor", "wecom_image")
     assert "/start v_350421101001" in staff.texts("doctor")[-1]
     assert not any("二维码：" in text for text in staff.texts("doctor"))
 

@@ -171,16 +171,28 @@ class MpDeliverer(Deliverer):
         return SendResult.ok()
 
     def qr_url(self, scene: str, expire_seconds: int | None) -> str:
-        """In a worker thread: a new parametric QR code of the account for ``scene`` (``qrcode/create``) and the URL
-        it encodes. Temporary (``QR_STR_SCENE``) for ``expire_seconds``, at most 30 days; else permanent
-        (``QR_LIMIT_STR_SCENE``: 100,000 an account, so only for what never expires, a village's subscription)."""
+        """In a worker thread: the URL a parametric QR code of the account for ``scene`` encodes.
+
+        Temporary (``QR_STR_SCENE``) for ``expire_seconds``, at most 30 days: a new one each time. Else permanent
+        (``QR_LIMIT_STR_SCENE``): an account may make 100,000 of them, ever, so each scene's is made once and kept
+        in the database (two workers making the same one at once waste one; the first kept is used).
+        """
         scene_of = {"scene": {"scene_str": scene}}
-        body: dict[str, Any] = {"action_name": "QR_LIMIT_STR_SCENE", "action_info": scene_of}
         if expire_seconds is not None:
             body = {"expire_seconds": min(expire_seconds, QR_TEMPORARY_MAX), "action_name": "QR_STR_SCENE",
                     "action_info": scene_of}
-        res = self.client.call_api(lambda: self.client.qrcode.create(body))
-        return str(res["url"])
+            return str(self.client.call_api(lambda: self.client.qrcode.create(body))["url"])
+        app_id = str(self.client.appid)
+        with self.uow() as uow:
+            kept = WeChatRepository(uow).permanent_qr(app_id, scene)
+        if kept is not None:
+            return kept
+        made = self.client.call_api(lambda: self.client.qrcode.create(
+            {"action_name": "QR_LIMIT_STR_SCENE", "action_info": scene_of}))
+        with self.uow() as uow:
+            kept = WeChatRepository(uow).keep_permanent_qr(app_id, scene, str(made["url"]), self.now())
+            uow.commit()
+        return kept
 
     def template_of(self, announcement_id: int) -> tuple[dict[str, dict[str, str]], str | None] | None:
         """In a worker thread: the template ``data`` of an announcement (each configured field with its part, cut
