@@ -229,3 +229,15 @@ async def test_the_fake_refuses_what_wechat_refuses(fake):
         assert (await upload(png + b"\0" * (2 * 1024 * 1024)))["errcode"] == 40006  # over 2 MB
         assert (await upload(b"GIF89a" + png))["errcode"] == 40005  # neither PNG nor JPG
         assert (await upload(b"\x89PNG"))["errcode"] == 40006  # 5 bytes or fewer
+
+
+def test_a_qr_code_keeps_to_the_official_accounts_limits():
+    from handlers import QrCode
+
+    assert QrCode("r_" + "A" * 62, timedelta(days=30), "").scene.endswith("A")
+    with pytest.raises(ValueError, match="1-64"):
+        QrCode("", None, "")
+    with pytest.raises(ValueError, match="1-64"):
+        QrCode("v_" + "1" * 63, None, "")
+    with pytest.raises(ValueError, match="30 days"):
+        QrCode("r_A", timedelta(days=30, seconds=1), "")
