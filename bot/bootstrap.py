@@ -16,6 +16,8 @@ from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory, uow_factory
 
 if TYPE_CHECKING:
     from bot.delivery.channels import BaseChannel
+    from bot.delivery.qr import QrImages
+    from bot.transports.wechat.bridge import TokenStore
 
 
 @dataclass(slots=True)
@@ -82,6 +84,18 @@ def build_channels(app: App) -> list[BaseChannel]:
     return channels
 
 
+def build_qr_images(app: App, *, store: TokenStore | None = None) -> QrImages | None:
+    """The Official Account's QR codes drawn as images for the transports that send them; None without an account
+    (or with ``WECHAT_QR_CODES=off``): then links and villages are text alone."""
+    if not app.settings.qr_codes:
+        return None
+    from bot.delivery.qr import QrImages
+    from bot.transports.wechat import mp
+
+    oa = mp.build(app, store=store)
+    return QrImages(oa.qr_url) if oa is not None else None
+
+
 def build_conversation(app: App, *, clock=None, matcher=None, flood=None, middlewares=None):
     """The conversation core wired to this app's database, the specialty matcher and a clock.
 
@@ -100,7 +114,8 @@ def build_conversation(app: App, *, clock=None, matcher=None, flood=None, middle
 
         matcher = load_matcher()
     services = Services(uow=app.uow, matcher=matcher, clock=clock or make_clock(app.settings.fake_now),
-                        consent_version=CONSENT_VERSION, calendar=ChineseCalendar(app.settings.extra_holidays))
+                        consent_version=CONSENT_VERSION, calendar=ChineseCalendar(app.settings.extra_holidays),
+                        qr_codes=app.settings.qr_codes)
     if middlewares is None:
         middlewares = default_middlewares(flood or FloodGuard(limit=app.settings.flood_limit))
     return Conversation(services, build_router(), middlewares)

@@ -75,6 +75,8 @@ class Settings:
     wechat_template_fields: tuple[tuple[str, str], ...] = ()
     public_url: str | None = None  # XUNZHEN_PUBLIC_URL: the web server's public address (announcement pages)
     wechat_listen: str = "127.0.0.1:8090"
+    # WECHAT_QR_CODES=off: no parametric QR codes (only verified service accounts may make them)
+    wechat_qr_codes: bool = True
     handler_processes: int = 0  # Telegram: run the handlers in this many worker processes (0: threads here)
     send_rate: int = 30  # a platform's overall sends per second per bot token, shared by every process
     flood_limit: int = 8  # messages from one person within 2 s before they are asked, once, to slow down
@@ -116,6 +118,7 @@ class Settings:
             wechat_listen=e.get("WECHAT_LISTEN") or "127.0.0.1:8090",
             wechat_template_fields=_parsed(e, "WECHAT_TEMPLATE_FIELDS", parse_fields) or parse_fields(DEFAULT_FIELDS),
             public_url=(e.get("XUNZHEN_PUBLIC_URL") or "").rstrip("/") or None,
+            wechat_qr_codes=_on_off(e, "WECHAT_QR_CODES") is not False,
             handler_processes=_count(e, "XUNZHEN_HANDLER_PROCESSES"),
             send_rate=_count(e, "XUNZHEN_SEND_RATE") or 30,
             flood_limit=_count(e, "XUNZHEN_FLOOD_LIMIT") or 8,
@@ -142,6 +145,16 @@ class Settings:
         values = (self.telegram_token, self.webhook_secret, self.secret_key, self.wecom_secret, self.wecom_token,
                   self.wecom_aes_key, self.wechat_secret, self.wechat_token, self.wechat_aes_key)
         return tuple(v for v in values if v)
+
+    @property
+    def official_account(self) -> bool:
+        """True when the Official Account's API can be called (its app id and secret are set)."""
+        return bool(self.wechat_app_id and self.wechat_secret)
+
+    @property
+    def qr_codes(self) -> bool:
+        """True when links and villages are also shown as the Official Account's parametric QR codes."""
+        return self.official_account and self.wechat_qr_codes
 
     @property
     def transports(self) -> list[str]:

@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from handlers import emergency, expert, feedback, links, onboarding, plan, review, village
-from handlers.core import Button, Conversation, Inbound, Middleware, Outbound, Router, Services, Update, split_text
+from handlers.core import (
+    Button,
+    Conversation,
+    Inbound,
+    Middleware,
+    Outbound,
+    QrCode,
+    Router,
+    Services,
+    Update,
+    split_text,
+)
 from handlers.middleware import FloodGuard, default_middlewares
 
 
@@ -22,6 +33,7 @@ __all__ = [
     "Inbound",
     "Middleware",
     "Outbound",
+    "QrCode",
     "Services",
     "Update",
     "build_router",

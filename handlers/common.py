@@ -25,6 +25,12 @@ def status_name(order: Order) -> str:
     return t(f"status.{order.status.value}")
 
 
+def village_label(ctx: Ctx, code: str) -> str:
+    """A village with its county and township ("明溪县雪峰镇城东村")."""
+    chain = ctx.gazetteer.ancestors(code)
+    return "".join(p.name for p in reversed(chain[:3]))
+
+
 def emergency_mark(order: Order) -> str:
     """A line for every card of an order filed after "不是急症，继续" ("" otherwise)."""
     if not order.emergency_override:

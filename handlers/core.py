@@ -43,6 +43,8 @@ BUTTON_TTL = timedelta(days=30)
 UPDATE_ID_TTL = timedelta(days=7)
 ROLE_PREFERENCE = ROLE_ORDER
 PRIVATE_CHAT = "private"
+QR_SCENE_LIMIT = 64  # characters of an Official Account QR code's scene string
+QR_MAX_TTL = timedelta(days=30)  # the longest a temporary Official Account QR code lives
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,26 @@ class Button:
 
     label: str
     data: str
+
+
+@dataclass(frozen=True, slots=True)
+class QrCode:
+    """An Official Account QR code to show as an image: a WeChat user who scans it sends the account
+    ``/start <scene>`` (``r_<link code>`` links a resident, ``v_<village>`` subscribes to a village).
+
+    The handlers only say what the code is for; the transport asks the Official Account for it and draws it, or
+    leaves it out where it cannot send images (then the message's own text must be enough on its own).
+    """
+
+    scene: str
+    expires_in: timedelta | None  # None: a permanent code (a notice board), else at most QR_MAX_TTL
+    caption: str  # goes with the image only, never in place of the message's text
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.scene) <= QR_SCENE_LIMIT:
+            raise ValueError(f"a QR scene has 1-{QR_SCENE_LIMIT} characters, not {len(self.scene)}")
+        if self.expires_in is not None and not timedelta(0) < self.expires_in <= QR_MAX_TTL:
+            raise ValueError(f"a temporary QR code lives up to {QR_MAX_TTL.days} days")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +108,7 @@ class Outbound:
     buttons: tuple[tuple[Button, ...], ...] = ()
     edit_message_id: str | None = None
     bulk: bool = False  # announcements go behind replies
+    qr: QrCode | None = None  # an image after the text, where the transport can send one (never via the outbox)
 
 
 def split_text(text: str, limit: int = MAX_OUTBOUND_TEXT) -> list[str]:
@@ -276,20 +299,20 @@ class Ctx:
         assert self.acc.id is not None
         return Button(label, self.uow.chat.new_button(self.acc.id, action, payload, self.now))
 
-    def reply(self, text: str, buttons: Iterable[Iterable[Button]] = ()) -> None:
-        """Answer the user in this chat."""
+    def reply(self, text: str, buttons: Iterable[Iterable[Button]] = (), qr: QrCode | None = None) -> None:
+        """Answer the user in this chat (``qr``: with a QR code image after the text, where one can be sent)."""
         rows = tuple(tuple(r) for r in buttons if r)
         for chunk in split_text(text)[:-1]:
             self.out.append(Outbound(self.acc.platform, self.acc.chat_id, chunk))
-        self.out.append(Outbound(self.acc.platform, self.acc.chat_id, split_text(text)[-1], rows))
+        self.out.append(Outbound(self.acc.platform, self.acc.chat_id, split_text(text)[-1], rows, qr=qr))
 
-    def edit(self, text: str, message_id: str | None = None) -> None:
+    def edit(self, text: str, message_id: str | None = None, qr: QrCode | None = None) -> None:
         """Replace the message whose button was pressed (so it cannot be pressed twice); else reply."""
         target = message_id or self.inbound.message_id
         if target and len(text) <= MAX_OUTBOUND_TEXT:
-            self.out.append(Outbound(self.acc.platform, self.acc.chat_id, text, (), str(target)))
+            self.out.append(Outbound(self.acc.platform, self.acc.chat_id, text, (), str(target), qr=qr))
         else:
-            self.reply(text)
+            self.reply(text, qr=qr)
 
     def send_to(self, accounts: Iterable[ChatAccount], text: str) -> None:
         """Notify other accounts (once each, skipping those who blocked us or withdrew)."""
@@ -393,6 +416,8 @@ class Services:
     consent_version: str
     reference: ReferenceCache = field(default_factory=ReferenceCache)
     bot_username: str | None = None
+    # An Official Account that may make QR codes is configured: links and villages are also shown as its QR codes.
+    qr_codes: bool = False
     calendar: Any = None  # domain.planning's calendar protocol (holidays); the composition root supplies it
 
 

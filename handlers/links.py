@@ -1,9 +1,11 @@
 """A resident's link to their chat account: one-time codes the village doctor issues, and what they must confirm.
 
 A link code is a bearer secret, so it is single-use, lives 7 days, is stored only as a keyed hash, and a new code
-revokes the old ones. Whoever holds a resident's link can read their health data and ask to erase it, so a second
-account for an already-linked resident, and an erasure asked for from a linked account, wait for the village
-doctor's yes in chat. Every use, attempt and decision is audited with the chat account that made it.
+revokes the old ones. Where an Official Account makes QR codes the doctor also gets its code for ``r_<code>``,
+living as long as the link: scanning it is ``/start r_<code>`` on the account, with no typing. Whoever holds a
+resident's link can read their health data and ask to erase it, so a second account for an already-linked
+resident, and an erasure asked for from a linked account, wait for the village doctor's yes in chat. Every use,
+attempt and decision is audited with the chat account that made it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from domain.errors import DomainError, PermissionDenied
 from domain.staff import Role
 from handlers import texts_links  # noqa: F401  (registers the texts)
 from handlers.common import acting_staff, viewable_order
-from handlers.core import Ctx, Router
+from handlers.core import Ctx, QrCode, Router
 from handlers.texts import t
 from storage.ports import UnitOfWork
 
@@ -38,6 +40,13 @@ def issue_resident_link(uow: UnitOfWork, resident_id: int, staff_id: int | None,
     code = "".join(secrets.choice(_ALPHABET) for _ in range(LINK_LENGTH))
     uow.links.issue(resident_id, link_hash(uow, code), staff_id, now, now + LINK_TTL)
     return code
+
+
+def link_qr(ctx: Ctx, code: str) -> QrCode | None:
+    """The Official Account's QR code for a link code (None without an account): it lives as long as the code."""
+    if not ctx.services.qr_codes:
+        return None
+    return QrCode("r_" + code, LINK_TTL, t("link.qr_caption"))
 
 
 def _looks_like_code(code: str) -> bool:
@@ -204,4 +213,4 @@ def reissue(ctx: Ctx, payload: dict) -> None:
         return
     code = issue_resident_link(ctx.uow, resident.id, st.id, ctx.now)
     ctx.audit("issue_link", "resident", str(resident.id), detail={"order": o.number})
-    ctx.reply(t("link.issued", name=resident.name, link=code))
+    ctx.reply(t("link.issued", name=resident.name, link=code), qr=link_qr(ctx, code))

@@ -9,6 +9,7 @@ from domain.errors import DomainError, PermissionDenied
 from domain.places import Place, PlaceLevel
 from domain.staff import Role, Staff, TitleLevel
 from handlers import texts_links  # noqa: F401  (registers the texts)
+from handlers.common import village_label
 from handlers.core import ROLE_PREFERENCE, Button, Ctx, Router
 from handlers.links import link_resident, request_forget
 from handlers.texts import t
@@ -295,17 +296,12 @@ def subscribe(ctx: Ctx, payload: dict) -> None:
         ctx.reply(t("resident.unknown_village"))
         return
     assert ctx.acc.id is not None
-    name = _village_label(ctx, code)
+    name = village_label(ctx, code)
     if ctx.uow.chat.subscribe(ctx.acc.id, code, ctx.now):
         ctx.audit("subscribe", "village", code)
         ctx.reply(t("resident.subscribed", village=name))
     else:
         ctx.reply(t("resident.already_subscribed", village=name))
-
-
-def _village_label(ctx: Ctx, code: str) -> str:
-    chain = ctx.gazetteer.ancestors(code)
-    return "".join(p.name for p in reversed(chain[:3]))
 
 
 @router.command("subscribe")
@@ -321,7 +317,7 @@ def unsubscribe(ctx: Ctx, arg: str) -> None:
     if not subs:
         ctx.reply(t("resident.no_subscriptions"))
         return
-    rows = [[ctx.btn(_village_label(ctx, v), "unsub", village=v)] for v in subs]
+    rows = [[ctx.btn(village_label(ctx, v), "unsub", village=v)] for v in subs]
     rows.append([ctx.btn(t("resident.unsubscribe_all"), "unsub", village=None)])
     ctx.reply(t("resident.unsubscribe_choose"), rows)
 
@@ -333,7 +329,7 @@ def unsub(ctx: Ctx, payload: dict) -> None:
     ctx.uow.chat.unsubscribe(ctx.acc.id or 0, str(village) if village else None)
     ctx.audit("unsubscribe", "village", str(village or "*"))
     ctx.edit(
-        t("resident.unsubscribed", village=_village_label(ctx, str(village)))
+        t("resident.unsubscribed", village=village_label(ctx, str(village)))
         if village
         else t("resident.unsubscribed_all")
     )
@@ -404,7 +400,7 @@ def mydata(ctx: Ctx, arg: str) -> None:
     ]
     subs = ctx.uow.chat.subscriptions(ctx.acc.id or 0)
     if subs:
-        lines.append(t("mydata.subscriptions", villages="、".join(_village_label(ctx, v) for v in subs)))
+        lines.append(t("mydata.subscriptions", villages="、".join(village_label(ctx, v) for v in subs)))
     resident = ctx.uow.residents.get(ctx.acc.resident_id) if ctx.acc.resident_id else None
     if resident is None:
         lines.append(t("mydata.none"))
@@ -415,7 +411,7 @@ def mydata(ctx: Ctx, arg: str) -> None:
                 name=resident.name,
                 sex=t(f"new.sex.{resident.sex.value}"),
                 birth_year=resident.birth_year,
-                village=_village_label(ctx, resident.village_code),
+                village=village_label(ctx, resident.village_code),
                 phone=mask_phone(resident.phone) if resident.phone else "无",
                 consent=resident.consent.version if resident.consent else "无",
             )

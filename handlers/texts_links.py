@@ -34,6 +34,16 @@ TEXTS.update(
             "居民 {name} 的新关联链接（7天内有效，只能使用一次；之前的链接已全部作废）：\n/start r_{link}\n"
             "请只交给居民本人或其家属。该居民已有账号关联时，新账号需要您确认后才能关联。"
         ),
+        "link.qr_caption": (
+            "居民关联二维码：请居民本人或家属用微信「扫一扫」，关注公众号后即自动关联"
+            "（7天内有效，只能使用一次；之前的二维码已全部作废）。"
+        ),
+        # --- a village's subscription (for the notice board) ---------------------------------------------------
+        "village.qr_header": "{village}的村民订阅坐诊预告的方式：",
+        "village.qr_scan": "· 微信：扫描下面的二维码，关注公众号即订阅（长期有效，可打印张贴在村务公开栏）",
+        "village.qr_telegram": "· Telegram：打开 {link}",
+        "village.qr_typed": "· 也可以给公众号或机器人发送：/start v_{code}",
+        "village.qr_caption": "{village}坐诊预告订阅二维码：微信扫一扫，关注公众号即订阅（长期有效，可打印张贴）。",
         "perm.not_your_resident": "这位居民不属于您的村卫生所，操作未执行。",
         "confirm.decided": "这项申请已经处理过了。",
         # --- erasure a village doctor confirms ------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Village doctor flows: file an order (/new) and look after the post's orders (/orders)."""
+"""Village doctor flows: file an order (/new), look after the post's orders (/orders), show the village's
+subscription (/qr)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from handlers.common import (
     status_name,
     township_centers_of,
     viewable_order,
+    village_label,
 )
-from handlers.core import Button, Ctx, Router, has_meaning
+from handlers.core import Button, Ctx, QrCode, Router, has_meaning
 from handlers.emergency import raise_alert
-from handlers.links import issue_resident_link
+from handlers.links import issue_resident_link, link_qr
 from handlers.texts import t
 
 router = Router()
@@ -432,7 +434,7 @@ def confirm(ctx: Ctx, payload: dict) -> None:
     ctx.uow.orders.add(order)
     ctx.acc.clear()
     link = issue_resident_link(ctx.uow, resident.id, st.id, ctx.now)
-    ctx.edit(t("new.submitted", number=order.number, link=link))
+    ctx.edit(t("new.submitted", number=order.number, link=link), qr=link_qr(ctx, link))
     ctx.notify_role_at(
         township_centers_of(ctx, post),
         Role.TOWNSHIP_REVIEWER,
@@ -444,6 +446,22 @@ def confirm(ctx: Ctx, payload: dict) -> None:
         )
         + emergency_mark(order),
     )
+
+
+@router.command("qr", VD)
+def village_qr(ctx: Ctx, arg: str) -> None:
+    """How residents subscribe to the post's village: the typed command, the Telegram deep link where there is a
+    bot, and the Official Account's permanent QR code for the notice board where there is an account."""
+    _, village = _post_village(ctx)
+    name = village_label(ctx, village)
+    lines = [t("village.qr_header", village=name)]
+    if ctx.services.qr_codes:
+        lines.append(t("village.qr_scan"))
+    if ctx.services.bot_username:
+        lines.append(t("village.qr_telegram", link=f"https://t.me/{ctx.services.bot_username}?start=v_{village}"))
+    lines.append(t("village.qr_typed", code=village))
+    qr = QrCode("v_" + village, None, t("village.qr_caption", village=name)) if ctx.services.qr_codes else None
+    ctx.reply("\n".join(lines), qr=qr)
 
 
 @router.command("orders", VD)

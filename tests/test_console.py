@@ -70,3 +70,38 @@ def test_invite_command_prints_a_code_that_binds_in_the_chat(tmp_path):
     assert "绑定成功：林晓燕" in chat.stdout and "/pending" in chat.stdout
     bad = run(["invite", "--role", "expert", "--institution", "NOPE"], tmp_path)
     assert bad.returncode == 2 and "NOPE" in bad.stderr
+
+
+def test_the_local_chat_writes_a_qr_code_to_the_data_directory_and_prints_its_path(chat_engine, tmp_path):
+    """With an Official Account the village's code is an image: the console writes it and says where."""
+    import zxingcpp
+    from PIL import Image
+
+    from bot.bootstrap import App, build_conversation
+    from bot.config import Settings
+    from bot.delivery.qr import QrImages
+    from bot.transports.console import ConsoleSession
+    from handlers import FloodGuard
+    from storage.uow import uow_factory
+    from tests.conftest import FIXED_NOW, TEST_KEY
+
+    settings = Settings(var_dir=tmp_path, database_url=str(chat_engine.url), secret_key=TEST_KEY, log_level="INFO",
+                        transport="console", telegram_token=None, wechat_app_id="wxapp", wechat_secret="secret")
+    app = App(settings, chat_engine, uow_factory(chat_engine, settings.cipher()))
+    conv = build_conversation(app, clock=lambda: FIXED_NOW, matcher=object(), flood=FloodGuard(limit=10_000))
+    issued: list[tuple[str, int | None]] = []
+
+    def issue(scene: str, seconds: int | None) -> str:  # the Official Account, in memory
+        issued.append((scene, seconds))
+        return "http://weixin.qq.com/q/02console"
+
+    session = ConsoleSession(app, conv, images=QrImages(issue), image_dir=tmp_path / "qr")
+    session.handle_line("/as 廖德福")
+    out = session.handle_line("/qr")
+    assert issued == [("v_350421101001", None)]
+    [line] = [x for x in out.splitlines() if "二维码图片" in x]
+    path = Path(line.split(": ", 1)[1])
+    assert path.parent == tmp_path / "qr"
+    [code] = zxingcpp.read_barcodes(Image.open(path))
+    assert code.text == "http://weixin.qq.com/q/02console"
+    assert "/start v_350421101001" in out and "坐诊预告订阅二维码" in out

@@ -395,6 +395,26 @@ async def test_wrong_token_unknown_method_and_request_encodings(fake: FakeTelegr
     assert fake.all_calls[-1].params["thumbnail"] == {"file": "t.png"}
 
 
+async def test_send_photo_takes_an_uploaded_png_or_jpg_with_a_caption_from_either_library(fake, ptb, ag):
+    from aiogram.types import BufferedInputFile
+
+    from bot.delivery.qr import draw_png
+
+    png = draw_png("http://weixin.qq.com/q/02abc")
+    sent = await ptb.send_photo(USER, png, caption="<b>二维码</b>", parse_mode="HTML", filename="qr.png")
+    assert sent.caption == "二维码" and sent.photo[-1].width == sent.photo[-1].height > 0
+    await ag.send_photo(OTHER, BufferedInputFile(png, filename="qr.png"), caption="扫一扫")  # attach://
+    assert fake.last_message(USER).photo == png and fake.last_message(OTHER).photo == png
+    with pytest.raises(BadRequest, match=r"(?i)image_process_failed"):
+        await ptb.send_photo(USER, b"GIF89a not a png", filename="x.gif")
+    with pytest.raises(BadRequest, match="caption is too long"):
+        await ptb.send_photo(USER, png, caption="长" * 1025)
+    with pytest.raises(TelegramBadRequest, match="no photo"):
+        await ag.send_photo(USER, "http://example.com/a.png")  # a URL or file_id is not modelled
+    state = json.loads(json.dumps(fake.state()))  # the control API's state stays JSON
+    assert f"<{len(png)} bytes>" in [m["photo"] for m in state["sent"]]
+
+
 # ---------------------------------------------------------------- rate limits
 
 

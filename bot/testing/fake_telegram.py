@@ -39,9 +39,11 @@ arrives, ``limit``; a second concurrent getUpdates ends the first with 409 like 
 setWebhook / deleteWebhook / getWebhookInfo (while a webhook is set, updates are POSTed to it with
 ``X-Telegram-Bot-Api-Secret-Token``, retried on non-2xx ``webhook_attempts`` times, then dropped and
 reported in ``last_error_message``; a method call in the webhook's reply body, JSON or aiogram's
-multipart, is executed; getUpdates answers 409), sendMessage, editMessageText, editMessageReplyMarkup,
-deleteMessage, answerCallbackQuery, setMyCommands / getMyCommands / deleteMyCommands (stored per scope
-and language), sendChatAction, close, logOut. Unknown method: 404 "Not Found"; wrong token: 401.
+multipart, is executed; getUpdates answers 409), sendMessage, sendPhoto (an uploaded PNG or JPG of at most
+10 MB, width and height adding up to 10,000 at most, caption up to 1024 characters; kept in ``photo``),
+editMessageText, editMessageReplyMarkup, deleteMessage, answerCallbackQuery, setMyCommands /
+getMyCommands / deleteMyCommands (stored per scope and language), sendChatAction, close, logOut.
+Unknown method: 404 "Not Found"; wrong token: 401.
 
 Faults: ``fail_next`` (any code, e.g. 429 with retry_after, 502, 403), ``block`` (403 "bot was
 blocked by the user"; "kicked from the group chat" for groups), unknown chats (400 "chat not found";
@@ -101,7 +103,7 @@ JsonDict = dict[str, Any]
 Clock = Callable[[], float]
 
 # Methods that put or change a message in a chat: the ones Telegram rate-limits and we account for.
-SEND_METHODS = frozenset({"sendmessage", "editmessagetext", "editmessagereplymarkup"})
+SEND_METHODS = frozenset({"sendmessage", "sendphoto", "editmessagetext", "editmessagereplymarkup"})
 # Methods addressed to a chat, so subject to the known-chat and blocked checks.
 CHAT_METHODS = SEND_METHODS | {"sendchataction", "deletemessage"}
 
@@ -125,6 +127,8 @@ _BOOL_PARAMS = frozenset(
     }
 )  # fmt: skip
 _PARSE_MODES = frozenset({"html", "markdown", "markdownv2"})
+PHOTO_LIMIT = 10 * 1024 * 1024  # bytes of an uploaded photo
+CAPTION_LIMIT = 1024  # characters of a caption after entity parsing
 _HTML_TAGS = frozenset(
     {
         "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "code",
@@ -198,6 +202,7 @@ class RecordedMessage:
     edit_date: int | None = None
     edits: list[MessageVersion] = field(default_factory=list)
     deleted: bool = False
+    photo: bytes | None = None  # a photo's uploaded bytes; ``text`` is then its caption
 
     @property
     def buttons(self) -> list[JsonDict]:
@@ -392,6 +397,40 @@ def _visible_text(text: str, parse_mode: str | None) -> str:
     return html.unescape("".join(checker.plain))
 
 
+class _Upload(dict):
+    """A file part of a multipart request: reads as ``{"file": <its name>}`` in a call's parameters, with the bytes
+    in ``content`` for the methods that look at them (sendPhoto)."""
+
+    def __init__(self, *args: Any, content: bytes = b"", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.content = content
+
+
+def image_size(content: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG or baseline/progressive JPG, None for anything else."""
+    if content.startswith(b"\x89PNG\r\n\x1a\n") and content[12:16] == b"IHDR":
+        return int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
+    if content.startswith(b"\xff\xd8"):
+        i = 2
+        while i + 9 < len(content) and content[i] == 0xFF:
+            marker, length = content[i + 1], int.from_bytes(content[i + 2 : i + 4], "big")
+            if marker in (0xC0, 0xC1, 0xC2):
+                return int.from_bytes(content[i + 7 : i + 9], "big"), int.from_bytes(content[i + 5 : i + 7], "big")
+            i += 2 + length
+    return None
+
+
+def _json_ready(value: Any) -> Any:
+    """``value`` with bytes (an uploaded file, a photo) replaced by their length, for the control API."""
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(v) for v in value]
+    return value
+
+
 def _coerce(name: str, value: Any) -> Any:
     """Type one parameter the way Telegram does for form-encoded requests."""
     if not isinstance(value, str):
@@ -503,6 +542,7 @@ class FakeTelegram:
         self._methods: dict[str, Callable[[JsonDict], Any]] = {
             "getme": self._get_me,
             "sendmessage": self._send_message,
+            "sendphoto": self._send_photo,
             "editmessagetext": self._edit_message_text,
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "deletemessage": self._delete_message,
@@ -907,8 +947,10 @@ class FakeTelegram:
             elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
                 form = await request.post()
                 for key, value in form.items():
-                    # Uploaded files are recorded by name only; nothing here reads their bytes.
-                    params[key] = value if isinstance(value, str) else {"file": getattr(value, "filename", None)}
+                    # An uploaded file reads as its name; sendPhoto looks at its bytes.
+                    params[key] = value if isinstance(value, str) else _Upload(
+                        file=getattr(value, "filename", None), content=value.file.read() if hasattr(value, "file")
+                        else bytes(value))
         return {key: _coerce(key, value) for key, value in params.items()}
 
     @staticmethod
@@ -1133,6 +1175,14 @@ class FakeTelegram:
             "date": record.date,
             "text": _visible_text(record.text, record.parse_mode),
         }
+        if record.photo is not None:
+            width, height = image_size(record.photo) or (0, 0)
+            del message["text"]
+            message["photo"] = [{"file_id": f"AgACfake{record.chat_id}_{record.message_id}",
+                                 "file_unique_id": f"AQADfake{record.message_id}", "width": width, "height": height,
+                                 "file_size": len(record.photo)}]
+            if record.text:
+                message["caption"] = _visible_text(record.text, record.parse_mode)
         if record.edit_date is not None:
             message["edit_date"] = record.edit_date
         if record.reply_markup and "inline_keyboard" in record.reply_markup:
@@ -1149,6 +1199,34 @@ class FakeTelegram:
         )
         self._messages[(chat_id, record.message_id)] = record
         self._record_send("sendmessage", chat_id)
+        return self._message_json(record)
+
+    def _send_photo(self, params: JsonDict) -> JsonDict:
+        """sendPhoto with an uploaded file (a file_id or URL is not modelled) and an optional caption."""
+        photo = params.get("photo")
+        if isinstance(photo, str) and photo.startswith("attach://"):  # aiogram names the part holding the file
+            photo = params.get(photo.removeprefix("attach://"))
+        if not isinstance(photo, _Upload) or not photo.content:
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        if len(photo.content) > PHOTO_LIMIT:
+            raise ApiError(400, "Bad Request: file is too big")
+        size = image_size(photo.content)
+        if size is None:
+            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        if sum(size) > 10_000:
+            raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        caption, parse_mode = params.get("caption") or "", params.get("parse_mode")
+        if parse_mode is not None and str(parse_mode).lower() not in _PARSE_MODES:
+            raise ApiError(400, f"Bad Request: unsupported parse_mode {parse_mode}")
+        if not isinstance(caption, str) or len(_visible_text(caption, parse_mode)) > CAPTION_LIMIT:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        markup = self._validate_markup(params.get("reply_markup"))
+        chat_id = self._check_chat("sendphoto", params)
+        self._admit_send("sendphoto", chat_id)
+        record = RecordedMessage(chat_id, self._new_message_id(chat_id), caption, parse_mode, markup, int(time.time()),
+                                 self.clock(), photo=photo.content)
+        self._messages[(chat_id, record.message_id)] = record
+        self._record_send("sendphoto", chat_id)
         return self._message_json(record)
 
     def _find_editable(self, key: str, params: JsonDict) -> RecordedMessage:
@@ -1350,8 +1428,8 @@ class FakeTelegram:
     def state(self) -> JsonDict:
         """Everything recorded, as JSON-ready data."""
         return {
-            "sent": [asdict(m) for m in self.sent()],
-            "calls": [asdict(c) for c in self.all_calls],
+            "sent": [_json_ready(asdict(m)) for m in self.sent()],
+            "calls": [_json_ready(asdict(c)) for c in self.all_calls],
             "answered_callbacks": [asdict(a) for a in self.answered_callbacks],
             "violations": [str(v) for v in self.violations()],
             "early_retries": [str(e) for e in self.early_retries()],

@@ -2,11 +2,14 @@
 
 Tests, the benchmark and demos point ``WECOM_API_BASE_URL``/``WECHAT_API_BASE_URL`` at it, so wechatpy's own
 HTTP code runs unchanged (style rule 6: fake the transport at its lowest layer). It serves the access_token
-endpoints, WeCom ``message/send`` and ``message/update_template_card``, OA ``message/custom/send`` and
-``message/template/send``; it checks tokens (``expire_tokens`` makes every issued token answer 42001), the
-limits that bite (text ≤ 2048 bytes, ≤ 6 card buttons, unique task ids, single-use response codes), and can
-close a user's 48-hour window (45015) or have them unfollow (43004). :class:`CallbackBuilder` encrypts and
-signs callbacks the way WeChat does, with wechatpy's crypto.
+endpoints, WeCom ``message/send`` (text, template cards, images), ``message/update_template_card`` and
+``media/upload``, OA ``message/custom/send``, ``message/template/send`` and ``qrcode/create``; it checks tokens
+(``expire_tokens`` makes every issued token answer 42001), the limits that bite (text ≤ 2048 bytes, ≤ 6 card
+buttons, unique task ids, single-use response codes; an image PNG or JPG of 6 bytes to 2 MB, its media_id known
+and under 3 days old; a QR scene of 1-64 characters, a temporary code at most 30 days, 100,000 permanent codes
+an account), and can close a user's 48-hour window (45015) or have them unfollow (43004). ``qr_codes`` maps each
+URL the OA issued to its scene, as WeChat's own servers know which scene a scanned code stands for.
+:class:`CallbackBuilder` encrypts and signs callbacks the way WeChat does, with wechatpy's crypto.
 """
 
 from __future__ import annotations
@@ -32,22 +35,26 @@ TASK_ID = re.compile(r"^[A-Za-z0-9_@-]{1,128}$")
 
 @dataclass
 class Sent:
-    """One message the fake accepted: ``kind`` wecom_text | wecom_card | wecom_card_update | mp_custom | mp_template."""
+    """One message the fake accepted: ``kind`` wecom_text | wecom_card | wecom_card_update | wecom_image | mp_custom
+    | mp_template; an image's bytes (as uploaded) in ``image``."""
 
     kind: str
     to: str
     body: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    image: bytes | None = None
 
     @property
     def text(self) -> str:
-        """The visible text (card title and subtitle; template fields)."""
+        """The visible text (card title and subtitle; template fields; "[图片]" for an image)."""
         b = self.body
         if self.kind in ("wecom_text", "mp_custom", "passive"):
             return str(b.get("text", {}).get("content", ""))
         if self.kind == "wecom_card":
             c = b["template_card"]
             return c["main_title"].get("title", "") + ("\n" + c["sub_title_text"] if c.get("sub_title_text") else "")
+        if self.kind == "wecom_image":
+            return "[图片]"
         if self.kind == "mp_template":
             # What a resident sees since 2023-05-04: no first, no remark, an old-style keyword cut at 20 characters.
             return "\n".join(str(v.get("value", ""))[:20] if k.startswith("keyword") else str(v.get("value", ""))
@@ -60,6 +67,46 @@ class Sent:
         if self.kind != "wecom_card":
             return []
         return [(x["text"], x["key"]) for x in self.body["template_card"]["button_list"]]
+
+
+@dataclass(frozen=True)
+class IssuedQr:
+    """A parametric QR code the fake Official Account issued (``qrcode/create``)."""
+
+    scene: str
+    action_name: str
+    ticket: str
+    url: str
+    expire_seconds: int | None  # None: permanent
+    issued_at: float
+
+    @property
+    def permanent(self) -> bool:
+        """A ``QR_LIMIT_*`` code: it never expires."""
+        return self.expire_seconds is None
+
+    def expired(self, now: float | None = None) -> bool:
+        """WeChat no longer answers a scan of it (a temporary code past its time)."""
+        return not self.permanent and (now or time.time()) >= self.issued_at + (self.expire_seconds or 0)
+
+
+@dataclass(frozen=True)
+class Media:
+    """A temporary file uploaded to WeCom (``media/upload``): usable in messages for 3 days."""
+
+    kind: str
+    filename: str
+    content: bytes
+    uploaded_at: float
+
+
+QR_SCENE_LIMIT = 64  # characters of scene_str
+QR_TEMPORARY_MAX = 2_592_000  # seconds: 30 days
+QR_TEMPORARY_DEFAULT = 60  # seconds, when a temporary code names no expire_seconds
+QR_PERMANENT_LIMIT = 100_000  # permanent codes an account may have
+MEDIA_TTL = 3 * 24 * 3600  # seconds a WeCom media_id stays usable
+IMAGE_LIMIT = 2 * 1024 * 1024  # bytes: WeCom's documented limit for an image (its docs also say 10 MB; the lower)
+IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")  # PNG, JPG: the formats WeCom takes for an image
 
 
 _TEMPLATE_LIMITS = {"thing": 20, "phrase": 5, "name": 10, "character_string": 32, "number": 32}
@@ -96,6 +143,9 @@ class FakeWeChat:
         self.errors: Counter[int] = Counter()
         self.closed_window: set[str] = set()
         self.unfollowed: set[str] = set()
+        self.qr_codes: dict[str, IssuedQr] = {}  # URL → code; what a phone reads from the image is the URL
+        self.media: dict[str, Media] = {}
+        self.qr_limit = QR_PERMANENT_LIMIT
         self._valid: dict[str, str] = {}  # token → "wecom" | "wechat"
         self._expired: set[str] = set()
         self._task_ids: set[str] = set()
@@ -106,13 +156,15 @@ class FakeWeChat:
         self.changed = asyncio.Event()
 
     async def __aenter__(self) -> FakeWeChat:
-        app = web.Application()
+        app = web.Application(client_max_size=21 * 1024 * 1024)  # media/upload takes files up to 20 MB
         app.router.add_get("/cgi-bin/gettoken", self._wecom_token)
         app.router.add_get("/cgi-bin/token", self._mp_token)
         app.router.add_post("/cgi-bin/message/send", self._wecom_send)
         app.router.add_post("/cgi-bin/message/update_template_card", self._wecom_update)
         app.router.add_post("/cgi-bin/message/custom/send", self._mp_custom)
         app.router.add_post("/cgi-bin/message/template/send", self._mp_template)
+        app.router.add_post("/cgi-bin/qrcode/create", self._mp_qrcode)
+        app.router.add_post("/cgi-bin/media/upload", self._wecom_upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -172,22 +224,28 @@ class FakeWeChat:
             return self._err(40001, "invalid credential, secret")
         return self._issue("wechat")
 
+    def _token_error(self, request: web.Request, platform: str) -> web.Response | None:
+        token = request.query.get("access_token", "")
+        if token in self._expired:
+            return self._err(42001, "access_token expired")
+        if self._valid.get(token) != platform:
+            return self._err(40014, "invalid access_token")
+        return None
+
     async def _check(self, request: web.Request, platform: str) -> tuple[dict[str, Any] | None, web.Response | None]:
         if self.latency:
             await asyncio.sleep(self.latency)
-        token = request.query.get("access_token", "")
-        if token in self._expired:
-            return None, self._err(42001, "access_token expired")
-        if self._valid.get(token) != platform:
-            return None, self._err(40014, "invalid access_token")
+        error = self._token_error(request, platform)
+        if error is not None:
+            return None, error
         try:
             body = json.loads(await request.read())
         except ValueError:
             return None, self._err(47001, "data format error")
         return body, None
 
-    def _record(self, kind: str, to: str, body: dict[str, Any]) -> web.Response:
-        self.sent.append(Sent(kind, to, body))
+    def _record(self, kind: str, to: str, body: dict[str, Any], image: bytes | None = None) -> web.Response:
+        self.sent.append(Sent(kind, to, body, image=image))
         self.changed.set()
         return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": str(next(self._ids))})
 
@@ -220,7 +278,37 @@ class FakeWeChat:
                 return self._err(40058, "invalid or repeated task_id")
             self._task_ids.add(task)
             return self._record("wecom_card", to, body)
+        if kind == "image":
+            media = self.media.get(str(body.get("image", {}).get("media_id", "")))
+            if media is None or media.kind != "image" or time.time() - media.uploaded_at > MEDIA_TTL:
+                return self._err(40007, "invalid media_id")
+            return self._record("wecom_image", to, body, media.content)
         return self._err(40008, "invalid message type")
+
+    async def _wecom_upload(self, request: web.Request) -> web.Response:
+        """``media/upload?type=image``: multipart with the file in ``media``; answers a media_id."""
+        error = self._token_error(request, "wecom")
+        if error is not None:
+            return error
+        kind = request.query.get("type", "")
+        if kind not in ("image", "voice", "video", "file"):
+            return self._err(40004, "invalid media type")
+        if request.content_type != "multipart/form-data":
+            return self._err(41005, "media data missing")
+        form = await request.post()
+        part = form.get("media")
+        if not isinstance(part, web.FileField):
+            return self._err(41005, "media data missing")
+        content = part.file.read()
+        if kind == "image":
+            if not 5 < len(content) <= IMAGE_LIMIT:
+                return self._err(40006, "invalid file size")
+            if not content.startswith(IMAGE_SIGNATURES):
+                return self._err(40005, "invalid file type")
+        media_id = f"media-{secrets.token_hex(12)}"
+        self.media[media_id] = Media(kind, str(part.filename or ""), content, time.time())
+        return web.json_response({"errcode": 0, "errmsg": "ok", "type": kind, "media_id": media_id,
+                                  "created_at": str(int(time.time()))})
 
     async def _wecom_update(self, request: web.Request) -> web.Response:
         body, error = await self._check(request, "wecom")
@@ -262,6 +350,35 @@ class FakeWeChat:
             if problem:
                 return self._err(47003, f"argument invalid! data.{key}.value {problem}")
         return self._record("mp_template", to, body)
+
+
+    async def _mp_qrcode(self, request: web.Request) -> web.Response:
+        """``qrcode/create`` with a scene string: temporary (``QR_STR_SCENE``) or permanent (``QR_LIMIT_STR_SCENE``,
+        each call a new one counted against the account's ``qr_limit``, 45029 beyond it)."""
+        body, error = await self._check(request, "wechat")
+        if error or body is None:
+            return error or self._err(47001, "bad body")
+        action = body.get("action_name")
+        if action not in ("QR_STR_SCENE", "QR_LIMIT_STR_SCENE"):  # the integer scenes are not modelled
+            return self._err(40035, "invalid action_name")
+        scene = (body.get("action_info") or {}).get("scene", {}).get("scene_str")
+        if not isinstance(scene, str) or not 1 <= len(scene) <= QR_SCENE_LIMIT:
+            return self._err(40035, "invalid scene_str: 1 to 64 characters")
+        if action == "QR_LIMIT_STR_SCENE":
+            if sum(q.permanent for q in self.qr_codes.values()) >= self.qr_limit:
+                return self._err(45029, "qrcode count out of limit")
+            seconds = None
+        else:
+            seconds = body.get("expire_seconds", QR_TEMPORARY_DEFAULT)
+            if not isinstance(seconds, int) or not 0 < seconds <= QR_TEMPORARY_MAX:
+                return self._err(40035, "invalid expire_seconds: at most 2592000")
+        token = secrets.token_urlsafe(16)
+        code = IssuedQr(scene, action, f"gQ{token}==", f"http://weixin.qq.com/q/02{token}", seconds, time.time())
+        self.qr_codes[code.url] = code
+        answer: dict[str, Any] = {"ticket": code.ticket, "url": code.url}
+        if seconds is not None:
+            answer["expire_seconds"] = seconds
+        return web.json_response(answer)
 
 
 class CallbackBuilder:

@@ -2,21 +2,26 @@
 
 One terminal plays every role. ``/as <name>`` switches persona to a member of staff from the
 database (``/as 村民`` or ``/as 村民2`` for an anonymous resident); buttons are shown as numbered
-choices and chosen by typing their number. Everything goes through the same handlers and database
+choices and chosen by typing their number. A reply's QR code (with an Official Account configured) is
+written to ``<XUNZHEN_VAR_DIR>/qr/`` and its path printed. Everything goes through the same handlers and database
 as Telegram or WeChat would: only the translation to and from text lines lives here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import sys
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from bot.bootstrap import build_qr_images
+from bot.delivery.qr import QrImages
 from domain.orders import AuditEvent
 from domain.staff import ROLE_ORDER, Role
-from handlers import Conversation, Inbound, Outbound
+from handlers import Conversation, Inbound, Outbound, QrCode
 
 PLATFORM = "console"
 PROMPT = "{name}> "
@@ -40,6 +45,8 @@ class ConsoleSession:
     persona: Persona | None = None
     names: dict[str, str] = field(default_factory=dict)  # console user id -> persona name
     choices: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # user -> [(label, data, msg)]
+    images: QrImages | None = None  # the Official Account's QR codes (None: none configured, text alone)
+    image_dir: Path | None = None  # where a QR code's PNG is written for the operator to open
     # Update ids must not repeat across runs, or the dedupe of processed updates would drop them.
     _session: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     _updates: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -106,7 +113,19 @@ class ConsoleSession:
                 lines.append(
                     "  " + "  ".join(f"[{i}] {label}" for i, (label, _d, _m) in enumerate(numbered[first - 1 :], first))
                 )
+            if o.qr is not None:
+                lines.extend(self.show_qr(o.qr))
         return "\n".join(lines)
+
+    def show_qr(self, qr: QrCode) -> list[str]:
+        """A QR code as a PNG file (named by its content, not its scene) and its caption; nothing without one."""
+        png = self.images.png(qr) if self.images is not None and self.image_dir is not None else None
+        if png is None or self.image_dir is None:
+            return []
+        self.image_dir.mkdir(parents=True, exist_ok=True)
+        path = self.image_dir / f"qr-{hashlib.sha256(png).hexdigest()[:12]}.png"
+        path.write_bytes(png)
+        return [f"  🖼 二维码图片 / QR code image: {path}", "  " + qr.caption]
 
     def list_personas(self) -> str:
         """The demo people one can play, one per role and institution."""
@@ -188,7 +207,7 @@ BANNER = """巡诊 · 本地对话（所有角色在同一个终端里）
 
 async def serve(app, conversation: Conversation, stop: asyncio.Event) -> None:
     """Read lines from stdin until EOF, /quit or ``stop``; print the replies."""
-    session = ConsoleSession(app, conversation)
+    session = ConsoleSession(app, conversation, images=build_qr_images(app), image_dir=app.settings.var_dir / "qr")
     print(BANNER, flush=True)
     while not stop.is_set():
         print(session.prompt(), end="", flush=True)

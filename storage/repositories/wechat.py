@@ -1,4 +1,5 @@
-"""Repository of the WeChat transports: the shared access token and its refresh lease, nonces, per-user state.
+"""Repository of the WeChat transports: the shared access token and its refresh lease, nonces, per-user state, the
+Official Account's permanent QR codes.
 
 Not attached to the unit of work (the handlers never need it): the transports build one over ``uow``.
 """
@@ -12,11 +13,11 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from storage.repositories.base import Repository, affected
-from storage.tables import WeChatNonceRow, WeChatTokenRow, WeChatUserRow
+from storage.tables import WeChatNonceRow, WeChatQrRow, WeChatTokenRow, WeChatUserRow
 
 
 class WeChatRepository(Repository):
-    """Access tokens, seen nonces, last-inbound times and numbered choices."""
+    """Access tokens, seen nonces, last-inbound times, numbered choices and permanent QR codes."""
 
 
     # --- access tokens --------------------------------------------------------------------------------------
@@ -112,3 +113,17 @@ class WeChatRepository(Repository):
                                                       col(WeChatUserRow.user_id) == user_id)
         found = self.s.execute(q).scalar_one_or_none()
         return json.loads(found) if found else []
+
+    # --- permanent QR codes ---------------------------------------------------------------------------------
+    def permanent_qr(self, app_id: str, scene: str) -> str | None:
+        """The URL of the account's permanent QR code for ``scene``, if one was made."""
+        q = select(col(WeChatQrRow.url)).where(col(WeChatQrRow.app_id) == app_id, col(WeChatQrRow.scene) == scene)
+        return self.s.execute(q).scalar_one_or_none()
+
+    def keep_permanent_qr(self, app_id: str, scene: str, url: str, now: datetime) -> str:
+        """Remember a permanent QR code just made; the one kept (another worker's, if it was first)."""
+        self.s.execute(self._insert(WeChatQrRow).values(app_id=app_id, scene=scene, url=url, created_at=now)
+                       .on_conflict_do_nothing())
+        kept = self.permanent_qr(app_id, scene)
+        assert kept is not None
+        return kept

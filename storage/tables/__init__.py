@@ -55,6 +55,7 @@ from storage.tables.send_budget import (
 from storage.tables.types import UtcDateTime, utc_field
 from storage.tables.wechat import (
     WeChatNonceRow,
+    WeChatQrRow,
     WeChatTokenRow,
     WeChatUserRow,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "SupportRow",
     "UtcDateTime",
     "WeChatNonceRow",
+    "WeChatQrRow",
     "WeChatTokenRow",
     "WeChatUserRow",
     "YearlyTargetRow",

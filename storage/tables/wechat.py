@@ -1,4 +1,5 @@
-"""Tables of the WeChat transports: shared access tokens, seen callback nonces, per-user channel state."""
+"""Tables of the WeChat transports: shared access tokens, seen callback nonces, per-user channel state, the Official
+Account's permanent QR codes."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from storage.tables.types import utc_field
 
-__all__ = ["WeChatNonceRow", "WeChatTokenRow", "WeChatUserRow"]
+__all__ = ["WeChatNonceRow", "WeChatQrRow", "WeChatTokenRow", "WeChatUserRow"]
 
 
 class WeChatTokenRow(SQLModel, table=True):
@@ -42,3 +43,14 @@ class WeChatUserRow(SQLModel, table=True):
     last_inbound_at: datetime | None = utc_field(nullable=True)
     choices: str = Field(default="[]", sa_column=sa.Column(sa.Text, nullable=False, server_default="[]"))
     choices_at: datetime | None = utc_field(nullable=True)
+
+
+class WeChatQrRow(SQLModel, table=True):
+    """A permanent QR code the Official Account made (100,000 an account, for ever): made once per scene, then
+    reused."""
+
+    __tablename__ = "wechat_qr"
+    app_id: str = Field(primary_key=True, max_length=64)
+    scene: str = Field(primary_key=True, max_length=64)
+    url: str = Field(max_length=512)
+    created_at: datetime = utc_field()

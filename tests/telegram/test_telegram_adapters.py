@@ -90,10 +90,11 @@ def free_port() -> int:
 class Driver:
     """Users typing and pressing in the fake's chats; waits until the adapter has handled each update."""
 
-    def __init__(self, fake: FakeTelegram, engine: Any, tmp_path: Any, matcher: Any) -> None:
+    def __init__(self, fake: FakeTelegram, engine: Any, tmp_path: Any, matcher: Any, **settings: Any) -> None:
         self.fake = fake
         self.settings = Settings(var_dir=tmp_path, database_url=str(engine.url), secret_key=TEST_KEY, log_level="INFO",
-                                 transport="ptb", telegram_token=fake.token, telegram_api_base_url=fake.root_url)
+                                 transport="ptb", telegram_token=fake.token, telegram_api_base_url=fake.root_url,
+                                 **settings)
         self.app = App(self.settings, engine, uow_factory(engine, self.settings.cipher()))
         self.conversation = build_conversation(self.app, clock=lambda: FIXED_NOW, matcher=matcher,
                                                flood=FloodGuard(limit=10_000))
@@ -213,7 +214,7 @@ async def file_order(d: Driver, need: str = NEED, numbered: str = "XZ-20261123-"
     await d.press("doctor", "完成")
     assert "请核对" in d.last("doctor")
     await d.press("doctor", "确认提交")
-    text = d.last("doctor")
+    text = next((t for t in reversed(d.texts("doctor")) if "已提交" in t), d.last("doctor"))  # a QR code may follow
     assert "已提交，订单号 " + numbered in text, text
     return text.split("订单号 ")[1].split("。")[0]
 
@@ -235,7 +236,7 @@ async def test_the_order_lifecycle_across_roles_through_the_adapter(driver: Driv
 
     # Staff bind through invite codes in deep links; each gets the command menu of their role.
     await driver.bind("doctor", "township", "hospital", "cardiologist")
-    assert menu(fake, "doctor") == ["new", "orders", "cancel", "help"]
+    assert menu(fake, "doctor") == ["new", "orders", "qr", "cancel", "help"]
     assert menu(fake, "township") == ["pending", "cancel", "help"]
     assert menu(fake, "hospital") == ["pending", "cancel", "help"]
     assert menu(fake, "cardiologist") == ["circuits", "cancel", "help"]
@@ -539,7 +540,7 @@ async def test_an_order_is_filed_and_reviewed_through_a_handler_process(driver: 
     await bind_now(driver, "doctor")
     await bind_now(driver, "township")
     # The menu is read in the worker once the update is stored, and comes back with the replies.
-    assert menu(fake, "doctor") == ["new", "orders", "cancel", "help"]
+    assert menu(fake, "doctor") == ["new", "orders", "qr", "cancel", "help"]
     assert menu(fake, "township") == ["pending", "cancel", "help"]
 
     number = await file_order(driver, "老人心口疼，胸闷气短，走路就喘", numbered="XZ-")

@@ -75,3 +75,19 @@ def test_nonces_are_accepted_once_and_purged_after_the_window(uow_factory):
         repo = WeChatRepository(uow)
         assert repo.choices("wechat", "o1") == [["批准", "tok", "m1"]]
         assert repo.last_inbound("wechat", "o1") == t0
+
+
+def test_a_permanent_qr_code_is_kept_once_per_account_and_scene(uow_factory):
+    t0, village, url = datetime(2026, 11, 23, 2, 30, tzinfo=UTC), "v_350421101001", "http://weixin.qq.com/q/02"
+    with uow_factory() as uow:
+        repo = WeChatRepository(uow)
+        assert repo.permanent_qr("wxapp", village) is None
+        assert repo.keep_permanent_qr("wxapp", village, url + "first", t0) == url + "first"
+        uow.commit()
+    with uow_factory() as uow:  # another worker made one at the same time: the first kept wins
+        repo = WeChatRepository(uow)
+        assert repo.keep_permanent_qr("wxapp", village, url + "later", t0) == url + "first"
+        assert repo.keep_permanent_qr("wxother", village, url + "other", t0) == url + "other"  # another account
+        uow.commit()
+    with uow_factory() as uow:
+        assert WeChatRepository(uow).permanent_qr("wxapp", village) == url + "first"

@@ -26,6 +26,7 @@ from aiogram.methods import (
     GetMe,
     GetUpdates,
     SendMessage,
+    SendPhoto,
     SetMyCommands,
     SetWebhook,
 )
@@ -33,6 +34,7 @@ from aiogram.methods.base import Response
 from aiogram.types import (
     BotCommand,
     BotCommandScopeChat,
+    BufferedInputFile,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -40,6 +42,7 @@ from aiogram.types import (
     Update,
 )
 
+from bot.bootstrap import build_qr_images
 from bot.logging_setup import register_secret
 from bot.transports.telegram.bridge import (
     ALLOWED_UPDATES,
@@ -61,7 +64,7 @@ log = logging.getLogger(__name__)
 _RESPONSE_TYPES = tuple(
     Response[m.__returning__]  # type: ignore[name-defined]
     for m in (AnswerCallbackQuery, DeleteMyCommands, DeleteWebhook, EditMessageText, GetMe, GetUpdates, SendMessage,
-              SetMyCommands, SetWebhook)
+              SendPhoto, SetMyCommands, SetWebhook)
 )
 
 
@@ -80,8 +83,11 @@ class AiogramApi:
         self.bot = bot
 
     async def send(self, msg: Rendered) -> None:
-        """sendMessage, or editMessageText for an edit (no markup: the old keyboard goes away)."""
-        if msg.edit_message_id is not None:
+        """sendMessage, editMessageText for an edit (no markup: the old keyboard goes away), sendPhoto for a photo."""
+        if msg.photo is not None:
+            await self.bot.send_photo(msg.chat_id, BufferedInputFile(msg.photo, filename="qr.png"), caption=msg.html,
+                                      parse_mode="HTML")
+        elif msg.edit_message_id is not None:
             await self.bot.edit_message_text(text=msg.html, chat_id=msg.chat_id, message_id=msg.edit_message_id,
                                              parse_mode="HTML", reply_markup=_markup(msg.keyboard))
         else:
@@ -132,7 +138,7 @@ class AiogramAdapter:
         self.dispatcher = Dispatcher()
         self.dispatcher.message.register(self._on_message)
         self.dispatcher.callback_query.register(self._on_callback_query)
-        self.bridge = TelegramBridge(app, conversation, AiogramApi(self.bot))
+        self.bridge = TelegramBridge(app, conversation, AiogramApi(self.bot), images=build_qr_images(app))
         self.webhook: WebhookServer | None = None
         self.webhook_secret = settings.webhook_secret or new_webhook_secret()
         register_secret(self.webhook_secret)

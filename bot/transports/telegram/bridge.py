@@ -8,7 +8,8 @@ classifier). The bridge does the rest the same way for both:
   the synchronous handlers run in worker threads so the event loop keeps polling (one thread on SQLite,
   which takes one writer at a time, eight on PostgreSQL);
 * replies are HTML with every handler-produced character escaped (the handlers produce plain text), split
-  at 4096 visible characters, buttons become inline keyboards whose callback_data is the opaque token;
+  at 4096 visible characters, buttons become inline keyboards whose callback_data is the opaque token; a reply's
+  QR code (where an Official Account makes them) follows its text as a photo with the code's caption;
 * a 429 is waited out (``retry_after``) and retried; a 403 (blocked by the user) marks the account
   blocked, so notifications skip it until the user writes again;
 * after each update the chat's role is looked up and, when it changed, the chat's command menu is replaced
@@ -33,6 +34,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from bot.delivery.qr import QrImages
 from bot.delivery.sender import end_turn, process_budget, shared_budget, take_turn
 from bot.transports.handler_pool import HandlerProcesses, run_update
 from bot.transports.serving import ChatQueues, listen_address
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"  # both adapters: the same bot and user may move between them, state is in the DB
 TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024  # characters of a photo's caption
 CALLBACK_DATA_LIMIT = 64  # bytes
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_SEND_ATTEMPTS = 4
@@ -59,8 +62,8 @@ MENUS: dict[str, tuple[tuple[str, str], ...]] = {
         ("forget", "撤回同意并删除我的信息"),
         ("help", "帮助"),
     ),
-    "village_doctor": (("new", "登记一条需求订单"), ("orders", "查看本村的订单"), ("cancel", "取消当前操作"),
-                       ("help", "帮助")),
+    "village_doctor": (("new", "登记一条需求订单"), ("orders", "查看本村的订单"), ("qr", "本村订阅坐诊预告的二维码"),
+                       ("cancel", "取消当前操作"), ("help", "帮助")),
     "township_reviewer": (("pending", "待初审的订单"), ("cancel", "取消当前操作"), ("help", "帮助")),
     "hospital_reviewer": (("pending", "待处理的订单"), ("cancel", "取消当前操作"), ("help", "帮助")),
     "expert": (("circuits", "我的巡诊安排"), ("cancel", "取消当前操作"), ("help", "帮助")),
@@ -81,6 +84,7 @@ class Rendered:
     html: str
     keyboard: tuple[tuple[tuple[str, str], ...], ...] = ()
     edit_message_id: int | None = None
+    photo: bytes | None = None  # a photo (PNG) with ``html`` as its caption
 
 
 def escape(text: str) -> str:
@@ -174,7 +178,8 @@ class TelegramApi(Protocol):
     """The few Bot API calls the bridge needs, implemented once per library."""
 
     async def send(self, msg: Rendered) -> None:
-        """sendMessage (or editMessageText when ``msg.edit_message_id`` is set) with parse_mode HTML."""
+        """sendMessage (or editMessageText when ``msg.edit_message_id`` is set, sendPhoto when ``msg.photo`` is)
+        with parse_mode HTML."""
 
     async def answer_callback(self, query_id: str) -> None:
         """answerCallbackQuery without text: the client stops its spinner."""
@@ -214,10 +219,12 @@ def read_menu(uow: Any, acc: Any) -> str:
 class TelegramBridge:
     """Hands updates to the conversation in per-chat order and sends what it answers; shared by both adapters."""
 
-    def __init__(self, app: Any, conversation: Any, api: TelegramApi, *, workers: int | None = None) -> None:
+    def __init__(self, app: Any, conversation: Any, api: TelegramApi, *, workers: int | None = None,
+                 images: QrImages | None = None) -> None:
         self.app = app
         self.conversation = conversation
         self.api = api
+        self.images = images  # None: no Official Account to make QR codes, the text goes alone
         settings = getattr(app, "settings", None)  # unit tests drive the bridge without an app
         rate = settings.send_rate if settings is not None else 30
         self.budget = process_budget(PLATFORM, rate)
@@ -332,9 +339,13 @@ class TelegramBridge:
     # --- outbound -----------------------------------------------------------------------------------------
 
     async def deliver(self, out: Outbound) -> None:
-        """Send one Outbound (edits included); never raises."""
+        """Send one Outbound (edits included), then its QR code as a photo; never raises."""
         for msg in render(out):
             await self._send(msg)
+        if out.qr is not None and self.images is not None and out.chat_id.lstrip("-").isdigit():
+            png = await asyncio.to_thread(self.images.png, out.qr)  # the Official Account's API: not the handlers'
+            if png is not None:
+                await self._send(Rendered(int(out.chat_id), escape(out.qr.caption[:CAPTION_LIMIT]), photo=png))
 
     async def _send(self, msg: Rendered) -> None:
         for attempt in range(1, MAX_SEND_ATTEMPTS + 1):

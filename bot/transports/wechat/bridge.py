@@ -41,7 +41,7 @@ from aiohttp import web
 
 from bot.delivery.sender import chat_windows
 from bot.transports.serving import ChatQueues, listen_address
-from handlers.core import Inbound, Outbound
+from handlers.core import Inbound, Outbound, QrCode
 from storage.repositories.wechat import WeChatRepository
 
 log = logging.getLogger(__name__)
@@ -457,13 +457,20 @@ def split_bytes(text: str, limit: int = TEXT_LIMIT_BYTES) -> list[str]:
 
 @dataclass
 class Delivery:
-    """One API message to send: ``kind`` text | card | card_update, the JSON ``body`` part, and plain text."""
+    """One API message to send: ``kind`` text | card | card_update | image, the JSON ``body`` part, and plain text.
+
+    An image is a handler's QR code (``qr``), drawn and uploaded when it is sent. A message that only makes sense
+    after another one (an image's caption) names it in ``requires`` and is left out unless that one was sent.
+    """
 
     platform: str
     chat_id: str
     kind: str
     body: dict[str, Any]
     text: str = ""
+    qr: QrCode | None = None
+    requires: Delivery | None = None
+    sent: bool | None = None  # set once sent (True) or given up (False)
 
 
 class Deliverer(Protocol):
@@ -476,7 +483,7 @@ class Deliverer(Protocol):
         """In a worker thread: the API messages for ``outs`` (may store numbered choices)."""
 
     async def send(self, d: Delivery) -> None:
-        """Send one message through the active API; never raises."""
+        """Send one message through the active API, setting ``d.sent``; never raises."""
 
     def passive_xml(self, d: Delivery, cb: Callback) -> str | None:
         """The plaintext passive reply for ``d`` (a text message), or None if it cannot go passively."""
@@ -591,6 +598,8 @@ class CallbackBridge:
             pending.future.set_result(None)
         pending.open = False
         for d in deliveries:
+            if d.requires is not None and not d.requires.sent:
+                continue  # an image's caption without its image
             deliverer = self.deliverers[d.platform]
             limit = deliverer.member_limit
             if limit is None:

@@ -2,8 +2,10 @@
 
 The OA has no buttons: a reply's buttons become numbered lines ("回复 1 批准"); the choices shown last to
 each user are stored in the database, so a "1" typed later (on any worker) is the press of that button.
-Following the account (``subscribe``) or scanning a parametric QR code (``qrscene_v_<village>``) is
-``/start``; unfollowing marks the account blocked. Replies go out as customer-service messages, which the
+Following the account (``subscribe``) is ``/start``; scanning one of its parametric QR codes is ``/start <scene>``
+(``subscribe`` with ``qrscene_<scene>`` for a new follower, ``SCAN`` with the scene for a follower), where the scene
+is ``v_<village>`` or ``r_<link code>`` (:meth:`MpDeliverer.qr_url` makes the codes); unfollowing marks the
+account blocked. Replies go out as customer-service messages, which the
 platform allows within 48 hours of the user's last message. Announcements (the outbox) use a template message
 when ``WECHAT_TEMPLATE_ANNOUNCEMENT`` is set, else a customer-service message inside the 48-hour window, else
 the outbox row is settled as ``not_deliverable_on_channel``.
@@ -53,6 +55,7 @@ OUTSIDE_WINDOW = frozenset({45015, 45047})  # reply time limit passed; customer-
 UNFOLLOWED = frozenset({43004})  # the user no longer follows the account
 NO_SUCH_USER = frozenset({40003})
 RATE_LIMITED = frozenset({45009})
+QR_TEMPORARY_MAX = 2_592_000  # seconds (30 days): the longest a temporary parametric QR code lives
 _CHOICE = re.compile(r"^\s*([0-9]{1,3})\s*$")
 
 
@@ -154,7 +157,8 @@ class MpDeliverer(Deliverer):
     async def send(self, d: Delivery) -> None:
         """Send, logging what failed."""
         result = await self.send_result(d)
-        if result.outcome != "ok":
+        d.sent = result.outcome == "ok"
+        if not d.sent:
             log.warning("wechat message to %s not sent: %s", d.chat_id[:6], result.reason)
 
     async def send_result(self, d: Delivery) -> SendResult:
@@ -165,6 +169,30 @@ class MpDeliverer(Deliverer):
         except Exception as e:
             return classify(e)
         return SendResult.ok()
+
+    def qr_url(self, scene: str, expire_seconds: int | None) -> str:
+        """In a worker thread: the URL a parametric QR code of the account for ``scene`` encodes.
+
+        Temporary (``QR_STR_SCENE``) for ``expire_seconds``, at most 30 days: a new one each time. Else permanent
+        (``QR_LIMIT_STR_SCENE``): an account may make 100,000 of them, ever, so each scene's is made once and kept
+        in the database (two workers making the same one at once waste one; the first kept is used).
+        """
+        scene_of = {"scene": {"scene_str": scene}}
+        if expire_seconds is not None:
+            body = {"expire_seconds": min(expire_seconds, QR_TEMPORARY_MAX), "action_name": "QR_STR_SCENE",
+                    "action_info": scene_of}
+            return str(self.client.call_api(lambda: self.client.qrcode.create(body))["url"])
+        app_id = str(self.client.appid)
+        with self.uow() as uow:
+            kept = WeChatRepository(uow).permanent_qr(app_id, scene)
+        if kept is not None:
+            return kept
+        made = self.client.call_api(lambda: self.client.qrcode.create(
+            {"action_name": "QR_LIMIT_STR_SCENE", "action_info": scene_of}))
+        with self.uow() as uow:
+            kept = WeChatRepository(uow).keep_permanent_qr(app_id, scene, str(made["url"]), self.now())
+            uow.commit()
+        return kept
 
     def template_of(self, announcement_id: int) -> tuple[dict[str, dict[str, str]], str | None] | None:
         """In a worker thread: the template ``data`` of an announcement (each configured field with its part, cut
@@ -271,7 +299,7 @@ class WeChatMpChannel(BaseChannel):
 def build(app: Any, *, store: TokenStore | None = None, clock: Callable[[], float] = time.time) -> MpDeliverer | None:
     """The Official Account sender for ``app.settings`` (None if the OA is not configured)."""
     s = app.settings
-    if not (s.wechat_app_id and s.wechat_secret):
+    if not s.official_account:
         return None
     store = store or TokenStore(app.uow)
     client = make_client(s.wechat_app_id, s.wechat_secret, store, s.wechat_api_base_url)

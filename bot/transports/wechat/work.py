@@ -4,7 +4,9 @@ Text becomes an ``Inbound``; a press on a template card's button (``template_car
 ``Inbound`` whose ``button`` is the opaque token we put in the button's ``key`` and whose ``message_id`` is the
 card's ``task_id``. Replies with buttons are ``button_interaction`` template cards (at most six buttons a card);
 an edit of a pressed card greys its buttons (``update_template_card`` with the event's ``ResponseCode``) and
-sends the new text as a message. Everything else is in :mod:`bot.transports.wechat.bridge`.
+sends the new text as a message. A reply's QR code (where the Official Account makes them) follows its text as an
+image (``media/upload``, then an ``image`` message) with its caption after it. Everything else is in
+:mod:`bot.transports.wechat.bridge`.
 
 Configuration: ``WECOM_CORP_ID``, ``WECOM_AGENT_ID``, ``WECOM_SECRET``, ``WECOM_TOKEN``, ``WECOM_AES_KEY``,
 ``WECOM_API_BASE_URL``, ``WECHAT_LISTEN``; the callback path is ``/wecom/callback``.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import logging
 import re
 import secrets
@@ -25,6 +28,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.delivery.channels import BaseChannel, ChannelLimits, SendResult
+from bot.delivery.qr import QrImages
 from bot.transports.wechat.bridge import (
     Callback,
     DbTokenMixin,
@@ -36,7 +40,7 @@ from bot.transports.wechat.bridge import (
     errcode_of,
     split_bytes,
 )
-from handlers.core import Button, Inbound, Outbound
+from handlers.core import Button, Inbound, Outbound, QrCode
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +100,14 @@ def make_client(corp_id: str, secret: str, store: TokenStore, base_url: str, age
 
 
 class WeComDeliverer(Deliverer):
-    """Plans and sends WeCom app messages: text, template cards, card updates."""
+    """Plans and sends WeCom app messages: text, template cards, card updates, QR code images."""
 
     platform = PLATFORM
     member_limit = MEMBER_LIMIT
 
-    def __init__(self, client: Any, corp_id: str, agent_id: str):
+    def __init__(self, client: Any, corp_id: str, agent_id: str, images: QrImages | None = None):
         self.client, self.corp_id, self.agent_id = client, corp_id, int(agent_id)
+        self.images = images  # None: no Official Account to make QR codes, the text goes alone
         self._codes: OrderedDict[tuple[str, str], str] = OrderedDict()  # (user, task_id) → ResponseCode
         self._lock = threading.Lock()
 
@@ -125,6 +130,7 @@ class WeComDeliverer(Deliverer):
             buttons = [b for row in o.buttons for b in row]
             if not buttons:
                 result.extend(self._texts(o.chat_id, o.text))
+                result.extend(self._image(o.chat_id, o.qr))
                 continue
             first, rest = card_title(o.text)
             buttons, details = short_labels(buttons)
@@ -137,7 +143,16 @@ class WeComDeliverer(Deliverer):
                 title = (first if fits else CHOOSE) if i == 0 else MORE
                 result.append(self._card(o.chat_id, title, rest.strip() if fits and i == 0 else "",
                                          buttons[i : i + CARD_BUTTONS]))
+            result.extend(self._image(o.chat_id, o.qr))
         return result
+
+    def _image(self, user: str, qr: QrCode | None) -> list[Delivery]:
+        """A QR code as an image message, then its caption (sent only if the image was)."""
+        if qr is None or self.images is None:
+            return []
+        image = Delivery(PLATFORM, user, "image", {"touser": user, "msgtype": "image", "agentid": self.agent_id},
+                         qr=qr)
+        return [image, *(replace(d, requires=image) for d in self._texts(user, qr.caption))]
 
     def _grey(self, user: str, task_id: str) -> list[Delivery]:
         """The update that greys a pressed card's buttons ("已处理"), once: nothing if it was greyed already."""
@@ -178,19 +193,36 @@ class WeComDeliverer(Deliverer):
     async def send(self, d: Delivery) -> None:
         """Send, logging what failed."""
         result = await self.send_result(d)
-        if result.outcome != "ok":
+        d.sent = result.outcome == "ok"
+        if not d.sent:
             log.warning("wecom %s to %s not sent: %s", d.kind, d.chat_id, result.reason)
 
     async def send_result(self, d: Delivery) -> SendResult:
         """Send one message in a worker thread and map WeCom's errcode to an outcome."""
         endpoint = "message/update_template_card" if d.kind == "card_update" else "message/send"
+        body = d.body
         try:
-            res = await asyncio.to_thread(self.client.call_api, lambda: self.client.post(endpoint, data=d.body))
+            if d.kind == "image":
+                media_id = await asyncio.to_thread(self._upload, d.qr)
+                if media_id is None:
+                    return SendResult.permanent("no_image")
+                body = body | {"image": {"media_id": media_id}}
+            res = await asyncio.to_thread(self.client.call_api, lambda: self.client.post(endpoint, data=body))
         except Exception as e:
             return classify(e)
         if isinstance(res, dict) and (res.get("invaliduser") or res.get("invalid_userids")):
             return SendResult.permanent("chat_not_found")
         return SendResult.ok()
+
+
+    def _upload(self, qr: QrCode | None) -> str | None:
+        """In a worker thread: the QR code drawn and uploaded as a temporary image (``media/upload``, kept 3 days by
+        WeCom); its ``media_id``, or None if the Official Account made no code."""
+        png = self.images.png(qr) if self.images is not None and qr is not None else None
+        if png is None:
+            return None
+        res = self.client.call_api(lambda: self.client.media.upload("image", ("qr.png", io.BytesIO(png), "image/png")))
+        return str(res["media_id"])
 
 
 def classify(e: Exception) -> SendResult:
@@ -236,14 +268,14 @@ def make_translate(deliverer: WeComDeliverer) -> Callable[[dict[str, str]], Inbo
     return translate
 
 
-def build(app: Any, *, store: TokenStore | None = None) -> WeComDeliverer | None:
-    """The WeCom sender for ``app.settings`` (None if WeCom is not configured)."""
+def build(app: Any, *, store: TokenStore | None = None, images: QrImages | None = None) -> WeComDeliverer | None:
+    """The WeCom sender for ``app.settings`` (None if WeCom is not configured); ``images`` draws QR codes."""
     s = app.settings
     if not (s.wecom_corp_id and s.wecom_secret and s.wecom_agent_id):
         return None
     store = store or TokenStore(app.uow)
     client = make_client(s.wecom_corp_id, s.wecom_secret, store, s.wecom_api_base_url, s.wecom_agent_id)
-    return WeComDeliverer(client, s.wecom_corp_id, s.wecom_agent_id)
+    return WeComDeliverer(client, s.wecom_corp_id, s.wecom_agent_id, images)
 
 
 class WeComChannel(BaseChannel):
