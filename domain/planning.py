@@ -2,8 +2,9 @@
 
 Pure domain logic: the caller passes plain data (places, institutions, support relations, staff, leave,
 awaiting orders, circuits already planned, last visits) and a ``Calendar`` (holidays, workdays, lunar days);
-nothing is read or written here. ``propose_plan`` returns a ``PlanProposal``; ``format_proposal`` renders it
-in Chinese for the command line.
+nothing is read or written here. ``propose_plan`` returns a month's ``PlanProposal``; ``propose_window`` one
+for a rolling window of days from today (the weeks ahead, usually across a month's end), planned month by month
+so that each month's rules hold. ``format_proposal`` renders a proposal in Chinese for the command line.
 
 Model
 -----
@@ -53,7 +54,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -199,6 +200,7 @@ class PlanInputs:
     existing: Sequence[Circuit] = ()
     last_visits: Mapping[tuple[str, CircuitLevel], date] = field(default_factory=dict)
     earliest_day: date | None = None  # nothing is planned before this day (e.g. tomorrow)
+    latest_day: date | None = None  # nor after this one (the end of a rolling window)
     settings: PlanSettings = field(default_factory=PlanSettings)
 
 
@@ -303,11 +305,13 @@ class ExpertMonth:
     days: int
     days_at_supported_units: int
     minimum: int
+    month: date | None = None  # the month's first day
+    pending: bool = False  # the month goes on past the days planned: a shortfall may still be made up
 
     @property
     def below_minimum(self) -> bool:
         """True if a dispatched physician has fewer days at supported units than the rule asks."""
-        return self.dispatched and self.days_at_supported_units < self.minimum
+        return self.dispatched and not self.pending and self.days_at_supported_units < self.minimum
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +353,8 @@ class PlanProposal:
     experts: list[ExpertMonth]
     conflicts: list[Conflict]
     planning_days: list[date]
+    first_day: date  # the days planned: the month, or the part of it in a rolling window
+    last_day: date
     place_names: dict[str, str] = field(default_factory=dict)
     institution_names: dict[str, str] = field(default_factory=dict)
 
@@ -404,10 +410,13 @@ class _Planner:
         self.settings = inputs.settings
         self.calendar = calendar
         self.first, self.last = month_bounds(inputs.month)
-        start = max(self.first, inputs.earliest_day or self.first)
+        self.start = max(self.first, inputs.earliest_day or self.first)
+        # The last day planned: the month's, or earlier when a rolling window ends inside the month. Monthly
+        # rules then fall due after ``until``: what cannot be planned by then is pending, not overdue.
+        self.until = min(self.last, inputs.latest_day or self.last)
         self.days: list[date] = []
-        d = start
-        while d <= self.last:
+        d = self.start
+        while d <= self.until:
             if calendar.is_workday(d) and not calendar.is_holiday(d):
                 self.days.append(d)
             d += ONE_DAY
@@ -672,7 +681,7 @@ class _Planner:
             if session is not None:
                 return FrequencyCheck(place_code, level, FrequencyStatus.MET, p_last, (session.day,))
             reason = "no_free_slot"
-        status = FrequencyStatus.OVERDUE if p_last <= self.last else FrequencyStatus.PENDING
+        status = FrequencyStatus.OVERDUE if p_last <= self.until else FrequencyStatus.PENDING
         return FrequencyCheck(place_code, level, status, p_last, (), reason)
 
     # -- 3: a day a month at the supported unit
@@ -685,6 +694,8 @@ class _Planner:
                 continue
             while len(self.unit_days[sid]) < need:
                 if not self._station_one_day(sid, units):
+                    if self.until < self.last:
+                        break  # the month goes on past the window: the day may still come
                     self.conflicts.append(
                         Conflict(
                             "no_stationing_day",
@@ -727,11 +738,11 @@ class _Planner:
         reason: str | None = None
         late = False
         i = 0
-        start = self.days[0] if self.days else self.last + ONE_DAY
+        start = self.days[0] if self.days else self.until + ONE_DAY
         if due < self.first:
             first_missed, late = due, True
             anchor, due = self.first - ONE_DAY, self.first + timedelta(days=6)
-        while due <= self.last:
+        while due <= self.until:
             nxt = ahead[i] if i < len(ahead) else None
             if nxt is not None and nxt <= due:
                 anchor, due, late, i = nxt, nxt + timedelta(days=7), False, i + 1
@@ -797,6 +808,8 @@ class _Planner:
                     days=len(dates[sid]),
                     days_at_supported_units=len(self.unit_days[sid]),
                     minimum=self.settings.min_days_at_supported_unit,
+                    month=self.first,
+                    pending=self.until < self.last,
                 )
             )
         names_needed = {c.place_code for c in circuits} | {f.place_code for f in frequency}
@@ -811,6 +824,8 @@ class _Planner:
             experts=experts,
             conflicts=self.conflicts,
             planning_days=list(self.days),
+            first_day=self.start,
+            last_day=self.until,
             place_names={c: self.places[c].name for c in sorted(names_needed) if c in self.places},
             institution_names={
                 c.hospital_code: self.inst_names.get(c.hospital_code, c.hospital_code) for c in circuits
@@ -854,6 +869,73 @@ def _uncovered(base: OrderPlan, reason: UncoveredReason) -> OrderPlan:
 def propose_plan(inputs: PlanInputs, calendar: Calendar) -> PlanProposal:
     """Propose the month's circuits (see the module docstring for the algorithm)."""
     return _Planner(inputs, calendar).run()
+
+
+def propose_window(inputs: PlanInputs, calendar: Calendar, first: date, last: date) -> PlanProposal:
+    """Propose circuits for the days ``first``..``last`` (a rolling window, often across a month's end).
+
+    Each month's part is planned in turn with that month's rules; a later part sees what the earlier ones
+    proposed as already planned, and gets the orders they could not place. ``inputs.existing`` and
+    ``inputs.leave`` should cover the whole window; ``inputs.month`` is ignored.
+    """
+    parts: list[PlanProposal] = []
+    existing = list(inputs.existing)
+    orders = list(inputs.orders)
+    month = first.replace(day=1)
+    while month <= last:
+        earliest = max(first, inputs.earliest_day or first)
+        part = propose_plan(
+            replace(inputs, month=month, earliest_day=earliest, latest_day=last, existing=existing, orders=orders),
+            calendar,
+        )
+        parts.append(part)
+        existing = existing + [c.to_circuit() for c in part.circuits]
+        orders = [o for o in orders if not (o.id in part.orders and part.orders[o.id].covered)]
+        month = month_bounds(month)[1] + ONE_DAY
+    return _joined(parts, first, last)
+
+
+def _joined(parts: Sequence[PlanProposal], first: date, last: date) -> PlanProposal:
+    """One proposal from consecutive months' parts: an order's outcome is the last part's that saw it."""
+    circuits = sorted(
+        (c for p in parts for c in p.circuits),
+        key=lambda c: (c.day, c.half_day != HalfDay.AM, c.place_code, c.hospital_code, c.purpose),
+    )
+    outcomes: dict[int, OrderPlan] = {}
+    for p in parts:
+        outcomes.update(p.orders)
+    frequency = [f for p in parts for f in p.frequency]
+    waits = [w for o in outcomes.values() if (w := o.wait_days) is not None]
+    mean, p90 = wait_figures(waits)
+    figures = PlanFigures(
+        orders_total=len(outcomes),
+        orders_covered=len(waits),
+        mean_wait=mean,
+        p90_wait=p90,
+        expert_days=sum(p.figures.expert_days for p in parts),  # months do not overlap
+        expert_half_days=sum(p.figures.expert_half_days for p in parts),
+        circuits=len(circuits),
+        overdue_places=len({f.place_code for f in frequency if f.status is FrequencyStatus.OVERDUE}),
+    )
+    place_names: dict[str, str] = {}
+    institution_names: dict[str, str] = {}
+    for p in parts:
+        place_names.update(p.place_names)
+        institution_names.update(p.institution_names)
+    return PlanProposal(
+        month=first.replace(day=1),
+        circuits=circuits,
+        orders=dict(sorted(outcomes.items())),
+        figures=figures,
+        frequency=frequency,
+        experts=[e for p in parts for e in p.experts],
+        conflicts=[c for p in parts for c in p.conflicts],
+        planning_days=[d for p in parts for d in p.planning_days],
+        first_day=first,
+        last_day=last,
+        place_names=place_names,
+        institution_names=institution_names,
+    )
 
 
 # ------------------------------------------------------------------------------------------------------ format

@@ -27,6 +27,7 @@ from domain.planning import (
     parse_market_rule,
     parse_month,
     propose_plan,
+    propose_window,
     quarter_bounds,
     wait_figures,
 )
@@ -509,3 +510,45 @@ def test_support_that_ends_mid_month_does_not_count_for_the_month():
     p = propose_plan(replace(inputs(orders=[order(1, "V21")]), support=ending), FakeCalendar())
     assert p.orders[1].reason is UncoveredReason.NO_SUPPORTER
     assert "该村没有支援医院" in format_proposal(p)
+
+
+# ------------------------------------------------------------------------------------- a rolling window
+
+WINDOW = (date(2026, 11, 23), date(2026, 12, 27))  # Monday 23 November to the Sunday five weeks on
+
+
+def window(*, first=WINDOW[0], last=WINDOW[1], **kw) -> PlanProposal:
+    return propose_window(inputs(earliest_day=first + timedelta(days=1), **kw), FakeCalendar(), first, last)
+
+
+def test_a_rolling_window_sees_an_urgent_order_within_days_and_plans_across_the_month_end():
+    p = window(orders=[order(1, soon=True, created=date(2026, 11, 23)), order(2, created=date(2026, 11, 23))])
+    assert p.orders[1].day == date(2026, 11, 24) and p.orders[1].wait_days == 1  # not "next month", 30 days on
+    assert (p.first_day, p.last_day) == WINDOW
+    assert all(date(2026, 11, 24) <= c.day <= WINDOW[1] for c in p.circuits)
+    months = {c.day.month for c in p.circuits if c.purpose is not Purpose.ORDERS}
+    assert months == {11, 12}  # each month's own rules (township visits, a day at the supported unit)
+    assert_no_double_booking(p)
+
+
+def test_an_order_the_first_month_cannot_place_goes_to_the_next():
+    leave = {CARDIOLOGIST.id: {date(2026, 11, d) for d in range(23, 31)}}
+    p = window(orders=[order(1, created=date(2026, 11, 23))], leave=leave)
+    assert p.orders[1].covered and p.orders[1].day.month == 12
+    assert p.figures.orders_total == 1 and p.figures.orders_covered == 1
+
+
+def test_monthly_rules_due_after_the_window_are_pending_not_overdue_nor_conflicts():
+    # From Saturday 28 November: January's few days in the window (1 January a holiday here) hold no workday.
+    p = propose_window(inputs(earliest_day=date(2026, 11, 29)), FakeCalendar({date(2027, 1, 1)}),
+                       date(2026, 11, 28), date(2027, 1, 3))
+    january = [f for f in p.frequency if f.due >= date(2027, 1, 1)]
+    assert january and all(f.status is not FrequencyStatus.OVERDUE for f in january)
+    assert not [c for c in p.conflicts if c.kind == "no_stationing_day"]
+    assert not p.experts_below_minimum
+
+
+def test_circuits_accepted_before_are_planned_around_not_repeated():
+    first = window(orders=[order(1, created=date(2026, 11, 23))])
+    again = window(orders=[], existing=[c.to_circuit() for c in first.circuits])
+    assert again.circuits == []
