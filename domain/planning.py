@@ -4,7 +4,8 @@ Pure domain logic: the caller passes plain data (places, institutions, support r
 awaiting orders, circuits already planned, last visits) and a ``Calendar`` (holidays, workdays, lunar days);
 nothing is read or written here. ``propose_plan`` returns a month's ``PlanProposal``; ``propose_window`` one
 for a rolling window of days from today (the weeks ahead, usually across a month's end), planned month by month
-so that each month's rules hold. ``format_proposal`` renders a proposal in Chinese for the command line.
+so that each month's rules hold. No text is written here: ``handlers.plan_text`` words a proposal in Chinese
+for the chat and the command line.
 
 Model
 -----
@@ -50,7 +51,6 @@ Algorithm (greedy and deterministic: ties always break on date, then code or id)
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -59,11 +59,10 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from domain.circuits import Circuit, CircuitLevel, CircuitStatus, HalfDay, month_day
+from domain.circuits import Circuit, CircuitLevel, CircuitStatus, HalfDay
 from domain.errors import DomainError
 from domain.orders import Order, Urgency
 from domain.places import Institution, InstitutionKind, Place, PlaceLevel
-from domain.specialties import catalogue
 from domain.staff import Staff
 from domain.support import SupportNetwork
 
@@ -128,6 +127,14 @@ def parse_market_rule(rule: str) -> tuple[str, frozenset[int]]:
         # 逢十 means the 10th, 20th and 30th; 逢一 the 1st, 11th, 21st (and a solar 31st).
         days.update(range(base, 32, 10) if base <= 10 else (base,))
     return kind, frozenset(days)
+
+
+def is_market_day(place: Place | None, d: date, calendar: Calendar) -> bool:
+    """True if ``d`` is a market day (圩日) of ``place``; only townships have them, as the planner counts."""
+    if place is None or place.level is not PlaceLevel.TOWNSHIP or not place.market_days:
+        return False
+    kind, numbers = parse_market_rule(place.market_days)
+    return (calendar.lunar_day(d) if kind == "lunar" else d.day) in numbers
 
 
 def market_days_in(month: date, rule: str | None, calendar: Calendar) -> list[date]:
@@ -316,10 +323,14 @@ class ExpertMonth:
 
 @dataclass(frozen=True, slots=True)
 class Conflict:
-    """Something the planner found but could not resolve."""
+    """Something the planner found but could not resolve; the caller words it (``kind`` names the text)."""
 
-    kind: str
-    message: str  # Chinese, for the reviewer
+    kind: str  # double_booked | on_leave | no_stationing_day
+    staff_id: int
+    day: date | None = None  # the day; for no_stationing_day the month's first day
+    half_day: HalfDay | None = None
+    place_codes: tuple[str, ...] = ()  # where they are booked (both places when booked twice)
+    need: int | None = None  # days a month at supported units the rule asks for
 
 
 @dataclass(frozen=True, slots=True)
@@ -556,21 +567,9 @@ class _Planner:
                 key = (sid, c.day, c.half_day)
                 other = self.busy.get(key)
                 if other is not None and other != c.place_code:
-                    self.conflicts.append(
-                        Conflict(
-                            "double_booked",
-                            f"已排巡诊冲突：{self.staff_label(sid)} 在 {month_day(c.day)}{_HALF[c.half_day]}同时在 "
-                            f"{self.place_name(other)} 和 {self.place_name(c.place_code)}",
-                        )
-                    )
+                    self.conflicts.append(Conflict("double_booked", sid, c.day, c.half_day, (other, c.place_code)))
                 if c.day in self.leave.get(sid, self.no_leave):
-                    self.conflicts.append(
-                        Conflict(
-                            "on_leave",
-                            f"已排巡诊冲突：{self.staff_label(sid)} 在 {month_day(c.day)} 请假，"
-                            f"但已排在 {self.place_name(c.place_code)}",
-                        )
-                    )
+                    self.conflicts.append(Conflict("on_leave", sid, c.day, c.half_day, (c.place_code,)))
                 self.busy[key] = c.place_code
                 if sid in self.staff:
                     self.load[sid] += 1
@@ -578,14 +577,6 @@ class _Planner:
                         self.unit_days[sid].add(c.day)
         for (code, _level), d in self.inputs.last_visits.items():
             self.visits[code].append(d)
-
-    def staff_label(self, sid: int) -> str:
-        s = self.staff.get(sid)
-        return f"{s.name}（{sid}）" if s else f"专家 {sid}"
-
-    def place_name(self, code: str) -> str:
-        p = self.places.get(code)
-        return p.name if p else code
 
     # -- 1: orders
 
@@ -696,12 +687,7 @@ class _Planner:
                 if not self._station_one_day(sid, units):
                     if self.until < self.last:
                         break  # the month goes on past the window: the day may still come
-                    self.conflicts.append(
-                        Conflict(
-                            "no_stationing_day",
-                            f"{s.name}（{sid}）本月没有空闲日可到受援单位，少于每月 {need} 天",
-                        )
-                    )
+                    self.conflicts.append(Conflict("no_stationing_day", sid, self.first, need=need))
                     break
 
     def _station_one_day(self, sid: int, units: list[str]) -> bool:
@@ -813,6 +799,7 @@ class _Planner:
                 )
             )
         names_needed = {c.place_code for c in circuits} | {f.place_code for f in frequency}
+        names_needed.update(code for c in self.conflicts for code in c.place_codes)
         for o in self.outcomes.values():
             names_needed.add(o.village_code)
         return PlanProposal(
@@ -936,128 +923,3 @@ def _joined(parts: Sequence[PlanProposal], first: date, last: date) -> PlanPropo
         place_names=place_names,
         institution_names=institution_names,
     )
-
-
-# ------------------------------------------------------------------------------------------------------ format
-
-_HALF = {HalfDay.AM: "上午", HalfDay.PM: "下午"}
-_LEVEL = {
-    CircuitLevel.COUNTY: "县级",
-    CircuitLevel.TOWNSHIP: "乡级",
-    CircuitLevel.VILLAGE: "村级",
-    CircuitLevel.MOBILE: "移动医院",
-}
-_RULE = {CircuitLevel.COUNTY: "每季度≥1次", CircuitLevel.TOWNSHIP: "每月≥1次", CircuitLevel.VILLAGE: "每周≥1次"}
-_REASON = {
-    UncoveredReason.UNKNOWN_PLACE: "村不在地名表中",
-    UncoveredReason.NO_SPECIALTY: "尚未确定专科",
-    UncoveredReason.NO_SUPPORTER: "该村没有支援医院",
-    UncoveredReason.NO_SPECIALIST: "支援医院中没有该专科的专家",
-    UncoveredReason.NO_FREE_SLOT: "本月该专科专家已排满或休假",
-}
-_FREQ_REASON = {"no_staff": "直接支援单位没有可派人员", "no_free_slot": "可派人员本月已排满或休假"}
-_PURPOSE = {Purpose.ORDERS: "订单巡诊", Purpose.FREQUENCY: "例行巡诊", Purpose.STATIONING: "驻点坐诊"}
-_WEEKDAYS = "一二三四五六日"
-
-
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _width(text))
-
-
-def _specialty_name(code: str | None) -> str:
-    if not code:
-        return "未定专科"
-    s = catalogue().get(code)
-    return s.name if s else code
-
-
-def calendar_grid(p: PlanProposal) -> list[str]:
-    """The month as a Monday-first grid: each planning day shows its number of circuits, days off show 休."""
-    first, last = month_bounds(p.month)
-    per_day = Counter(c.day for c in p.circuits)
-    market = {c.day for c in p.circuits if c.market_day}
-    open_days = set(p.planning_days)
-    cell = 8
-    lines = ["".join(_pad(f"周{w}", cell) for w in _WEEKDAYS).rstrip()]
-    row = [" " * cell] * first.weekday()
-    d = first
-    while d <= last:
-        if d in open_days:
-            text = f"{d.day:>2}:{per_day[d]}{'*' if d in market else ''}"
-        else:
-            text = f"{d.day:>2}:休" if not per_day[d] else f"{d.day:>2}:{per_day[d]}!"
-        row.append(_pad(text, cell))
-        if len(row) == 7:
-            lines.append("".join(row).rstrip())
-            row = []
-        d += ONE_DAY
-    if row:
-        lines.append("".join(row).rstrip())
-    lines.append("（数字为当日巡诊场数；* 含圩日巡诊；休 为周末或节假日）")
-    return lines
-
-
-def format_proposal(p: PlanProposal, *, max_orders: int | None = None) -> str:
-    """The proposal in Chinese: figures, month grid, circuits, per-order waits, overdue places, conflicts."""
-    f = p.figures
-    name = p.place_names.get
-    out = [f"巡诊排班建议：{p.month.year}年{p.month.month}月", ""]
-    out.append("【总体】")
-    out.append(f"  订单覆盖：{f.orders_covered} / {f.orders_total}（{f.coverage:.1%}）")
-    if f.mean_wait is not None:
-        out.append(f"  预计等待：平均 {f.mean_wait:.1f} 天，90% 的订单不超过 {f.p90_wait} 天")
-    out.append(f"  专家使用：{f.expert_days} 人日（{f.expert_half_days} 个半天），建议巡诊 {f.circuits} 场")
-    out.append(f"  频次逾期地点：{f.overdue_places} 个")
-    out.append("")
-    out.append("【月历】")
-    out.extend("  " + line for line in calendar_grid(p))
-    out.append("")
-    out.append("【巡诊安排】")
-    for c in p.circuits:
-        specs = "、".join(_specialty_name(s) for s in c.specialties) or _PURPOSE[c.purpose]
-        out.append(
-            f"  {c.day:%m-%d} 周{_WEEKDAYS[c.day.weekday()]}{_HALF[c.half_day]} {name(c.place_code, c.place_code)}"
-            f"（{_LEVEL[c.level]}{'，圩日' if c.market_day else ''}）"
-            f" {p.institution_names.get(c.hospital_code, c.hospital_code)}"
-            f" {specs} 专家{len(c.expert_ids)}人{f' 订单{len(c.order_ids)}个' if c.order_ids else ''}"
-        )
-    out.append("")
-    out.append("【订单预计等待】")
-    shown = list(p.orders.values())
-    if max_orders is not None:
-        shown = shown[:max_orders]
-    for o in shown:
-        head = f"  订单 {o.order_id} {name(o.village_code, o.village_code)} {_specialty_name(o.specialty)}"
-        if o.urgency is Urgency.SOON:
-            head += "（尽快）"
-        if o.day is not None and o.half_day is not None:
-            where = name(o.place_code or "", o.place_code or "")
-            out.append(f"{head}：{month_day(o.day)}{_HALF[o.half_day]}在{where}，预计等待 {o.wait_days} 天")
-        else:
-            out.append(f"{head}：本月未能安排——{_REASON[o.reason] if o.reason else '原因不明'}")
-    if max_orders is not None and len(p.orders) > max_orders:
-        out.append(f"  ……另有 {len(p.orders) - max_orders} 个订单未列出")
-    out.append("")
-    overdue = p.overdue
-    out.append(f"【频次逾期】{len(overdue)} 个地点" if overdue else "【频次逾期】无")
-    for chk in overdue:
-        why = _FREQ_REASON.get(chk.reason or "", chk.reason or "")
-        out.append(
-            f"  {name(chk.place_code, chk.place_code)}（{_LEVEL[chk.level]}，{_RULE.get(chk.level, '')}）"
-            f"应于 {chk.due:%Y-%m-%d} 前巡诊：{why}"
-        )
-    short = p.experts_below_minimum
-    out.append("")
-    out.append(f"【下沉天数不足】{len(short)} 人" if short else "【下沉天数不足】无")
-    for e in short:
-        out.append(f"  {e.name}（{e.staff_id}）本月在受援单位 {e.days_at_supported_units} 天，少于 {e.minimum} 天")
-    out.append("")
-    out.append(f"【未能解决的冲突】{len(p.conflicts)} 项" if p.conflicts else "【未能解决的冲突】无")
-    out.extend(f"  {c.message}" for c in p.conflicts)
-    return "\n".join(out)

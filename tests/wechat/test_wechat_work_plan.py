@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from domain.orders import Urgency
 from tests.circuits.circuit_helpers import scheduled_order
 from tests.conftest import FIXED_NOW
 from tests.wechat.wechat_driver import STAFF, Driver
 
 WECOM_TEXT_BYTES = 2048
-BEFORE_THE_FIX = pytest.mark.xfail(strict=True, reason="issues 17 and 18: /plan is a calendar of next month")
 CIRCUIT_LINE = re.compile(r"^\s*\d{1,2}月\d{1,2}日（周[一二三四五六日]）[上下]午", re.M)
 PADDED_DATE = re.compile(r"(?<!\d)0\d月|月0\d日|(?<!\d)\d{2}-\d{2}(?!\d)")
 # (resident, village, specialty, expert): 明溪县总医院's experts, villages of 雪峰镇 and 城关乡
@@ -55,12 +52,12 @@ def proposed_count(text: str) -> int:
 
 
 def listed_count(text: str) -> int:
-    """Circuit lines shown plus those summarised as "另有 N 场"."""
-    more = sum(int(n) for n in re.findall(r"另有 (\d+) 场", text))
-    return len(CIRCUIT_LINE.findall(text)) + more
+    """Proposed circuits listed one a line, plus those summarised as "另有 N 场"."""
+    proposed = text.split("【建议新增】", 1)[1].split("【", 1)[0]
+    more = sum(int(n) for n in re.findall(r"另有 (\d+) 场", proposed))
+    return len(CIRCUIT_LINE.findall(proposed)) + more
 
 
-@BEFORE_THE_FIX
 async def test_a_reviewer_plans_on_wecom_accepts_and_still_sees_the_circuits(wecom: Driver):
     d = wecom
     await d.login("hospital", *STAFF["hospital"])
@@ -72,7 +69,7 @@ async def test_a_reviewer_plans_on_wecom_accepts_and_still_sees_the_circuits(wec
     plan = "\n".join(await shown_after(d, "hospital", "/plan"))
     for number in (urgent, *routine):
         assert number in plan, (number, plan)
-    assert not re.search(r"订单 \d+ ", plan), plan  # internal ids are not what anyone else sees
+    assert not re.search(r"订单 \d+ [^个]", plan), plan  # internal ids ("订单 1 城东村") are not what anyone else sees
     urgent_line = next(line for line in plan.splitlines() if urgent in line)
     wait = re.search(r"等待 (\d+) 天", urgent_line)
     assert wait and int(wait.group(1)) <= 7, urgent_line  # 尽快 means this week, not next month
@@ -86,7 +83,6 @@ async def test_a_reviewer_plans_on_wecom_accepts_and_still_sees_the_circuits(wec
     assert urgent in again, again  # and still names the orders it carries
 
 
-@BEFORE_THE_FIX
 async def test_a_busy_plan_is_split_or_summarised_on_wecom_never_cut_mid_line(wecom: Driver):
     d = wecom
     await d.login("hospital", *STAFF["hospital"])
@@ -95,7 +91,7 @@ async def test_a_busy_plan_is_split_or_summarised_on_wecom_never_cut_mid_line(we
     shown = await shown_after(d, "hospital", "/plan")
     plan = "\n".join(shown)
     assert listed_count(plan) == proposed_count(plan), plan
-    for message in shown:  # every circuit line is whole: it ends with its orders or says it is a routine visit
+    for message in shown:  # every circuit line is whole: it ends with its number of orders
         for line in message.splitlines():
             if CIRCUIT_LINE.match(line):
-                assert re.search(r"(\d+ 单|例行巡诊)$", line), line
+                assert re.search(r"(订单 \d+ 个|无订单)$", line), line
