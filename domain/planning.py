@@ -23,7 +23,8 @@ Model
 
 Algorithm (greedy and deterministic: ties always break on date, then code or id)
 -------------------------------------------------------------------------------
-0. Planning days are the workdays of the month (from ``earliest_day``) that are not public holidays.
+0. Planning days are the workdays of the month (from ``earliest_day`` to ``latest_day``) that are not public
+   holidays.
    Circuits already planned mark their experts busy and count toward frequency and expert days.
 1. Orders, SOON before ROUTINE, oldest first. An order joins the earliest session of its
    (township, specialty) bucket that still has room (``capacity_per_half_day``, default 20) and is not
