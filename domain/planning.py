@@ -2,8 +2,10 @@
 
 Pure domain logic: the caller passes plain data (places, institutions, support relations, staff, leave,
 awaiting orders, circuits already planned, last visits) and a ``Calendar`` (holidays, workdays, lunar days);
-nothing is read or written here. ``propose_plan`` returns a ``PlanProposal``; ``format_proposal`` renders it
-in Chinese for the command line.
+nothing is read or written here. ``propose_plan`` returns a month's ``PlanProposal``; ``propose_window`` one
+for a rolling window of days from today (the weeks ahead, usually across a month's end), planned month by month
+so that each month's rules hold. No text is written here: ``handlers.plan_text`` words a proposal in Chinese
+for the chat and the command line.
 
 Model
 -----
@@ -21,7 +23,8 @@ Model
 
 Algorithm (greedy and deterministic: ties always break on date, then code or id)
 -------------------------------------------------------------------------------
-0. Planning days are the workdays of the month (from ``earliest_day``) that are not public holidays.
+0. Planning days are the workdays of the month (from ``earliest_day`` to ``latest_day``) that are not public
+   holidays.
    Circuits already planned mark their experts busy and count toward frequency and expert days.
 1. Orders, SOON before ROUTINE, oldest first. An order joins the earliest session of its
    (township, specialty) bucket that still has room (``capacity_per_half_day``, default 20) and is not
@@ -49,20 +52,18 @@ Algorithm (greedy and deterministic: ties always break on date, then code or id)
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from domain.circuits import Circuit, CircuitLevel, CircuitStatus, HalfDay, month_day
+from domain.circuits import Circuit, CircuitLevel, CircuitStatus, HalfDay
 from domain.errors import DomainError
 from domain.orders import Order, Urgency
 from domain.places import Institution, InstitutionKind, Place, PlaceLevel
-from domain.specialties import catalogue
 from domain.staff import Staff
 from domain.support import SupportNetwork
 
@@ -127,6 +128,14 @@ def parse_market_rule(rule: str) -> tuple[str, frozenset[int]]:
         # 逢十 means the 10th, 20th and 30th; 逢一 the 1st, 11th, 21st (and a solar 31st).
         days.update(range(base, 32, 10) if base <= 10 else (base,))
     return kind, frozenset(days)
+
+
+def is_market_day(place: Place | None, d: date, calendar: Calendar) -> bool:
+    """True if ``d`` is a market day (圩日) of ``place``; only townships have them, as the planner counts."""
+    if place is None or place.level is not PlaceLevel.TOWNSHIP or not place.market_days:
+        return False
+    kind, numbers = parse_market_rule(place.market_days)
+    return (calendar.lunar_day(d) if kind == "lunar" else d.day) in numbers
 
 
 def market_days_in(month: date, rule: str | None, calendar: Calendar) -> list[date]:
@@ -199,6 +208,7 @@ class PlanInputs:
     existing: Sequence[Circuit] = ()
     last_visits: Mapping[tuple[str, CircuitLevel], date] = field(default_factory=dict)
     earliest_day: date | None = None  # nothing is planned before this day (e.g. tomorrow)
+    latest_day: date | None = None  # nor after this one (the end of a rolling window)
     settings: PlanSettings = field(default_factory=PlanSettings)
 
 
@@ -303,19 +313,25 @@ class ExpertMonth:
     days: int
     days_at_supported_units: int
     minimum: int
+    month: date | None = None  # the month's first day
+    pending: bool = False  # the month goes on past the days planned: a shortfall may still be made up
 
     @property
     def below_minimum(self) -> bool:
         """True if a dispatched physician has fewer days at supported units than the rule asks."""
-        return self.dispatched and self.days_at_supported_units < self.minimum
+        return self.dispatched and not self.pending and self.days_at_supported_units < self.minimum
 
 
 @dataclass(frozen=True, slots=True)
 class Conflict:
-    """Something the planner found but could not resolve."""
+    """Something the planner found but could not resolve; the caller words it (``kind`` names the text)."""
 
-    kind: str
-    message: str  # Chinese, for the reviewer
+    kind: str  # double_booked | on_leave | no_stationing_day
+    staff_id: int
+    day: date | None = None  # the day; for no_stationing_day the month's first day
+    half_day: HalfDay | None = None
+    place_codes: tuple[str, ...] = ()  # where they are booked (both places when booked twice)
+    need: int | None = None  # days a month at supported units the rule asks for
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +365,8 @@ class PlanProposal:
     experts: list[ExpertMonth]
     conflicts: list[Conflict]
     planning_days: list[date]
+    first_day: date  # the days planned: the month, or the part of it in a rolling window
+    last_day: date
     place_names: dict[str, str] = field(default_factory=dict)
     institution_names: dict[str, str] = field(default_factory=dict)
 
@@ -404,10 +422,13 @@ class _Planner:
         self.settings = inputs.settings
         self.calendar = calendar
         self.first, self.last = month_bounds(inputs.month)
-        start = max(self.first, inputs.earliest_day or self.first)
+        self.start = max(self.first, inputs.earliest_day or self.first)
+        # The last day planned: the month's, or earlier when a rolling window ends inside the month. Monthly
+        # rules then fall due after ``until``: what cannot be planned by then is pending, not overdue.
+        self.until = min(self.last, inputs.latest_day or self.last)
         self.days: list[date] = []
-        d = start
-        while d <= self.last:
+        d = self.start
+        while d <= self.until:
             if calendar.is_workday(d) and not calendar.is_holiday(d):
                 self.days.append(d)
             d += ONE_DAY
@@ -547,21 +568,9 @@ class _Planner:
                 key = (sid, c.day, c.half_day)
                 other = self.busy.get(key)
                 if other is not None and other != c.place_code:
-                    self.conflicts.append(
-                        Conflict(
-                            "double_booked",
-                            f"已排巡诊冲突：{self.staff_label(sid)} 在 {month_day(c.day)}{_HALF[c.half_day]}同时在 "
-                            f"{self.place_name(other)} 和 {self.place_name(c.place_code)}",
-                        )
-                    )
+                    self.conflicts.append(Conflict("double_booked", sid, c.day, c.half_day, (other, c.place_code)))
                 if c.day in self.leave.get(sid, self.no_leave):
-                    self.conflicts.append(
-                        Conflict(
-                            "on_leave",
-                            f"已排巡诊冲突：{self.staff_label(sid)} 在 {month_day(c.day)} 请假，"
-                            f"但已排在 {self.place_name(c.place_code)}",
-                        )
-                    )
+                    self.conflicts.append(Conflict("on_leave", sid, c.day, c.half_day, (c.place_code,)))
                 self.busy[key] = c.place_code
                 if sid in self.staff:
                     self.load[sid] += 1
@@ -569,14 +578,6 @@ class _Planner:
                         self.unit_days[sid].add(c.day)
         for (code, _level), d in self.inputs.last_visits.items():
             self.visits[code].append(d)
-
-    def staff_label(self, sid: int) -> str:
-        s = self.staff.get(sid)
-        return f"{s.name}（{sid}）" if s else f"专家 {sid}"
-
-    def place_name(self, code: str) -> str:
-        p = self.places.get(code)
-        return p.name if p else code
 
     # -- 1: orders
 
@@ -672,7 +673,7 @@ class _Planner:
             if session is not None:
                 return FrequencyCheck(place_code, level, FrequencyStatus.MET, p_last, (session.day,))
             reason = "no_free_slot"
-        status = FrequencyStatus.OVERDUE if p_last <= self.last else FrequencyStatus.PENDING
+        status = FrequencyStatus.OVERDUE if p_last <= self.until else FrequencyStatus.PENDING
         return FrequencyCheck(place_code, level, status, p_last, (), reason)
 
     # -- 3: a day a month at the supported unit
@@ -685,12 +686,9 @@ class _Planner:
                 continue
             while len(self.unit_days[sid]) < need:
                 if not self._station_one_day(sid, units):
-                    self.conflicts.append(
-                        Conflict(
-                            "no_stationing_day",
-                            f"{s.name}（{sid}）本月没有空闲日可到受援单位，少于每月 {need} 天",
-                        )
-                    )
+                    if self.until < self.last:
+                        break  # the month goes on past the window: the day may still come
+                    self.conflicts.append(Conflict("no_stationing_day", sid, self.first, need=need))
                     break
 
     def _station_one_day(self, sid: int, units: list[str]) -> bool:
@@ -727,11 +725,11 @@ class _Planner:
         reason: str | None = None
         late = False
         i = 0
-        start = self.days[0] if self.days else self.last + ONE_DAY
+        start = self.days[0] if self.days else self.until + ONE_DAY
         if due < self.first:
             first_missed, late = due, True
             anchor, due = self.first - ONE_DAY, self.first + timedelta(days=6)
-        while due <= self.last:
+        while due <= self.until:
             nxt = ahead[i] if i < len(ahead) else None
             if nxt is not None and nxt <= due:
                 anchor, due, late, i = nxt, nxt + timedelta(days=7), False, i + 1
@@ -797,9 +795,12 @@ class _Planner:
                     days=len(dates[sid]),
                     days_at_supported_units=len(self.unit_days[sid]),
                     minimum=self.settings.min_days_at_supported_unit,
+                    month=self.first,
+                    pending=self.until < self.last,
                 )
             )
         names_needed = {c.place_code for c in circuits} | {f.place_code for f in frequency}
+        names_needed.update(code for c in self.conflicts for code in c.place_codes)
         for o in self.outcomes.values():
             names_needed.add(o.village_code)
         return PlanProposal(
@@ -811,6 +812,8 @@ class _Planner:
             experts=experts,
             conflicts=self.conflicts,
             planning_days=list(self.days),
+            first_day=self.start,
+            last_day=self.until,
             place_names={c: self.places[c].name for c in sorted(names_needed) if c in self.places},
             institution_names={
                 c.hospital_code: self.inst_names.get(c.hospital_code, c.hospital_code) for c in circuits
@@ -856,126 +859,68 @@ def propose_plan(inputs: PlanInputs, calendar: Calendar) -> PlanProposal:
     return _Planner(inputs, calendar).run()
 
 
-# ------------------------------------------------------------------------------------------------------ format
+def propose_window(inputs: PlanInputs, calendar: Calendar, first: date, last: date) -> PlanProposal:
+    """Propose circuits for the days ``first``..``last`` (a rolling window, often across a month's end).
 
-_HALF = {HalfDay.AM: "上午", HalfDay.PM: "下午"}
-_LEVEL = {
-    CircuitLevel.COUNTY: "县级",
-    CircuitLevel.TOWNSHIP: "乡级",
-    CircuitLevel.VILLAGE: "村级",
-    CircuitLevel.MOBILE: "移动医院",
-}
-_RULE = {CircuitLevel.COUNTY: "每季度≥1次", CircuitLevel.TOWNSHIP: "每月≥1次", CircuitLevel.VILLAGE: "每周≥1次"}
-_REASON = {
-    UncoveredReason.UNKNOWN_PLACE: "村不在地名表中",
-    UncoveredReason.NO_SPECIALTY: "尚未确定专科",
-    UncoveredReason.NO_SUPPORTER: "该村没有支援医院",
-    UncoveredReason.NO_SPECIALIST: "支援医院中没有该专科的专家",
-    UncoveredReason.NO_FREE_SLOT: "本月该专科专家已排满或休假",
-}
-_FREQ_REASON = {"no_staff": "直接支援单位没有可派人员", "no_free_slot": "可派人员本月已排满或休假"}
-_PURPOSE = {Purpose.ORDERS: "订单巡诊", Purpose.FREQUENCY: "例行巡诊", Purpose.STATIONING: "驻点坐诊"}
-_WEEKDAYS = "一二三四五六日"
-
-
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _width(text))
-
-
-def _specialty_name(code: str | None) -> str:
-    if not code:
-        return "未定专科"
-    s = catalogue().get(code)
-    return s.name if s else code
-
-
-def calendar_grid(p: PlanProposal) -> list[str]:
-    """The month as a Monday-first grid: each planning day shows its number of circuits, days off show 休."""
-    first, last = month_bounds(p.month)
-    per_day = Counter(c.day for c in p.circuits)
-    market = {c.day for c in p.circuits if c.market_day}
-    open_days = set(p.planning_days)
-    cell = 8
-    lines = ["".join(_pad(f"周{w}", cell) for w in _WEEKDAYS).rstrip()]
-    row = [" " * cell] * first.weekday()
-    d = first
-    while d <= last:
-        if d in open_days:
-            text = f"{d.day:>2}:{per_day[d]}{'*' if d in market else ''}"
-        else:
-            text = f"{d.day:>2}:休" if not per_day[d] else f"{d.day:>2}:{per_day[d]}!"
-        row.append(_pad(text, cell))
-        if len(row) == 7:
-            lines.append("".join(row).rstrip())
-            row = []
-        d += ONE_DAY
-    if row:
-        lines.append("".join(row).rstrip())
-    lines.append("（数字为当日巡诊场数；* 含圩日巡诊；休 为周末或节假日）")
-    return lines
-
-
-def format_proposal(p: PlanProposal, *, max_orders: int | None = None) -> str:
-    """The proposal in Chinese: figures, month grid, circuits, per-order waits, overdue places, conflicts."""
-    f = p.figures
-    name = p.place_names.get
-    out = [f"巡诊排班建议：{p.month.year}年{p.month.month}月", ""]
-    out.append("【总体】")
-    out.append(f"  订单覆盖：{f.orders_covered} / {f.orders_total}（{f.coverage:.1%}）")
-    if f.mean_wait is not None:
-        out.append(f"  预计等待：平均 {f.mean_wait:.1f} 天，90% 的订单不超过 {f.p90_wait} 天")
-    out.append(f"  专家使用：{f.expert_days} 人日（{f.expert_half_days} 个半天），建议巡诊 {f.circuits} 场")
-    out.append(f"  频次逾期地点：{f.overdue_places} 个")
-    out.append("")
-    out.append("【月历】")
-    out.extend("  " + line for line in calendar_grid(p))
-    out.append("")
-    out.append("【巡诊安排】")
-    for c in p.circuits:
-        specs = "、".join(_specialty_name(s) for s in c.specialties) or _PURPOSE[c.purpose]
-        out.append(
-            f"  {c.day:%m-%d} 周{_WEEKDAYS[c.day.weekday()]}{_HALF[c.half_day]} {name(c.place_code, c.place_code)}"
-            f"（{_LEVEL[c.level]}{'，圩日' if c.market_day else ''}）"
-            f" {p.institution_names.get(c.hospital_code, c.hospital_code)}"
-            f" {specs} 专家{len(c.expert_ids)}人{f' 订单{len(c.order_ids)}个' if c.order_ids else ''}"
+    Each month's part is planned in turn with that month's rules; a later part sees what the earlier ones
+    proposed as already planned, and gets the orders they could not place. ``inputs.existing`` and
+    ``inputs.leave`` should cover the whole window; ``inputs.month`` is ignored.
+    """
+    parts: list[PlanProposal] = []
+    existing = list(inputs.existing)
+    orders = list(inputs.orders)
+    month = first.replace(day=1)
+    while month <= last:
+        earliest = max(first, inputs.earliest_day or first)
+        part = propose_plan(
+            replace(inputs, month=month, earliest_day=earliest, latest_day=last, existing=existing, orders=orders),
+            calendar,
         )
-    out.append("")
-    out.append("【订单预计等待】")
-    shown = list(p.orders.values())
-    if max_orders is not None:
-        shown = shown[:max_orders]
-    for o in shown:
-        head = f"  订单 {o.order_id} {name(o.village_code, o.village_code)} {_specialty_name(o.specialty)}"
-        if o.urgency is Urgency.SOON:
-            head += "（尽快）"
-        if o.day is not None and o.half_day is not None:
-            where = name(o.place_code or "", o.place_code or "")
-            out.append(f"{head}：{month_day(o.day)}{_HALF[o.half_day]}在{where}，预计等待 {o.wait_days} 天")
-        else:
-            out.append(f"{head}：本月未能安排——{_REASON[o.reason] if o.reason else '原因不明'}")
-    if max_orders is not None and len(p.orders) > max_orders:
-        out.append(f"  ……另有 {len(p.orders) - max_orders} 个订单未列出")
-    out.append("")
-    overdue = p.overdue
-    out.append(f"【频次逾期】{len(overdue)} 个地点" if overdue else "【频次逾期】无")
-    for chk in overdue:
-        why = _FREQ_REASON.get(chk.reason or "", chk.reason or "")
-        out.append(
-            f"  {name(chk.place_code, chk.place_code)}（{_LEVEL[chk.level]}，{_RULE.get(chk.level, '')}）"
-            f"应于 {chk.due:%Y-%m-%d} 前巡诊：{why}"
-        )
-    short = p.experts_below_minimum
-    out.append("")
-    out.append(f"【下沉天数不足】{len(short)} 人" if short else "【下沉天数不足】无")
-    for e in short:
-        out.append(f"  {e.name}（{e.staff_id}）本月在受援单位 {e.days_at_supported_units} 天，少于 {e.minimum} 天")
-    out.append("")
-    out.append(f"【未能解决的冲突】{len(p.conflicts)} 项" if p.conflicts else "【未能解决的冲突】无")
-    out.extend(f"  {c.message}" for c in p.conflicts)
-    return "\n".join(out)
+        parts.append(part)
+        existing = existing + [c.to_circuit() for c in part.circuits]
+        orders = [o for o in orders if not (o.id in part.orders and part.orders[o.id].covered)]
+        month = month_bounds(month)[1] + ONE_DAY
+    return _joined(parts, first, last)
+
+
+def _joined(parts: Sequence[PlanProposal], first: date, last: date) -> PlanProposal:
+    """One proposal from consecutive months' parts: an order's outcome is the last part's that saw it."""
+    circuits = sorted(
+        (c for p in parts for c in p.circuits),
+        key=lambda c: (c.day, c.half_day != HalfDay.AM, c.place_code, c.hospital_code, c.purpose),
+    )
+    outcomes: dict[int, OrderPlan] = {}
+    for p in parts:
+        outcomes.update(p.orders)
+    frequency = [f for p in parts for f in p.frequency]
+    waits = [w for o in outcomes.values() if (w := o.wait_days) is not None]
+    mean, p90 = wait_figures(waits)
+    figures = PlanFigures(
+        orders_total=len(outcomes),
+        orders_covered=len(waits),
+        mean_wait=mean,
+        p90_wait=p90,
+        expert_days=sum(p.figures.expert_days for p in parts),  # months do not overlap
+        expert_half_days=sum(p.figures.expert_half_days for p in parts),
+        circuits=len(circuits),
+        overdue_places=len({f.place_code for f in frequency if f.status is FrequencyStatus.OVERDUE}),
+    )
+    place_names: dict[str, str] = {}
+    institution_names: dict[str, str] = {}
+    for p in parts:
+        place_names.update(p.place_names)
+        institution_names.update(p.institution_names)
+    return PlanProposal(
+        month=first.replace(day=1),
+        circuits=circuits,
+        orders=dict(sorted(outcomes.items())),
+        figures=figures,
+        frequency=frequency,
+        experts=[e for p in parts for e in p.experts],
+        conflicts=[c for p in parts for c in p.conflicts],
+        planning_days=[d for p in parts for d in p.planning_days],
+        first_day=first,
+        last_day=last,
+        place_names=place_names,
+        institution_names=institution_names,
+    )

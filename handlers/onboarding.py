@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
+from domain.circuits import month_day
 from domain.errors import DomainError, PermissionDenied
 from domain.places import Place, PlaceLevel
 from domain.staff import Role, Staff, TitleLevel
@@ -396,7 +397,8 @@ def mydata(ctx: Ctx, arg: str) -> None:
 
     lines = [
         t("mydata.header"),
-        t("mydata.account", platform=ctx.acc.platform, created=f"{ctx.acc.created_at:%Y-%m-%d}"),
+        t("mydata.account", platform=ctx.acc.platform,
+          created=f"{ctx.acc.created_at.year}年{month_day(ctx.acc.created_at)}"),
     ]
     subs = ctx.uow.chat.subscriptions(ctx.acc.id or 0)
     if subs:

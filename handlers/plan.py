@@ -1,7 +1,9 @@
-"""Hospital reviewers plan circuits in chat (/plan): the month's proposal, accept it, create, move, cancel, add.
+"""Hospital reviewers plan circuits in chat (/plan): the weeks ahead (circuits scheduled and proposed), accept the
+proposal, create, move, cancel, add orders.
 
 The use cases themselves are ``handlers.services.planning`` and ``handlers.services.circuits`` (the command line
-calls the same ones); this module keeps the conversation: parsing, texts, buttons and warnings.
+calls the same ones); the plan's wording is ``handlers.plan_text``; this module keeps the conversation: parsing,
+buttons and warnings.
 """
 
 from __future__ import annotations
@@ -12,14 +14,15 @@ from datetime import date, timedelta
 from domain.circuits import Circuit, HalfDay, month_day
 from domain.errors import DomainError
 from domain.orders import OrderStatus
-from domain.planning import format_proposal, parse_month, propose_plan
+from domain.planning import parse_month
 from domain.staff import Role
 from handlers.common import actor_of, answer_refusal, deliver, specialty_name
 from handlers.core import Ctx, Router
+from handlers.plan_text import plan_messages
 from handlers.services import circuits
 from handlers.services.circuits import expert_names, within_support
 from handlers.services.experts import names
-from handlers.services.planning import accept_plan, plan_inputs, proposal_fingerprint
+from handlers.services.planning import PlanView, accept_plan, proposal_fingerprint, show_plan
 from handlers.texts_circuits import t
 
 router = Router()
@@ -41,19 +44,13 @@ def _hospital(ctx: Ctx) -> str:
     return circuits.hospital_of(actor_of(ctx))
 
 
-def _proposal(ctx: Ctx, month: date):
-    hospital = _hospital(ctx)
-    inputs = plan_inputs(ctx.uow, month, ctx.today, hospital)
-    return propose_plan(inputs, _calendar(ctx))
-
-
-def _next_month(d: date) -> date:
-    return (d.replace(day=1) + timedelta(days=32)).replace(day=1)
+def _view(ctx: Ctx, month: date | None) -> PlanView:
+    return show_plan(ctx.uow, _calendar(ctx), ctx.today, _hospital(ctx), month)
 
 
 @router.command("plan", HS)
 def plan(ctx: Ctx, arg: str) -> None:
-    """/plan [YYYY-MM] shows the proposal; /plan list the circuits; /plan new … creates one."""
+    """/plan: the weeks ahead, scheduled and proposed; /plan YYYY-MM that month; /plan list; /plan new …"""
     words = arg.split()
     if words and words[0].lower() == "list":
         show_list(ctx)
@@ -65,24 +62,36 @@ def plan(ctx: Ctx, arg: str) -> None:
         ctx.reply(t("help.plan"))
         return
     try:
-        month = parse_month(words[0]) if words else _next_month(ctx.today)
+        month = parse_month(words[0]) if words else None
     except DomainError:
         ctx.reply(t("plan.bad_month"))
         return
-    p = _proposal(ctx, month)
+    view = _view(ctx, month)
+    p = view.proposal
     buttons = [[ctx.btn(t("plan.list_button"), "plan.list")]]
     if p.circuits:
         buttons.insert(0, [ctx.btn(t("plan.accept", count=len(p.circuits)), "plan.accept",
-                                   month=f"{month:%Y-%m}", fp=proposal_fingerprint(p))])
-    ctx.reply(format_proposal(p, max_orders=50) if p.circuits or p.orders else t("plan.nothing"), buttons)
+                                   month=f"{month:%Y-%m}" if month else "", fp=proposal_fingerprint(p))])
+    if not (view.scheduled or p.circuits or p.orders):
+        r = view.request
+        ctx.reply(t("plan.nothing", first=month_day(r.first), last=month_day(r.last)), buttons)
+        return
+    for text in plan_messages(view):
+        ctx.reply(text)
+    # The buttons come in a short message of their own (on WeCom a card, which holds a title and a few lines).
+    if p.circuits:
+        ctx.reply(t("plan.actions", count=len(p.circuits), orders=sum(len(c.order_ids) for c in p.circuits)),
+                  buttons)
+    else:
+        ctx.reply(t("plan.actions.none"), buttons)
 
 
 @router.button("plan.accept")
 def accept(ctx: Ctx, payload: dict) -> None:
     """Create the proposed circuits and schedule their orders (each checked like a manual schedule)."""
     actor = actor_of(ctx)
-    month = parse_month(str(payload.get("month")))
-    p = _proposal(ctx, month)
+    month = parse_month(str(payload["month"])) if payload.get("month") else None
+    p = _view(ctx, month).proposal
     if proposal_fingerprint(p) != payload.get("fp"):
         ctx.reply(t("plan.stale"))
         return

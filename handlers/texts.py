@@ -26,7 +26,10 @@ TEXTS: dict[str, str] = {
         "卫生院审核员可用命令：\n/pending 待初审的订单（按村分组）\n/cancel 取消当前操作\n/help 帮助"
     ),
     "help.hospital_reviewer": (
-        "支援医院审核员可用命令：\n/pending 待处理的订单（按科室分组）\n/cancel 取消当前操作\n/help 帮助"
+        "支援医院审核员可用命令：\n/pending 待处理的订单（按科室分组）\n"
+        "/plan 巡诊排班：今天起 5 周已安排的和建议新增的巡诊\n/plan 2026-12 只排某个月（年-月）\n"
+        "/plan list 本院近期巡诊（改期、取消、添加订单）\n/plan help 排班的全部命令\n"
+        "/cancel 取消当前操作\n/help 帮助"
     ),
     "help.expert": "专家可用命令：\n/circuits 我的巡诊安排\n/cancel 取消当前操作\n/help 帮助",
     "help.admin": "管理员可用命令：\n/status 数据概况\n/help 帮助\n（机构、人员、支援关系请用命令行导入）",

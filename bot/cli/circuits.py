@@ -14,8 +14,10 @@ CHINA = ZoneInfo("Asia/Shanghai")
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the circuit sub-commands."""
-    p = sub.add_parser("plan", help="巡诊排班建议 / propose (and accept) a month's circuits")
-    p.add_argument("--month", required=True, help="YYYY-MM")
+    p = sub.add_parser("plan", help="巡诊排班：今天起 5 周已安排的和建议新增的巡诊 / the weeks ahead: circuits "
+                                    "scheduled and proposed (and accept the proposal)")
+    p.add_argument("--month", help="只排某个月（已过去的日子不排）/ that month instead, never a day in the past "
+                                   "(YYYY-MM)")
     p.add_argument("--hospital", help="只排这家支援医院 / one supporting institution's code")
     p.add_argument("--accept", action="store_true", help="接受建议：新建巡诊并排入订单 / create the circuits")
     p.add_argument("--max-orders", type=int, default=None, help="最多列出多少个订单 / orders listed")
@@ -34,18 +36,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    """Propose the month's circuits; print the proposal; with --accept store it and notify."""
+    """Show the weeks ahead (or a month): circuits scheduled and proposed; with --accept store the proposal and
+    notify. The same use cases as /plan in chat."""
     from bot.bootstrap import make_clock
     from bot.calendar_cn import ChineseCalendar
     from bot.cli.progress import Progress
+    from domain.circuits import month_day
     from domain.errors import DomainError
-    from domain.planning import format_proposal, parse_month, propose_plan
+    from domain.planning import parse_month
     from domain.staff import Role
+    from handlers.plan_text import plan_report
     from handlers.services import queue
-    from handlers.services.planning import accept_plan, plan_inputs
+    from handlers.services.planning import accept_plan, propose, read_plan
+    from handlers.texts_circuits import t
 
     try:
-        month = parse_month(args.month)
+        month = parse_month(args.month) if args.month else None
     except DomainError:
         print("月份格式应为 YYYY-MM / --month must be YYYY-MM", file=sys.stderr)
         return 2
@@ -67,11 +73,17 @@ def cmd_plan(args: argparse.Namespace) -> int:
             if admin is None or not admin.active or not admin.has_role(Role.ADMIN):
                 print(f"不是在职的管理员 / not an active administrator: {args.admin}", file=sys.stderr)
                 return 2
-        inputs = plan_inputs(uow, month, today, args.hospital, progress)
+        try:
+            request = read_plan(uow, today, args.hospital, month, progress)
+        except DomainError as e:
+            print(t(e.key, **e.params), file=sys.stderr)
+            return 2
     progress.finish()
-    print(f"规划 {month:%Y-%m}：{len(inputs.orders)} 个待排订单，{len(inputs.experts)} 名人员 …", file=sys.stderr)
-    proposal = propose_plan(inputs, ChineseCalendar(app.settings.extra_holidays))
-    print(format_proposal(proposal, max_orders=args.max_orders))
+    print(f"规划 {month_day(request.first)}至{month_day(request.last)}：{len(request.inputs.orders)} 个待排订单，"
+          f"{len(request.inputs.experts)} 名人员 …", file=sys.stderr)
+    view = propose(request, ChineseCalendar(app.settings.extra_holidays))
+    proposal = view.proposal
+    print(plan_report(view, max_orders=args.max_orders))
     if not args.accept:
         return 0
     with app.uow() as uow:

@@ -39,6 +39,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from bot.web.login_throttle import LoginThrottle, wait_text
 from bot.web.notices import PREFIX, Keyed, notice_page
+from domain.circuits import month_day
 from domain.errors import DomainError, PermissionDenied
 from domain.ledgers import (
     FREQUENCY_LABELS,
@@ -478,7 +479,7 @@ async def overview(request: web.Request) -> web.Response:
     waits = "".join(f"<tr><td>{escape(lbl)}</td><td class='n'>{n}</td></tr>" for lbl, n in w.histogram)
     note = "" if d.targets_set or d.scope.is_city else "<p class='hint'>本范围未设定年度目标，只显示完成数。</p>"
     body = f"""
-<h1>目标进度 <small>{escape(d.scope.label)} · {d.period.first.year}年 · 截至{d.as_of:%m月%d日}</small></h1>
+<h1>目标进度 <small>{escape(d.scope.label)} · {d.period.first.year}年 · 截至{month_day(d.as_of)}</small></h1>
 {note}
 <table id="progress"><thead><tr><th>指标</th><th>年度目标</th><th>累计完成</th><th>完成率</th><th>按当前进度预计完成</th><th>状态</th></tr></thead>
 <tbody>{"".join(rows)}</tbody></table>

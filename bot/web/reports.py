@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from domain.circuits import month_day
 from domain.ledgers import (
     FREQUENCY_LABELS,
     LEAD_SOURCE_LABELS,
@@ -172,7 +173,8 @@ def sheets(d: ReportData) -> list[Sheet]:
     out.append(
         Sheet(
             "目标进度",
-            ["指标", "单位", "年度目标", f"累计完成（截至{d.as_of:%m月%d日}）", "完成率", "按当前进度预计完成", "状态"],
+            ["指标", "单位", "年度目标", f"累计完成（截至{month_day(d.as_of)}）", "完成率", "按当前进度预计完成",
+             "状态"],
             [30, 6, 10, 22, 9, 18, 10],
             rows,
         )
@@ -289,7 +291,7 @@ def _lead_row(d: ReportData, lead: Lead) -> list[object]:
 
 def title(d: ReportData) -> str:
     """The report's title line."""
-    return f"{d.scope.label}巡诊工作报告（{d.period.label}，数据截至{d.as_of:%Y年%m月%d日}）"
+    return f"{d.scope.label}巡诊工作报告（{d.period.label}，数据截至{d.as_of.year}年{month_day(d.as_of)}）"
 
 
 # --- writers ----------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.accounts import ChatAccount
-from domain.circuits import Circuit
+from domain.circuits import Circuit, month_day
 from domain.errors import PermissionDenied
 from domain.orders import Action, AuditEvent, Order, OrderStatus
 from domain.specialties import catalogue
@@ -73,7 +73,7 @@ def _for_expert(orders: list[Order], c: Circuit, staff_id: int | None) -> list[O
 
 
 def _when(c: Circuit) -> dict[str, str]:
-    return dict(date=f"{c.day.month}月{c.day.day}日", weekday=t(f"weekday.{c.day.weekday()}"),
+    return dict(date=month_day(c.day), weekday=t(f"weekday.{c.day.weekday()}"),
                 half_day=t(f"half_day.{c.half_day.value}"))
 
 

@@ -1,4 +1,9 @@
-"""Planning use cases: feed the planner from storage, and accept a proposal (/plan in chat, ``python -m bot plan``)."""
+"""Planning use cases: what /plan shows (the weeks ahead: circuits scheduled, circuits proposed), and accepting
+the proposal. Chat (/plan) and the command line (``python -m bot plan``) call the same functions.
+
+Showing is two steps so the command line can plan a whole city without holding the database meanwhile:
+``read_plan`` reads everything in one unit of work, ``propose`` runs the planner on it; ``show_plan`` is both.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from domain.circuits import Circuit
+from domain.circuits import Circuit, CircuitStatus
+from domain.errors import DomainError
 from domain.orders import AuditEvent, Order, OrderStatus
 from domain.permissions import Jurisdiction
 from domain.places import InstitutionKind, PlaceLevel
-from domain.planning import AwaitingOrder, PlanInputs, PlanProposal, PlanSettings, month_bounds
+from domain.planning import (
+    AwaitingOrder,
+    Calendar,
+    PlanInputs,
+    PlanProposal,
+    PlanSettings,
+    is_market_day,
+    month_bounds,
+    propose_window,
+)
 from domain.staff import Role, Staff
 from domain.support import SupportNetwork
 from handlers.announcements import Announcer
@@ -19,7 +34,11 @@ from handlers.services.circuits import schedule_order, within_support
 from handlers.services.experts import Told, plan_notices
 from storage.ports import UnitOfWork
 
-__all__ = ["Accepted", "accept_plan", "plan_inputs", "proposal_fingerprint", "reviewer_of", "within_support"]
+__all__ = ["Accepted", "PlanRequest", "PlanView", "ScheduledCircuit", "accept_plan", "plan_days",
+           "proposal_fingerprint", "propose", "read_plan", "reviewer_of", "show_plan", "within_support"]
+
+WINDOW_WEEKS = 5  # /plan looks this many calendar weeks ahead, this one included
+NOT_CANCELLED = (CircuitStatus.PLANNED, CircuitStatus.DONE)
 
 DISPATCHING_KINDS = (
     InstitutionKind.PROVINCIAL_HOSPITAL, InstitutionKind.CITY_HOSPITAL, InstitutionKind.COUNTY_HOSPITAL,
@@ -27,11 +46,64 @@ DISPATCHING_KINDS = (
 )
 
 
-def plan_inputs(uow: UnitOfWork, month: date, today: date, hospital_code: str | None = None,
-                progress: Callable[[str], None] | None = None) -> PlanInputs:
-    """Everything the planner needs for ``month``, read in one unit of work; nothing before tomorrow."""
-    tick = progress or (lambda _label: None)
+def plan_days(today: date, month: date | None = None) -> tuple[date, date]:
+    """The days /plan covers: today to the Sunday that ends the fifth calendar week; or what is left of ``month``
+    (``DomainError('plan.month_over')`` once it is over). Never a day in the past."""
+    if month is None:
+        return today, today - timedelta(days=today.weekday()) + timedelta(weeks=WINDOW_WEEKS, days=-1)
     first, last = month_bounds(month)
+    if last < today:
+        raise DomainError("plan.month_over", month=f"{first.year}年{first.month}月")
+    return max(first, today), last
+
+
+@dataclass(slots=True)
+class ScheduledCircuit:
+    """A circuit already in the schedule, with the orders it carries."""
+
+    circuit: Circuit
+    orders: list[Order]
+    market_day: bool = False  # on the place's market day (圩日); ``propose`` knows the calendar
+
+
+@dataclass(slots=True)
+class PlanRequest:
+    """Everything /plan reads from storage: the planner's inputs and what is scheduled in those days already."""
+
+    first: date
+    last: date
+    today: date
+    month: date | None  # the month asked for (/plan 2026-12), None for the weeks ahead
+    hospital_code: str | None
+    hospital_name: str | None
+    inputs: PlanInputs
+    scheduled: list[ScheduledCircuit]
+    numbers: dict[int, str]  # order id -> the XZ number people see everywhere
+    staff_names: dict[int, str]
+    staff_codes: dict[int, str]
+    place_names: dict[str, str]
+
+
+@dataclass(slots=True)
+class PlanView:
+    """What /plan shows, in chat and on the command line alike: the request, and the proposal for its days."""
+
+    request: PlanRequest
+    proposal: PlanProposal
+    days_off: frozenset[date]  # weekends and holidays among the days
+
+    @property
+    def scheduled(self) -> list[ScheduledCircuit]:
+        """Circuits already scheduled in these days."""
+        return self.request.scheduled
+
+
+def read_plan(uow: UnitOfWork, today: date, hospital_code: str | None = None, month: date | None = None,
+              progress: Callable[[str], None] | None = None) -> PlanRequest:
+    """Read what /plan needs for the weeks ahead (or what is left of ``month``), in one unit of work."""
+    tick = progress or (lambda _label: None)
+    first, last = plan_days(today, month)
+    month_start = first.replace(day=1)  # monthly rules count the visits earlier in the first month
     institutions = uow.reference.institutions()
     support = SupportNetwork(uow.reference.relations())
     staff: dict[int, Staff] = {}
@@ -45,23 +117,65 @@ def plan_inputs(uow: UnitOfWork, month: date, today: date, hospital_code: str | 
                 tick("人员")
     reach = support.reachable(hospital_code, today) if hospital_code else None
     orders = []
+    numbers: dict[int, str] = {}
     for o in uow.orders.list(statuses=[OrderStatus.AWAITING_CIRCUIT], limit=1_000_000):
         if reach is None or o.post_code in reach:
             orders.append(AwaitingOrder.from_order(o))
+            numbers[o.id or 0] = o.number or str(o.id)
             tick("订单")
-    return PlanInputs(
-        month=first,
-        places=[p for lv in PlaceLevel for p in uow.reference.places_at(lv)],
+    places = [p for lv in PlaceLevel for p in uow.reference.places_at(lv)]
+    inputs = PlanInputs(
+        month=month_start,
+        places=places,
         institutions=institutions,
         support=support,
         experts=list(staff.values()),
         orders=orders,
-        leave=uow.schedule.leave(first, last),
-        existing=uow.schedule.circuits_between(first, last),
-        last_visits=uow.schedule.last_visits(first),
+        leave=uow.schedule.leave(month_start, last),
+        existing=uow.schedule.circuits_between(month_start, last, statuses=NOT_CANCELLED),
+        last_visits=uow.schedule.last_visits(month_start),
         earliest_day=today + timedelta(days=1),
+        latest_day=last,
         settings=PlanSettings(hospital_code=hospital_code),
     )
+    scheduled = []
+    for c in uow.schedule.circuits_between(first, last, hospital_code=hospital_code, statuses=NOT_CANCELLED):
+        on = uow.orders.list(circuit_id=c.id, limit=10_000)
+        scheduled.append(ScheduledCircuit(c, on))
+        numbers.update((o.id or 0, o.number or str(o.id)) for o in on)
+    for sid in {sid for sc in scheduled for sid in sc.circuit.expert_ids} - staff.keys():
+        member = uow.staff.get(sid)
+        if member is not None:
+            staff[sid] = member
+    hospital = uow.reference.institution(hospital_code) if hospital_code else None
+    return PlanRequest(
+        first=first, last=last, today=today, month=month, hospital_code=hospital_code,
+        hospital_name=hospital.name if hospital else None, inputs=inputs, scheduled=scheduled, numbers=numbers,
+        staff_names={sid: st.name for sid, st in staff.items()},
+        staff_codes={sid: st.code for sid, st in staff.items()},
+        place_names={p.code: p.name for p in places},
+    )
+
+
+def propose(request: PlanRequest, calendar: Calendar) -> PlanView:
+    """Run the planner on what ``read_plan`` read: new circuits for those days, around the scheduled ones."""
+    proposal = propose_window(request.inputs, calendar, request.first, request.last)
+    places = {p.code: p for p in request.inputs.places}
+    for sc in request.scheduled:
+        sc.market_day = is_market_day(places.get(sc.circuit.place_code), sc.circuit.day, calendar)
+    days_off = set()
+    d = request.first
+    while d <= request.last:
+        if calendar.is_holiday(d) or not calendar.is_workday(d):
+            days_off.add(d)
+        d += timedelta(days=1)
+    return PlanView(request, proposal, frozenset(days_off))
+
+
+def show_plan(uow: UnitOfWork, calendar: Calendar, today: date, hospital_code: str | None = None,
+              month: date | None = None) -> PlanView:
+    """What /plan shows for a hospital: the weeks ahead (or what is left of ``month``), scheduled and proposed."""
+    return propose(read_plan(uow, today, hospital_code, month), calendar)
 
 
 @dataclass(slots=True)

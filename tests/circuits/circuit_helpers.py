@@ -11,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from domain.circuits import Circuit, CircuitLevel, HalfDay
-from domain.orders import Action, Order, OrderStatus
+from domain.orders import Action, Order, OrderStatus, Urgency
 from domain.staff import Role
 from handlers.announcements import Announcer
 from storage.tables import ChatAccountRow, SubscriptionRow
@@ -77,17 +77,19 @@ def add_subscribers(uow, n: int, now: datetime, *, platform: str = "telegram", f
     return [r["chat_id"] for r in rows]
 
 
-def scheduled_order(uow, c: Circuit | None, now: datetime, resident_name: str = "邱瑞鹏") -> Order:
+def scheduled_order(uow, c: Circuit | None, now: datetime, resident_name: str = "邱瑞鹏", *,
+                    village: str = VILLAGE, specialty: str = "03.04", expert: str = "S0003",
+                    urgency: Urgency = Urgency.ROUTINE) -> Order:
     """An order of a demo resident, moved through the reviews and scheduled on ``c`` (None: left awaiting)."""
-    resident = next(r for r in uow.residents.in_villages([VILLAGE]) if r.name == resident_name)
+    resident = next(r for r in uow.residents.in_villages([village]) if r.name == resident_name)
     doctor = staff_id(uow, "S0006")
-    o = Order.file(resident_id=resident.id, post_code=POST, village_code=VILLAGE, filed_by_staff_id=doctor,
-                   need_text="胸闷气短，走路就喘", now=now, confirmed_specialty="03.04")
+    o = Order.file(resident_id=resident.id, post_code=POST, village_code=village, filed_by_staff_id=doctor,
+                   need_text="胸闷气短，走路就喘", now=now, confirmed_specialty=specialty, urgency=urgency)
     uow.orders.add(o)
     tw, hs = staff_id(uow, "S0005"), staff_id(uow, "S0002")
     o.apply(Action.TOWNSHIP_APPROVE, actor_staff_id=tw, actor_role=Role.TOWNSHIP_REVIEWER, now=now)
     o.apply(Action.DISPOSE_CIRCUIT, actor_staff_id=hs, actor_role=Role.HOSPITAL_REVIEWER, now=now,
-            expert_id=staff_id(uow, "S0003"))
+            expert_id=staff_id(uow, expert))
     if c is not None:
         o.apply(Action.SCHEDULE, actor_staff_id=hs, actor_role=Role.HOSPITAL_REVIEWER, now=now, circuit_id=c.id)
     uow.orders.save(o)

@@ -5,8 +5,11 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 from domain.circuits import CircuitStatus
-from domain.orders import OrderStatus
+from domain.orders import OrderStatus, Urgency
 from handlers.announcements import Announcer
 from tests.circuits.circuit_helpers import Clock, china, make_circuit, scheduled_order
 from tests.conftest import ALSO_ON_POSTGRES, FIXED_NOW
@@ -31,8 +34,8 @@ def test_a_hospital_reviewer_accepts_the_proposal_and_the_order_is_scheduled(cha
     o = _awaiting_order(app)
     chat.say("hospital", "/plan 2026-12")
     text = "\n".join(chat.texts("hospital"))
-    assert "巡诊排班建议：2026年12月" in text and "订单覆盖：1 / 1" in text
-    chat.press("hospital", "接受排班建议")
+    assert "巡诊排班：2026年12月（12月1日至12月31日）" in text and "待排订单 1 个：可安排 1 个" in text
+    chat.press("hospital", "接受建议")
     assert "已接受排班建议" in chat.last("hospital")
     stored = _order(app, o.id)
     assert stored.status is OrderStatus.SCHEDULED and stored.circuit_id
@@ -101,3 +104,21 @@ def test_cancelling_a_circuit_with_more_than_a_thousand_orders_returns_every_one
         assert stored is not None and stored.status is CircuitStatus.CANCELLED
         assert uow.orders.list(circuit_id=c.id, limit=2_000) == []
         assert {uow.orders.get(i).status for i in ids} == {OrderStatus.AWAITING_CIRCUIT}
+
+
+def test_on_the_second_of_the_month_an_urgent_order_is_seen_within_days_not_next_month(chat, cast, app, clock):
+    clock.now = datetime(2026, 11, 2, 2, 30, tzinfo=UTC)  # Monday 2 November, 10:30 in Sanming
+    with app.uow() as uow:
+        o = scheduled_order(uow, None, clock.now, urgency=Urgency.SOON)
+        uow.commit()
+    chat.say("hospital", "/plan")
+    text = "\n".join(out.text for out in chat.last_out)
+    assert text.startswith("巡诊排班：11月2日至12月6日")
+    line = next(line for line in text.splitlines() if o.number in line)
+    wait = re.search(r"→ (11月\d+日)（周.）[上下]午 .*等待 (\d+) 天", line)
+    assert wait and int(wait.group(2)) <= 3, line  # was "预计等待 30 天": /plan planned December
+
+
+def test_a_month_already_over_is_not_planned(chat, cast):
+    chat.say("hospital", "/plan 2026-10")
+    assert "2026年10月已经过去" in chat.last("hospital")

@@ -105,16 +105,16 @@ def _told(rows) -> dict[str, str]:
 
 def test_plan_accepted_in_chat_and_on_the_command_line_tells_the_same_people(chat, app, clock, templates, tmp_path,
                                                                               cipher):
-    # In chat: the hospital reviewer accepts December's proposal.
+    # In chat: the hospital reviewer accepts the proposal for the weeks ahead.
     with app.uow() as uow:
         _awaiting_order_with_people(uow)
         uow.commit()
     chat.login("hospital", HOSPITAL, Role.HOSPITAL_REVIEWER, app.uow, clock())
-    chat.say("hospital", "/plan 2026-12")
-    chat.press("hospital", "接受排班建议")
+    chat.say("hospital", "/plan")
+    chat.press("hospital", "接受建议")
     answer = chat.last("hospital")
     assert "已接受排班建议" in answer and "已通知专家：罗志明" in answer
-    assert "未绑定聊天账号" in answer  # the month's other experts have no chat account: named, not claimed told
+    assert "未绑定聊天账号" in answer  # the plan's other experts have no chat account: named, not claimed told
     in_chat = _told(outbox(app))
 
     # On the command line, on a database in the same state.
@@ -123,8 +123,8 @@ def test_plan_accepted_in_chat_and_on_the_command_line_tells_the_same_people(cha
         _awaiting_order_with_people(uow)
         uow.commit()
     env = worker_env(str(engine.url), None, FIXED_NOW, PYTHONIOENCODING="utf-8")
-    run = subprocess.run([sys.executable, "-m", "bot", "plan", "--month", "2026-12", "--hospital", "CH350421",
-                          "--accept"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    run = subprocess.run([sys.executable, "-m", "bot", "plan", "--hospital", "CH350421", "--accept"], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert '"experts_told": 1' in run.stderr and "未能通知专家" in run.stderr
     with SqlUnitOfWork(engine, cipher) as uow:

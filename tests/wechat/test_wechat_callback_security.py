@@ -17,7 +17,7 @@ from bot.bootstrap import build_conversation
 from bot.testing.fake_wechat import CallbackBuilder, FakeWeChat
 from bot.transports.wechat.bridge import CallbackRejected, parse_xml, signature
 from handlers import FloodGuard
-from tests.conftest import FIXED_NOW, _engine_for
+from tests.conftest import FIXED_NOW
 from tests.wechat.wechat_driver import (
     OA_ORIGINAL_ID,
     WECHAT_AES,
@@ -36,12 +36,6 @@ BOMB = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 
 class _NoMatcher:
     def classify(self, *args, **kwargs):
         return []
-
-
-@pytest.fixture(params=["sqlite"])
-def seeded_engine(request, templates, tmp_path):
-    """The seeded demo database, SQLite only here."""
-    yield from _engine_for(request, templates, tmp_path, seeded=True)
 
 
 @pytest.fixture(params=["wecom", "wechat"])

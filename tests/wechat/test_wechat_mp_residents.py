@@ -17,7 +17,7 @@ from bot.web.notices import page_ref
 from handlers import FloodGuard
 from handlers.announcements import Announcer
 from tests.circuits.circuit_helpers import REMINDER_AT, VILLAGE, make_circuit
-from tests.conftest import FIXED_NOW, _engine_for
+from tests.conftest import FIXED_NOW
 from tests.wechat.wechat_driver import Driver, make_app, settings_for
 
 OPENID = "oRESIDENT_fake_openid_000001"
@@ -34,12 +34,6 @@ class Clock:
 class _NoMatcher:
     def classify(self, *args, **kwargs):
         return []
-
-
-@pytest.fixture(params=["sqlite"])
-def seeded_engine(request, templates, tmp_path):
-    """The seeded demo database, SQLite only here."""
-    yield from _engine_for(request, templates, tmp_path, seeded=True)
 
 
 @pytest.fixture

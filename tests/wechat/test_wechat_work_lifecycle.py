@@ -8,41 +8,13 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator
 from datetime import date
 
-import pytest
-
-from bot.bootstrap import build_conversation
-from bot.testing.fake_wechat import FakeWeChat
 from domain.circuits import Circuit, CircuitLevel, HalfDay
 from domain.orders import Action, OrderStatus
 from domain.staff import Role
-from handlers import FloodGuard
-from tests.conftest import FIXED_NOW, _engine_for
-from tests.wechat.wechat_driver import STAFF, Driver, make_app, settings_for
-
-
-@pytest.fixture(params=["sqlite"])
-def seeded_engine(request, templates, tmp_path):
-    """The seeded demo database, SQLite only here."""
-    yield from _engine_for(request, templates, tmp_path, seeded=True)
-
-
-@pytest.fixture(scope="module")
-def matcher():
-    from nlp import load_matcher
-
-    return load_matcher()
-
-
-@pytest.fixture
-async def wecom(seeded_engine, tmp_path, matcher) -> AsyncIterator[Driver]:
-    async with FakeWeChat() as fake:
-        app = make_app(settings_for(fake, seeded_engine, tmp_path), seeded_engine)
-        conv = build_conversation(app, clock=lambda: FIXED_NOW, matcher=matcher, flood=FloodGuard(limit=10_000))
-        async with Driver("wecom", app, conv, fake) as driver:
-            yield driver
+from tests.conftest import FIXED_NOW
+from tests.wechat.wechat_driver import STAFF, Driver
 
 
 def stored(app, number):
