@@ -38,6 +38,10 @@ __all__ = ["Accepted", "PlanRequest", "PlanView", "ScheduledCircuit", "accept_pl
            "proposal_fingerprint", "propose", "read_plan", "reviewer_of", "show_plan", "within_support"]
 
 WINDOW_WEEKS = 5  # /plan looks this many calendar weeks ahead, this one included
+# A new circuit is proposed no sooner than the day after tomorrow: the day-before reminder to the residents and the
+# experts' list of orders always go out (at 9:00 the day before), and an urgent order still waits only two days.
+# Circuits already scheduled sooner are shown.
+LEAD_DAYS = 2
 NOT_CANCELLED = (CircuitStatus.PLANNED, CircuitStatus.DONE)
 
 DISPATCHING_KINDS = (
@@ -134,7 +138,7 @@ def read_plan(uow: UnitOfWork, today: date, hospital_code: str | None = None, mo
         leave=uow.schedule.leave(month_start, last),
         existing=uow.schedule.circuits_between(month_start, last, statuses=NOT_CANCELLED),
         last_visits=uow.schedule.last_visits(month_start),
-        earliest_day=today + timedelta(days=1),
+        earliest_day=today + timedelta(days=LEAD_DAYS),
         latest_day=last,
         settings=PlanSettings(hospital_code=hospital_code),
     )
