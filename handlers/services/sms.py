@@ -29,12 +29,14 @@ def register_sms(uow: UnitOfWork, resident_id: int, phone: str, *, consent_versi
                  consent_at: datetime | None = None) -> SmsRegistration:
     """Register a resident's mobile number for their village's announcements, recording their SMS consent.
 
-    Raises ``DomainError`` for an invalid number, an unknown resident or one without consent to processing.
+    The SMS consent is its own (PIPL: separate consent for this purpose); it records nothing about health, so a
+    resident who never had an order may be registered. Raises ``DomainError`` for an invalid number, an unknown
+    resident or one who withdrew their consent (erased).
     """
     if not is_valid_mobile(phone):
         raise DomainError("sms.invalid_number")
     resident = uow.residents.get(resident_id)
-    if resident is None or not resident.has_consent:
+    if resident is None or resident.consent_withdrawn_at is not None:
         raise DomainError("sms.no_consent")
     reg = uow.sms.register(resident_id, resident.village_code, normalise_phone(phone), consent_version=consent_version,
                            consent_at=consent_at or now, staff_id=staff_id, source=source, now=now)

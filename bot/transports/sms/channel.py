@@ -59,8 +59,9 @@ class SmsChannel(BaseChannel):
     def __init__(self, provider: SmsProvider, uow: Callable[[], object], template: SmsTemplate,
                  clock: Callable[[], datetime], limits: ChannelLimits | None = None):
         self.platform = PLATFORM
-        # Providers limit each number to about one SMS in 30-60 s; one per number per announcement anyway.
-        self.limits = limits or ChannelLimits(global_count=20, private_count=1, private_window=30.0)
+        # One SMS per number per announcement anyway; the providers' own limits per number come back as waits for
+        # that number (``wait_for_number``), so the window per number here only spaces out retries.
+        self.limits = limits or ChannelLimits(global_count=20, private_count=1, private_window=1.0)
         self.provider, self.uow, self.template, self.clock = provider, uow, template, clock
         self.sent: list[tuple[str, FilledSms]] = []  # (masked number, what went out), for the operator's log
 
