@@ -46,6 +46,10 @@ class Provider:
 
     def channel(self, app, clock, *, secret: str | None = None) -> SmsChannel:  # noqa: F811
         """Our SMS channel pointed at the fake (``secret``: a wrong one, to be refused)."""
+        return SmsChannel(self.client(secret), app.uow, self.template, clock)
+
+    def client(self, secret: str | None = None) -> AliyunSms | TencentSms:
+        """The provider's client (the official SDK) pointed at the fake."""
         if self.name == "aliyun":
             provider: AliyunSms | TencentSms = AliyunSms(ALIYUN_KEY, secret or ALIYUN_SECRET, SIGN,
                                                          TEMPLATE_CODE["aliyun"], endpoint=self.fake.root_url,
@@ -53,7 +57,7 @@ class Provider:
         else:
             provider = TencentSms(TENCENT_ID, secret or TENCENT_KEY, TENCENT_APP, SIGN, TEMPLATE_CODE["tencent"],
                                   endpoint=self.fake.root_url, timeout=5)
-        return SmsChannel(provider, app.uow, self.template, clock)
+        return provider
 
     async def push_reply(self, base: str, phone: str, text: str, at: float) -> tuple[int, dict]:
         """The provider forwards a reply to our push address."""
