@@ -200,3 +200,24 @@ def test_two_residents_sharing_a_phone_get_one_sms(chat, cast, app, clock):
     Announcer  # noqa: B018  (the sweep below is the announcer's)
     announce(app)
     assert len(sms_rows(app)) == 1
+
+
+def test_the_survey_import_registers_residents_who_consented_and_never_undoes_a_td(app, clock):
+    from storage.reference import import_files
+
+    survey = ("name,sex,birth_year,village_code,phone,sms_consent\n"
+              "邱瑞鹏,M,1942,350421101001,13900003001,2026-11-20\n"
+              "新村民,F,1950,350421101001,13900007777,\n").encode()
+    with app.uow() as uow:
+        report = import_files(uow, {"residents.csv": survey}, clock().date())
+    assert report.changed.get("sms") == 1
+    with app.uow() as uow:
+        [reg] = uow.sms.with_number(PHONE)
+        assert (reg.source, reg.consent_at.date().isoformat()) == ("import", "2026-11-19")  # 00:00 in Sanming
+        assert uow.sms.with_number("13900007777") == []  # no consent column filled: not registered
+        uow.sms.opt_out_number(PHONE, clock(), "reply")
+        uow.commit()
+    with app.uow() as uow:
+        import_files(uow, {"residents.csv": survey}, clock().date())
+    with app.uow() as uow:
+        assert not uow.sms.with_number(PHONE)[0].active
