@@ -65,7 +65,7 @@ def make_clock(fake_now: datetime | None = None) -> Callable[[], datetime]:
 
 
 def build_channels(app: App) -> list[BaseChannel]:
-    """The console, and Telegram, WeCom and the Official Account where configured."""
+    """The console, and Telegram, WeCom, the Official Account and SMS where configured."""
     from bot.delivery.channels import ChannelLimits, ConsoleChannel, PtbChannel
     from bot.transports.wechat import mp, work
 
@@ -81,6 +81,12 @@ def build_channels(app: App) -> list[BaseChannel]:
     oa = mp.build(app)
     if oa is not None:
         channels.append(mp.WeChatMpChannel(oa))
+    # Residents without a smartphone: announcements by SMS, when a provider is configured.
+    from bot.transports.sms import channel as sms
+
+    text = sms.build(app, make_clock(app.settings.fake_now))
+    if text is not None:
+        channels.append(text)
     return channels
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
+from bot.transports.sms.template import DEFAULT_TEXT, PARAM_LIMIT, SmsTemplate
 from bot.transports.wechat.template import DEFAULT_FIELDS, parse_fields
 from domain.announcements import DEFAULT_OFFSETS, Offset, parse_offsets
 
@@ -42,6 +43,54 @@ class WorkerSettings:
     reminders: tuple[Offset, ...] = DEFAULT_OFFSETS  # XUNZHEN_REMINDERS: announcements before each circuit
     sweep_seconds: float = 60.0  # XUNZHEN_SWEEP_SECONDS: how often the scheduler re-finds what is due
     outbox_lease_seconds: float = 60.0  # XUNZHEN_OUTBOX_LEASE_SECONDS: a claim's life before another sender may take it
+
+
+SMS_PROVIDERS = ("aliyun", "tencent")
+
+
+@dataclass(frozen=True, slots=True)
+class SmsSettings:
+    """SMS announcements for residents without a smartphone (README → SMS); no provider: no SMS channel."""
+
+    provider: str | None = None  # SMS_PROVIDER: aliyun | tencent
+    access_key_id: str | None = None  # SMS_ACCESS_KEY_ID (Tencent: the SecretId)
+    access_key_secret: str | None = None  # SMS_ACCESS_KEY_SECRET (Tencent: the SecretKey)
+    sign_name: str | None = None  # SMS_SIGN_NAME: the approved signature, without 【】
+    template_code: str | None = None  # SMS_TEMPLATE_CODE: the approved template (Alibaba SMS_…, Tencent its id)
+    template: SmsTemplate | None = None  # SMS_TEMPLATE_TEXT (default: README's text for the provider), parsed
+    sdk_app_id: str | None = None  # SMS_SDK_APP_ID (Tencent only)
+    region: str = "ap-guangzhou"  # SMS_REGION (Tencent only)
+    endpoint: str | None = None  # SMS_ENDPOINT: the provider's API (tests: the local fake); None: the public one
+    callback_token: str | None = None  # SMS_CALLBACK_TOKEN: the secret path segment of the push addresses
+
+    @classmethod
+    def from_env(cls, e: Mapping[str, str]) -> SmsSettings:
+        """Read ``SMS_*``; a clear message when the provider is set and something it needs is missing."""
+        provider = (e.get("SMS_PROVIDER") or "").strip().lower() or None
+        token = e.get("SMS_CALLBACK_TOKEN") or None
+        if token is not None and len(token) < 16:
+            raise SystemExit("SMS_CALLBACK_TOKEN 至少 16 个字符 / must be at least 16 characters")
+        if provider is None:
+            return cls(callback_token=token)
+        if provider not in SMS_PROVIDERS:
+            raise SystemExit(f"SMS_PROVIDER 只能是 aliyun 或 tencent，而不是 {provider!r}")
+        needed = ["SMS_ACCESS_KEY_ID", "SMS_ACCESS_KEY_SECRET", "SMS_SIGN_NAME", "SMS_TEMPLATE_CODE"]
+        needed += ["SMS_SDK_APP_ID"] if provider == "tencent" else []
+        missing = [k for k in needed if not e.get(k)]
+        if missing:
+            raise SystemExit(f"SMS_PROVIDER={provider} 还需要设置 {', '.join(missing)} / missing settings")
+        sign = e["SMS_SIGN_NAME"].strip().strip("【】")
+        limit = _count(e, "SMS_PARAM_LIMIT") or PARAM_LIMIT[provider]
+        text = e.get("SMS_TEMPLATE_TEXT") or DEFAULT_TEXT[provider]
+        try:
+            template = SmsTemplate.parse(text, sign, limit)
+        except ValueError as err:
+            raise SystemExit(f"SMS_TEMPLATE_TEXT 无法使用 / cannot be used: {err}") from None
+        return cls(provider=provider, access_key_id=e["SMS_ACCESS_KEY_ID"],
+                   access_key_secret=e["SMS_ACCESS_KEY_SECRET"],
+                   sign_name=sign, template_code=e["SMS_TEMPLATE_CODE"], template=template,
+                   sdk_app_id=e.get("SMS_SDK_APP_ID") or None, region=e.get("SMS_REGION") or "ap-guangzhou",
+                   endpoint=(e.get("SMS_ENDPOINT") or "").rstrip("/") or None, callback_token=token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +138,7 @@ class Settings:
     # XUNZHEN_FAKE_NOW (tests and demos): the clock starts here and runs at real speed (bot.bootstrap.make_clock).
     fake_now: datetime | None = None
     dashboard_secure_cookie: bool | None = None  # XUNZHEN_DASHBOARD_SECURE_COOKIE; None: decided by the address
+    sms: SmsSettings = field(default_factory=SmsSettings)  # SMS_*: announcements by SMS (README → SMS)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -138,12 +188,14 @@ class Settings:
             extra_holidays=frozenset(_parsed(e, "XUNZHEN_HOLIDAYS", parse_holiday_setting) or ()),
             fake_now=_parsed(e, "XUNZHEN_FAKE_NOW", parse_fake_now),
             dashboard_secure_cookie=_on_off(e, "XUNZHEN_DASHBOARD_SECURE_COOKIE"),
+            sms=SmsSettings.from_env(e),
         )
 
     def secrets(self) -> tuple[str, ...]:
         """Every configured secret, for the log filter to mask wherever one appears."""
         values = (self.telegram_token, self.webhook_secret, self.secret_key, self.wecom_secret, self.wecom_token,
-                  self.wecom_aes_key, self.wechat_secret, self.wechat_token, self.wechat_aes_key)
+                  self.wecom_aes_key, self.wechat_secret, self.wechat_token, self.wechat_aes_key,
+                  self.sms.access_key_secret, self.sms.callback_token)
         return tuple(v for v in values if v)
 
     @property

@@ -26,9 +26,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "institutions": ("code", "name", "kind", "place_code", "phone"),
     "support": ("supporter_code", "supported_code", "start_date", "end_date"),
     "staff": ("code", "name", "institution_code", "title", "specialties", "roles", "phone"),
-    "residents": ("name", "sex", "birth_year", "village_code", "phone"),
+    # sms_consent: the date the survey recorded the resident's consent to SMS announcements (needs a mobile phone)
+    "residents": ("name", "sex", "birth_year", "village_code", "phone", "sms_consent"),
 }
-OPTIONAL = {"market_days", "end_date", "phone", "parent_code", "specialties"}
+OPTIONAL = {"market_days", "end_date", "phone", "parent_code", "specialties", "sms_consent"}
 # Files are applied in this order so that parents exist before children.
 LOAD_ORDER = ("places", "institutions", "support", "staff", "residents")
 
@@ -363,8 +364,24 @@ class _Validator:
             )
             ok = False
         phone_ok, phone = self._phone(name, i, r)
+        extra: dict[str, str] = {}
+        if r.get("sms_consent"):
+            try:
+                day = date.fromisoformat(r["sms_consent"].strip())
+            except ValueError:
+                day = None
+            if day is None or day > self.today:
+                self.err(name, i, "sms_consent", f"短信同意日期无效：{r['sms_consent']}（应为 YYYY-MM-DD）",
+                         f"invalid SMS consent date: {r['sms_consent']}")
+                ok = False
+            elif not phone:
+                self.err(name, i, "sms_consent", "同意接收短信的居民须填写手机号",
+                         "an SMS consent needs a mobile number")
+                ok = False
+            else:
+                extra["sms_consent"] = day.isoformat()
         if ok and phone_ok and sex is not None:
-            self.batch.residents.append(Resident(r["name"], sex, year, r["village_code"], phone=phone))
+            self.batch.residents.append(Resident(r["name"], sex, year, r["village_code"], phone=phone, extra=extra))
 
 
 def parse_rows(name: str, data: bytes) -> tuple[str | None, list[dict[str, str]], list[RowError]]:

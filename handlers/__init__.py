@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import emergency, expert, feedback, links, onboarding, plan, review, village
+from handlers import emergency, expert, feedback, links, onboarding, plan, review, sms, village
 from handlers.core import (
     Button,
     Conversation,
@@ -21,7 +21,7 @@ from handlers.middleware import FloodGuard, default_middlewares
 def build_router() -> Router:
     """All flows in one router."""
     router = Router()
-    for module in (onboarding, links, village, review, expert, plan, feedback, emergency):
+    for module in (onboarding, links, village, review, expert, plan, feedback, emergency, sms):
         router.include(module.router)
     return router
 

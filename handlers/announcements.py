@@ -257,11 +257,13 @@ class Announcer:
             n += self._enqueue(uow, ann.id, acc, text + extra, expires, now)
         footer = "\n\n" + t("ann.footer")
         if kind is AnnouncementKind.REMINDER:
-            n += uow.schedule.fan_out_subscribers(
-                ann.id, self.served_villages(uow, c.place_code), text + footer, expires_at=expires, now=now
-            )
+            villages = self.served_villages(uow, c.place_code)
+            n += uow.schedule.fan_out_subscribers(ann.id, villages, text + footer, expires_at=expires, now=now)
+            # Residents without a smartphone: one SMS per registered number (its template shows the facts).
+            n += uow.sms.fan_out(ann.id, villages, text, expires_at=expires, now=now)
         else:
             n += uow.schedule.fan_out_previous(ann.id, c.id or 0, text + footer, expires_at=expires, now=now)
+            n += uow.sms.fan_out_previous(ann.id, c.id or 0, text, expires_at=expires, now=now)
         uow.schedule.finish_announcement(ann.id, now, n)
         return n, None
 

@@ -20,7 +20,8 @@ TEXTS: dict[str, str] = {
     ),
     "help.village_doctor": (
         "村医可用命令：\n/new 登记一条需求订单\n/orders 查看本村卫生所的订单\n"
-        "/link 订单号 为居民重新生成关联链接\n/qr 本村订阅坐诊预告的二维码（张贴用）\n/cancel 取消当前操作\n/help 帮助"
+        "/link 订单号 为居民重新生成关联链接\n/qr 本村订阅坐诊预告的二维码（张贴用）\n"
+        "/sms 姓名 为没有智能手机的居民登记短信通知\n/cancel 取消当前操作\n/help 帮助"
     ),
     "help.township_reviewer": (
         "卫生院审核员可用命令：\n/pending 待初审的订单（按村分组）\n/cancel 取消当前操作\n/help 帮助"

@@ -22,6 +22,7 @@ from storage.repositories.outbox import OutboxRepository
 from storage.repositories.reference import ReferenceRepository
 from storage.repositories.residents import ResidentRepository
 from storage.repositories.schedule import ScheduleRepository
+from storage.repositories.sms import SmsRepository
 from storage.repositories.staff import StaffRepository
 
 
@@ -128,6 +129,11 @@ class UnitOfWork(Protocol):
     @property
     def ledgers(self) -> LedgerRepository:
         """Ledgers, ratings, reports and dashboard sessions."""
+        ...
+
+    @property
+    def sms(self) -> SmsRepository:
+        """SMS registrations (encrypted numbers, consent, opt-out), their fan-out and the provider's receipts."""
         ...
 
 

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
+from domain.orders import AuditEvent
 from domain.places import InstitutionKind, PlaceLevel
+from domain.privacy import mask_phone
 from domain.reference import KnownCodes, ReferenceBatch, validate
+from domain.sms import SMS_CONSENT_VERSION
 from domain.specialties import catalogue
 from storage.tables import InstitutionRow, PlaceRow
 from storage.uow import SqlUnitOfWork
+
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(slots=True)
@@ -64,14 +70,33 @@ def apply_batch(uow: SqlUnitOfWork, batch: ReferenceBatch, progress=None) -> Imp
     for st in batch.staff:
         tally("staff", uow.staff.upsert(st))
     for res in batch.residents:
-        if uow.residents.find(res.name, res.village_code, res.birth_year) is None:
+        found = uow.residents.find(res.name, res.village_code, res.birth_year)
+        if found is None:
             uow.residents.add(res)
+            found = res
             tally("residents", True)
         else:
             tally("residents", False)
-    if any(k != "residents" for k in report.changed):
+        if res.extra.get("sms_consent") and res.phone and found.id is not None:
+            tally("sms", _register_sms_from_survey(uow, found.id, res.village_code, res.phone,
+                                                   date.fromisoformat(res.extra["sms_consent"])))
+    if any(k not in ("residents", "sms") for k in report.changed):
         uow.next_value("reference_version")  # tells caches of places, institutions and relations to reload
     return report
+
+
+def _register_sms_from_survey(uow: SqlUnitOfWork, resident_id: int, village_code: str, phone: str, day: date) -> bool:
+    """The survey recorded the resident's SMS consent on ``day``: register the number, unless the resident has a
+    registration already (a re-import never undoes a "TD" or the doctor's stop). Audited like one made in chat."""
+    if uow.sms.of_resident(resident_id) is not None:
+        return False
+    at = datetime.combine(day, time(0), CHINA)
+    reg = uow.sms.register(resident_id, village_code, phone, consent_version=SMS_CONSENT_VERSION, consent_at=at,
+                           staff_id=None, source="import", now=at)
+    uow.audit.append(AuditEvent(None, "system", "sms_register", "resident", str(resident_id), None, None, None, at,
+                                {"registration": reg.id, "phone": mask_phone(phone),
+                                 "consent_version": SMS_CONSENT_VERSION, "source": "import"}))
+    return True
 
 
 def import_files(uow: SqlUnitOfWork, files: Mapping[str, bytes], today: date, progress=None) -> ImportReport:

@@ -25,6 +25,7 @@ from storage.repositories.reference import ReferenceRepository
 from storage.repositories.residents import ResidentRepository
 from storage.repositories.schedule import ScheduleRepository
 from storage.repositories.send_budget import SendBudgetRepository
+from storage.repositories.sms import SmsRepository
 from storage.repositories.staff import StaffRepository
 from storage.repositories.wechat import WeChatRepository
 from storage.tables import (
@@ -119,6 +120,10 @@ class SqlUnitOfWork:
     @functools.cached_property
     def wechat(self) -> WeChatRepository:
         return WeChatRepository(self)
+
+    @functools.cached_property
+    def sms(self) -> SmsRepository:
+        return SmsRepository(self)
 
     @property
     def connection(self) -> Connection:

@@ -176,6 +176,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from bot.bootstrap import make_clock
+    from bot.transports.sms import callbacks as sms_callbacks
     from bot.web.dashboard import DashboardServices, make_app, secure_cookie_for
 
     host, _, port = args.listen.rpartition(":")
@@ -188,7 +189,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     try:
         web.run_app(
             make_app(DashboardServices(uow=app.uow, clock=make_clock(app.settings.fake_now), secure_cookie=secure,
-                                        cipher=app.settings.cipher())),
+                                        cipher=app.settings.cipher(),
+                                        callbacks=sms_callbacks.build(app, make_clock(app.settings.fake_now)))),
             host=host,
             port=int(port),
             print=None,

@@ -23,6 +23,8 @@ class SendResult:
     outcome: Outcome
     retry_after: float = 0.0
     reason: str = ""
+    # retry_after for this chat only (an SMS provider's limit per number): the channel goes on with other chats.
+    chat_only: bool = False
 
     @classmethod
     def ok(cls) -> SendResult:

@@ -9,7 +9,8 @@
   request and its answer, so "start of this send ≥ end of the N-th previous + W" keeps the platform's own
   count within N per W whatever the network latency.
 * ``retry_after`` pauses the whole channel (Telegram's 429s signal a bot-wide flood) and the chat; the
-  message goes back to the outbox, due after the pause, without counting an attempt.
+  message goes back to the outbox, due after the pause, without counting an attempt. A ``chat_only`` one (an SMS
+  provider's limit per number) pauses that chat alone.
 * A sender starting up counts what the outbox says was sent in each chat's window (WeCom's minute per member, a
   Telegram group's minute) and waits out only the overall window: the one message in flight at a kill was never
   marked sent.
@@ -321,10 +322,11 @@ class ChannelLimiter:
             for k in [k for k, w in self.chats.items() if not w.done or w.done[-1] < finished - 120][:25_000]:
                 del self.chats[k]
 
-    def pause(self, chat_id: str, seconds: float, finished: float) -> None:
-        """Honour retry_after: nothing to this channel (and this chat) before it elapsed."""
+    def pause(self, chat_id: str, seconds: float, finished: float, *, chat_only: bool = False) -> None:
+        """Honour retry_after: nothing to this channel (``chat_only``: to this chat alone) before it elapsed."""
         until = finished + seconds + RETRY_AFTER_MARGIN
-        self.paused_until = max(self.paused_until, until)
+        if not chat_only:
+            self.paused_until = max(self.paused_until, until)
         self.chat_paused[chat_id] = max(self.chat_paused.get(chat_id, 0.0), until)
 
 
@@ -559,7 +561,7 @@ class Sender:
             self.stats.sent += 1
             self.stats.by_lane[m.lane] += 1
         elif result.outcome == "retry_after":
-            limiter.pause(m.chat_id, result.retry_after, finished)
+            limiter.pause(m.chat_id, result.retry_after, finished, chat_only=result.chat_only)
             self.stats.rate_limited += 1
             with self.uow() as uow:
                 uow.outbox.retry_at(m.id, self.clock() + timedelta(seconds=result.retry_after + RETRY_AFTER_MARGIN),

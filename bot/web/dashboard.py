@@ -59,6 +59,7 @@ LOGIN_CSRF = "xz_login_csrf"  # the login form's double-submit token
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 MIN_PASSWORD = 10
 LOGIN_FAILED = "人员编码或密码错误。"
+CALLBACK_PREFIX = "/callback/"
 LOGIN_THROTTLED = "登录失败次数过多，本设备暂时不能再试这个账号：请在 {wait} 后再试。其他设备上的登录不受影响。"
 _hasher = PasswordHasher()
 # A real hash to verify against when the staff code is unknown, so timing does not reveal which codes exist.
@@ -116,6 +117,8 @@ class DashboardServices:
     report_dir: Path | None = None
     cipher: Keyed | None = None  # signs public announcement pages (``/a/…``); None: no such pages
     throttle: LoginThrottle = field(default_factory=LoginThrottle)  # failed logins, per client and account
+    # Pushes from outside services (the SMS provider's replies and receipts), under CALLBACK_PREFIX: no login.
+    callbacks: list[web.RouteDef] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -153,6 +156,10 @@ def make_app(services: DashboardServices) -> web.Application:
     )
     if services.cipher is not None:
         app.add_routes([web.get(PREFIX + "{ref}", notice_page(services.uow, services.cipher, services.clock))])
+    if services.callbacks:
+        if any(not str(getattr(r, "path", "")).startswith(CALLBACK_PREFIX) for r in services.callbacks):
+            raise ValueError(f"callback routes must be under {CALLBACK_PREFIX}")
+        app.add_routes(services.callbacks)
     return app
 
 
@@ -216,7 +223,8 @@ async def _same_origin(request: web.Request, handler):
 
 @web.middleware
 async def _auth(request: web.Request, handler):
-    if request.path == "/login" or request.path.startswith(PREFIX):  # public announcement pages need no login
+    # Public announcement pages and providers' pushes (each checks its own secret) need no login.
+    if request.path == "/login" or request.path.startswith((PREFIX, CALLBACK_PREFIX)):
         return await handler(request)
     svc = request.app[SERVICES]
     token = request.cookies.get(COOKIE, "")

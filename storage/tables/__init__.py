@@ -52,6 +52,10 @@ from storage.tables.links import (
 from storage.tables.send_budget import (
     SendBudgetRow,
 )
+from storage.tables.sms import (
+    SmsMessageRow,
+    SmsRegistrationRow,
+)
 from storage.tables.types import UtcDateTime, utc_field
 from storage.tables.wechat import (
     WeChatNonceRow,
@@ -90,6 +94,8 @@ __all__ = [
     "ResidentLinkRow",
     "ResidentRow",
     "SendBudgetRow",
+    "SmsMessageRow",
+    "SmsRegistrationRow",
     "SpecialtyRow",
     "StaffRoleRow",
     "StaffRow",

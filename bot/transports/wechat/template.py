@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
-from domain.announcements import AnnouncementKind
-
-if TYPE_CHECKING:
-    from handlers.announcements import Notice
+# The parts and the cut at a word boundary are shared with the SMS templates; imported here under their old names.
+from bot.delivery.fields import BRING_SHORT, fit, notice_parts  # noqa: F401
 
 # What an announcement can put in a field (handlers.announcements.Notice, read by ``values``).
 PARTS = ("title", "time", "start", "place", "expert", "specialty", "hospital", "bring", "note")
@@ -25,9 +22,6 @@ DEFAULT_FIELDS = "thing1=expert,thing2=specialty,time3=start,thing4=place,thing5
 _KEY = re.compile(r"^(first|remark|keyword\d+|thing\d+|time\d+|date\d+|phrase\d+|name\d+|character_string\d+"
                   r"|number\d+)$")
 _LIMITS = {"keyword": 20, "thing": 20, "phrase": 5, "name": 10, "character_string": 32, "number": 32}
-_BREAKS = "、，,；; "
-_TITLES = {AnnouncementKind.CANCEL: "坐诊取消通知", AnnouncementKind.UPDATE: "坐诊变更通知"}
-BRING_SHORT = "身份证、医保卡、病历、药盒"
 
 
 def parse_fields(raw: str) -> tuple[tuple[str, str], ...]:
@@ -60,42 +54,6 @@ def limit_of(key: str) -> int | None:
     return _LIMITS.get(re.sub(r"\d+$", "", key))
 
 
-def fit(value: str, limit: int | None) -> str:
-    """``value`` within ``limit`` characters, cut after a whole item of a list ("邱建华、王丽等") or, failing that,
-    with an ellipsis; unchanged when it fits."""
-    value = " ".join(value.split())
-    if limit is None or len(value) <= limit:
-        return value
-    cut = max((i for i, ch in enumerate(value[:limit]) if ch in _BREAKS), default=-1)
-    if cut > 0 and cut + 1 <= limit:
-        return value[:cut].rstrip(_BREAKS) + "等"
-    return value[:limit - 1] + "…"
-
-
 def template_data(fields: tuple[tuple[str, str], ...], parts: Mapping[str, str]) -> dict[str, dict[str, str]]:
     """The ``data`` of a template message: every configured field with its part, cut to the field's limit."""
     return {key: {"value": fit(parts.get(part, "") or "—", limit_of(key))} for key, part in fields}
-
-
-def notice_parts(n: Notice) -> dict[str, str]:
-    """The announcement's parts as a template shows them. A change or a cancellation says so in the place and
-    time themselves, so no choice of fields can make a cancelled visit look like one that takes place."""
-    start = n.starts_at
-    when = f"{n.date}{n.weekday}{n.half_day}"
-    stamp = f"{n.day.year}年{n.day.month}月{n.day.day}日" + (f" {start:%H:%M}" if start is not None else "")
-    place = n.place
-    if n.kind is AnnouncementKind.CANCEL:
-        place, when = "已取消：" + place, "已取消：" + when
-    elif n.kind is AnnouncementKind.UPDATE:
-        place, when = "有变更：" + place, "有变更：" + when
-    return {
-        "title": _TITLES.get(n.kind, "坐诊预告"),
-        "time": when,
-        "start": stamp,
-        "place": place,
-        "expert": "、".join(f"{e.name} {e.title}" for e in n.experts),
-        "specialty": "、".join(n.conditions),
-        "hospital": n.hospital,
-        "bring": BRING_SHORT,
-        "note": n.note,
-    }
