@@ -121,7 +121,7 @@ def build_conversation(app: App, *, clock=None, matcher=None, flood=None, middle
         matcher = load_matcher()
     services = Services(uow=app.uow, matcher=matcher, clock=clock or make_clock(app.settings.fake_now),
                         consent_version=CONSENT_VERSION, calendar=ChineseCalendar(app.settings.extra_holidays),
-                        qr_codes=app.settings.qr_codes)
+                        qr_codes=app.settings.qr_codes, sms=app.settings.sms.provider is not None)
     if middlewares is None:
         middlewares = default_middlewares(flood or FloodGuard(limit=app.settings.flood_limit))
     return Conversation(services, build_router(), middlewares)

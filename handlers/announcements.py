@@ -111,10 +111,13 @@ class Announcer:
         uow: UnitOfWorkFactory,
         clock: Callable[[], datetime],
         offsets: tuple[Offset, ...] = DEFAULT_OFFSETS,
+        *,
+        sms: bool = False,
     ):
         self.uow = uow
         self.clock = clock
         self.offsets = offsets
+        self.sms = sms  # an SMS provider is configured: registered numbers get the reminder too
 
     # --- the sweep --------------------------------------------------------------------------------------
     def sweep(self, limit: int = 200) -> SweepResult:
@@ -260,10 +263,12 @@ class Announcer:
             villages = self.served_villages(uow, c.place_code)
             n += uow.schedule.fan_out_subscribers(ann.id, villages, text + footer, expires_at=expires, now=now)
             # Residents without a smartphone: one SMS per registered number (its template shows the facts).
-            n += uow.sms.fan_out(ann.id, villages, text, expires_at=expires, now=now)
+            if self.sms:
+                n += uow.sms.fan_out(ann.id, villages, text, expires_at=expires, now=now)
         else:
             n += uow.schedule.fan_out_previous(ann.id, c.id or 0, text + footer, expires_at=expires, now=now)
-            n += uow.sms.fan_out_previous(ann.id, c.id or 0, text, expires_at=expires, now=now)
+            if self.sms:
+                n += uow.sms.fan_out_previous(ann.id, c.id or 0, text, expires_at=expires, now=now)
         uow.schedule.finish_announcement(ann.id, now, n)
         return n, None
 

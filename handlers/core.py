@@ -418,6 +418,7 @@ class Services:
     bot_username: str | None = None
     # An Official Account that may make QR codes is configured: links and villages are also shown as its QR codes.
     qr_codes: bool = False
+    sms: bool = False  # an SMS provider is configured: village doctors may register residents for SMS announcements
     calendar: Any = None  # domain.planning's calendar protocol (holidays); the composition root supplies it
 
 

@@ -43,6 +43,9 @@ def _resident(ctx: Ctx, rid: object) -> Resident:
 @router.command("sms", VD)
 def sms_command(ctx: Ctx, arg: str) -> None:
     """``/sms 姓名``: find a resident of the post's village and show their SMS card."""
+    if not ctx.services.sms:
+        ctx.reply(t("sms.off"))
+        return
     village = _village(ctx)
     query = arg.strip()[:20]
     if not query:

@@ -119,7 +119,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     app = open_app()
     clock = make_clock(app.settings.fake_now)
-    res = Announcer(app.uow, clock, app.settings.worker.reminders).sweep()
+    res = Announcer(app.uow, clock, app.settings.worker.reminders, sms=app.settings.sms.provider is not None).sweep()
     out: dict[str, object] = {"reminders_created": res.reminders_created, "fanned_out": res.fanned_out,
                               "skipped": res.skipped, "recipients": res.recipients, "briefed": res.briefed,
                               "next_due": res.next_due.isoformat() if res.next_due else None}

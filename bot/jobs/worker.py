@@ -82,7 +82,7 @@ async def serve(app: App, stop: asyncio.Event, channels: list[BaseChannel] | Non
     loop = asyncio.get_running_loop()
     scheduler = None
     if "scheduler" in roles:
-        announcer = Announcer(app.uow, clock, worker.reminders)
+        announcer = Announcer(app.uow, clock, worker.reminders, sms=app.settings.sms.provider is not None)
         sweep = make_sweep(app, announcer, clock, lambda: loop.call_soon_threadsafe(sender.wake.set))
         scheduler = CircuitScheduler(app.engine, sweep, interval=worker.sweep_seconds,
                                      clock=clock)

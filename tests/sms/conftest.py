@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from aiohttp import web
 
+from bot.bootstrap import build_conversation
 from bot.delivery.sender import Sender
 from bot.testing.fake_sms import (
     ALIYUN_KEY,
@@ -27,9 +28,20 @@ from bot.transports.sms.channel import SmsChannel
 from bot.transports.sms.template import DEFAULT_TEXT, PARAM_LIMIT, SmsTemplate
 from bot.transports.sms.tencent import TencentSms
 from bot.web.dashboard import DashboardServices, make_app
+from handlers import FloodGuard
 from handlers.announcements import Announcer
 from tests.circuits.circuit_helpers import REMINDER_AT, Clock, make_circuit
-from tests.handlers.conftest import app, cast, chat, clock  # noqa: F401  (the conversation fixtures)
+from tests.handlers.conftest import app, cast, clock  # noqa: F401  (the conversation fixtures)
+from tests.handlers.harness import ChatHarness
+
+
+@pytest.fixture
+def chat(app, clock):  # noqa: F811
+    """The conversation as it runs with SMS_PROVIDER set (the provider itself is the fake of each test)."""
+    conv = build_conversation(app, clock=clock, flood=FloodGuard(limit=10_000))
+    conv.services.sms = True
+    return ChatHarness(conv)
+
 
 TOKEN = "cb-token-for-tests-0001"
 TEMPLATE_CODE = {"aliyun": "SMS_480000001", "tencent": "2000001"}
@@ -97,7 +109,7 @@ async def pushes(app, clock) -> AsyncIterator[str]:  # noqa: F811
     await runner.cleanup()
 
 
-def register_by_chat(chat, name: str = "邱瑞鹏") -> None:  # noqa: F811
+def register_by_chat(chat, name: str = "邱瑞鹏") -> None:
     """The village doctor registers a resident's number on record, the resident having agreed."""
     chat.say("doctor", f"/sms {name}")
     assert "未登记" in chat.last("doctor"), chat.texts("doctor")[-2:]
@@ -116,7 +128,7 @@ def announce(app, *, day_offset: int = 0) -> int:  # noqa: F811
         c = make_circuit(uow, day=CIRCUIT_DAY + timedelta(days=day_offset),
                          created=CREATED + timedelta(days=day_offset))
         uow.commit()
-    res = Announcer(app.uow, Clock(REMINDER_AT + timedelta(days=day_offset, minutes=1))).sweep()
+    res = Announcer(app.uow, Clock(REMINDER_AT + timedelta(days=day_offset, minutes=1)), sms=True).sweep()
     assert res.fanned_out >= 1, res
     with app.uow() as uow:
         return next(a.id for a in uow.schedule.announcements(c.id or 0) if a.kind == "reminder")

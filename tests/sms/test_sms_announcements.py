@@ -211,3 +211,30 @@ def test_the_survey_import_registers_residents_who_consented_and_never_undoes_a_
         import_files(uow, {"residents.csv": survey}, clock().date())
     with app.uow() as uow:
         assert not uow.sms.with_number(PHONE)[0].active
+
+
+def test_without_a_provider_the_doctor_is_told_sms_is_not_set_up_and_nothing_is_queued(app, clock):
+    """No SMS_PROVIDER: /sms says so instead of registering numbers nothing would ever send to, and a number
+    registered while a provider was set (now removed) gets no outbox rows that would wait for ever."""
+    from bot.bootstrap import build_conversation
+    from domain.sms import SMS_CONSENT_VERSION
+    from domain.staff import Role
+    from handlers import FloodGuard
+    from handlers.announcements import Announcer
+    from handlers.services.sms import register_sms
+    from tests.circuits.circuit_helpers import CIRCUIT_DAY, CREATED, make_circuit
+    from tests.handlers.harness import ChatHarness
+
+    plain = ChatHarness(build_conversation(app, clock=clock, flood=FloodGuard(limit=10_000)))
+    plain.login("village_doctor", "S0006", Role.VILLAGE_DOCTOR, app.uow, clock())
+    plain.say("village_doctor", "/sms 邱瑞鹏")
+    assert "还没有开通短信通知" in plain.last("village_doctor")
+    with app.uow() as uow:
+        [r] = [r for r in uow.residents.in_villages(["350421101001"]) if r.name == "邱瑞鹏"]
+        register_sms(uow, r.id, PHONE, consent_version=SMS_CONSENT_VERSION, now=clock(), staff_id=None, role="test")
+        uow.commit()
+    with app.uow() as uow:
+        make_circuit(uow, day=CIRCUIT_DAY, created=CREATED)
+        uow.commit()
+    assert Announcer(app.uow, Clock(REMINDER_AT + timedelta(minutes=1))).sweep().fanned_out >= 1
+    assert sms_rows(app) == []
