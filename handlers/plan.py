@@ -21,7 +21,7 @@ from handlers.core import Ctx, Router
 from handlers.plan_text import plan_messages
 from handlers.services import circuits
 from handlers.services.circuits import expert_names, within_support
-from handlers.services.experts import names
+from handlers.services.experts import Told, names
 from handlers.services.planning import PlanView, accept_plan, proposal_fingerprint, show_plan
 from handlers.texts_circuits import t
 
@@ -97,12 +97,18 @@ def accept(ctx: Ctx, payload: dict) -> None:
         return
     done = accept_plan(ctx.uow, actor, ctx.now, p)
     deliver(ctx, done.notices)
-    lines = [t("plan.accepted", circuits=len(done.circuits), orders=len(done.scheduled))]
-    if done.experts.reached:
-        lines.append(t("expert.reached", names=names(done.experts.reached)))
-    if done.experts.unreachable:
-        lines.append(t("expert.unreachable", names=names(done.experts.unreachable)))
-    ctx.edit("\n".join(lines))
+    ctx.edit("\n".join([t("plan.accepted", circuits=len(done.circuits), orders=len(done.scheduled)),
+                         *_told(done.experts)]))
+
+
+def _told(experts: Told) -> list[str]:
+    """Lines for the reviewer: which experts were told, which must be phoned."""
+    lines = []
+    if experts.reached:
+        lines.append(t("expert.reached", names=names(experts.reached)))
+    if experts.unreachable:
+        lines.append(t("expert.unreachable", names=names(experts.unreachable)))
+    return lines
 
 
 def _experts(ctx: Ctx, c: Circuit) -> str:
@@ -181,9 +187,12 @@ def create(ctx: Ctx, words: list[str]) -> None:
     except ValueError:
         ctx.reply(t("plan.bad_new"))
         return
-    c = circuits.create_circuit(ctx.uow, actor_of(ctx), ctx.now, words[0], day, HALVES[words[2].lower()], words[3:])
-    ctx.reply(t("plan.created", id=c.id, date=month_day(day), half_day=t(f"half_day.{c.half_day.value}"),
-                place=ctx.place_name(c.place_code), experts=_experts(ctx, c)),
+    done = circuits.create_circuit(ctx.uow, actor_of(ctx), ctx.now, words[0], day, HALVES[words[2].lower()],
+                                   words[3:])
+    c = done.circuit
+    deliver(ctx, done.experts.notices)
+    ctx.reply("\n".join([t("plan.created", id=c.id, date=month_day(day), half_day=t(f"half_day.{c.half_day.value}"),
+                            place=ctx.place_name(c.place_code), experts=_experts(ctx, c)), *_told(done.experts)]),
               [[ctx.btn(t("plan.add_orders"), "plan.add", id=c.id)]])
     _warn(ctx, c)
 
@@ -257,4 +266,4 @@ def add_order(ctx: Ctx, payload: dict) -> None:
     if o is None:
         return
     deliver(ctx, done.notices)
-    ctx.edit(t("plan.order_added", number=o.number, id=done.circuit.id))
+    ctx.edit("\n".join([t("plan.order_added", number=o.number, id=done.circuit.id), *_told(done.experts)]))

@@ -15,6 +15,7 @@ from domain.specialties import catalogue
 from domain.staff import Role
 from handlers.announcements import Announcer
 from handlers.services import Actor, Notice, today_of
+from handlers.services.experts import Told, assignment_notices, plan_notices
 from handlers.services.orders import Decided, decide
 from handlers.texts_circuits import t
 from storage.ports import UnitOfWork
@@ -67,9 +68,18 @@ def _check_day(now: datetime, day: date) -> None:
         raise DomainError("plan.past_day", date=month_day(day))
 
 
+@dataclass(frozen=True, slots=True)
+class Created:
+    """A circuit made by hand, and who of its experts heard of it (queued) or must be phoned."""
+
+    circuit: Circuit
+    experts: Told
+
+
 def create_circuit(uow: UnitOfWork, actor: Actor, now: datetime, place_code: str, day: date, half_day: HalfDay,
-                   expert_codes: list[str]) -> Circuit:
-    """A new planned circuit of the actor's hospital at a place it supports, with some of its own experts."""
+                   expert_codes: list[str]) -> Created:
+    """A new planned circuit of the actor's hospital at a place it supports, with some of its own experts, who are
+    told where and when they go (as when a plan is accepted)."""
     hospital = hospital_of(actor)
     place = uow.reference.place(place_code)
     if place is None:
@@ -87,7 +97,7 @@ def create_circuit(uow: UnitOfWork, actor: Actor, now: datetime, place_code: str
     uow.circuits.add(c)
     Announcer.record_created(uow, c, actor.staff_id, now)
     actor.audit(uow, now, "circuit_created", "circuit", str(c.id))
-    return c
+    return Created(c, plan_notices(uow, actor.staff_id, now, [(c, [])]))
 
 
 def move_circuit(uow: UnitOfWork, actor: Actor, now: datetime, circuit_id: object, day: date, half_day: HalfDay,
@@ -140,6 +150,7 @@ class Scheduled:
     decided: Decided
     circuit: Circuit
     notices: list[Notice] = field(default_factory=list)
+    experts: Told = field(default_factory=Told)  # add_order: the circuit's experts who will see the order
 
 
 def schedule_order(uow: UnitOfWork, actor: Actor, now: datetime, order_id: object, c: Circuit) -> Scheduled:
@@ -152,10 +163,15 @@ def add_order(uow: UnitOfWork, actor: Actor, now: datetime, circuit_id: object, 
     """Add one awaiting order to a planned circuit of the actor's hospital."""
     c = own_circuit(uow, actor, now, circuit_id)
     done = schedule_order(uow, actor, now, order_id, c)
-    if done.decided.done:
-        uow.schedule.log_change(c.id or 0, "orders_added", None, {"order": done.decided.order.id}, actor.staff_id,
-                                now)
-    return done
+    if not done.decided.done:
+        return done
+    o = done.decided.order
+    uow.schedule.log_change(c.id or 0, "orders_added", None, {"order": o.id}, actor.staff_id, now)
+    told = assignment_notices(uow, o, c.hospital_code)
+    for e in told.unreachable:
+        actor.audit(uow, now, "expert_unreachable", "order", o.entity_id, reason="no_chat_account",
+                    detail={"expert": e.code, "about": "order_added"})
+    return Scheduled(done.decided, c, done.notices + told.notices, told)
 
 
 def expert_names(uow: UnitOfWork, c: Circuit) -> str:

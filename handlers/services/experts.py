@@ -143,17 +143,21 @@ def assign_expert(uow: UnitOfWork, actor: Actor, now: datetime, order_id: object
 
 
 def assignment_notices(uow: UnitOfWork, o: Order, hospital_code: str) -> Told:
-    """Tell the order's assigned expert which order it is, and where and when if its circuit is known."""
-    expert = uow.staff.get(o.assigned_expert_id) if o.assigned_expert_id else None
-    if expert is None:
-        return Told()
+    """Tell the order's expert which order it is, and where and when if its circuit is known: its assigned expert,
+    or, once it is on a circuit, whichever of the circuit's experts will see it (``_for_expert``)."""
     c = uow.circuits.get(o.circuit_id) if o.circuit_id else None
+    if c is not None:
+        experts = [e for sid in sorted(c.expert_ids) if _for_expert([o], c, sid) and (e := uow.staff.get(sid))]
+    else:
+        experts = [e] if o.assigned_expert_id and (e := uow.staff.get(o.assigned_expert_id)) else []
+    if not experts:
+        return Told()
     when = t("expert.when", place=_place(uow, c.place_code), **_when(c)) if c else t("expert.when_later")
     hospital = uow.reference.institution(hospital_code)
     text = t("expert.assigned", hospital=hospital.name if hospital else hospital_code, number=o.number,
              village=_place(uow, o.village_code), specialty=_specialty(o.confirmed_specialty),
              urgency=t(f"urgency.{o.urgency.value}"), need=need_in_short(o.need_text), when=when)
-    return tell(uow, [expert], lambda _e: text, f"expert-assigned:{o.id}:v{o.version}")
+    return tell(uow, experts, lambda _e: text, f"expert-assigned:{o.id}:v{o.version}")
 
 
 # --- 2. an accepted plan ------------------------------------------------------------------------------------------

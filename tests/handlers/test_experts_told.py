@@ -90,6 +90,42 @@ def test_an_expert_with_no_chat_account_is_not_claimed_told_and_the_reviewer_is_
     assert event.entity_id == number and event.detail["expert"] == EXPERT and event.detail["about"] == "assigned"
 
 
+def test_a_circuit_made_by_hand_tells_its_expert_and_an_order_added_to_it_tells_the_expert_who_will_see_it(
+        chat, app, clock):
+    """Not only an accepted plan: a circuit the reviewer makes with /plan new, and an order added to a circuit,
+    reach the expert at once (queued, on the platform they are bound to), as the issue asks of every route."""
+    with app.uow() as uow:
+        o = scheduled_order(uow, None, FIXED_NOW)  # awaiting a circuit, assigned to 罗志明
+        number = o.number
+        add_account(uow, "wecom", "luozhiming", FIXED_NOW, staff=EXPERT)
+        uow.commit()
+    chat.login("hospital", HOSPITAL, Role.HOSPITAL_REVIEWER, app.uow, clock())
+    chat.say("hospital", f"/plan new 350421101 2026-11-27 上午 {EXPERT}")
+    assert "已新建巡诊" in chat.last("hospital") and "已通知专家：罗志明" in chat.last("hospital")
+    [made] = [r.text for r in outbox(app, "wecom", "luozhiming")]
+    assert "【巡诊安排】" in made and "11月27日（周五）上午｜雪峰镇" in made
+
+    chat.press("hospital", "添加订单")
+    chat.press("hospital", number)
+    assert "已排入巡诊" in chat.last("hospital") and "已通知专家：罗志明" in chat.last("hospital")
+    added = [r.text for r in outbox(app, "wecom", "luozhiming") if number in r.text]
+    assert len(added) == 1 and "巡诊：11月27日（周五）上午，雪峰镇" in added[0], added
+
+
+def test_an_order_added_to_a_circuit_of_an_expert_nobody_can_reach_names_them_to_the_reviewer(chat, app, clock):
+    with app.uow() as uow:
+        o = scheduled_order(uow, None, FIXED_NOW)
+        number = o.number
+        uow.commit()
+    chat.login("hospital", HOSPITAL, Role.HOSPITAL_REVIEWER, app.uow, clock())
+    chat.say("hospital", f"/plan new 350421101 2026-11-27 上午 {EXPERT}")
+    chat.press("hospital", "添加订单")
+    chat.press("hospital", number)
+    assert "罗志明" in chat.last("hospital") and "未绑定聊天账号" in chat.last("hospital")
+    assert outbox(app, "wecom") == []
+    assert any(e.detail.get("about") == "order_added" for e in audit(app, "expert_unreachable"))
+
+
 # --- 2. an accepted plan: chat and command line tell the same people ----------------------------------------------
 def _awaiting_order_with_people(uow) -> None:
     """An order awaiting a circuit; its doctor and the expert on WeCom, the resident on the Official Account."""
