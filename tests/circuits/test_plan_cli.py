@@ -88,7 +88,7 @@ def test_the_command_line_shows_the_weeks_ahead_and_leaves_past_days_blank_not_o
     assert grid[1].split()[:1] == ["25:0"] and grid[1].split()[3:] == ["28:休", "29:休"]  # 23 and 24 are blank
     assert "休 为周末或节假日" in text and "空白的日子已经过去" in text  # and the legend says so
     urgent = next(line for line in text.splitlines() if o.number in line)
-    # New circuits start the day after tomorrow (the day-before reminder always goes out): the urgent order waits 2 days.
+    # New circuits start the day after tomorrow (the day-before reminder always goes out): urgent waits 2 days.
     assert "（尽快）" in urgent and "11月27日（周五）" in urgent and "等待 2 天" in urgent
     assert not re.search(r"(?<!\d)0\d月|月0\d日", text)
 
