@@ -15,7 +15,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -108,6 +108,34 @@ def split_text(text: str, limit: int = MAX_OUTBOUND_TEXT) -> list[str]:
     if current:
         chunks.append(current)
     return [c.rstrip("\n") or c for c in chunks]
+
+
+def without_edits(outs: Sequence[Outbound], is_edit: Callable[[Outbound], bool] | None = None) -> list[Outbound]:
+    """An answer for a channel that cannot edit a message it sent (the Official Account, WeCom's text messages).
+
+    There an edit can only arrive as a new message, next to the rest of the answer. Each edit becomes a plain
+    message, and a message without choices that only repeats another message of the same answer to the same chat is
+    left out: the pressed card's new text that the next reply restates ("已选择 5 分。" before "已选择 5 分。可以再写…"),
+    or a short confirmation the edit already says. ``is_edit`` tells which messages stand for edits (by default those
+    with ``edit_message_id``).
+    """
+    edit = [(is_edit(o) if is_edit else o.edit_message_id is not None) for o in outs]
+    if not any(edit):
+        return list(outs)
+    cores = [o.text.strip().rstrip(_TRAILING) for o in outs]
+    kept: list[Outbound] = []
+    for i, o in enumerate(outs):
+        repeated = bool(cores[i]) and not o.buttons and any(
+            j != i and (edit[i] or edit[j]) and outs[j].platform == o.platform and outs[j].chat_id == o.chat_id
+            and cores[i] in outs[j].text and (len(cores[i]) < len(cores[j]) or (cores[i] == cores[j] and j < i))
+            for j in range(len(outs))
+        )
+        if not repeated:
+            kept.append(replace(o, edit_message_id=None) if edit[i] and o.edit_message_id is not None else o)
+    return kept
+
+
+_TRAILING = "。.!！ \n"
 
 
 def has_meaning(text: str) -> bool:
@@ -222,6 +250,7 @@ class Ctx:
         self.inbound = inbound
         self.now = now
         self.out: list[Outbound] = []
+        self.unplaced_edits: set[int] = set()  # ids of the messages in ``out`` that stand for an edit (see ``edit``)
         self._staff: Staff | None = None
         self._staff_loaded = False
 
@@ -288,8 +317,10 @@ class Ctx:
         target = message_id or self.inbound.message_id
         if target and len(text) <= MAX_OUTBOUND_TEXT:
             self.out.append(Outbound(self.acc.platform, self.acc.chat_id, text, (), str(target)))
-        else:
+        else:  # nothing to edit (a typed answer): a new message, left out where the rest of the answer repeats it
+            start = len(self.out)
             self.reply(text)
+            self.unplaced_edits.update(id(o) for o in self.out[start:])
 
     def send_to(self, accounts: Iterable[ChatAccount], text: str) -> None:
         """Notify other accounts (once each, skipping those who blocked us or withdrew)."""
@@ -501,7 +532,10 @@ class Conversation:
         ctx = Ctx(self.services, uow, acc, inbound, now)
         try:
             self._dispatch(ctx)
-            outs = self._route(uow, inbound, ctx.out, now)
+            outs = ctx.out
+            if ctx.unplaced_edits:
+                outs = without_edits(outs, lambda o: id(o) in ctx.unplaced_edits)
+            outs = self._route(uow, inbound, outs, now)
             uow.chat.save(ctx.acc)
             uow.commit()
             self._after(update.after, uow, ctx.acc)

@@ -3,7 +3,8 @@
 The OA has no buttons: a reply's buttons become numbered lines ("回复 1 批准"); the choices shown last to
 each user are stored in the database, so a "1" typed later (on any worker) is the press of that button.
 Following the account (``subscribe``) or scanning a parametric QR code (``qrscene_v_<village>``) is
-``/start``; unfollowing marks the account blocked. Replies go out as customer-service messages, which the
+``/start``; unfollowing marks the account blocked. The OA cannot edit a message: an edit is sent as a new message,
+once, and not at all where the rest of the answer repeats it (``handlers.core.without_edits``). Replies go out as customer-service messages, which the
 platform allows within 48 hours of the user's last message. Announcements (the outbox) use a template message
 when ``WECHAT_TEMPLATE_ANNOUNCEMENT`` is set, else a customer-service message inside the 48-hour window, else
 the outbox row is settled as ``not_deliverable_on_channel``.
@@ -39,7 +40,7 @@ from bot.transports.wechat.bridge import (
 )
 from bot.transports.wechat.template import DEFAULT_FIELDS, notice_parts, parse_fields, template_data
 from bot.web.notices import page_url
-from handlers.core import Button, Inbound, Outbound
+from handlers.core import Button, Inbound, Outbound, without_edits
 from storage.repositories.wechat import WeChatRepository
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,7 @@ class MpDeliverer(Deliverer):
         """Customer-service text messages; numbers run across one answer and are stored per user."""
         result: list[Delivery] = []
         numbered: dict[str, list[list[str]]] = {}
-        for o in outs:
+        for o in without_edits(outs):  # the OA cannot edit: an edit is a new message, sent once
             text = o.text
             buttons = [b for row in o.buttons for b in row]
             if buttons:
