@@ -5,7 +5,6 @@ Not attached to the unit of work (the handlers never need it): the transports bu
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -16,7 +15,7 @@ from storage.tables import WeChatNonceRow, WeChatTokenRow, WeChatUserRow
 
 
 class WeChatRepository(Repository):
-    """Access tokens, seen nonces, last-inbound times and numbered choices."""
+    """Access tokens, seen nonces and last-inbound times."""
 
 
     # --- access tokens --------------------------------------------------------------------------------------
@@ -80,7 +79,7 @@ class WeChatRepository(Repository):
 
     # --- per-user state -------------------------------------------------------------------------------------
     def _user(self, platform: str, user_id: str) -> WeChatUserRow:
-        self.s.execute(self._insert(WeChatUserRow).values(platform=platform, user_id=user_id, choices="[]")
+        self.s.execute(self._insert(WeChatUserRow).values(platform=platform, user_id=user_id)
                        .on_conflict_do_nothing())
         row = self.s.get(WeChatUserRow, (platform, user_id))
         assert row is not None
@@ -98,17 +97,3 @@ class WeChatRepository(Repository):
         q = select(col(WeChatUserRow.last_inbound_at)).where(col(WeChatUserRow.platform) == platform,
                                                               col(WeChatUserRow.user_id) == user_id)
         return self.s.execute(q).scalar_one_or_none()
-
-    def set_choices(self, platform: str, user_id: str, choices: list[list[str]], now: datetime) -> None:
-        """Remember the numbered choices just shown: ``[[label, token, message_id], ...]`` (empty clears)."""
-        self._user(platform, user_id)
-        self.s.execute(sa.update(WeChatUserRow)
-                       .where(col(WeChatUserRow.platform) == platform, col(WeChatUserRow.user_id) == user_id)
-                       .values(choices=json.dumps(choices, ensure_ascii=False), choices_at=now))
-
-    def choices(self, platform: str, user_id: str) -> list[list[str]]:
-        """The numbered choices last shown to the user."""
-        q = select(col(WeChatUserRow.choices)).where(col(WeChatUserRow.platform) == platform,
-                                                      col(WeChatUserRow.user_id) == user_id)
-        found = self.s.execute(q).scalar_one_or_none()
-        return json.loads(found) if found else []

@@ -1,4 +1,4 @@
-"""Channels that cannot edit (issue 17, part 6): an edit is a new message there, sent once, only if it says something."""
+"""Channels that cannot edit (issue 17, part 6): an edit is a new message there, sent once, if it says anything."""
 
 from __future__ import annotations
 
