@@ -45,13 +45,8 @@ class PromptRepository(Repository):
 
     def answered(self, account_id: int, token: str, now: datetime) -> int:
         """Mark the account's open prompts that offered button ``token`` answered (pressed or typed)."""
-        res = self.c.execute(
-            _TABLE.update()
-            .where(_TABLE.c.chat_account_id == account_id, _TABLE.c.answered_at.is_(None),
-                   _TABLE.c.choices.contains(f'["{token}",', autoescape=True))
-            .values(answered_at=now)
-        )
-        return affected(res)
+        pattern = '%["' + token.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + '",%'
+        return affected(self.c.execute(_ANSWERED, {"account": account_id, "pattern": pattern, "now": now}))
 
     def purge(self, expired_before: datetime, limit: int) -> int:
         """Forget up to ``limit`` prompts that expired before ``expired_before``; returns how many."""
@@ -61,13 +56,17 @@ class PromptRepository(Repository):
 
 _TABLE: sa.Table = PromptRow.__table__  # type: ignore[attr-defined]
 _INSERT = _TABLE.insert()
-_NEWEST = sa.select(sa.func.max(_TABLE.c.id)).where(_TABLE.c.chat_account_id == sa.bindparam("account"))
-_RECENT = (
-    sa.select(_TABLE)
-    .where(_TABLE.c.chat_account_id == sa.bindparam("account"),
-           sa.or_(_TABLE.c.answered_at.is_(None), _TABLE.c.id == _NEWEST.scalar_subquery()))
-    .order_by(_TABLE.c.id.desc())
-    .limit(sa.bindparam("limit"))
+_OPEN = (_TABLE.c.chat_account_id == sa.bindparam("account"), _TABLE.c.answered_at.is_(None))  # ix_chat_prompt_open
+# The newest prompt, and the newest open ones (each part on its own index; answered history is never walked).
+_RECENT = sa.union(
+    sa.select(_TABLE).where(_TABLE.c.chat_account_id == sa.bindparam("account"))
+    .order_by(_TABLE.c.id.desc()).limit(1).subquery().select(),
+    sa.select(_TABLE).where(*_OPEN).order_by(_TABLE.c.id.desc()).limit(sa.bindparam("limit")).subquery().select(),
+).order_by(sa.desc("id")).limit(sa.bindparam("limit"))
+_ANSWERED = (
+    _TABLE.update()
+    .where(*_OPEN, _TABLE.c.choices.like(sa.bindparam("pattern"), escape="\\"))
+    .values(answered_at=sa.bindparam("now"))
 )
 
 

@@ -217,6 +217,12 @@ class PromptRow(SQLModel, table=True):
     """Choices put to a chat account (``domain.prompts.Prompt``): what a typed reply to them means, until when."""
 
     __tablename__ = "chat_prompt"
+    # The prompts still open, per account: a press or a typed reply reads only these (answered ones pile up until
+    # the hourly purge), whatever the account's history.
+    __table_args__ = (
+        sa.Index("ix_chat_prompt_open", "chat_account_id", "id", sqlite_where=sa.text("answered_at IS NULL"),
+                 postgresql_where=sa.text("answered_at IS NULL")),
+    )
     id: int | None = Field(default=None, primary_key=True)
     chat_account_id: int = Field(foreign_key="chat_account.id", index=True)
     created_at: datetime = utc_field()

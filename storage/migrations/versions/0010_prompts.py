@@ -33,6 +33,9 @@ def upgrade() -> None:
     with op.batch_alter_table('chat_prompt', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_chat_prompt_chat_account_id'), ['chat_account_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_chat_prompt_expires_at'), ['expires_at'], unique=False)
+        batch_op.create_index('ix_chat_prompt_open', ['chat_account_id', 'id'], unique=False,
+                              sqlite_where=sa.text('answered_at IS NULL'),
+                              postgresql_where=sa.text('answered_at IS NULL'))
     with op.batch_alter_table('wechat_user', schema=None) as batch_op:
         batch_op.drop_column('choices')
         batch_op.drop_column('choices_at')
@@ -43,6 +46,7 @@ def downgrade() -> None:
         batch_op.add_column(sa.Column('choices_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('choices', sa.Text(), server_default='[]', nullable=False))
     with op.batch_alter_table('chat_prompt', schema=None) as batch_op:
+        batch_op.drop_index('ix_chat_prompt_open')
         batch_op.drop_index(batch_op.f('ix_chat_prompt_expires_at'))
         batch_op.drop_index(batch_op.f('ix_chat_prompt_chat_account_id'))
     op.drop_table('chat_prompt')
