@@ -118,14 +118,16 @@ def split_text(text: str, limit: int = MAX_OUTBOUND_TEXT) -> list[str]:
     return [c.rstrip("\n") or c for c in chunks]
 
 
-def without_edits(outs: Sequence[Outbound], is_edit: Callable[[Outbound], bool] | None = None) -> list[Outbound]:
+def without_edits(outs: Sequence[Outbound], is_edit: Callable[[Outbound], bool] | None = None, *,
+                  keep_marks: bool = False) -> list[Outbound]:
     """An answer for a channel that cannot edit a message it sent (the Official Account, WeCom's text messages).
 
     There an edit can only arrive as a new message, next to the rest of the answer. Each edit becomes a plain
     message, and a message without choices that only repeats another message of the same answer to the same chat
     is left out: the pressed card's new text that the next reply restates ("已选择 5 分。" before the question that
     starts with it), or a short confirmation the edit already says. ``is_edit`` tells which messages stand for
-    edits (by default those with ``edit_message_id``).
+    edits (by default those with ``edit_message_id``); ``keep_marks`` leaves a kept edit its ``edit_message_id``
+    (the console prints it as an update).
     """
     edit = [(is_edit(o) if is_edit else o.edit_message_id is not None) for o in outs]
     if not any(edit):
@@ -139,7 +141,8 @@ def without_edits(outs: Sequence[Outbound], is_edit: Callable[[Outbound], bool] 
             for j in range(len(outs))
         )
         if not repeated:
-            kept.append(replace(o, edit_message_id=None) if edit[i] and o.edit_message_id is not None else o)
+            plain = edit[i] and o.edit_message_id is not None and not keep_marks
+            kept.append(replace(o, edit_message_id=None) if plain else o)
     return kept
 
 

@@ -33,3 +33,8 @@ def test_messages_to_other_chats_and_answers_without_edits_are_left_alone():
     assert len(without_edits(outs)) == 2
     same = [out("收到。"), out("收到。")]
     assert without_edits(same) == same  # no edit in the answer: nothing is the transport's to drop
+
+
+def test_the_console_keeps_its_update_mark_on_an_edit_it_prints():
+    outs = [out("XZ-1 已记录：已就诊。", edit="m1"), out("请简要记录诊疗结果（可跳过）：")]
+    assert [o.edit_message_id for o in without_edits(outs, keep_marks=True)] == ["m1", None]
