@@ -15,6 +15,7 @@ from domain.circuits import Circuit, CircuitLevel, HalfDay
 from domain.orders import Action, OrderStatus
 from domain.staff import Role
 from storage.tables import RatingRow
+from tests.conftest import ALSO_ON_POSTGRES
 from tests.handlers.test_emergency_alerts import DOCTOR, TOWNSHIP, bind, deliver, report_emergency
 from tests.handlers.test_onboarding import issued_link
 from tests.handlers.test_order_lifecycle import file_order, stored
@@ -90,6 +91,7 @@ def test_a_number_meant_for_the_form_is_not_taken_by_an_older_prompt(chat, cast,
     assert ratings(app) == [(served, 5)]
 
 
+@ALSO_ON_POSTGRES
 def test_a_reply_that_fits_only_an_older_prompt_is_explained_until_the_newer_one_is_answered(chat, cast, app, clock):
     serve(chat, app, clock)
     asked = file_order(chat, "孩子发烧咳嗽三天", None)
