@@ -359,13 +359,14 @@ class Ctx:
             if a.blocked or a.id is None or a.id in seen or a.id == self.acc.id:
                 continue
             seen.add(a.id)
-            rows = tuple(
-                tuple(Button(c[0], self.uow.chat.new_button(a.id, c[1], c[2], self.now), tuple(c[3]) if len(c) > 3
-                             else ()) for c in row)
-                for row in choices
-            )
+            rows = tuple(tuple(self._offered(a.id, *choice) for choice in row) for row in choices)
             self.out.append(Outbound(a.platform, private_chat_of(a), text, rows))
             self.asked[(a.platform, private_chat_of(a))] = (a.id, asked)
+
+    def _offered(self, account_id: int, label: str, action: str, payload: dict,
+                 answers: Iterable[str] = ()) -> Button:
+        """One button of an offer, owned by its recipient."""
+        return Button(label, self.uow.chat.new_button(account_id, action, payload, self.now), tuple(answers))
 
     def notify_staff(self, staff_ids: Iterable[int | None], text: str) -> None:
         """Notify these staff members on every platform they are bound on."""
