@@ -10,6 +10,7 @@ from domain.permissions import authorize_view
 from domain.specialties import catalogue
 from domain.staff import Role, Staff
 from handlers.core import Ctx
+from handlers.prompts import Asked
 from handlers.services import Actor, Notice, orders, queue
 from handlers.texts import t
 
@@ -143,6 +144,11 @@ def notify_decision(ctx: Ctx, order: Order, action: Action, detail: str | None =
         decision=t(f"decision.{action.value}"),
         detail=t("notify.detail", text=detail) if detail else "",
     )
+    if action is Action.TOWNSHIP_RETURN:
+        # The township's question is a prompt: "回复补充" (or its number, typed) starts the doctor's answer.
+        ctx.offer(ctx.uow.chat.accounts_of_staff([order.filed_by_staff_id]), text,
+                  [[(t("orders.answer"), "order.answer", {"id": order.id})]], Asked("question", again="/orders"))
+        return
     reviewers: tuple[int, ...] = ()
     if action is Action.TOWNSHIP_APPROVE:
         reviewers = ctx.staff_at(county_hospitals_of(ctx, order.post_code), Role.HOSPITAL_REVIEWER)

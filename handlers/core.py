@@ -15,7 +15,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +25,10 @@ from domain.errors import DomainError, PermissionDenied
 from domain.orders import AuditEvent
 from domain.permissions import Jurisdiction
 from domain.places import Gazetteer
+from domain.prompts import Reading, read_answer, read_reply
 from domain.staff import ROLE_ORDER, Role, Staff
+from handlers import prompts
+from handlers.prompts import Asked
 from handlers.services import private_chat_of
 from handlers.texts import t
 from storage.ports import UnitOfWork, UnitOfWorkFactory
@@ -49,10 +52,15 @@ QR_MAX_TTL = timedelta(days=30)  # the longest a temporary Official Account QR c
 
 @dataclass(frozen=True, slots=True)
 class Button:
-    """A choice shown to the user; ``data`` is an opaque token (≤ 64 bytes)."""
+    """A choice shown to the user; ``data`` is an opaque token (≤ 64 bytes).
+
+    ``answers``: words that pick this choice when typed instead of pressed, besides its label and its number (e.g.
+    好 for a confirmation; see ``handlers.prompts``). Only the conversation reads them; platforms show the label.
+    """
 
     label: str
     data: str
+    answers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +139,37 @@ def split_text(text: str, limit: int = MAX_OUTBOUND_TEXT) -> list[str]:
     if current:
         chunks.append(current)
     return [c.rstrip("\n") or c for c in chunks]
+
+
+def without_edits(outs: Sequence[Outbound], is_edit: Callable[[Outbound], bool] | None = None, *,
+                  keep_marks: bool = False) -> list[Outbound]:
+    """An answer for a channel that cannot edit a message it sent (the Official Account, WeCom's text messages).
+
+    There an edit can only arrive as a new message, next to the rest of the answer. Each edit becomes a plain
+    message, and a message without choices that only repeats another message of the same answer to the same chat
+    is left out: the pressed card's new text that the next reply restates ("已选择 5 分。" before the question that
+    starts with it), or a short confirmation the edit already says. ``is_edit`` tells which messages stand for
+    edits (by default those with ``edit_message_id``); ``keep_marks`` leaves a kept edit its ``edit_message_id``
+    (the console prints it as an update).
+    """
+    edit = [(is_edit(o) if is_edit else o.edit_message_id is not None) for o in outs]
+    if not any(edit):
+        return list(outs)
+    cores = [o.text.strip().rstrip(_TRAILING) for o in outs]
+    kept: list[Outbound] = []
+    for i, o in enumerate(outs):
+        repeated = bool(cores[i]) and not o.buttons and any(
+            j != i and (edit[i] or edit[j]) and outs[j].platform == o.platform and outs[j].chat_id == o.chat_id
+            and cores[i] in outs[j].text and (len(cores[i]) < len(cores[j]) or (cores[i] == cores[j] and j < i))
+            for j in range(len(outs))
+        )
+        if not repeated:
+            plain = edit[i] and o.edit_message_id is not None and not keep_marks
+            kept.append(replace(o, edit_message_id=None) if plain else o)
+    return kept
+
+
+_TRAILING = "。.!！ \n"
 
 
 def has_meaning(text: str) -> bool:
@@ -245,6 +284,11 @@ class Ctx:
         self.inbound = inbound
         self.now = now
         self.out: list[Outbound] = []
+        self.unplaced_edits: set[int] = set()  # ids of the messages in ``out`` that stand for an edit (see ``edit``)
+        # Who the choices in ``out`` are put to, and what they ask, by (platform, chat): see ``offer``.
+        self.asked: dict[tuple[str, str], tuple[int, Asked | None]] = {}
+        self.again: str | None = None  # the command this update ran: what asks its choices again
+        self.typed = False  # the button this update presses was typed as a reply, not pressed
         self._staff: Staff | None = None
         self._staff_loaded = False
 
@@ -294,10 +338,10 @@ class Ctx:
         inst = self.jurisdiction.institutions.get(code) if code else None
         return inst.name if inst else (code or "")
 
-    def btn(self, label: str, action: str, **payload: object) -> Button:
-        """A button for this user whose meaning is stored server-side."""
+    def btn(self, label: str, action: str, /, answers: tuple[str, ...] = (), **payload: object) -> Button:
+        """A button for this user whose meaning is stored server-side (``answers``: see ``Button``)."""
         assert self.acc.id is not None
-        return Button(label, self.uow.chat.new_button(self.acc.id, action, payload, self.now))
+        return Button(label, self.uow.chat.new_button(self.acc.id, action, payload, self.now), answers)
 
     def reply(self, text: str, buttons: Iterable[Iterable[Button]] = (), qr: QrCode | None = None) -> None:
         """Answer the user in this chat (``qr``: with a QR code image after the text, where one can be sent)."""
@@ -311,8 +355,10 @@ class Ctx:
         target = message_id or self.inbound.message_id
         if target and len(text) <= MAX_OUTBOUND_TEXT:
             self.out.append(Outbound(self.acc.platform, self.acc.chat_id, text, (), str(target), qr=qr))
-        else:
+        else:  # nothing to edit (a typed answer): a new message, left out where the rest of the answer repeats it
+            start = len(self.out)
             self.reply(text, qr=qr)
+            self.unplaced_edits.update(id(o) for o in self.out[start:])
 
     def send_to(self, accounts: Iterable[ChatAccount], text: str) -> None:
         """Notify other accounts (once each, skipping those who blocked us or withdrew)."""
@@ -324,21 +370,26 @@ class Ctx:
             for chunk in split_text(text):
                 self.out.append(Outbound(a.platform, private_chat_of(a), chunk))
 
-    def offer(self, accounts: Iterable[ChatAccount], text: str, choices: list[list[tuple[str, str, dict]]]) -> None:
-        """Send other accounts a message with buttons of their own (each token belongs to its recipient)."""
+    def offer(self, accounts: Iterable[ChatAccount], text: str, choices: Sequence[Sequence[tuple]],
+              asked: Asked | None = None) -> None:
+        """Send other accounts a message with buttons of their own (each token belongs to its recipient).
+
+        ``choices``: rows of ``(label, action, payload)``, or ``(label, action, payload, answers)`` (see ``Button``);
+        ``asked``: what the message asks, for reading a reply typed to it (see ``handlers.prompts``).
+        """
         seen: set[int | None] = set()
         for a in accounts:
             if a.blocked or a.id is None or a.id in seen or a.id == self.acc.id:
                 continue
             seen.add(a.id)
-            rows = tuple(
-                tuple(
-                    Button(label, self.uow.chat.new_button(a.id, action, payload, self.now))
-                    for label, action, payload in row
-                )
-                for row in choices
-            )
+            rows = tuple(tuple(self._offered(a.id, *choice) for choice in row) for row in choices)
             self.out.append(Outbound(a.platform, private_chat_of(a), text, rows))
+            self.asked[(a.platform, private_chat_of(a))] = (a.id, asked)
+
+    def _offered(self, account_id: int, label: str, action: str, payload: dict,
+                 answers: Iterable[str] = ()) -> Button:
+        """One button of an offer, owned by its recipient."""
+        return Button(label, self.uow.chat.new_button(account_id, action, payload, self.now), tuple(answers))
 
     def notify_staff(self, staff_ids: Iterable[int | None], text: str) -> None:
         """Notify these staff members on every platform they are bound on."""
@@ -401,7 +452,8 @@ class Ctx:
                 to_status=None,
                 reason=reason,
                 at=self.now,
-                detail={"account": self.acc.id, "platform": self.acc.platform, **(detail or {})},
+                detail={"account": self.acc.id, "platform": self.acc.platform, **(detail or {}),
+                        **({"typed": True} if self.typed else {})},
             )
         )
 
@@ -527,7 +579,11 @@ class Conversation:
         ctx = Ctx(self.services, uow, acc, inbound, now)
         try:
             self._dispatch(ctx)
-            outs = self._route(uow, inbound, ctx.out, now)
+            outs = ctx.out
+            if ctx.unplaced_edits:
+                outs = without_edits(outs, lambda o: id(o) in ctx.unplaced_edits)
+            self._record_prompts(ctx, outs)
+            outs = self._route(uow, inbound, outs, now)
             uow.chat.save(ctx.acc)
             uow.commit()
             self._after(update.after, uow, ctx.acc)
@@ -556,6 +612,23 @@ class Conversation:
             after(uow, acc)
         except Exception:
             log.exception("the read after an update failed (the update itself is stored)")
+
+    @staticmethod
+    def _record_prompts(ctx: Ctx, outs: list[Outbound]) -> None:
+        """Store the choices this answer puts to each person, in the order their platform shows and numbers them
+        (numbers run across one answer to one chat, as on the Official Account)."""
+        shown: dict[tuple[str, str], list[Button]] = {}
+        for o in outs:
+            if o.buttons:
+                shown.setdefault((o.platform, o.chat_id), []).extend(b for row in o.buttons for b in row)
+        own = (ctx.acc.platform, ctx.acc.chat_id)
+        for where, buttons in shown.items():
+            if where == own:
+                assert ctx.acc.id is not None
+                prompts.record(ctx.uow, ctx.acc.id, buttons, ctx.now, Asked(again=ctx.again), proactive=False)
+            elif where in ctx.asked:
+                account_id, asked = ctx.asked[where]
+                prompts.record(ctx.uow, account_id, buttons, ctx.now, asked, proactive=True)
 
     @staticmethod
     def _route(uow: UnitOfWork, inbound: Inbound, outs: list[Outbound], now: datetime) -> list[Outbound]:
@@ -595,6 +668,8 @@ class Conversation:
         if m:
             self._command(ctx, m.group(1).lower(), (m.group(2) or "").strip())
             return
+        if self._answer(ctx, text):
+            return
         if ctx.acc.step:
             fn = self.router.steps.get(ctx.acc.step)
             if fn is not None:
@@ -604,7 +679,33 @@ class Conversation:
             return
         ctx.reply(t("free_text_unexpected"))
 
+    def _answer(self, ctx: Ctx, text: str) -> bool:
+        """A bare reply to the choices last put to this person: press the choice it picks, or explain why a reply
+        to an older or expired prompt is not taken. False leaves the text to the form or the usual answer."""
+        answer = read_answer(text)
+        if answer is None or ctx.acc.id is None:
+            return False
+        recent = ctx.uow.prompts.recent(ctx.acc.id)
+        if not recent:
+            return False
+        key = ctx.uow.prompts.key(answer.words) if answer.number is None else None
+        form_since = ctx.acc.draft_updated_at if ctx.acc.step else None
+        read = read_reply(recent, answer, key, ctx.now, form_since)
+        if read is None:
+            return False
+        if read.reading is Reading.ANSWER:
+            token = read.prompt.choices[read.index].token
+            ctx.typed = True
+            ctx.inbound = replace(ctx.inbound, text=None, button=token, message_id=None)
+            self._press(ctx, token)
+            return True
+        ctx.audit("refused", "prompt", str(read.prompt.id), reason=read.reading.value,
+                  detail={"topic": read.prompt.topic, "choice": read.index + 1})
+        ctx.reply(prompts.explain(read, answer.text))
+        return True
+
     def _command(self, ctx: Ctx, name: str, arg: str) -> None:
+        ctx.again = "/" + name
         cmds = self.router.commands.get(name)
         if not cmds:
             ctx.reply(t("unknown_command", command="/" + name[:30]))
@@ -638,6 +739,8 @@ class Conversation:
         if fn is None:
             ctx.reply(t("button.expired"))
             return
+        assert ctx.acc.id is not None
+        ctx.uow.prompts.answered(ctx.acc.id, token, ctx.now)  # pressed or typed: the prompt has its answer
         fn(ctx, payload)
 
     def sweep_drafts(self) -> list[Outbound]:

@@ -21,7 +21,9 @@ from domain.errors import DomainError, PermissionDenied
 from domain.orders import AuditEvent
 from domain.permissions import Jurisdiction
 from domain.staff import Staff
-from handlers.core import CHINA, Ctx, Router, private_chat_of
+from handlers import prompts
+from handlers.core import CHINA, Button, Ctx, Router, private_chat_of
+from handlers.prompts import Asked
 from handlers.texts import t
 from storage.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -108,8 +110,10 @@ def _message(uow: UnitOfWork, j: Jurisdiction, a: EmergencyAlert, doctor: str, h
 
 
 def _buttons_json(uow: UnitOfWork, account_id: int, alert_id: int, now: datetime) -> str:
-    token = uow.chat.new_button(account_id, "em.ack", {"alert": alert_id}, now)
-    return json.dumps([[{"label": t("em.ack"), "data": token}]], ensure_ascii=False)
+    """The acknowledge button of one recipient, recorded as what a reply from them means ("收到" acknowledges)."""
+    ack = Button(t("em.ack"), uow.chat.new_button(account_id, "em.ack", {"alert": alert_id}, now), prompts.yes())
+    prompts.record(uow, account_id, [ack], now, Asked("alert"), proactive=True)
+    return json.dumps([[{"label": ack.label, "data": ack.data}]], ensure_ascii=False)
 
 
 def _queue(uow: UnitOfWork, a: EmergencyAlert, level: AlertLevel, found: list[Target], text: str,

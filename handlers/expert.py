@@ -9,6 +9,8 @@ from domain.staff import Role
 from handlers import texts_circuits  # noqa: F401  (registers the circuit texts)
 from handlers.common import act, acting_staff, emergency_mark, notify_decision, specialty_name, status_name
 from handlers.core import Ctx, Router
+from handlers.feedback import RATE_WINDOW, score_words
+from handlers.prompts import Asked
 from handlers.texts import t
 
 router = Router()
@@ -74,7 +76,8 @@ def mark(ctx: Ctx, payload: dict) -> None:
         ctx.offer(
             raters,
             t("rate.prompt", number=o.number),
-            [[(str(n), "fb.score", {"id": o.id, "score": n}) for n in range(1, 6)]],
+            [[(str(n), "fb.score", {"id": o.id, "score": n}, score_words(n)) for n in range(1, 6)]],
+            Asked("rate", until=ctx.now + RATE_WINDOW, again="/rate"),  # as long as /rate offers the visit
         )
     ctx.edit(t("circuits.outcome_saved", number=o.number, decision=t(f"decision.{action.value}")))
     if action is Action.MARK_SERVED:

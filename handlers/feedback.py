@@ -10,7 +10,10 @@ from datetime import timedelta
 from domain.circuits import month_day
 from domain.errors import DomainError
 from domain.staff import Role
-from handlers import texts_ledgers  # noqa: F401  (registers the texts)
+from handlers import (
+    prompts,
+    texts_ledgers,  # noqa: F401  (registers the texts)
+)
 from handlers.core import Ctx, Router
 from handlers.texts import t
 from storage.repositories.ledgers import CHINA
@@ -52,8 +55,13 @@ def rate(ctx: Ctx, arg: str) -> None:
                 date=month_day(o.updated_at.astimezone(CHINA).date()),
                 resident=r.name if r else "",
             ),
-            [[ctx.btn(str(n), "fb.score", id=o.id, score=n) for n in range(1, 6)]],
+            [[ctx.btn(str(n), "fb.score", score_words(n), id=o.id, score=n) for n in range(1, 6)]],
         )
+
+
+def score_words(score: int) -> tuple[str, ...]:
+    """Words that give this score when typed (很好 is 5), besides the number."""
+    return prompts.words(f"answer.rate.{score}")
 
 
 def _check_order(ctx: Ctx, order_id: object) -> int:
@@ -74,6 +82,14 @@ def score(ctx: Ctx, payload: dict) -> None:
         value = int(str(payload.get("score")))
     except (DomainError, ValueError) as e:
         ctx.reply(t(getattr(e, "key", "rate.not_yours")))
+        return
+    if ctx.acc.step and not ctx.acc.step.startswith("fb."):
+        # A rating answered in the middle of another form (the prompt came while the doctor was filing an order):
+        # stored at once, without the comment step that would throw the form away.
+        lead = _store(ctx, oid, value, "")
+        if lead is not None:
+            ctx.edit(t("rate.saved_lead" if lead else "rate.saved", score=value))
+            ctx.reply(t("rate.form_kept", step=t(f"step.{ctx.acc.step}")))
         return
     ctx.acc.start("fb.comment", ctx.now, id=oid, score=value)
     ctx.edit(t("rate.chosen", score=value))
@@ -96,9 +112,21 @@ def _save(ctx: Ctx, text: str) -> None:
     draft = dict(ctx.acc.draft)
     ctx.acc.clear()
     try:
-        oid = _check_order(ctx, draft.get("id"))
-        source, _, _ = _rater(ctx)
         value = int(str(draft.get("score")))
+    except ValueError:
+        ctx.reply(t("rating.bad_score"))
+        return
+    lead = _store(ctx, draft.get("id"), value, text)
+    if lead is not None:
+        ctx.reply(t("rate.saved_lead" if lead else "rate.saved", score=value))
+
+
+def _store(ctx: Ctx, order_id: object, value: int, text: str) -> bool | None:
+    """Store the rating (re-checked: this user, this order, served and not yet rated); whether it became a problem
+    lead, or None (and why, to the user) if it was refused."""
+    try:
+        oid = _check_order(ctx, order_id)
+        source, _, _ = _rater(ctx)
         complaint = text.startswith(COMPLAINT_PREFIX)
         _, lead = ctx.uow.ledgers.add_rating(
             oid,
@@ -112,6 +140,6 @@ def _save(ctx: Ctx, text: str) -> None:
         )
     except (DomainError, ValueError) as e:
         ctx.reply(t(getattr(e, "key", "rating.bad_score"), **getattr(e, "params", {})))
-        return
+        return None
     ctx.audit("rate", "order", str(oid), detail={"score": value, "lead": lead})
-    ctx.reply(t("rate.saved_lead" if lead else "rate.saved", score=value))
+    return bool(lead)

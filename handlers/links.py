@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 
 from domain.errors import DomainError, PermissionDenied
 from domain.staff import Role
-from handlers import texts_links  # noqa: F401  (registers the texts)
+from handlers import prompts, texts_links  # noqa: F401  (texts_links registers the texts)
 from handlers.common import acting_staff, viewable_order
 from handlers.core import Ctx, QrCode, Router
+from handlers.prompts import Asked
 from handlers.texts import t
 from storage.ports import UnitOfWork
 
@@ -137,9 +138,9 @@ def _ask_doctors(ctx: Ctx, resident_id: int, key: str, cid: int, yes_key: str, *
     text = t(key, name=resident.name if resident else "", orders="、".join(orders) or "无",
              platform=ctx.acc.platform, **params)
     ctx.offer(ctx.uow.chat.accounts_of_staff(ids), text, [[
-        (t(yes_key), "link.decide", {"id": cid, "yes": True}),
-        (t("link.refuse"), "link.decide", {"id": cid, "yes": False}),
-    ]])
+        (t(yes_key), "link.decide", {"id": cid, "yes": True}, prompts.yes()),
+        (t("link.refuse"), "link.decide", {"id": cid, "yes": False}, prompts.no()),
+    ]], Asked("link"))
 
 
 @router.button("link.decide")

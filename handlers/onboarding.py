@@ -9,10 +9,11 @@ from domain.circuits import month_day
 from domain.errors import DomainError, PermissionDenied
 from domain.places import Place, PlaceLevel
 from domain.staff import Role, Staff, TitleLevel
-from handlers import texts_links  # noqa: F401  (registers the texts)
+from handlers import prompts, texts_links  # noqa: F401  (texts_links registers the texts)
 from handlers.common import village_label
 from handlers.core import ROLE_PREFERENCE, Button, Ctx, Router
 from handlers.links import link_resident, request_forget
+from handlers.prompts import Asked
 from handlers.texts import t
 from storage.ports import UnitOfWork
 
@@ -183,9 +184,9 @@ def _ask_admins(ctx: Ctx, invite, staff: Staff, role: Role) -> None:
     text = t("claim.ask_admin", institution=institution, role=role_name(role), platform=ctx.acc.platform,
              name=staff.name, code=staff.code)
     ctx.offer(ctx.uow.chat.accounts_of_staff(ctx.uow.links.admin_ids()), text, [[
-        (t("claim.confirm"), "claim.decide", {"id": cid, "yes": True}),
-        (t("link.refuse"), "claim.decide", {"id": cid, "yes": False}),
-    ]])
+        (t("claim.confirm"), "claim.decide", {"id": cid, "yes": True}, prompts.yes()),
+        (t("link.refuse"), "claim.decide", {"id": cid, "yes": False}, prompts.no()),
+    ]], Asked("claim"))
     ctx.reply(t("claim.waiting", institution=institution, name=staff.name, role=role_name(role)))
 
 

@@ -13,6 +13,7 @@ TEXTS.update(
             "已选择 {score} 分。可以再写一句意见（选填）；以“投诉”开头的内容会作为投诉登记到问题线索台账。"
         ),
         "rate.chosen": "已选择 {score} 分。",
+        "rate.form_kept": "您正在进行的操作（{step}）没有中断，请继续回复。",
         "rate.saved": "谢谢！评价已记录（{score} 分）。",
         "rate.saved_lead": "谢谢！评价已记录（{score} 分），已转为问题线索，相关单位将跟进整改并回复。",
         "rate.not_yours": "这条诊疗不在您可以评价的范围内。",

@@ -19,6 +19,7 @@ from storage.repositories.ledgers import LedgerRepository
 from storage.repositories.links import LinkRepository
 from storage.repositories.orders import OrderRepository
 from storage.repositories.outbox import OutboxRepository
+from storage.repositories.prompts import PromptRepository
 from storage.repositories.reference import ReferenceRepository
 from storage.repositories.residents import ResidentRepository
 from storage.repositories.schedule import ScheduleRepository
@@ -104,6 +105,11 @@ class UnitOfWork(Protocol):
     @property
     def chat(self) -> ChatRepository:
         """Chat accounts and their conversation state, buttons, invites, subscriptions, update ids seen."""
+        ...
+
+    @property
+    def prompts(self) -> PromptRepository:
+        """The choices put to each chat account, for reading a reply typed instead of pressed."""
         ...
 
     @property

@@ -21,6 +21,7 @@ from storage.repositories.ledgers import LedgerRepository
 from storage.repositories.links import LinkRepository
 from storage.repositories.orders import OrderRepository
 from storage.repositories.outbox import OutboxRepository
+from storage.repositories.prompts import PromptRepository
 from storage.repositories.reference import ReferenceRepository
 from storage.repositories.residents import ResidentRepository
 from storage.repositories.schedule import ScheduleRepository
@@ -64,7 +65,7 @@ class SqlUnitOfWork:
             self.__dict__.pop(name, None)
         return self
 
-    # The repositories, made on first use: a chat update touches three or four of the fourteen.
+    # The repositories, made on first use: a chat update touches three or four of the fifteen.
     @functools.cached_property
     def reference(self) -> ReferenceRepository:
         return ReferenceRepository(self)
@@ -92,6 +93,10 @@ class SqlUnitOfWork:
     @functools.cached_property
     def chat(self) -> ChatRepository:
         return ChatRepository(self)
+
+    @functools.cached_property
+    def prompts(self) -> PromptRepository:
+        return PromptRepository(self)
 
     @functools.cached_property
     def outbox(self) -> OutboxRepository:

@@ -43,7 +43,10 @@ def purge_chat_leftovers(app, now: datetime) -> tuple[int, int]:
             if n < PURGE_BATCH:
                 return total
 
-    return (in_batches(lambda uow: uow.chat.purge_buttons(now - BUTTON_TTL, PURGE_BATCH)),
+    # A prompt (the buttons' numbering, see handlers.prompts) is kept a button's lifetime past its own expiry, to
+    # explain a late reply; it counts with the buttons.
+    return (in_batches(lambda uow: uow.chat.purge_buttons(now - BUTTON_TTL, PURGE_BATCH))
+            + in_batches(lambda uow: uow.prompts.purge(now - BUTTON_TTL, PURGE_BATCH)),
             in_batches(lambda uow: uow.chat.purge_processed_updates(now - UPDATE_ID_TTL, PURGE_BATCH)))
 
 

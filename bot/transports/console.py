@@ -22,6 +22,7 @@ from bot.delivery.qr import QrImages
 from domain.orders import AuditEvent
 from domain.staff import ROLE_ORDER, Role
 from handlers import Conversation, Inbound, Outbound, QrCode
+from handlers.core import without_edits
 
 PLATFORM = "console"
 PROMPT = "{name}> "
@@ -97,7 +98,7 @@ class ConsoleSession:
         numbered: list[tuple[str, str, str]] = []
         if any(o.chat_id == me and o.buttons for o in outs):
             self.choices[me] = numbered
-        for o in outs:
+        for o in without_edits(outs, keep_marks=True):  # printed lines cannot change: an edit is said once
             if o.chat_id != me:
                 who = self.names.get(o.chat_id, o.chat_id)
                 lines.append(f"  📨 通知 → {who}：" + o.text.replace("\n", "\n     "))

@@ -6,7 +6,6 @@ Not attached to the unit of work (the handlers never need it): the transports bu
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -17,7 +16,7 @@ from storage.tables import WeChatNonceRow, WeChatQrRow, WeChatTokenRow, WeChatUs
 
 
 class WeChatRepository(Repository):
-    """Access tokens, seen nonces, last-inbound times, numbered choices and permanent QR codes."""
+    """Access tokens, seen nonces, last-inbound times and permanent QR codes."""
 
 
     # --- access tokens --------------------------------------------------------------------------------------
@@ -81,7 +80,7 @@ class WeChatRepository(Repository):
 
     # --- per-user state -------------------------------------------------------------------------------------
     def _user(self, platform: str, user_id: str) -> WeChatUserRow:
-        self.s.execute(self._insert(WeChatUserRow).values(platform=platform, user_id=user_id, choices="[]")
+        self.s.execute(self._insert(WeChatUserRow).values(platform=platform, user_id=user_id)
                        .on_conflict_do_nothing())
         row = self.s.get(WeChatUserRow, (platform, user_id))
         assert row is not None
@@ -99,20 +98,6 @@ class WeChatRepository(Repository):
         q = select(col(WeChatUserRow.last_inbound_at)).where(col(WeChatUserRow.platform) == platform,
                                                               col(WeChatUserRow.user_id) == user_id)
         return self.s.execute(q).scalar_one_or_none()
-
-    def set_choices(self, platform: str, user_id: str, choices: list[list[str]], now: datetime) -> None:
-        """Remember the numbered choices just shown: ``[[label, token, message_id], ...]`` (empty clears)."""
-        self._user(platform, user_id)
-        self.s.execute(sa.update(WeChatUserRow)
-                       .where(col(WeChatUserRow.platform) == platform, col(WeChatUserRow.user_id) == user_id)
-                       .values(choices=json.dumps(choices, ensure_ascii=False), choices_at=now))
-
-    def choices(self, platform: str, user_id: str) -> list[list[str]]:
-        """The numbered choices last shown to the user."""
-        q = select(col(WeChatUserRow.choices)).where(col(WeChatUserRow.platform) == platform,
-                                                      col(WeChatUserRow.user_id) == user_id)
-        found = self.s.execute(q).scalar_one_or_none()
-        return json.loads(found) if found else []
 
     # --- permanent QR codes ---------------------------------------------------------------------------------
     def permanent_qr(self, app_id: str, scene: str) -> str | None:

@@ -213,6 +213,29 @@ class ButtonRow(SQLModel, table=True):
     created_at: datetime = utc_field(index=True)
 
 
+class PromptRow(SQLModel, table=True):
+    """Choices put to a chat account (``domain.prompts.Prompt``): what a typed reply to them means, until when."""
+
+    __tablename__ = "chat_prompt"
+    # The prompts still open, per account: a press or a typed reply reads only these (answered ones pile up until
+    # the hourly purge), whatever the account's history.
+    __table_args__ = (
+        sa.Index("ix_chat_prompt_open", "chat_account_id", "id", sqlite_where=sa.text("answered_at IS NULL"),
+                 postgresql_where=sa.text("answered_at IS NULL")),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    chat_account_id: int = Field(foreign_key="chat_account.id", index=True)
+    created_at: datetime = utc_field()
+    expires_at: datetime = utc_field(index=True)
+    answered_at: datetime | None = utc_field(nullable=True)
+    topic: str | None = Field(default=None, max_length=16)
+    again: str | None = Field(default=None, max_length=32)
+    proactive: bool = False
+    # JSON [[token, [key, …]], …]: the buttons in the order they were shown, each with keyed hashes of the words
+    # that pick it (never the label itself: a label may be a resident's name).
+    choices: str = Field(default="[]", sa_column=sa.Column(sa.Text, nullable=False, server_default="[]"))
+
+
 class ProcessedUpdateRow(SQLModel, table=True):
     """Platform update ids already handled, so a webhook retry or polling replay has no second effect."""
 

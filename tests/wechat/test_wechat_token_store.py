@@ -68,12 +68,10 @@ def test_nonces_are_accepted_once_and_purged_after_the_window(uow_factory):
         repo = WeChatRepository(uow)
         assert repo.purge_nonces(t0.replace(hour=3)) == 2
         assert repo.first_nonce("wecom", "123", t0)
-        repo.set_choices("wechat", "o1", [["批准", "tok", "m1"]], t0)
         repo.touch("wechat", "o1", t0)
         uow.commit()
     with uow_factory() as uow:
         repo = WeChatRepository(uow)
-        assert repo.choices("wechat", "o1") == [["批准", "tok", "m1"]]
         assert repo.last_inbound("wechat", "o1") == t0
 
 

@@ -480,7 +480,7 @@ class Deliverer(Protocol):
     member_limit: tuple[int, float] | None  # (messages, seconds) to one person, shared with the outbox sender
 
     def plan(self, outs: list[Outbound], inbound: Inbound | None) -> list[Delivery]:
-        """In a worker thread: the API messages for ``outs`` (may store numbered choices)."""
+        """In a worker thread: the API messages for ``outs`` (and for the press in ``inbound``, if any)."""
 
     async def send(self, d: Delivery) -> None:
         """Send one message through the active API, setting ``d.sent``; never raises."""
@@ -636,7 +636,7 @@ class CallbackBridge:
             else:
                 deliveries.extend(d.plan(group, inbound if platform == self.platform else None))
         if self.platform not in by_platform and self.platform in self.deliverers:
-            deliveries.extend(self.deliverers[self.platform].plan([], inbound))  # e.g. clear stale choices
+            deliveries.extend(self.deliverers[self.platform].plan([], inbound))  # e.g. grey a pressed WeCom card
         if others:
             self._forward(inbound, others)
         return deliveries, len(others)

@@ -1,14 +1,16 @@
 """The Official Account (公众号) for residents: callbacks in, customer-service and template messages out.
 
-The OA has no buttons: a reply's buttons become numbered lines ("回复 1 批准"); the choices shown last to
-each user are stored in the database, so a "1" typed later (on any worker) is the press of that button.
-Following the account (``subscribe``) is ``/start``; scanning one of its parametric QR codes is ``/start <scene>``
-(``subscribe`` with ``qrscene_<scene>`` for a new follower, ``SCAN`` with the scene for a follower), where the scene
-is ``v_<village>`` or ``r_<link code>`` (:meth:`MpDeliverer.qr_url` makes the codes); unfollowing marks the
-account blocked. Replies go out as customer-service messages, which the
-platform allows within 48 hours of the user's last message. Announcements (the outbox) use a template message
-when ``WECHAT_TEMPLATE_ANNOUNCEMENT`` is set, else a customer-service message inside the 48-hour window, else
-the outbox row is settled as ``not_deliverable_on_channel``.
+The OA has no buttons: a message's buttons become numbered lines ("回复 1 批准"), numbered across one answer to one user
+as the core numbers its prompts, so a "1" typed later is read by the core as the press of that button
+(``handlers.prompts``: on every platform, for as long as the prompt is valid; the OA only shows it). Following the
+account (``subscribe``) is ``/start``; scanning one of its parametric QR codes is ``/start <scene>`` (``subscribe``
+with ``qrscene_<scene>`` for a new follower, ``SCAN`` with the scene for a follower), where the scene is
+``v_<village>`` or ``r_<link code>`` (:meth:`MpDeliverer.qr_url` makes the codes); unfollowing marks the account
+blocked. The OA cannot edit a message: an edit is sent as a new message, once, and not at all where the
+rest of the answer repeats it (``handlers.core.without_edits``). Replies go out as customer-service messages, which
+the platform allows within 48 hours of the user's last message. Announcements (the outbox) use a template message
+when ``WECHAT_TEMPLATE_ANNOUNCEMENT`` is set, else a customer-service message inside the 48-hour window, else the
+outbox row is settled as ``not_deliverable_on_channel``.
 
 Configuration: ``WECHAT_APP_ID``, ``WECHAT_SECRET``, ``WECHAT_TOKEN``, ``WECHAT_AES_KEY``,
 ``WECHAT_API_BASE_URL``, ``WECHAT_TEMPLATE_ANNOUNCEMENT``, ``WECHAT_LISTEN``; the path is ``/wechat/callback``.
@@ -18,11 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
-import secrets
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,7 +40,7 @@ from bot.transports.wechat.bridge import (
 )
 from bot.transports.wechat.template import DEFAULT_FIELDS, notice_parts, parse_fields, template_data
 from bot.web.notices import page_url
-from handlers.core import Button, Inbound, Outbound
+from handlers.core import Button, Inbound, Outbound, without_edits
 from storage.repositories.wechat import WeChatRepository
 
 log = logging.getLogger(__name__)
@@ -56,7 +55,6 @@ UNFOLLOWED = frozenset({43004})  # the user no longer follows the account
 NO_SUCH_USER = frozenset({40003})
 RATE_LIMITED = frozenset({45009})
 QR_TEMPORARY_MAX = 2_592_000  # seconds (30 days): the longest a temporary parametric QR code lives
-_CHOICE = re.compile(r"^\s*([0-9]{1,3})\s*$")
 
 
 def _client_class():
@@ -98,47 +96,29 @@ class MpDeliverer(Deliverer):
 
     # --- inbound side -------------------------------------------------------------------------------------
     def prepare(self, inbound: Inbound) -> Inbound:
-        """In a worker thread: note the user wrote (48-hour window); a typed number presses that choice."""
+        """In a worker thread: note the user wrote (it opens the 48-hour window)."""
         with self.uow() as uow:
-            repo = WeChatRepository(uow)
-            repo.touch(PLATFORM, inbound.user_id, self.now())
-            m = _CHOICE.match(inbound.text or "")
-            if m:
-                choices = repo.choices(PLATFORM, inbound.user_id)
-                n = int(m.group(1))
-                if 1 <= n <= len(choices):
-                    _label, token, message_id = choices[n - 1]
-                    inbound = replace(inbound, text=None, button=token, message_id=message_id)
+            WeChatRepository(uow).touch(PLATFORM, inbound.user_id, self.now())
             uow.commit()
         return inbound
 
     # --- outbound side ------------------------------------------------------------------------------------
     def plan(self, outs: list[Outbound], inbound: Inbound | None) -> list[Delivery]:
-        """Customer-service text messages; numbers run across one answer and are stored per user."""
+        """Customer-service text messages; choices numbered across one answer to one user (as the core reads a
+        typed number: ``handlers.prompts``)."""
         result: list[Delivery] = []
-        numbered: dict[str, list[list[str]]] = {}
-        for o in outs:
+        numbered: dict[str, int] = {}
+        for o in without_edits(outs):  # the OA cannot edit: an edit is a new message, sent once
             text = o.text
             buttons = [b for row in o.buttons for b in row]
             if buttons:
-                shown = numbered.setdefault(o.chat_id, [])
-                message_id = "m" + secrets.token_hex(6)
                 lines = []
                 for b in buttons:
-                    shown.append([b.label, b.data, message_id])
+                    n = numbered[o.chat_id] = numbered.get(o.chat_id, 0) + 1
                     # A choice that is its own number ("5" of a rating) is "回复 5", not "回复 5 5".
-                    n = len(shown)
                     lines.append(f"回复 {n}" if b.label.strip() == str(n) else CHOICE_LINE.format(n=n, label=b.label))
                 text = text.rstrip() + "\n\n" + "\n".join(lines)
             result.extend(self._texts(o.chat_id, text))
-        if inbound is not None and inbound.chat_id not in numbered:
-            numbered[inbound.chat_id] = []  # the user's own answer had no choices: old numbers mean nothing now
-        if numbered:
-            with self.uow() as uow:
-                repo = WeChatRepository(uow)
-                for user, choices in numbered.items():
-                    repo.set_choices(PLATFORM, user, choices, self.now())
-                uow.commit()
         return result
 
     def _texts(self, user: str, text: str) -> list[Delivery]:

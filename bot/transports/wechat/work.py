@@ -4,9 +4,9 @@ Text becomes an ``Inbound``; a press on a template card's button (``template_car
 ``Inbound`` whose ``button`` is the opaque token we put in the button's ``key`` and whose ``message_id`` is the
 card's ``task_id``. Replies with buttons are ``button_interaction`` template cards (at most six buttons a card);
 an edit of a pressed card greys its buttons (``update_template_card`` with the event's ``ResponseCode``) and
-sends the new text as a message. A reply's QR code (where the Official Account makes them) follows its text as an
-image (``media/upload``, then an ``image`` message) with its caption after it. Everything else is in
-:mod:`bot.transports.wechat.bridge`.
+sends the new text as a message, once (``handlers.core.without_edits``: not where the rest of the answer repeats
+it). A reply's QR code (where the Official Account makes them) follows its text as an image (``media/upload``, then
+an ``image`` message) with its caption after it. Everything else is in :mod:`bot.transports.wechat.bridge`.
 
 Configuration: ``WECOM_CORP_ID``, ``WECOM_AGENT_ID``, ``WECOM_SECRET``, ``WECOM_TOKEN``, ``WECOM_AES_KEY``,
 ``WECOM_API_BASE_URL``, ``WECHAT_LISTEN``; the callback path is ``/wecom/callback``.
@@ -40,7 +40,7 @@ from bot.transports.wechat.bridge import (
     errcode_of,
     split_bytes,
 )
-from handlers.core import Button, Inbound, Outbound, QrCode
+from handlers.core import Button, Inbound, Outbound, QrCode, without_edits
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,7 @@ class WeComDeliverer(Deliverer):
         for o in outs:
             if o.edit_message_id:
                 result += self._grey(o.chat_id, o.edit_message_id)
+        for o in without_edits(outs):  # a card's text cannot change: its new text is a message, sent once
             buttons = [b for row in o.buttons for b in row]
             if not buttons:
                 result.extend(self._texts(o.chat_id, o.text))
