@@ -51,6 +51,10 @@ TEXTS: dict[str, str] = {
     "empty_text": "没有收到文字内容，请用文字回复。",
     "too_long": "内容太长（{length}字），请控制在{limit}字以内。",
     "no_meaning": "没看懂这条消息，请用文字描述（可以是中文或拼音、英文）。",
+    # voice: recognised speech is shown back before it counts
+    "voice.heard": "🎤 语音识别为：\n「{text}」\n对就点「对，就是这样」；不对请重新说，或直接打字。",
+    "voice.ok": "对，就是这样",
+    "voice.no_text": "收到语音，但没有拿到语音转成的文字。请直接打字发送。",
     "button.expired": "这个按钮已失效，请重新发送命令。",
     "button.not_yours": "这个按钮不属于您，操作未执行。",
     "back": "« 返回",
