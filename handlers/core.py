@@ -643,6 +643,7 @@ class Conversation:
             ctx.reply(t("button.not_yours"))
             return
         if ctx.now - created > BUTTON_TTL:
+            ctx.audit("refused", "button", action, reason="button_too_old")
             ctx.reply(t("button.expired"))
             return
         if action == VOICE_OK:
@@ -650,6 +651,7 @@ class Conversation:
             return
         fn = self.router.buttons.get(action)
         if fn is None:
+            ctx.audit("refused", "button", action, reason="unknown_action")
             ctx.reply(t("button.expired"))
             return
         fn(ctx, payload)
