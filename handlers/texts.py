@@ -19,7 +19,8 @@ TEXTS: dict[str, str] = {
         "/forget 撤回同意并删除我的信息\n/cancel 取消当前操作"
     ),
     "help.village_doctor": (
-        "村医可用命令：\n/new 登记一条需求订单\n/orders 查看本村卫生所的订单\n"
+        "村医可用命令：\n/new 登记一条需求订单（也可以直接发一句话，如：邱瑞鹏 男 1956 胸闷气短两周）\n"
+        "/orders 查看本村卫生所的订单\n"
         "/link 订单号 为居民重新生成关联链接\n/cancel 取消当前操作\n/help 帮助"
     ),
     "help.township_reviewer": (
