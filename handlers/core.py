@@ -589,7 +589,9 @@ class Conversation:
         if not text or len(text) > MAX_INBOUND_TEXT:
             ctx.reply(t("voice.no_text"))
             return
-        ctx.reply(t("voice.heard", text=text), [[ctx.btn(t("voice.ok"), VOICE_OK, text=text, step=ctx.acc.step)]])
+        # The words ride on the button encrypted, like a phone number at rest: they may name a resident.
+        sealed = ctx.uow.cipher.encrypt(text, context=VOICE_OK)
+        ctx.reply(t("voice.heard", text=text), [[ctx.btn(t("voice.ok"), VOICE_OK, text=sealed, step=ctx.acc.step)]])
 
     def _text(self, ctx: Ctx, text: str) -> None:
         if not text:
@@ -658,7 +660,8 @@ class Conversation:
 
     def _voice_confirmed(self, ctx: Ctx, payload: dict) -> None:
         """The recognised words, confirmed: handled as if typed, if the conversation is where it was then."""
-        text = payload.get("text")
+        sealed = payload.get("text")
+        text = ctx.uow.cipher.decrypt(sealed, context=VOICE_OK) if isinstance(sealed, str) else None
         if not isinstance(text, str) or payload.get("step") != ctx.acc.step:
             ctx.audit("refused", "button", VOICE_OK, reason="stale_step", detail={"step": ctx.acc.step})
             ctx.reply(t("button.expired"))

@@ -92,12 +92,15 @@ def try_start(ctx: Ctx, text: str) -> bool:
 
 
 def _take_resident(ctx: Ctx, intake: Intake) -> None:
-    """The resident as the line states them (a new name replaces everything about the previous one)."""
-    fields: dict[str, object] = {
-        "name": intake.name, "sex": intake.sex, "birth_year": intake.birth_year, "age": intake.age,
-        "age_approx": intake.age_approximate, "bad_year": intake.bad_year, "rid": None, "picked": False,
-        "twin_ok": False,
-    }
+    """The resident as the line states them. A new name replaces everything about the previous resident; the
+    first name given keeps what the line said without one ("男 70岁 胸闷", then "王秀英")."""
+    d = ctx.acc.draft
+    first_name = not d.get("name") and not d.get("rid")
+    fields: dict[str, object] = {"name": intake.name, "rid": None, "picked": False, "twin_ok": False,
+                                 "sex": intake.sex or (d.get("sex") if first_name else None)}
+    if intake.birth_year or intake.age is not None or intake.bad_year or not first_name:
+        fields.update(birth_year=intake.birth_year, age=intake.age, age_approx=intake.age_approximate,
+                      bad_year=intake.bad_year)
     ctx.acc.advance(STEP, ctx.now, **fields)
     _resolve(ctx)
 
@@ -180,7 +183,8 @@ def _resident_text(ctx: Ctx, text: str) -> None:
             if found and not any(r.name == query for r in found):  # part of a name: the residents it fits
                 offers = _offer(ctx, found)
                 ctx.acc.advance(STEP, ctx.now, choices=[o[0] for o in offers])
-                rows = [[ctx.btn(line, "card.pick", rid=rid)] for rid, _n, _y, line in offers]
+                v = ctx.acc.draft.get("v")
+                rows = [[ctx.btn(line, "card.pick", rid=rid, v=v)] for rid, _n, _y, line in offers]
                 rows.append([ctx.btn(t("card.btn.back"), "card.back")])
                 ctx.reply(t("new.found"), rows)
                 return
@@ -355,15 +359,17 @@ def show(ctx: Ctx) -> None:
         lines.append(twin_warning(ctx, twins, d.get("name")))
     rows: list[list[Button]] = []
     if d.get("name") and not d.get("rid") and not d.get("sex"):
-        rows.append([ctx.btn(t("new.sex.M"), "card.sex", sex="M"), ctx.btn(t("new.sex.F"), "card.sex", sex="F")])
+        rows.append([ctx.btn(t("new.sex.M"), "card.sex", sex="M", v=version),
+                     ctx.btn(t("new.sex.F"), "card.sex", sex="F", v=version)])
     offers = d.get("homonyms") or []
     if offers:
-        rows.append([ctx.btn(t("card.btn.pick", name=n, year=y), "card.pick", rid=i) for i, n, y, _line in offers])
+        rows.append([ctx.btn(t("card.btn.pick", name=n, year=y), "card.pick", rid=i, v=version)
+                     for i, n, y, _line in offers])
         if d.get("ambiguous"):
-            rows.append([ctx.btn(t("card.btn.new_twin"), "card.new_twin")])
+            rows.append([ctx.btn(t("card.btn.new_twin"), "card.new_twin", v=version)])
     if d.get("name") and not d.get("on_file") and not _consent_valid(d):
-        rows.append([ctx.btn(t("new.consent_yes"), "card.consent", yes=True),
-                     ctx.btn(t("new.consent_no"), "card.consent", yes=False)])
+        rows.append([ctx.btn(t("new.consent_yes"), "card.consent", yes=True, v=version),
+                     ctx.btn(t("new.consent_no"), "card.consent", yes=False, v=version)])
     if not _missing(d):
         if twins:
             rows.append(twin_rows(ctx, twins, "card.confirm", v=version))
@@ -373,7 +379,7 @@ def show(ctx: Ctx) -> None:
                  ctx.btn(t("card.btn.specialty"), "card.spec")])
     soon = d.get("urgency") == "soon"
     rows.append([ctx.btn(t("card.btn.routine" if soon else "card.btn.soon"), "card.urgency",
-                         u="routine" if soon else "soon"),
+                         u="routine" if soon else "soon", v=version),
                  ctx.btn(t("card.btn.populations"), "card.pops"), ctx.btn(t("abort"), "card.abort")])
     ctx.reply("\n".join(lines), rows)
 
@@ -435,10 +441,23 @@ def card_text(ctx: Ctx, text: str) -> None:
 # --- buttons ----------------------------------------------------------------------------------------------------
 
 
+def _on_card(ctx: Ctx, action: str, payload: dict) -> bool:
+    """A press that means what the card showed (a sex, a resident, a consent, an urgency): only on the newest card.
+    One from an older card (another resident, another need) changes nothing: the newest card is shown again."""
+    if not on_step(ctx, action, STEP):
+        return False
+    if payload.get("v") != ctx.acc.draft.get("v"):
+        refuse(ctx, action, "old_card", "card.changed")
+        show(ctx)
+        return False
+    return True
+
+
+
 @router.button("card.sex")
 def card_sex(ctx: Ctx, payload: dict) -> None:
     """Sex of a new resident."""
-    if not on_step(ctx, "card.sex", STEP):
+    if not _on_card(ctx, "card.sex", payload):
         return
     if payload.get("sex") not in ("M", "F") or ctx.acc.draft.get("rid"):
         refuse(ctx, "card.sex", "bad_payload")
@@ -452,7 +471,7 @@ def card_sex(ctx: Ctx, payload: dict) -> None:
 @router.button("card.pick")
 def card_pick(ctx: Ctx, payload: dict) -> None:
     """One of the residents the card offered (of the same or a similar name)."""
-    if not on_step(ctx, "card.pick", STEP):
+    if not _on_card(ctx, "card.pick", payload):
         return
     d = ctx.acc.draft
     rid = payload.get("rid")
@@ -471,7 +490,7 @@ def card_pick(ctx: Ctx, payload: dict) -> None:
 @router.button("card.new_twin")
 def card_new_twin(ctx: Ctx, payload: dict) -> None:
     """None of the residents of that name: a new one."""
-    if not on_step(ctx, "card.new_twin", STEP):
+    if not _on_card(ctx, "card.new_twin", payload):
         return
     ctx.acc.advance(STEP, ctx.now, twin_ok=True)
     _resolve(ctx)
@@ -481,7 +500,7 @@ def card_new_twin(ctx: Ctx, payload: dict) -> None:
 @router.button("card.consent")
 def card_consent(ctx: Ctx, payload: dict) -> None:
     """The resident's separate consent, asked on its own; never implied by the confirmation."""
-    if not on_step(ctx, "card.consent", STEP):
+    if not _on_card(ctx, "card.consent", payload):
         return
     d = ctx.acc.draft
     if not d.get("name") or not isinstance(payload.get("yes"), bool):
@@ -498,13 +517,9 @@ def card_consent(ctx: Ctx, payload: dict) -> None:
 @router.button("card.confirm")
 def card_confirm(ctx: Ctx, payload: dict) -> None:
     """File the order the card shows; only the newest card, only when nothing is missing."""
-    if not on_step(ctx, "card.confirm", STEP):
+    if not _on_card(ctx, "card.confirm", payload):
         return
     d = ctx.acc.draft
-    if payload.get("v") != d.get("v"):
-        refuse(ctx, "card.confirm", "old_card", "card.changed")
-        show(ctx)
-        return
     missing = _missing(d)
     if missing:
         refuse(ctx, "card.confirm", "incomplete", "button.expired", missing=missing)
@@ -561,7 +576,7 @@ def card_specialty(ctx: Ctx, payload: dict) -> None:
 @router.button("card.urgency")
 def card_urgency(ctx: Ctx, payload: dict) -> None:
     """常规 or 尽快, as the doctor judges."""
-    if not on_step(ctx, "card.urgency", STEP):
+    if not _on_card(ctx, "card.urgency", payload):
         return
     if payload.get("u") not in ("routine", "soon"):
         refuse(ctx, "card.urgency", "bad_payload")

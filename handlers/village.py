@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 from domain.errors import PermissionDenied
@@ -234,12 +235,17 @@ def resident_phone_skip(ctx: Ctx, payload: dict) -> None:
 
 
 def _ask_consent(ctx: Ctx) -> None:
+    d = ctx.acc.draft
+    # The consent is this resident's, not whoever is asked about later; the button names the asking, not the person
+    # (a name in a button would outlive the resident's erasure).
+    ask = uuid.uuid4().hex[:12]
+    ctx.acc.advance(ctx.acc.step or "new.consent", ctx.now, consent_ask=ask)
     ctx.reply(
-        t("new.consent", version=ctx.services.consent_version, name=ctx.acc.draft.get("name")),
+        t("new.consent", version=ctx.services.consent_version, name=d.get("name")),
         [
             [
-                ctx.btn(t("new.consent_yes"), "new.consent", yes=True),
-                ctx.btn(t("new.consent_no"), "new.consent", yes=False),
+                ctx.btn(t("new.consent_yes"), "new.consent", yes=True, ask=ask),
+                ctx.btn(t("new.consent_no"), "new.consent", yes=False, ask=ask),
             ]
         ],
     )
@@ -249,6 +255,9 @@ def _ask_consent(ctx: Ctx) -> None:
 def consent(ctx: Ctx, payload: dict) -> None:
     """Separate consent to processing health information: without it nothing is stored."""
     if not on_step(ctx, "new.consent", "new.consent"):
+        return
+    if payload.get("ask") != ctx.acc.draft.get("consent_ask"):
+        refuse(ctx, "new.consent", "another_resident")
         return
     if not payload.get("yes"):
         ctx.acc.clear()

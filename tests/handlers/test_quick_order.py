@@ -375,20 +375,22 @@ def test_a_confirmation_from_an_older_card_files_nothing(chat, cast, app):
     assert stored(app, number).urgency is Urgency.SOON
 
 
-def test_a_resident_no_longer_offered_cannot_be_picked(chat, cast, app):
+def test_an_older_cards_consent_or_resident_is_not_taken_for_another_resident(chat, cast, app):
     doctor = Doctor(chat)
     doctor.say("邱瑞鹏 男 1956 胸闷气短两周")  # not the 邱瑞鹏 on record (1942): offered, not taken
     card = chat.last("doctor")
     assert "新建居民" in card and "邱瑞鹏（男，1942年生）" in card
     shown, offered = chat.find_button("doctor", "邱瑞鹏（1942）")
+    _, consent = chat.find_button("doctor", "居民已同意")
     doctor.press("改居民")
     doctor.say("王秀英 女 1956")
-    chat.send(Inbound("test", "doctor", "doctor", button=offered.data, update_id="pick-1",
-                      message_id=shown.message_id))
-    assert "操作未执行" in chat.last("doctor")
-    with app.uow() as uow:
-        assert any(e.reason == "not_offered" for e in uow.audit.recent(20, action="refused"))
-    assert "王秀英" in chat.texts("doctor")[-2]
+    for n, button in enumerate((offered, consent)):
+        chat.send(Inbound("test", "doctor", "doctor", button=button.data, update_id=f"old-{n}",
+                          message_id=shown.message_id))
+        assert "卡片内容已更新" in "\n".join(chat.texts("doctor")[-2:])
+        assert "王秀英（女，1956年生），新建居民" in chat.last("doctor")
+        assert "居民已同意" in doctor.labels()  # 王秀英's consent is still to be asked: 邱瑞鹏's card gave none
+    assert len(refusals(app, "old_card")) == 2
 
 
 def test_the_homonym_on_record_can_be_chosen_instead_of_a_new_resident(chat, cast, app):
@@ -418,3 +420,38 @@ def test_a_new_line_while_a_card_is_open_says_the_old_card_was_dropped(chat, cas
     doctor.say("邱航 男 1963 腰杆疼")
     assert any("没有提交，已放弃" in t and "邱瑞鹏" in t for t in chat.texts("doctor")[-2:])
     assert "邱航（男，1963年生）" in chat.last("doctor") and order_count(app) == 0
+
+
+def test_details_given_before_the_name_are_kept(chat, cast, app, clock):
+    doctor = Doctor(chat)
+    card = doctor.say("女 七十二岁 膝盖疼，上下楼更疼")
+    assert "居民：未填写" in card
+    card = doctor.say("林秀兰")
+    assert f"林秀兰（女，{clock().year - 72}年生，按72岁推算），新建居民" in card
+
+
+def test_a_consent_asked_for_one_resident_is_not_taken_for_the_next(chat, cast, app):
+    chat.say("doctor", "/new")
+    chat.say("doctor", "邱瑞鹏")
+    chat.press("doctor", "邱瑞鹏")
+    shown, consent = chat.find_button("doctor", "居民已同意")
+    chat.say("doctor", "/new")
+    chat.say("doctor", "邱航")
+    chat.press("doctor", "邱航")
+    assert "居民是否同意" in chat.last("doctor")
+    chat.send(Inbound("test", "doctor", "doctor", button=consent.data, update_id="c-1", message_id=shown.message_id))
+    assert "按钮已失效" in chat.last("doctor") and refusals(app, "another_resident")
+    with app.uow() as uow:
+        (qiu_hang,) = [r for r in uow.residents.in_villages([VILLAGE], "邱航")]
+        assert not qiu_hang.has_consent
+
+
+def test_a_card_that_offers_a_resident_who_then_withdraws_is_cleared(chat, cast, app, clock):
+    doctor = Doctor(chat)
+    (known,) = residents_named(app, "邱瑞鹏")
+    doctor.say("邱瑞鹏 男 1956 胸闷气短两周")  # offers the 邱瑞鹏 on record (1942) beside a new one
+    with app.uow() as uow:
+        uow.residents.forget(known.id, clock())
+        uow.commit()
+        acc = uow.chat.account("test", "doctor")
+        assert acc.step is None and "1942" not in str(acc.draft)
