@@ -455,3 +455,22 @@ def test_a_card_that_offers_a_resident_who_then_withdraws_is_cleared(chat, cast,
         uow.commit()
         acc = uow.chat.account("test", "doctor")
         assert acc.step is None and "1942" not in str(acc.draft)
+
+
+def test_an_answer_to_the_township_runs_the_matcher_again(chat, cast, app):
+    doctor = Doctor(chat)
+    doctor.say("邱瑞鹏 男 1942 老人不舒服")
+    doctor.press("居民已同意")
+    number = submitted_number(doctor.press("确认提交"))
+    assert stored(app, number).confirmed_specialty == "02"
+    chat.say("township", "/pending")
+    chat.press("township", "退回补充")
+    chat.say("township", "哪里不舒服？")
+    chat.say("doctor", "/orders")
+    chat.press("doctor", number)
+    chat.press("doctor", "回复补充")
+    chat.say("doctor", "眼睛花，看不清字，眼睛干涩")
+    assert "已补充并重新提交" in chat.last("doctor") and "眼科" in chat.last("doctor")
+    chat.press("doctor", "改为眼科")
+    assert stored(app, number).confirmed_specialty == "10"
+    assert any(number in t and "眼科" in t for t in chat.texts("township")[-2:])
