@@ -274,7 +274,8 @@ class Person:
             if not ok or not await self._expect(mark, "text:请描述", consent[0][0]):
                 return await self._abandon()
         steps = [(NEED, "button:心血管内科"), ("心血管内科", "button:常规"), ("常规", "button:完成"),
-                 ("完成", "button:确认提交"), ("确认提交", "text:已提交")]
+                 # a second open order of the same specialty is offered the first: filed knowingly
+                 ("完成", "button:确认提交|仍然提交"), ("确认提交", "text:已提交")]
         last: list[tuple[int, str, str]] | bool = []
         for i, (action, expect) in enumerate(steps):
             await self._think()

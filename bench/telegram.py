@@ -145,7 +145,8 @@ class User:
         return True
 
     def _press(self, label: str) -> bool:
-        found = self.fake.button(self.uid, label)
+        """Press the newest button of the first of the ``|``-separated labels that is shown."""
+        found = next((b for w in label.split("|") if (b := self.fake.button(self.uid, w)) is not None), None)
         if found is None:
             return False
         self.fake.press_button(self.uid, found[0], found[1])
@@ -160,8 +161,9 @@ class User:
         ("say", NEED, "button:心血管内科"),
         ("press", "心血管内科", "button:常规"),
         ("press", "常规", "button:完成"),
-        ("press", "完成", "button:确认提交"),
-        ("press", "确认提交", "text:已提交"),
+        # A second open order of the same specialty for the resident is offered the first: filed knowingly.
+        ("press", "完成", "any:确认提交|仍然提交"),
+        ("press", "确认提交|仍然提交", "text:已提交"),
     )
 
     def _ready(self, expect: str) -> bool:

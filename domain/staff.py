@@ -98,3 +98,26 @@ class Resident:
     def has_consent(self) -> bool:
         """True if consent is recorded and not withdrawn."""
         return self.consent is not None and self.consent_withdrawn_at is None
+
+
+MAX_NAME = 20
+MAX_CHINESE_NAME = 6  # without a "·": Han names have two to four characters, a few transliterated ones up to six
+_NAME_DOTS = "·•・."
+
+
+def _is_han(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" or "\uf900" <= ch <= "\ufaff"
+
+
+def is_person_name(text: str) -> bool:
+    """Plausible as a resident's name: two to twenty characters of Chinese script (a minority name may join its
+    parts with "·"), or Latin letters and spaces; never digits, emoji or other punctuation."""
+    name = text.strip()
+    if not 2 <= len(name) <= MAX_NAME:
+        return False
+    if all(_is_han(ch) for ch in name):
+        return len(name) <= MAX_CHINESE_NAME
+    if all(_is_han(ch) or ch in _NAME_DOTS for ch in name):
+        parts = [p for p in "".join(" " if ch in _NAME_DOTS else ch for ch in name).split(" ")]
+        return len(parts) >= 2 and all(parts)
+    return all(ch.isascii() and (ch.isalpha() or ch == " ") for ch in name) and any(ch.isalpha() for ch in name)

@@ -48,6 +48,7 @@ ROLE_PREFERENCE = ROLE_ORDER
 PRIVATE_CHAT = "private"
 QR_SCENE_LIMIT = 64  # characters of an Official Account QR code's scene string
 QR_MAX_TTL = timedelta(days=30)  # the longest a temporary Official Account QR code lives
+VOICE_OK = "voice.ok"  # the button that confirms recognised speech (handled here: it replays the words as text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,9 @@ class Inbound:
     # "private" for a one-to-one chat with the bot; anything else ("group", "supergroup", "channel", a WeCom
     # group chat) is not private. Adapters set it from the platform's own chat type.
     chat_type: str = "private"
+    # A voice message: ``text`` is the platform's speech recognition (the Official Account's ``Recognition``), or
+    # None where the platform gives no text. Recognised words are shown back before they count.
+    voice: bool = False
 
     @property
     def is_private(self) -> bool:
@@ -234,6 +238,7 @@ class Router:
     commands: dict[str, list[Command]] = field(default_factory=dict)
     steps: dict[str, Handler] = field(default_factory=dict)
     buttons: dict[str, Handler] = field(default_factory=dict)
+    free_texts: dict[Role, Handler] = field(default_factory=dict)
 
     def command(self, name: str, *roles: Role) -> Callable[[Handler], Handler]:
         """Register ``/name``, for ``roles`` only if given."""
@@ -262,10 +267,24 @@ class Router:
 
         return deco
 
+    def free_text(self, *roles: Role) -> Callable[[Handler], Handler]:
+        """Register the handler of free text from ``roles`` when no step is waiting for it (a village doctor's
+        one-line order)."""
+
+        def deco(fn: Handler) -> Handler:
+            for role in roles:
+                self.free_texts[role] = fn
+            return fn
+
+        return deco
+
     def include(self, other: Router) -> None:
         """Merge another module's routes into this one."""
         for name, cmds in other.commands.items():
             self.commands.setdefault(name, []).extend(cmds)
+        for role, fn in other.free_texts.items():
+            assert role not in self.free_texts, f"free text of {role} registered twice"
+            self.free_texts[role] = fn
         for k, v in other.steps.items():
             assert k not in self.steps, f"step {k} registered twice"
             self.steps[k] = v
@@ -658,6 +677,22 @@ class Conversation:
             self._press(ctx, ib.button)
             return
         text = (ib.text or "").strip()
+        if ib.voice:
+            self._voice(ctx, text)
+            return
+        self._text(ctx, text)
+
+    def _voice(self, ctx: Ctx, text: str) -> None:
+        """Recognised speech is shown back and counts only once confirmed (a misheard name or symptom must not be
+        filed); where the platform gives no text, the user is told plainly to type."""
+        if not text or len(text) > MAX_INBOUND_TEXT:
+            ctx.reply(t("voice.no_text"))
+            return
+        # The words ride on the button encrypted, like a phone number at rest: they may name a resident.
+        sealed = ctx.uow.cipher.encrypt(text, context=VOICE_OK)
+        ctx.reply(t("voice.heard", text=text), [[ctx.btn(t("voice.ok"), VOICE_OK, text=sealed, step=ctx.acc.step)]])
+
+    def _text(self, ctx: Ctx, text: str) -> None:
         if not text:
             ctx.reply(t("empty_text"))
             return
@@ -676,6 +711,10 @@ class Conversation:
                 fn(ctx, text)
             else:  # a step that waits for a button: keep the draft, say what is expected
                 ctx.reply(t("press_button"))
+            return
+        fn = self.router.free_texts.get(ctx.role) if ctx.role is not None else None
+        if fn is not None:
+            fn(ctx, text)
             return
         ctx.reply(t("free_text_unexpected"))
 
@@ -733,15 +772,30 @@ class Conversation:
             ctx.reply(t("button.not_yours"))
             return
         if ctx.now - created > BUTTON_TTL:
+            ctx.audit("refused", "button", action, reason="button_too_old")
             ctx.reply(t("button.expired"))
+            return
+        if action == VOICE_OK:
+            self._voice_confirmed(ctx, payload)
             return
         fn = self.router.buttons.get(action)
         if fn is None:
+            ctx.audit("refused", "button", action, reason="unknown_action")
             ctx.reply(t("button.expired"))
             return
         assert ctx.acc.id is not None
         ctx.uow.prompts.answered(ctx.acc.id, token, ctx.now)  # pressed or typed: the prompt has its answer
         fn(ctx, payload)
+
+    def _voice_confirmed(self, ctx: Ctx, payload: dict) -> None:
+        """The recognised words, confirmed: handled as if typed, if the conversation is where it was then."""
+        sealed = payload.get("text")
+        text = ctx.uow.cipher.decrypt(sealed, context=VOICE_OK) if isinstance(sealed, str) else None
+        if not isinstance(text, str) or payload.get("step") != ctx.acc.step:
+            ctx.audit("refused", "button", VOICE_OK, reason="stale_step", detail={"step": ctx.acc.step})
+            ctx.reply(t("button.expired"))
+            return
+        self._text(ctx, text.strip())
 
     def sweep_drafts(self) -> list[Outbound]:
         """Remind once about drafts idle for 23 h and clear those idle for 24 h.

@@ -145,15 +145,17 @@ def _alerted(found: list[Target], level: AlertLevel) -> tuple[Alerted, ...]:
     return tuple(Alerted(tg.staff.institution_code, role, tg.staff.id or 0) for tg in found)
 
 
-def raise_alert(ctx: Ctx, doctor: Staff, post: str, village: str, reasons: str) -> str:
+def raise_alert(ctx: Ctx, doctor: Staff, post: str, village: str, reasons: str, *,
+                resident_name: str | None = None, resident_id: int | None = None) -> str:
     """Store the alert and queue it to the first level that has someone to reach; returns what to tell the
-    doctor (exactly who was alerted, or whom to phone)."""
+    doctor (exactly who was alerted, or whom to phone). The resident is the draft's unless given (an order's)."""
     assert doctor.id is not None
     j, day = ctx.jurisdiction, ctx.today
     draft = ctx.acc.draft
-    rid = draft.get("rid")
+    rid = resident_id if resident_id is not None else draft.get("rid")
+    name = resident_name if resident_name is not None else str(draft.get("name") or "")
     alert = EmergencyAlert(
-        post_code=post, village_code=village, filed_by_staff_id=doctor.id, resident_name=str(draft.get("name") or ""),
+        post_code=post, village_code=village, filed_by_staff_id=doctor.id, resident_name=name,
         reasons=reasons, callback_phone=doctor.phone, created_at=ctx.now,
         resident_id=rid if isinstance(rid, int) else None,
     )

@@ -19,7 +19,8 @@ TEXTS: dict[str, str] = {
         "/forget 撤回同意并删除我的信息\n/cancel 取消当前操作"
     ),
     "help.village_doctor": (
-        "村医可用命令：\n/new 登记一条需求订单\n/orders 查看本村卫生所的订单\n"
+        "村医可用命令：\n/new 登记一条需求订单（也可以直接发一句话，如：邱瑞鹏 男 1956 胸闷气短两周）\n"
+        "/orders 查看本村卫生所的订单\n"
         "/link 订单号 为居民重新生成关联链接\n/qr 本村订阅坐诊预告的二维码（张贴用）\n"
         "/sms 姓名 为没有智能手机的居民登记短信通知\n/cancel 取消当前操作\n/help 帮助"
     ),
@@ -55,6 +56,10 @@ TEXTS: dict[str, str] = {
     "empty_text": "没有收到文字内容，请用文字回复。",
     "too_long": "内容太长（{length}字），请控制在{limit}字以内。",
     "no_meaning": "没看懂这条消息，请用文字描述（可以是中文或拼音、英文）。",
+    # voice: recognised speech is shown back before it counts
+    "voice.heard": "🎤 语音识别为：\n「{text}」\n对就点「对，就是这样」；不对请重新说，或直接打字。",
+    "voice.ok": "对，就是这样",
+    "voice.no_text": "收到语音，但没有拿到语音转成的文字。请直接打字发送。",
     "button.expired": "这个按钮已失效，请重新发送命令。",
     "button.not_yours": "这个按钮不属于您，操作未执行。",
     "back": "« 返回",
@@ -107,7 +112,7 @@ TEXTS: dict[str, str] = {
     "new.found": "找到以下居民，请选择：",
     "new.not_found": "本村卫生所没有找到「{query}」。可以换个字再搜，或点「新建居民」。",
     "new.ask_name": "请输入居民姓名：",
-    "new.name_invalid": "姓名应为2到20个字，请重新输入：",
+    "new.name_invalid": "这不像居民的姓名：姓名是2到20个字，不含数字、表情或病情。请只输入居民姓名：",
     "new.ask_sex": "居民性别：",
     "new.sex.M": "男",
     "new.sex.F": "女",
@@ -157,7 +162,7 @@ TEXTS: dict[str, str] = {
     "new.emergency_stop": "结束",
     "new.emergency_stopped": "已结束。请确保患者得到及时救治。",
     "new.choose_specialty": "根据描述，建议以下科室（括号内是判断依据），请确认：",
-    "new.low_confidence": "没能从描述中判断科室，暂定「全科医疗科」，您也可以点「其他科室」选择。",
+    "new.low_confidence": "不太有把握：根据「{words}」暂定「{name}」，请确认，或点「其他科室…」选择：",
     "new.other_specialty": "其他科室…",
     "new.choose_any_specialty": "请选择科室：",
     "new.ask_urgency": "紧急程度：",

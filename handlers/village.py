@@ -3,11 +3,15 @@ subscription (/qr)."""
 
 from __future__ import annotations
 
-from domain.errors import DomainError, PermissionDenied
-from domain.orders import MAX_NEED_TEXT, Action, Order, OrderStatus, SpecialPopulation, Urgency
+import uuid
+from collections.abc import Callable
+
+from domain.errors import PermissionDenied
+from domain.orders import MAX_NEED_TEXT, Action, Order, OrderStatus, SpecialPopulation
 from domain.privacy import is_valid_mobile, normalise_phone
 from domain.specialties import catalogue
-from domain.staff import Consent, Resident, Role, Sex
+from domain.staff import Role, is_person_name
+from handlers import order_card
 from handlers.common import (
     act,
     acting_staff,
@@ -20,35 +24,52 @@ from handlers.common import (
 )
 from handlers.core import Button, Ctx, QrCode, Router, has_meaning
 from handlers.emergency import raise_alert
-from handlers.links import issue_resident_link, link_qr
+from handlers.filing import (
+    age_of,
+    classify,
+    file_order,
+    has_current_consent,
+    on_step,
+    open_twins,
+    populations_for_age,
+    post_village,
+    refuse,
+    resident_line,
+    same_resident,
+    specialty_prompt,
+    specialty_rows,
+    stop_for_emergency,
+    suggestions_of,
+    twin_rows,
+    twin_warning,
+    twins_acknowledged,
+)
 from handlers.texts import t
+from nlp.intake import need_rather_than_name
 
 router = Router()
+router.include(order_card.router)
 VD = Role.VILLAGE_DOCTOR
+CARD = order_card.STEP
 MIN_BIRTH_YEAR = 1900
 SPEC_PAGE = 8
 
 
-def _post_village(ctx: Ctx) -> tuple[str, str]:
-    st, _ = acting_staff(ctx)
-    inst = ctx.jurisdiction.institutions.get(st.institution_code)
-    if inst is None:
-        raise DomainError("place.unknown", code=st.institution_code)
-    return inst.code, inst.place_code
-
-
-def _on_step(ctx: Ctx, *steps: str) -> bool:
-    """Buttons of a flow only count while the user is still on that step (old buttons are harmless)."""
-    if ctx.acc.step in steps:
-        return True
-    ctx.reply(t("button.expired"))
-    return False
+@router.free_text(VD)
+def one_line(ctx: Ctx, text: str) -> None:
+    """A village doctor's message outside any flow: an order in one line ("邱瑞鹏 男 1956 胸闷气短两周") gets its
+    card, an emergency its 120 advice; anything else a pointer to the commands."""
+    post_village(ctx)
+    if not order_card.try_start(ctx, text):
+        ctx.reply(t("free_text_unexpected") + "\n" + t("new.hint_one_line"))
 
 
 @router.command("new", VD)
 def new_order(ctx: Ctx, arg: str) -> None:
-    """Start filing an order: find the resident first."""
-    _post_village(ctx)
+    """Start filing an order: the whole order in one line, or find the resident first."""
+    post_village(ctx)
+    if arg and order_card.try_start(ctx, arg):
+        return
     ctx.acc.start("new.resident", ctx.now)
     ctx.reply(t("new.ask_resident"), [[ctx.btn(t("new.new_resident"), "new.create")]])
     if arg:
@@ -57,8 +78,10 @@ def new_order(ctx: Ctx, arg: str) -> None:
 
 @router.step("new.resident")
 def find_resident(ctx: Ctx, text: str) -> None:
-    """Search the post's residents by part of their name."""
-    _, village = _post_village(ctx)
+    """Search the post's residents by part of their name (a whole order in one line goes to the card)."""
+    if order_card.try_start(ctx, text):
+        return
+    _, village = post_village(ctx)
     query = text.strip()[:20]
     found = ctx.uow.residents.in_villages([village], query)[:8]
     for r in found:  # names and birth years shown: a read of personal data
@@ -66,9 +89,7 @@ def find_resident(ctx: Ctx, text: str) -> None:
     if not found:
         ctx.reply(t("new.not_found", query=query), [[ctx.btn(t("new.new_resident"), "new.create")]])
         return
-    rows = [
-        [ctx.btn(f"{r.name}（{t('new.sex.' + r.sex.value)}，{r.birth_year}年生）", "new.pick", rid=r.id)] for r in found
-    ]
+    rows = [[ctx.btn(resident_line(r), "new.pick", rid=r.id)] for r in found]
     rows.append([ctx.btn(t("new.new_resident"), "new.create")])
     ctx.reply(t("new.found"), rows)
 
@@ -76,10 +97,13 @@ def find_resident(ctx: Ctx, text: str) -> None:
 @router.button("new.pick")
 def pick_resident(ctx: Ctx, payload: dict) -> None:
     """An existing resident: ask for consent unless the current version is already recorded."""
-    if not _on_step(ctx, "new.resident"):
+    if not on_step(ctx, "new.pick", "new.resident"):
         return
-    _, village = _post_village(ctx)
-    rid = payload.get("rid")
+    _take_existing(ctx, payload.get("rid"))
+
+
+def _take_existing(ctx: Ctx, rid: object) -> None:
+    _, village = post_village(ctx)
     resident = ctx.uow.residents.get(int(rid)) if isinstance(rid, int) else None
     if resident is None or resident.village_code != village or resident.consent_withdrawn_at is not None:
         ctx.audit("refused", "resident", str(rid), reason="not_your_post")
@@ -93,8 +117,7 @@ def pick_resident(ctx: Ctx, payload: dict) -> None:
         sex=resident.sex.value,
         birth_year=resident.birth_year,
     )
-    consent = resident.consent
-    if resident.has_consent and consent is not None and consent.version == ctx.services.consent_version:
+    if has_current_consent(ctx, resident):
         _ask_need(ctx)
     else:
         _ask_consent(ctx)
@@ -103,7 +126,7 @@ def pick_resident(ctx: Ctx, payload: dict) -> None:
 @router.button("new.create")
 def create_resident(ctx: Ctx, payload: dict) -> None:
     """A new resident: their name first."""
-    if not _on_step(ctx, "new.resident"):
+    if not on_step(ctx, "new.create", "new.resident"):
         return
     ctx.acc.advance("new.name", ctx.now)
     ctx.reply(t("new.ask_name"))
@@ -111,9 +134,9 @@ def create_resident(ctx: Ctx, payload: dict) -> None:
 
 @router.step("new.name")
 def resident_name(ctx: Ctx, text: str) -> None:
-    """The new resident's name, then sex."""
+    """The new resident's name, then sex. A story or emoji is no name ("😷🤒 发烧咳嗽三天了 🙏")."""
     name = text.strip()
-    if not 2 <= len(name) <= 20 or not has_meaning(name):
+    if not is_person_name(name) or need_rather_than_name(name, _matched(ctx, name)):
         ctx.reply(t("new.name_invalid"))
         return
     ctx.acc.advance("new.sex", ctx.now, name=name)
@@ -122,10 +145,19 @@ def resident_name(ctx: Ctx, text: str) -> None:
     )
 
 
+def _matched(ctx: Ctx, text: str) -> list[str]:
+    """The words of ``text`` the matcher reads as symptoms or conditions."""
+    result = ctx.services.matcher.classify(text)
+    return [w for s in getattr(result, "specialties", ()) for w in s.matched]
+
+
 @router.button("new.sex")
 def resident_sex(ctx: Ctx, payload: dict) -> None:
     """Sex, then birth year."""
-    if not _on_step(ctx, "new.sex") or payload.get("sex") not in ("M", "F"):
+    if not on_step(ctx, "new.sex", "new.sex"):
+        return
+    if payload.get("sex") not in ("M", "F"):
+        refuse(ctx, "new.sex", "bad_payload")
         return
     ctx.acc.advance("new.birth_year", ctx.now, sex=payload["sex"])
     ctx.reply(t("new.ask_birth_year"))
@@ -146,12 +178,42 @@ def resident_sex_typed(ctx: Ctx, text: str) -> None:
 
 @router.step("new.birth_year")
 def resident_birth_year(ctx: Ctx, text: str) -> None:
-    """Birth year, then an optional phone number."""
+    """Birth year, then an optional phone number; a resident already on record is offered instead of a twin."""
     digits = text.strip().translate(str.maketrans("０１２３４５６７８９", "0123456789")).removesuffix("年")
     if not (digits.isascii() and digits.isdigit() and MIN_BIRTH_YEAR <= int(digits) <= ctx.today.year):
         ctx.reply(t("new.birth_year_invalid", min=MIN_BIRTH_YEAR, max=ctx.today.year))
         return
+    d = ctx.acc.draft
+    _, village = post_village(ctx)
+    twin = same_resident(ctx, village, d.get("name"), d.get("sex"), int(digits))
+    if twin is not None:
+        ctx.audit("read", "resident", str(twin.id), detail={"purpose": "duplicate"})
+        ctx.acc.advance("new.twin", ctx.now, birth_year=int(digits), twin=twin.id)
+        ctx.reply(t("dupe.resident", resident=resident_line(twin)),
+                  [[ctx.btn(t("dupe.same"), "new.twin_same", rid=twin.id),
+                    ctx.btn(t("dupe.another"), "new.twin_new")]])
+        return
     ctx.acc.advance("new.phone", ctx.now, birth_year=int(digits))
+    ctx.reply(t("new.ask_phone"), [[ctx.btn(t("skip"), "new.phone_skip")]])
+
+
+@router.button("new.twin_same")
+def twin_same(ctx: Ctx, payload: dict) -> None:
+    """The resident on record is the one: no second record."""
+    if not on_step(ctx, "new.twin_same", "new.twin"):
+        return
+    if payload.get("rid") != ctx.acc.draft.get("twin"):
+        refuse(ctx, "new.twin_same", "bad_payload")
+        return
+    _take_existing(ctx, payload.get("rid"))
+
+
+@router.button("new.twin_new")
+def twin_new(ctx: Ctx, payload: dict) -> None:
+    """Another resident of the same name, sex and birth year, knowingly."""
+    if not on_step(ctx, "new.twin_new", "new.twin"):
+        return
+    ctx.acc.advance("new.phone", ctx.now, twin=None)
     ctx.reply(t("new.ask_phone"), [[ctx.btn(t("skip"), "new.phone_skip")]])
 
 
@@ -168,19 +230,24 @@ def resident_phone(ctx: Ctx, text: str) -> None:
 @router.button("new.phone_skip")
 def resident_phone_skip(ctx: Ctx, payload: dict) -> None:
     """No phone number."""
-    if not _on_step(ctx, "new.phone"):
+    if not on_step(ctx, "new.phone_skip", "new.phone"):
         return
     ctx.acc.advance("new.consent", ctx.now, phone=None)
     _ask_consent(ctx)
 
 
 def _ask_consent(ctx: Ctx) -> None:
+    d = ctx.acc.draft
+    # The consent is this resident's, not whoever is asked about later; the button names the asking, not the person
+    # (a name in a button would outlive the resident's erasure).
+    ask = uuid.uuid4().hex[:12]
+    ctx.acc.advance(ctx.acc.step or "new.consent", ctx.now, consent_ask=ask)
     ctx.reply(
-        t("new.consent", version=ctx.services.consent_version, name=ctx.acc.draft.get("name")),
+        t("new.consent", version=ctx.services.consent_version, name=d.get("name")),
         [
             [
-                ctx.btn(t("new.consent_yes"), "new.consent", yes=True),
-                ctx.btn(t("new.consent_no"), "new.consent", yes=False),
+                ctx.btn(t("new.consent_yes"), "new.consent", yes=True, ask=ask),
+                ctx.btn(t("new.consent_no"), "new.consent", yes=False, ask=ask),
             ]
         ],
     )
@@ -189,7 +256,10 @@ def _ask_consent(ctx: Ctx) -> None:
 @router.button("new.consent")
 def consent(ctx: Ctx, payload: dict) -> None:
     """Separate consent to processing health information: without it nothing is stored."""
-    if not _on_step(ctx, "new.consent"):
+    if not on_step(ctx, "new.consent", "new.consent"):
+        return
+    if payload.get("ask") != ctx.acc.draft.get("consent_ask"):
+        refuse(ctx, "new.consent", "another_resident")
         return
     if not payload.get("yes"):
         ctx.acc.clear()
@@ -213,24 +283,11 @@ def need(ctx: Ctx, text: str) -> None:
     if len(text) > MAX_NEED_TEXT:
         ctx.reply(t("order.need.too_long", limit=MAX_NEED_TEXT))
         return
-    d = ctx.acc.draft
-    age = ctx.today.year - int(str(d.get("birth_year"))) if d.get("birth_year") else None
-    result = ctx.services.matcher.classify(text, age=age, sex=d.get("sex"))
-    suggestions = [[s.code, s.name, list(s.matched)] for s in result.specialties]
-    ctx.acc.advance("new.specialty", ctx.now, need=text, suggestions=suggestions, low=result.low_confidence)
+    result = classify(ctx, text, ctx.acc.draft)
+    ctx.acc.advance("new.specialty", ctx.now, need=text, suggestions=suggestions_of(result),
+                    low=result.low_confidence)
     if result.emergency:
-        reasons = "、".join(result.emergency_reasons) or "危险信号"
-        st, _ = acting_staff(ctx)
-        post, village = _post_village(ctx)
-        ctx.acc.advance("new.emergency", ctx.now, reasons=reasons)
-        # The alert and the audit name the reasons only, never the villager's words.
-        ctx.audit("emergency_detected", "post", post, detail={"reasons": list(result.emergency_reasons)})
-        # A stored alert, queued in the outbox to whoever can be reached; the doctor is told exactly who that is.
-        alerted = raise_alert(ctx, st, post, village, reasons)
-        ctx.reply(
-            t("new.emergency", reasons=reasons, alerted=alerted),
-            [[ctx.btn(t("new.emergency_override"), "new.override"), ctx.btn(t("new.emergency_stop"), "new.stop")]],
-        )
+        stop_for_emergency(ctx, result, back="new.specialty")
         return
     _show_specialties(ctx)
 
@@ -238,10 +295,14 @@ def need(ctx: Ctx, text: str) -> None:
 @router.button("new.override")
 def emergency_override(ctx: Ctx, payload: dict) -> None:
     """The doctor judges it is not an emergency: go on, and remember that they said so."""
-    if not _on_step(ctx, "new.emergency"):
+    if not on_step(ctx, "new.override", "new.emergency"):
         return
-    post, _ = _post_village(ctx)
+    post, _ = post_village(ctx)
     ctx.audit("emergency_override", "post", post, detail={"reasons": ctx.acc.draft.get("reasons")})
+    if ctx.acc.draft.get("back") == CARD:
+        ctx.acc.advance(CARD, ctx.now, emergency_override=True)
+        order_card.back_to_card(ctx)
+        return
     ctx.acc.advance("new.specialty", ctx.now, emergency_override=True)
     _show_specialties(ctx)
 
@@ -249,30 +310,28 @@ def emergency_override(ctx: Ctx, payload: dict) -> None:
 @router.button("new.stop")
 def emergency_stop(ctx: Ctx, payload: dict) -> None:
     """Stop after an emergency: nothing is stored."""
-    if not _on_step(ctx, "new.emergency"):
+    if not on_step(ctx, "new.stop", "new.emergency"):
         return
     ctx.acc.clear()
     ctx.edit(t("new.emergency_stopped"))
 
 
 def _show_specialties(ctx: Ctx) -> None:
-    rows: list[list[Button]] = []
-    for code, name, matched in ctx.acc.draft.get("suggestions", []):
-        label = f"{name}（{'、'.join(matched[:3])}）" if matched else name
-        rows.append([ctx.btn(label, "new.spec", code=code)])
-    rows.append([ctx.btn(t("new.other_specialty"), "new.spec_other", parent=None, page=0)])
-    text = t("new.low_confidence") if ctx.acc.draft.get("low") else t("new.choose_specialty")
-    ctx.reply(text, rows)
+    """The suggestions, each with the words behind it; the line above them names the first."""
+    ctx.reply(specialty_prompt(ctx.acc.draft), specialty_rows(ctx, ctx.acc.draft))
 
 
 @router.button("new.spec_other")
 def other_specialty(ctx: Ctx, payload: dict) -> None:
-    """Browse the catalogue: top-level departments, then their sub-specialties."""
-    if not _on_step(ctx, "new.specialty"):
+    """Browse the catalogue: top-level departments, then their sub-specialties; every level has a way back."""
+    if not on_step(ctx, "new.spec_other", "new.specialty", CARD):
         return
     parent = payload.get("parent")
     page = int(payload.get("page") or 0)
     cat = catalogue()
+    if parent is not None and cat.get(str(parent)) is None:
+        refuse(ctx, "new.spec_other", "bad_payload")
+        return
     items = cat.children(str(parent)) if parent else cat.top_level()
     rows: list[list[Button]] = []
     if parent:
@@ -289,16 +348,36 @@ def other_specialty(ctx: Ctx, payload: dict) -> None:
         nav.append(ctx.btn(t("next_page"), "new.spec_other", parent=parent, page=page + 1))
     if nav:
         rows.append(nav)
+    if parent:  # a wrong group is one press away from the right one, not a /cancel
+        rows.append([ctx.btn(t("back"), "new.spec_other", parent=None, page=0)])
+    else:
+        rows.append([ctx.btn(t("new.back_to_suggestions"), "new.spec_back")])
     ctx.reply(t("new.choose_any_specialty"), rows)
+
+
+@router.button("new.spec_back")
+def back_to_suggestions(ctx: Ctx, payload: dict) -> None:
+    """From the catalogue back to the suggested specialties."""
+    if not on_step(ctx, "new.spec_back", "new.specialty", CARD):
+        return
+    if ctx.acc.step == CARD:
+        order_card.show_specialties(ctx)
+    else:
+        _show_specialties(ctx)
 
 
 @router.button("new.spec")
 def specialty_chosen(ctx: Ctx, payload: dict) -> None:
-    """The doctor confirmed a specialty: ask the urgency."""
-    if not _on_step(ctx, "new.specialty"):
+    """The doctor confirmed a specialty: ask the urgency (or back to the card)."""
+    if not on_step(ctx, "new.spec", "new.specialty", CARD):
         return
     code = str(payload.get("code"))
-    catalogue().by_code(code)
+    if catalogue().get(code) is None:
+        refuse(ctx, "new.spec", "bad_payload")
+        return
+    if ctx.acc.step == CARD:
+        order_card.specialty_set(ctx, code)
+        return
     ctx.acc.advance("new.urgency", ctx.now, specialty=code)
     ctx.reply(
         t("new.ask_urgency"),
@@ -311,27 +390,20 @@ def specialty_chosen(ctx: Ctx, payload: dict) -> None:
     )
 
 
-def _suggested_populations(ctx: Ctx) -> list[str]:
-    d = ctx.acc.draft
-    age = ctx.today.year - int(str(d["birth_year"])) if d.get("birth_year") else None
-    out = []
-    if age is not None and age >= 65:
-        out.append(SpecialPopulation.ELDERLY.value)
-    if age is not None and age < 14:
-        out.append(SpecialPopulation.CHILD.value)
-    return out
-
-
 @router.button("new.urgency")
 def urgency_chosen(ctx: Ctx, payload: dict) -> None:
     """Urgency, then special-population flags (pre-ticked from the age)."""
-    if not _on_step(ctx, "new.urgency") or payload.get("u") not in ("routine", "soon"):
+    if not on_step(ctx, "new.urgency", "new.urgency"):
         return
-    ctx.acc.advance("new.populations", ctx.now, urgency=payload["u"], populations=_suggested_populations(ctx))
-    _show_populations(ctx, edit=False)
+    if payload.get("u") not in ("routine", "soon"):
+        refuse(ctx, "new.urgency", "bad_payload")
+        return
+    ctx.acc.advance("new.populations", ctx.now, urgency=payload["u"],
+                    populations=populations_for_age(age_of(ctx.acc.draft, ctx.today.year)))
+    _show_populations(ctx)
 
 
-def _show_populations(ctx: Ctx, *, edit: bool) -> None:
+def _show_populations(ctx: Ctx) -> None:
     chosen = set(ctx.acc.draft.get("populations", []))
     rows = [
         [ctx.btn(("✅ " if p.value in chosen else "") + t(f"population.{p.value}"), "new.pop", p=p.value)]
@@ -341,43 +413,67 @@ def _show_populations(ctx: Ctx, *, edit: bool) -> None:
     ctx.reply(t("new.ask_populations"), rows)
 
 
+@router.button("card.pops")
+def card_populations(ctx: Ctx, payload: dict) -> None:
+    """The card's special-population flags, ticked from the age and the need's words."""
+    if not on_step(ctx, "card.pops", CARD):
+        return
+    _show_populations(ctx)
+
+
 @router.button("new.pop")
 def toggle_population(ctx: Ctx, payload: dict) -> None:
     """Tick or untick one flag."""
-    if not _on_step(ctx, "new.populations") or payload.get("p") not in {p.value for p in SpecialPopulation}:
+    if not on_step(ctx, "new.pop", "new.populations", CARD):
+        return
+    if payload.get("p") not in {p.value for p in SpecialPopulation}:
+        refuse(ctx, "new.pop", "bad_payload")
         return
     chosen = set(ctx.acc.draft.get("populations", []))
     chosen ^= {str(payload["p"])}
-    ctx.acc.advance("new.populations", ctx.now, populations=sorted(chosen))
-    _show_populations(ctx, edit=True)
+    ctx.acc.advance(ctx.acc.step or "new.populations", ctx.now, populations=sorted(chosen),
+                    populations_chosen=True)
+    _show_populations(ctx)
 
 
 @router.button("new.pop_done")
 def populations_done(ctx: Ctx, payload: dict) -> None:
-    """Show the summary to confirm."""
-    if not _on_step(ctx, "new.populations"):
+    """Show the summary to confirm (or the card again)."""
+    if not on_step(ctx, "new.pop_done", "new.populations", CARD):
         return
-    d = ctx.acc.draft
+    if ctx.acc.step == CARD:
+        order_card.back_to_card(ctx)
+        return
     ctx.acc.advance("new.summary", ctx.now)
+    _show_summary(ctx)
+
+
+def _show_summary(ctx: Ctx) -> None:
+    """What will be filed; an open order of the same specialty for the resident is offered instead."""
+    d = ctx.acc.draft
     pops = "、".join(t(f"population.{p}") for p in d.get("populations", [])) or "无"
     resident = f"{d.get('name')}（{t('new.sex.' + str(d.get('sex')))}，{d.get('birth_year')}年生）"
-    ctx.reply(
-        t(
-            "new.summary",
-            resident=resident,
-            need=d.get("need"),
-            specialty=specialty_name(str(d.get("specialty"))),
-            urgency=t(f"urgency.{d.get('urgency')}"),
-            populations=pops,
-        ),
-        [[ctx.btn(t("confirm"), "new.confirm"), ctx.btn(t("abort"), "new.abort")]],
+    text = t(
+        "new.summary",
+        resident=resident,
+        need=d.get("need"),
+        specialty=specialty_name(str(d.get("specialty"))),
+        urgency=t(f"urgency.{d.get('urgency')}"),
+        populations=pops,
     )
+    twins = open_twins(ctx, d.get("rid"), d.get("specialty"))
+    if twins:
+        text += "\n" + twin_warning(ctx, twins, d.get("name"))
+        rows = [twin_rows(ctx, twins, "new.confirm"), [ctx.btn(t("abort"), "new.abort")]]
+    else:
+        rows = [[ctx.btn(t("confirm"), "new.confirm"), ctx.btn(t("abort"), "new.abort")]]
+    ctx.reply(text, rows)
 
 
 @router.button("new.abort")
 def abort(ctx: Ctx, payload: dict) -> None:
     """Abandon the draft: nothing stored."""
-    if not _on_step(ctx, "new.summary"):
+    if not on_step(ctx, "new.abort", "new.summary"):
         return
     ctx.acc.clear()
     ctx.edit(t("new.abandoned"))
@@ -386,73 +482,20 @@ def abort(ctx: Ctx, payload: dict) -> None:
 @router.button("new.confirm")
 def confirm(ctx: Ctx, payload: dict) -> None:
     """Store the resident (with consent) and the order in one transaction, then tell the township."""
-    if not _on_step(ctx, "new.summary"):
+    if not on_step(ctx, "new.confirm", "new.summary"):
         return
-    st, _ = acting_staff(ctx)
-    post, village = _post_village(ctx)
     d = ctx.acc.draft
-    assert st.id is not None
-    consent = Consent(ctx.services.consent_version, ctx.now, st.id)
-    if d.get("rid"):
-        resident = ctx.uow.residents.get(int(str(d["rid"])))
-        # Re-checked now: the resident may have withdrawn (/forget) since they were picked.
-        if resident is None or resident.village_code != village or resident.consent_withdrawn_at is not None:
-            raise DomainError("resident.unknown")
-        if not d.get("consent") and not resident.has_consent:
-            raise DomainError("resident.unknown")
-        if d.get("consent"):
-            resident.consent, resident.consent_withdrawn_at = consent, None
-            ctx.uow.residents.save(resident)
-            ctx.audit("consent", "resident", str(resident.id), detail={"version": consent.version})
-    else:
-        resident = Resident(
-            str(d["name"]),
-            Sex(str(d["sex"])),
-            int(str(d["birth_year"])),
-            village,
-            phone=d.get("phone") or None,
-            consent=consent,
-        )
-        ctx.uow.residents.add(resident)
-        ctx.audit("consent", "resident", str(resident.id), detail={"version": consent.version})
-    assert resident.id is not None
-    suggestions = d.get("suggestions") or []
-    order = Order.file(
-        resident_id=resident.id,
-        post_code=post,
-        village_code=village,
-        filed_by_staff_id=st.id,
-        need_text=str(d["need"]),
-        now=ctx.now,
-        suggested_specialty=suggestions[0][0] if suggestions else None,
-        confirmed_specialty=str(d["specialty"]),
-        urgency=Urgency(str(d["urgency"])),
-        special_populations=frozenset(SpecialPopulation(p) for p in d.get("populations", [])),
-        emergency_override=bool(d.get("emergency_override")),
-        emergency_reasons=str(d.get("reasons") or "") or None,
-    )
-    ctx.uow.orders.add(order)
-    ctx.acc.clear()
-    link = issue_resident_link(ctx.uow, resident.id, st.id, ctx.now)
-    ctx.edit(t("new.submitted", number=order.number, link=link), qr=link_qr(ctx, link))
-    ctx.notify_role_at(
-        township_centers_of(ctx, post),
-        Role.TOWNSHIP_REVIEWER,
-        t(
-            "notify.new_order",
-            number=order.number,
-            village=ctx.place_name(village),
-            specialty=specialty_name(order.confirmed_specialty),
-        )
-        + emergency_mark(order),
-    )
+    if not twins_acknowledged(open_twins(ctx, d.get("rid"), d.get("specialty")), payload):
+        _show_summary(ctx)  # an open order of the same specialty appeared since the summary was shown
+        return
+    file_order(ctx)
 
 
 @router.command("qr", VD)
 def village_qr(ctx: Ctx, arg: str) -> None:
     """How residents subscribe to the post's village: the typed command, the Telegram deep link where there is a
     bot, and the Official Account's permanent QR code for the notice board where there is an account."""
-    _, village = _post_village(ctx)
+    _, village = post_village(ctx)
     name = village_label(ctx, village)
     lines = [t("village.qr_header", village=name)]
     if ctx.services.qr_codes:
@@ -467,7 +510,7 @@ def village_qr(ctx: Ctx, arg: str) -> None:
 @router.command("orders", VD)
 def orders(ctx: Ctx, arg: str) -> None:
     """The post's latest orders, each with a button to open it."""
-    post, _ = _post_village(ctx)
+    post, _ = post_village(ctx)
     found = ctx.uow.orders.list(post_codes=[post], limit=15, newest_first=True)
     if not found:
         ctx.reply(t("orders.none"))
@@ -502,8 +545,7 @@ def view(ctx: Ctx, payload: dict) -> None:
         specialty=specialty_name(o.confirmed_specialty),
         status=status_name(o),
     ) + emergency_mark(o)
-    if o.status is OrderStatus.RETURNED and o.question:
-        text += "\n" + t("orders.question", question=o.question)
+    text += "".join("\n" + line for line in _details(ctx, o))
     row = []
     if o.status in (OrderStatus.SUBMITTED, OrderStatus.RETURNED):
         row.append(ctx.btn(t("orders.edit"), "order.edit", id=o.id))
@@ -515,6 +557,26 @@ def view(ctx: Ctx, payload: dict) -> None:
     if ctx.role is VD and ctx.staff and o.post_code == ctx.staff.institution_code and o.resident_id:
         rows.append([ctx.btn(t("link.button"), "order.link", id=o.id)])  # re-issue the resident's link
     ctx.reply(text, rows)
+
+
+def _details(ctx: Ctx, o: Order) -> list[str]:
+    """What was said about the order since it was filed: the township's question and the doctor's reply, the
+    hospital's arrangement (remote-consultation time, referral), the reason of a rejection or cancellation."""
+    lines = [t("orders.urgency", urgency=t(f"urgency.{o.urgency.value}"))]
+    if o.question:
+        lines.append(t("orders.question", question=o.question))
+    if o.answer:
+        lines.append(t("orders.answer_line", answer=o.answer))
+    if o.disposition_note:
+        kind = o.status.value if o.status in (OrderStatus.REMOTE_CONSULT, OrderStatus.REFERRED_UP) else "other"
+        lines.append(t(f"orders.note.{kind}", note=o.disposition_note))
+    if o.reason and o.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
+        lines.append(t(f"orders.reason.{o.status.value}", reason=o.reason))
+    if o.status is OrderStatus.MERGED and o.merged_into_id:
+        target = ctx.uow.orders.get(o.merged_into_id)
+        if target is not None:
+            lines.append(t("orders.merged_into", number=target.number))
+    return lines
 
 
 def _own_open_order(ctx: Ctx, order_id: object) -> Order:
@@ -536,7 +598,7 @@ def edit(ctx: Ctx, payload: dict) -> None:
 
 @router.step("order.edit")
 def edit_text(ctx: Ctx, text: str) -> None:
-    """Change the need text while the township has not yet decided."""
+    """Change the need text while the township has not yet decided; the matcher runs again on it."""
     if not has_meaning(text):
         ctx.reply(t("no_meaning"))
         return
@@ -546,10 +608,76 @@ def edit_text(ctx: Ctx, text: str) -> None:
     o.edit_need(text, actor_staff_id=st.id, now=ctx.now)
     ctx.uow.orders.save(o)  # bumps the version: review buttons shown before the edit no longer decide anything
     ctx.acc.clear()
-    ctx.reply(t("orders.edited", number=o.number))
+    offer, rows, emergency = _rematch(ctx, o, o.need_text)
+    ctx.reply(t("orders.edited", number=o.number) + offer, rows)
+    emergency()
     if o.status is OrderStatus.SUBMITTED:  # a returned order reaches the township again when it is answered
         ctx.notify_role_at(township_centers_of(ctx, o.post_code), Role.TOWNSHIP_REVIEWER,
                            t("notify.order_edited", number=o.number, village=ctx.place_name(o.village_code)))
+
+
+def _rematch(ctx: Ctx, o: Order, story: str) -> tuple[str, list[list[Button]], Callable[[], None]]:
+    """New words about an order, read again: the specialty they point to, offered when it is not the order's (a
+    line and buttons for the answer), and for red flags what raises the emergency now (the order stays saved;
+    called after the answer so that the 120 advice comes last)."""
+    resident = ctx.uow.residents.get(o.resident_id) if o.resident_id else None
+    draft: dict[str, object] = {"sex": resident.sex.value, "birth_year": resident.birth_year} if resident else {}
+    draft["populations"] = [p.value for p in o.special_populations]
+    result = classify(ctx, story, draft)
+    if result.emergency:
+
+        def emergency() -> None:
+            st, _ = acting_staff(ctx)
+            reasons = "、".join(result.emergency_reasons) or "危险信号"
+            ctx.audit("emergency_detected", "post", o.post_code,
+                      detail={"reasons": list(result.emergency_reasons), "order": o.number})
+            alerted = raise_alert(ctx, st, o.post_code, o.village_code, reasons,
+                                  resident_name=resident.name if resident else "", resident_id=o.resident_id)
+            ctx.reply(t("orders.emergency", reasons=reasons, alerted=alerted, number=o.number))
+
+        return "", [], emergency
+    nothing: tuple[str, list[list[Button]], Callable[[], None]] = ("", [], lambda: None)
+    if not result.specialties or o.status not in (OrderStatus.SUBMITTED, OrderStatus.RETURNED):
+        return nothing
+    top = result.specialties[0]
+    if not top.matched or top.code == o.confirmed_specialty:
+        return nothing
+    label = t("orders.rematch_to", name=top.name)
+    rows = [[ctx.btn(label if len(label) <= 10 else t("orders.rematch_other"), "order.respec", id=o.id,
+                     code=top.code, v=o.version),
+             ctx.btn(t("orders.rematch_keep"), "order.keep", id=o.id)]]
+    text = t("orders.rematch", name=top.name, words="、".join(top.matched[:3]),
+             current=specialty_name(o.confirmed_specialty))
+    return "\n" + text, rows, lambda: None
+
+
+@router.button("order.respec")
+def respecify(ctx: Ctx, payload: dict) -> None:
+    """Take the specialty the new words point to (only on the order as it was when offered)."""
+    o = _own_open_order(ctx, payload.get("id"))
+    code = payload.get("code")
+    if not isinstance(code, str) or catalogue().get(code) is None:
+        refuse(ctx, "order.respec", "bad_payload")
+        return
+    if payload.get("v") != o.version or o.status not in (OrderStatus.SUBMITTED, OrderStatus.RETURNED):
+        refuse(ctx, "order.respec", "order_changed", "orders.changed_meanwhile")
+        return
+    st, role = acting_staff(ctx)
+    assert st.id is not None
+    o.confirm_specialty(code, actor_staff_id=st.id, actor_role=role, now=ctx.now)
+    ctx.uow.orders.save(o)
+    ctx.edit(t("orders.respecced", number=o.number, name=specialty_name(code)))
+    if o.status is OrderStatus.SUBMITTED:
+        ctx.notify_role_at(township_centers_of(ctx, o.post_code), Role.TOWNSHIP_REVIEWER,
+                           t("notify.order_respecced", number=o.number, village=ctx.place_name(o.village_code),
+                             name=specialty_name(code)))
+
+
+@router.button("order.keep")
+def keep_specialty(ctx: Ctx, payload: dict) -> None:
+    """Keep the order's specialty."""
+    o = _own_open_order(ctx, payload.get("id"))
+    ctx.edit(t("orders.kept", number=o.number))
 
 
 @router.button("order.cancel")
@@ -591,11 +719,13 @@ def answer(ctx: Ctx, payload: dict) -> None:
 
 @router.step("order.answer")
 def answer_text(ctx: Ctx, text: str) -> None:
-    """Resubmit with the answer."""
+    """Resubmit with the answer; the matcher reads the need with it."""
     o = act(ctx, ctx.acc.draft.get("id"), Action.RESUBMIT, reason=text)
     ctx.acc.clear()
     if o is not None:
-        ctx.reply(t("orders.resubmitted", number=o.number))
+        offer, rows, emergency = _rematch(ctx, o, f"{o.need_text}\n{o.answer or ''}")
+        ctx.reply(t("orders.resubmitted", number=o.number) + offer, rows)
+        emergency()
         ctx.notify_role_at(
             township_centers_of(ctx, o.post_code),
             Role.TOWNSHIP_REVIEWER,

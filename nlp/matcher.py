@@ -216,6 +216,11 @@ class Matcher:
         """True when a trained classifier is blended in."""
         return self._model is not None
 
+    def is_word(self, word: str) -> bool:
+        """True if the tokenizer's dictionary (jieba's with our medical words) knows ``word`` ("黄疸", "高峰"): a
+        leading word of a one-line order that is a word needs more than its place to be taken as a name."""
+        return self._tokenizer.is_word(word)
+
     def tokens(self, text: str) -> list[str]:
         """Tokens of a raw text after normalisation (for tests and explanations)."""
         return self._tokenizer.cut(normalize(text)[:MAX_TEXT])

@@ -1,8 +1,9 @@
 """``python -m bot demo``: a scripted walk through the whole flow, on a throwaway database.
 
-A village doctor files three orders (one an emergency), the township and the hospital review them,
-and an expert is assigned. Every step states what the screen must show; the demo exits non-zero at
-the first step that did not behave, and prints the transcript either way.
+A village doctor files three orders step by step (one an emergency), the township and the hospital review
+them, and an expert is assigned; then the doctor files a fourth in one message and two presses. Every step
+states what the screen must show; the demo exits non-zero at the first step that did not behave, and prints
+the transcript either way.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ SCRIPT: list[tuple[str, str, str]] = [
     ("邱建华", "#安排巡诊", "选择出诊专家"),
     ("邱建华", "#黄晓敏", "已安排巡诊"),
     ("廖德福", "/orders", "待排巡诊"),
+    # The same in one message: the card shows what was understood; the consent stays its own button.
+    ("廖德福", "魏安勇 男 1955 膝盖疼两个月，上下楼更疼，想尽快看", "骨科（依据：膝盖疼）"),
+    ("廖德福", "#居民已同意", "确认提交"),
+    ("廖德福", "#确认提交", "已提交，订单号"),
 ]
 
 

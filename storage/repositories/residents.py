@@ -166,10 +166,11 @@ class ResidentRepository(Repository):
             .values(reason=AUDIT_REDACTED)
         )
         self.s.exec(sa.update(LeadRow).where(col(LeadRow.order_id).in_(orders)).values(summary=ERASED))
-        # A village doctor halfway through filing for them: that draft goes.
+        # A village doctor halfway through filing for them, or with them offered on an order card: that draft goes.
         for acc in self.s.exec(select(ChatAccountRow).where(col(ChatAccountRow.step).is_not(None))):
             draft = json.loads(acc.draft or "{}")
-            if draft.get("rid") == resident_id:
+            offered = [o[0] for o in draft.get("homonyms") or [] if isinstance(o, list) and o]
+            if draft.get("rid") == resident_id or resident_id in offered + list(draft.get("choices") or []):
                 acc.step, acc.draft, acc.draft_updated_at = None, "{}", None
                 self.s.add(acc)
 

@@ -450,6 +450,23 @@ async def test_long_text_is_split_at_4096_visible_characters(driver: Driver, fak
 # ---------------------------------------------------------------------------------------------- pure parts
 
 
+@pytest.mark.parametrize("library", ["ptb", "aiogram"])
+def test_a_voice_message_is_handed_on_as_voice_without_text(library):
+    """Telegram gives a bot no transcription: the handlers are told it was a voice message, so they can say to
+    type (issue 18)."""
+    import telegram
+    from aiogram.types import Update as AiogramUpdate
+
+    from bot.transports.telegram.bridge import to_inbound
+
+    data = {"update_id": 5, "message": {"message_id": 1, "date": 0, "chat": {"id": 7, "type": "private"},
+                                        "from": {"id": 7, "is_bot": False, "first_name": "邱"},
+                                        "voice": {"file_id": "x", "file_unique_id": "y", "duration": 3}}}
+    update = telegram.Update.de_json(data, None) if library == "ptb" else AiogramUpdate.model_validate(data)
+    inbound, _ = to_inbound(update)
+    assert inbound is not None and inbound.voice and inbound.text is None
+
+
 def test_every_character_of_handler_text_is_escaped():
     [msg] = render(Outbound("telegram", "42", "a<b> & <i>c</i>"))
     assert msg.html == "a&lt;b&gt; &amp; &lt;i&gt;c&lt;/i&gt;" == escape("a<b> & <i>c</i>")

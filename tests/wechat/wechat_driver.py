@@ -140,6 +140,13 @@ class Driver:
         await self.settle()
         return r
 
+    async def voice(self, user: str, recognition: str | None = None) -> Response:
+        """``user`` sends a voice message (with WeChat's recognition of it, if given)."""
+        r = await self.post(*self.builder.voice(user, recognition))
+        self._passive(user, r)
+        await self.settle()
+        return r
+
     async def event(self, user: str, event: str, **extra: Any) -> Response:
         """``user``'s client sends an event."""
         r = await self.post(*self.builder.event(user, event, **extra))

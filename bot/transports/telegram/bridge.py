@@ -467,9 +467,10 @@ def to_inbound(update: Any) -> tuple[Inbound | None, str | None]:
     message = update.message
     if message is None or message.from_user is None:
         return None, None  # edits, channel posts, anything we did not ask for
+    voice = getattr(message, "voice", None) is not None  # Telegram gives bots no transcription: ask to type
     return Inbound(PLATFORM, str(message.from_user.id), str(message.chat.id), text=message.text,
                    update_id=update_id, display_name=message.from_user.full_name,
-                   chat_type=chat_type_of(message.chat)), None
+                   chat_type=chat_type_of(message.chat), voice=voice), None
 
 
 def chat_type_of(chat: Any) -> str:

@@ -318,6 +318,9 @@ def make_translate(bridge_ref: list[CallbackBridge]) -> Callable[[dict[str, str]
         chat, chat_type = chat_of(m, user)  # the OA has no groups; should one ever appear, it is not private
         if kind == "text":
             return Inbound(PLATFORM, user, chat, text=m.get("Content", ""), update_id=update_id, chat_type=chat_type)
+        if kind == "voice":  # WeChat's speech recognition, where the account has it switched on
+            return Inbound(PLATFORM, user, chat, text=(m.get("Recognition") or "").strip() or None, voice=True,
+                           update_id=update_id, chat_type=chat_type)
         return Inbound(PLATFORM, user, chat, text=None, update_id=update_id, chat_type=chat_type)
 
     return translate

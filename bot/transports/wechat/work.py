@@ -263,8 +263,9 @@ def make_translate(deliverer: WeComDeliverer) -> Callable[[dict[str, str]], Inbo
         update_id = m.get("MsgId") or update_id_of(user, ct, kind)
         if kind == "text":
             return Inbound(PLATFORM, user, chat, text=m.get("Content", ""), update_id=update_id, chat_type=chat_type)
-        # images, voice: ask for text
-        return Inbound(PLATFORM, user, chat, text=None, update_id=update_id, chat_type=chat_type)
+        # images, voice (WeCom gives no speech recognition to an app): ask for text
+        return Inbound(PLATFORM, user, chat, text=None, voice=kind == "voice", update_id=update_id,
+                       chat_type=chat_type)
 
     return translate
 
