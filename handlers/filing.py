@@ -145,8 +145,8 @@ def open_twins(ctx: Ctx, resident_id: object, specialty: object) -> list[Order]:
     """The resident's open orders of the same specialty (a second one is offered the first instead)."""
     if not isinstance(resident_id, int) or not specialty:
         return []
-    found = ctx.uow.orders.list(resident_id=resident_id, statuses=OPEN_STATUSES, limit=20, newest_first=True)
-    return [o for o in found if o.confirmed_specialty == specialty]
+    return ctx.uow.orders.list(resident_id=resident_id, specialty=str(specialty), statuses=OPEN_STATUSES, limit=5,
+                               newest_first=True)
 
 
 def twin_warning(ctx: Ctx, twins: list[Order], name: object) -> str:

@@ -47,6 +47,7 @@ def _order_list(filters: tuple[str, ...], newest_first: bool) -> sa.Select:
         "posts": o.post_code.in_(sa.bindparam("posts", expanding=True)),
         "statuses": o.status.in_(sa.bindparam("statuses", expanding=True)),
         "circuit": o.circuit_id == sa.bindparam("circuit"),
+        "specialty": o.confirmed_specialty == sa.bindparam("specialty"),
     }
     order = (o.id.desc(),) if newest_first else (o.created_at, o.id)
     return (sa.select(_ORDERS).where(*(conditions[f] for f in filters)).order_by(*order)
@@ -154,13 +155,15 @@ class OrderRepository(Repository):
         statuses: Iterable[OrderStatus] | None = None,
         circuit_id: int | None = None,
         resident_id: int | None = None,
+        specialty: str | None = None,
         limit: int = 200,
         newest_first: bool = False,
     ) -> list[Order]:
-        """Orders filtered by filing post, status, circuit or resident (oldest first unless ``newest_first``)."""
+        """Orders filtered by filing post, status, circuit, resident or confirmed specialty (oldest first unless
+        ``newest_first``)."""
         params = {"resident": resident_id, "posts": None if post_codes is None else list(post_codes),
                   "statuses": None if statuses is None else [s.value for s in statuses], "circuit": circuit_id,
-                  "limit": limit}
+                  "specialty": specialty, "limit": limit}
         q = _order_list(tuple(k for k, v in params.items() if v is not None and k != "limit"), newest_first)
         return [self._loaded(r) for r in self.c.execute(q, {k: v for k, v in params.items() if v is not None})]
 
