@@ -89,6 +89,8 @@ class Settings:
     # XUNZHEN_FAKE_NOW (tests and demos): the clock starts here and runs at real speed (bot.bootstrap.make_clock).
     fake_now: datetime | None = None
     dashboard_secure_cookie: bool | None = None  # XUNZHEN_DASHBOARD_SECURE_COOKIE; None: decided by the address
+    # XUNZHEN_CJK_FONT: the Chinese TrueType font printed pages are set in (None: Debian's, see bot.delivery.fonts)
+    cjk_font: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -138,6 +140,7 @@ class Settings:
             extra_holidays=frozenset(_parsed(e, "XUNZHEN_HOLIDAYS", parse_holiday_setting) or ()),
             fake_now=_parsed(e, "XUNZHEN_FAKE_NOW", parse_fake_now),
             dashboard_secure_cookie=_on_off(e, "XUNZHEN_DASHBOARD_SECURE_COOKIE"),
+            cjk_font=(e.get("XUNZHEN_CJK_FONT") or "").strip() or None,
         )
 
     def secrets(self) -> tuple[str, ...]:
