@@ -131,6 +131,8 @@ class MpDeliverer(Deliverer):
                     lines.append(f"回复 {n}" if b.label.strip() == str(n) else CHOICE_LINE.format(n=n, label=b.label))
                 text = text.rstrip() + "\n\n" + "\n".join(lines)
             result.extend(self._texts(o.chat_id, text))
+            if o.document is not None:  # the account sends no files to a chat: say where to get the page instead
+                result.extend(self._texts(o.chat_id, o.document.unavailable))
         if inbound is not None and inbound.chat_id not in numbered:
             numbered[inbound.chat_id] = []  # the user's own answer had no choices: old numbers mean nothing now
         if numbered:
