@@ -16,6 +16,7 @@ from domain.planning import format_proposal, parse_month, propose_plan
 from domain.staff import Role
 from handlers.common import actor_of, answer_refusal, deliver, specialty_name
 from handlers.core import Ctx, Router
+from handlers.posters import poster_button
 from handlers.services import circuits
 from handlers.services.circuits import expert_names, within_support
 from handlers.services.experts import names
@@ -120,6 +121,7 @@ def show_list(ctx: Ctx) -> None:
             ctx.btn(t("plan.move"), "plan.move", id=c.id),
             ctx.btn(t("plan.cancel"), "plan.cancel", id=c.id),
             ctx.btn(t("plan.add_orders"), "plan.add", id=c.id),
+            poster_button(ctx, c),
         ]])
 
 

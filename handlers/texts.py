@@ -20,13 +20,15 @@ TEXTS: dict[str, str] = {
     ),
     "help.village_doctor": (
         "村医可用命令：\n/new 登记一条需求订单\n/orders 查看本村卫生所的订单\n"
-        "/link 订单号 为居民重新生成关联链接\n/qr 本村订阅坐诊预告的二维码（张贴用）\n/cancel 取消当前操作\n/help 帮助"
+        "/link 订单号 为居民重新生成关联链接\n/qr 本村订阅坐诊预告的二维码（张贴用）\n"
+        "/visits 本村近期巡诊（可生成坐诊预告海报）\n/cancel 取消当前操作\n/help 帮助"
     ),
     "help.township_reviewer": (
         "卫生院审核员可用命令：\n/pending 待初审的订单（按村分组）\n/cancel 取消当前操作\n/help 帮助"
     ),
     "help.hospital_reviewer": (
-        "支援医院审核员可用命令：\n/pending 待处理的订单（按科室分组）\n/cancel 取消当前操作\n/help 帮助"
+        "支援医院审核员可用命令：\n/pending 待处理的订单（按科室分组）\n/plan list 本院近期巡诊（改期、取消、海报）\n"
+        "/poster 巡诊编号 坐诊预告海报\n/cancel 取消当前操作\n/help 帮助"
     ),
     "help.expert": "专家可用命令：\n/circuits 我的巡诊安排\n/cancel 取消当前操作\n/help 帮助",
     "help.admin": "管理员可用命令：\n/status 数据概况\n/help 帮助\n（机构、人员、支援关系请用命令行导入）",

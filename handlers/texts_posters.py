@@ -34,7 +34,10 @@ TEXTS.update(
             "坐诊预告海报：{date}（{weekday}）{half_day}，{place}。A4 竖版，可直接打印张贴；扫海报上的二维码即可订阅。"
         ),
         "poster.caption": "坐诊预告海报（A4，打印张贴用）",
-        "poster.unavailable": "海报暂时无法生成（服务器缺少中文字体或公众号二维码），请稍后再试，或请管理员查看日志。",
+        "poster.unavailable": (
+            "海报暂时无法在这里生成或发送。请在企业微信或 Telegram 中再试，或请管理员用命令行生成："
+            "python -m bot poster --circuit {id} --out 海报.pdf"
+        ),
         "poster.usage": (
             "发送 /poster 巡诊编号 生成坐诊预告海报；也可以在 /visits（村医）或 /plan list（医院）的巡诊下点「海报」。"
         ),
