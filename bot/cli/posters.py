@@ -78,13 +78,16 @@ def cmd_poster(args: argparse.Namespace) -> int:
             sheet: Sheet
             try:
                 if args.circuit is not None:
-                    sheet = circuit_poster(uow, now, args.circuit, village=args.village, bot_username=bot_username)
-                    what = f"巡诊 {args.circuit} 的坐诊预告海报 / the poster of circuit {args.circuit}"
+                    poster = circuit_poster(uow, now, args.circuit, village=args.village, bot_username=bot_username)
+                    what = f"坐诊预告海报 / poster of circuit {args.circuit}：{poster.when}，{poster.place}"
+                    sheet = poster
                 else:
                     monday = parse_week(args.week) if args.week else next_week(today_of(now))
-                    sheet = township_week(uow, now, args.township, monday, bot_username=bot_username)
+                    schedule = township_week(uow, now, args.township, monday, bot_username=bot_username)
                     year, week, _ = monday.isocalendar()
-                    what = f"{args.township} {year}-W{week:02d} 巡诊安排 / the circuits of {year}-W{week:02d}"
+                    what = (f"{schedule.title} / circuits of {year}-W{week:02d}：{schedule.period}，"
+                            f"{len(schedule.rows)} 场 / circuits")
+                    sheet = schedule
             except DomainError as e:
                 template = REFUSALS.get(e.key, e.key + " / refused")
                 print(template.format(**{"id": "", "code": "", "village": "", **e.params}), file=sys.stderr)
@@ -97,7 +100,8 @@ def cmd_poster(args: argparse.Namespace) -> int:
         _write(out, page.data)
     finally:
         app.close()
-    print(f"已写入 / written: {out}（{what}，A4，{len(page.data) // 1024 + 1} KB）")
+    print(f"已写入 / written: {out}（A4，{len(page.data) // 1024 + 1} KB）")
+    print(what)
     print(f"二维码 / QR code: {page.link}")
     return 0
 
@@ -166,6 +170,9 @@ def _write(out: Path, data: bytes) -> None:
     """Write the file whole or not at all (a half-written poster must not reach a printer)."""
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".poster-", suffix=out.suffix)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # an ordinary file, as `> FILE` would make (mkstemp's is private)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, out)

@@ -242,18 +242,18 @@ def _width(font: CjkFont, text: str, size: float) -> float:
     return stringWidth(text, font.name, size)
 
 
-def _subscribe(cv: Canvas, code: SubscribeCode, link: str | None, footer: str) -> float:
+def _subscribe(cv: Canvas, code: SubscribeCode, link: str | None, footer: str, qr_size: float = QR_SIZE) -> float:
     """The QR code with what it is for, above the footer; returns the top of the block."""
     cv.text(0, MARGIN - 14, footer, 8.5, color=GREY, center=True, width=PAGE_W)
     bottom = MARGIN + FOOTER - 14
-    top = bottom + QR_SIZE
-    text_width = PAGE_W - 2 * MARGIN - (QR_SIZE + 18 if link else 0)
+    top = bottom + qr_size
+    text_width = PAGE_W - 2 * MARGIN - (qr_size + 18 if link else 0)
     if link:
-        cv.qr(PAGE_W - MARGIN - QR_SIZE, bottom, QR_SIZE, link)
+        cv.qr(PAGE_W - MARGIN - qr_size, bottom, qr_size, link)
     label = set_paras(cv.font, [Para(code.label, 19, bold=True, color=ACCENT),
                                 Para(code.typed, 11.5, color=GREY, before=8)], text_width, 1.0)
     height = sum(p.height() for p in label)
-    cv.paras(MARGIN, bottom + (QR_SIZE + height) / 2, text_width, label)
+    cv.paras(MARGIN, bottom + (qr_size + height) / 2, text_width, label)
     cv.rule(MARGIN, top + 10, PAGE_W - 2 * MARGIN)
     return top + 10
 
@@ -283,11 +283,15 @@ def poster_pdf(font: CjkFont, sheet: CircuitPoster, link: str | None) -> bytes:
 
 
 COLUMNS = (150.0, 100.0, 175.0, 90.2)  # 时间、地点、专家、派出医院: the width between the margins
-CELL_PAD = 5.0
+WEEK_QR = 120.0  # points: a little smaller than a poster's, to leave the table room (still about 4 cm)
+
+
+def _pad(size: float) -> float:
+    return size * 0.38  # a cell's padding grows and shrinks with its text
 
 
 def _cells(font: CjkFont, texts: Sequence[str], size: float) -> list[list[str]]:
-    return [wrap(font, text, size, w - 2 * CELL_PAD) for text, w in zip(texts, COLUMNS, strict=True)]
+    return [wrap(font, text, size, w - 2 * _pad(size)) for text, w in zip(texts, COLUMNS, strict=True)]
 
 
 def week_pdf(font: CjkFont, sheet: WeekSchedule, link: str | None) -> bytes:
@@ -296,7 +300,7 @@ def week_pdf(font: CjkFont, sheet: WeekSchedule, link: str | None) -> bytes:
     width = PAGE_W - 2 * MARGIN
     _band(cv, sheet.title, sheet.period)
     top = PAGE_H - BAND - 22
-    bottom = _subscribe(cv, sheet.code, link, sheet.footer) + 10
+    bottom = _subscribe(cv, sheet.code, link, sheet.footer, WEEK_QR) + 10
     tail = [Para(sheet.bring, 13, bold=True, before=12, tint=True)]
     if sheet.contact:
         tail.append(Para(sheet.contact, 14, bold=True, before=8))
@@ -311,11 +315,13 @@ def week_pdf(font: CjkFont, sheet: WeekSchedule, link: str | None) -> bytes:
     for size in (13.0, 12.0, 11.0, 10.0, 9.0, 8.0):
         head = _cells(font, sheet.columns, size)
         body = [_cells(font, (r.when, r.place, r.experts, r.hospital), size) for r in rows]
-        heights = [max(len(c) for c in cells) * size * 1.3 + 2 * CELL_PAD for cells in [head, *body]]
+        heights = [max(len(c) for c in cells) * size * 1.25 + 2 * _pad(size) for cells in [head, *body]]
         if sum(heights) <= room:
             break
     left_out = 0
-    while sum(heights) + size * 2 > room and len(body) > 1:  # at the smallest size: cut, and say so
+    while sum(heights) > room and len(body) > 1:  # at the smallest size: cut, and say so (a line for that)
+        if not left_out:
+            room -= size * 2
         body.pop()
         heights.pop()
         left_out += 1
@@ -328,7 +334,7 @@ def week_pdf(font: CjkFont, sheet: WeekSchedule, link: str | None) -> bytes:
         x = MARGIN
         for lines, w in zip(cells, COLUMNS, strict=True):
             for n, line in enumerate(lines):
-                cv.text(x + CELL_PAD, y - CELL_PAD - size * (1.05 + 1.3 * n), line, size, bold=i == 0,
+                cv.text(x + _pad(size), y - _pad(size) - size * (0.95 + 1.25 * n), line, size, bold=i == 0,
                         color=WHITE if i == 0 else INK)
             x += w
         y -= h
