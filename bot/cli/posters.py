@@ -62,6 +62,7 @@ def cmd_poster(args: argparse.Namespace) -> int:
     from bot.delivery.fonts import FontMissing
     from bot.delivery.poster import PosterFailed
     from domain.errors import DomainError
+    from domain.places import PlaceLevel
     from domain.posters import Sheet, next_week, parse_week
     from handlers.services import today_of
     from handlers.services.posters import circuit_poster, township_week
@@ -81,6 +82,11 @@ def cmd_poster(args: argparse.Namespace) -> int:
                     poster = circuit_poster(uow, now, args.circuit, village=args.village, bot_username=bot_username)
                     what = f"坐诊预告海报 / poster of circuit {args.circuit}：{poster.when}，{poster.place}"
                     sheet = poster
+                    place = uow.reference.place(poster.code.scene.removeprefix("v_"))
+                    if place is not None and place.level is not PlaceLevel.VILLAGE:
+                        print("巡诊地点不是村：二维码让居民选择自己所在的村；要某个村的二维码，请加 --village 村编码 / "
+                              "the circuit is not at a village: its QR code lets residents choose their village; "
+                              "--village CODE prints one village's", file=sys.stderr)
                 else:
                     monday = parse_week(args.week) if args.week else next_week(today_of(now))
                     schedule = township_week(uow, now, args.township, monday, bot_username=bot_username)

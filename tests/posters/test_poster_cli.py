@@ -114,6 +114,25 @@ def test_a_font_without_chinese_characters_is_refused_loudly_and_nothing_is_writ
 
 
 @needs_font
+def test_a_township_circuits_poster_carries_the_townships_code_or_the_village_asked_for(world, tmp_path):
+    url, ids = world
+    out = tmp_path / "p.pdf"
+    done = poster(url, "--circuit", str(ids["township"]), "--out", str(out), "--bot-username", BOT)
+    assert done.returncode == 0, done.stderr
+    assert "--village" in done.stderr  # it says how to print one village's code instead
+    [page] = read_pdf(written(out))
+    assert qr_texts(page.image) == [f"https://t.me/{BOT}?start=v_{TOWNSHIP}"]
+    assert "0598-6600112" in page.text  # the township health center's phone
+
+    done = poster(url, "--circuit", str(ids["township"]), "--village", OTHER_VILLAGE, "--out", str(out),
+                  "--bot-username", BOT)
+    assert done.returncode == 0, done.stderr
+    [page] = read_pdf(written(out))
+    assert qr_texts(page.image) == [f"https://t.me/{BOT}?start=v_{OTHER_VILLAGE}"]
+    assert "村医 朱涵 13900002002" in page.text and "地点：雪峰镇" in page.text
+
+
+@needs_font
 def test_the_week_of_a_township_lists_every_circuit_of_that_week_on_one_page(world, tmp_path):
     url, _ = world
     out = tmp_path / "week.pdf"
