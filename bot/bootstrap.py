@@ -16,6 +16,7 @@ from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory, uow_factory
 
 if TYPE_CHECKING:
     from bot.delivery.channels import BaseChannel
+    from bot.delivery.poster import Posters
     from bot.delivery.qr import QrImages
     from bot.transports.wechat.bridge import TokenStore
 
@@ -100,6 +101,19 @@ def build_qr_images(app: App, *, store: TokenStore | None = None) -> QrImages | 
 
     oa = mp.build(app, store=store)
     return QrImages(oa.qr_url) if oa is not None else None
+
+
+def build_posters(app: App, *, store: TokenStore | None = None) -> Posters:
+    """Printed pages (issue 19) in the configured Chinese font, their QR code the Official Account's where one makes
+    QR codes (else the Telegram link the page carries)."""
+    from bot.delivery.poster import Posters
+
+    oa = None
+    if app.settings.qr_codes:
+        from bot.transports.wechat import mp
+
+        oa = mp.build(app, store=store)
+    return Posters(app.settings.cjk_font, oa.qr_url if oa is not None else None)
 
 
 def build_conversation(app: App, *, clock=None, matcher=None, flood=None, middlewares=None):

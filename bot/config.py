@@ -139,6 +139,8 @@ class Settings:
     fake_now: datetime | None = None
     dashboard_secure_cookie: bool | None = None  # XUNZHEN_DASHBOARD_SECURE_COOKIE; None: decided by the address
     sms: SmsSettings = field(default_factory=SmsSettings)  # SMS_*: announcements by SMS (README → SMS)
+    # XUNZHEN_CJK_FONT: the Chinese TrueType font printed pages are set in (None: Debian's, see bot.delivery.fonts)
+    cjk_font: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -189,6 +191,7 @@ class Settings:
             fake_now=_parsed(e, "XUNZHEN_FAKE_NOW", parse_fake_now),
             dashboard_secure_cookie=_on_off(e, "XUNZHEN_DASHBOARD_SECURE_COOKIE"),
             sms=SmsSettings.from_env(e),
+            cjk_font=(e.get("XUNZHEN_CJK_FONT") or "").strip() or None,
         )
 
     def secrets(self) -> tuple[str, ...]:

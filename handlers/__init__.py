@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from handlers import emergency, expert, feedback, links, onboarding, plan, review, sms, village
+from handlers import emergency, expert, feedback, links, onboarding, plan, posters, review, sms, village
 from handlers.core import (
     Button,
     Conversation,
     Inbound,
     Middleware,
     Outbound,
+    Printable,
     QrCode,
     Router,
     Services,
@@ -21,7 +22,7 @@ from handlers.middleware import FloodGuard, default_middlewares
 def build_router() -> Router:
     """All flows in one router."""
     router = Router()
-    for module in (onboarding, links, village, review, expert, plan, feedback, emergency, sms):
+    for module in (onboarding, links, village, review, expert, plan, posters, feedback, emergency, sms):
         router.include(module.router)
     return router
 
@@ -33,6 +34,7 @@ __all__ = [
     "Inbound",
     "Middleware",
     "Outbound",
+    "Printable",
     "QrCode",
     "Services",
     "Update",

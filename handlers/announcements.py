@@ -384,17 +384,19 @@ class Announcer:
         kind = AnnouncementKind(ann.kind)
         return self.facts(uow, c, kind, ann.detail, now), self.render(uow, c, kind, ann.detail, now)
 
-    def facts(self, uow: UnitOfWork, c: Circuit, kind: AnnouncementKind, detail: dict, now: datetime) -> Notice:
-        """What an announcement says, field by field: the text above and a platform's typed template both read it."""
+    @staticmethod
+    def facts(uow: UnitOfWork, c: Circuit, kind: AnnouncementKind, detail: dict, now: datetime) -> Notice:
+        """What an announcement says, field by field: the text above, a platform's typed template and the printed
+        poster (``handlers.services.posters``) all read it."""
         if kind is AnnouncementKind.CANCEL:
             before = detail.get("before") or circuit_json(c)
             d = date.fromisoformat(before["day"])
             half = t(f"half_day.{before['half_day']}")
-            place = self._place_name(uow, before["place"])
+            place = Announcer._place_name(uow, before["place"])
             return Notice(kind, t("ann.cancel.head", date=month_day(d), half_day=half, place=place), d,
                           month_day(d), t(f"weekday.{d.weekday()}"), half, None, place, "", (), (),
                           t("ann.cancel.tail"))
-        place = self._place_name(uow, c.place_code)
+        place = Announcer._place_name(uow, c.place_code)
         days = (c.day - now.astimezone(CHINA).date()).days
         hint = (
             t("ann.when.tomorrow") if days == 1 else t("ann.when.days", days=days) if days > 1 else t("ann.when.soon")
@@ -420,12 +422,13 @@ class Announcer:
             for o in uow.orders.list(circuit_id=c.id, limit=1000)
             if o.confirmed_specialty
         ]
-        note = "；".join(self._changes(uow, detail)) if kind is AnnouncementKind.UPDATE else ""
+        note = "；".join(Announcer._changes(uow, detail)) if kind is AnnouncementKind.UPDATE else ""
         return Notice(kind, head, c.day, month_day(c.day), t(f"weekday.{c.day.weekday()}"), _half(c),
                       circuit_start(c.day, c.half_day), place, hospital.name if hospital else c.hospital_code,
                       tuple(experts), tuple(dict.fromkeys(wanted + specs)), note)
 
-    def _changes(self, uow: UnitOfWork, detail: dict) -> list[str]:
+    @staticmethod
+    def _changes(uow: UnitOfWork, detail: dict) -> list[str]:
         before, after = detail.get("before") or {}, detail.get("after") or {}
         out = []
         if (before.get("day"), before.get("half_day")) != (after.get("day"), after.get("half_day")):
@@ -438,8 +441,8 @@ class Announcer:
             out.append(
                 t(
                     "ann.change.place",
-                    old=self._place_name(uow, before.get("place", "")),
-                    new=self._place_name(uow, after.get("place", "")),
+                    old=Announcer._place_name(uow, before.get("place", "")),
+                    new=Announcer._place_name(uow, after.get("place", "")),
                 )
             )
         if before.get("experts") != after.get("experts"):

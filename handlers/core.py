@@ -25,6 +25,7 @@ from domain.errors import DomainError, PermissionDenied
 from domain.orders import AuditEvent
 from domain.permissions import Jurisdiction
 from domain.places import Gazetteer
+from domain.posters import Sheet
 from domain.prompts import Reading, read_answer, read_reply
 from domain.staff import ROLE_ORDER, Role, Staff
 from handlers import prompts
@@ -85,6 +86,22 @@ class QrCode:
 
 
 @dataclass(frozen=True, slots=True)
+class Printable:
+    """A page to print (issue 19: a poster for the notice board), sent as a file after the message's text.
+
+    The handlers say what the page holds (``sheet``, already worded and authorised); the transport renders it (PDF,
+    with the Official Account's QR code where there is one) and sends it as a document, or as a PNG image where a
+    platform takes no files. If the page cannot be made there (no Chinese font on the server), ``unavailable`` is
+    sent instead, so the user is never left waiting for a file that will not come.
+    """
+
+    sheet: Sheet
+    filename: str  # without a suffix: the transport adds .pdf or .png
+    caption: str
+    unavailable: str
+
+
+@dataclass(frozen=True, slots=True)
 class Inbound:
     """One update from a platform, already translated by the adapter."""
 
@@ -121,6 +138,7 @@ class Outbound:
     edit_message_id: str | None = None
     bulk: bool = False  # announcements go behind replies
     qr: QrCode | None = None  # an image after the text, where the transport can send one (never via the outbox)
+    document: Printable | None = None  # a file after the text (never via the outbox)
 
 
 def split_text(text: str, limit: int = MAX_OUTBOUND_TEXT) -> list[str]:
@@ -362,12 +380,15 @@ class Ctx:
         assert self.acc.id is not None
         return Button(label, self.uow.chat.new_button(self.acc.id, action, payload, self.now), answers)
 
-    def reply(self, text: str, buttons: Iterable[Iterable[Button]] = (), qr: QrCode | None = None) -> None:
-        """Answer the user in this chat (``qr``: with a QR code image after the text, where one can be sent)."""
+    def reply(self, text: str, buttons: Iterable[Iterable[Button]] = (), qr: QrCode | None = None,
+              document: Printable | None = None) -> None:
+        """Answer the user in this chat (``qr``: with a QR code image after the text, where one can be sent;
+        ``document``: with a page to print after it)."""
         rows = tuple(tuple(r) for r in buttons if r)
         for chunk in split_text(text)[:-1]:
             self.out.append(Outbound(self.acc.platform, self.acc.chat_id, chunk))
-        self.out.append(Outbound(self.acc.platform, self.acc.chat_id, split_text(text)[-1], rows, qr=qr))
+        self.out.append(Outbound(self.acc.platform, self.acc.chat_id, split_text(text)[-1], rows, qr=qr,
+                                 document=document))
 
     def edit(self, text: str, message_id: str | None = None, qr: QrCode | None = None) -> None:
         """Replace the message whose button was pressed (so it cannot be pressed twice); else reply."""

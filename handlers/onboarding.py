@@ -291,9 +291,16 @@ def choose_village(ctx: Ctx, payload: dict) -> None:
 
 @router.button("sub.village")
 def subscribe(ctx: Ctx, payload: dict) -> None:
-    """Follow a village's circuit announcements."""
+    """Follow a village's circuit announcements (a township's or county's code, as a township's poster carries:
+    choose the village in it)."""
     code = str(payload.get("code") or payload.get("village") or "")
     place = ctx.gazetteer.get(code)
+    if place is not None and place.level is PlaceLevel.TOWNSHIP:
+        choose_village(ctx, {"code": code})
+        return
+    if place is not None and place.level is PlaceLevel.COUNTY:
+        choose_township(ctx, {"code": code})
+        return
     if place is None or place.level is not PlaceLevel.VILLAGE:
         ctx.reply(t("resident.unknown_village"))
         return

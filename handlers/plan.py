@@ -19,6 +19,7 @@ from domain.staff import Role
 from handlers.common import actor_of, answer_refusal, deliver, specialty_name
 from handlers.core import Ctx, Router
 from handlers.plan_text import plan_messages
+from handlers.posters import poster_button
 from handlers.services import circuits
 from handlers.services.circuits import expert_names, within_support
 from handlers.services.experts import Told, names
@@ -135,6 +136,7 @@ def show_list(ctx: Ctx) -> None:
             ctx.btn(t("plan.move"), "plan.move", id=c.id),
             ctx.btn(t("plan.cancel"), "plan.cancel", id=c.id),
             ctx.btn(t("plan.add_orders"), "plan.add", id=c.id),
+            poster_button(ctx, c),
         ]])
 
 

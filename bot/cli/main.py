@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.cli import circuits, core, nlp, reports
+from bot.cli import circuits, core, nlp, posters, reports
 from bot.config import opt_in_library_switches
 
 # Modules that contribute sub-commands, in the order they appear in --help.
-COMMAND_MODULES = (core, nlp, circuits, reports)
+COMMAND_MODULES = (core, nlp, circuits, reports, posters)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -41,6 +41,8 @@ setWebhook / deleteWebhook / getWebhookInfo (while a webhook is set, updates are
 reported in ``last_error_message``; a method call in the webhook's reply body, JSON or aiogram's
 multipart, is executed; getUpdates answers 409), sendMessage, sendPhoto (an uploaded PNG or JPG of at most
 10 MB, width and height adding up to 10,000 at most, caption up to 1024 characters; kept in ``photo``),
+sendDocument (an uploaded file of 1 byte to 50 MB, the most a bot may upload, with its name; caption up to 1024
+characters; kept in ``document`` and ``document_name``),
 editMessageText, editMessageReplyMarkup, deleteMessage, answerCallbackQuery, setMyCommands /
 getMyCommands / deleteMyCommands (stored per scope and language), sendChatAction, close, logOut.
 Unknown method: 404 "Not Found"; wrong token: 401.
@@ -103,7 +105,7 @@ JsonDict = dict[str, Any]
 Clock = Callable[[], float]
 
 # Methods that put or change a message in a chat: the ones Telegram rate-limits and we account for.
-SEND_METHODS = frozenset({"sendmessage", "sendphoto", "editmessagetext", "editmessagereplymarkup"})
+SEND_METHODS = frozenset({"sendmessage", "sendphoto", "senddocument", "editmessagetext", "editmessagereplymarkup"})
 # Methods addressed to a chat, so subject to the known-chat and blocked checks.
 CHAT_METHODS = SEND_METHODS | {"sendchataction", "deletemessage"}
 
@@ -128,6 +130,7 @@ _BOOL_PARAMS = frozenset(
 )  # fmt: skip
 _PARSE_MODES = frozenset({"html", "markdown", "markdownv2"})
 PHOTO_LIMIT = 10 * 1024 * 1024  # bytes of an uploaded photo
+DOCUMENT_LIMIT = 50 * 1024 * 1024  # bytes of a file a bot uploads (sendDocument)
 CAPTION_LIMIT = 1024  # characters of a caption after entity parsing
 _HTML_TAGS = frozenset(
     {
@@ -203,6 +206,8 @@ class RecordedMessage:
     edits: list[MessageVersion] = field(default_factory=list)
     deleted: bool = False
     photo: bytes | None = None  # a photo's uploaded bytes; ``text`` is then its caption
+    document: bytes | None = None  # a document's uploaded bytes; ``text`` is then its caption
+    document_name: str | None = None
 
     @property
     def buttons(self) -> list[JsonDict]:
@@ -543,6 +548,7 @@ class FakeTelegram:
             "getme": self._get_me,
             "sendmessage": self._send_message,
             "sendphoto": self._send_photo,
+            "senddocument": self._send_document,
             "editmessagetext": self._edit_message_text,
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "deletemessage": self._delete_message,
@@ -1183,6 +1189,15 @@ class FakeTelegram:
                                  "file_size": len(record.photo)}]
             if record.text:
                 message["caption"] = _visible_text(record.text, record.parse_mode)
+        if record.document is not None:
+            del message["text"]
+            mime = ("application/pdf" if record.document.startswith(b"%PDF") else
+                    "image/png" if record.document.startswith(b"\x89PNG") else "application/octet-stream")
+            message["document"] = {"file_id": f"BQACfake{record.chat_id}_{record.message_id}",
+                                   "file_unique_id": f"AgADfake{record.message_id}", "file_name": record.document_name,
+                                   "mime_type": mime, "file_size": len(record.document)}
+            if record.text:
+                message["caption"] = _visible_text(record.text, record.parse_mode)
         if record.edit_date is not None:
             message["edit_date"] = record.edit_date
         if record.reply_markup and "inline_keyboard" in record.reply_markup:
@@ -1227,6 +1242,30 @@ class FakeTelegram:
                                  self.clock(), photo=photo.content)
         self._messages[(chat_id, record.message_id)] = record
         self._record_send("sendphoto", chat_id)
+        return self._message_json(record)
+
+    def _send_document(self, params: JsonDict) -> JsonDict:
+        """sendDocument with an uploaded file (a file_id or URL is not modelled), its name and an optional caption."""
+        document = params.get("document")
+        if isinstance(document, str) and document.startswith("attach://"):  # aiogram names the part holding the file
+            document = params.get(document.removeprefix("attach://"))
+        if not isinstance(document, _Upload) or not document.content:
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        if len(document.content) > DOCUMENT_LIMIT:
+            raise ApiError(413, "Request Entity Too Large")
+        caption, parse_mode = params.get("caption") or "", params.get("parse_mode")
+        if parse_mode is not None and str(parse_mode).lower() not in _PARSE_MODES:
+            raise ApiError(400, f"Bad Request: unsupported parse_mode {parse_mode}")
+        if not isinstance(caption, str) or len(_visible_text(caption, parse_mode)) > CAPTION_LIMIT:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        markup = self._validate_markup(params.get("reply_markup"))
+        chat_id = self._check_chat("senddocument", params)
+        self._admit_send("senddocument", chat_id)
+        record = RecordedMessage(chat_id, self._new_message_id(chat_id), caption, parse_mode, markup, int(time.time()),
+                                 self.clock(), document=document.content,
+                                 document_name=str(document.get("file") or "document"))
+        self._messages[(chat_id, record.message_id)] = record
+        self._record_send("senddocument", chat_id)
         return self._message_json(record)
 
     def _find_editable(self, key: str, params: JsonDict) -> RecordedMessage:

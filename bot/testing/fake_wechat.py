@@ -2,13 +2,14 @@
 
 Tests, the benchmark and demos point ``WECOM_API_BASE_URL``/``WECHAT_API_BASE_URL`` at it, so wechatpy's own
 HTTP code runs unchanged (style rule 6: fake the transport at its lowest layer). It serves the access_token
-endpoints, WeCom ``message/send`` (text, template cards, images), ``message/update_template_card`` and
+endpoints, WeCom ``message/send`` (text, template cards, images, files), ``message/update_template_card`` and
 ``media/upload``, OA ``message/custom/send``, ``message/template/send`` and ``qrcode/create``; it checks tokens
 (``expire_tokens`` makes every issued token answer 42001), the limits that bite (text ≤ 2048 bytes, ≤ 6 card
-buttons, unique task ids, single-use response codes; an image PNG or JPG of 6 bytes to 2 MB, its media_id known
-and under 3 days old; a QR scene of 1-64 characters, a temporary code at most 30 days, 100,000 permanent codes
-an account), and can close a user's 48-hour window (45015) or have them unfollow (43004). ``qr_codes`` maps each
-URL the OA issued to its scene, as WeChat's own servers know which scene a scanned code stands for.
+buttons, unique task ids, single-use response codes; an image PNG or JPG of 6 bytes to 2 MB, a file of 6 bytes
+to 20 MB, its media_id known, of the message's type and under 3 days old; a QR scene of 1-64 characters, a
+temporary code at most 30 days, 100,000 permanent codes an account), and can close a user's 48-hour window
+(45015) or have them unfollow (43004). ``qr_codes`` maps each URL the OA issued to its scene, as WeChat's own
+servers know which scene a scanned code stands for.
 :class:`CallbackBuilder` encrypts and signs callbacks the way WeChat does, with wechatpy's crypto.
 """
 
@@ -35,14 +36,16 @@ TASK_ID = re.compile(r"^[A-Za-z0-9_@-]{1,128}$")
 
 @dataclass
 class Sent:
-    """One message the fake accepted: ``kind`` wecom_text | wecom_card | wecom_card_update | wecom_image | mp_custom
-    | mp_template; an image's bytes (as uploaded) in ``image``."""
+    """One message the fake accepted: ``kind`` wecom_text | wecom_card | wecom_card_update | wecom_image | wecom_file
+    | mp_custom | mp_template; an image's bytes (as uploaded) in ``image``, a file's in ``file`` with its name."""
 
     kind: str
     to: str
     body: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
     image: bytes | None = None
+    file: bytes | None = None
+    filename: str = ""
 
     @property
     def text(self) -> str:
@@ -55,6 +58,8 @@ class Sent:
             return c["main_title"].get("title", "") + ("\n" + c["sub_title_text"] if c.get("sub_title_text") else "")
         if self.kind == "wecom_image":
             return "[图片]"
+        if self.kind == "wecom_file":
+            return f"[文件] {self.filename}"
         if self.kind == "mp_template":
             # What a resident sees since 2023-05-04: no first, no remark, an old-style keyword cut at 20 characters.
             return "\n".join(str(v.get("value", ""))[:20] if k.startswith("keyword") else str(v.get("value", ""))
@@ -107,6 +112,7 @@ QR_PERMANENT_LIMIT = 100_000  # permanent codes an account may have
 MEDIA_TTL = 3 * 24 * 3600  # seconds a WeCom media_id stays usable
 IMAGE_LIMIT = 2 * 1024 * 1024  # bytes: WeCom's documented limit for an image (its docs also say 10 MB; the lower)
 IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")  # PNG, JPG: the formats WeCom takes for an image
+FILE_LIMIT = 20 * 1024 * 1024  # bytes: WeCom's limit for an uploaded file
 
 
 _TEMPLATE_LIMITS = {"thing": 20, "phrase": 5, "name": 10, "character_string": 32, "number": 32}
@@ -283,10 +289,17 @@ class FakeWeChat:
             if media is None or media.kind != "image" or time.time() - media.uploaded_at > MEDIA_TTL:
                 return self._err(40007, "invalid media_id")
             return self._record("wecom_image", to, body, media.content)
+        if kind == "file":
+            media = self.media.get(str(body.get("file", {}).get("media_id", "")))
+            if media is None or media.kind != "file" or time.time() - media.uploaded_at > MEDIA_TTL:
+                return self._err(40007, "invalid media_id")
+            self.sent.append(Sent("wecom_file", to, body, file=media.content, filename=media.filename))
+            self.changed.set()
+            return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": str(next(self._ids))})
         return self._err(40008, "invalid message type")
 
     async def _wecom_upload(self, request: web.Request) -> web.Response:
-        """``media/upload?type=image``: multipart with the file in ``media``; answers a media_id."""
+        """``media/upload?type=image|file``: multipart with the file in ``media``; answers a media_id."""
         error = self._token_error(request, "wecom")
         if error is not None:
             return error
@@ -305,6 +318,8 @@ class FakeWeChat:
                 return self._err(40006, "invalid file size")
             if not content.startswith(IMAGE_SIGNATURES):
                 return self._err(40005, "invalid file type")
+        elif kind == "file" and not 5 < len(content) <= FILE_LIMIT:
+            return self._err(40006, "invalid file size")
         media_id = f"media-{secrets.token_hex(12)}"
         self.media[media_id] = Media(kind, str(part.filename or ""), content, time.time())
         return web.json_response({"errcode": 0, "errmsg": "ok", "type": kind, "media_id": media_id,

@@ -3,7 +3,8 @@
 One terminal plays every role. ``/as <name>`` switches persona to a member of staff from the
 database (``/as 村民`` or ``/as 村民2`` for an anonymous resident); buttons are shown as numbered
 choices and chosen by typing their number. A reply's QR code (with an Official Account configured) is
-written to ``<XUNZHEN_VAR_DIR>/qr/`` and its path printed. Everything goes through the same handlers and database
+written to ``<XUNZHEN_VAR_DIR>/qr/`` and its path printed; a page to print (a poster) to
+``<XUNZHEN_VAR_DIR>/posters/`` as a PDF. Everything goes through the same handlers and database
 as Telegram or WeChat would: only the translation to and from text lines lives here.
 """
 
@@ -17,11 +18,12 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.bootstrap import build_qr_images
+from bot.bootstrap import build_posters, build_qr_images
+from bot.delivery.poster import Posters
 from bot.delivery.qr import QrImages
 from domain.orders import AuditEvent
 from domain.staff import ROLE_ORDER, Role
-from handlers import Conversation, Inbound, Outbound, QrCode
+from handlers import Conversation, Inbound, Outbound, Printable, QrCode
 from handlers.core import without_edits
 
 PLATFORM = "console"
@@ -48,6 +50,7 @@ class ConsoleSession:
     choices: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # user -> [(label, data, msg)]
     images: QrImages | None = None  # the Official Account's QR codes (None: none configured, text alone)
     image_dir: Path | None = None  # where a QR code's PNG is written for the operator to open
+    posters: Posters | None = None  # lays out pages to print (None: the user is told they cannot be made here)
     # Update ids must not repeat across runs, or the dedupe of processed updates would drop them.
     _session: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     _updates: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -116,7 +119,23 @@ class ConsoleSession:
                 )
             if o.qr is not None:
                 lines.extend(self.show_qr(o.qr))
+            if o.document is not None:
+                lines.extend(self.show_document(o.document))
         return "\n".join(lines)
+
+    def show_document(self, doc: Printable) -> list[str]:
+        """A page to print, written as a PDF beside the QR codes' folder (posters/), with its caption."""
+        try:
+            if self.posters is None or self.image_dir is None:
+                raise RuntimeError("no poster renderer")
+            page = self.posters.pdf(doc.sheet)
+        except Exception as e:  # no Chinese font: the operator sees why, the user the catalogue's sentence
+            return [f"  ⚠ {doc.unavailable}", f"  （{e}）"]
+        folder = self.image_dir.parent / "posters"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{doc.filename}.pdf"
+        path.write_bytes(page.data)
+        return [f"  📄 海报 / poster: {path}", "  " + doc.caption]
 
     def show_qr(self, qr: QrCode) -> list[str]:
         """A QR code as a PNG file (named by its content, not its scene) and its caption; nothing without one."""
@@ -208,7 +227,8 @@ BANNER = """巡诊 · 本地对话（所有角色在同一个终端里）
 
 async def serve(app, conversation: Conversation, stop: asyncio.Event) -> None:
     """Read lines from stdin until EOF, /quit or ``stop``; print the replies."""
-    session = ConsoleSession(app, conversation, images=build_qr_images(app), image_dir=app.settings.var_dir / "qr")
+    session = ConsoleSession(app, conversation, images=build_qr_images(app), image_dir=app.settings.var_dir / "qr",
+                             posters=build_posters(app))
     print(BANNER, flush=True)
     while not stop.is_set():
         print(session.prompt(), end="", flush=True)

@@ -96,6 +96,20 @@ def test_village_deep_link_and_several_villages_and_unsubscribe(chat, app):
     assert "已取消全部订阅" in chat.last("villager")
 
 
+def test_a_townships_code_offers_its_villages_and_a_countys_its_townships(chat, app):
+    """What a township's printed week carries (v_<township>): scanning it leads to choosing one's own village."""
+    chat.say("villager", "/start v_350421101")
+    assert "选择" in chat.last("villager") and "村" in chat.last("villager")
+    chat.press("villager", "渔塘村")
+    assert "订阅成功：明溪县雪峰镇渔塘村（示例）" in chat.last("villager")
+    chat.say("villager", "/start v_350421")
+    chat.press("villager", "雪峰镇")
+    chat.press("villager", "城东村")
+    with app.uow() as uow:
+        acc = uow.chat.account("test", "villager")
+        assert sorted(uow.chat.subscriptions(acc.id)) == ["350421101001", "350421101002"]
+
+
 def issued_link(chat, user: str = "doctor") -> str:
     """The newest resident link the village doctor was shown (after filing, or re-issued)."""
     found = [m for text in chat.texts(user) for m in re.findall(r"/start r_([A-Z0-9]+)", text)]

@@ -25,6 +25,7 @@ from aiogram.methods import (
     EditMessageText,
     GetMe,
     GetUpdates,
+    SendDocument,
     SendMessage,
     SendPhoto,
     SetMyCommands,
@@ -42,7 +43,7 @@ from aiogram.types import (
     Update,
 )
 
-from bot.bootstrap import build_qr_images
+from bot.bootstrap import build_posters, build_qr_images
 from bot.logging_setup import register_secret
 from bot.transports.telegram.bridge import (
     ALLOWED_UPDATES,
@@ -64,7 +65,7 @@ log = logging.getLogger(__name__)
 _RESPONSE_TYPES = tuple(
     Response[m.__returning__]  # type: ignore[name-defined]
     for m in (AnswerCallbackQuery, DeleteMyCommands, DeleteWebhook, EditMessageText, GetMe, GetUpdates, SendMessage,
-              SendPhoto, SetMyCommands, SetWebhook)
+              SendPhoto, SendDocument, SetMyCommands, SetWebhook)
 )
 
 
@@ -83,10 +84,14 @@ class AiogramApi:
         self.bot = bot
 
     async def send(self, msg: Rendered) -> None:
-        """sendMessage, editMessageText for an edit (no markup: the old keyboard goes away), sendPhoto for a photo."""
+        """sendMessage, editMessageText for an edit (no markup: the old keyboard goes away), sendPhoto for a photo,
+        sendDocument for a file."""
         if msg.photo is not None:
             await self.bot.send_photo(msg.chat_id, BufferedInputFile(msg.photo, filename="qr.png"), caption=msg.html,
                                       parse_mode="HTML")
+        elif msg.document is not None:
+            await self.bot.send_document(msg.chat_id, BufferedInputFile(msg.document, filename=msg.filename),
+                                         caption=msg.html, parse_mode="HTML")
         elif msg.edit_message_id is not None:
             await self.bot.edit_message_text(text=msg.html, chat_id=msg.chat_id, message_id=msg.edit_message_id,
                                              parse_mode="HTML", reply_markup=_markup(msg.keyboard))
@@ -138,7 +143,8 @@ class AiogramAdapter:
         self.dispatcher = Dispatcher()
         self.dispatcher.message.register(self._on_message)
         self.dispatcher.callback_query.register(self._on_callback_query)
-        self.bridge = TelegramBridge(app, conversation, AiogramApi(self.bot), images=build_qr_images(app))
+        self.bridge = TelegramBridge(app, conversation, AiogramApi(self.bot), images=build_qr_images(app),
+                                     posters=build_posters(app))
         self.webhook: WebhookServer | None = None
         self.webhook_secret = settings.webhook_secret or new_webhook_secret()
         register_secret(self.webhook_secret)

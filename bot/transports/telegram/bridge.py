@@ -9,7 +9,8 @@ classifier). The bridge does the rest the same way for both:
   which takes one writer at a time, eight on PostgreSQL);
 * replies are HTML with every handler-produced character escaped (the handlers produce plain text), split
   at 4096 visible characters, buttons become inline keyboards whose callback_data is the opaque token; a reply's
-  QR code (where an Official Account makes them) follows its text as a photo with the code's caption;
+  QR code (where an Official Account makes them) follows its text as a photo with the code's caption, and a
+  page to print (a poster) as a PDF document;
 * a 429 is waited out (``retry_after``) and retried; a 403 (blocked by the user) marks the account
   blocked, so notifications skip it until the user writes again;
 * after each update the chat's role is looked up and, when it changed, the chat's command menu is replaced
@@ -34,12 +35,13 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from bot.delivery.poster import Posters
 from bot.delivery.qr import QrImages
 from bot.delivery.sender import end_turn, process_budget, shared_budget, take_turn
 from bot.transports.handler_pool import HandlerProcesses, run_update
 from bot.transports.serving import ChatQueues, listen_address
 from domain.staff import Role
-from handlers.core import ROLE_PREFERENCE, Button, Inbound, Outbound, split_text
+from handlers.core import ROLE_PREFERENCE, Button, Inbound, Outbound, Printable, split_text
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +65,7 @@ MENUS: dict[str, tuple[tuple[str, str], ...]] = {
         ("help", "帮助"),
     ),
     "village_doctor": (("new", "登记一条需求订单"), ("orders", "查看本村的订单"), ("qr", "本村订阅坐诊预告的二维码"),
-                       ("cancel", "取消当前操作"), ("help", "帮助")),
+                       ("visits", "本村近期巡诊和海报"), ("cancel", "取消当前操作"), ("help", "帮助")),
     "township_reviewer": (("pending", "待初审的订单"), ("cancel", "取消当前操作"), ("help", "帮助")),
     "hospital_reviewer": (("pending", "待处理的订单"), ("cancel", "取消当前操作"), ("help", "帮助")),
     "expert": (("circuits", "我的巡诊安排"), ("cancel", "取消当前操作"), ("help", "帮助")),
@@ -85,6 +87,8 @@ class Rendered:
     keyboard: tuple[tuple[tuple[str, str], ...], ...] = ()
     edit_message_id: int | None = None
     photo: bytes | None = None  # a photo (PNG) with ``html`` as its caption
+    document: bytes | None = None  # a file (a poster's PDF) named ``filename``, with ``html`` as its caption
+    filename: str = ""
 
 
 def escape(text: str) -> str:
@@ -178,8 +182,8 @@ class TelegramApi(Protocol):
     """The few Bot API calls the bridge needs, implemented once per library."""
 
     async def send(self, msg: Rendered) -> None:
-        """sendMessage (or editMessageText when ``msg.edit_message_id`` is set, sendPhoto when ``msg.photo`` is)
-        with parse_mode HTML."""
+        """sendMessage (or editMessageText when ``msg.edit_message_id`` is set, sendPhoto when ``msg.photo`` is,
+        sendDocument when ``msg.document`` is) with parse_mode HTML."""
 
     async def answer_callback(self, query_id: str) -> None:
         """answerCallbackQuery without text: the client stops its spinner."""
@@ -220,11 +224,12 @@ class TelegramBridge:
     """Hands updates to the conversation in per-chat order and sends what it answers; shared by both adapters."""
 
     def __init__(self, app: Any, conversation: Any, api: TelegramApi, *, workers: int | None = None,
-                 images: QrImages | None = None) -> None:
+                 images: QrImages | None = None, posters: Posters | None = None) -> None:
         self.app = app
         self.conversation = conversation
         self.api = api
         self.images = images  # None: no Official Account to make QR codes, the text goes alone
+        self.posters = posters  # None: pages to print cannot be made here (the user is told so)
         settings = getattr(app, "settings", None)  # unit tests drive the bridge without an app
         rate = settings.send_rate if settings is not None else 30
         self.budget = process_budget(PLATFORM, rate)
@@ -339,13 +344,29 @@ class TelegramBridge:
     # --- outbound -----------------------------------------------------------------------------------------
 
     async def deliver(self, out: Outbound) -> None:
-        """Send one Outbound (edits included), then its QR code as a photo; never raises."""
+        """Send one Outbound (edits included), then its QR code as a photo and its page as a document; never raises."""
         for msg in render(out):
             await self._send(msg)
-        if out.qr is not None and self.images is not None and out.chat_id.lstrip("-").isdigit():
+        if not out.chat_id.lstrip("-").isdigit():
+            return
+        if out.qr is not None and self.images is not None:
             png = await asyncio.to_thread(self.images.png, out.qr)  # the Official Account's API: not the handlers'
             if png is not None:
                 await self._send(Rendered(int(out.chat_id), escape(out.qr.caption[:CAPTION_LIMIT]), photo=png))
+        if out.document is not None:
+            await self._send(await self._document(int(out.chat_id), out.document))
+
+    async def _document(self, chat_id: int, doc: Printable) -> Rendered:
+        """The page as a PDF document (laid out in a thread), or the sentence saying it cannot be made here."""
+        try:
+            if self.posters is None:
+                raise RuntimeError("no poster renderer")
+            page = await asyncio.to_thread(self.posters.pdf, doc.sheet)
+        except Exception as e:  # no Chinese font, no QR code: logged for the operator, the user hears why
+            log.error("poster for chat %s not made: %s", chat_id, e)
+            return Rendered(chat_id, escape(doc.unavailable))
+        return Rendered(chat_id, escape(doc.caption[:CAPTION_LIMIT]), document=page.data,
+                        filename=doc.filename + ".pdf")
 
     async def _send(self, msg: Rendered) -> None:
         for attempt in range(1, MAX_SEND_ATTEMPTS + 1):

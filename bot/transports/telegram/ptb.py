@@ -19,7 +19,7 @@ from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, Inli
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.bootstrap import build_qr_images
+from bot.bootstrap import build_posters, build_qr_images
 from bot.logging_setup import register_secret
 from bot.transports.telegram.bridge import (
     ALLOWED_UPDATES,
@@ -50,10 +50,14 @@ class PtbApi:
         self.application = application
 
     async def send(self, msg: Rendered) -> None:
-        """sendMessage, editMessageText for an edit (no markup: the old keyboard goes away), sendPhoto for a photo."""
+        """sendMessage, editMessageText for an edit (no markup: the old keyboard goes away), sendPhoto for a photo,
+        sendDocument for a file."""
         bot = self.application.bot
         if msg.photo is not None:
             await bot.send_photo(msg.chat_id, msg.photo, caption=msg.html, parse_mode="HTML", filename="qr.png")
+        elif msg.document is not None:
+            await bot.send_document(msg.chat_id, msg.document, caption=msg.html, parse_mode="HTML",
+                                    filename=msg.filename)
         elif msg.edit_message_id is not None:
             await bot.edit_message_text(msg.html, chat_id=msg.chat_id, message_id=msg.edit_message_id,
                                         parse_mode="HTML", reply_markup=_markup(msg.keyboard))
@@ -111,7 +115,8 @@ class PtbAdapter:
         # One catch-all handler that only queues: PTB handles updates one by one (its default), so the queue
         # order is the update order, and the per-chat queues do the work concurrently.
         self.application.add_handler(TypeHandler(Update, self._on_update))
-        self.bridge = TelegramBridge(app, conversation, PtbApi(self.application), images=build_qr_images(app))
+        self.bridge = TelegramBridge(app, conversation, PtbApi(self.application), images=build_qr_images(app),
+                                     posters=build_posters(app))
         self.webhook: WebhookServer | None = None
         self.webhook_secret = settings.webhook_secret or new_webhook_secret()
         register_secret(self.webhook_secret)

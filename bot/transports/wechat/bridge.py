@@ -41,7 +41,7 @@ from aiohttp import web
 
 from bot.delivery.sender import chat_windows
 from bot.transports.serving import ChatQueues, listen_address
-from handlers.core import Inbound, Outbound, QrCode
+from handlers.core import Inbound, Outbound, Printable, QrCode
 from storage.repositories.wechat import WeChatRepository
 
 log = logging.getLogger(__name__)
@@ -457,10 +457,12 @@ def split_bytes(text: str, limit: int = TEXT_LIMIT_BYTES) -> list[str]:
 
 @dataclass
 class Delivery:
-    """One API message to send: ``kind`` text | card | card_update | image, the JSON ``body`` part, and plain text.
+    """One API message to send: ``kind`` text | card | card_update | image | file, the JSON ``body`` part, and plain
+    text.
 
-    An image is a handler's QR code (``qr``), drawn and uploaded when it is sent. A message that only makes sense
-    after another one (an image's caption) names it in ``requires`` and is left out unless that one was sent.
+    An image is a handler's QR code (``qr``), drawn and uploaded when it is sent; a file is a handler's page to print
+    (``document``), laid out and uploaded when it is sent. A message that only makes sense after another one (an
+    image's caption) names it in ``requires`` and is left out unless that one was sent.
     """
 
     platform: str
@@ -469,6 +471,7 @@ class Delivery:
     body: dict[str, Any]
     text: str = ""
     qr: QrCode | None = None
+    document: Printable | None = None
     requires: Delivery | None = None
     sent: bool | None = None  # set once sent (True) or given up (False)
 

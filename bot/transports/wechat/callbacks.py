@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.bootstrap import build_qr_images
+from bot.bootstrap import build_posters, build_qr_images
 from bot.transports.wechat import mp, work
 from bot.transports.wechat.bridge import (
     CallbackBridge,
@@ -32,7 +32,8 @@ def wecom_bridge(app: Any, conversation: Any, *, guard: ReplayGuard | None = Non
         raise SystemExit("WeCom 未配置：需要 WECOM_CORP_ID、WECOM_AGENT_ID、WECOM_SECRET、WECOM_TOKEN、WECOM_AES_KEY")
     store = store or TokenStore(app.uow)
     guard = guard or ReplayGuard(app.uow)
-    deliverer = work.build(app, store=store, images=build_qr_images(app, store=store))
+    deliverer = work.build(app, store=store, images=build_qr_images(app, store=store),
+                           posters=build_posters(app, store=store))
     assert deliverer is not None
     deliverers: dict[str, Deliverer] = {work.PLATFORM: deliverer}
     oa = mp.build(app, store=store)
@@ -54,7 +55,8 @@ def mp_bridge(app: Any, conversation: Any, *, guard: ReplayGuard | None = None, 
     oa = mp.build(app, store=store, clock=clock)
     assert oa is not None
     deliverers: dict[str, Deliverer] = {mp.PLATFORM: oa}
-    wecom = work.build(app, store=store, images=build_qr_images(app, store=store))
+    wecom = work.build(app, store=store, images=build_qr_images(app, store=store),
+                       posters=build_posters(app, store=store))
     if wecom is not None:
         deliverers[work.PLATFORM] = wecom
     endpoint = CallbackEndpoint(mp.PLATFORM, s.wechat_token, s.wechat_aes_key, s.wechat_app_id, guard,

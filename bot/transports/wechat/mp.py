@@ -119,6 +119,8 @@ class MpDeliverer(Deliverer):
                     lines.append(f"回复 {n}" if b.label.strip() == str(n) else CHOICE_LINE.format(n=n, label=b.label))
                 text = text.rstrip() + "\n\n" + "\n".join(lines)
             result.extend(self._texts(o.chat_id, text))
+            if o.document is not None:  # the account sends no files to a chat: say where to get the page instead
+                result.extend(self._texts(o.chat_id, o.document.unavailable))
         return result
 
     def _texts(self, user: str, text: str) -> list[Delivery]:

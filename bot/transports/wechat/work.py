@@ -6,7 +6,9 @@ card's ``task_id``. Replies with buttons are ``button_interaction`` template car
 an edit of a pressed card greys its buttons (``update_template_card`` with the event's ``ResponseCode``) and
 sends the new text as a message, once (``handlers.core.without_edits``: not where the rest of the answer repeats
 it). A reply's QR code (where the Official Account makes them) follows its text as an image (``media/upload``, then
-an ``image`` message) with its caption after it. Everything else is in :mod:`bot.transports.wechat.bridge`.
+an ``image`` message) with its caption after it; a page to print (a poster) as a PDF file
+(``media/upload?type=file``, then a ``file`` message) after its caption. Everything else is in
+:mod:`bot.transports.wechat.bridge`.
 
 Configuration: ``WECOM_CORP_ID``, ``WECOM_AGENT_ID``, ``WECOM_SECRET``, ``WECOM_TOKEN``, ``WECOM_AES_KEY``,
 ``WECOM_API_BASE_URL``, ``WECHAT_LISTEN``; the callback path is ``/wecom/callback``.
@@ -28,6 +30,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.delivery.channels import BaseChannel, ChannelLimits, SendResult
+from bot.delivery.poster import Posters
 from bot.delivery.qr import QrImages
 from bot.transports.wechat.bridge import (
     Callback,
@@ -40,7 +43,7 @@ from bot.transports.wechat.bridge import (
     errcode_of,
     split_bytes,
 )
-from handlers.core import Button, Inbound, Outbound, QrCode, without_edits
+from handlers.core import Button, Inbound, Outbound, Printable, QrCode, without_edits
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +108,11 @@ class WeComDeliverer(Deliverer):
     platform = PLATFORM
     member_limit = MEMBER_LIMIT
 
-    def __init__(self, client: Any, corp_id: str, agent_id: str, images: QrImages | None = None):
+    def __init__(self, client: Any, corp_id: str, agent_id: str, images: QrImages | None = None,
+                 posters: Posters | None = None):
         self.client, self.corp_id, self.agent_id = client, corp_id, int(agent_id)
         self.images = images  # None: no Official Account to make QR codes, the text goes alone
+        self.posters = posters  # None: pages to print cannot be made here (the user is told so)
         self._codes: OrderedDict[tuple[str, str], str] = OrderedDict()  # (user, task_id) → ResponseCode
         self._lock = threading.Lock()
 
@@ -132,6 +137,7 @@ class WeComDeliverer(Deliverer):
             if not buttons:
                 result.extend(self._texts(o.chat_id, o.text))
                 result.extend(self._image(o.chat_id, o.qr))
+                result.extend(self._file(o.chat_id, o.document))
                 continue
             first, rest = card_title(o.text)
             buttons, details = short_labels(buttons)
@@ -145,7 +151,16 @@ class WeComDeliverer(Deliverer):
                 result.append(self._card(o.chat_id, title, rest.strip() if fits and i == 0 else "",
                                          buttons[i : i + CARD_BUTTONS]))
             result.extend(self._image(o.chat_id, o.qr))
+            result.extend(self._file(o.chat_id, o.document))
         return result
+
+    def _file(self, user: str, doc: Printable | None) -> list[Delivery]:
+        """A page to print: its caption, then the PDF as a file message (laid out and uploaded when it is sent)."""
+        if doc is None:
+            return []
+        return [*self._texts(user, doc.caption),
+                Delivery(PLATFORM, user, "file", {"touser": user, "msgtype": "file", "agentid": self.agent_id},
+                         document=doc)]
 
     def _image(self, user: str, qr: QrCode | None) -> list[Delivery]:
         """A QR code as an image message, then its caption (sent only if the image was)."""
@@ -208,6 +223,8 @@ class WeComDeliverer(Deliverer):
                 if media_id is None:
                     return SendResult.permanent("no_image")
                 body = body | {"image": {"media_id": media_id}}
+            elif d.kind == "file" and d.document is not None:
+                body = await self._file_body(d.document, body)
             res = await asyncio.to_thread(self.client.call_api, lambda: self.client.post(endpoint, data=body))
         except Exception as e:
             return classify(e)
@@ -215,6 +232,22 @@ class WeComDeliverer(Deliverer):
             return SendResult.permanent("chat_not_found")
         return SendResult.ok()
 
+
+    async def _file_body(self, doc: Printable, body: dict[str, Any]) -> dict[str, Any]:
+        """The file message's body with the uploaded PDF (``media/upload?type=file``, kept 3 days by WeCom); a text
+        saying why instead when the page cannot be made here (no Chinese font: logged for the operator)."""
+        try:
+            if self.posters is None:
+                raise RuntimeError("no poster renderer")
+            page = await asyncio.to_thread(self.posters.pdf, doc.sheet)
+        except Exception as e:
+            log.error("poster for %s not made: %s", body.get("touser"), e)
+            return {"touser": body["touser"], "msgtype": "text", "agentid": self.agent_id,
+                    "text": {"content": doc.unavailable}}
+        name = doc.filename + ".pdf"
+        res = await asyncio.to_thread(self.client.call_api, lambda: self.client.media.upload(
+            "file", (name, io.BytesIO(page.data), "application/pdf")))
+        return body | {"file": {"media_id": str(res["media_id"])}}
 
     def _upload(self, qr: QrCode | None) -> str | None:
         """In a worker thread: the QR code drawn and uploaded as a temporary image (``media/upload``, kept 3 days by
@@ -270,14 +303,16 @@ def make_translate(deliverer: WeComDeliverer) -> Callable[[dict[str, str]], Inbo
     return translate
 
 
-def build(app: Any, *, store: TokenStore | None = None, images: QrImages | None = None) -> WeComDeliverer | None:
-    """The WeCom sender for ``app.settings`` (None if WeCom is not configured); ``images`` draws QR codes."""
+def build(app: Any, *, store: TokenStore | None = None, images: QrImages | None = None,
+          posters: Posters | None = None) -> WeComDeliverer | None:
+    """The WeCom sender for ``app.settings`` (None if WeCom is not configured); ``images`` draws QR codes,
+    ``posters`` lays out pages to print."""
     s = app.settings
     if not (s.wecom_corp_id and s.wecom_secret and s.wecom_agent_id):
         return None
     store = store or TokenStore(app.uow)
     client = make_client(s.wecom_corp_id, s.wecom_secret, store, s.wecom_api_base_url, s.wecom_agent_id)
-    return WeComDeliverer(client, s.wecom_corp_id, s.wecom_agent_id, images)
+    return WeComDeliverer(client, s.wecom_corp_id, s.wecom_agent_id, images, posters)
 
 
 class WeComChannel(BaseChannel):
