@@ -253,3 +253,24 @@ def test_funnel_waits_and_lead_rules():
         check_lead_change(LeadStatus.CLOSED, LeadStatus.OPEN, "x")
     with pytest.raises(DomainError):
         check_lead_change(LeadStatus.OPEN, LeadStatus.RESOLVED, "")
+
+
+def test_a_report_without_out_is_written_under_the_data_directory_and_its_path_printed(world_copy, tmp_path):
+    """Run from the code's own folder (as ``make`` does), a report lands in the data directory, never beside the
+    code; the path is printed whole, so a clerk can open it."""
+    root = Path(__file__).resolve().parents[2]
+    before = set(root.iterdir())
+    out = run_bot(["report", "--period", "2026-11", "--format", "md"], {**_env(world_copy), "XUNZHEN_VAR_DIR":
+                                                                         str(tmp_path)})
+    assert out.returncode == 0, out.stderr
+    written = tmp_path / "reports" / "report-2026-11.md"
+    assert written.is_file() and out.stdout.strip() == str(written.resolve())
+    assert set(root.iterdir()) == before
+
+
+def test_progress_lines_in_a_pipe_or_a_log_file_hold_no_terminal_codes(world_copy, tmp_path):
+    """stderr is a pipe here: no carriage returns redrawing a line, no ``\\x1b[K``; one line per stage at most."""
+    out = bot("report", "--period", "2026", "--format", "md", "--out", str(tmp_path / "r.md"), db=world_copy)
+    assert out.returncode == 0, out.stderr
+    assert "\x1b" not in out.stderr and "\r" not in out.stderr
+    assert "生成报表" in out.stderr and len(out.stderr.splitlines()) <= 3
