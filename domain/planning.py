@@ -922,7 +922,8 @@ def calendar_grid(p: PlanProposal) -> list[str]:
 
 
 def format_proposal(p: PlanProposal, *, max_orders: int | None = None) -> str:
-    """The proposal in Chinese: figures, month grid, circuits, per-order waits, overdue places, conflicts."""
+    """The proposal in Chinese: figures, month grid, circuits, per-order waits, places that will be overdue (将逾期:
+    due dates this proposal does not reach), conflicts."""
     f = p.figures
     name = p.place_names.get
     out = [f"巡诊排班建议：{p.month.year}年{p.month.month}月", ""]
@@ -931,7 +932,9 @@ def format_proposal(p: PlanProposal, *, max_orders: int | None = None) -> str:
     if f.mean_wait is not None:
         out.append(f"  预计等待：平均 {f.mean_wait:.1f} 天，90% 的订单不超过 {f.p90_wait} 天")
     out.append(f"  专家使用：{f.expert_days} 人日（{f.expert_half_days} 个半天），建议巡诊 {f.circuits} 场")
-    out.append(f"  频次逾期地点：{f.overdue_places} 个")
+    # A forecast of this proposal ("will be"), never to be read as the report's count of due dates already past.
+    out.append(f"  将逾期地点：{f.overdue_places} 个（按本建议排完本月，仍赶不上应巡日期；"
+               "报表和看板的“已逾期”只数应巡日期已过的地点）")
     out.append("")
     out.append("【月历】")
     out.extend("  " + line for line in calendar_grid(p))
@@ -963,12 +966,12 @@ def format_proposal(p: PlanProposal, *, max_orders: int | None = None) -> str:
         out.append(f"  ……另有 {len(p.orders) - max_orders} 个订单未列出")
     out.append("")
     overdue = p.overdue
-    out.append(f"【频次逾期】{len(overdue)} 个地点" if overdue else "【频次逾期】无")
+    out.append(f"【将逾期】{len(overdue)} 个地点" if overdue else "【将逾期】无")
     for chk in overdue:
         why = _FREQ_REASON.get(chk.reason or "", chk.reason or "")
         out.append(
             f"  {name(chk.place_code, chk.place_code)}（{_LEVEL[chk.level]}，{_RULE.get(chk.level, '')}）"
-            f"应于 {chk.due:%Y-%m-%d} 前巡诊：{why}"
+            f"应于 {month_day(chk.due)} 前巡诊：{why}"
         )
     short = p.experts_below_minimum
     out.append("")

@@ -440,7 +440,7 @@ def test_format_proposal_shows_waits_figures_and_a_month_grid():
     assert "订单 1 御帘村 心血管内科：12月1日上午在夏阳乡" in text and "预计等待 11 天" in text
     assert "（尽快）" in text
     assert "周一" in text and " 5:休" in text and " 1:" in text
-    assert "频次逾期" in text
+    assert "将逾期地点：" in text and "【将逾期】" in text
     assert "另有 1 个订单未列出" in format_proposal(p, max_orders=1)
 
 

@@ -101,3 +101,10 @@ def test_cancelling_a_circuit_with_more_than_a_thousand_orders_returns_every_one
         assert stored is not None and stored.status is CircuitStatus.CANCELLED
         assert uow.orders.list(circuit_id=c.id, limit=2_000) == []
         assert {uow.orders.get(i).status for i in ids} == {OrderStatus.AWAITING_CIRCUIT}
+
+
+def test_the_plan_in_chat_names_its_forecast_will_be_overdue_as_the_command_line_does(chat, cast, app):
+    chat.say("hospital", "/plan 2026-12")
+    text = "\n".join(chat.texts("hospital"))
+    headline = text.split("将逾期地点：", 1)[1].split(" 个", 1)[0]
+    assert (f"【将逾期】{headline} 个地点" if headline != "0" else "【将逾期】无") in text and "频次逾期" not in text
