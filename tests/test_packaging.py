@@ -18,7 +18,8 @@ def test_every_folder_inside_an_installed_package_is_itself_listed():
     for package in listed:
         folder = ROOT.joinpath(*package.split("."))
         for child in folder.iterdir():
-            if child.is_dir() and child.name.isidentifier() and not child.name.startswith("__") and any(f.is_file() for f in child.iterdir()):
+            importable = child.is_dir() and child.name.isidentifier() and not child.name.startswith("__")
+            if importable and any(f.is_file() for f in child.iterdir()):
                 name = f"{package}.{child.name}"
                 if name not in listed:
                     unlisted.add(name)
