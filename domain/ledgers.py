@@ -515,8 +515,8 @@ class Ledger:
                 elif levels.get(c.place_code) is PlaceLevel.COUNTY and kind in TERTIARY:
                     tertiary.add((sid, c.day))
             if sent_down:
-                for sid, tally in self.by_circuit.get(c.id, {}).items():
-                    if sid is None or is_dispatched(staff.get(sid), kinds):
+                for who, tally in self.by_circuit.get(c.id, {}).items():
+                    if who is None or is_dispatched(staff.get(who), kinds):
                         total.add(tally)
         a.physicians = len(physicians)
         a.city_share_pct = round(100 * len(city) / len(physicians), 1) if physicians else 0
