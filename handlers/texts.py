@@ -257,9 +257,26 @@ TEXTS: dict[str, str] = {
     "work.training": "业务培训",
     "work.home_visit": "送医上门",
     "work.special_consult": "特殊人群诊疗",
-    "circuits.ask_count": "请输入{kind}的人数（或次数）：",
-    "circuits.count_invalid": "请输入 1–999 之间的数字：",
-    "circuits.work_saved": "已记录：{kind} {count}。",
+    "work.ask_sessions.lecture": "这次巡诊开了几场健康讲座？请输入场次（1–{most}）：",
+    "work.ask_sessions.training": "这次巡诊开了几场业务培训？请输入场次（1–{most}）：",
+    "work.ask_people.lecture": "这 {sessions} 场健康讲座一共有多少人听讲？请输入人数：",
+    "work.ask_people.training": "这 {sessions} 场业务培训一共有多少人参加？请输入培训人次：",
+    "work.ask_people.home_visit": "这次巡诊送医上门服务了多少人次？请输入人次：",
+    "work.ask_people.special_consult": (
+        "这次巡诊为特殊人群（老年人、残疾人、孕产妇、儿童、慢病患者）咨询、诊疗了多少人次？请输入人次："
+    ),
+    "work.too_many_sessions": (
+        "一次巡诊最多登记 {most} 场{kind}。如果 {n} 是{people}，请先输入场次（例如 1），下一步再输入{people}："
+    ),
+    "work.people.lecture": "听讲人数",
+    "work.people.training": "培训人次",
+    "work.sessions_invalid": "请输入场次，1–{most} 之间的数字：",
+    "circuits.count_invalid": "请输入 1–{most} 之间的数字：",
+    "work.saved.lecture": "已记录：健康讲座 {sessions} 场，听众 {people} 人。",
+    "work.saved.training": "已记录：业务培训 {sessions} 场，共 {people} 人次。",
+    "work.saved.home_visit": "已记录：送医上门 {people} 人次。",
+    "work.saved.special_consult": "已记录：特殊人群诊疗 {people} 人次。",
+    "circuits.outcome_noted": "已记录诊疗结果。",
     "half_day.am": "上午",
     "half_day.pm": "下午",
     # --- statuses --------------------------------------------------------------------------------------------
@@ -337,6 +354,7 @@ TEXTS.update(
         "step.hs.referral": "上转安排",
         "step.hs.reject": "驳回订单",
         "step.ex.outcome": "记录诊疗结果",
+        "step.ex.work_sessions": "记录其他工作",
         "step.ex.work_count": "记录其他工作",
     }
 )
