@@ -110,6 +110,11 @@ def split_text(text: str, limit: int = MAX_OUTBOUND_TEXT) -> list[str]:
     return [c.rstrip("\n") or c for c in chunks]
 
 
+def has_chinese(text: str) -> bool:
+    """True if the text holds a Chinese character (CJK unified ideographs)."""
+    return any("\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" for ch in text)
+
+
 def has_meaning(text: str) -> bool:
     """True if the text holds at least one letter or CJK character (not only emoji, digits or punctuation)."""
     return any(unicodedata.category(ch).startswith("L") for ch in text)
@@ -576,7 +581,8 @@ class Conversation:
             else:  # a step that waits for a button: keep the draft, say what is expected
                 ctx.reply(t("press_button"))
             return
-        ctx.reply(t("free_text_unexpected"))
+        # Someone who writes no Chinese ("hello", "help") may not read it either: say it in English too.
+        ctx.reply(t("free_text_unexpected") + ("" if has_chinese(text) else "\n" + t("free_text_unexpected.en")))
 
     def _command(self, ctx: Ctx, name: str, arg: str) -> None:
         cmds = self.router.commands.get(name)

@@ -16,7 +16,7 @@ TEXTS: dict[str, str] = {
     "welcome.back": "欢迎回来，{name}。当前身份：{role}。发送 /help 查看可用命令。",
     "help.anonymous": (
         "可用命令：\n/start 选择村庄，订阅坐诊预告\n/unsubscribe 取消订阅\n/mydata 查看我的信息\n"
-        "/forget 撤回同意并删除我的信息\n/cancel 取消当前操作"
+        "/forget 撤回同意并删除我的信息\n/rate 为已完成的诊疗打分（村医给过您关联链接的居民）\n/cancel 取消当前操作"
     ),
     "help.village_doctor": (
         "村医可用命令：\n/new 登记一条需求订单\n/orders 查看本村卫生所的订单\n"
@@ -45,6 +45,10 @@ TEXTS: dict[str, str] = {
     "need_binding": "请先绑定身份：发送 /start 邀请码（邀请码由管理员提供）。",
     "press_button": "请点上面的按钮选择；如需重新开始，发送 /cancel。",
     "free_text_unexpected": "收到。如需办理业务，请发送 /help 查看可用命令。",
+    "free_text_unexpected.en": (
+        "This is Xunzhen, the circuit clinic service of Sanming (in Chinese). Residents: send /start to choose your "
+        "village and hear when doctors visit it. Staff: send /start and your invite code. Send /help for the commands."
+    ),
     "flood": "您发送得太快了，请稍等几秒再发。",
     "busy": "系统繁忙，请稍后再试。您的操作没有保存，可以稍后重新发送。",
     "private_only": "请私聊我（为保护个人信息，群聊中不办理任何业务，也不显示任何居民信息）。",
