@@ -43,6 +43,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
+from domain.circuits import month_day
 from domain.errors import DomainError
 from domain.places import Institution, InstitutionKind, Place, PlaceLevel
 from domain.support import SupportNetwork
@@ -608,7 +609,7 @@ class Ledger:
                             sid,
                             None,
                             period.year_first,
-                            f"截至{self.as_of:%m月%d日}下基层{total}天，按当前进度全年约{projected:.0f}天（<30天）",
+                            f"截至{month_day(self.as_of)}下基层{total}天，按当前进度全年约{projected:.0f}天（<30天）",
                             warning=True,
                         )
                     )
@@ -623,7 +624,7 @@ class Ledger:
         for sid in sorted(unexcused, key=lambda s: inp.staff[s].code if s in inp.staff else str(s)):
             dates = sorted(unexcused[sid])
             if len(dates) >= ABSENCE_LIMIT:
-                listed = "、".join(f"{d:%m-%d}" for d in dates)
+                listed = "、".join(month_day(d) for d in dates)
                 out.append(
                     Violation(
                         RuleKey.ABSENCE,

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from domain.circuits import Circuit
+from domain.circuits import Circuit, month_day
 from domain.errors import PermissionDenied
 from domain.orders import Action, Order
 from domain.places import Institution, InstitutionKind
@@ -136,7 +136,7 @@ def authorize_order_action(
     authorize_view(actor, role, order, jurisdiction, day, circuit)
     if action in (Action.MARK_SERVED, Action.MARK_NO_SHOW) and circuit is not None and circuit.day > day:
         # An outcome is a fact about a visit that has happened: a circuit dated later cannot have one yet.
-        raise PermissionDenied("perm.circuit_not_held", date=circuit.day.isoformat())
+        raise PermissionDenied("perm.circuit_not_held", date=month_day(circuit.day))
 
 
 _SCOPE_ERROR = {

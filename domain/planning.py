@@ -943,7 +943,8 @@ def format_proposal(p: PlanProposal, *, max_orders: int | None = None) -> str:
     for c in p.circuits:
         specs = "、".join(_specialty_name(s) for s in c.specialties) or _PURPOSE[c.purpose]
         out.append(
-            f"  {c.day:%m-%d} 周{_WEEKDAYS[c.day.weekday()]}{_HALF[c.half_day]} {name(c.place_code, c.place_code)}"
+            f"  {month_day(c.day)}（周{_WEEKDAYS[c.day.weekday()]}）{_HALF[c.half_day]}"
+            f" {name(c.place_code, c.place_code)}"
             f"（{_LEVEL[c.level]}{'，圩日' if c.market_day else ''}）"
             f" {p.institution_names.get(c.hospital_code, c.hospital_code)}"
             f" {specs} 专家{len(c.expert_ids)}人{f' 订单{len(c.order_ids)}个' if c.order_ids else ''}"

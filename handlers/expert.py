@@ -117,7 +117,7 @@ def _held_circuit(ctx: Ctx, circuit_id: object):
     """The expert's circuit, if it has taken place (today or earlier): work is recorded only for a visit held."""
     c = _own_circuit(ctx, circuit_id)
     if c.day > ctx.today:
-        raise PermissionDenied("perm.circuit_not_held", date=c.day.isoformat())
+        raise PermissionDenied("perm.circuit_not_held", date=month_day(c.day))
     return c
 
 

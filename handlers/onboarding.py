@@ -5,11 +5,12 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
+from domain.circuits import year_month_day
 from domain.errors import DomainError, PermissionDenied
 from domain.places import Place, PlaceLevel
 from domain.staff import ROLE_ORDER, Role, Staff, TitleLevel
 from handlers import texts_links  # noqa: F401  (registers the texts)
-from handlers.core import ROLE_PREFERENCE, Button, Ctx, Router
+from handlers.core import CHINA, ROLE_PREFERENCE, Button, Ctx, Router
 from handlers.links import link_resident, request_forget
 from handlers.texts import t
 from storage.ports import UnitOfWork
@@ -413,7 +414,8 @@ def mydata(ctx: Ctx, arg: str) -> None:
 
     lines = [
         t("mydata.header"),
-        t("mydata.account", platform=ctx.acc.platform, created=f"{ctx.acc.created_at:%Y-%m-%d}"),
+        t("mydata.account", platform=ctx.acc.platform,
+          created=year_month_day(ctx.acc.created_at.astimezone(CHINA).date())),
     ]
     subs = ctx.uow.chat.subscriptions(ctx.acc.id or 0)
     if subs:

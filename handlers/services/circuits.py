@@ -63,7 +63,7 @@ def _require_support(uow: UnitOfWork, actor: Actor, now: datetime, hospital: str
 
 def _check_day(now: datetime, day: date) -> None:
     if day <= today_of(now):
-        raise DomainError("plan.past_day", date=day.isoformat())
+        raise DomainError("plan.past_day", date=month_day(day))
 
 
 def create_circuit(uow: UnitOfWork, actor: Actor, now: datetime, place_code: str, day: date, half_day: HalfDay,

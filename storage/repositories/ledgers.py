@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from domain.circuits import month_day
 from domain.errors import DomainError
 from domain.ledgers import (
     DEFAULT_TARGETS,
@@ -225,7 +226,7 @@ class LedgerRepository:
         if on is None:
             raise DomainError("absence.not_on_circuit", circuit=circuit_id)
         if circuit.day > now.astimezone(CHINA).date():
-            raise DomainError("absence.not_held", circuit=circuit_id, date=circuit.day.isoformat())
+            raise DomainError("absence.not_held", circuit=circuit_id, date=month_day(circuit.day))
         if self.served_on(circuit_id, staff_id):
             raise DomainError("absence.served", circuit=circuit_id)
         row = self.s.get(AbsenceRow, (circuit_id, staff_id)) or AbsenceRow(circuit_id=circuit_id, staff_id=staff_id)

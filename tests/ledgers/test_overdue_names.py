@@ -61,4 +61,4 @@ async def test_the_dashboard_page_and_the_report_count_the_same_places_already_o
         await client.post("/login", data={"code": "S0001", "password": PASSWORDS["S0001"], "csrf": token})
         page = await (await client.get("/overdue?period=2026")).text()
     assert re.search(r"<h1>已逾期地点 .*· (\d+) 处", page).group(1) == str(len(rows))
-    assert "已逾期地点" in page and "将逾期" not in page
+    assert "已逾期地点" in page and "将逾期地点" not in page
