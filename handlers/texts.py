@@ -139,9 +139,14 @@ TEXTS: dict[str, str] = {
         "疑似：{reasons}\n已建议村医立即拨打120。请尽快电话联系村医协助处置，并点下面的按钮确认。"
     ),
     "em.alert_escalated": "【{centers}{minutes}分钟内无人确认，转告贵院】\n",
-    "em.no_phone": "未登记，请通过卫生院联系",
+    "em.no_phone": (
+        "村医和村卫生所都没有登记电话。请点下面的「收到，我来处理」，村医会收到您的姓名和电话并与您联系"
+    ),
+    "em.call": "\n联系电话：{numbers}",
+    "em.call_back": "请等候来电，或直接拨打：{numbers}",
     "em.ack": "收到，我来处理",
     "em.acked": "已确认收到，村医 {doctor} 会得到通知。请尽快回拨：{phone}",
+    "em.acked_no_phone": "已确认收到。村医 {doctor} 没有登记电话，会收到您的姓名和电话并与您联系。",
     "em.acknowledged": "{institution} {name} 已收到急症提醒（{resident}），正在处理。",
     "em.already": "这条急症提醒已由 {institution} {name} 于 {time} 确认收到，无需重复确认。",
     "em.escalated": "急症提醒（{resident}）{minutes}分钟内卫生院无人确认，已上报：{who}",
