@@ -581,8 +581,9 @@ class Conversation:
             else:  # a step that waits for a button: keep the draft, say what is expected
                 ctx.reply(t("press_button"))
             return
-        # Someone who writes no Chinese ("hello", "help") may not read it either: say it in English too.
-        ctx.reply(t("free_text_unexpected") + ("" if has_chinese(text) else "\n" + t("free_text_unexpected.en")))
+        # Someone who writes in letters and no Chinese ("hello", "help") may not read it either: in English too.
+        latin = any(ch.isascii() and ch.isalpha() for ch in text) and not has_chinese(text)
+        ctx.reply(t("free_text_unexpected") + ("\n" + t("free_text_unexpected.en") if latin else ""))
 
     def _command(self, ctx: Ctx, name: str, arg: str) -> None:
         cmds = self.router.commands.get(name)

@@ -56,6 +56,14 @@ TEXTS: dict[str, str] = {
     "too_long": "内容太长（{length}字），请控制在{limit}字以内。",
     "no_meaning": "没看懂这条消息，请用文字描述（可以是中文或拼音、英文）。",
     "button.expired": "这个按钮已失效，请重新发送命令。",
+    # --- the local console (numbers stand for buttons) --------------------------------------------------------
+    "console.press_as": "以 {name} 的身份输入编号即可点按",
+    "console.number_as_text": (
+        "（这一步需要输入内容，「{n}」作为您的回答发出；要点上面的按钮，请先完成或 /cancel 这一步）"
+    ),
+    "console.no_buttons": "屏幕上没有编号为 {n} 的按钮。发送 /help 查看可用命令。",
+    "console.no_such_number": "屏幕上没有编号为 {n} 的按钮；现在可以输入的编号：{numbers}。",
+    "console.resume": "（上次未完成的操作：{step}。请继续回答，或发送 /cancel 放弃。）",
     "button.not_yours": "这个按钮不属于您，操作未执行。",
     "back": "« 返回",
     "prev_page": "« 上一页",

@@ -16,7 +16,8 @@ from storage.tables import WeChatNonceRow, WeChatTokenRow, WeChatUserRow
 
 
 class WeChatRepository(Repository):
-    """Access tokens, seen nonces, last-inbound times and numbered choices."""
+    """Access tokens, seen nonces, last-inbound times and numbered choices (also the local console's, which has
+    no buttons either)."""
 
 
     # --- access tokens --------------------------------------------------------------------------------------
@@ -105,6 +106,18 @@ class WeChatRepository(Repository):
         self.s.execute(sa.update(WeChatUserRow)
                        .where(col(WeChatUserRow.platform) == platform, col(WeChatUserRow.user_id) == user_id)
                        .values(choices=json.dumps(choices, ensure_ascii=False), choices_at=now))
+
+    def set_screen(self, platform: str, user_id: str, screen: dict[str, object], now: datetime) -> None:
+        """Remember a whole screen of numbered lists (the local console's; the Official Account keeps a list)."""
+        self._user(platform, user_id)
+        self.s.execute(sa.update(WeChatUserRow)
+                       .where(col(WeChatUserRow.platform) == platform, col(WeChatUserRow.user_id) == user_id)
+                       .values(choices=json.dumps(screen, ensure_ascii=False), choices_at=now))
+
+    def screen(self, platform: str, user_id: str) -> dict[str, object]:
+        """The screen last remembered with :meth:`set_screen` (empty if none)."""
+        found = self.choices(platform, user_id)
+        return found if isinstance(found, dict) else {}
 
     def choices(self, platform: str, user_id: str) -> list[list[str]]:
         """The numbered choices last shown to the user."""

@@ -34,7 +34,8 @@ class WeChatNonceRow(SQLModel, table=True):
 
 
 class WeChatUserRow(SQLModel, table=True):
-    """Per platform user: when they last wrote (the 48-hour window) and the numbered choices last shown."""
+    """Per platform user: when they last wrote (the 48-hour window) and the numbered choices last shown (the
+    Official Account's, and the local console's screen)."""
 
     __tablename__ = "wechat_user"
     platform: str = Field(primary_key=True, max_length=16)
