@@ -11,7 +11,7 @@ from handlers.texts import TEXTS, t
 TEXTS.update(
     {
         # --- any command ----------------------------------------------------------------------------------------
-        "cli.usage": "命令行参数有误：{message}。请用 python -m bot {command} --help 查看写法。",
+        "cli.usage": "命令行参数有误：{message}。请用 {help} 查看写法。",
         "cli.file": "无法读写文件 {path}（{reason}）。请检查路径是否存在、是否有权限。",
         "cli.no_such_file": "找不到文件 {path}。请检查路径和文件名。",
         "cli.bad_date": "{option} 的日期“{text}”看不懂，请写成 年-月-日，例如 2026-12-31。",
@@ -82,7 +82,7 @@ TEXTS.update(
 
 # English, key for key, for every refusal the command line can print. A key missing here prints the generic line.
 ENGLISH: dict[str, str] = {
-    "cli.usage": "{message}; see python -m bot {command} --help",
+    "cli.usage": "{message}; see {help}",
     "cli.file": "cannot read or write {path} ({reason}); check that the path exists and you may use it",
     "cli.no_such_file": "no such file: {path}; check the path and the file name",
     "cli.bad_date": "{option} {text!r} is not a date; write YYYY-MM-DD, e.g. 2026-12-31",

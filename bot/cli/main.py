@@ -26,8 +26,7 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> typing.NoReturn:
         """Print the usage and the refusal, exit 2 (sub-commands use this class too)."""
         self.print_usage(sys.stderr)
-        command = self.prog.removeprefix("python -m bot").strip()
-        self.exit(REFUSED, refusal_text(DomainError("cli.usage", message=message, command=command)) + "\n")
+        self.exit(REFUSED, refusal_text(DomainError("cli.usage", message=message, help=f"{self.prog} --help")) + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
