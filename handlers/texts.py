@@ -64,6 +64,7 @@ TEXTS: dict[str, str] = {
     "console.no_buttons": "屏幕上没有编号为 {n} 的按钮。发送 /help 查看可用命令。",
     "console.no_such_number": "屏幕上没有编号为 {n} 的按钮；现在可以输入的编号：{numbers}。",
     "console.resume": "（上次未完成的操作：{step}。请继续回答，或发送 /cancel 放弃。）",
+    "console.left_open": "{name} 上次有未完成的操作（{step}）：发送 /as {name} 回到那里。",
     "button.not_yours": "这个按钮不属于您，操作未执行。",
     "back": "« 返回",
     "prev_page": "« 上一页",

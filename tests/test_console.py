@@ -117,6 +117,7 @@ def test_a_number_at_a_text_step_with_no_buttons_is_never_called_an_expired_butt
 def test_after_a_restart_the_open_question_is_shown_again_with_its_numbered_buttons(tmp_path):
     chat(tmp_path, "/as 廖德福", "/new")
     screen = chat(tmp_path, "/as 廖德福", "1")
+    assert "廖德福 上次有未完成的操作（登记订单：选择居民）：发送 /as 廖德福" in screen.split("现在的身份", 1)[0]
     shown = screen.split("现在的身份：廖德福", 1)[1]
     assert "请输入居民姓名" in shown and "[1] ＋ 新建居民" in shown  # the question, its button and its number
     assert "请输入居民姓名：" in after(screen, "新建居民")  # "1" pressed ＋ 新建居民 …

@@ -360,6 +360,19 @@ class ConsoleSession:
         self.persona = Persona(user, st.name, roles)
         return f"现在的身份：{st.name}（{roles}）。发送 /help 查看可用命令。" + self._resume()
 
+    def left_open(self) -> str:
+        """On start: who left a question open here, and how to go back to it (empty if nobody did)."""
+        from datetime import timedelta
+
+        with self.app.uow() as uow:  # type: ignore[attr-defined]
+            # Every draft not touched since a moment from now is every draft there is.
+            drafts = uow.chat.stale_drafts(_now(self) + timedelta(seconds=1))
+        lines = []
+        for acc in sorted((a for a in drafts if a.platform == PLATFORM), key=lambda a: a.platform_user_id):
+            name = self.screens.name(acc.platform_user_id)
+            lines.append(t("console.left_open", name=name, step=t(f"step.{acc.step}")))
+        return "\n".join(lines)
+
     def _resume(self) -> str:
         """The persona's screen as they left it: the open question and every list still on it."""
         assert self.persona is not None
@@ -406,6 +419,9 @@ async def serve(app, conversation: Conversation, stop: asyncio.Event) -> None:
     """Read lines from stdin until EOF, /quit or ``stop``; print the replies."""
     session = ConsoleSession(app, conversation)
     print(BANNER, flush=True)
+    left = await asyncio.to_thread(session.left_open)
+    if left:
+        print(left, flush=True)
     while not stop.is_set():
         print(session.prompt(), end="", flush=True)
         line = await asyncio.to_thread(sys.stdin.readline)
