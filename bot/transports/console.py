@@ -120,9 +120,11 @@ class Screen:
 
     @classmethod
     def from_json(cls, data: dict) -> Screen:
-        lists = [Shown(str(m), str(text), [Choice(int(n), str(lbl), str(tok)) for n, lbl, tok in choices], int(a),
-                       bool(notice))
-                 for m, text, choices, a, notice in data.get("lists", [])]
+        lists = []
+        for m, text, choices, *more in data.get("lists", []):
+            answer, notice = [*more, 0, False][:2]
+            lists.append(Shown(str(m), str(text), [Choice(int(n), str(lbl), str(tok)) for n, lbl, tok in choices],
+                               int(answer), bool(notice)))
         open_text, open_message = data.get("open", ["", None])
         return cls(lists, str(open_text or ""), open_message, bool(data.get("text")), data.get("step"),
                    int(data.get("answers", 0)))
