@@ -68,10 +68,12 @@ def make_clock(fake_now: datetime | None = None) -> Callable[[], datetime]:
 def build_channels(app: App) -> list[BaseChannel]:
     """The console, and Telegram, WeCom, the Official Account and SMS where configured."""
     from bot.delivery.channels import ChannelLimits, ConsoleChannel, PtbChannel
+    from bot.transports.console import ConsoleScreens
     from bot.transports.wechat import mp, work
 
     rate = app.settings.send_rate
-    channels: list[BaseChannel] = [ConsoleChannel()]
+    # The console's messages name their recipient and number their buttons on the recipient's screen.
+    channels: list[BaseChannel] = [ConsoleChannel(screens=ConsoleScreens(app.uow, make_clock(app.settings.fake_now)))]
     if app.settings.telegram_token:
         channels.append(PtbChannel(app.settings.telegram_token, app.settings.telegram_api_base_url,
                                    limits=ChannelLimits(global_count=rate)))

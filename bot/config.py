@@ -163,7 +163,7 @@ class Settings:
             webhook_url=e.get("WEBHOOK_URL") or None,
             webhook_secret=e.get("WEBHOOK_SECRET") or None,
             webhook_listen=e.get("WEBHOOK_LISTEN") or "127.0.0.1:8080",
-            retention_days=int(e.get("XUNZHEN_RETENTION_DAYS") or 365),
+            retention_days=_count(e, "XUNZHEN_RETENTION_DAYS", 365),
             **{k.lower(): e.get(k) or None for k in WECHAT_KEYS},
             wecom_api_base_url=(e.get("WECOM_API_BASE_URL") or "https://qyapi.weixin.qq.com").rstrip("/"),
             wechat_api_base_url=(e.get("WECHAT_API_BASE_URL") or "https://api.weixin.qq.com").rstrip("/"),
@@ -249,7 +249,10 @@ class Settings:
             try:
                 return FieldCipher.from_text(self.secret_key_file.read_text())
             except OSError as e:
-                raise SystemExit(f"无法读取 XUNZHEN_SECRET_KEY_FILE {self.secret_key_file}: {e.strerror}") from None
+                path = self.secret_key_file
+                raise SystemExit(f"无法读取 XUNZHEN_SECRET_KEY_FILE {path}（{e.strerror}），请检查路径和权限 / "
+                                 f"cannot read XUNZHEN_SECRET_KEY_FILE {path} ({e.strerror}): check the path and its "
+                                 "permissions") from None
         if not self.database_url.startswith("sqlite"):
             raise SystemExit("XUNZHEN_SECRET_KEY 或 XUNZHEN_SECRET_KEY_FILE 未设置 / XUNZHEN_SECRET_KEY (or "
                              "XUNZHEN_SECRET_KEY_FILE) must be set when using PostgreSQL")
@@ -283,7 +286,9 @@ def _count(e: Mapping[str, str], name: str, default: int = 0) -> int:
     """A non-negative whole number from the environment (``default`` if unset); a clear message if it is not."""
     raw = (e.get(name) or str(default)).strip()
     if not raw.isdigit():
-        raise SystemExit(f"{name} 应为非负整数，而不是 {raw!r}")
+        raise SystemExit(f"{name} 应为非负整数（如 {default}），而不是 {raw!r}，请改正或删去这个设置 / "
+                         f"{name} must be a whole number of 0 or more (e.g. {default}), not {raw!r}: correct it or "
+                         "leave it unset")
     return int(raw)
 
 
@@ -297,7 +302,9 @@ def _seconds(e: Mapping[str, str], name: str, default: float) -> float:
     except ValueError:
         value = -1.0
     if not value > 0:
-        raise SystemExit(f"{name} 应为正的秒数，而不是 {raw!r}")
+        raise SystemExit(f"{name} 应为正的秒数（如 {default:g}），而不是 {raw!r}，请改正或删去这个设置 / "
+                         f"{name} must be a number of seconds above 0 (e.g. {default:g}), not {raw!r}: correct it or "
+                         "leave it unset")
     return value
 
 
@@ -309,14 +316,16 @@ def _parsed(e: Mapping[str, str], name: str, parse: Callable[[str], T]) -> T | N
     try:
         return parse(raw)
     except ValueError as err:
-        raise SystemExit(f"{name} 无法解析 / cannot be read: {raw!r} ({err})") from None
+        raise SystemExit(f"{name} 无法解析：{raw!r}（{err}），写法见 README 的配置一节 / {name} cannot be read: "
+                         f"{raw!r} ({err}); the README's Configuration section shows how to write it") from None
 
 
 def _roles(raw: str) -> frozenset[str]:
     """``XUNZHEN_WORKER_ROLES``: ``scheduler``, ``sender`` or both (the default)."""
     roles = frozenset(r.strip() for r in raw.split(",") if r.strip()) or WORKER_ROLES
     if not roles <= WORKER_ROLES:
-        raise SystemExit(f"XUNZHEN_WORKER_ROLES 只能是 scheduler、sender，而不是 {raw!r}")
+        raise SystemExit(f"XUNZHEN_WORKER_ROLES 只能是 scheduler、sender 或两者（用逗号分开），而不是 {raw!r} / "
+                         f"XUNZHEN_WORKER_ROLES must be scheduler, sender or both (comma-separated), not {raw!r}")
     return roles
 
 
@@ -326,5 +335,6 @@ def _on_off(e: Mapping[str, str], name: str) -> bool | None:
     if not raw:
         return None
     if raw not in _TRUE | _FALSE:
-        raise SystemExit(f"{name} must be on or off, not {e.get(name)!r}")
+        raise SystemExit(f"{name} 应为 on 或 off，而不是 {e.get(name)!r} / {name} must be on or off, not "
+                         f"{e.get(name)!r}")
     return raw in _TRUE

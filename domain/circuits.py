@@ -100,3 +100,8 @@ class Circuit:
 def month_day(d: date) -> str:
     """A date as every message writes it: "1月5日" (never "01月05日")."""
     return f"{d.month}月{d.day}日"
+
+
+def year_month_day(d: date) -> str:
+    """A date with its year, written the same way: "2026年1月5日"."""
+    return f"{d.year}年{month_day(d)}"

@@ -2,24 +2,32 @@
 
 Everything here is computed from what the service already records; storage hands in plain facts.
 
-Definitions (what each figure counts), so a clerk can check them by hand:
+Definitions (what each figure counts), so a clerk can check them by hand; the targets are seed 003's words
+[003 §一, §三(二)], and ``handlers.texts_ledgers.TARGET_DEFINITIONS`` writes each next to its figure in the workbook:
 
 * A circuit is **held** if it is not cancelled and its day is on or before the report's "as of" day. A
   physician **attended** a held circuit unless an absence is recorded for them on it.
-* **Days / half-days served**: distinct days / (day, half-day) a physician attended, per supported unit
-  (the township of the visited place, or the county for a county-level visit).
-* **Patients seen (诊疗人次)**: served orders (attributed to the assigned expert) plus the head counts of
-  home visits and special-population consultations recorded as circuit work.
-* **Special-population consultations**: served orders of residents in a special population plus the
-  ``special_consult`` work counts. **Home visits**: ``home_visit`` work counts.
-* **Lectures (场次)**: one per ``lecture`` work record; **training person-times (人次)**: the head counts of
-  ``training`` work records.
-* **Physicians sent down**: distinct physicians of intermediate title or above from a supporting hospital
-  who attended at least one circuit; **city share**: those from city hospitals (市属医院), in per cent.
-* **Person-visits (人次)**: distinct (physician of a supporting hospital, day) attended at township or village
-  level.
-* **Tertiary → county**: distinct (physician, day) attended by city or provincial hospitals at county level.
+* **Sent down (医师下基层)**: a physician of a county-level or higher hospital (county general, city or provincial
+  hospital) attending a held circuit at a township health center or community health center, i.e. at a
+  township-level place ("进入……乡镇卫生院、社区卫生服务中心进行医疗帮扶"). Not sent down: a city or provincial expert
+  at a county hospital (对口帮扶, its own figure), the mobile hospital in a village (its own figure), a township
+  doctor's village round, a hospital doctor's village visit.
+* **Physicians sent down (146)**: distinct physicians of intermediate title or above (中级及以上) sent down at least
+  once; **city share (30 %)**: those of city hospitals (市属医院), in per cent of them.
+* **Person-visits (1606 人次)**: distinct (physician counted above, day) sent down.
+* **Lectures (场次), training (人次), patients (诊疗人次), special-population consultations, home visits**: the work of
+  the same activity, recorded on circuits at township-level places by hospital physicians (or an order served
+  there without a named expert). Patients: served orders plus the head counts of home visits and special-population
+  consultations; special-population consultations: served orders of residents in a special population plus the
+  ``special_consult`` counts; home visits: ``home_visit`` counts; lectures: one per ``lecture`` record (the chat
+  asks an expert for the number of lectures and writes one record each); training: ``training`` head counts.
+* **Tertiary → county (20 人次)**: distinct (physician of a city or provincial hospital, day) attended at a
+  county-level place.
 * **Mobile hospital**: quarters (of the year so far) with at least one held mobile circuit.
+* **Work ledger rows** (per physician, unit and month; per circuit) list every held circuit, whatever it counts for.
+* **Rules**: the day a month at the supported unit [003 §二(一)] is owed by physicians sent down (any title) and
+  counted at township-level places; a key physician's 30 days a year [003 §二(三)] count days at township and village
+  places (the grassroots, the mobile hospital included); absences and the mobile hospital as below.
 
 Progress runs from 1 January to the "as of" day; the projected completion date assumes the pace so far
 (actual ÷ days elapsed) continues.
@@ -30,7 +38,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 from enum import StrEnum
@@ -41,6 +49,7 @@ from domain.places import Institution, InstitutionKind, Place, PlaceLevel
 from domain.support import SupportNetwork
 
 ONE_DAY = timedelta(days=1)
+TERTIARY = frozenset({InstitutionKind.CITY_HOSPITAL, InstitutionKind.PROVINCIAL_HOSPITAL})  # 三级医院
 
 
 # --- periods ----------------------------------------------------------------------------------------------
@@ -399,6 +408,12 @@ def held(c: CircuitFact, as_of: date) -> bool:
     return c.status != "cancelled" and c.day <= as_of
 
 
+def sent_down(circuit_level: str, place_level: PlaceLevel | None) -> bool:
+    """A circuit at a township health center or community health center (a township-level place), where the
+    physicians of 医师下基层 are counted [003 §一]; the mobile hospital is its own project."""
+    return circuit_level != "mobile" and place_level is PlaceLevel.TOWNSHIP
+
+
 def is_dispatched(staff: StaffFact | None, kinds: Mapping[str, InstitutionKind]) -> bool:
     """A physician of a supporting hospital (county, city or provincial)."""
     kind = kinds.get(staff.institution_code) if staff else None
@@ -463,8 +478,16 @@ class Ledger:
 
     # -- targets
 
+    def sent_down(self, c: CircuitFact) -> bool:
+        """True if physicians attending ``c`` are sent down (医师下基层), see :func:`sent_down`."""
+        return sent_down(c.level, self.inp.place_levels.get(c.place_code))
+
+    def at_grassroots(self, c: CircuitFact) -> bool:
+        """A circuit at a township or village place (基层), the mobile hospital's included."""
+        return self.inp.place_levels.get(c.place_code) in (PlaceLevel.TOWNSHIP, PlaceLevel.VILLAGE)
+
     def actuals(self, upto: date | None = None) -> Actuals:
-        """The year's figures from 1 January to ``upto`` (default: as of)."""
+        """The year's figures from 1 January to ``upto`` (default: as of), as seed 003 defines them."""
         upto = min(upto or self.as_of, self.as_of)
         a = Actuals()
         physicians: set[int] = set()
@@ -477,27 +500,25 @@ class Ledger:
         for c in self.circuits:
             if c.day > upto or c.day.year != self.inp.period.first.year:
                 continue
-            hospital_kind = kinds.get(c.hospital_code)
-            level = levels.get(c.place_code)
             if c.level == "mobile":
                 quarters.add(quarter_of(c.day))
+            sent_down = self.sent_down(c)
             for sid in c.attended_by():
                 st = staff.get(sid)
                 if st is None or not is_dispatched(st, kinds):
                     continue  # township staff on village rounds are not physicians sent down
-                if st.intermediate_or_above:
+                kind = kinds.get(st.institution_code)
+                if sent_down and st.intermediate_or_above:
                     physicians.add(sid)
-                    if kinds.get(st.institution_code) is InstitutionKind.CITY_HOSPITAL:
-                        city.add(sid)
-                if level in (PlaceLevel.TOWNSHIP, PlaceLevel.VILLAGE):
                     grassroots.add((sid, c.day))
-                elif level is PlaceLevel.COUNTY and hospital_kind in (
-                    InstitutionKind.CITY_HOSPITAL,
-                    InstitutionKind.PROVINCIAL_HOSPITAL,
-                ):
+                    if kind is InstitutionKind.CITY_HOSPITAL:
+                        city.add(sid)
+                elif levels.get(c.place_code) is PlaceLevel.COUNTY and kind in TERTIARY:
                     tertiary.add((sid, c.day))
-            if c.id in self.circuit_total:
-                total.add(self.circuit_total[c.id])
+            if sent_down:
+                for who, tally in self.by_circuit.get(c.id, {}).items():
+                    if who is None or is_dispatched(staff.get(who), kinds):
+                        total.add(tally)
         a.physicians = len(physicians)
         a.city_share_pct = round(100 * len(city) / len(physicians), 1) if physicians else 0
         a.person_visits = len(grassroots)
@@ -527,10 +548,14 @@ class Ledger:
 
     # -- rules
 
-    def days_at_units(self) -> dict[int, dict[date, set[date]]]:
-        """Per dispatched physician: month -> days attended at supported units, over the year so far."""
+    def days_at_units(self, where: Callable[[CircuitFact], bool] | None = None) -> dict[int, dict[date, set[date]]]:
+        """Per dispatched physician: month -> days attended over the year so far (at circuits ``where`` allows;
+        default: sent down, at township health centers and community health centers)."""
+        where = where or self.sent_down
         out: dict[int, dict[date, set[date]]] = defaultdict(lambda: defaultdict(set))
         for c in self.circuits:
+            if not where(c):
+                continue
             for sid in c.attended_by():
                 if is_dispatched(self.inp.staff.get(sid), self.inp.institution_kinds):
                     out[sid][c.day.replace(day=1)].add(c.day)
@@ -541,17 +566,19 @@ class Ledger:
         inp, period = self.inp, self.inp.period
         out: list[Violation] = []
         kinds = inp.institution_kinds
+        # 下基层支援医师: hospital physicians planned at a township health center or community center this year.
         dispatched = {
             sid
             for c in inp.circuits
-            if c.status != "cancelled" and c.day.year == period.first.year
+            if c.status != "cancelled" and c.day.year == period.first.year and self.sent_down(c)
             for sid in c.expert_ids
             if is_dispatched(inp.staff.get(sid), kinds)
         }
         first_month: dict[int, date] = {}
         for c in sorted(inp.circuits, key=lambda c: c.day):
-            for sid in c.expert_ids:
-                first_month.setdefault(sid, c.day.replace(day=1))
+            if self.sent_down(c):
+                for sid in c.expert_ids:
+                    first_month.setdefault(sid, c.day.replace(day=1))
         days = self.days_at_units()
         # 1. ≥ 1 day a month at the supported unit, for every month of the period that has ended.
         for sid in sorted(dispatched, key=lambda s: inp.staff[s].code):
@@ -564,9 +591,10 @@ class Ledger:
                             RuleKey.MONTHLY_DAY, sid, None, month, f"{month.year}年{month.month}月在受援单位工作0天"
                         )
                     )
-        # 2. key physicians ≥ 30 days a year at the grassroots.
+        # 2. key physicians ≥ 30 days a year at the grassroots (township and village places).
+        grassroots = self.days_at_units(self.at_grassroots)
         for sid in sorted(inp.key_physicians & set(inp.staff), key=lambda s: inp.staff[s].code):
-            total = sum(len(d) for d in days.get(sid, {}).values())
+            total = sum(len(d) for d in grassroots.get(sid, {}).values())
             if total >= KEY_PHYSICIAN_DAYS:
                 continue
             if self.as_of >= period.year_last:

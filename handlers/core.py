@@ -194,6 +194,11 @@ def without_edits(outs: Sequence[Outbound], is_edit: Callable[[Outbound], bool] 
 _TRAILING = "。.!！ \n"
 
 
+def has_chinese(text: str) -> bool:
+    """True if the text holds a Chinese character (CJK unified ideographs)."""
+    return any("\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" for ch in text)
+
+
 def has_meaning(text: str) -> bool:
     """True if the text holds at least one letter or CJK character (not only emoji, digits or punctuation)."""
     return any(unicodedata.category(ch).startswith("L") for ch in text)
@@ -737,7 +742,9 @@ class Conversation:
         if fn is not None:
             fn(ctx, text)
             return
-        ctx.reply(t("free_text_unexpected"))
+        # Someone who writes in letters and no Chinese ("hello", "help") may not read it either: in English too.
+        latin = any(ch.isascii() and ch.isalpha() for ch in text) and not has_chinese(text)
+        ctx.reply(t("free_text_unexpected") + ("\n" + t("free_text_unexpected.en") if latin else ""))
 
     def _answer(self, ctx: Ctx, text: str) -> bool:
         """A bare reply to the choices last put to this person: press the choice it picks, or explain why a reply

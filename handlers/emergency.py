@@ -96,17 +96,37 @@ def _phones(j: Jurisdiction, codes: list[str]) -> str:
     return "；".join(out)
 
 
-def _message(uow: UnitOfWork, j: Jurisdiction, a: EmergencyAlert, doctor: str, header: str = "") -> str:
+def _callback(j: Jurisdiction, a: EmergencyAlert, doctor: Staff | None) -> str:
+    """The number to call back: the doctor's own, else their post's (named), else what to do without one."""
+    if not a.callback_phone:
+        return t("em.no_phone")
+    if doctor is not None and doctor.phone == a.callback_phone:
+        return a.callback_phone
+    return f"{a.callback_phone}（{_name(j, a.post_code)}）"
+
+
+def _message(uow: UnitOfWork, j: Jurisdiction, a: EmergencyAlert, doctor: Staff | None,
+             header: str = "") -> str:
     place = uow.reference.place(a.village_code)
     return header + t(
         "em.alert",
         resident=a.resident_name or "（未填写）",
         village=place.name if place else a.village_code,
         post=_name(j, a.post_code),
-        doctor=doctor,
-        phone=a.callback_phone or t("em.no_phone"),
+        doctor=doctor.name if doctor else "",
+        phone=_callback(j, a, doctor),
         reasons=a.reasons,
     )
+
+
+def _numbers(j: Jurisdiction, staff: list[Staff], codes: list[str]) -> str:
+    """"13900001005（曾丽芳）、0598-6600112（雪峰镇卫生院）": people's own phones, then their institutions'."""
+    out = [f"{st.phone}（{st.name}）" for st in staff if st.phone]
+    for code in dict.fromkeys(codes):
+        inst = j.institutions.get(code)
+        if inst is not None and inst.phone:
+            out.append(f"{inst.phone}（{inst.name}）")
+    return "、".join(out)
 
 
 def _buttons_json(uow: UnitOfWork, account_id: int, alert_id: int, now: datetime) -> str:
@@ -154,9 +174,10 @@ def raise_alert(ctx: Ctx, doctor: Staff, post: str, village: str, reasons: str, 
     draft = ctx.acc.draft
     rid = resident_id if resident_id is not None else draft.get("rid")
     name = resident_name if resident_name is not None else str(draft.get("name") or "")
+    post_inst = j.institutions.get(post)
     alert = EmergencyAlert(
         post_code=post, village_code=village, filed_by_staff_id=doctor.id, resident_name=name,
-        reasons=reasons, callback_phone=doctor.phone, created_at=ctx.now,
+        reasons=reasons, callback_phone=doctor.phone or (post_inst.phone if post_inst else None), created_at=ctx.now,
         resident_id=rid if isinstance(rid, int) else None,
     )
     centers = township_centers(j, post, day)
@@ -170,14 +191,15 @@ def raise_alert(ctx: Ctx, doctor: Staff, post: str, village: str, reasons: str, 
     ctx.uow.alerts.add(alert)
     assert alert.id is not None
     if found:
-        _queue(ctx.uow, alert, alert.level, found, _message(ctx.uow, j, alert, doctor.name), ctx.now)
+        _queue(ctx.uow, alert, alert.level, found, _message(ctx.uow, j, alert, doctor), ctx.now)
     # The audit names who was alerted and why, never the villager's words or name.
     ctx.audit("emergency_alert", "emergency_alert", str(alert.id),
               detail={"level": alert.level.value, "staff": [tg.staff.id for tg in found], "reasons": reasons})
-    if alert.level is AlertLevel.TOWNSHIP:
-        return t("em.notified", who=_who(j, found))
-    if alert.level is AlertLevel.HOSPITAL:
-        return t("em.notified_hospital", who=_who(j, found))
+    if found:
+        # The doctor may not wait for a call back: the numbers of whoever was alerted, and of their institutions.
+        numbers = _numbers(j, [tg.staff for tg in found], [tg.staff.institution_code for tg in found])
+        key = "em.notified" if alert.level is AlertLevel.TOWNSHIP else "em.notified_hospital"
+        return t(key, who=_who(j, found)) + (t("em.call", numbers=numbers) if numbers else "")
     if not centers:
         return t("em.nobody_no_phone", institution=t("em.center_unknown"))
     with_phone = [c for c in centers if (inst := j.institutions.get(c)) is not None and inst.phone]
@@ -208,10 +230,14 @@ def acknowledge(ctx: Ctx, payload: dict) -> None:
         return
     ctx.audit("emergency_ack", "emergency_alert", str(alert.id), detail={"level": alert.level.value})
     doctor = ctx.services.reference.staff(ctx.uow, alert.filed_by_staff_id)
-    ctx.reply(t("em.acked", doctor=doctor.name if doctor else "",
-                phone=alert.callback_phone or t("em.no_phone")))
+    if alert.callback_phone:
+        ctx.reply(t("em.acked", doctor=doctor.name if doctor else "", phone=_callback(j, alert, doctor)))
+    else:
+        ctx.reply(t("em.acked_no_phone", doctor=doctor.name if doctor else ""))
+    numbers = _numbers(j, [st], [st.institution_code])
     _tell_doctor(ctx.uow, alert, "ack", t("em.acknowledged", institution=_name(j, st.institution_code),
-                                           name=st.name, resident=alert.resident_name), ctx.now)
+                                           name=st.name, resident=alert.resident_name)
+                 + (t("em.call_back", numbers=numbers) if numbers else ""), ctx.now)
 
 
 @dataclass(slots=True)
@@ -264,7 +290,7 @@ def _escalate(uow: UnitOfWork, j: Jurisdiction, alert_id: int, now: datetime) ->
     n = 0
     if found:
         header = t("em.alert_escalated", centers="、".join(_name(j, c) for c in centers), minutes=MINUTES)
-        _queue(uow, a, AlertLevel.HOSPITAL, found, _message(uow, j, a, doctor.name if doctor else "", header), now)
+        _queue(uow, a, AlertLevel.HOSPITAL, found, _message(uow, j, a, doctor, header), now)
         uow.alerts.set_level(a.id, AlertLevel.HOSPITAL, a.alerted + _alerted(found, AlertLevel.HOSPITAL))
         n = sum(len(tg.accounts) for tg in found)
         text = t("em.escalated", resident=a.resident_name, minutes=MINUTES, who=_who(j, found))

@@ -16,6 +16,9 @@ from handlers.texts import t
 router = Router()
 EX = Role.EXPERT
 WORK_KINDS = ("lecture", "training", "home_visit", "special_consult")
+SESSION_KINDS = ("lecture", "training")  # counted in 场次 and in people; the others in 人次 only
+MAX_SESSIONS = 10  # lectures or trainings in one half-day visit
+MAX_PEOPLE = 9999
 MAX_CIRCUITS = 5
 
 
@@ -93,7 +96,7 @@ def outcome(ctx: Ctx, text: str) -> None:
     oid = int(str(ctx.acc.draft.get("id")))
     ctx.uow.chat.record_outcome(oid, text.strip()[:500], st.id, ctx.now)
     ctx.acc.clear()
-    ctx.reply(t("circuits.work_saved", kind="诊疗结果", count="✓"))
+    ctx.reply(t("circuits.outcome_noted"))
 
 
 @router.button("ex.outcome_skip")
@@ -132,26 +135,62 @@ def choose_work(ctx: Ctx, payload: dict) -> None:
 
 @router.button("ex.work_kind")
 def work_kind(ctx: Ctx, payload: dict) -> None:
-    """Ask the head count for that kind of work."""
+    """Ask the first figure of that kind of work: how many lectures or trainings; how many people otherwise."""
     c = _held_circuit(ctx, payload.get("circuit"))
     kind = str(payload.get("kind"))
     if kind not in WORK_KINDS:
         return
-    ctx.acc.start("ex.work_count", ctx.now, circuit=c.id, kind=kind)
-    ctx.reply(t("circuits.ask_count", kind=t(f"work.{kind}")))
+    if kind in SESSION_KINDS:
+        ctx.acc.start("ex.work_sessions", ctx.now, circuit=c.id, kind=kind)
+        ctx.reply(t(f"work.ask_sessions.{kind}", most=MAX_SESSIONS))
+    else:
+        ctx.acc.start("ex.work_count", ctx.now, circuit=c.id, kind=kind)
+        ctx.reply(t(f"work.ask_people.{kind}"))
+
+
+def _number(text: str) -> int | None:
+    """A whole number typed in half- or full-width digits, else None."""
+    digits = text.strip().translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    return int(digits) if digits.isascii() and digits.isdigit() else None
+
+
+@router.step("ex.work_sessions")
+def work_sessions(ctx: Ctx, text: str) -> None:
+    """How many lectures (or trainings) this visit held; then how many people came to them."""
+    kind = str(ctx.acc.draft.get("kind"))
+    n = _number(text)
+    if n is not None and n > MAX_SESSIONS:
+        # Most likely the audience typed one question early: say so rather than record 35 lectures.
+        ctx.reply(t("work.too_many_sessions", kind=t(f"work.{kind}"), n=n, most=MAX_SESSIONS,
+                    people=t(f"work.people.{kind}")))
+        return
+    if n is None or n < 1:
+        ctx.reply(t("work.sessions_invalid", most=MAX_SESSIONS))
+        return
+    ctx.acc.advance("ex.work_count", ctx.now, sessions=n)
+    ctx.reply(t(f"work.ask_people.{kind}", sessions=n))
 
 
 @router.step("ex.work_count")
 def work_count(ctx: Ctx, text: str) -> None:
-    """Record the work with its count."""
-    digits = text.strip().translate(str.maketrans("０１２３４５６７８９", "0123456789"))
-    if not (digits.isascii() and digits.isdigit()) or not 1 <= int(digits) <= 999:
-        ctx.reply(t("circuits.count_invalid"))
+    """Record the work: one record per lecture or training (their people shared out), one for the others."""
+    n = _number(text)
+    if n is None or not 1 <= n <= MAX_PEOPLE:
+        ctx.reply(t("circuits.count_invalid", most=MAX_PEOPLE))
         return
     c = _held_circuit(ctx, ctx.acc.draft.get("circuit"))
     st, _ = acting_staff(ctx)
     assert c.id is not None and st.id is not None
     kind = str(ctx.acc.draft.get("kind"))
-    ctx.uow.chat.record_work(c.id, kind, int(digits), None, st.id, ctx.now)
+    sessions = ctx.acc.draft.get("sessions")
+    if kind in SESSION_KINDS and isinstance(sessions, int):
+        # The ledgers count a lecture or training per record and its people by their sum.
+        base, extra = divmod(n, sessions)
+        for i in range(sessions):
+            ctx.uow.chat.record_work(c.id, kind, base + (i < extra), None, st.id, ctx.now)
+        saved = t(f"work.saved.{kind}", sessions=sessions, people=n)
+    else:
+        ctx.uow.chat.record_work(c.id, kind, n, None, st.id, ctx.now)
+        saved = t(f"work.saved.{kind}", people=n)
     ctx.acc.clear()
-    ctx.reply(t("circuits.work_saved", kind=t(f"work.{kind}"), count=int(digits)))
+    ctx.reply(saved)

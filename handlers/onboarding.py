@@ -5,13 +5,13 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from domain.circuits import month_day
+from domain.circuits import year_month_day
 from domain.errors import DomainError, PermissionDenied
 from domain.places import Place, PlaceLevel
-from domain.staff import Role, Staff, TitleLevel
+from domain.staff import ROLE_ORDER, Role, Staff, TitleLevel
 from handlers import prompts, texts_links  # noqa: F401  (texts_links registers the texts)
 from handlers.common import village_label
-from handlers.core import ROLE_PREFERENCE, Button, Ctx, Router
+from handlers.core import CHINA, ROLE_PREFERENCE, Button, Ctx, Router
 from handlers.links import link_resident, request_forget
 from handlers.prompts import Asked
 from handlers.texts import t
@@ -50,15 +50,28 @@ def invite_hash(uow: UnitOfWork, code: str) -> str:
 
 
 def create_invite(uow: UnitOfWork, role: Role, institution_code: str, staff_code: str | None, now: datetime) -> str:
-    """Create a one-time invite and return its code (shown once; only its hash is stored)."""
+    """Create a one-time invite and return its code (shown once; only its hash is stored).
+
+    With ``staff_code`` the invite binds that person, so it must be for their institution and one of their roles:
+    anything else is refused (``DomainError``) rather than quietly binding them as someone else."""
+    inst = uow.reference.institution(institution_code)
+    if inst is None:
+        raise DomainError("invite.unknown_institution", code=institution_code)
     staff_id = None
     if staff_code:
         st = uow.staff.by_code(staff_code)
         if st is None:
-            raise ValueError(f"unknown staff code {staff_code}")
+            raise DomainError("staff.unknown", code=staff_code)
+        if st.institution_code != institution_code:
+            home = uow.reference.institution(st.institution_code)
+            raise DomainError("invite.staff_elsewhere", name=st.name, staff=st.code, code=institution_code,
+                              home=home.name if home else st.institution_code, home_code=st.institution_code)
+        if role not in st.roles:
+            held = [r for r in ROLE_ORDER if r in st.roles]
+            raise DomainError("invite.staff_lacks_role", name=st.name, staff=st.code, role=role.value,
+                              roles="、".join(f"{role_name(r)}（{r.value}）" for r in held) or "无",
+                              role_keys=", ".join(r.value for r in held) or "none")
         staff_id = st.id
-    if uow.reference.institution(institution_code) is None:
-        raise ValueError(f"unknown institution {institution_code}")
     code = new_invite_code()
     uow.chat.add_invite(invite_hash(uow, code), role, institution_code, staff_id, now, now + INVITE_TTL)
     return code
@@ -406,7 +419,7 @@ def mydata(ctx: Ctx, arg: str) -> None:
     lines = [
         t("mydata.header"),
         t("mydata.account", platform=ctx.acc.platform,
-          created=f"{ctx.acc.created_at.year}年{month_day(ctx.acc.created_at)}"),
+          created=year_month_day(ctx.acc.created_at.astimezone(CHINA).date())),
     ]
     subs = ctx.uow.chat.subscriptions(ctx.acc.id or 0)
     if subs:

@@ -16,7 +16,7 @@ TEXTS: dict[str, str] = {
     "welcome.back": "欢迎回来，{name}。当前身份：{role}。发送 /help 查看可用命令。",
     "help.anonymous": (
         "可用命令：\n/start 选择村庄，订阅坐诊预告\n/unsubscribe 取消订阅\n/mydata 查看我的信息\n"
-        "/forget 撤回同意并删除我的信息\n/cancel 取消当前操作"
+        "/forget 撤回同意并删除我的信息\n/rate 为已完成的诊疗打分（村医给过您关联链接的居民）\n/cancel 取消当前操作"
     ),
     "help.village_doctor": (
         "村医可用命令：\n/new 登记一条需求订单（也可以直接发一句话，如：邱瑞鹏 男 1956 胸闷气短两周）\n"
@@ -51,6 +51,10 @@ TEXTS: dict[str, str] = {
     "need_binding": "请先绑定身份：发送 /start 邀请码（邀请码由管理员提供）。",
     "press_button": "请点上面的按钮选择；如需重新开始，发送 /cancel。",
     "free_text_unexpected": "收到。如需办理业务，请发送 /help 查看可用命令。",
+    "free_text_unexpected.en": (
+        "This is Xunzhen, the circuit clinic service of Sanming (in Chinese). Residents: send /start to choose your "
+        "village and hear when doctors visit it. Staff: send /start and your invite code. Send /help for the commands."
+    ),
     "flood": "您发送得太快了，请稍等几秒再发。",
     "busy": "系统繁忙，请稍后再试。您的操作没有保存，可以稍后重新发送。",
     "private_only": "请私聊我（为保护个人信息，群聊中不办理任何业务，也不显示任何居民信息）。",
@@ -62,6 +66,15 @@ TEXTS: dict[str, str] = {
     "voice.ok": "对，就是这样",
     "voice.no_text": "收到语音，但没有拿到语音转成的文字。请直接打字发送。",
     "button.expired": "这个按钮已失效，请重新发送命令。",
+    # --- the local console (numbers stand for buttons) --------------------------------------------------------
+    "console.press_as": "以 {name} 的身份输入编号即可点按",
+    "console.number_as_text": (
+        "（这一步需要输入内容，「{n}」作为您的回答发出；要点上面的按钮，请先完成或 /cancel 这一步）"
+    ),
+    "console.no_buttons": "屏幕上没有编号为 {n} 的按钮。发送 /help 查看可用命令。",
+    "console.no_such_number": "屏幕上没有编号为 {n} 的按钮；现在可以输入的编号：{numbers}。",
+    "console.resume": "（上次未完成的操作：{step}。请继续回答，或发送 /cancel 放弃。）",
+    "console.left_open": "{name} 上次有未完成的操作（{step}）：发送 /as {name} 回到那里。",
     "button.not_yours": "这个按钮不属于您，操作未执行。",
     "back": "« 返回",
     "prev_page": "« 上一页",
@@ -145,9 +158,14 @@ TEXTS: dict[str, str] = {
         "疑似：{reasons}\n已建议村医立即拨打120。请尽快电话联系村医协助处置，并点下面的按钮确认。"
     ),
     "em.alert_escalated": "【{centers}{minutes}分钟内无人确认，转告贵院】\n",
-    "em.no_phone": "未登记，请通过卫生院联系",
+    "em.no_phone": (
+        "村医和村卫生所都没有登记电话。请点下面的「收到，我来处理」，村医会收到您的姓名和电话并与您联系"
+    ),
+    "em.call": "\n联系电话：{numbers}",
+    "em.call_back": "请等候来电，或直接拨打：{numbers}",
     "em.ack": "收到，我来处理",
     "em.acked": "已确认收到，村医 {doctor} 会得到通知。请尽快回拨：{phone}",
+    "em.acked_no_phone": "已确认收到。村医 {doctor} 没有登记电话，会收到您的姓名和电话并与您联系。",
     "em.acknowledged": "{institution} {name} 已收到急症提醒（{resident}），正在处理。",
     "em.already": "这条急症提醒已由 {institution} {name} 于 {time} 确认收到，无需重复确认。",
     "em.escalated": "急症提醒（{resident}）{minutes}分钟内卫生院无人确认，已上报：{who}",
@@ -270,9 +288,26 @@ TEXTS: dict[str, str] = {
     "work.training": "业务培训",
     "work.home_visit": "送医上门",
     "work.special_consult": "特殊人群诊疗",
-    "circuits.ask_count": "请输入{kind}的人数（或次数）：",
-    "circuits.count_invalid": "请输入 1–999 之间的数字：",
-    "circuits.work_saved": "已记录：{kind} {count}。",
+    "work.ask_sessions.lecture": "这次巡诊开了几场健康讲座？请输入场次（1–{most}）：",
+    "work.ask_sessions.training": "这次巡诊开了几场业务培训？请输入场次（1–{most}）：",
+    "work.ask_people.lecture": "这 {sessions} 场健康讲座一共有多少人听讲？请输入人数：",
+    "work.ask_people.training": "这 {sessions} 场业务培训一共有多少人参加？请输入培训人次：",
+    "work.ask_people.home_visit": "这次巡诊送医上门服务了多少人次？请输入人次：",
+    "work.ask_people.special_consult": (
+        "这次巡诊为特殊人群（老年人、残疾人、孕产妇、儿童、慢病患者）咨询、诊疗了多少人次？请输入人次："
+    ),
+    "work.too_many_sessions": (
+        "一次巡诊最多登记 {most} 场{kind}。如果 {n} 是{people}，请先输入场次（例如 1），下一步再输入{people}："
+    ),
+    "work.people.lecture": "听讲人数",
+    "work.people.training": "培训人次",
+    "work.sessions_invalid": "请输入场次，1–{most} 之间的数字：",
+    "circuits.count_invalid": "请输入 1–{most} 之间的数字：",
+    "work.saved.lecture": "已记录：健康讲座 {sessions} 场，听众 {people} 人。",
+    "work.saved.training": "已记录：业务培训 {sessions} 场，共 {people} 人次。",
+    "work.saved.home_visit": "已记录：送医上门 {people} 人次。",
+    "work.saved.special_consult": "已记录：特殊人群诊疗 {people} 人次。",
+    "circuits.outcome_noted": "已记录诊疗结果。",
     "half_day.am": "上午",
     "half_day.pm": "下午",
     # --- statuses --------------------------------------------------------------------------------------------
@@ -350,6 +385,7 @@ TEXTS.update(
         "step.hs.referral": "上转安排",
         "step.hs.reject": "驳回订单",
         "step.ex.outcome": "记录诊疗结果",
+        "step.ex.work_sessions": "记录其他工作",
         "step.ex.work_count": "记录其他工作",
     }
 )

@@ -77,7 +77,7 @@ TEXTS.update(
         "plan.order.uncovered": "{number} {village} {specialty}{urgent}：排不进——{reason}",
         "plan.order.urgent": "（尽快）",
         "plan.more_orders": "……另有 {count} 个订单",
-        "plan.warn.overdue": "⚠ 频次逾期 {count} 个地点：{places}",
+        "plan.warn.overdue": "⚠ 将逾期 {count} 个地点（按本建议仍赶不上应巡日期）：{places}",
         "plan.warn.short": "⚠ 下沉天数不足 {count} 人：{names}",
         "plan.warn.conflicts": "⚠ 未能解决的冲突 {count} 项：",
         "plan.and_more": "等 {count} 个",
@@ -109,7 +109,9 @@ TEXTS.update(
         "plan.report.coverage": "  订单覆盖：{covered} / {total}（{share}）",
         "plan.report.wait": "  预计等待（自提交起）：平均 {mean} 天，90% 的订单不超过 {p90} 天",
         "plan.report.experts": "  专家使用（建议新增部分）：{days} 人日（{half_days} 个半天）",
-        "plan.report.overdue_count": "  频次逾期地点：{count} 个",
+        "plan.report.overdue_count": (
+            "  将逾期地点：{count} 个（按本建议排完仍赶不上应巡日期；报表和看板的“已逾期”只数应巡日期已过的地点）"
+        ),
         "plan.report.calendar": "【日历】",
         "plan.report.legend": (
             "（数字为当日巡诊场数，含已安排的；* 含圩日巡诊；休 为周末或节假日，! 为周末或节假日仍有巡诊；"
@@ -118,7 +120,7 @@ TEXTS.update(
         "plan.report.off": "休",
         "plan.report.section": "{title}{count} 项",
         "plan.report.none": "{title}无",
-        "plan.report.overdue_title": "【频次逾期】",
+        "plan.report.overdue_title": "【将逾期】",
         "plan.report.short_title": "【下沉天数不足】",
         "plan.report.conflicts_title": "【未能解决的冲突】",
         "plan.report.overdue": "  {place}（{level}，{rule}）应于 {due} 前巡诊：{reason}",

@@ -50,11 +50,15 @@ def test_the_worker_and_dashboard_settings_come_from_the_environment():
         ("XUNZHEN_FAKE_NOW", "yesterday"),
         ("XUNZHEN_DASHBOARD_SECURE_COOKIE", "maybe"),
         ("XUNZHEN_SQLITE_BUSY_MS", "-1"),
+        ("XUNZHEN_RETENTION_DAYS", "a year"),
     ],
 )
 def test_a_bad_value_stops_the_service_with_the_variable_named(name, value):
-    with pytest.raises(SystemExit, match=name):
+    """In Chinese and in English (issue 18: every error a person can cause), never a traceback."""
+    with pytest.raises(SystemExit, match=name) as stopped:
         Settings.from_env({name: value})
+    said = str(stopped.value.code)
+    assert re.search(r"[\u4e00-\u9fff]", said) and len(re.findall(r"\b[a-z]{2,}\b", said)) >= 3, said
 
 
 def test_a_fake_now_without_a_time_zone_is_sanming_time():

@@ -1,11 +1,30 @@
-"""The one app factory every command uses: settings from the environment, quiet logging, a migrated database."""
+"""The one app factory every command uses (settings from the environment, quiet logging, a migrated database), and
+the one way a command is refused: a ``DomainError`` becomes a sentence in Chinese and one in English, exit 2.
+
+A command reads and writes like this, and never catches a refusal itself::
+
+    with unit_of_work() as (app, uow):
+        ...                      # raise DomainError("staff.unknown", code=...) to refuse
+        uow.commit()
+"""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
 from typing import TYPE_CHECKING
 
+from domain.errors import DomainError
+
 if TYPE_CHECKING:
+    import argparse
+
     from bot.bootstrap import App
+    from storage.ports import UnitOfWork
+
+REFUSED = 2  # the exit status of every refusal (argparse uses it for a mistyped command line too)
 
 
 def open_app() -> App:
@@ -19,3 +38,64 @@ def open_app() -> App:
     configure_logging(settings.log_level if settings.log_level != "INFO" else "WARNING",
                       library_debug=settings.library_debug, secrets=settings.secrets())
     return build_app(settings)
+
+
+@contextmanager
+def opened_app() -> Iterator[App]:
+    """The app for one command, closed when the command ends (refused or not)."""
+    app = open_app()
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+@contextmanager
+def unit_of_work() -> Iterator[tuple[App, UnitOfWork]]:
+    """The app and one unit of work: nothing is written unless the command commits; a refusal raised inside
+    rolls everything back and reaches :func:`run_command`, which says it."""
+    with opened_app() as app, app.uow() as uow:
+        yield app, uow
+
+
+def refusal_text(e: DomainError) -> str:
+    """The two lines a person reads for a refusal: Chinese, then English with the key for scripts."""
+    from handlers.texts_cli import refusal
+
+    zh, en = refusal(e.key, **e.params)
+    return f"错误：{zh}\nerror: {en} ({e.key})"
+
+
+def run_command(func: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:
+    """Run one command; every refusal it raises is said the same way, in Chinese and English, with exit 2."""
+    try:
+        return int(func(args) or 0)
+    except DomainError as e:
+        print(refusal_text(e), file=sys.stderr)
+        return REFUSED
+    except OSError as e:  # a path the person typed: missing, a folder, not writable
+        if e.filename is None:
+            raise
+        print(refusal_text(DomainError("cli.file", path=e.filename, reason=e.strerror or type(e).__name__)),
+              file=sys.stderr)
+        return REFUSED
+
+
+def parse_day(text: str | None, option: str) -> date | None:
+    """``YYYY-MM-DD`` typed for ``option`` (None if not given); else a refusal that shows how to write it."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise DomainError("cli.bad_date", option=option, text=text) from None
+
+
+def staff_id(uow: UnitOfWork, code: str | None) -> int | None:
+    """The id of the staff member with ``code`` (None if no code was given); else the refusal naming the code."""
+    if not code:
+        return None
+    st = uow.staff.by_code(code)
+    if st is None or st.id is None:
+        raise DomainError("staff.unknown", code=code)
+    return st.id

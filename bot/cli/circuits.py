@@ -7,7 +7,8 @@ import json
 import sys
 from zoneinfo import ZoneInfo
 
-from bot.cli.app import open_app
+from bot.cli.app import opened_app
+from domain.errors import DomainError
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -38,46 +39,37 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_plan(args: argparse.Namespace) -> int:
     """Show the weeks ahead (or a month): circuits scheduled and proposed; with --accept store the proposal and
     notify. The same use cases as /plan in chat."""
+    from domain.planning import parse_month
+
+    month = parse_month(args.month) if args.month else None
+    if args.outside_support and not (args.hospital and args.admin and args.accept):
+        raise DomainError("plan.outside_support_usage")
+    with opened_app() as app:
+        return _plan(app, args, month)
+
+
+def _plan(app, args: argparse.Namespace, month) -> int:
     from bot.bootstrap import make_clock
     from bot.calendar_cn import ChineseCalendar
     from bot.cli.progress import Progress
     from domain.circuits import month_day
-    from domain.errors import DomainError
-    from domain.planning import parse_month
     from domain.staff import Role
     from handlers.plan_text import plan_report
     from handlers.services import queue
     from handlers.services.planning import accept_plan, propose, read_plan
-    from handlers.texts_circuits import t
 
-    try:
-        month = parse_month(args.month) if args.month else None
-    except DomainError:
-        print("月份格式应为 YYYY-MM / --month must be YYYY-MM", file=sys.stderr)
-        return 2
-    if args.outside_support and not (args.hospital and args.admin and args.accept):
-        print("--outside-support 只能由管理员（--admin）为指定医院（--hospital）使用，并与 --accept 一起 / "
-              "--outside-support needs --accept, --hospital and --admin", file=sys.stderr)
-        return 2
-    app = open_app()
     now = make_clock(app.settings.fake_now)()
     today = now.astimezone(CHINA).date()
     progress = Progress("读取数据")
     admin = None
     with app.uow() as uow:
         if args.hospital and uow.reference.institution(args.hospital) is None:
-            print(f"未知的机构编码 / unknown institution: {args.hospital}", file=sys.stderr)
-            return 2
+            raise DomainError("institution.unknown", code=args.hospital)
         if args.outside_support:
             admin = uow.staff.by_code(args.admin)
             if admin is None or not admin.active or not admin.has_role(Role.ADMIN):
-                print(f"不是在职的管理员 / not an active administrator: {args.admin}", file=sys.stderr)
-                return 2
-        try:
-            request = read_plan(uow, today, args.hospital, month, progress)
-        except DomainError as e:
-            print(t(e.key, **e.params), file=sys.stderr)
-            return 2
+                raise DomainError("plan.not_admin", code=args.admin)
+        request = read_plan(uow, today, args.hospital, month, progress)
     progress.finish()
     print(f"规划 {month_day(request.first)}至{month_day(request.last)}：{len(request.inputs.orders)} 个待排订单，"
           f"{len(request.inputs.experts)} 名人员 …", file=sys.stderr)
@@ -106,18 +98,23 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Run the scheduler and the sender until SIGTERM."""
     from bot.jobs.worker import run_worker
 
-    return run_worker(open_app())
+    with opened_app() as app:
+        return run_worker(app)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """One announcement sweep; prints what it did as JSON."""
+    with opened_app() as app:
+        return _sweep(app, args)
+
+
+def _sweep(app, args: argparse.Namespace) -> int:
     import asyncio
 
     from bot.bootstrap import build_channels, make_clock
     from bot.delivery.sender import Sender, shared_budget
     from handlers.announcements import Announcer
 
-    app = open_app()
     clock = make_clock(app.settings.fake_now)
     res = Announcer(app.uow, clock, app.settings.worker.reminders, sms=app.settings.sms.provider is not None).sweep()
     out: dict[str, object] = {"reminders_created": res.reminders_created, "fanned_out": res.fanned_out,

@@ -9,8 +9,9 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.cli.app import open_app
+from bot.cli.app import opened_app, unit_of_work
 from bot.demo.run import demo_files, run_demo
+from domain.errors import DomainError
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -47,8 +48,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bot-username", default=None, help="Telegram 机器人用户名，用于生成深链接 / for the deep link")
     p.set_defaults(func=cmd_invite)
 
-    p = sub.add_parser("audit", help="查看某居民数据的访问记录 / who read or changed a resident's data")
-    p.add_argument("--resident", type=int, required=True, help="居民编号 / resident id")
+    p = sub.add_parser(
+        "audit",
+        help="查看某居民数据的访问记录 / who read or changed a resident's data",
+        description="按姓名（同名时加村）或订单号找到居民 / find the resident by name (and village) or by an order "
+        "number, e.g. --resident 邱瑞鹏 --village 城东村（示例）, or --order XZ-20261204-0001",
+    )
+    p.add_argument("--resident", help="居民姓名 / the resident's name")
+    p.add_argument("--village", help="村名或村编码（同名居民时）/ the village's name or code, for a shared name")
+    p.add_argument("--order", help="该居民的任一订单号 / any order number of the resident")
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("purge", help="按保存期限清除已结案订单的自由文本 / retention purge of closed orders' text")
@@ -68,8 +76,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     """Create or upgrade the schema."""
     from storage.db import current_revision
 
-    app = open_app()
-    print(f"数据库已是最新结构 / schema at revision {current_revision(app.engine)}")
+    with opened_app() as app:
+        print(f"数据库已是最新结构 / schema at revision {current_revision(app.engine)}")
     return 0
 
 
@@ -104,7 +112,8 @@ def load_files(app, files: dict[str, bytes], title: str) -> int:
 
 def cmd_seed(args: argparse.Namespace) -> int:
     """Load the Sanming demo data (idempotent: a second run changes nothing)."""
-    return load_files(open_app(), demo_files(), "载入演示数据")
+    with opened_app() as app:
+        return load_files(app, demo_files(), "载入演示数据")
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -112,10 +121,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     files = {}
     for path in args.files:
         if not path.is_file():
-            print(f"找不到文件 / no such file: {path}", file=sys.stderr)
-            return 2
+            raise DomainError("cli.no_such_file", path=str(path))
         files[path.name] = path.read_bytes()
-    return load_files(open_app(), files, "导入")
+    with opened_app() as app:
+        return load_files(app, files, "导入")
 
 
 def summary(app) -> str:
@@ -142,25 +151,31 @@ def summary(app) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Print what is loaded."""
-    print(summary(open_app()))
+    with opened_app() as app:
+        print(summary(app))
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Migrate, load the demo data on first run, and start the configured transports."""
+    with opened_app() as app:
+        with app.uow() as uow:
+            empty = not uow.reference.counts().get("places.city")
+        if empty:
+            print("首次运行：载入三明市演示数据 / first run: loading the Sanming demo data")
+            if load_files(app, demo_files(), "载入演示数据"):
+                return 1
+        print(summary(app))
+        return _serve(app)
+
+
+def _serve(app) -> int:
+    """Run the configured transports with the scheduler and the sender until they stop."""
     import asyncio
 
     from bot import transports
     from bot.bootstrap import build_conversation
 
-    app = open_app()
-    with app.uow() as uow:
-        empty = not uow.reference.counts().get("places.city")
-    if empty:
-        print("首次运行：载入三明市演示数据 / first run: loading the Sanming demo data")
-        if load_files(app, demo_files(), "载入演示数据"):
-            return 1
-    print(summary(app))
     entry_points = [transports.load(name) for name in app.settings.transports]
     conversation = build_conversation(app)
 
@@ -191,8 +206,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         asyncio.run(serve_all())
     except KeyboardInterrupt:
         print("\n再见 / bye")
-    finally:
-        app.close()
     return 0
 
 
@@ -203,13 +216,8 @@ def cmd_invite(args: argparse.Namespace) -> int:
     from domain.staff import Role
     from handlers.onboarding import INVITE_TTL, create_invite
 
-    app = open_app()
-    with app.uow() as uow:
-        try:
-            code = create_invite(uow, Role(args.role), args.institution, args.staff, datetime.now(UTC))
-        except ValueError as e:
-            print(f"无法生成邀请码 / cannot create the invite: {e}", file=sys.stderr)
-            return 2
+    with unit_of_work() as (_app, uow):
+        code = create_invite(uow, Role(args.role), args.institution, args.staff, datetime.now(UTC))
         uow.commit()
     print(
         f"邀请码 / invite code: {code}（{INVITE_TTL.days} 天内有效，只能使用一次 / valid {INVITE_TTL.days} days, once）"
@@ -221,10 +229,14 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    """Print the access audit of one resident."""
+    """Print the access audit of one resident, found by name (and village) or by one of their order numbers."""
     from bot.jobs.privacy import access_report
+    from handlers.services.residents import resident_for_audit
 
-    lines = access_report(open_app(), args.resident)
+    with opened_app() as app:
+        with app.uow() as uow:
+            resident_id = resident_for_audit(uow, args.resident, args.village, args.order)
+        lines = access_report(app, resident_id)
     print("\n".join(lines) if lines else "没有记录 / no events")
     return 0
 
@@ -235,11 +247,12 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
     from bot.jobs.privacy import purge_chat_leftovers, purge_expired_free_text
 
-    app = open_app()
     now = datetime.now(UTC)
-    n = purge_expired_free_text(app, now)
-    buttons, updates = purge_chat_leftovers(app, now)
-    print(f"已清除 {n} 条已结案订单的需求描述（保存期限 {app.settings.retention_days} 天）/ purged {n} orders")
+    with opened_app() as app:
+        n = purge_expired_free_text(app, now)
+        buttons, updates = purge_chat_leftovers(app, now)
+        days = app.settings.retention_days
+    print(f"已清除 {n} 条已结案订单的需求描述（保存期限 {days} 天）/ purged {n} orders")
     print(f"已清除 {buttons} 个过期按钮、{updates} 条过期的消息编号 / purged {buttons} buttons, {updates} update ids")
     return 0
 

@@ -1,24 +1,37 @@
 """The command line: `python -m bot <command>` (alias: `xunzhen`).
 
 Each group of commands lives in its own module exposing ``register(subparsers)``;
-a registered command sets ``func(args) -> int`` as its handler.
+a registered command sets ``func(args) -> int`` as its handler. ``bot.cli.app.run_command`` runs it, so every
+refusal (a ``DomainError``) is said the same way; a mistyped command line is said in both languages too.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import typing
 
 from bot.cli import circuits, core, nlp, posters, reports
+from bot.cli.app import REFUSED, refusal_text, run_command
 from bot.config import opt_in_library_switches
+from domain.errors import DomainError
 
 # Modules that contribute sub-commands, in the order they appear in --help.
 COMMAND_MODULES = (core, nlp, circuits, reports, posters)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with its complaint about a mistyped command line as a refusal in Chinese and English."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        """Print the usage and the refusal, exit 2 (sub-commands use this class too)."""
+        self.print_usage(sys.stderr)
+        self.exit(REFUSED, refusal_text(DomainError("cli.usage", message=message, help=f"{self.prog} --help")) + "\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every module's sub-commands."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m bot",
         description="巡诊 Xunzhen — 订单式巡诊服务 (order-based circuit consultations)",
     )
@@ -41,4 +54,4 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    return int(args.func(args) or 0)
+    return run_command(args.func, args)

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from domain.errors import DomainError
+
 _PROGRESS_EVERY = 2000
 _ROOT = Path(__file__).resolve().parents[2]
 _BLIND_DIR = _ROOT / "tests" / "nlp" / "redflag_blind"
@@ -93,7 +95,7 @@ def _load(model: str | None) -> Any:
     from nlp import load_matcher
 
     if model is not None and not Path(model).is_file():
-        raise SystemExit(f"找不到模型文件：{model}")
+        raise DomainError("nlp.no_model", path=model)
     return load_matcher(model)
 
 
@@ -163,15 +165,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         rows = list(_jsonl_rows(args.from_jsonl))
     if not rows:
-        print("没有可用的训练样本（还没有已确认科目的订单，或文件里没有有效行）。", file=sys.stderr)
-        return 2
+        raise DomainError("nlp.no_examples")
     matcher = load_matcher()
     started = time.perf_counter()
     try:
         model = train(rows, matcher.tokens, progress=lambda i: _progress("分词", i, len(rows)))
     except ValueError as e:
-        print(str(e), file=sys.stderr)
-        return 2
+        raise DomainError("nlp.cannot_train", reason=str(e)) from None
     model.meta["trained_seconds"] = round(time.perf_counter() - started, 1)
     model.save(args.out)
     print(f"已训练 {len(rows)} 条样本、{len(model.classes)} 个科目，模型写入 {args.out}", file=sys.stderr)
@@ -296,12 +296,10 @@ def cmd_reader_train(args: argparse.Namespace) -> int:
     try:
         files, ordinary = reader_training_files(args.cases, args.ordinary)
     except ValueError as e:
-        print(str(e), file=sys.stderr)
-        return 2
+        raise DomainError("nlp.cannot_train", reason=str(e)) from None
     missing = [str(f) for f in [*files, ordinary] if not f.is_file()]
     if missing or not files:
-        print("找不到训练文件：" + ("、".join(missing) or "没有案例集"), file=sys.stderr)
-        return 2
+        raise DomainError("cli.no_such_file", path="、".join(missing) or str(args.cases))
     def read(path: Path) -> list[dict]:
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -326,10 +324,9 @@ def cmd_reader_train(args: argparse.Namespace) -> int:
 
 def cmd_redflags(args: argparse.Namespace) -> int:
     """Score the red-flag detector on a labelled case set and print the figures as JSON."""
-    rows = [json.loads(line) for line in Path(args.file).read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = read_labelled(args.file)
     if not rows:
-        print("案例文件为空。", file=sys.stderr)
-        return 2
+        raise DomainError("nlp.empty_file", path=args.file)
     result = score_redflags(_load(None), rows)
     wrong = result.pop("wrong")
     if args.misses:
@@ -344,10 +341,13 @@ def read_labelled(path: str) -> list[dict]:
     """Rows with ``accepted_codes`` (a ``code`` field is accepted as a one-element list)."""
     rows = []
     with open(path, encoding="utf-8") as fh:
-        for line in fh:
+        for n, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
-            row = json.loads(line)
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                raise DomainError("nlp.bad_json", path=path, line=n) from None
             if "accepted_codes" not in row and isinstance(row.get("code"), str):
                 row["accepted_codes"] = [row["code"]]
             rows.append(row)
@@ -358,8 +358,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """Score the matcher on a labelled JSON Lines file and print the metrics as JSON."""
     rows = read_labelled(args.file)
     if not rows:
-        print("评估文件为空。", file=sys.stderr)
-        return 2
+        raise DomainError("nlp.empty_file", path=args.file)
     result = evaluate(_load(args.model), rows)
     print(json.dumps(result, ensure_ascii=False, indent=1))
     return 0

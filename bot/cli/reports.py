@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.cli.app import open_app
+from bot.cli.app import opened_app, parse_day, staff_id, unit_of_work
+from domain.errors import DomainError
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
@@ -25,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--period", required=True, help="2026-11（月）、2026-Q4（季度）或 2026（年）")
     p.add_argument("--county", help="县（市、区）编码，如 350421；默认全市 / county code (default: the city)")
     p.add_argument("--format", choices=FORMATS, default="xlsx")
-    p.add_argument("--out", type=Path, help="输出文件（csv 为目录）/ output file (a folder for csv)")
+    p.add_argument("--out", type=Path, help="输出文件（csv 为目录；默认写到数据目录下的 reports/）/ output file "
+                   "(a folder for csv; default: reports/ in the data directory)")
     p.add_argument("--charts", type=Path, help="把图表 PNG 写到此目录 / write PNG charts to this folder")
     p.add_argument("--as-of", help="数据截至日期 YYYY-MM-DD（默认今天）/ as-of date (default today)")
     p.set_defaults(func=cmd_report)
@@ -90,19 +92,11 @@ def _now(app: App) -> datetime:
     return make_clock(app.settings.fake_now)()
 
 
-def _say_error(e: Exception) -> int:
-    from domain.errors import DomainError
-
-    key = e.key if isinstance(e, DomainError) else str(e)
-    params = getattr(e, "params", {})
-    print(f"错误 / error: {key} {params if params else ''}".rstrip(), file=sys.stderr)
-    return 2
-
-
-def default_out(period_code: str, county: str | None, fmt: str) -> Path:
-    """``report-2026-11[-350421].xlsx`` (a folder for csv)."""
+def default_out(var_dir: Path, period_code: str, county: str | None, fmt: str) -> Path:
+    """``<data directory>/reports/report-2026-11[-350421].xlsx`` (a folder for csv): never the working directory,
+    which is the code's own folder when run by ``make``."""
     stem = f"report-{period_code}" + (f"-{county}" if county else "")
-    return Path(stem if fmt == "csv" else f"{stem}.{fmt}")
+    return var_dir / "reports" / (stem if fmt == "csv" else f"{stem}.{fmt}")
 
 
 def make_report(
@@ -142,31 +136,19 @@ def make_report(
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """Write the report for a month, quarter or year."""
+    """Write the report for a month, quarter or year; print the path of every file written."""
     from bot.cli.progress import Progress
-    from domain.errors import DomainError
     from domain.ledgers import parse_period
 
-    try:
-        period = parse_period(args.period)
-        as_of = date.fromisoformat(args.as_of) if args.as_of else None
-    except (DomainError, ValueError):
-        print("期间格式应为 2026-11、2026-Q4 或 2026 / --period must be YYYY-MM, YYYY-Qn or YYYY", file=sys.stderr)
-        return 2
-    out = args.out or default_out(period.code, args.county, args.format)
-    app = open_app()
+    period = parse_period(args.period)
+    as_of = parse_day(args.as_of, "--as-of")
     progress = Progress("生成报表 / report")
-    try:
-        with app.uow() as uow:
-            files = make_report(uow, args.period, args.county, args.format, out, _now(app), as_of, args.charts,
-                                progress)
-    except DomainError as e:
-        return _say_error(e)
-    finally:
-        app.close()
+    with unit_of_work() as (app, uow):
+        out = args.out or default_out(app.settings.var_dir, period.code, args.county, args.format)
+        files = make_report(uow, args.period, args.county, args.format, out, _now(app), as_of, args.charts, progress)
     secs = progress.finish()
     for f in files:
-        print(f)
+        print(f.resolve())
     print(f"用时 {secs:.2f} 秒 / done in {secs:.2f}s", file=sys.stderr)
     return 0
 
@@ -181,12 +163,13 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
     host, _, port = args.listen.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
-    app = open_app()
-    secure = secure_cookie_for(host, args.secure_cookie, app.settings.dashboard_secure_cookie)
-    shown = f"[{host}]" if ":" in host else host
-    cookie = "Secure cookie" if secure else "cookie without Secure: loopback/HTTP only"
-    print(f"看板已启动 / dashboard on http://{shown}:{port}/ ({cookie})", file=sys.stderr)
-    try:
+    if not port.isdigit():
+        raise DomainError("cli.bad_listen", text=args.listen)
+    with opened_app() as app:
+        secure = secure_cookie_for(host, args.secure_cookie, app.settings.dashboard_secure_cookie)
+        shown = f"[{host}]" if ":" in host else host
+        cookie = "Secure cookie" if secure else "cookie without Secure: loopback/HTTP only"
+        print(f"看板已启动 / dashboard on http://{shown}:{port}/ ({cookie})", file=sys.stderr)
         web.run_app(
             make_app(DashboardServices(uow=app.uow, clock=make_clock(app.settings.fake_now), secure_cookie=secure,
                                         cipher=app.settings.cipher(),
@@ -195,8 +178,6 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
             port=int(port),
             print=None,
         )
-    finally:
-        app.close()
     return 0
 
 
@@ -208,168 +189,120 @@ def cmd_set_password(args: argparse.Namespace) -> int:
     if sys.stdin.isatty():
         pw = getpass.getpass("新密码 / new password: ")
         if pw != getpass.getpass("再输入一次 / again: "):
-            print("两次输入不一致 / passwords differ", file=sys.stderr)
-            return 2
+            raise DomainError("password.differ")
     else:
         pw = sys.stdin.readline().rstrip("\r\n")
-    if len(pw) < MIN_PASSWORD:
-        print(f"密码至少 {MIN_PASSWORD} 位 / at least {MIN_PASSWORD} characters", file=sys.stderr)
-        return 2
-    app = open_app()
-    try:
-        with app.uow() as uow:
-            st = uow.staff.by_code(args.staff)
-            if st is None or st.id is None:
-                print(f"没有这个人员编码 / unknown staff: {args.staff}", file=sys.stderr)
-                return 2
-            if not may_use_dashboard(st):
-                print("只有管理员和医院审核员可以登录看板 / only admin or hospital_reviewer staff", file=sys.stderr)
-                return 2
-            uow.ledgers.set_password_hash(st.id, hash_password(pw), _now(app))
-            uow.commit()
-    finally:
-        app.close()
+    with unit_of_work() as (app, uow):
+        st = uow.staff.by_code(args.staff)
+        if st is None or st.id is None:
+            raise DomainError("staff.unknown", code=args.staff)
+        if not may_use_dashboard(st):
+            raise DomainError("password.not_allowed", name=st.name, code=st.code)
+        if len(pw) < MIN_PASSWORD:
+            raise DomainError("password.short", min=MIN_PASSWORD)
+        uow.ledgers.set_password_hash(st.id, hash_password(pw), _now(app))
+        uow.commit()
     print(f"已设置 {st.name}（{st.code}）的看板密码 / password set")
     return 0
 
 
-def _staff_id(uow, code: str | None) -> int | None:
-    from domain.errors import DomainError
-
-    if not code:
-        return None
-    st = uow.staff.by_code(code)
-    if st is None:
-        raise DomainError("staff.unknown", code=code)
-    return st.id
-
-
 def cmd_lead_add(args: argparse.Namespace) -> int:
     """Add a problem lead (a 12345 hotline ticket, a complaint or an inspection finding)."""
-    from domain.errors import DomainError
     from domain.ledgers import LeadSource
 
-    app = open_app()
-    try:
-        with app.uow() as uow:
-            order_id = None
-            place = args.place
-            if args.order:
-                o = uow.orders.by_number(args.order)
-                if o is None:
-                    raise DomainError("order.unknown", number=args.order)
-                order_id, place = o.id, place or o.village_code
-            if place and uow.reference.place(place) is None:
-                raise DomainError("place.unknown", code=place)
-            if args.institution and uow.reference.institution(args.institution) is None:
-                raise DomainError("institution.unknown", code=args.institution)
-            lead_id = uow.ledgers.add_lead(
-                LeadSource(args.source),
-                args.summary,
-                now=_now(app),
-                place_code=place,
-                institution_code=args.institution,
-                order_id=order_id,
-                owner_staff_id=_staff_id(uow, args.owner),
-                created_by_staff_id=_staff_id(uow, args.by),
-                hotline_ticket=args.ticket,
-                due=date.fromisoformat(args.due) if args.due else None,
-            )
-            uow.commit()
-    except (DomainError, ValueError) as e:
-        return _say_error(e)
-    finally:
-        app.close()
+    due = parse_day(args.due, "--due")
+    with unit_of_work() as (app, uow):
+        order_id = None
+        place = args.place
+        if args.order:
+            o = uow.orders.by_number(args.order)
+            if o is None:
+                raise DomainError("order.unknown", number=args.order)
+            order_id, place = o.id, place or o.village_code
+        if place and uow.reference.place(place) is None:
+            raise DomainError("place.unknown", code=place)
+        if args.institution and uow.reference.institution(args.institution) is None:
+            raise DomainError("institution.unknown", code=args.institution)
+        lead_id = uow.ledgers.add_lead(
+            LeadSource(args.source),
+            args.summary,
+            now=_now(app),
+            place_code=place,
+            institution_code=args.institution,
+            order_id=order_id,
+            owner_staff_id=staff_id(uow, args.owner),
+            created_by_staff_id=staff_id(uow, args.by),
+            hotline_ticket=args.ticket,
+            due=due,
+        )
+        uow.commit()
     print(f"已登记问题线索 {lead_id} / lead {lead_id} added")
     return 0
 
 
 def cmd_lead_update(args: argparse.Namespace) -> int:
     """Assign, move or resolve a lead."""
-    from domain.errors import DomainError
     from domain.ledgers import LeadStatus
 
-    app = open_app()
-    try:
-        with app.uow() as uow:
-            uow.ledgers.update_lead(
-                args.id,
-                now=_now(app),
-                status=LeadStatus(args.status) if args.status else None,
-                owner_staff_id=_staff_id(uow, args.owner),
-                resolution=args.resolution,
-            )
-            uow.commit()
-    except DomainError as e:
-        return _say_error(e)
-    finally:
-        app.close()
+    with unit_of_work() as (app, uow):
+        uow.ledgers.update_lead(
+            args.id,
+            now=_now(app),
+            status=LeadStatus(args.status) if args.status else None,
+            owner_staff_id=staff_id(uow, args.owner),
+            resolution=args.resolution,
+        )
+        uow.commit()
     print(f"已更新问题线索 {args.id} / lead updated")
     return 0
 
 
 def cmd_absence(args: argparse.Namespace) -> int:
     """Record an expert's absence from a planned circuit."""
-    from domain.errors import DomainError
-
-    app = open_app()
-    try:
-        with app.uow() as uow:
-            sid = _staff_id(uow, args.staff)
-            assert sid is not None
-            uow.ledgers.record_absence(args.circuit, sid, args.reason, None, _now(app))
-            uow.commit()
-    except DomainError as e:
-        from handlers.texts_circuits import TEXTS, t
-
-        if e.key in TEXTS:  # refusals the operator must understand: said in words, with the key for scripts
-            print(f"错误 / error: {t(e.key, **e.params)} ({e.key})", file=sys.stderr)
-            return 2
-        return _say_error(e)
-    finally:
-        app.close()
+    with unit_of_work() as (app, uow):
+        sid = staff_id(uow, args.staff)
+        assert sid is not None
+        uow.ledgers.record_absence(args.circuit, sid, args.reason, None, _now(app))
+        uow.commit()
     print("已登记缺席" + ("（无故）" if not args.reason.strip() else f"：{args.reason.strip()}"))
     return 0
 
 
 def cmd_target(args: argparse.Namespace) -> int:
     """Set yearly targets for a city or county."""
-    from domain.errors import DomainError
+    from domain.places import PlaceLevel
 
-    app = open_app()
-    try:
-        with app.uow() as uow:
-            if uow.reference.place(args.place) is None:
-                raise DomainError("place.unknown", code=args.place)
-            repo = uow.ledgers
-            for item in args.set:
-                key, _, value = item.partition("=")
-                repo.set_target(args.place, args.year, key.strip(), float(value))
-            uow.commit()
-    except (DomainError, ValueError) as e:
-        return _say_error(e)
-    finally:
-        app.close()
+    figures: list[tuple[str, float]] = []
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        try:
+            figures.append((key.strip(), float(value)))
+        except ValueError:
+            raise DomainError("ledger.bad_target_item", item=item) from None
+        if not sep or not key.strip():
+            raise DomainError("ledger.bad_target_item", item=item)
+    with unit_of_work() as (_app, uow):
+        place = uow.reference.place(args.place)
+        if place is None:
+            raise DomainError("place.unknown", code=args.place)
+        if place.level not in (PlaceLevel.CITY, PlaceLevel.COUNTY):
+            county = uow.reference.gazetteer().ancestor_at(place.code, PlaceLevel.COUNTY)
+            raise DomainError("ledger.target_not_area", code=place.code, name=place.name,
+                              county=county.code if county else "350421")
+        for key, value in figures:
+            uow.ledgers.set_target(args.place, args.year, key, value)
+        uow.commit()
     print("已保存年度目标 / targets saved")
     return 0
 
 
 def cmd_key_physician(args: argparse.Namespace) -> int:
     """Mark staff as key physicians for a year."""
-    from domain.errors import DomainError
-
-    app = open_app()
-    try:
-        with app.uow() as uow:
-            repo = uow.ledgers
-            for code in args.staff:
-                sid = _staff_id(uow, code)
-                assert sid is not None
-                repo.set_key_physician(sid, args.year)
-            uow.commit()
-    except DomainError as e:
-        return _say_error(e)
-    finally:
-        app.close()
+    with unit_of_work() as (_app, uow):
+        for code in args.staff:
+            sid = staff_id(uow, code)
+            assert sid is not None
+            uow.ledgers.set_key_physician(sid, args.year)
+        uow.commit()
     print(f"已标记 {len(args.staff)} 名骨干医师 / marked")
     return 0

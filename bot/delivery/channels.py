@@ -114,18 +114,28 @@ class InMemoryChannel(BaseChannel):
 
 
 class ConsoleChannel(BaseChannel):
-    """Prints messages (the local console transport and demos)."""
+    """Prints messages (the local console transport and demos).
 
-    def __init__(self, platform: str = "console", stream=None):
+    With ``screens`` (the console's, ``bot.transports.console.ConsoleScreens``) a message names its recipient and
+    its buttons are numbered on the recipient's screen, so they can be pressed by switching to that person.
+    """
+
+    def __init__(self, platform: str = "console", stream=None, screens=None):
         self.platform = platform
         self.limits = ChannelLimits(global_count=1000, private_count=1000, group_count=1000)
         self.stream = stream or sys.stdout
+        self.screens = screens
 
     async def send(self, chat_id: str, text: str, buttons: list[list[dict]] | None) -> SendResult:
         """Print the message with its buttons."""
-        self.stream.write(f"[→ {chat_id}] {text}\n")
-        for row in buttons or []:
-            self.stream.write("   " + "  ".join(f"[{b.get('label')}]" for b in row) + "\n")
+        if self.screens is not None:
+            pairs = [(str(b.get("label")), str(b.get("data"))) for row in buttons or [] for b in row]
+            shown = await asyncio.to_thread(self.screens.notice, chat_id, text, pairs)
+            self.stream.write(shown + "\n")
+        else:
+            self.stream.write(f"[→ {chat_id}] {text}\n")
+            for row in buttons or []:
+                self.stream.write("   " + "  ".join(f"[{b.get('label')}]" for b in row) + "\n")
         self.stream.flush()
         return SendResult.ok()
 

@@ -105,8 +105,7 @@ def _play(session, out) -> int:
         line = typed
         if typed.startswith("#"):  # press the button with this label
             label = typed[1:]
-            choices = session.choices.get(session.persona.user_id, [])
-            index = next((i for i, (lbl, _d, _m) in enumerate(choices, 1) if label in lbl), None)
+            index = session.number_of(label)
             if index is None:
                 print(f"✗ 第{step}步：找不到按钮「{label}」", file=out)
                 return 1

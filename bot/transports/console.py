@@ -6,6 +6,18 @@ choices and chosen by typing their number. A reply's QR code (with an Official A
 written to ``<XUNZHEN_VAR_DIR>/qr/`` and its path printed; a page to print (a poster) to
 ``<XUNZHEN_VAR_DIR>/posters/`` as a PDF. Everything goes through the same handlers and database
 as Telegram or WeChat would: only the translation to and from text lines lives here.
+
+How a typed number is read (a console has no buttons to press, so it must say what a number means):
+
+* each message's buttons are one numbered list; a list's numbers follow those still on screen, so the cards of
+  ``/pending`` keep their numbers while a card's own follow-up question (merge into which order?) gets new ones;
+* a list goes when one of its buttons is pressed, when its message is replaced, or when its question is answered
+  in words; a new command starts a new screen (numbers from 1 again);
+* at a step that waits for typed text (a head count, a birth year, a need), a number is the answer unless it is a
+  button of that very question (``[1] ＋ 新建居民`` beside the name search);
+* the screen of every persona (its lists and its open question) is kept in the database: after a restart, or
+  when switching back to someone, ``/as`` shows the open question again with the same numbers. Notices to other
+  people (the emergency alert, a rating request) are numbered on *their* screen and named by their name.
 """
 
 from __future__ import annotations
@@ -15,6 +27,7 @@ import hashlib
 import itertools
 import sys
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,9 +38,12 @@ from domain.orders import AuditEvent
 from domain.staff import ROLE_ORDER, Role
 from handlers import Conversation, Inbound, Outbound, Printable, QrCode
 from handlers.core import without_edits
+from handlers.texts import t
 
 PLATFORM = "console"
 PROMPT = "{name}> "
+RESIDENT = "resident:"
+STAFF = "staff:"
 
 
 @dataclass
@@ -40,25 +56,185 @@ class Persona:
 
 
 @dataclass
+class Choice:
+    """A numbered button on screen."""
+
+    n: int
+    label: str
+    token: str
+
+
+@dataclass
+class Shown:
+    """A message on screen with buttons: its text and its numbered choices."""
+
+    message_id: str
+    text: str
+    choices: list[Choice]
+    answer: int = 0  # which answer showed it (the screen counts them)
+    notice: bool = False  # sent by someone else's action (an alert): stays until pressed, whatever is typed
+
+
+@dataclass
+class Screen:
+    """What one console user's screen holds: the lists still on it, the open question, whether they owe text."""
+
+    lists: list[Shown] = field(default_factory=list)
+    open_text: str = ""  # the last message shown to them
+    open_message: str | None = None  # its message id, if it had buttons
+    takes_text: bool = False  # their conversation step waits for typed text
+    step: str | None = None
+    answers: int = 0  # answers shown so far
+
+    def next_number(self) -> int:
+        """The first number after those on screen (1 on an empty screen)."""
+        return max((c.n for s in self.lists for c in s.choices), default=0) + 1
+
+    def add(self, message_id: str, text: str, buttons: Iterable[tuple[str, str]], notice: bool = False) -> list[Choice]:
+        """Number a message's buttons after the others on screen; returns them."""
+        first = self.next_number()
+        choices = [Choice(first + i, label, token) for i, (label, token) in enumerate(buttons)]
+        self.drop(message_id)
+        self.lists.append(Shown(message_id, text, choices, self.answers, notice))
+        return choices
+
+    def new_screen(self) -> None:
+        """A new command: the answers to earlier ones leave the screen; notices from others stay until pressed."""
+        self.lists = [s for s in self.lists if s.notice]
+
+    def drop(self, message_id: str | None) -> None:
+        """The message's list leaves the screen (pressed, replaced or answered)."""
+        self.lists = [s for s in self.lists if s.message_id != message_id]
+
+    def find(self, n: int) -> tuple[Shown, Choice] | None:
+        """The list and the choice numbered ``n``."""
+        for s in self.lists:
+            for c in s.choices:
+                if c.n == n:
+                    return s, c
+        return None
+
+    def is_open_question(self, shown: Shown) -> bool:
+        """True if ``shown`` is the last message shown: the question now open."""
+        return shown.message_id == self.open_message
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "lists": [[s.message_id, s.text, [[c.n, c.label, c.token] for c in s.choices], s.answer, s.notice]
+                      for s in self.lists],
+            "open": [self.open_text, self.open_message], "text": self.takes_text, "step": self.step,
+            "answers": self.answers,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Screen:
+        lists = []
+        for m, text, choices, *more in data.get("lists", []):
+            answer, notice = [*more, 0, False][:2]
+            lists.append(Shown(str(m), str(text), [Choice(int(n), str(lbl), str(tok)) for n, lbl, tok in choices],
+                               int(answer), bool(notice)))
+        open_text, open_message = data.get("open", ["", None])
+        return cls(lists, str(open_text or ""), open_message, bool(data.get("text")), data.get("step"),
+                   int(data.get("answers", 0)))
+
+
+def numbered(choices: Sequence[Choice]) -> str:
+    """``  [1] 批准  [2] 退回补充`` for a list of choices."""
+    return "  " + "  ".join(f"[{c.n}] {c.label}" for c in choices)
+
+
+class ConsoleScreens:
+    """Every console user's screen, in the database (one transaction per change), and their display names."""
+
+    def __init__(self, uow_factory: Callable, clock: Callable):
+        self.uow = uow_factory
+        self.clock = clock
+        self._names: dict[str, str] = {}
+        self._ids = itertools.count(1)
+        self._run = uuid.uuid4().hex[:6]
+
+    def new_message_id(self) -> str:
+        """A message id unique across runs (a screen kept from an earlier run keeps its ids)."""
+        return f"{self._run}-{next(self._ids)}"
+
+    def load(self, user: str) -> Screen:
+        from storage.repositories.wechat import WeChatRepository
+
+        with self.uow() as uow:
+            return Screen.from_json(WeChatRepository(uow).screen(PLATFORM, user))
+
+    def change(self, user: str, fn: Callable[[Screen], object]) -> Screen:
+        """Apply ``fn`` to ``user``'s screen as stored now and store it again."""
+        from storage.repositories.wechat import WeChatRepository
+
+        with self.uow() as uow:
+            repo = WeChatRepository(uow)
+            screen = Screen.from_json(repo.screen(PLATFORM, user))
+            fn(screen)
+            repo.set_screen(PLATFORM, user, screen.to_json(), self.clock())
+            uow.commit()
+        return screen
+
+    def name(self, chat_id: str) -> str:
+        """The person a console chat id stands for: a staff member's name, or the resident persona's own."""
+        if chat_id not in self._names:
+            name = chat_id
+            if chat_id.startswith(RESIDENT):
+                name = chat_id.removeprefix(RESIDENT)
+            elif chat_id.startswith(STAFF):
+                with self.uow() as uow:
+                    st = uow.staff.by_code(chat_id.removeprefix(STAFF))
+                name = st.name if st else chat_id
+            self._names[chat_id] = name
+        return self._names[chat_id]
+
+    def notice(self, chat_id: str, text: str, buttons: Iterable[tuple[str, str]]) -> str:
+        """A message for someone not typing now: put its buttons on their screen; the lines to print."""
+        buttons = list(buttons)
+        message_id = self.new_message_id()
+        choices: list[Choice] = []
+        if buttons:
+            self.change(chat_id, lambda s: choices.extend(s.add(message_id, text, buttons, notice=True)))
+        who = self.name(chat_id)
+        lines = [f"  📨 通知 → {who}：" + text.replace("\n", "\n     ")]
+        if choices:
+            lines.append("   " + numbered(choices) + f"（{t('console.press_as', name=who)}）")
+        return "\n".join(lines)
+
+
+@dataclass
 class ConsoleSession:
     """Turns typed lines into ``Inbound`` and ``Outbound`` into printable text."""
 
     app: object
     conversation: Conversation
     persona: Persona | None = None
-    names: dict[str, str] = field(default_factory=dict)  # console user id -> persona name
-    choices: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # user -> [(label, data, msg)]
+    screens: ConsoleScreens = field(init=False)
     images: QrImages | None = None  # the Official Account's QR codes (None: none configured, text alone)
     image_dir: Path | None = None  # where a QR code's PNG is written for the operator to open
     posters: Posters | None = None  # lays out pages to print (None: the user is told they cannot be made here)
     # Update ids must not repeat across runs, or the dedupe of processed updates would drop them.
     _session: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     _updates: itertools.count = field(default_factory=lambda: itertools.count(1))
-    _messages: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def __post_init__(self) -> None:
+        self.screens = ConsoleScreens(self.app.uow, self.conversation.services.clock)  # type: ignore[attr-defined]
 
     def prompt(self) -> str:
         """The prompt shows who is typing."""
         return PROMPT.format(name=self.persona.name if self.persona else "（未选择身份）")
+
+    def number_of(self, label: str) -> int | None:
+        """The number of the first button whose label contains ``label`` in the latest answer shown to the current
+        persona (then in earlier lists still on screen, newest first)."""
+        if self.persona is None:
+            return None
+        lists = self.screens.load(self.persona.user_id).lists
+        for shown in sorted(lists, key=lambda s: -s.answer):  # stable: an answer's messages keep their order
+            for c in shown.choices:
+                if label in c.label:
+                    return c.n
+        return None
 
     def handle_line(self, line: str) -> str:
         """Handle one typed line and return what the screen should show."""
@@ -70,57 +246,77 @@ class ConsoleSession:
         if self.persona is None:
             return "请先选择身份：/as 姓名（/personas 列出演示人员；/as 村民 以村民身份）"
         user = self.persona.user_id
-        shown = self.choices.get(user, [])
-        if text.isdigit() and 1 <= int(text) <= len(shown):
-            _label, data, message_id = shown[int(text) - 1]
-            inbound = Inbound(
-                PLATFORM,
-                user,
-                user,
-                button=data,
-                update_id=f"{self._session}-{next(self._updates)}",
-                message_id=message_id,
-                display_name=self.persona.name,
-            )
+        screen = self.screens.load(user)
+        echo = ""
+        pressed: tuple[Shown, Choice] | None = None
+        if text.isdigit():
+            found = screen.find(int(text))
+            at_text_step = screen.takes_text and not (found and screen.is_open_question(found[0]))
+            if found and not at_text_step:
+                pressed = found
+                echo = f"→ [{found[1].n}] {found[1].label}\n"
+            elif found:
+                echo = t("console.number_as_text", n=text) + "\n"
+            elif not screen.takes_text:
+                return self._no_such_number(int(text), screen)
+        update = f"{self._session}-{next(self._updates)}"
+        if pressed is not None:
+            inbound = Inbound(PLATFORM, user, user, button=pressed[1].token, update_id=update,
+                              message_id=pressed[0].message_id, display_name=self.persona.name)
         else:
-            inbound = Inbound(
-                PLATFORM,
-                user,
-                user,
-                text=line,
-                update_id=f"{self._session}-{next(self._updates)}",
-                display_name=self.persona.name,
-            )
-        return self.render(self.conversation.handle(inbound))
+            inbound = Inbound(PLATFORM, user, user, text=line, update_id=update, display_name=self.persona.name)
+        step: list[str | None] = []
+        outs = self.conversation.handle(inbound, after=lambda _uow, acc: step.append(acc.step))
+        steps = self.conversation.router.steps
 
-    def render(self, outs: list[Outbound]) -> str:
-        """Print replies for the current persona, and notifications to others as such."""
-        lines: list[str] = []
+        def answered(s: Screen) -> None:
+            if text.startswith("/"):
+                s.new_screen()
+            elif pressed is not None:
+                s.drop(pressed[0].message_id)  # that question has its answer
+            elif s.takes_text and s.open_message:
+                s.drop(s.open_message)  # answered in words
+            if step:
+                s.step, s.takes_text = step[-1], step[-1] in steps
+
+        return echo + self.render(outs, answered)
+
+    def _no_such_number(self, n: int, screen: Screen) -> str:
+        numbers = sorted(c.n for s in screen.lists for c in s.choices)
+        if not numbers:
+            return t("console.no_buttons", n=n)
+        return t("console.no_such_number", n=n, numbers="、".join(map(str, numbers)))
+
+    def render(self, outs: list[Outbound], before: Callable[[Screen], None] = lambda s: None) -> str:
+        """Print replies for the current persona (their buttons numbered on their screen) and notices to others."""
         me = self.persona.user_id if self.persona else ""
-        # Numbers run across all messages of one answer (a /pending list has many cards).
-        numbered: list[tuple[str, str, str]] = []
-        if any(o.chat_id == me and o.buttons for o in outs):
-            self.choices[me] = numbered
-        for o in without_edits(outs, keep_marks=True):  # printed lines cannot change: an edit is said once
+        lines: list[str] = []
+
+        def show(s: Screen) -> None:
+            before(s)
+            s.answers += 1
+            for o in without_edits(outs, keep_marks=True):  # printed lines cannot change: an edit is said once
+                if o.chat_id != me:
+                    continue
+                message_id = o.edit_message_id or self.screens.new_message_id()
+                if o.edit_message_id:
+                    s.drop(o.edit_message_id)
+                lines.append(("（已更新）" if o.edit_message_id else "") + o.text)
+                if o.buttons:
+                    choices = s.add(message_id, o.text, [(b.label, b.data) for row in o.buttons for b in row])
+                    lines.append(numbered(choices))
+                s.open_text, s.open_message = o.text, (message_id if o.buttons else None)
+                if o.qr is not None:
+                    lines.extend(self.show_qr(o.qr))
+                if o.document is not None:
+                    lines.extend(self.show_document(o.document))
+
+        if me:
+            self.screens.change(me, show)
+        for o in outs:
             if o.chat_id != me:
-                who = self.names.get(o.chat_id, o.chat_id)
-                lines.append(f"  📨 通知 → {who}：" + o.text.replace("\n", "\n     "))
-                continue
-            message_id = o.edit_message_id or str(next(self._messages))
-            prefix = "（已更新）" if o.edit_message_id else ""
-            lines.append(prefix + o.text)
-            if o.buttons:
-                first = len(numbered) + 1
-                for row in o.buttons:
-                    for b in row:
-                        numbered.append((b.label, b.data, message_id))
-                lines.append(
-                    "  " + "  ".join(f"[{i}] {label}" for i, (label, _d, _m) in enumerate(numbered[first - 1 :], first))
-                )
-            if o.qr is not None:
-                lines.extend(self.show_qr(o.qr))
-            if o.document is not None:
-                lines.extend(self.show_document(o.document))
+                lines.append(self.screens.notice(o.chat_id, o.text, [(b.label, b.data) for row in o.buttons
+                                                                     for b in row]))
         return "\n".join(lines)
 
     def show_document(self, doc: Printable) -> list[str]:
@@ -167,19 +363,19 @@ class ConsoleSession:
         return "\n".join(lines)
 
     def switch(self, name: str) -> str:
-        """Become the person called ``name`` (binding the console account to their staff record)."""
+        """Become the person called ``name`` (binding the console account to their staff record), and show the
+        question they left open, with the numbers it had."""
         if not name:
             return self.list_personas()
         if name.startswith("村民"):
-            self.persona = Persona(f"resident:{name}", name, "resident")
-            self.names[self.persona.user_id] = name
-            return f"现在的身份：{name}（村民）。发送 /start 开始。"
+            self.persona = Persona(f"{RESIDENT}{name}", name, "resident")
+            return f"现在的身份：{name}（村民）。发送 /start 开始。" + self._resume()
         with self.app.uow() as uow:  # type: ignore[attr-defined]
             found = uow.staff.by_name(name) or ([uow.staff.by_code(name)] if uow.staff.by_code(name) else [])
             if not found:
                 return f"没有找到人员「{name}」。/personas 查看演示人员。"
             st = found[0]
-            user = f"staff:{st.code}"
+            user = f"{STAFF}{st.code}"
             acc = uow.chat.get_or_create(PLATFORM, user, user, st.name, _now(self))
             if acc.staff_id != st.id:
                 acc.staff_id = st.id
@@ -203,8 +399,42 @@ class ConsoleSession:
             uow.commit()
             roles = "、".join(_ROLE_ZH[r] for r in ROLE_ORDER if r in st.roles)
         self.persona = Persona(user, st.name, roles)
-        self.names[user] = st.name
-        return f"现在的身份：{st.name}（{roles}）。发送 /help 查看可用命令。"
+        return f"现在的身份：{st.name}（{roles}）。发送 /help 查看可用命令。" + self._resume()
+
+    def left_open(self) -> str:
+        """On start: who left a question open here, and how to go back to it (empty if nobody did)."""
+        from datetime import timedelta
+
+        with self.app.uow() as uow:  # type: ignore[attr-defined]
+            # Every draft not touched since a moment from now is every draft there is.
+            drafts = uow.chat.stale_drafts(_now(self) + timedelta(seconds=1))
+        lines = []
+        for acc in sorted((a for a in drafts if a.platform == PLATFORM), key=lambda a: a.platform_user_id):
+            name = self.screens.name(acc.platform_user_id)
+            lines.append(t("console.left_open", name=name, step=t(f"step.{acc.step}")))
+        return "\n".join(lines)
+
+    def _resume(self) -> str:
+        """The persona's screen as they left it: the open question and every list still on it."""
+        assert self.persona is not None
+        user = self.persona.user_id
+        with self.app.uow() as uow:  # type: ignore[attr-defined]
+            acc = uow.chat.account(PLATFORM, user)
+        step = acc.step if acc else None  # a draft may have expired, or been finished elsewhere, meanwhile
+        steps = self.conversation.router.steps
+
+        def now_on(s: Screen) -> None:
+            s.step, s.takes_text = step, step in steps
+
+        screen = self.screens.change(user, now_on)
+        lines: list[str] = []
+        if screen.step:
+            lines.append(t("console.resume", step=t(f"step.{screen.step}")))
+        for shown in screen.lists:
+            lines += [shown.text, numbered(shown.choices)]
+        if screen.step and screen.open_text and not screen.open_message:
+            lines.append(screen.open_text)  # a question without buttons, waiting for a typed answer
+        return ("\n" + "\n".join(lines)) if lines else ""
 
 
 _ROLE_ZH = {
@@ -222,6 +452,7 @@ def _now(session: ConsoleSession):
 
 BANNER = """巡诊 · 本地对话（所有角色在同一个终端里）
   /personas 列出演示人员   /as 姓名 切换身份   /as 村民 以村民身份   数字 选择按钮   /quit 退出
+  按钮编号：每条消息的按钮接着屏幕上已有的编号；在需要输入文字的一步，数字就是您的回答。
   例如：/as 廖德福 → /new （村医登记订单）；/as 曾丽芳 → /pending （卫生院初审）"""
 
 
@@ -230,6 +461,9 @@ async def serve(app, conversation: Conversation, stop: asyncio.Event) -> None:
     session = ConsoleSession(app, conversation, images=build_qr_images(app), image_dir=app.settings.var_dir / "qr",
                              posters=build_posters(app))
     print(BANNER, flush=True)
+    left = await asyncio.to_thread(session.left_open)
+    if left:
+        print(left, flush=True)
     while not stop.is_set():
         print(session.prompt(), end="", flush=True)
         line = await asyncio.to_thread(sys.stdin.readline)

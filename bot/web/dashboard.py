@@ -51,6 +51,7 @@ from domain.ledgers import (
 from domain.ledgers import parse_period as _parse_period
 from domain.orders import AuditEvent
 from handlers.services.ledgers import Reader, may_use_dashboard, reader_of, report_figures
+from handlers.texts_ledgers import SHEET_NOTES, TARGET_DEFINITIONS
 from storage.ports import UnitOfWork, UnitOfWorkFactory
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -474,7 +475,8 @@ async def overview(request: web.Request) -> web.Response:
         target = f"{p.target:g}" if p.target else "未设定"
         proj = p.projected.isoformat() if p.projected else ("已完成" if p.met else "—")
         rows.append(
-            f'<tr data-key="{escape(p.key)}"><td>{escape(p.label)}</td><td class="n">{escape(target)}</td>'
+            f'<tr data-key="{escape(p.key)}"><td title="{escape("口径：" + TARGET_DEFINITIONS[p.key][0])}">'
+            f'{escape(p.label)}</td><td class="n">{escape(target)}</td>'
             f'<td class="n">{p.actual:g}</td><td>{bar} {pct:.0f}%</td><td>{escape(proj)}</td>'
             f'<td class="st-{escape(p.status)}">{escape(p.status)}</td></tr>'
         )
@@ -553,13 +555,14 @@ async def overdue(request: web.Request) -> web.Response:
         for x in d.violations
     )
     body = f"""
-<h1>逾期未巡诊地点 <small>{escape(d.scope.label)} · {escape(d.period.label)} · {len(d.overdue)} 处</small></h1>
-<table id="overdue"><thead><tr><th>编码</th><th>地点</th><th>频次要求</th><th>首次逾期</th><th>缺次数</th><th>最近巡诊</th></tr></thead>
+<h1>已逾期地点 <small>{escape(d.scope.label)} · {escape(d.period.label)} · {len(d.overdue)} 处</small></h1>
+<p class="note">口径：{escape(SHEET_NOTES["已逾期地点"])}</p>
+<table id="overdue"><thead><tr><th>编码</th><th>地点</th><th>频次要求</th><th>首个已过的应巡日期</th><th>缺次数</th><th>最近巡诊</th></tr></thead>
 <tbody>{rows or '<tr><td colspan="6">无</td></tr>'}</tbody></table>
 <h2>规则预警</h2>
 <table id="violations"><thead><tr><th>规则</th><th>医师</th><th>时间</th><th>说明</th><th>级别</th></tr></thead>
 <tbody>{viol or '<tr><td colspan="5">无</td></tr>'}</tbody></table>"""  # noqa: E501
-    return _page(request, v, "逾期地点", body, d.period)
+    return _page(request, v, "已逾期地点", body, d.period)
 
 
 async def leads(request: web.Request) -> web.Response:
@@ -648,7 +651,7 @@ def _page(request: web.Request, v: Viewer, title: str, body: str, period: Period
     nav = (
         f'<header><b>巡诊工作看板</b><a href="/{q}">目标进度</a>'
         f'<a href="/calendar?period={period.first:%Y-%m}">巡诊日历</a>'
-        f'<a href="/overdue{q}">逾期地点</a><a href="/leads{q}">问题线索</a>'
+        f'<a href="/overdue{q}">已逾期地点</a><a href="/leads{q}">问题线索</a>'
         f'<a href="/report{q}&amp;format=xlsx">下载报表</a>'
         f'<span class="who" id="who">{escape(r.staff.name)}（{escape(r.institution_name)}）'
         f'· 范围：{escape(r.scope.label)}</span>'

@@ -22,9 +22,11 @@ from domain.ledgers import (
     RULE_LABELS,
     Lead,
     LeadStatus,
+    sent_down,
 )
 from domain.places import PlaceLevel
 from handlers.services.ledgers import ReportData
+from handlers.texts_ledgers import SHEET_NOTES, TARGET_DEFINITIONS
 
 CHINA = ZoneInfo("Asia/Shanghai")
 HALF_DAY = {"am": "上午", "pm": "下午"}
@@ -43,6 +45,10 @@ class Sheet:
     headers: list[str]
     widths: list[int]
     rows: list[list[object]]
+    note: str = ""  # what the sheet lists: under its heading in Markdown, a comment on its first cell in Excel
+
+    def __post_init__(self) -> None:
+        self.note = self.note or SHEET_NOTES.get(self.name, "")
 
 
 def _pct(x: float | None) -> str:
@@ -131,6 +137,8 @@ def sheets(d: ReportData) -> list[Sheet]:
                 w.training_heads,
                 w.special_total,
                 w.home_visits,
+                c.id,
+                "是" if sent_down(c.level, d.place_level(c.place_code)) else "否",
             ]
         )
     out.append(
@@ -153,8 +161,10 @@ def sheets(d: ReportData) -> list[Sheet]:
                 "培训人次",
                 "特殊人群诊疗人次",
                 "送医上门人次",
+                "巡诊编号",
+                "计入医师下基层",
             ],
-            [11, 5, 16, 22, 22, 8, 7, 24, 18, 8, 6, 6, 8, 8, 14, 12],
+            [11, 5, 16, 22, 22, 8, 7, 24, 18, 8, 6, 6, 8, 8, 14, 12, 8, 9],
             rows,
         )
     )
@@ -167,6 +177,7 @@ def sheets(d: ReportData) -> list[Sheet]:
             _pct(p.ratio),
             p.projected.isoformat() if p.projected else ("—" if not p.met else "已完成"),
             p.status,
+            *TARGET_DEFINITIONS[p.key],
         ]
         for p in d.progress
     ]
@@ -174,8 +185,8 @@ def sheets(d: ReportData) -> list[Sheet]:
         Sheet(
             "目标进度",
             ["指标", "单位", "年度目标", f"累计完成（截至{month_day(d.as_of)}）", "完成率", "按当前进度预计完成",
-             "状态"],
-            [30, 6, 10, 22, 9, 18, 10],
+             "状态", "口径", "依据"],
+            [30, 6, 10, 22, 9, 18, 10, 60, 50],
             rows,
         )
     )
@@ -212,8 +223,8 @@ def sheets(d: ReportData) -> list[Sheet]:
     ]
     out.append(
         Sheet(
-            "逾期未巡诊地点",
-            ["地点编码", "地点", "层级", "频次要求", "首次逾期", "缺次数", "最近巡诊"],
+            "已逾期地点",
+            ["地点编码", "地点", "层级", "频次要求", "首个已过的应巡日期", "缺次数", "最近巡诊"],
             [14, 18, 6, 18, 11, 7, 11],
             rows,
         )
@@ -318,6 +329,7 @@ def write_xlsx(d: ReportData, path: Path) -> Path:
     """One sheet per table: bold frozen header row, column widths, autofilter, landscape printing."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
@@ -339,6 +351,8 @@ def write_xlsx(d: ReportData, path: Path) -> Path:
             cell = WriteOnlyCell(ws, value=cell_value(h))
             cell.font, cell.fill, cell.alignment = head_font, head_fill, head_align
             header.append(cell)
+        if sh.note:
+            header[0].comment = Comment(f"口径：{sh.note}", "巡诊", height=160, width=360)
         ws.append(header)
         for row in sh.rows:
             ws.append(_safe_row(row))
@@ -385,6 +399,8 @@ def render_md(d: ReportData) -> str:
     lines = [f"# {md_escape(title(d))}", "", f"生成时间：{d.generated_at.astimezone(CHINA):%Y-%m-%d %H:%M}", ""]
     for sh in sheets(d):
         lines += [f"## {md_escape(sh.name)}", ""]
+        if sh.note:
+            lines += [f"口径：{md_escape(sh.note)}", ""]
         if not sh.rows:
             lines += ["（无）", ""]
             continue

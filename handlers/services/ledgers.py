@@ -42,7 +42,7 @@ from domain.ledgers import (
     order_funnel,
     wait_stats,
 )
-from domain.places import Gazetteer, InstitutionKind
+from domain.places import Gazetteer, InstitutionKind, PlaceLevel
 from domain.staff import Role, Staff
 from storage.ports import UnitOfWork
 from storage.repositories.ledgers import (
@@ -170,6 +170,11 @@ class ReportData:
         """A place's name (or its code)."""
         p = self.gazetteer.get(code) if code else None
         return p.name if p else (code or "")
+
+    def place_level(self, code: str | None) -> PlaceLevel | None:
+        """A place's level (None if unknown)."""
+        p = self.gazetteer.get(code) if code else None
+        return p.level if p else None
 
     def staff_name(self, sid: int | None) -> str:
         """A member of staff's name (or their id)."""

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from domain.circuits import month_day
 from domain.errors import DomainError
 from domain.ledgers import (
     DEFAULT_TARGETS,
@@ -218,12 +219,14 @@ class LedgerRepository:
         self, circuit_id: int, staff_id: int, reason: str | None, by_staff_id: int | None, now: datetime
     ) -> None:
         """Record that ``staff_id`` missed circuit ``circuit_id`` (reason may be empty: absence without reason)."""
+        circuit = self.s.get(CircuitRow, circuit_id)
+        if circuit is None:
+            raise DomainError("circuit.unknown", id=circuit_id)
         on = self.s.get(CircuitExpertRow, (circuit_id, staff_id))
         if on is None:
             raise DomainError("absence.not_on_circuit", circuit=circuit_id)
-        circuit = self.s.get(CircuitRow, circuit_id)
-        if circuit is not None and circuit.day > now.astimezone(CHINA).date():
-            raise DomainError("absence.not_held", circuit=circuit_id, date=circuit.day.isoformat())
+        if circuit.day > now.astimezone(CHINA).date():
+            raise DomainError("absence.not_held", circuit=circuit_id, date=month_day(circuit.day))
         if self.served_on(circuit_id, staff_id):
             raise DomainError("absence.served", circuit=circuit_id)
         row = self.s.get(AbsenceRow, (circuit_id, staff_id)) or AbsenceRow(circuit_id=circuit_id, staff_id=staff_id)

@@ -134,7 +134,7 @@ class ResidentRepository(Repository):
 
     def _erase_traces(self, resident_id: int, name: str) -> None:
         """Erase the resident from messages (sent or queued), ratings, leads and drafts that name them."""
-        from storage.tables import ChatAccountRow, LeadRow, OutboxRow, RatingRow
+        from storage.tables import ChatAccountRow, LeadRow, OutboxRow, RatingRow, WeChatUserRow
 
         accounts = select(ChatAccountRow.id).where(col(ChatAccountRow.resident_id) == resident_id)
         orders = select(OrderRow.id).where(col(OrderRow.resident_id) == resident_id)
@@ -147,12 +147,18 @@ class ResidentRepository(Repository):
         self.s.exec(
             sa.update(OutboxRow).where(col(OutboxRow.account_id).in_(accounts)).values(text=ERASED, buttons_json=None)
         )
-        # Notices to staff that named them keep their order number but lose the name.
+        # Notices to staff that named them keep their order number but lose the name; so do the numbered choices
+        # a chat without buttons remembers showing (the Official Account's, the local console's screen).
         if len(name) >= 2:
             self.s.exec(
                 sa.update(OutboxRow)
                 .where(col(OutboxRow.text).contains(name, autoescape=True))
                 .values(text=sa.func.replace(col(OutboxRow.text), name, "***"))
+            )
+            self.s.exec(
+                sa.update(WeChatUserRow)
+                .where(col(WeChatUserRow.choices).contains(name, autoescape=True))
+                .values(choices=sa.func.replace(col(WeChatUserRow.choices), name, "***"))
             )
         self.s.exec(sa.update(RatingRow).where(col(RatingRow.order_id).in_(orders)).values(comment=None))
         # The audit trail keeps who did what and when; only the free-text reasons about this resident go

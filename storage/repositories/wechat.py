@@ -6,6 +6,7 @@ Not attached to the unit of work (the handlers never need it): the transports bu
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -16,7 +17,7 @@ from storage.tables import WeChatNonceRow, WeChatQrRow, WeChatTokenRow, WeChatUs
 
 
 class WeChatRepository(Repository):
-    """Access tokens, seen nonces, last-inbound times and permanent QR codes."""
+    """Access tokens, seen nonces, last-inbound times, the local console's screens and permanent QR codes."""
 
 
     # --- access tokens --------------------------------------------------------------------------------------
@@ -112,3 +113,22 @@ class WeChatRepository(Repository):
         kept = self.permanent_qr(app_id, scene)
         assert kept is not None
         return kept
+
+    def set_screen(self, platform: str, user_id: str, screen: dict[str, object], now: datetime) -> None:
+        """Remember a whole screen of numbered lists (the local console's; the Official Account keeps a list)."""
+        self._user(platform, user_id)
+        self.s.execute(sa.update(WeChatUserRow)
+                       .where(col(WeChatUserRow.platform) == platform, col(WeChatUserRow.user_id) == user_id)
+                       .values(choices=json.dumps(screen, ensure_ascii=False), choices_at=now))
+
+    def screen(self, platform: str, user_id: str) -> dict[str, object]:
+        """The screen last remembered with :meth:`set_screen` (empty if none)."""
+        found = self.choices(platform, user_id)
+        return found if isinstance(found, dict) else {}
+
+    def choices(self, platform: str, user_id: str) -> list[list[str]]:
+        """The numbered choices last shown to the user."""
+        q = select(col(WeChatUserRow.choices)).where(col(WeChatUserRow.platform) == platform,
+                                                      col(WeChatUserRow.user_id) == user_id)
+        found = self.s.execute(q).scalar_one_or_none()
+        return json.loads(found) if found else []

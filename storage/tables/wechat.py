@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from storage.tables.types import utc_field
@@ -34,13 +35,16 @@ class WeChatNonceRow(SQLModel, table=True):
 
 
 class WeChatUserRow(SQLModel, table=True):
-    """Per platform user: when they last wrote (the 48-hour window). The choices shown to them are the core's
-    prompts (``chat_prompt``), as on every platform."""
+    """Per platform user: when they last wrote (the 48-hour window), and the local console's screen (its numbered
+    lists and open question, kept across restarts). The choices put to people are the core's prompts
+    (``chat_prompt``), on every platform."""
 
     __tablename__ = "wechat_user"
     platform: str = Field(primary_key=True, max_length=16)
     user_id: str = Field(primary_key=True, max_length=64)
     last_inbound_at: datetime | None = utc_field(nullable=True)
+    choices: str = Field(default="[]", sa_column=sa.Column(sa.Text, nullable=False, server_default="[]"))
+    choices_at: datetime | None = utc_field(nullable=True)
 
 
 class WeChatQrRow(SQLModel, table=True):

@@ -122,3 +122,10 @@ def test_on_the_second_of_the_month_an_urgent_order_is_seen_within_days_not_next
 def test_a_month_already_over_is_not_planned(chat, cast):
     chat.say("hospital", "/plan 2026-10")
     assert "2026年10月已经过去" in chat.last("hospital")
+
+
+def test_the_plan_in_chat_names_its_forecast_will_be_overdue_as_the_command_line_does(chat, cast, app):
+    chat.say("hospital", "/plan 2026-12")
+    text = "\n".join(chat.texts("hospital"))
+    headline = text.split("将逾期地点：", 1)[1].split(" 个", 1)[0]
+    assert (f"【将逾期】{headline} 个地点" if headline != "0" else "【将逾期】无") in text and "频次逾期" not in text

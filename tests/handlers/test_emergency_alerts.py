@@ -337,3 +337,39 @@ def test_after_not_an_emergency_the_story_keeps_the_specialty_it_points_to(chat,
     chat.press("doctor", "不是急症，继续登记")
     assert chat.find_button("doctor", "急诊医学科") is not None
     assert "暂定「全科医疗科」" not in chat.last("doctor")
+
+
+def without_phone(app, code: str) -> None:
+    """``code`` has no phone on record (380 of the demo's 384 village doctors have none)."""
+    from dataclasses import replace
+
+    with app.uow() as uow:
+        st = uow.staff.by_code(code)
+        uow.staff.upsert(replace(st, phone=None))
+        uow.next_value("reference_version")
+        uow.commit()
+
+
+def test_a_doctor_without_a_phone_still_gets_a_number_to_call_and_the_reviewer_knows_how_to_answer(chat, app, clock):
+    """Issue 18: the alert said "回拨电话：未登记，请通过卫生院联系" to the 卫生院 itself, and nobody got a number."""
+    without_phone(app, DOCTOR)
+    bind_all(chat, app, clock)
+    text = report_emergency(chat)
+    assert "已通知：雪峰镇卫生院 曾丽芳" in text and "0598-6600112" in text  # the doctor can call the center now
+    deliver(app, clock, chat)
+    alert = chat.last("township")
+    assert "廖德福" in alert and "邱瑞鹏" in alert
+    assert "请通过卫生院联系" not in alert and "收到，我来处理" in alert  # it says what to do instead
+    chat.press("township", "收到，我来处理")
+    deliver(app, clock, chat)
+    told = chat.last("doctor")
+    assert "曾丽芳" in told and "已收到急症提醒" in told and "0598-6600112" in told, told
+
+
+def test_the_doctor_hears_whom_to_call_back_when_the_reviewer_acknowledges(chat, app, clock):
+    bind_all(chat, app, clock)
+    report_emergency(chat)
+    deliver(app, clock, chat)
+    chat.press("township", "收到，我来处理")
+    deliver(app, clock, chat)
+    assert "13900001005" in chat.last("doctor") and "0598-6600112" in chat.last("doctor")  # hers, the center's

@@ -124,7 +124,8 @@ def test_full_lifecycle_township_hospital_expert(chat, cast, app):
 
     chat.press("cardiologist", "记录其他工作")
     chat.press("cardiologist", "健康讲座")
-    chat.say("cardiologist", "35")
+    chat.say("cardiologist", "1")  # one lecture
+    chat.say("cardiologist", "35")  # of 35 listeners
     with app.uow() as uow:
         assert uow.chat.work_on(circuit.id) == [("lecture", 35, None)]
 

@@ -16,7 +16,7 @@ def _served(monkeypatch, argv: list[str], env: str | None = None) -> DashboardSe
     """Run ``python -m bot dashboard ARGV`` up to ``web.run_app`` and return the services it would serve."""
     from aiohttp import web
 
-    import bot.cli.reports as cli
+    import bot.cli.app as cli  # every command opens the app there
     from bot.cli.main import build_parser
 
     class FakeApp:

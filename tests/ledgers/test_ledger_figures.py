@@ -61,28 +61,37 @@ def attendees(c) -> list[str]:
     return [e for e in c.experts if e not in c.absent]
 
 
+def sent_down(c) -> bool:
+    """医师下基层 [003 §一]: a circuit at a township health center (a township-level place), not the mobile hospital."""
+    return LEVEL_OF_PLACE[c.place] == "township" and c.level != "mobile"
+
+
 def expected_actuals(world: World, places: set[str] | None = None) -> dict[str, float]:
+    """The figures as seed 003 words them, counted from the builder's own record."""
     physicians, city, grassroots, tertiary, quarters = set(), set(), set(), set(), set()
     lectures = training = home = special = served = consults = 0
     for c in held(world, places=places):
         for e in attendees(c):
             if e not in HOSPITAL_EXPERTS:
                 continue
-            if e not in JUNIOR:
+            if sent_down(c) and e not in JUNIOR:
                 physicians.add(e)
+                grassroots.add((e, c.day))
                 if e in CITY_EXPERTS:
                     city.add(e)
-            if LEVEL_OF_PLACE[c.place] in ("township", "village"):
-                grassroots.add((e, c.day))
-            elif c.hospital in ("H350400001", "P350100001"):
+            elif LEVEL_OF_PLACE[c.place] == "county" and e in {*CITY_EXPERTS, *PROV_EXPERTS}:
                 tertiary.add((e, c.day))
         if c.level == "mobile":
             quarters.add((c.day.month - 1) // 3)
+        if not sent_down(c):
+            continue
         for o in c.orders:
-            if o.outcome == "served":
+            if o.outcome == "served" and o.expert in HOSPITAL_EXPERTS:
                 served += 1
                 special += o.special
-        for _, kind, n in c.work:
+        for by, kind, n in c.work:
+            if by not in HOSPITAL_EXPERTS:
+                continue
             if kind == "lecture":
                 lectures += 1
             elif kind == "training":
@@ -93,7 +102,7 @@ def expected_actuals(world: World, places: set[str] | None = None) -> dict[str, 
                 consults += n
     return {
         "physicians": len(physicians),
-        "city_share_pct": round(100 * len(city) / len(physicians), 1),
+        "city_share_pct": round(100 * len(city) / len(physicians), 1) if physicians else 0,
         "person_visits": len(grassroots),
         "lectures": lectures,
         "training_person_times": training,
@@ -215,9 +224,12 @@ def test_rule_checks_flag_exactly_the_seeded_breaches(world_uow):
         by_rule[v.rule].add(
             (code_of.get(v.staff_id) if v.staff_id else None, v.when.month if v.rule is RuleKey.MONTHLY_DAY else None)
         )
-    # one day a month, judged for months ended by 23 November, from each physician's first circuit month
+    # one day a month at a township center, judged for months ended by 23 November, from each physician's first
+    # month there (the city and provincial experts were only at the county hospital and the mobile hospital)
     first_month, attended = {}, defaultdict(set)
     for c in sorted((c for c in world.circuits if c.status != "cancelled" and c.day.year == YEAR), key=lambda c: c.day):
+        if not sent_down(c):
+            continue
         for e in c.experts:
             first_month.setdefault(e, c.day.month)
         if c.day <= AS_OF:

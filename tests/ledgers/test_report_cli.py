@@ -81,7 +81,7 @@ def test_the_yearly_workbook_has_one_frozen_sheet_per_ledger_and_charts(world_co
         "工作台账-巡诊",
         "目标进度",
         "规则预警",
-        "逾期未巡诊地点",
+        "已逾期地点",
         "问题线索台账",
         "整改清单",
         "订单漏斗与候诊",
@@ -96,6 +96,33 @@ def test_the_yearly_workbook_has_one_frozen_sheet_per_ledger_and_charts(world_co
     assert any("无故缺席" in r for r in rules) and any("移动医院" in r for r in rules)
     for name in ("progress.png", "funnel.png", "waits.png"):
         assert (tmp_path / "charts" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_target_figure_carries_its_definition_and_the_seed_words_behind_it(world_copy, tmp_path):
+    """Issue 18: a clerk checks each figure against seed 003 without reading code: the workbook says what is counted
+    (口径) and quotes the seed (依据) beside every target; each sheet says what it lists."""
+    from openpyxl import load_workbook
+
+    out = bot("report", "--period", "2026", "--format", "xlsx", "--out", str(tmp_path / "r.xlsx"), db=world_copy)
+    assert out.returncode == 0, out.stderr
+    wb = load_workbook(tmp_path / "r.xlsx")
+    ws = wb["目标进度"]
+    headers = [c.value for c in ws[1]]
+    assert "口径" in headers and "依据" in headers
+    rows = {r[0]: dict(zip(headers, r, strict=True)) for r in ws.iter_rows(min_row=2, values_only=True)}
+    assert len(rows) == 10 and all(r["口径"] and r["依据"] for r in rows.values())
+    physicians = rows["下基层医师（中级及以上）"]
+    assert "中级" in physicians["口径"] and "乡镇卫生院" in physicians["口径"] and "不计入" in physicians["口径"]
+    assert "146" in physicians["依据"] and "003" in physicians["依据"]
+    assert "20人次" in rows["三级医院对口帮扶县级医院"]["依据"]
+    assert "应巡日期已过" in wb["已逾期地点"]["A1"].comment.text
+    circuits = [c.value for c in wb["工作台账-巡诊"][1]]
+    assert "巡诊编号" in circuits and "计入医师下基层" in circuits
+    sent = [r for r in wb["工作台账-巡诊"].iter_rows(min_row=2, values_only=True)]
+    flags = {r[circuits.index("级别")]: set() for r in sent}
+    for r in sent:
+        flags[r[circuits.index("级别")]].add(r[circuits.index("计入医师下基层")])
+    assert flags["乡镇级"] == {"是"} and flags["县级"] == flags["村级"] == flags["移动医院"] == {"否"}
 
 
 def test_csv_and_markdown_for_a_county_month(world_copy, tmp_path):
@@ -253,3 +280,24 @@ def test_funnel_waits_and_lead_rules():
         check_lead_change(LeadStatus.CLOSED, LeadStatus.OPEN, "x")
     with pytest.raises(DomainError):
         check_lead_change(LeadStatus.OPEN, LeadStatus.RESOLVED, "")
+
+
+def test_a_report_without_out_is_written_under_the_data_directory_and_its_path_printed(world_copy, tmp_path):
+    """Run from the code's own folder (as ``make`` does), a report lands in the data directory, never beside the
+    code; the path is printed whole, so a clerk can open it."""
+    root = Path(__file__).resolve().parents[2]
+    before = set(root.iterdir())
+    out = run_bot(["report", "--period", "2026-11", "--format", "md"], {**_env(world_copy), "XUNZHEN_VAR_DIR":
+                                                                         str(tmp_path)})
+    assert out.returncode == 0, out.stderr
+    written = tmp_path / "reports" / "report-2026-11.md"
+    assert written.is_file() and out.stdout.strip() == str(written.resolve())
+    assert set(root.iterdir()) == before
+
+
+def test_progress_lines_in_a_pipe_or_a_log_file_hold_no_terminal_codes(world_copy, tmp_path):
+    """stderr is a pipe here: no carriage returns redrawing a line, no ``\\x1b[K``; one line per stage at most."""
+    out = bot("report", "--period", "2026", "--format", "md", "--out", str(tmp_path / "r.md"), db=world_copy)
+    assert out.returncode == 0, out.stderr
+    assert "\x1b" not in out.stderr and "\r" not in out.stderr
+    assert "生成报表" in out.stderr and len(out.stderr.splitlines()) <= 3

@@ -88,6 +88,28 @@ def test_after_forget_no_file_in_the_data_directory_holds_the_resident_while_the
         assert holders == [], (trace, holders)
 
 
+@ON_SQLITE_FILES
+def test_after_forget_the_local_consoles_remembered_screens_no_longer_name_the_resident(chat, cast, app):
+    """The console keeps each persona's screen (questions and buttons) so a restart loses nothing; those screens
+    named the resident ("请描述 邱瑞鹏 的就医需求", a button "邱瑞鹏（男，1942年生）") and must not after /forget."""
+    from bot.transports.console import ConsoleSession
+
+    console = ConsoleSession(app, chat.conv)
+    console.switch("廖德福")
+    shown = console.handle_line("/new") + console.handle_line("邱瑞鹏")
+    assert "邱瑞鹏（男，1942年生）" in shown
+    file_order(chat, "老人心口疼，胸闷气短，走路就喘，想看看心脏")
+    chat.say("grandpa", f"/start r_{issued_link(chat)}")
+    chat.say("grandpa", "/forget")
+    chat.press("grandpa", "确定撤回并删除")
+    if any("确认删除" in b.label for s in chat.screens["doctor"][-3:] for row in s.buttons for b in row):
+        chat.press("doctor", "确认删除")
+    folder = Path(app.engine.url.database).parent
+    holders = [p.name for p in folder.rglob("*") if p.is_file() and "邱瑞鹏".encode() in p.read_bytes()]
+    assert holders == []
+    assert "邱瑞鹏" not in ConsoleSession(app, chat.conv).switch("廖德福")  # a restart shows no name either
+
+
 @ALSO_ON_POSTGRES
 def test_a_phone_and_an_id_number_typed_into_a_need_are_stored_masked(chat, cast, app):
     number = file_order(chat, "老人心口疼，胸闷气短，儿子电话13912345678，身份证350421194001011234")

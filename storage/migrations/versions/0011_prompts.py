@@ -1,7 +1,8 @@
 """prompts: the choices put to each chat account, read when a reply is typed instead of pressed (every platform)
 
 The Official Account kept its own list of the numbered choices shown last (``wechat_user.choices``); the core's
-prompts replace it, so those columns go. A number typed to a list shown before this revision is read as plain text.
+prompts replace it there (the columns stay: the local console keeps its screen in them). A number typed to an
+Official Account list shown before this revision is read as plain text.
 
 Revision ID: 0011
 Revises: 0010s
@@ -36,15 +37,9 @@ def upgrade() -> None:
         batch_op.create_index('ix_chat_prompt_open', ['chat_account_id', 'id'], unique=False,
                               sqlite_where=sa.text('answered_at IS NULL'),
                               postgresql_where=sa.text('answered_at IS NULL'))
-    with op.batch_alter_table('wechat_user', schema=None) as batch_op:
-        batch_op.drop_column('choices')
-        batch_op.drop_column('choices_at')
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('wechat_user', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('choices_at', sa.DateTime(), nullable=True))
-        batch_op.add_column(sa.Column('choices', sa.Text(), server_default='[]', nullable=False))
     with op.batch_alter_table('chat_prompt', schema=None) as batch_op:
         batch_op.drop_index('ix_chat_prompt_open')
         batch_op.drop_index(batch_op.f('ix_chat_prompt_expires_at'))
