@@ -5,7 +5,7 @@ uses keep their chat wording in Chinese."""
 from __future__ import annotations
 
 from domain.ledgers import TARGET_SPECS
-from handlers import texts_circuits, texts_ledgers  # noqa: F401  (their keys are refusals here too)
+from handlers import texts_circuits, texts_ledgers, texts_posters  # noqa: F401  (their keys are refusals here too)
 from handlers.texts import TEXTS, t
 
 TEXTS.update(
@@ -82,6 +82,11 @@ TEXTS.update(
 
 # English, key for key, for every refusal the command line can print. A key missing here prints the generic line.
 ENGLISH: dict[str, str] = {
+    "poster.unknown_circuit": "no circuit {id}; the circuit ids are in /plan list or the dashboard's calendar",
+    "poster.cancelled": "circuit {id} was cancelled: no poster for it",
+    "poster.not_served": "circuit {id} does not serve village {village}; leave out --village or name one it serves",
+    "poster.unknown_village": "not a village code: {code}; village codes are in places.csv",
+    "poster.not_township": "not a township code: {code}; township codes are in places.csv",
     "cli.usage": "{message}; see {help}",
     "cli.file": "cannot read or write {path} ({reason}); check that the path exists and you may use it",
     "cli.no_such_file": "no such file: {path}; check the path and the file name",

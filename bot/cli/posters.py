@@ -14,17 +14,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot.cli.app import open_app
+from bot.cli.app import opened_app
 
 KINDS = {".pdf": "pdf", ".png": "png"}
-# The use case's refusals, in both languages (the chat says them from the text catalogue).
-REFUSALS = {
-    "poster.unknown_circuit": "找不到巡诊 {id} / no circuit {id}",
-    "poster.cancelled": "巡诊 {id} 已取消，不再张贴预告 / circuit {id} was cancelled: no poster for it",
-    "poster.not_served": "巡诊 {id} 不在村庄 {village}，也不包括该村 / circuit {id} does not serve village {village}",
-    "poster.unknown_village": "未知的村庄编码：{code} / not a village code: {code}",
-    "poster.not_township": "未知的乡镇编码：{code} / not a township code: {code}",
-}
 
 
 class Refused(Exception):
@@ -61,14 +53,12 @@ def cmd_poster(args: argparse.Namespace) -> int:
     from bot.bootstrap import build_posters, make_clock
     from bot.delivery.fonts import FontMissing
     from bot.delivery.poster import PosterFailed
-    from domain.errors import DomainError
     from domain.places import PlaceLevel
     from domain.posters import Sheet, next_week, parse_week
     from handlers.services import today_of
     from handlers.services.posters import circuit_poster, township_week
 
-    app = open_app()
-    try:
+    with opened_app() as app:
         now = make_clock(app.settings.fake_now)()
         try:
             bot_username = _bot_username(app, args.bot_username)
@@ -77,35 +67,29 @@ def cmd_poster(args: argparse.Namespace) -> int:
             return 2
         with app.uow() as uow:
             sheet: Sheet
-            try:
-                if args.circuit is not None:
-                    poster = circuit_poster(uow, now, args.circuit, village=args.village, bot_username=bot_username)
-                    what = f"坐诊预告海报 / poster of circuit {args.circuit}：{poster.when}，{poster.place}"
-                    sheet = poster
-                    place = uow.reference.place(poster.code.scene.removeprefix("v_"))
-                    if place is not None and place.level is not PlaceLevel.VILLAGE:
-                        print("巡诊地点不是村：二维码让居民选择自己所在的村；要某个村的二维码，请加 --village 村编码 / "
-                              "the circuit is not at a village: its QR code lets residents choose their village; "
-                              "--village CODE prints one village's", file=sys.stderr)
-                else:
-                    monday = parse_week(args.week) if args.week else next_week(today_of(now))
-                    schedule = township_week(uow, now, args.township, monday, bot_username=bot_username)
-                    year, week, _ = monday.isocalendar()
-                    what = (f"{schedule.title} / circuits of {year}-W{week:02d}：{schedule.period}，"
-                            f"{len(schedule.rows)} 场 / circuits")
-                    sheet = schedule
-            except DomainError as e:
-                template = REFUSALS.get(e.key, e.key + " / refused")
-                print(template.format(**{"id": "", "code": "", "village": "", **e.params}), file=sys.stderr)
-                return 2
+            # A refusal (DomainError) is said in Chinese and English by the entry point (bot.cli.app).
+            if args.circuit is not None:
+                poster = circuit_poster(uow, now, args.circuit, village=args.village, bot_username=bot_username)
+                what = f"坐诊预告海报 / poster of circuit {args.circuit}：{poster.when}，{poster.place}"
+                sheet = poster
+                place = uow.reference.place(poster.code.scene.removeprefix("v_"))
+                if place is not None and place.level is not PlaceLevel.VILLAGE:
+                    print("巡诊地点不是村：二维码让居民选择自己所在的村；要某个村的二维码，请加 --village 村编码 / "
+                          "the circuit is not at a village: its QR code lets residents choose their village; "
+                          "--village CODE prints one village's", file=sys.stderr)
+            else:
+                monday = parse_week(args.week) if args.week else next_week(today_of(now))
+                schedule = township_week(uow, now, args.township, monday, bot_username=bot_username)
+                year, week, _ = monday.isocalendar()
+                what = (f"{schedule.title} / circuits of {year}-W{week:02d}：{schedule.period}，"
+                        f"{len(schedule.rows)} 场 / circuits")
+                sheet = schedule
         try:
             page = build_posters(app).render(sheet, kind)
         except (FontMissing, PosterFailed) as e:
             print(f"海报没有生成 / no page made: {e}", file=sys.stderr)
             return 1
         _write(out, page.data)
-    finally:
-        app.close()
     print(f"已写入 / written: {out}（A4，{len(page.data) // 1024 + 1} KB）")
     print(what)
     print(f"二维码 / QR code: {page.link}")

@@ -10,8 +10,6 @@ from datetime import UTC, date, datetime
 from domain.circuits import Circuit, CircuitLevel, HalfDay
 from domain.ledgers import CircuitFact, Ledger, LedgerInputs, RuleKey, StaffFact, parse_period
 from domain.places import InstitutionKind, PlaceLevel
-from domain.planning import format_proposal
-from tests.test_planning import order, plan
 
 MACHINE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\b0\d月|\b\d{2}-\d{2}\b")
 
@@ -35,13 +33,6 @@ def test_a_circuit_not_held_yet_is_dated_as_every_message_dates_it(chat, cast, a
     chat.press("cardiologist", "记录其他工作")
     answer = chat.last("cardiologist")
     assert "12月20日" in answer and not MACHINE_DATE.search(answer), answer
-
-
-def test_the_plans_circuit_lines_write_dates_like_the_chat():
-    text = format_proposal(plan(orders=[order(1)]))
-    circuits = text.split("【巡诊安排】", 1)[1].split("【", 1)[0]
-    assert re.search(r"\d{1,2}月\d{1,2}日（周.）[上下]午", circuits), circuits
-    assert not MACHINE_DATE.search(circuits), circuits
 
 
 def test_rule_warnings_list_the_days_of_absences_like_the_chat():

@@ -187,10 +187,13 @@ def test_bad_arguments_get_a_bilingual_sentence_and_exit_code_2(world, tmp_path,
     done = poster(url, *args, "--bot-username", BOT)
 
     assert done.returncode == 2, (done.stdout, done.stderr)
-    message = done.stderr.strip().splitlines()[-1]
-    assert says in message
-    assert " / " in message and any("\u4e00" <= ch <= "\u9fff" for ch in message)  # Chinese / English
-    assert any(ch.isascii() and ch.isalpha() for ch in message.split(" / ", 1)[1])
+    lines = done.stderr.strip().splitlines()
+    if lines[-1].startswith("error: "):  # a refusal, said as every command says one: 错误：… then error: …
+        zh, en = lines[-2], lines[-1]
+    else:  # a bad argument: one line, Chinese / English
+        zh, _, en = lines[-1].partition(" / ")
+    assert says in zh + en
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in zh) and any(ch.isascii() and ch.isalpha() for ch in en)
     assert "Traceback" not in done.stderr
     assert not list(tmp_path.glob("x.*"))
 
