@@ -167,7 +167,7 @@ async def test_phone_numbers_never_appear_unmasked_in_our_logs(chat, cast, app, 
                             "LimitExceeded.PhoneNumberThirtySecondLimit", phone=PHONE)
     await drain(app, provider.channel(app, Clock(REMINDER_AT)), timeout=1)
     later = Clock(REMINDER_AT + timedelta(minutes=5))
-    await drain(app, provider.channel(app, later), clock=later)
+    await drain(app, provider.channel(app, later), clock=later, timeout=1)
     await provider.push_reply(pushes, PHONE, "TD", at=clock().timestamp())
     ours = [r for r in caplog.records if r.name.split(".")[0] in ("bot", "handlers", "storage", "domain")]
     assert any("139****3001" in r.getMessage() for r in ours)  # the number is logged, masked
