@@ -32,7 +32,8 @@ WORKER_ROLES = frozenset({"scheduler", "sender"})
 T = TypeVar("T")
 _TRUE, _FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
 WECHAT_KEYS = ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY", "WECHAT_APP_ID",
-               "WECHAT_SECRET", "WECHAT_TOKEN", "WECHAT_AES_KEY", "WECHAT_TEMPLATE_ANNOUNCEMENT")
+               "WECHAT_SECRET", "WECHAT_TOKEN", "WECHAT_AES_KEY", "WECHAT_TEMPLATE_ANNOUNCEMENT",
+               "WECHAT_TEMPLATE_NOTICE")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +121,9 @@ class Settings:
     wechat_aes_key: str | None = None
     wechat_api_base_url: str = "https://api.weixin.qq.com"
     wechat_template_announcement: str | None = None
+    # WECHAT_TEMPLATE_NOTICE: the template that tells a follower outside the 48-hour window that a personal message
+    # waits for them (thing1 what, time2 when, thing3 "回复任意文字查看"); the message goes out when they write
+    wechat_template_notice: str | None = None
     # WECHAT_TEMPLATE_FIELDS: which field of the chosen template shows which part of an announcement
     wechat_template_fields: tuple[tuple[str, str], ...] = ()
     public_url: str | None = None  # XUNZHEN_PUBLIC_URL: the web server's public address (announcement pages)

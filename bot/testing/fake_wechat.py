@@ -139,7 +139,8 @@ class FakeWeChat:
 
     def __init__(self, *, corp_id: str = "wwfakecorp0001", corp_secret: str = "corp-secret", agent_id: str = "1000002",
                  app_id: str = "wxfakeapp0000001", app_secret: str = "app-secret",
-                 templates: tuple[str, ...] = ("TPL-ANNOUNCE",), token_ttl: int = 7200, latency: float = 0.0):
+                 templates: tuple[str, ...] = ("TPL-ANNOUNCE", "TPL-NOTICE"), token_ttl: int = 7200,
+                 latency: float = 0.0):
         self.corp_id, self.corp_secret, self.agent_id = corp_id, corp_secret, agent_id
         self.app_id, self.app_secret = app_id, app_secret
         self.templates = set(templates)

@@ -134,9 +134,13 @@ class ResidentRepository(Repository):
 
     def _erase_traces(self, resident_id: int, name: str) -> None:
         """Erase the resident from messages (sent or queued), ratings, leads and drafts that name them."""
-        from storage.tables import ChatAccountRow, LeadRow, OutboxRow, RatingRow, WeChatUserRow
+        from storage.tables import ChatAccountRow, LeadRow, OutboxRow, RatingRow, WeChatHeldRow, WeChatUserRow
 
         accounts = select(ChatAccountRow.id).where(col(ChatAccountRow.resident_id) == resident_id)
+        # What waits for them on the Official Account outside its 48-hour window goes too.
+        self.s.exec(sa.delete(WeChatHeldRow).where(col(WeChatHeldRow.user_id).in_(
+            select(ChatAccountRow.platform_user_id).where(col(ChatAccountRow.resident_id) == resident_id,
+                                                          col(ChatAccountRow.platform) == "wechat"))))
         orders = select(OrderRow.id).where(col(OrderRow.resident_id) == resident_id)
         # Messages to the resident themselves: nothing more goes out, and what went out is not kept.
         self.s.exec(

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from storage.repositories.base import Repository, affected
-from storage.tables import WeChatNonceRow, WeChatQrRow, WeChatTokenRow, WeChatUserRow
+from storage.tables import WeChatHeldRow, WeChatNonceRow, WeChatQrRow, WeChatTokenRow, WeChatUserRow
 
 
 class WeChatRepository(Repository):
@@ -93,6 +93,26 @@ class WeChatRepository(Repository):
         self.s.execute(sa.update(WeChatUserRow)
                        .where(col(WeChatUserRow.platform) == platform, col(WeChatUserRow.user_id) == user_id)
                        .values(last_inbound_at=now))
+
+    # --- messages held outside the 48-hour window ---------------------------------------------------------------
+    def hold(self, platform: str, user_id: str, bodies: list[str], now: datetime) -> None:
+        """Keep messages (the API's JSON bodies) for the user until they next write."""
+        for body in bodies:
+            self.s.add(WeChatHeldRow(platform=platform, user_id=user_id, body=body, created_at=now))
+
+    def take_held(self, platform: str, user_id: str) -> list[str]:
+        """The messages held for the user, oldest first, and forget them (they go out now)."""
+        rows = self.s.execute(select(WeChatHeldRow.id, WeChatHeldRow.body)
+                              .where(col(WeChatHeldRow.platform) == platform, col(WeChatHeldRow.user_id) == user_id)
+                              .order_by(col(WeChatHeldRow.id))).all()
+        if rows:
+            self.s.execute(sa.delete(WeChatHeldRow).where(col(WeChatHeldRow.id).in_([r.id for r in rows])))
+        return [r.body for r in rows]
+
+    def purge_held(self, older_than: datetime, limit: int) -> int:
+        """Forget up to ``limit`` held messages nobody came back for since ``older_than``; returns how many."""
+        old = select(WeChatHeldRow.id).where(col(WeChatHeldRow.created_at) < older_than).limit(limit)
+        return affected(self.s.execute(sa.delete(WeChatHeldRow).where(col(WeChatHeldRow.id).in_(old))))
 
     def last_inbound(self, platform: str, user_id: str) -> datetime | None:
         """When the user last wrote to us, or None."""

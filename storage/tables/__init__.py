@@ -59,6 +59,7 @@ from storage.tables.sms import (
 )
 from storage.tables.types import UtcDateTime, utc_field
 from storage.tables.wechat import (
+    WeChatHeldRow,
     WeChatNonceRow,
     WeChatQrRow,
     WeChatTokenRow,
@@ -105,6 +106,7 @@ __all__ = [
     "SubscriptionRow",
     "SupportRow",
     "UtcDateTime",
+    "WeChatHeldRow",
     "WeChatNonceRow",
     "WeChatQrRow",
     "WeChatTokenRow",

@@ -56,3 +56,15 @@ class WeChatQrRow(SQLModel, table=True):
     scene: str = Field(primary_key=True, max_length=64)
     url: str = Field(max_length=512)
     created_at: datetime = utc_field()
+
+
+class WeChatHeldRow(SQLModel, table=True):
+    """A message held for an Official Account follower outside the 48-hour window: a template message told them
+    there is one; this goes out as a customer-service message when they next write (``body``: the API's JSON)."""
+
+    __tablename__ = "wechat_held"
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    user_id: str = Field(max_length=64, index=True)
+    body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    created_at: datetime = utc_field(index=True)

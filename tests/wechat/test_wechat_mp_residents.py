@@ -202,3 +202,58 @@ async def test_the_public_page_behind_the_link_shows_the_whole_notice_to_anyone_
     assert forged.status == 404 and other.status == 404  # a guessed or forged address shows nothing
     assert briefing.status == 404  # the experts' briefing of the same circuit (the next number) is no public notice
     assert dashboard.status == 303  # the rest of the server still needs a login
+
+
+async def test_outside_48_hours_a_personal_question_rings_the_notice_template_and_comes_when_the_resident_writes(
+        fake, seeded_engine, tmp_path):
+    """A rating question a week after the resident last wrote: WeChat refuses a customer-service message then, so
+    the notice template tells them something waits (typed fields, within their limits), and the question itself,
+    with its numbered answers, arrives the moment they write back. Nothing is lost and nothing is sent twice."""
+    import json
+
+    async with await _driver(fake, seeded_engine, tmp_path, wechat_template_notice="TPL-NOTICE") as d:
+        await subscribe(d)
+        mp = d.bridge.deliverers["wechat"]
+        later = time.time() + 7 * 24 * 3600
+        mp.clock = lambda: later
+        question = "订单 XZ-20261123-0001 已就诊。请为这次巡诊服务打分（1 很差 … 5 很好）："
+        with d.app.uow() as uow:
+            acc = uow.chat.account("wechat", OPENID)
+            buttons = json.dumps([[{"label": str(i), "data": f"t{i}"} for i in range(1, 6)]])
+            uow.outbox.enqueue("wechat", OPENID, question, buttons, priority="reply", dedupe_key="rate:1",
+                               account_id=acc.id, now=FIXED_NOW)
+            uow.commit()
+        before = len(fake.to(OPENID, "mp_custom"))
+        await Sender(d.app.uow, [WeChatMpChannel(mp)], clock=Clock(FIXED_NOW)).drain(timeout=5)
+        [bell] = fake.to(OPENID, "mp_template")
+        assert bell.body["template_id"] == "TPL-NOTICE"
+        data = {k: v["value"] for k, v in bell.body["data"].items()}
+        assert data["thing1"].startswith("订单") and len(data["thing1"]) <= 20, data
+        assert data["thing3"] == "回复任意文字查看全文"
+        assert len(fake.to(OPENID, "mp_custom")) == before  # the window is shut: nothing else was tried
+        with d.app.uow() as uow:
+            assert [r.status for r in uow.outbox.rows() if r.dedupe_key == "rate:1"] == ["sent"]
+
+        await d.say(OPENID, "你好")
+        held = [m.text for m in fake.to(OPENID, "mp_custom")[before:]]
+        assert held and held[0].startswith(question) and "回复 5" in held[0], held
+        await d.say(OPENID, "在吗")
+        assert sum(question in m.text for m in fake.to(OPENID, "mp_custom")) == 1  # once, not at every message
+
+
+async def test_without_a_notice_template_a_personal_message_outside_48_hours_is_settled_not_deliverable(
+        fake, seeded_engine, tmp_path):
+    async with await _driver(fake, seeded_engine, tmp_path) as d:
+        await subscribe(d)
+        mp = d.bridge.deliverers["wechat"]
+        mp.clock = lambda: time.time() + 7 * 24 * 3600
+        with d.app.uow() as uow:
+            acc = uow.chat.account("wechat", OPENID)
+            uow.outbox.enqueue("wechat", OPENID, "您的就医需求已安排。", None, priority="reply", dedupe_key="n:1",
+                               account_id=acc.id, now=FIXED_NOW)
+            uow.commit()
+        await Sender(d.app.uow, [WeChatMpChannel(mp)], clock=Clock(FIXED_NOW)).drain(timeout=5)
+        with d.app.uow() as uow:
+            [row] = [r for r in uow.outbox.rows() if r.dedupe_key == "n:1"]
+    assert (row.status, row.last_error) == ("permanent", NOT_DELIVERABLE)
+    assert not fake.to(OPENID, "mp_template")

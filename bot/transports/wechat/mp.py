@@ -19,7 +19,9 @@ Configuration: ``WECHAT_APP_ID``, ``WECHAT_SECRET``, ``WECHAT_TOKEN``, ``WECHAT_
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -38,9 +40,9 @@ from bot.transports.wechat.bridge import (
     errcode_of,
     split_bytes,
 )
-from bot.transports.wechat.template import DEFAULT_FIELDS, notice_parts, parse_fields, template_data
+from bot.transports.wechat.template import DEFAULT_FIELDS, fit, notice_parts, parse_fields, template_data
 from bot.web.notices import page_url
-from handlers.core import Button, Inbound, Outbound, without_edits
+from handlers.core import CHINA, Button, Inbound, Outbound, without_edits
 from storage.repositories.wechat import WeChatRepository
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ PATH = "/wechat/callback"
 SERVICE_WINDOW = timedelta(hours=48)
 NOT_DELIVERABLE = "not_deliverable_on_channel"
 CHOICE_LINE = "回复 {n} {label}"
+NOTICE_HINT = "回复任意文字查看全文"  # the notice template's last field: what to do to read the held message
 OUTSIDE_WINDOW = frozenset({45015, 45047})  # reply time limit passed; customer-service quota used up
 UNFOLLOWED = frozenset({43004})  # the user no longer follows the account
 NO_SUCH_USER = frozenset({40003})
@@ -85,8 +88,9 @@ class MpDeliverer(Deliverer):
 
     def __init__(self, client: Any, uow: Callable[[], Any], *, clock: Callable[[], float] = time.time,
                  template_id: str | None = None, template_fields: tuple[tuple[str, str], ...] = (),
-                 page_url: Callable[[int], str] | None = None):
+                 page_url: Callable[[int], str] | None = None, notice_template_id: str | None = None):
         self.client, self.uow, self.clock, self.template_id = client, uow, clock, template_id
+        self.notice_template_id = notice_template_id  # the bell for personal messages outside the 48-hour window
         self.template_fields = template_fields or parse_fields(DEFAULT_FIELDS)
         self.page_url = page_url  # the public page of an announcement (None: the template has no link)
 
@@ -96,10 +100,18 @@ class MpDeliverer(Deliverer):
 
     # --- inbound side -------------------------------------------------------------------------------------
     def prepare(self, inbound: Inbound) -> Inbound:
-        """In a worker thread: note the user wrote (it opens the 48-hour window)."""
+        """In a worker thread: note the user wrote (it opens the 48-hour window), and send what was held for them
+        while the window was shut (before their message is answered: a "5" may answer a held question)."""
         with self.uow() as uow:
-            WeChatRepository(uow).touch(PLATFORM, inbound.user_id, self.now())
+            repo = WeChatRepository(uow)
+            repo.touch(PLATFORM, inbound.user_id, self.now())
+            held = repo.take_held(PLATFORM, inbound.user_id)
             uow.commit()
+        for body in held:
+            try:
+                self.client.call_api(lambda body=body: self.client.post("message/custom/send", data=json.loads(body)))
+            except Exception as e:  # taken is taken: a refusal now is logged, never retried into a loop
+                log.warning("held message to %s not sent: %s", inbound.user_id[:6], classify(e).reason)
         return inbound
 
     # --- outbound side ------------------------------------------------------------------------------------
@@ -195,6 +207,23 @@ class MpDeliverer(Deliverer):
         return self.client.call_api(
             lambda: self.client.message.send_template(user, self.template_id, data, url=url))
 
+    def hold(self, user: str, deliveries: list[Delivery]) -> None:
+        """In a worker thread: keep these customer-service messages until the user next writes."""
+        with self.uow() as uow:
+            WeChatRepository(uow).hold(PLATFORM, user, [json.dumps(d.body, ensure_ascii=False) for d in deliveries],
+                                       self.now())
+            uow.commit()
+
+    def ring(self, user: str, text: str) -> None:
+        """In a worker thread: the notice template telling a user outside the window that a message waits: what
+        (the message's first sentence, cut to the field's 20 characters), when, and that a reply shows it."""
+        assert self.notice_template_id is not None
+        first = re.split(r"(?<=[。！？!?\n])", text.strip(), maxsplit=1)[0].strip()
+        when = self.now().astimezone(CHINA)
+        data = {"thing1": {"value": fit(first, 20)}, "time2": {"value": f"{when.month}月{when.day}日 {when:%H:%M}"},
+                "thing3": {"value": NOTICE_HINT}}
+        self.client.call_api(lambda: self.client.message.send_template(user, self.notice_template_id, data))
+
     def last_inbound(self, user: str) -> datetime | None:
         """In a worker thread: when the user last wrote to the account."""
         with self.uow() as uow:
@@ -236,8 +265,21 @@ class WeChatMpChannel(BaseChannel):
         return False
 
     async def send(self, chat_id: str, text: str, buttons: list[list[dict]] | None) -> SendResult:
-        """A message with no announcement behind it: a customer-service message inside the 48-hour window."""
-        return await self._service_message(chat_id, text, buttons)
+        """A message with no announcement behind it (a personal notice, a rating question): a customer-service
+        message inside the 48-hour window; outside it, with ``WECHAT_TEMPLATE_NOTICE``, the notice template rings
+        and the message is held until the person next writes (``MpDeliverer.prepare``)."""
+        d = self.deliverer
+        in_window = await asyncio.to_thread(self._in_window, chat_id)
+        if in_window or not d.notice_template_id:
+            return await self._service_message(chat_id, text, buttons, in_window)
+        rows = tuple(tuple(Button(b["label"], b["data"]) for b in row) for row in buttons or [])
+        deliveries = await asyncio.to_thread(d.plan, [Outbound(PLATFORM, chat_id, text, rows)], None)
+        try:
+            await asyncio.to_thread(d.ring, chat_id, text)
+        except Exception as e:  # not rung: nothing held either, the outcome says why
+            return classify(e)
+        await asyncio.to_thread(d.hold, chat_id, deliveries)
+        return SendResult.ok()
 
     async def send_announcement(self, chat_id: str, text: str, buttons: list[list[dict]] | None,
                                 announcement_id: int) -> SendResult:
@@ -290,6 +332,7 @@ def build(app: Any, *, store: TokenStore | None = None, clock: Callable[[], floa
         base, cipher = s.public_url, app.settings.cipher()
         link = lambda aid: page_url(base, cipher, aid)  # noqa: E731
     return MpDeliverer(client, app.uow, clock=clock, template_id=s.wechat_template_announcement,
+                       notice_template_id=s.wechat_template_notice,
                        template_fields=s.wechat_template_fields, page_url=link)
 
 
