@@ -50,6 +50,35 @@ def test_plan_new_at_a_village_outside_the_hospitals_support_is_refused_and_noth
     assert refusals(app, "plan.outside_support") == 1
 
 
+def test_after_forget_nothing_held_for_the_resident_on_the_official_account_waits_to_be_sent(chat, cast, app):
+    """A message held for a resident outside WeChat's 48-hour window (it goes out when they next write) names their
+    order; their erasure takes it with everything else, so it is never sent to a resident who asked to be forgotten."""
+    from storage.repositories.wechat import WeChatRepository
+    from tests.circuits.circuit_helpers import add_account
+
+    file_order(chat, "老人心口疼，胸闷气短，走路就喘，想看看心脏")
+    chat.say("grandpa", f"/start r_{issued_link(chat)}")
+    with app.uow() as uow:
+        resident_id = uow.chat.account(chat.platform, "grandpa").resident_id
+        add_account(uow, "wechat", "oGRANDPA_openid", clock_now(app), resident_id=resident_id)
+        WeChatRepository(uow).hold("wechat", "oGRANDPA_openid", ['{"text": {"content": "请为巡诊打分"}}'],
+                                   clock_now(app))
+        uow.commit()
+    chat.say("grandpa", "/forget")
+    chat.press("grandpa", "确定撤回并删除")
+    if any("确认删除" in b.label for s in chat.screens["doctor"][-3:] for row in s.buttons for b in row):
+        chat.press("doctor", "确认删除")
+    with app.uow() as uow:
+        assert WeChatRepository(uow).take_held("wechat", "oGRANDPA_openid") == []
+
+
+def clock_now(app):
+    """Now, for rows written by hand beside the conversation."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
 @ALSO_ON_POSTGRES
 def test_plan_move_to_a_place_outside_the_support_is_refused_and_the_circuit_stays(chat, cast, app):
     chat.say("hospital", "/plan new 350421101 2026-12-08 上午 S0003")
