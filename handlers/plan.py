@@ -22,7 +22,7 @@ from handlers.plan_text import plan_messages
 from handlers.posters import poster_button
 from handlers.services import circuits
 from handlers.services.circuits import expert_names, within_support
-from handlers.services.experts import Told, names
+from handlers.services.experts import told_lines
 from handlers.services.planning import PlanView, accept_plan, proposal_fingerprint, show_plan
 from handlers.texts_circuits import t
 
@@ -99,17 +99,8 @@ def accept(ctx: Ctx, payload: dict) -> None:
     done = accept_plan(ctx.uow, actor, ctx.now, p)
     deliver(ctx, done.notices)
     ctx.edit("\n".join([t("plan.accepted", circuits=len(done.circuits), orders=len(done.scheduled)),
-                         *_told(done.experts)]))
+                         *told_lines(done.experts)]))
 
-
-def _told(experts: Told) -> list[str]:
-    """Lines for the reviewer: which experts were told, which must be phoned."""
-    lines = []
-    if experts.reached:
-        lines.append(t("expert.reached", names=names(experts.reached)))
-    if experts.unreachable:
-        lines.append(t("expert.unreachable", names=names(experts.unreachable)))
-    return lines
 
 
 def _experts(ctx: Ctx, c: Circuit) -> str:
@@ -194,7 +185,7 @@ def create(ctx: Ctx, words: list[str]) -> None:
     c = done.circuit
     deliver(ctx, done.experts.notices)
     ctx.reply("\n".join([t("plan.created", id=c.id, date=month_day(day), half_day=t(f"half_day.{c.half_day.value}"),
-                            place=ctx.place_name(c.place_code), experts=_experts(ctx, c)), *_told(done.experts)]),
+                            place=ctx.place_name(c.place_code), experts=_experts(ctx, c)), *told_lines(done.experts)]),
               [[ctx.btn(t("plan.add_orders"), "plan.add", id=c.id)]])
     _warn(ctx, c)
 
@@ -268,4 +259,4 @@ def add_order(ctx: Ctx, payload: dict) -> None:
     if o is None:
         return
     deliver(ctx, done.notices)
-    ctx.edit("\n".join([t("plan.order_added", number=o.number, id=done.circuit.id), *_told(done.experts)]))
+    ctx.edit("\n".join([t("plan.order_added", number=o.number, id=done.circuit.id), *told_lines(done.experts)]))

@@ -351,10 +351,8 @@ def assign_expert(ctx: Ctx, payload: dict) -> None:
         return
     _decided(ctx, o, Action.DISPOSE_CIRCUIT, done.expert.name if done.expert else t("dispose.assign_later"))
     deliver(ctx, done.told.notices)
-    if done.told.reached:
-        ctx.reply(t("expert.reached", names=tell_experts.names(done.told.reached)))
-    if done.told.unreachable:
-        ctx.reply(t("expert.unreachable", names=tell_experts.names(done.told.unreachable)))
+    for line in tell_experts.told_lines(done.told):
+        ctx.reply(line)
 
 
 @router.button("hs.remote")

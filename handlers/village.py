@@ -51,7 +51,7 @@ router = Router()
 router.include(order_card.router)
 VD = Role.VILLAGE_DOCTOR
 CARD = order_card.STEP
-MIN_BIRTH_YEAR = 1900
+MIN_BIRTH_YEAR = order_card.MIN_BIRTH_YEAR
 SPEC_PAGE = 8
 
 

@@ -1206,21 +1206,41 @@ class FakeTelegram:
 
     def _send_message(self, params: JsonDict) -> JsonDict:
         text, parse_mode = self._validate_text(params.get("text"), params.get("parse_mode"))
+        return self._new_message("sendmessage", params, text, parse_mode)
+
+    def _new_message(self, method: str, params: JsonDict, text: str, parse_mode: str | None,
+                     **attached: Any) -> JsonDict:
+        """Check the keyboard and the chat, count the send against the limits, record the message and answer it."""
         markup = self._validate_markup(params.get("reply_markup"))
-        chat_id = self._check_chat("sendmessage", params)
-        self._admit_send("sendmessage", chat_id)
-        record = RecordedMessage(
-            chat_id, self._new_message_id(chat_id), text, parse_mode, markup, int(time.time()), self.clock()
-        )
+        chat_id = self._check_chat(method, params)
+        self._admit_send(method, chat_id)
+        record = RecordedMessage(chat_id, self._new_message_id(chat_id), text, parse_mode, markup, int(time.time()),
+                                 self.clock(), **attached)
         self._messages[(chat_id, record.message_id)] = record
-        self._record_send("sendmessage", chat_id)
+        self._record_send(method, chat_id)
         return self._message_json(record)
+
+    @staticmethod
+    def _upload(params: JsonDict, field: str) -> Any:
+        """The uploaded file of ``field`` (aiogram names the part holding it: ``attach://<part>``)."""
+        found = params.get(field)
+        if isinstance(found, str) and found.startswith("attach://"):
+            found = params.get(found.removeprefix("attach://"))
+        return found
+
+    @staticmethod
+    def _caption(params: JsonDict) -> tuple[str, str | None]:
+        """A photo's or document's caption and its parse mode, within Telegram's limits."""
+        caption, parse_mode = params.get("caption") or "", params.get("parse_mode")
+        if parse_mode is not None and str(parse_mode).lower() not in _PARSE_MODES:
+            raise ApiError(400, f"Bad Request: unsupported parse_mode {parse_mode}")
+        if not isinstance(caption, str) or len(_visible_text(caption, parse_mode)) > CAPTION_LIMIT:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        return caption, parse_mode
 
     def _send_photo(self, params: JsonDict) -> JsonDict:
         """sendPhoto with an uploaded file (a file_id or URL is not modelled) and an optional caption."""
-        photo = params.get("photo")
-        if isinstance(photo, str) and photo.startswith("attach://"):  # aiogram names the part holding the file
-            photo = params.get(photo.removeprefix("attach://"))
+        photo = self._upload(params, "photo")
         if not isinstance(photo, _Upload) or not photo.content:
             raise ApiError(400, "Bad Request: there is no photo in the request")
         if len(photo.content) > PHOTO_LIMIT:
@@ -1230,43 +1250,19 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
         if sum(size) > 10_000:
             raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
-        caption, parse_mode = params.get("caption") or "", params.get("parse_mode")
-        if parse_mode is not None and str(parse_mode).lower() not in _PARSE_MODES:
-            raise ApiError(400, f"Bad Request: unsupported parse_mode {parse_mode}")
-        if not isinstance(caption, str) or len(_visible_text(caption, parse_mode)) > CAPTION_LIMIT:
-            raise ApiError(400, "Bad Request: message caption is too long")
-        markup = self._validate_markup(params.get("reply_markup"))
-        chat_id = self._check_chat("sendphoto", params)
-        self._admit_send("sendphoto", chat_id)
-        record = RecordedMessage(chat_id, self._new_message_id(chat_id), caption, parse_mode, markup, int(time.time()),
-                                 self.clock(), photo=photo.content)
-        self._messages[(chat_id, record.message_id)] = record
-        self._record_send("sendphoto", chat_id)
-        return self._message_json(record)
+        caption, parse_mode = self._caption(params)
+        return self._new_message("sendphoto", params, caption, parse_mode, photo=photo.content)
 
     def _send_document(self, params: JsonDict) -> JsonDict:
         """sendDocument with an uploaded file (a file_id or URL is not modelled), its name and an optional caption."""
-        document = params.get("document")
-        if isinstance(document, str) and document.startswith("attach://"):  # aiogram names the part holding the file
-            document = params.get(document.removeprefix("attach://"))
+        document = self._upload(params, "document")
         if not isinstance(document, _Upload) or not document.content:
             raise ApiError(400, "Bad Request: there is no document in the request")
         if len(document.content) > DOCUMENT_LIMIT:
             raise ApiError(413, "Request Entity Too Large")
-        caption, parse_mode = params.get("caption") or "", params.get("parse_mode")
-        if parse_mode is not None and str(parse_mode).lower() not in _PARSE_MODES:
-            raise ApiError(400, f"Bad Request: unsupported parse_mode {parse_mode}")
-        if not isinstance(caption, str) or len(_visible_text(caption, parse_mode)) > CAPTION_LIMIT:
-            raise ApiError(400, "Bad Request: message caption is too long")
-        markup = self._validate_markup(params.get("reply_markup"))
-        chat_id = self._check_chat("senddocument", params)
-        self._admit_send("senddocument", chat_id)
-        record = RecordedMessage(chat_id, self._new_message_id(chat_id), caption, parse_mode, markup, int(time.time()),
-                                 self.clock(), document=document.content,
+        caption, parse_mode = self._caption(params)
+        return self._new_message("senddocument", params, caption, parse_mode, document=document.content,
                                  document_name=str(document.get("file") or "document"))
-        self._messages[(chat_id, record.message_id)] = record
-        self._record_send("senddocument", chat_id)
-        return self._message_json(record)
 
     def _find_editable(self, key: str, params: JsonDict) -> RecordedMessage:
         if params.get("inline_message_id"):

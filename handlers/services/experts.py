@@ -45,6 +45,16 @@ class Told:
         self.unreachable += [s for s in other.unreachable if s not in self.unreachable]
 
 
+def told_lines(told: Told) -> list[str]:
+    """What the reviewer who acted reads: which experts were told, which must be phoned."""
+    lines = []
+    if told.reached:
+        lines.append(t("expert.reached", names=names(told.reached)))
+    if told.unreachable:
+        lines.append(t("expert.unreachable", names=names(told.unreachable)))
+    return lines
+
+
 def names(staff: Iterable[Staff]) -> str:
     """Staff names joined with 、."""
     return "、".join(s.name for s in staff)
