@@ -83,8 +83,9 @@ def record(uow: UnitOfWork, account_id: int, shown: Sequence[Shown], now: dateti
     asked = asked or Asked()
     until = min(asked.until or now + (PROACTIVE_VALID if proactive else REPLY_VALID), now + PROACTIVE_VALID)
     choices = tuple(Choice(c.data, uow.prompts.keys(words_picking(c))) for c in shown)
-    uow.prompts.add(Prompt(account_id, now, until, choices, topic=asked.topic, again=asked.again,
-                           proactive=proactive))
+    prompt_id = uow.prompts.add(Prompt(account_id, now, until, choices, topic=asked.topic, again=asked.again,
+                                       proactive=proactive))
+    uow.chat.offered_by((c.data for c in shown), prompt_id)
 
 
 def explain(read: Read, answer_text: str) -> str:

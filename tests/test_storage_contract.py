@@ -452,7 +452,7 @@ def test_a_restarted_draft_is_not_left_marked_as_reminded_by_a_concurrent_sweep(
         assert (got.step, got.reminded_at) == ("new.spec", None)
 
 
-def test_prompts_are_read_newest_first_answered_by_token_and_purged_once_long_expired(seeded_uow):
+def test_prompts_are_read_newest_first_answered_by_the_button_pressed_and_purged_once_long_expired(seeded_uow):
     from domain.prompts import Choice, Prompt
 
     with seeded_uow() as uow:
@@ -461,27 +461,38 @@ def test_prompts_are_read_newest_first_answered_by_token_and_purged_once_long_ex
         key = uow.prompts.key("确认")
         assert key == uow.prompts.key("确认") and key != uow.prompts.key("拒绝") and "确认" not in key
         day = timedelta(days=1)
-        for i, (who, token) in enumerate([(acc.id, "tok_a"), (other.id, "tok_a"), (acc.id, "tok-b")]):
-            uow.prompts.add(Prompt(who, FIXED_NOW + i * day, FIXED_NOW + (i + 1) * day,
-                                   (Choice(token, frozenset({key})), Choice("tokXc")), topic="rate", again="/rate",
-                                   proactive=True))
+        tokens = []
+        for i, who in enumerate([acc.id, other.id, acc.id]):
+            at = FIXED_NOW + i * day
+            yes, later = uow.chat.new_button(who, "act.yes", {}, at), uow.chat.new_button(who, "act.later", {}, at)
+            if i == 1:
+                uow.chat.write_buttons()  # written before the prompt names them: tagged where they are
+            pid = uow.prompts.add(Prompt(who, at, FIXED_NOW + (i + 1) * day,
+                                         (Choice(yes, frozenset({key})), Choice(later)), topic="rate",
+                                         again="/rate", proactive=True))
+            uow.chat.offered_by([yes, later], pid)
+            tokens.append(yes)
         uow.commit()
+    a, b, c = tokens
     with seeded_uow() as uow:
         newest, oldest = uow.prompts.recent(acc.id)
-        assert newest.choices == (Choice("tok-b", frozenset({key})), Choice("tokXc"))
+        assert newest.choices[0] == Choice(c, frozenset({key}))
         assert (oldest.topic, oldest.again, oldest.proactive, oldest.answered_at) == ("rate", "/rate", True, None)
         assert oldest.created_at == FIXED_NOW and newest.created_at == FIXED_NOW + 2 * day
-        # "_" in a token is no wildcard: "tok_a" marks only this account's prompt that offered it.
-        assert uow.prompts.answered(acc.id, "tokXa", FIXED_NOW) == 0
-        assert uow.prompts.answered(acc.id, "tok_a", FIXED_NOW + day) == 1
-        assert uow.prompts.answered(acc.id, "tok_a", FIXED_NOW + day) == 0  # answered once
+        # Only this account's prompt that offered the button is marked: not for a token nobody made, not for a
+        # button of someone else's prompt.
+        assert uow.prompts.answered(acc.id, "nosuchtoken0", FIXED_NOW) == 0
+        assert uow.prompts.answered(acc.id, b, FIXED_NOW) == 0
+        assert uow.prompts.answered(acc.id, a, FIXED_NOW + day) == 1
+        assert uow.prompts.answered(acc.id, a, FIXED_NOW + day) == 0  # answered once
         uow.commit()
     with seeded_uow() as uow:
         # An older prompt once answered is no longer read; the newest is, answered or not.
-        assert [p.choices[0].token for p in uow.prompts.recent(acc.id)] == ["tok-b"]
-        assert uow.prompts.answered(acc.id, "tok-b", FIXED_NOW + day) == 1
+        assert [p.choices[0].token for p in uow.prompts.recent(acc.id)] == [c]
+        assert uow.prompts.answered(acc.id, c, FIXED_NOW + day) == 1
         assert [p.answered_at for p in uow.prompts.recent(acc.id)] == [FIXED_NOW + day]
         assert uow.prompts.recent(other.id)[0].answered_at is None
+        assert uow.prompts.answered(other.id, b, FIXED_NOW + day) == 1  # its buttons were tagged after writing
         assert uow.prompts.purge(FIXED_NOW + 2 * day + timedelta(seconds=1), 100) == 2  # the two expired by then
-        assert [p.choices[0].token for p in uow.prompts.recent(acc.id)] == ["tok-b"]
+        assert [p.choices[0].token for p in uow.prompts.recent(acc.id)] == [c]
         uow.commit()

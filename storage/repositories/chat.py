@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import threading
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -226,8 +227,19 @@ class ChatRepository(Repository):
         """Store what a button means and return its opaque token (written in one batch with the others)."""
         token = _new_token()
         self._buttons.append({"token": token, "chat_account_id": account_id, "action": action,
-                              "payload": json.dumps(payload, ensure_ascii=False), "created_at": now})
+                              "payload": json.dumps(payload, ensure_ascii=False), "created_at": now,
+                              "prompt_id": None})
         return token
+
+    def offered_by(self, tokens: Iterable[str], prompt_id: int) -> None:
+        """Note that the buttons ``tokens`` were offered by prompt ``prompt_id`` (see ``PromptRepository``)."""
+        wanted = set(tokens)
+        for row in self._buttons:
+            if row["token"] in wanted:
+                row["prompt_id"] = prompt_id
+                wanted.discard(row["token"])
+        if wanted:  # already written (a lookup in between flushed them): tag them where they are
+            self.c.execute(_BUTTONS.update().where(_BUTTONS.c.token.in_(sorted(wanted))).values(prompt_id=prompt_id))
 
     def write_buttons(self) -> None:
         """Insert the buttons made so far in this unit of work (one statement for a whole list of cards)."""

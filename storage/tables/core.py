@@ -211,6 +211,10 @@ class ButtonRow(SQLModel, table=True):
     action: str = Field(max_length=32)
     payload: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False, server_default="{}"))
     created_at: datetime = utc_field(index=True)
+    # The prompt (chat_prompt) that offered this button, if one did: a press marks that prompt answered by its key.
+    # No foreign key: prompts and buttons are purged on their own clocks, and a stale id matches nothing (the
+    # answer also checks the account and the time the two were made together).
+    prompt_id: int | None = Field(default=None)
 
 
 class PromptRow(SQLModel, table=True):
