@@ -7,7 +7,8 @@ from collections import defaultdict
 from domain.errors import DomainError, PermissionDenied
 from domain.orders import OPEN_STATUSES, Action, Order, OrderStatus, Urgency
 from domain.staff import Role
-from handlers import texts_circuits  # noqa: F401  (registers the expert texts)
+from handlers import texts_catalogue, texts_circuits  # noqa: F401  (registers their texts)
+from handlers.catalogue import card_line
 from handlers.common import (
     act,
     acting_staff,
@@ -22,6 +23,7 @@ from handlers.common import (
     viewable_order,
 )
 from handlers.core import Ctx, Router
+from handlers.services import catalogue as first_diagnosis
 from handlers.services import experts as tell_experts
 from handlers.texts import t
 
@@ -107,10 +109,15 @@ def township_pending(ctx: Ctx, arg: str) -> None:
 
 
 def _township_card(ctx: Ctx, o: Order, residents: dict) -> None:
-    """A submitted order's card with the township's decisions; each button names the version it was shown at."""
+    """A submitted order's card with the township's decisions; each button names the version it was shown at.
+
+    An order whose need is in the center's first-diagnosis catalogue says so, with 本院处理 first (issue 20)."""
+    match = first_diagnosis.order_match(ctx.uow, o.id)
+    local = [[ctx.btn(t("catalogue.handle_local"), "tw.local", id=o.id, v=o.version)]] if match else []
     ctx.reply(
-        _card(ctx, o, residents),
+        _card(ctx, o, residents) + card_line(match),
         [
+            *local,
             [
                 ctx.btn(t("review.approve"), "tw.approve", id=o.id, v=o.version),
                 ctx.btn(t("review.return"), "tw.return", id=o.id, v=o.version),
@@ -174,6 +181,19 @@ def approve(ctx: Ctx, payload: dict) -> None:
     o = _decide(ctx, payload.get("id"), Action.TOWNSHIP_APPROVE, payload.get("v"))
     if o:
         _decided(ctx, o, Action.TOWNSHIP_APPROVE)
+
+
+@router.button("tw.local")
+def handle_locally(ctx: Ctx, payload: dict) -> None:
+    """本院处理: the need is in the center's first-diagnosis catalogue, so the center treats it and the hospital is
+    not asked (首诊负责制 [000 三(四)]); refused for an order that matched nothing (a forged or stale button)."""
+    if first_diagnosis.order_match(ctx.uow, load_order(ctx, payload.get("id")).id) is None:
+        ctx.audit("refused", "order", str(payload.get("id"))[:32], reason="catalogue.not_in_catalogue")
+        ctx.reply(t("catalogue.not_in_catalogue"))
+        return
+    o = _decide(ctx, payload.get("id"), Action.TOWNSHIP_HANDLE_LOCAL, payload.get("v"))
+    if o:
+        _decided(ctx, o, Action.TOWNSHIP_HANDLE_LOCAL)
 
 
 def _ask(ctx: Ctx, step: str, key: str, payload: dict) -> None:

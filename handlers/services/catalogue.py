@@ -261,6 +261,7 @@ def match_order(uow: UnitOfWork, order: Order, now: datetime,
         if found:
             uow.catalogue.save_match(order.id, code, found[0], now)
             return found[0]
+    uow.catalogue.clear_match(order.id)  # an edited need may no longer name a catalogue disease
     return None
 
 
