@@ -4,6 +4,7 @@ township reviewer's card, and the refusals (the command line prints the same wit
 from __future__ import annotations
 
 from handlers.texts import TEXTS, t
+from handlers.texts_cli import ENGLISH
 
 TEXTS.update(
     {
@@ -54,4 +55,21 @@ TEXTS.update(
     }
 )
 
-__all__ = ["TEXTS", "t"]
+# The same refusals on the command line, where each is said in English too.
+ENGLISH.update(
+    {
+        "catalogue.too_long": "the complaint is too long: at most {limit} characters",
+        "catalogue.bad_disease": "a disease name must be 1 to {limit} characters, without emoji or symbols",
+        "catalogue.bad_icd10": "{code} is not an ICD-10 code (e.g. I10, E11, J06.9); it may be left out",
+        "catalogue.already_listed": "{disease} is already in the catalogue",
+        "catalogue.not_listed": "{disease} is not in the catalogue; list it to see the names",
+        "catalogue.not_editor": "only the center's own township reviewer changes its catalogue",
+        "catalogue.not_a_center": "{name} ({code}) is not a township or community health center: it keeps no "
+                                  "first-diagnosis catalogue",
+        "catalogue.no_center": "no township health center supports this village post",
+        "catalogue.bad_tier": "tier must be central (80 diseases) or general (50)",
+        "catalogue.not_in_catalogue": "this order's need is not in the center's first-diagnosis catalogue",
+    }
+)
+
+__all__ = ["ENGLISH", "TEXTS", "t"]
