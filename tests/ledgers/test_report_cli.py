@@ -85,6 +85,7 @@ def test_the_yearly_workbook_has_one_frozen_sheet_per_ledger_and_charts(world_co
         "问题线索台账",
         "整改清单",
         "订单漏斗与候诊",
+        "首诊病种目录",
     ]
     for ws in wb.worksheets:
         assert ws.freeze_panes == "A2"
