@@ -87,6 +87,8 @@ def cmd_catalogue(args: argparse.Namespace) -> int:
             if args.match is not None:
                 view, found = svc.match_text(uow, code, args.match, on)
                 _match(view, found, args.match)
+            elif changed:  # after a change, the catalogue's size against its target; the list on asking
+                print(_head(svc.catalogue_on(uow, code, on)))
             else:
                 _list(svc.catalogue_on(uow, code, on))
     return 0
