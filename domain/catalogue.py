@@ -103,8 +103,9 @@ class CatalogueMatch:
 
 
 def clean_disease(text: str | None) -> str:
-    """A disease name as typed: trimmed, width-folded, 1–40 characters of which some are Chinese or Latin letters."""
-    name = unicodedata.normalize("NFKC", text or "").strip()
+    """A disease name as typed (trimmed, inner spaces single; its full-width brackets kept, as the starting list
+    writes them): 1–40 characters of which some are Chinese or Latin letters, no emoji or control characters."""
+    name = " ".join((text or "").split())
     if not name or len(name) > MAX_DISEASE or not any(ch.isalpha() for ch in name):
         raise DomainError("catalogue.bad_disease", limit=MAX_DISEASE)
     if any(unicodedata.category(ch)[0] in "CS" for ch in name):  # control characters, emoji and other symbols

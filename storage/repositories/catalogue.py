@@ -73,6 +73,10 @@ class CatalogueRepository(Repository):
                                           words=WORDS_SEPARATOR.join(match.words)[:200], matched_at=now))
         self.s.flush()
 
+    def clear_match(self, order_id: int) -> None:
+        """Forget an order's match (its need, edited, no longer names a catalogue disease)."""
+        self.s.exec(sa.delete(OrderCatalogueMatchRow).where(col(OrderCatalogueMatchRow.order_id) == order_id))
+
     def match_of(self, order_id: int | None) -> CatalogueMatch | None:
         """The entry an order matched when filed, or None."""
         return self.matches_of([order_id] if order_id else []).get(order_id or 0)

@@ -95,3 +95,17 @@ def test_an_unknown_or_non_township_institution_is_refused_in_both_languages(db_
     assert hospital.returncode != 0 and "卫生院" in hospital.stderr
     bad_day = bot(db_url, "--institution", CENTER, "--on", "yesterday")
     assert bad_day.returncode != 0 and "Traceback" not in bad_day.stderr
+
+
+def test_the_demo_centers_own_catalogue_imports_and_reads_back_by_day(db_url):
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[2] / "bot" / "demo" / "data" / "catalogue_TC350421101.csv"
+    imported = bot(db_url, "--institution", CENTER, "--import", str(demo))
+    assert imported.returncode == 0, imported.stderr
+    assert "53/50" in imported.stdout and "已达标" in imported.stdout
+    summer = bot(db_url, "--institution", CENTER, "--on", "2026-08-01")
+    assert "52/50" in summer.stdout and "社区获得性肺炎（轻症）（J18.9）" in summer.stdout
+    assert "带状疱疹" not in summer.stdout
+    before = bot(db_url, "--institution", CENTER, "--on", "2025-05-31")
+    assert "没有首诊病种" in before.stdout
