@@ -138,3 +138,38 @@ def test_handle_locally_is_refused_to_the_village_doctor_and_after_the_order_mov
     chat.send(Inbound("test", "township", "township", button=button.data, update_id="again-1",
                       message_id=shown.message_id))
     assert stored(app, number).status is OrderStatus.TOWNSHIP_APPROVED
+
+
+def test_an_edited_need_is_looked_up_again(chat, cast):
+    adopt(chat)
+    number = file_order(chat, "眼睛花，看不清字", specialty=None)
+    chat.say("doctor", "/orders")
+    chat.press("doctor", number)
+    chat.press("doctor", "修改需求")
+    chat.say("doctor", "其实是血压高，头晕两周")
+    chat.say("township", "/pending")
+    card = next(s for s in reversed(chat.screens["township"]) if number in s.text)
+    assert "本院首诊病种：高血压" in card.text and card.buttons[0][0].label == "本院处理"
+    chat.say("doctor", "/orders")
+    chat.press("doctor", number)
+    chat.press("doctor", "修改需求")
+    chat.say("doctor", "眼睛花，看不清字，想配眼镜")
+    chat.say("township", "/pending")
+    card = next(s for s in reversed(chat.screens["township"]) if number in s.text)
+    assert "本院首诊病种" not in card.text and card.buttons[0][0].label == "批准"
+
+
+def test_handle_locally_forged_for_an_order_outside_the_catalogue_is_refused_and_audited(chat, cast, app, clock):
+    from handlers import Inbound
+
+    adopt(chat)
+    number = file_order(chat, "眼睛花，看不清字", specialty=None)
+    order = stored(app, number)
+    with app.uow() as uow:
+        acc = uow.chat.account("test", "township")
+        token = uow.chat.new_button(acc.id, "tw.local", {"id": order.id, "v": order.version}, clock())
+        uow.commit()
+    chat.send(Inbound("test", "township", "township", button=token, update_id="forged-local"))
+    assert "不在本院首诊病种目录内" in chat.last("township")
+    assert stored(app, number).status is OrderStatus.SUBMITTED
+    assert ("order", "catalogue.not_in_catalogue") in refusals(app)
