@@ -87,8 +87,9 @@ def catalogue_command(ctx: Ctx, arg: str) -> None:
         else:
             _match(ctx, code, arg.strip())
     except DomainError as e:
-        # Bad input from a person: nothing was written; the refusal is audited and answered in Chinese.
-        ctx.audit("refused", "catalogue", code, reason=e.key, detail={"input": arg[:40]})
+        # Bad input from a person: nothing was written; the refusal is audited (its length, not its words: a
+        # complaint may name a resident) and answered in Chinese.
+        ctx.audit("refused", "catalogue", code, reason=e.key, detail={"length": len(arg)})
         ctx.reply(t(e.key, **e.params))
 
 

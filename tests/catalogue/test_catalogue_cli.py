@@ -109,3 +109,14 @@ def test_the_demo_centers_own_catalogue_imports_and_reads_back_by_day(db_url):
     assert "带状疱疹" not in summer.stdout
     before = bot(db_url, "--institution", CENTER, "--on", "2025-05-31")
     assert "没有首诊病种" in before.stdout
+
+
+def test_a_spreadsheet_saved_by_excel_on_chinese_windows_with_chinese_headers_imports(db_url, tmp_path):
+    path = tmp_path / "雪峰镇.csv"
+    path.write_bytes("病名,ICD-10,纳入日期\r\n高血压,i10,2026-01-01\r\n痛风,M10.9,\r\n".encode("gb18030"))
+    imported = bot(db_url, "--institution", CENTER, "--import", str(path))
+    assert imported.returncode == 0, imported.stderr
+    listed = bot(db_url, "--institution", CENTER)
+    assert "高血压（I10）\t自 2026-01-01 起" in listed.stdout and "痛风（M10.9）\t自 2026-11-23 起" in listed.stdout
+    matched = bot(db_url, "--institution", CENTER, "--match", "尿酸高，脚趾痛风发作")
+    assert "痛风（M10.9）" in matched.stdout
