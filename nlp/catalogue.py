@@ -27,6 +27,7 @@ _BREAKS = re.compile(r"[，。！？；\n]")
 # A negation this close before a word, in the same clause, cancels it (没有高血压, 否认有糖尿病, 无痛风).
 _NEGATIONS = ("没有", "没", "无", "否认", "不是", "未见", "排除")
 _NEGATION_REACH = 3
+_WORDS_CACHE_MAX = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +74,20 @@ class CatalogueMatcher:
             words = (d.name, *d.forms)
             self._by_code[d.icd10] = words
             self._by_name[d.name] = words
+        # Normalising is the costly part of a match: each entry's words are normalised once per process.
+        self._words: dict[tuple[str, str | None], tuple[str, ...]] = {}
 
     def words_of(self, entry: CatalogueEntry) -> tuple[str, ...]:
         """The words that stand for ``entry``: its name, and the lexicon's forms for its code (or name)."""
+        key = (entry.disease, entry.icd10)
+        found = self._words.get(key)
+        if found is None:
+            found = self._words[key] = self._words_of(entry)
+            if len(self._words) > _WORDS_CACHE_MAX:  # names typed by many centers: bounded, oldest out
+                self._words.pop(next(iter(self._words)))
+        return found
+
+    def _words_of(self, entry: CatalogueEntry) -> tuple[str, ...]:
         words: list[str] = [entry.disease]
         code = entry.icd10
         if code:

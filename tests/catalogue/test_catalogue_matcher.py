@@ -50,3 +50,10 @@ def test_odd_text_never_raises():
     for text in ("", "😀" * 100, "\x00\x01", "血" * 10_000, "🙂血压高🙂"):
         m.match(text, cat)
     assert m.match("🙂血压高🙂", cat)[0].disease == "高血压"
+
+
+def test_a_symptom_of_another_complaint_is_not_taken_for_a_disease():
+    m = shipped_matcher()
+    cat = entries(("失眠症", "G47.0"))
+    assert m.match("牙疼得睡不着觉", cat) == []  # the tooth, not insomnia (found by bench/catalogue.py)
+    assert m.match("老是睡不着，半年了", cat)[0].disease == "失眠症"
