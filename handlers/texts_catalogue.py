@@ -38,6 +38,7 @@ TEXTS.update(
         ),
         "catalogue.card_line": "本院首诊病种：{disease}（匹配：{words}）",
         "catalogue.handle_local": "本院处理",
+        "mydata.catalogue": "（卫生院首诊病种：{disease}）",
         "decision.township_handle_local": "由乡镇卫生院首诊处理（首诊病种目录内，不再上报医院）",
         # --- refusals ------------------------------------------------------------------------------------------
         "catalogue.too_long": "内容太长，请用一句话（{limit}字以内）描述病情再查询。",
