@@ -173,3 +173,13 @@ def test_handle_locally_forged_for_an_order_outside_the_catalogue_is_refused_and
     assert "不在本院首诊病种目录内" in chat.last("township")
     assert stored(app, number).status is OrderStatus.SUBMITTED
     assert ("order", "catalogue.not_in_catalogue") in refusals(app)
+
+
+def test_approve_all_leaves_an_order_in_the_catalogue_to_its_own_card(chat, cast, app):
+    adopt(chat)
+    plain = [file_order(chat, "眼睛花，看不清字", specialty=None), file_order(chat, "耳朵嗡嗡响，听不清", specialty=None)]
+    local = file_order(chat, "血压高，头晕", specialty=None)
+    chat.say("township", "/pending")
+    chat.press("township", "批准本村全部常规订单")
+    assert [stored(app, n).status for n in plain] == [OrderStatus.TOWNSHIP_APPROVED] * 2
+    assert stored(app, local).status is OrderStatus.SUBMITTED
