@@ -177,7 +177,7 @@ def test_handle_locally_forged_for_an_order_outside_the_catalogue_is_refused_and
 
 def test_approve_all_leaves_an_order_in_the_catalogue_to_its_own_card(chat, cast, app):
     adopt(chat)
-    plain = [file_order(chat, "眼睛花，看不清字", specialty=None), file_order(chat, "耳朵嗡嗡响，听不清", specialty=None)]
+    plain = [file_order(chat, need, specialty=None) for need in ("眼睛花，看不清字", "耳朵嗡嗡响，听不清")]
     local = file_order(chat, "血压高，头晕", specialty=None)
     chat.say("township", "/pending")
     chat.press("township", "批准本村全部常规订单")
