@@ -78,6 +78,9 @@ class Action(StrEnum):
     TOWNSHIP_RETURN = "township_return"
     TOWNSHIP_REJECT = "township_reject"
     TOWNSHIP_MERGE = "township_merge"
+    # The township treats it itself: the need is in its first-diagnosis catalogue (首诊负责制 [000 三(四)]), so it
+    # is not sent up for the hospital to send back as "local".
+    TOWNSHIP_HANDLE_LOCAL = "township_handle_local"
     RESUBMIT = "resubmit"
     DISPOSE_CIRCUIT = "dispose_circuit"
     DISPOSE_REMOTE = "dispose_remote"
@@ -98,6 +101,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[OrderStatus], OrderStatus]] = {
     Action.TOWNSHIP_RETURN: (frozenset({S.SUBMITTED}), S.RETURNED),
     Action.TOWNSHIP_REJECT: (frozenset({S.SUBMITTED}), S.REJECTED),
     Action.TOWNSHIP_MERGE: (frozenset({S.SUBMITTED}), S.MERGED),
+    Action.TOWNSHIP_HANDLE_LOCAL: (frozenset({S.SUBMITTED}), S.HANDLED_LOCALLY),
     Action.RESUBMIT: (frozenset({S.RETURNED}), S.SUBMITTED),
     Action.DISPOSE_CIRCUIT: (frozenset({S.TOWNSHIP_APPROVED}), S.AWAITING_CIRCUIT),
     Action.DISPOSE_REMOTE: (frozenset({S.TOWNSHIP_APPROVED}), S.REMOTE_CONSULT),
@@ -284,6 +288,9 @@ class Order:
             self.disposition_note = note or reason
             if expert_id is not None:
                 self.assigned_expert_id = expert_id
+        if action is Action.TOWNSHIP_HANDLE_LOCAL:  # the township's own decision, the same outcome as the hospital's
+            self.disposition = Disposition.LOCAL
+            self.disposition_note = note or reason
         if action is Action.TOWNSHIP_MERGE:
             self.merged_into_id = merged_into_id
         if action is Action.SCHEDULE:

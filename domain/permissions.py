@@ -22,6 +22,7 @@ ACTIONS_BY_ROLE: dict[Role, frozenset[Action]] = {
             Action.TOWNSHIP_RETURN,
             Action.TOWNSHIP_REJECT,
             Action.TOWNSHIP_MERGE,
+            Action.TOWNSHIP_HANDLE_LOCAL,
             Action.CANCEL,
         }
     ),

@@ -9,10 +9,12 @@ from domain.errors import DomainError
 from domain.orders import OPEN_STATUSES, Order, SpecialPopulation, Urgency
 from domain.staff import Consent, Resident, Role, Sex
 from handlers import texts_orders  # noqa: F401  (registers the texts)
+from handlers.catalogue import card_line
 from handlers.common import acting_staff, emergency_mark, specialty_name, status_name, township_centers_of
 from handlers.core import Button, Ctx
 from handlers.emergency import raise_alert
 from handlers.links import issue_resident_link, link_qr
+from handlers.services import catalogue as first_diagnosis
 from handlers.texts import t
 
 ELDERLY_AGE = 65
@@ -239,6 +241,8 @@ def file_order(ctx: Ctx) -> Order:
         emergency_reasons=str(d.get("reasons") or "") or None,
     )
     ctx.uow.orders.add(order)
+    # Is the need in the first-diagnosis catalogue of the center that reviews it? (issue 20: kept at the township)
+    in_catalogue = first_diagnosis.match_order(ctx.uow, order, ctx.now, ctx.jurisdiction)
     ctx.acc.clear()
     link = issue_resident_link(ctx.uow, resident.id, st.id, ctx.now)
     ctx.edit(t("new.submitted", number=order.number, link=link), qr=link_qr(ctx, link))
@@ -251,6 +255,7 @@ def file_order(ctx: Ctx) -> Order:
             village=ctx.place_name(village),
             specialty=specialty_name(order.confirmed_specialty),
         )
-        + emergency_mark(order),
+        + emergency_mark(order)
+        + card_line(in_catalogue),
     )
     return order

@@ -439,7 +439,10 @@ def mydata(ctx: Ctx, arg: str) -> None:
                 consent=resident.consent.version if resident.consent else "无",
             )
         )
-        for o in ctx.uow.orders.list(resident_id=resident.id, limit=50):
+        own = ctx.uow.orders.list(resident_id=resident.id, limit=50)
+        matched = ctx.uow.catalogue.matches_of(o.id for o in own if o.id)  # what a need matched is theirs too
+        for o in own:
+            m = matched.get(o.id or 0)
             lines.append(
                 t(
                     "mydata.order",
@@ -448,6 +451,7 @@ def mydata(ctx: Ctx, arg: str) -> None:
                     specialty=_spec_name(o.confirmed_specialty),
                     need=o.need_text[:100],
                 )
+                + (t("mydata.catalogue", disease=m.label) if m else "")
             )
         ctx.audit("read_own_data", "resident", str(resident.id))
     ctx.reply("\n".join(lines))

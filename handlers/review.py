@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from domain.catalogue import CatalogueMatch
 from domain.errors import DomainError, PermissionDenied
 from domain.orders import OPEN_STATUSES, Action, Order, OrderStatus, Urgency
 from domain.staff import Role
-from handlers import texts_circuits  # noqa: F401  (registers the expert texts)
+from handlers import texts_catalogue, texts_circuits  # noqa: F401  (registers their texts)
+from handlers.catalogue import card_line
 from handlers.common import (
     act,
     acting_staff,
@@ -22,6 +24,7 @@ from handlers.common import (
     viewable_order,
 )
 from handlers.core import Ctx, Router
+from handlers.services import catalogue as first_diagnosis
 from handlers.services import experts as tell_experts
 from handlers.texts import t
 
@@ -89,10 +92,13 @@ def township_pending(ctx: Ctx, arg: str) -> None:
         by_village[o.village_code].append(o)
     shown = 0
     residents = ctx.read_residents(_first_cards(by_village), "review")
+    in_catalogue = first_diagnosis.order_matches(ctx.uow, (o.id for o in found))
     for village, items in by_village.items():
         if shown >= MAX_CARDS:
             break
-        routine = [o for o in items if o.urgency is Urgency.ROUTINE]
+        # An order in the center's first-diagnosis catalogue is decided on its own card (本院处理 first), never
+        # sent up to the hospital in a batch.
+        routine = [o for o in items if o.urgency is Urgency.ROUTINE and o.id not in in_catalogue]
         # The button approves exactly the orders counted on it, not whatever arrives before it is pressed.
         batch = [[ctx.btn(t("review.approve_all", count=len(routine)), "tw.approve_all", post=items[0].post_code,
                           ids=[o.id for o in routine], v={str(o.id): o.version for o in routine})]]
@@ -100,17 +106,22 @@ def township_pending(ctx: Ctx, arg: str) -> None:
             t("pending.village", village=ctx.place_name(village), count=len(items)), batch if len(routine) >= 2 else []
         )
         for o in items[: MAX_CARDS - shown]:
-            _township_card(ctx, o, residents)
+            _township_card(ctx, o, residents, in_catalogue.get(o.id or 0))
             shown += 1
     if len(found) > shown:
         ctx.reply(t("pending.more", count=len(found) - shown))
 
 
-def _township_card(ctx: Ctx, o: Order, residents: dict) -> None:
-    """A submitted order's card with the township's decisions; each button names the version it was shown at."""
+def _township_card(ctx: Ctx, o: Order, residents: dict, match: CatalogueMatch | None) -> None:
+    """A submitted order's card with the township's decisions; each button names the version it was shown at.
+
+    An order whose need is in the center's first-diagnosis catalogue (``match``, None if not) says so, with 本院处理
+    first (issue 20)."""
+    local = [[ctx.btn(t("catalogue.handle_local"), "tw.local", id=o.id, v=o.version)]] if match else []
     ctx.reply(
-        _card(ctx, o, residents),
+        _card(ctx, o, residents) + card_line(match),
         [
+            *local,
             [
                 ctx.btn(t("review.approve"), "tw.approve", id=o.id, v=o.version),
                 ctx.btn(t("review.return"), "tw.return", id=o.id, v=o.version),
@@ -146,7 +157,7 @@ def _show_changed(ctx: Ctx, o: Order) -> None:
     ctx.edit(t("review.changed", number=o.number))
     residents = ctx.read_residents([o.resident_id], "review")
     if o.status is OrderStatus.SUBMITTED:
-        _township_card(ctx, o, residents)
+        _township_card(ctx, o, residents, first_diagnosis.order_match(ctx.uow, o.id))
     elif o.status is OrderStatus.TOWNSHIP_APPROVED:
         _hospital_card(ctx, o, residents)
 
@@ -174,6 +185,19 @@ def approve(ctx: Ctx, payload: dict) -> None:
     o = _decide(ctx, payload.get("id"), Action.TOWNSHIP_APPROVE, payload.get("v"))
     if o:
         _decided(ctx, o, Action.TOWNSHIP_APPROVE)
+
+
+@router.button("tw.local")
+def handle_locally(ctx: Ctx, payload: dict) -> None:
+    """本院处理: the need is in the center's first-diagnosis catalogue, so the center treats it and the hospital is
+    not asked (首诊负责制 [000 三(四)]); refused for an order that matched nothing (a forged or stale button)."""
+    if first_diagnosis.order_match(ctx.uow, load_order(ctx, payload.get("id")).id) is None:
+        ctx.audit("refused", "order", str(payload.get("id"))[:32], reason="catalogue.not_in_catalogue")
+        ctx.reply(t("catalogue.not_in_catalogue"))
+        return
+    o = _decide(ctx, payload.get("id"), Action.TOWNSHIP_HANDLE_LOCAL, payload.get("v"))
+    if o:
+        _decided(ctx, o, Action.TOWNSHIP_HANDLE_LOCAL)
 
 
 def _ask(ctx: Ctx, step: str, key: str, payload: dict) -> None:

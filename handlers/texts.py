@@ -23,10 +23,12 @@ TEXTS: dict[str, str] = {
         "/orders 查看本村卫生所的订单\n"
         "/link 订单号 为居民重新生成关联链接\n/qr 本村订阅坐诊预告的二维码（张贴用）\n"
         "/visits 本村近期巡诊（可生成坐诊预告海报）\n"
-        "/sms 姓名 为没有智能手机的居民登记短信通知\n/cancel 取消当前操作\n/help 帮助"
+        "/sms 姓名 为没有智能手机的居民登记短信通知\n/catalogue 乡镇卫生院首诊病种目录（/catalogue 血压高 查询）\n"
+        "/cancel 取消当前操作\n/help 帮助"
     ),
     "help.township_reviewer": (
-        "卫生院审核员可用命令：\n/pending 待初审的订单（按村分组）\n/cancel 取消当前操作\n/help 帮助"
+        "卫生院审核员可用命令：\n/pending 待初审的订单（按村分组）\n"
+        "/catalogue 本院首诊病种目录（/catalogue 血压高 查询；采用默认、添加、删除）\n/cancel 取消当前操作\n/help 帮助"
     ),
     "help.hospital_reviewer": (
         "支援医院审核员可用命令：\n/pending 待处理的订单（按科室分组）\n"

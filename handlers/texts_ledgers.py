@@ -76,6 +76,11 @@ TARGET_DEFINITIONS: dict[str, tuple[str, str]] = {
 
 # What each sheet of the report lists, shown with it (a note in Markdown, a comment on the first cell in Excel).
 SHEET_NOTES: dict[str, str] = {
+    "首诊病种目录": (
+        "各乡镇卫生院（社区卫生服务中心）在数据截至日的基层首诊病种目录病种数，对照 2025 年目标：中心卫生院和社区医院"
+        " 80 种以上，其他 50 种以上（三明“三下沉”通知 三(二)）；“目录内订单”为期间内登记、需求与本院目录匹配的订单，"
+        "“本院处理”为其中由卫生院首诊处理（含医院批示“乡镇处理”）的订单。"
+    ),
     "工作台账-医师": (
         "每位县级及以上医院医师在每个受援单位每月的服务：所有已举行的巡诊都列出，是否计入目标见“目标进度”的口径。"
     ),

@@ -44,6 +44,7 @@ from handlers.filing import (
     twin_warning,
     twins_acknowledged,
 )
+from handlers.services import catalogue as first_diagnosis
 from handlers.texts import t
 from nlp.intake import need_rather_than_name
 
@@ -607,6 +608,7 @@ def edit_text(ctx: Ctx, text: str) -> None:
     assert st.id is not None
     o.edit_need(text, actor_staff_id=st.id, now=ctx.now)
     ctx.uow.orders.save(o)  # bumps the version: review buttons shown before the edit no longer decide anything
+    first_diagnosis.match_order(ctx.uow, o, ctx.now, ctx.jurisdiction)  # the catalogue line follows the new words
     ctx.acc.clear()
     offer, rows, emergency = _rematch(ctx, o, o.need_text)
     ctx.reply(t("orders.edited", number=o.number) + offer, rows)

@@ -13,6 +13,7 @@ from typing import Protocol, Self
 from storage.crypto import FieldCipher
 from storage.repositories.alerts import EmergencyAlertRepository
 from storage.repositories.audit import AuditRepository
+from storage.repositories.catalogue import CatalogueRepository
 from storage.repositories.chat import ChatRepository
 from storage.repositories.circuits import CircuitRepository
 from storage.repositories.ledgers import LedgerRepository
@@ -140,6 +141,11 @@ class UnitOfWork(Protocol):
     @property
     def sms(self) -> SmsRepository:
         """SMS registrations (encrypted numbers, consent, opt-out), their fan-out and the provider's receipts."""
+        ...
+
+    @property
+    def catalogue(self) -> CatalogueRepository:
+        """First-diagnosis catalogues (dated entries, tiers) and the entry each order matched."""
         ...
 
 

@@ -15,6 +15,7 @@ from storage.db import checkpoint_wal
 from storage.repositories.alerts import EmergencyAlertRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.base import dialect_insert
+from storage.repositories.catalogue import CatalogueRepository
 from storage.repositories.chat import ChatRepository
 from storage.repositories.circuits import CircuitRepository
 from storage.repositories.ledgers import LedgerRepository
@@ -129,6 +130,10 @@ class SqlUnitOfWork:
     @functools.cached_property
     def sms(self) -> SmsRepository:
         return SmsRepository(self)
+
+    @functools.cached_property
+    def catalogue(self) -> CatalogueRepository:
+        return CatalogueRepository(self)
 
     @property
     def connection(self) -> Connection:

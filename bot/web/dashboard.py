@@ -152,6 +152,7 @@ def make_app(services: DashboardServices) -> web.Application:
             web.get("/calendar", month_calendar),
             web.get("/overdue", overdue),
             web.get("/leads", leads),
+            web.get("/catalogue", catalogue_page),
             web.get("/report", report_download),
         ]
     )
@@ -565,6 +566,32 @@ async def overdue(request: web.Request) -> web.Response:
     return _page(request, v, "已逾期地点", body, d.period)
 
 
+async def catalogue_page(request: web.Request) -> web.Response:
+    """First-diagnosis catalogues (issue 20): each center's size against 80/50, matching orders handled locally."""
+    d = await _data(request, "catalogue", personal=False)
+    v: Viewer = request[VIEWER]
+    rows = "".join(
+        f'<tr data-institution="{escape(c.institution_code)}"><td>{escape(c.name)}</td>'
+        f"<td>{'中心卫生院/社区医院' if c.tier.value == 'central' else '一般卫生院'}</td>"
+        f"<td class='n'>{c.size}</td><td class='n'>{c.target}</td>"
+        f"<td class='{'st-达标' if c.meets_target else 'st-未达标'}'>{'达标' if c.meets_target else '未达标'}</td>"
+        f"<td class='n'>{c.matched_orders}</td><td class='n'>{c.handled_locally}</td>"
+        f"<td class='n'>{'—' if c.local_share is None else f'{100 * c.local_share:.0f}%'}</td></tr>"
+        for c in d.catalogue
+    )
+    met = sum(1 for c in d.catalogue if c.meets_target)
+    matched = sum(c.matched_orders for c in d.catalogue)
+    local = sum(c.handled_locally for c in d.catalogue)
+    share = f"{100 * local / matched:.0f}%" if matched else "—"
+    body = f"""
+<h1>首诊病种目录 <small>{escape(d.scope.label)} · 截至{month_day(d.as_of)}</small></h1>
+<p id="catalogue-summary">{len(d.catalogue)} 家卫生院，{met} 家目录达到目标；{escape(d.period.label)}目录内订单 {matched} 单，本院处理 {local} 单（{share}）。</p>
+<p class="note">口径：{escape(SHEET_NOTES["首诊病种目录"])}</p>
+<table id="catalogue"><thead><tr><th>卫生院</th><th>类别</th><th>病种数</th><th>目标</th><th>达标</th><th>目录内订单</th><th>本院处理</th><th>占比</th></tr></thead>
+<tbody>{rows or '<tr><td colspan="8">无</td></tr>'}</tbody></table>"""  # noqa: E501
+    return _page(request, v, "首诊病种目录", body, d.period)
+
+
 async def leads(request: web.Request) -> web.Response:
     """The problem-lead ledger and the rectification list."""
     d = await _data(request, "leads")
@@ -652,6 +679,7 @@ def _page(request: web.Request, v: Viewer, title: str, body: str, period: Period
         f'<header><b>巡诊工作看板</b><a href="/{q}">目标进度</a>'
         f'<a href="/calendar?period={period.first:%Y-%m}">巡诊日历</a>'
         f'<a href="/overdue{q}">已逾期地点</a><a href="/leads{q}">问题线索</a>'
+        f'<a href="/catalogue{q}">首诊病种目录</a>'
         f'<a href="/report{q}&amp;format=xlsx">下载报表</a>'
         f'<span class="who" id="who">{escape(r.staff.name)}（{escape(r.institution_name)}）'
         f'· 范围：{escape(r.scope.label)}</span>'

@@ -279,7 +279,25 @@ def sheets(d: ReportData) -> list[Sheet]:
         *[[label, n, ""] for label, n in ws.histogram],
     ]
     out.append(Sheet("订单漏斗与候诊", ["环节", "订单数", "占登记比例"], [22, 10, 12], rows))
+    out.append(catalogue_sheet(d))
     return out
+
+
+def catalogue_sheet(d: ReportData) -> Sheet:
+    """首诊病种目录: each health center's catalogue against its 80/50 target on the as-of day, and of the period's
+    orders whose need was in the catalogue, those the center handled itself (issue 20)."""
+    rows: list[list[object]] = []
+    for c in d.catalogue:
+        rows.append([c.name, c.institution_code, "中心卫生院/社区医院" if c.tier.value == "central" else "一般卫生院",
+                     c.size, c.target, "是" if c.meets_target else "否", c.matched_orders, c.handled_locally,
+                     _pct(c.local_share)])
+    met = sum(1 for c in d.catalogue if c.meets_target)
+    matched = sum(c.matched_orders for c in d.catalogue)
+    local = sum(c.handled_locally for c in d.catalogue)
+    rows.append(["合计", f"{len(d.catalogue)} 家", "", "", "", f"{met} 家达标", matched, local,
+                 _pct(local / matched if matched else None)])
+    return Sheet("首诊病种目录", ["卫生院", "机构编码", "类别", "目录病种数", "目标", "是否达标", "目录内订单",
+                               "本院处理", "本院处理占比"], [20, 14, 16, 10, 6, 8, 10, 8, 12], rows)
 
 
 def _lead_row(d: ReportData, lead: Lead) -> list[object]:

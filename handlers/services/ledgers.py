@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from domain.catalogue import CatalogueStanding
 from domain.errors import DomainError, PermissionDenied
 from domain.ledgers import (
     Actuals,
@@ -44,6 +45,7 @@ from domain.ledgers import (
 )
 from domain.places import Gazetteer, InstitutionKind, PlaceLevel
 from domain.staff import Role, Staff
+from handlers.services.catalogue import catalogue_standings
 from storage.ports import UnitOfWork
 from storage.repositories.ledgers import (
     all_places,
@@ -165,6 +167,8 @@ class ReportData:
     gazetteer: Gazetteer
     institution_names: dict[str, str]
     unit_names: dict[str, str] = field(default_factory=dict)
+    # First-diagnosis catalogues (issue 20): each center's size against 80/50, matching orders handled locally.
+    catalogue: list[CatalogueStanding] = field(default_factory=list)
 
     def place_name(self, code: str | None) -> str:
         """A place's name (or its code)."""
@@ -211,6 +215,7 @@ def report_figures(
     funnel = order_funnel(repo.funnel_counts(period.first, period.last, scope))
     waits = wait_stats(repo.waits(period.first, period.last, scope))
     step("线索")
+    catalogue = catalogue_standings(uow, scope.place_codes, period.first, min(as_of, period.last), end)
     unit_names: dict[str, str] = {}
     for inst in institutions:
         if inst.kind.is_grassroots_center or inst.kind.value == "county_hospital":
@@ -235,4 +240,5 @@ def report_figures(
         gazetteer=gaz,
         institution_names={i.code: i.name for i in institutions},
         unit_names=unit_names,
+        catalogue=catalogue,
     )

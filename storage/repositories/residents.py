@@ -130,6 +130,7 @@ class ResidentRepository(Repository):
 
         order_ids = select(OrderRow.id).where(col(OrderRow.resident_id) == resident_id)
         self.s.exec(sa.update(OrderOutcomeRow).where(col(OrderOutcomeRow.order_id).in_(order_ids)).values(outcome=""))
+        self.uow.catalogue.forget_orders(order_ids)  # what their need matched in a catalogue is health data too
         self.uow.checkpoint_after_commit()
 
     def _erase_traces(self, resident_id: int, name: str) -> None:

@@ -7,6 +7,11 @@ modules import only ``storage.tables.types``, never each other or this package.
 from storage.tables.alerts import (
     EmergencyAlertRow,
 )
+from storage.tables.catalogue import (
+    CatalogueEntryRow,
+    CatalogueTierRow,
+    OrderCatalogueMatchRow,
+)
 from storage.tables.circuits import (
     AnnouncementRow,
     CircuitChangeRow,
@@ -71,6 +76,8 @@ __all__ = [
     "AnnouncementRow",
     "AuditRow",
     "ButtonRow",
+    "CatalogueEntryRow",
+    "CatalogueTierRow",
     "ChatAccountRow",
     "CircuitChangeRow",
     "CircuitExpertRow",
@@ -87,6 +94,7 @@ __all__ = [
     "KeyPhysicianRow",
     "LeadRow",
     "LeaveRow",
+    "OrderCatalogueMatchRow",
     "OrderOutcomeRow",
     "OrderRow",
     "OutboxRow",
