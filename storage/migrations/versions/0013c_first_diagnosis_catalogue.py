@@ -1,14 +1,14 @@
 """first-diagnosis catalogue: dated entries per health center, the target tier, the entry an order matched
 
 Revision ID: 0013c
-Revises: 0012
+Revises: 0013
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0013c'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
