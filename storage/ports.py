@@ -21,6 +21,7 @@ from storage.repositories.orders import OrderRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.prompts import PromptRepository
 from storage.repositories.reference import ReferenceRepository
+from storage.repositories.remote import RemoteRepository
 from storage.repositories.residents import ResidentRepository
 from storage.repositories.schedule import ScheduleRepository
 from storage.repositories.sms import SmsRepository
@@ -140,6 +141,11 @@ class UnitOfWork(Protocol):
     @property
     def sms(self) -> SmsRepository:
         """SMS registrations (encrypted numbers, consent, opt-out), their fan-out and the provider's receipts."""
+        ...
+
+    @property
+    def remote(self) -> RemoteRepository:
+        """Remote consultation sessions (远程会诊), their reminders and outcomes."""
         ...
 
 

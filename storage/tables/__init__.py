@@ -50,6 +50,9 @@ from storage.tables.links import (
     ConfirmationRow,
     ResidentLinkRow,
 )
+from storage.tables.remote import (
+    RemoteSessionRow,
+)
 from storage.tables.send_budget import (
     SendBudgetRow,
 )
@@ -94,6 +97,7 @@ __all__ = [
     "ProcessedUpdateRow",
     "PromptRow",
     "RatingRow",
+    "RemoteSessionRow",
     "ResidentLinkRow",
     "ResidentRow",
     "SendBudgetRow",
