@@ -116,6 +116,7 @@ TEXTS.update(
         "step.remote.cancel": "会诊取消原因",
         "step.remote.advice": "会诊意见",
         "step.remote.plan": "随访计划",
+        "remote.order_not_open": "订单 {number} 当前状态为 {status}，只有乡镇已初审的订单可以安排远程会诊。",
         "remote.cli.bad_when": "--at 的时间“{text}”看不懂，请写成 2026-11-25 15:00 或 11月25日 15:00。",
     }
 )
@@ -125,6 +126,9 @@ ENGLISH.update(
         "remote.unknown": "There is no such remote consultation; list them with `remote list`.",
         "remote.bad_when": "The time could not be read; write e.g. 2026-11-25 15:00.",
         "remote.cli.bad_when": "--at {text!r} could not be read; write e.g. 2026-11-25 15:00.",
+        "remote.order_not_open": (
+            "Order {number} is {status}; only a township-approved order can be disposed as remote."
+        ),
         "remote.in_the_past": "That time has passed; give a time in the future.",
         "remote.too_far": "Schedule the consultation within a year.",
         "remote.room.empty": "Give the meeting link or room (--room).",
@@ -139,6 +143,7 @@ ENGLISH.update(
         "remote.not_started": "The consultation has not started yet ({starts}).",
         "remote.illegal_transition": "The consultation can no longer be changed this way (it is {status}).",
         "remote.changed_meanwhile": "Someone changed the consultation meanwhile; try again.",
+        "perm.action_not_for_role": "This member of staff does not hold the role this needs ({role}).",
         "perm.remote_not_yours": "This remote consultation is not yours (or your hospital's).",
         "perm.remote_expert": "Choose an active expert of your own hospital.",
         "perm.remote_site": "The site must be the resident's township health center or village post.",
