@@ -96,9 +96,20 @@ class RemoteRepository(Repository):
              .group_by(_T.c.county_code, _T.c.hospital_code, _T.c.status))
         return [(r[0], r[1], r[2], int(r[3])) for r in self.c.execute(q)]
 
-    def forget_resident(self, resident_id: int) -> None:
+    def forget_resident(self, resident_id: int, erased: str) -> None:
         """Erase what the sessions say about the resident (advice, plan, reasons); a session not yet held is
-        cancelled, so no reminder about them goes out. The rows stay, anonymous, for the ledgers' counts."""
+        cancelled, so no reminder about them goes out. The rows stay, anonymous, for the ledgers' counts.
+
+        The sessions' messages (to staff and to the resident: they carry the need, the advice and the plan) are
+        withdrawn if still queued and their text replaced by ``erased`` if sent."""
+        from storage.tables import OutboxRow
+
+        ids = [int(i) for i in self.c.execute(sa.select(_T.c.id).where(_T.c.resident_id == resident_id)).scalars()]
+        outbox: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
+        for sid in ids:
+            about = outbox.c.dedupe_key.startswith(f"remote:{sid}:", autoescape=True)
+            self.c.execute(outbox.update().where(about, outbox.c.status == "pending").values(status="void"))
+            self.c.execute(outbox.update().where(about).values(text=erased, buttons_json=None))
         self.c.execute(_T.update().where(_T.c.resident_id == resident_id,
                                          _T.c.status == SessionStatus.SCHEDULED.value)
                        .values(status=SessionStatus.CANCELLED.value, version=_T.c.version + 1))
