@@ -9,6 +9,7 @@ takes its place), cancelled, or the resident did not come (no-show). Every chang
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
@@ -286,3 +287,32 @@ def parse_when(text: str, today: date) -> datetime:
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
         raise DomainError("remote.bad_when")
     return datetime.combine(day, time(hour, minute), CHINA)
+
+
+# --- ledgers ----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RemoteLedgerRow:
+    """Remote consultations of one county and supporting hospital in a period, by how they ended."""
+
+    county_code: str
+    hospital_code: str
+    held: int = 0
+    cancelled: int = 0
+    no_show: int = 0
+    scheduled: int = 0  # not yet held (or not yet recorded)
+    moved: int = 0  # replaced by another session (counted there)
+
+
+def remote_ledger(counts: Iterable[tuple[str, str, str, int]]) -> list[RemoteLedgerRow]:
+    """Rows per (county, hospital) from (county, hospital, status, sessions) counts, sorted; with a total row
+    (county and hospital "") last when there is more than one row."""
+    by: dict[tuple[str, str], dict[str, int]] = {}
+    for county, hospital, status, n in counts:
+        cell = by.setdefault((county, hospital), {})
+        cell[status] = cell.get(status, 0) + n
+    rows = [RemoteLedgerRow(c, h, **{s.value: cell.get(s.value, 0) for s in SessionStatus})
+            for (c, h), cell in sorted(by.items())]
+    if len(rows) > 1:
+        rows.append(RemoteLedgerRow("", "", *(sum(getattr(r, f) for r in rows)
+                                               for f in ("held", "cancelled", "no_show", "scheduled", "moved"))))
+    return rows

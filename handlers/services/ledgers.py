@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 from domain.errors import DomainError, PermissionDenied
 from domain.ledgers import (
@@ -43,6 +43,7 @@ from domain.ledgers import (
     wait_stats,
 )
 from domain.places import Gazetteer, InstitutionKind, PlaceLevel
+from domain.remote import CHINA, RemoteLedgerRow, remote_ledger
 from domain.staff import Role, Staff
 from storage.ports import UnitOfWork
 from storage.repositories.ledgers import (
@@ -165,6 +166,7 @@ class ReportData:
     gazetteer: Gazetteer
     institution_names: dict[str, str]
     unit_names: dict[str, str] = field(default_factory=dict)
+    remote: list[RemoteLedgerRow] = field(default_factory=list)  # remote consultations per county and hospital
 
     def place_name(self, code: str | None) -> str:
         """A place's name (or its code)."""
@@ -235,4 +237,16 @@ def report_figures(
         gazetteer=gaz,
         institution_names={i.code: i.name for i in institutions},
         unit_names=unit_names,
+        remote=remote_figures(uow, scope, period),
     )
+
+
+def remote_figures(uow: UnitOfWork, scope: Scope, period: Period) -> list[RemoteLedgerRow]:
+    """Remote consultations set for the period (Sanming's days) in the scope: held, cancelled, no-shows … per
+    county and hospital. A session is in scope by its county or the institution where the resident sat."""
+    start = datetime.combine(period.first, time(), CHINA)
+    end = datetime.combine(period.last + timedelta(days=1), time(), CHINA)
+    places, institutions = scope.place_codes, scope.institution_codes
+    return remote_ledger(
+        (county, hospital, status, n) for county, hospital, site, status, n in uow.remote.counts(start, end)
+        if places is None or county in places or site in institutions)

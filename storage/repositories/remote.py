@@ -89,12 +89,12 @@ class RemoteRepository(Repository):
              .order_by(_T.c.starts_at, _T.c.id).limit(limit))
         return [_session(r) for r in self.c.execute(q)]
 
-    def counts(self, start: datetime, end: datetime) -> list[tuple[str, str, str, int]]:
-        """(county, hospital, status, sessions) of sessions set for ``start`` <= time < ``end``."""
-        q = (sa.select(_T.c.county_code, _T.c.hospital_code, _T.c.status, sa.func.count())
+    def counts(self, start: datetime, end: datetime) -> list[tuple[str, str, str, str, int]]:
+        """(county, hospital, site, status, sessions) of sessions set for ``start`` <= time < ``end``."""
+        q = (sa.select(_T.c.county_code, _T.c.hospital_code, _T.c.site_code, _T.c.status, sa.func.count())
              .where(_T.c.starts_at >= start, _T.c.starts_at < end)
-             .group_by(_T.c.county_code, _T.c.hospital_code, _T.c.status))
-        return [(r[0], r[1], r[2], int(r[3])) for r in self.c.execute(q)]
+             .group_by(_T.c.county_code, _T.c.hospital_code, _T.c.site_code, _T.c.status))
+        return [(r[0], r[1], r[2], r[3], int(r[4])) for r in self.c.execute(q)]
 
     def forget_resident(self, resident_id: int, erased: str) -> None:
         """Erase what the sessions say about the resident (advice, plan, reasons); a session not yet held is
