@@ -11,7 +11,7 @@ from datetime import datetime
 
 from domain.errors import DomainError, PermissionDenied
 from domain.orders import Order
-from domain.remote import MAX_ADVICE, MAX_PLAN, RemoteSession, parse_when, wall_clock
+from domain.remote import MAX_ADVICE, MAX_PLAN, RemoteSession, SessionStatus, parse_when, wall_clock
 from domain.staff import Role
 from handlers.common import actor_of, answer_refusal, deliver, viewable_order
 from handlers.core import Ctx, Router, has_meaning
@@ -128,6 +128,23 @@ def _facts(ctx: Ctx, s: RemoteSession, o: Order | None = None) -> dict[str, obje
     expert = ctx.services.reference.staff(ctx.uow, s.expert_id)
     return dict(session=s.entity_id, number=o.number if o else "", when=wall_clock(s.starts_at),
                 expert=expert.name if expert else "", site=ctx.institution_name(s.site_code), room=s.room)
+
+
+def remote_lines(ctx: Ctx, order_id: int) -> list[str]:
+    """An order's remote consultation as it stands now, for the order's card: the latest session's state and
+    time, the reason of a cancellation, and once held the expert's advice, referral and follow-up plan."""
+    found = ctx.uow.remote.for_order(order_id)
+    if not found:
+        return []
+    s = found[-1]
+    lines = [t("remote.card", status=t(f"remote.status.{s.status.value}"), **_facts(ctx, s))]
+    if s.status is SessionStatus.CANCELLED and s.reason:
+        lines.append(t("remote.card.reason", reason=s.reason))
+    if s.status is SessionStatus.HELD:
+        lines.append(t("remote.card.outcome", advice=s.advice or "",
+                       refer=t("remote.refer.yes") if s.refer_up else t("remote.refer.no"),
+                       plan=s.followup_plan or t("remote.plan.none")))
+    return lines
 
 
 # --- /remote: list, move, cancel, outcome --------------------------------------------------------------------------

@@ -42,6 +42,9 @@ TEXTS.update(
         "remote.moved": "已改期：会诊 {old} 改为 {session}，{when}。已通知相关人员。",
         "remote.cancelled": "已取消会诊 {session}。已通知相关人员。",
         "remote.no_show_done": "已登记会诊 {session} 居民未到场。",
+        "remote.card": "远程会诊 {session}（{status}）：{when}，专家 {expert}，{site}，{room}",
+        "remote.card.reason": "会诊取消原因：{reason}",
+        "remote.card.outcome": "会诊意见：{advice}｜{refer}｜随访计划：{plan}",
         # --- the expert records the outcome ---------------------------------------------------------------------
         "remote.ask_advice": "请输入会诊意见（会转告村医）：",
         "remote.advice.empty": "请输入会诊意见，不能为空。",
@@ -115,6 +118,7 @@ TEXTS.update(
         "step.remote.move_reason": "会诊改期原因",
         "step.remote.cancel": "会诊取消原因",
         "step.remote.advice": "会诊意见",
+        "step.remote.refer": "是否上转",
         "step.remote.plan": "随访计划",
         "remote.order_not_open": "订单 {number} 当前状态为 {status}，只有乡镇已初审的订单可以安排远程会诊。",
         "remote.cli.bad_when": "--at 的时间“{text}”看不懂，请写成 2026-11-25 15:00 或 11月25日 15:00。",

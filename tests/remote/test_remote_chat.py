@@ -109,6 +109,11 @@ def test_a_remote_consultation_from_disposal_to_the_doctor_reading_the_advice(ch
     with app.uow() as uow:
         (s,) = uow.remote.for_order(stored(app, number).id)
     assert s.status.value == "held" and s.refer_up is True and s.followup_plan == "两周后村卫生所复测血压"
+    # The order's card says it too, when the doctor looks it up later.
+    chat.say("doctor", "/orders")
+    chat.press("doctor", number)
+    card = chat.last("doctor")
+    assert "已会诊" in card and "建议加用氨氯地平" in card and "需要上转" in card, card
 
 
 def test_a_moved_consultation_tells_everyone_and_the_old_reminder_never_goes(chat, cast, app, clock):
@@ -132,7 +137,7 @@ def test_a_moved_consultation_tells_everyone_and_the_old_reminder_never_goes(cha
 
 
 def test_a_cancelled_consultation_tells_everyone_the_reason_and_sends_no_reminder(chat, cast, app, clock):
-    approved_order(chat, app)
+    number = approved_order(chat, app)
     schedule_remote(chat)
     told(chat, app, clock())
     chat.say("hospital", "/remote")
@@ -144,6 +149,9 @@ def test_a_cancelled_consultation_tells_everyone_the_reason_and_sends_no_reminde
         assert "取消" in chat.last(user) and "居民已住院" in chat.last(user), (user, chat.last(user))
     assert sweep(app, STARTS - timedelta(hours=23)) == 0
     assert sweep(app, STARTS - timedelta(minutes=30)) == 0
+    chat.say("doctor", "/orders")
+    chat.press("doctor", number)
+    assert "已取消" in chat.last("doctor") and "居民已住院" in chat.last("doctor"), chat.last("doctor")
 
 
 def test_a_resident_who_did_not_come_is_recorded_as_no_show(chat, cast, app, clock):
@@ -225,3 +233,18 @@ def test_the_outcome_cannot_be_recorded_before_the_consultation(chat, cast, app,
     chat.say("cardiologist", "/remote")
     chat.press("cardiologist", "记录结果")
     assert "尚未开始" in chat.last("cardiologist"), chat.last("cardiologist")
+
+
+def test_a_reminder_queued_but_not_yet_sent_is_withdrawn_when_the_consultation_moves(chat, cast, app, clock):
+    approved_order(chat, app)
+    schedule_remote(chat)
+    told(chat, app, clock())
+    clock.now = STARTS - timedelta(hours=23)
+    assert sweep(app, clock()) > 0  # queued; the sender has not got to it yet
+    chat.say("hospital", "/remote")
+    chat.press("hospital", "改期")
+    chat.say("hospital", "11月27日 9:30")
+    chat.say("hospital", "专家临时出诊")
+    delivered = told(chat, app, clock())
+    assert not any("会诊提醒" in t for t in delivered), delivered
+    assert any("改期" in t and "09:30" in t for t in delivered)
