@@ -13,11 +13,12 @@ from tests.handlers.test_order_lifecycle import stored
 from tests.remote.test_remote_chat import approved_order
 
 
-def cli(app, tmp_path, *argv: str, now: str = "2026-11-23T18:00:00+08:00") -> subprocess.CompletedProcess:
+def cli(app, tmp_path, *argv: str, now: str = "2026-11-23T18:00:00+08:00", command: str = "remote"
+        ) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XUNZHEN_", "DATABASE_URL"))}
     env.update(DATABASE_URL=app.engine.url.render_as_string(hide_password=False), XUNZHEN_SECRET_KEY=TEST_KEY,
                XUNZHEN_VAR_DIR=str(tmp_path / "cli-var"), XUNZHEN_FAKE_NOW=now)
-    return run_bot(["remote", *argv], env)
+    return run_bot([command, *argv] if command else list(argv), env)
 
 
 @ON_SHARED_DATABASES
@@ -30,6 +31,11 @@ def test_the_command_line_schedules_moves_and_records_a_consultation_as_chat_doe
     assert done["done"] == "scheduled" and done["messages_queued"] >= 4  # expert, township, doctor, grandpa
     chat.deliver_outbox(app.uow, clock())
     assert "11月25日 15:00" in chat.last("grandpa") and "雪峰镇卫生院" in chat.last("grandpa")
+
+    # A sweep run by cron the day before queues the reminder once.
+    for expected in (1, 0):
+        ran = cli(app, tmp_path, "announce-sweep", command="", now="2026-11-24T16:00:00+08:00")
+        assert ran.returncode == 0 and json.loads(ran.stdout)["remote_reminders"] == expected, ran.stdout
 
     listed = [json.loads(line) for line in cli(app, tmp_path, "list").stdout.splitlines()]
     assert [(x["session"], x["order"], x["when"]) for x in listed] == [(done["session"], number, "11月25日 15:00")]
