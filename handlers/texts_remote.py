@@ -73,8 +73,8 @@ TEXTS.update(
         "perm.remote_expert": "只能选择本院在岗的专家，操作未执行。",
         "perm.remote_site": "会诊地点须是居民所在的乡镇卫生院或村卫生所，操作未执行。",
         # --- what people are told -------------------------------------------------------------------------------
-        "remote.hint.today": "今天",
-        "remote.hint.tomorrow": "明天",
+        "remote.hint.today": "今天 ",
+        "remote.hint.tomorrow": "明天 ",
         "remote.staff.scheduled": (
             "【远程会诊安排】订单 {number}（{resident}）：{when}，专家 {expert}，居民在{site}参加。\n"
             "会诊方式：{room}\n需求：{need}"
