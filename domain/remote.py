@@ -246,6 +246,14 @@ def _cn_number(text: str) -> str:
     return re.sub(r"[零〇一二两三四五六七八九十]+", one, text)
 
 
+def read_when(text: str, today: date) -> datetime | None:
+    """``parse_when``, or None if the text is not a time (for a caller with its own words for the refusal)."""
+    try:
+        return parse_when(text, today)
+    except DomainError:
+        return None
+
+
 def parse_when(text: str, today: date) -> datetime:
     """The moment a person typed, in Sanming's time (aware): "11月25日 15:00", "2026-11-25 15:00", "明天下午3点",
     "12月3日上午9点半". A date without a year is this year's, or next year's if this year's is more than two months

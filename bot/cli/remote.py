@@ -80,13 +80,13 @@ def _actor(uow, code: str, role_value: str | None):
 
 
 def _when(text: str, now):
-    from domain.remote import parse_when
+    from domain.remote import read_when
     from handlers.services import today_of
 
-    try:
-        return parse_when(text, today_of(now))
-    except DomainError:
-        raise DomainError("remote.cli.bad_when", text=text) from None
+    at = read_when(text, today_of(now))
+    if at is None:
+        raise DomainError("remote.cli.bad_when", text=text)
+    return at
 
 
 def _now(app):
