@@ -206,6 +206,9 @@ def typed_move_when(ctx: Ctx, text: str) -> None:
 def typed_move_reason(ctx: Ctx, text: str) -> None:
     """The reason: move the session; everyone is told again."""
     d = ctx.acc.draft
+    if not has_meaning(text):  # only emoji or punctuation: no reason anyone can read
+        _refused(ctx, DomainError("remote.reason.empty"), "move_reason")
+        return
     try:
         done = remote.move(ctx.uow, actor_of(ctx), ctx.now, d.get("session"),
                            datetime.fromisoformat(str(d.get("at"))), text)
@@ -233,6 +236,9 @@ def ask_cancel(ctx: Ctx, payload: dict) -> None:
 @router.step("remote.cancel")
 def typed_cancel(ctx: Ctx, text: str) -> None:
     """The reason: cancel the session; everyone is told."""
+    if not has_meaning(text):
+        _refused(ctx, DomainError("remote.reason.empty"), "cancel")
+        return
     try:
         done = remote.cancel(ctx.uow, actor_of(ctx), ctx.now, ctx.acc.draft.get("session"), text)
     except DomainError as e:

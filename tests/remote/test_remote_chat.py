@@ -248,3 +248,70 @@ def test_a_reminder_queued_but_not_yet_sent_is_withdrawn_when_the_consultation_m
     delivered = told(chat, app, clock())
     assert not any("会诊提醒" in t for t in delivered), delivered
     assert any("改期" in t and "09:30" in t for t in delivered)
+
+
+# --- bad input at every typed step ----------------------------------------------------------------------------------
+def to_move_when(chat):
+    chat.say("hospital", "/remote")
+    chat.press("hospital", "改期")
+
+
+def to_move_reason(chat):
+    to_move_when(chat)
+    chat.say("hospital", "11月27日 9:30")
+
+
+def to_cancel(chat):
+    chat.say("hospital", "/remote")
+    chat.press("hospital", "取消")
+
+
+def to_plan(chat):
+    chat.say("cardiologist", "/remote")
+    chat.press("cardiologist", "记录结果")
+    chat.say("cardiologist", "继续用药")
+    chat.press("cardiologist", "不需上转")
+
+
+STEPS = {
+    # step: (who types, how to get there, English accepted?, what a good answer looks like, what it leads to)
+    "move_when": ("hospital", to_move_when, False, "11月27日 9:30", "原因"),
+    "move_reason": ("hospital", to_move_reason, True, "专家出诊", "已改期"),
+    "cancel": ("hospital", to_cancel, True, "居民已住院", "已取消"),
+    "plan": ("cardiologist", to_plan, True, "两周后复测", "已记录"),
+}
+BAD = {"empty": "   ", "huge": "字" * 4097, "emoji": "😀😀", "english": "see you next week"}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD))
+@pytest.mark.parametrize("step", sorted(STEPS))
+def test_bad_input_at_each_typed_step_is_answered_politely_and_asked_again(chat, cast, app, clock, step, kind):
+    user, reach, english_ok, good, leads_to = STEPS[step]
+    number = approved_order(chat, app)
+    schedule_remote(chat)
+    if user == "cardiologist":
+        clock.now = STARTS + timedelta(hours=1)
+    reach(chat)
+    with app.uow() as uow:
+        before = [(s.status, s.reason, s.advice) for s in uow.remote.for_order(stored(app, number).id)]
+    chat.say(user, BAD[kind])
+    if kind == "english" and english_ok:
+        assert leads_to in chat.last(user), chat.last(user)  # English is a reason or a plan like any other
+        return
+    assert polite(chat.last(user)), chat.last(user)
+    with app.uow() as uow:
+        after = [(s.status, s.reason, s.advice) for s in uow.remote.for_order(stored(app, number).id)]
+    assert after == before  # nothing half-written
+    chat.say(user, good)  # still on the same step
+    assert leads_to in chat.last(user), chat.last(user)
+
+
+def test_an_unreadable_time_is_audited(chat, cast, app):
+    approved_order(chat, app)
+    chat.say("hospital", "/pending")
+    chat.press("hospital", "远程会诊")
+    chat.press("hospital", "罗志明")
+    chat.press("hospital", "雪峰镇卫生院")
+    chat.say("hospital", "next tuesday")
+    with app.uow() as uow:
+        assert any(e.reason == "remote.bad_when" and e.entity == "remote" for e in uow.audit.recent(20))
