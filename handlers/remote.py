@@ -56,6 +56,15 @@ def choose_expert(ctx: Ctx, payload: dict) -> None:
     ctx.reply(t("remote.choose_expert"), rows)
 
 
+@router.step("hs.remote")
+def typed_before_the_upgrade(ctx: Ctx, text: str) -> None:
+    """A reviewer who chose 远程会诊 before sessions existed was asked for a time and a way as one line: the words
+    cannot make a session, so the questions start again from the expert (the order is still undecided)."""
+    payload = {"id": ctx.acc.draft.get("id"), "v": ctx.acc.draft.get("v")}
+    ctx.acc.clear()
+    choose_expert(ctx, payload)
+
+
 @router.button("rc.expert")
 def choose_site(ctx: Ctx, payload: dict) -> None:
     """The expert is chosen: where will the resident sit (their township health center or village post)?"""

@@ -315,3 +315,16 @@ def test_an_unreadable_time_is_audited(chat, cast, app):
     chat.say("hospital", "next tuesday")
     with app.uow() as uow:
         assert any(e.reason == "remote.bad_when" and e.entity == "remote" for e in uow.audit.recent(20))
+
+
+def test_a_reviewer_halfway_through_the_old_one_line_question_is_asked_for_the_expert(chat, cast, app):
+    number = approved_order(chat, app)
+    with app.uow() as uow:  # the draft an earlier version left: "请输入远程会诊时间和方式"
+        acc = uow.chat.account("test", "hospital")
+        order = uow.orders.by_number(number)
+        acc.start("hs.remote", chat.conv.services.clock(), id=order.id, v=order.version)
+        uow.chat.save(acc)
+        uow.commit()
+    chat.say("hospital", "12月3日上午 视频会诊")
+    assert "请选择远程会诊的专家" in chat.last("hospital"), chat.last("hospital")
+    assert stored(app, number).status is OrderStatus.TOWNSHIP_APPROVED

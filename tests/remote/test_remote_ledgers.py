@@ -9,6 +9,7 @@ from datetime import timedelta
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.web.dashboard import DashboardServices, hash_password, make_app
+from domain.remote import SessionStatus
 from tests.remote.test_remote_chat import STARTS, approved_order, schedule_remote
 
 PASSWORD = "mingxi-review-2"
@@ -72,3 +73,26 @@ async def test_held_cancelled_and_missed_sessions_are_counted_for_the_county_and
 async def test_a_month_without_sessions_says_so(chat, cast, app, clock):
     text = await overview_html(app, clock, "period=2026-10")
     assert "本期没有远程会诊" in text
+
+
+async def test_a_hospital_reviewer_sees_only_their_own_area_while_the_city_sees_all(chat, cast, app, clock):
+    three_sessions(chat, app, clock)
+    with app.uow() as uow:  # a session of 宁化县 (another county, another hospital) on the same day
+        from domain.remote import RemoteSession
+
+        first = uow.remote.upcoming(statuses=list(SessionStatus), limit=1)[0]
+        other = RemoteSession.schedule(order_id=first.order_id, resident_id=None, hospital_code="CH350424",
+                                       expert_id=uow.staff.by_code("S0031").id, site_code="TC350424101",
+                                       county_code="350424", starts_at=STARTS, room="会议室",
+                                       actor_staff_id=uow.staff.by_code("S0030").id, actor_role="hospital_reviewer",
+                                       now=STARTS - timedelta(days=1))
+        uow.remote.add(other)
+        uow.commit()
+    mine = await overview_html(app, clock, "period=2026-11")
+    assert "宁化县" not in mine.split("\n----\n")[0][mine.index('id="remote"'):]
+    with app.uow() as uow:
+        from domain.ledgers import parse_period
+        from handlers.services.ledgers import report_figures
+
+        city = report_figures(uow, None, parse_period("2026-11"), STARTS.date(), clock())
+    assert {(r.county_code, r.held + r.scheduled) for r in city.remote} == {("350421", 1), ("350424", 1), ("", 2)}
