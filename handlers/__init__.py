@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from handlers import catalogue, emergency, expert, feedback, links, onboarding, plan, posters, review, sms, village
+from handlers import (
+    catalogue,
+    emergency,
+    expert,
+    feedback,
+    links,
+    onboarding,
+    plan,
+    posters,
+    remote,
+    review,
+    sms,
+    village,
+)
 from handlers.core import (
     Button,
     Conversation,
@@ -22,7 +35,8 @@ from handlers.middleware import FloodGuard, default_middlewares
 def build_router() -> Router:
     """All flows in one router."""
     router = Router()
-    for module in (onboarding, links, village, review, expert, plan, posters, feedback, emergency, sms, catalogue):
+    for module in (onboarding, links, village, review, remote, expert, plan, posters, feedback, emergency, sms,
+                   catalogue):
         router.include(module.router)
     return router
 

@@ -379,20 +379,6 @@ def assign_expert(ctx: Ctx, payload: dict) -> None:
         ctx.reply(line)
 
 
-@router.button("hs.remote")
-def ask_remote(ctx: Ctx, payload: dict) -> None:
-    """Remote consultation: ask when and how."""
-    _ask(ctx, "hs.remote", "dispose.ask_remote_time", payload)
-
-
-@router.step("hs.remote")
-def remote(ctx: Ctx, text: str) -> None:
-    """Dispose as remote consultation with the time given."""
-    o, card = _typed(ctx, Action.DISPOSE_REMOTE, note=text[:500])
-    if o:
-        _decided(ctx, o, Action.DISPOSE_REMOTE, o.disposition_note, card)
-
-
 @router.button("hs.refer")
 def ask_referral(ctx: Ctx, payload: dict) -> None:
     """Refer up: ask for the arrangement."""

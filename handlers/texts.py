@@ -34,9 +34,12 @@ TEXTS: dict[str, str] = {
         "支援医院审核员可用命令：\n/pending 待处理的订单（按科室分组）\n"
         "/plan 巡诊排班：今天起 5 周已安排的和建议新增的巡诊\n/plan 2026-12 只排某个月（年-月）\n"
         "/plan list 本院近期巡诊（改期、取消、添加订单、海报）\n/plan help 排班的全部命令\n"
-        "/poster 巡诊编号 坐诊预告海报\n/cancel 取消当前操作\n/help 帮助"
+        "/poster 巡诊编号 坐诊预告海报\n/remote 待进行的远程会诊（改期、取消）\n/cancel 取消当前操作\n/help 帮助"
     ),
-    "help.expert": "专家可用命令：\n/circuits 我的巡诊安排\n/cancel 取消当前操作\n/help 帮助",
+    "help.expert": (
+        "专家可用命令：\n/circuits 我的巡诊安排\n/remote 我的远程会诊（登记结果、未到场）\n"
+        "/cancel 取消当前操作\n/help 帮助"
+    ),
     "help.admin": "管理员可用命令：\n/status 数据概况\n/help 帮助\n（机构、人员、支援关系请用命令行导入）",
     "help.role_switch": "\n您有多个身份，发送 /role 切换。",
     "role.village_doctor": "村医",

@@ -44,6 +44,7 @@ from handlers.filing import (
     twin_warning,
     twins_acknowledged,
 )
+from handlers.remote import remote_lines
 from handlers.services import catalogue as first_diagnosis
 from handlers.texts import t
 from nlp.intake import need_rather_than_name
@@ -571,6 +572,8 @@ def _details(ctx: Ctx, o: Order) -> list[str]:
     if o.disposition_note:
         kind = o.status.value if o.status in (OrderStatus.REMOTE_CONSULT, OrderStatus.REFERRED_UP) else "other"
         lines.append(t(f"orders.note.{kind}", note=o.disposition_note))
+    if o.status is OrderStatus.REMOTE_CONSULT and o.id is not None:
+        lines += remote_lines(ctx, o.id)  # the consultation as it stands now (moved, cancelled, its advice)
     if o.reason and o.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
         lines.append(t(f"orders.reason.{o.status.value}", reason=o.reason))
     if o.status is OrderStatus.MERGED and o.merged_into_id:

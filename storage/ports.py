@@ -22,6 +22,7 @@ from storage.repositories.orders import OrderRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.prompts import PromptRepository
 from storage.repositories.reference import ReferenceRepository
+from storage.repositories.remote import RemoteRepository
 from storage.repositories.residents import ResidentRepository
 from storage.repositories.schedule import ScheduleRepository
 from storage.repositories.sms import SmsRepository
@@ -146,6 +147,11 @@ class UnitOfWork(Protocol):
     @property
     def catalogue(self) -> CatalogueRepository:
         """First-diagnosis catalogues (dated entries, tiers) and the entry each order matched."""
+        ...
+
+    @property
+    def remote(self) -> RemoteRepository:
+        """Remote consultation sessions (远程会诊), their reminders and outcomes."""
         ...
 
 

@@ -24,6 +24,7 @@ from storage.repositories.orders import OrderRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.prompts import PromptRepository
 from storage.repositories.reference import ReferenceRepository
+from storage.repositories.remote import RemoteRepository
 from storage.repositories.residents import ResidentRepository
 from storage.repositories.schedule import ScheduleRepository
 from storage.repositories.send_budget import SendBudgetRepository
@@ -134,6 +135,10 @@ class SqlUnitOfWork:
     @functools.cached_property
     def catalogue(self) -> CatalogueRepository:
         return CatalogueRepository(self)
+
+    @functools.cached_property
+    def remote(self) -> RemoteRepository:
+        return RemoteRepository(self)
 
     @property
     def connection(self) -> Connection:

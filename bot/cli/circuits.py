@@ -113,12 +113,15 @@ def _sweep(app, args: argparse.Namespace) -> int:
 
     from bot.bootstrap import build_channels, make_clock
     from bot.delivery.sender import Sender, shared_budget
+    from bot.jobs.worker import remind_remote_sessions
     from handlers.announcements import Announcer
 
     clock = make_clock(app.settings.fake_now)
     res = Announcer(app.uow, clock, app.settings.worker.reminders, sms=app.settings.sms.provider is not None).sweep()
+    remote = remind_remote_sessions(app, clock())
     out: dict[str, object] = {"reminders_created": res.reminders_created, "fanned_out": res.fanned_out,
                               "skipped": res.skipped, "recipients": res.recipients, "briefed": res.briefed,
+                              "remote_reminders": remote.sessions,
                               "next_due": res.next_due.isoformat() if res.next_due else None}
     if args.send:
         # The same per-token budget as the workers: a sweep run by hand beside them never breaks a platform limit.

@@ -20,6 +20,7 @@ from bot.jobs.privacy import purge_chat_leftovers, purge_expired_free_text
 from bot.jobs.scheduler import CircuitScheduler
 from handlers.announcements import Announcer
 from handlers.emergency import escalate_due_alerts
+from handlers.services.remote import Reminded, send_due_reminders
 
 log = logging.getLogger(__name__)
 PURGE_EVERY = timedelta(hours=1)
@@ -34,8 +35,8 @@ class _NoMatcher:
 
 def make_sweep(app: App, announcer: Announcer, clock: Callable[[], datetime],
                on_enqueued: Callable[[], object] = lambda: None) -> Callable[[], datetime | None]:
-    """One sweep: announcements and experts' briefings due, stale drafts, unacknowledged emergency alerts (all
-    through the outbox)."""
+    """One sweep: announcements and experts' briefings due, remote consultations' reminders, stale drafts,
+    unacknowledged emergency alerts (all through the outbox)."""
     conversation = build_conversation(app, clock=clock, matcher=_NoMatcher())
 
     last_purge: list[datetime] = []
@@ -49,19 +50,34 @@ def make_sweep(app: App, announcer: Announcer, clock: Callable[[], datetime],
             purge_chat_leftovers(app, now)
             last_purge[:] = [now]
         res = announcer.sweep()
+        remote = remind_remote_sessions(app, now)  # the day before and an hour before a remote consultation
         outs = conversation.sweep_drafts()  # queued in the outbox by the sweep itself, with the draft's change
         # Emergency alerts nobody acknowledged within ten minutes go up to the supporting hospitals.
         alerts = escalate_due_alerts(app.uow, clock)
-        if res.recipients or res.briefing_messages or outs or alerts.queued:
+        if res.recipients or res.briefing_messages or outs or alerts.queued or remote.queued:
             on_enqueued()
         if res.fanned_out or res.skipped or res.briefed:
             log.info("sweep: %s", res)
         if alerts.escalated:
             log.warning("sweep: %d emergency alert(s) escalated", alerts.escalated)
-        due = [d for d in (res.next_due, alerts.next_due) if d is not None]
+        due = [d for d in (res.next_due, alerts.next_due, remote.next_due) if d is not None]
         return min(due) if due else None
 
     return sweep
+
+
+def remind_remote_sessions(app: App, now: datetime) -> Reminded:
+    """Queue the remote consultations' reminders that fell due (one transaction; a failure is retried next sweep)."""
+    try:
+        with app.uow() as uow:
+            res = send_due_reminders(uow, now)
+            uow.commit()
+    except Exception:
+        log.exception("remote consultation reminders failed; the next sweep retries")
+        return Reminded()
+    if res.sessions:
+        log.info("sweep: %d remote consultation reminder(s), %d message(s)", res.sessions, res.queued)
+    return res
 
 
 async def serve(app: App, stop: asyncio.Event, channels: list[BaseChannel] | None = None, *,

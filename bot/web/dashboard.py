@@ -489,6 +489,13 @@ async def overview(request: web.Request) -> web.Response:
     w = d.waits
     waits = "".join(f"<tr><td>{escape(lbl)}</td><td class='n'>{n}</td></tr>" for lbl, n in w.histogram)
     note = "" if d.targets_set or d.scope.is_city else "<p class='hint'>本范围未设定年度目标，只显示完成数。</p>"
+    remote = "".join(
+        f"<tr><td>{escape(d.place_name(r.county_code) if r.county_code else '合计')}</td>"
+        f"<td>{escape(d.institution_names.get(r.hospital_code, r.hospital_code))}</td>"
+        + "".join(f'<td class="n">{n}</td>' for n in (r.held, r.cancelled, r.no_show, r.scheduled, r.moved))
+        + "</tr>"
+        for r in d.remote
+    ) or "<tr><td colspan='7'>本期没有远程会诊</td></tr>"
     body = f"""
 <h1>目标进度 <small>{escape(d.scope.label)} · {d.period.first.year}年 · 截至{month_day(d.as_of)}</small></h1>
 {note}
@@ -498,7 +505,9 @@ async def overview(request: web.Request) -> web.Response:
 <section><h2>订单漏斗（{escape(d.period.label)}登记）</h2><table id="funnel"><tbody>{funnel}</tbody></table></section>
 <section><h2>候诊天数</h2><p>已诊 {w.count} 单，平均 {w.mean if w.mean is not None else "—"} 天，中位数 {w.median if w.median is not None else "—"} 天，90%分位 {w.p90 if w.p90 is not None else "—"} 天</p>
 <table id="waits"><tbody>{waits}</tbody></table></section>
-</div>"""  # noqa: E501
+</div>
+<section><h2>远程会诊（{escape(d.period.label)}）</h2><table id="remote"><thead><tr><th>县（市、区）</th><th>支援医院</th><th>已会诊</th><th>已取消</th><th>未到场</th><th>待会诊</th><th>已改期</th></tr></thead>
+<tbody>{remote}</tbody></table></section>"""  # noqa: E501
     return _page(request, v, "目标进度", body, d.period)
 
 

@@ -280,6 +280,7 @@ def sheets(d: ReportData) -> list[Sheet]:
     ]
     out.append(Sheet("订单漏斗与候诊", ["环节", "订单数", "占登记比例"], [22, 10, 12], rows))
     out.append(catalogue_sheet(d))
+    out.append(remote_sheet(d))
     return out
 
 
@@ -298,6 +299,19 @@ def catalogue_sheet(d: ReportData) -> Sheet:
                  _pct(local / matched if matched else None)])
     return Sheet("首诊病种目录", ["卫生院", "机构编码", "类别", "目录病种数", "目标", "是否达标", "目录内订单",
                                "本院处理", "本院处理占比"], [20, 14, 16, 10, 6, 8, 10, 8, 12], rows)
+
+
+def remote_sheet(d: ReportData) -> Sheet:
+    """Remote consultations (远程会诊) set for the period, per county and supporting hospital, by how they ended."""
+    rows: list[list[object]] = [
+        [d.place_name(r.county_code) if r.county_code else "合计", d.institution_names.get(r.hospital_code,
+                                                                                        r.hospital_code),
+         r.held, r.cancelled, r.no_show, r.scheduled, r.moved]
+        for r in d.remote
+    ]
+    return Sheet("远程会诊", ["县（市、区）", "支援医院", "已会诊", "已取消", "未到场", "待会诊", "已改期"],
+                 [12, 22, 8, 8, 8, 8, 8], rows,
+                 note="会诊时间在本期内的远程会诊场次，按居民所在县和支援医院统计；改期的场次计入新的时间。")
 
 
 def _lead_row(d: ReportData, lead: Lead) -> list[object]:

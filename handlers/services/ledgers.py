@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 from domain.catalogue import CatalogueStanding
 from domain.errors import DomainError, PermissionDenied
@@ -44,6 +44,7 @@ from domain.ledgers import (
     wait_stats,
 )
 from domain.places import Gazetteer, InstitutionKind, PlaceLevel
+from domain.remote import CHINA, RemoteLedgerRow, remote_ledger
 from domain.staff import Role, Staff
 from handlers.services.catalogue import catalogue_standings
 from storage.ports import UnitOfWork
@@ -169,6 +170,7 @@ class ReportData:
     unit_names: dict[str, str] = field(default_factory=dict)
     # First-diagnosis catalogues (issue 20): each center's size against 80/50, matching orders handled locally.
     catalogue: list[CatalogueStanding] = field(default_factory=list)
+    remote: list[RemoteLedgerRow] = field(default_factory=list)  # remote consultations per county and hospital
 
     def place_name(self, code: str | None) -> str:
         """A place's name (or its code)."""
@@ -241,4 +243,16 @@ def report_figures(
         institution_names={i.code: i.name for i in institutions},
         unit_names=unit_names,
         catalogue=catalogue,
+        remote=remote_figures(uow, scope, period),
     )
+
+
+def remote_figures(uow: UnitOfWork, scope: Scope, period: Period) -> list[RemoteLedgerRow]:
+    """Remote consultations set for the period (Sanming's days) in the scope: held, cancelled, no-shows … per
+    county and hospital. A session is in scope by its county or the institution where the resident sat."""
+    start = datetime.combine(period.first, time(), CHINA)
+    end = datetime.combine(period.last + timedelta(days=1), time(), CHINA)
+    places, institutions = scope.place_codes, scope.institution_codes
+    return remote_ledger(
+        (county, hospital, status, n) for county, hospital, site, status, n in uow.remote.counts(start, end)
+        if places is None or county in places or site in institutions)

@@ -242,6 +242,17 @@ class OutboxRepository(Repository):
         )
         return int(affected(res) or 0)
 
+    def void_prefix(self, key_prefix: str, reason: str) -> int:
+        """Withdraw queued messages whose dedupe key starts with ``key_prefix`` (a remote consultation's reminders,
+        once it moved or was cancelled)."""
+        res = self.s.execute(
+            sa.update(OutboxRow)
+            .where(col(OutboxRow.dedupe_key).startswith(key_prefix, autoescape=True),
+                   col(OutboxRow.status) == "pending")
+            .values(status="void", last_error=reason[:200])
+        )
+        return int(affected(res) or 0)
+
     # --- read -------------------------------------------------------------------------------------------
     def sent_since(self, platform: str, since: datetime) -> list[tuple[str, datetime]]:
         """(chat, when) of every message sent on ``platform`` since ``since``, oldest first: a sender starting up

@@ -55,6 +55,9 @@ from storage.tables.links import (
     ConfirmationRow,
     ResidentLinkRow,
 )
+from storage.tables.remote import (
+    RemoteSessionRow,
+)
 from storage.tables.send_budget import (
     SendBudgetRow,
 )
@@ -102,6 +105,7 @@ __all__ = [
     "ProcessedUpdateRow",
     "PromptRow",
     "RatingRow",
+    "RemoteSessionRow",
     "ResidentLinkRow",
     "ResidentRow",
     "SendBudgetRow",

@@ -191,8 +191,11 @@ def test_hospital_dispositions_remote_refer_local_reject(chat, cast, app):
     chat.say("township", "/pending")
     chat.press("township", "批准本村全部常规订单")
     chat.say("hospital", "/pending")
-    chat.press("hospital", "远程会诊")
-    chat.say("hospital", "12月3日上午 视频会诊")
+    chat.press("hospital", "远程会诊")  # issue 20: an expert, the resident's site, a time and a link (tests/remote)
+    chat.press("hospital", "罗志明")
+    chat.press("hospital", "雪峰镇卫生院")
+    chat.say("hospital", "12月3日上午9点")
+    chat.say("hospital", "视频会诊 腾讯会议 888-123-456")
     chat.press("hospital", "上转")
     chat.say("hospital", "心内科12月1日入院，床位已留")
     chat.press("hospital", "乡镇处理")
@@ -200,7 +203,8 @@ def test_hospital_dispositions_remote_refer_local_reject(chat, cast, app):
     chat.say("hospital", "信息不足")
     statuses = sorted(stored(app, n).status.value for n in numbers)
     assert statuses == ["handled_locally", "referred_up", "rejected", "remote_consult"]
-    assert any("12月3日上午 视频会诊" in t for t in chat.texts("doctor"))
+    chat.deliver_outbox(app.uow, chat.conv.services.clock())  # the consultation's notice goes through the outbox
+    assert any("12月3日 09:00" in t and "视频会诊 腾讯会议 888-123-456" in t for t in chat.texts("doctor"))
 
 
 def test_doctor_edits_and_cancels_a_submitted_order(chat, cast, app):

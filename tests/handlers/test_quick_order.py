@@ -303,11 +303,14 @@ def test_order_details_show_the_reject_reason_the_remote_time_and_the_doctors_re
     chat.press("township", "批准")
     chat.say("hospital", "/pending")
     chat.press("hospital", "远程会诊")
-    chat.say("hospital", "12月3日上午 视频会诊")
+    chat.press("hospital", "罗志明")
+    chat.press("hospital", "雪峰镇卫生院")
+    chat.say("hospital", "12月3日上午9点")
+    chat.say("hospital", "视频会诊")
     chat.say("doctor", "/orders")
     chat.press("doctor", returned)
     card = chat.last("doctor")
-    assert "胸痛持续多久" in card and "两周了，活动后明显" in card and "12月3日上午 视频会诊" in card
+    assert "胸痛持续多久" in card and "两周了，活动后明显" in card and "12月3日 09:00" in card and "视频会诊" in card
 
     rejected = file_order(chat, "腰杆疼", None)
     chat.say("township", "/pending")

@@ -238,8 +238,8 @@ async def test_the_order_lifecycle_across_roles_through_the_adapter(driver: Driv
     await driver.bind("doctor", "township", "hospital", "cardiologist")
     assert menu(fake, "doctor") == ["new", "orders", "qr", "visits", "cancel", "help"]
     assert menu(fake, "township") == ["pending", "cancel", "help"]
-    assert menu(fake, "hospital") == ["pending", "cancel", "help"]
-    assert menu(fake, "cardiologist") == ["circuits", "cancel", "help"]
+    assert menu(fake, "hospital") == ["pending", "remote", "cancel", "help"]  # issue 20: /remote
+    assert menu(fake, "cardiologist") == ["circuits", "remote", "cancel", "help"]
     set_calls = len(fake.calls("setMyCommands"))
     await driver.say("doctor", "/help")
     assert len(fake.calls("setMyCommands")) == set_calls  # cached: not set again

@@ -67,8 +67,10 @@ MENUS: dict[str, tuple[tuple[str, str], ...]] = {
     "village_doctor": (("new", "登记一条需求订单"), ("orders", "查看本村的订单"), ("qr", "本村订阅坐诊预告的二维码"),
                        ("visits", "本村近期巡诊和海报"), ("cancel", "取消当前操作"), ("help", "帮助")),
     "township_reviewer": (("pending", "待初审的订单"), ("cancel", "取消当前操作"), ("help", "帮助")),
-    "hospital_reviewer": (("pending", "待处理的订单"), ("cancel", "取消当前操作"), ("help", "帮助")),
-    "expert": (("circuits", "我的巡诊安排"), ("cancel", "取消当前操作"), ("help", "帮助")),
+    "hospital_reviewer": (("pending", "待处理的订单"), ("remote", "远程会诊：改期、取消"), ("cancel", "取消当前操作"),
+                          ("help", "帮助")),
+    "expert": (("circuits", "我的巡诊安排"), ("remote", "我的远程会诊，登记结果"), ("cancel", "取消当前操作"),
+               ("help", "帮助")),
     "admin": (("status", "数据概况"), ("help", "帮助")),
 }
 ROLE_SWITCH = ("role", "切换身份")
