@@ -50,6 +50,11 @@ from storage.tables.links import (
     ConfirmationRow,
     ResidentLinkRow,
 )
+from storage.tables.referrals import (
+    FollowupTaskRow,
+    ReferralRow,
+    ReferralSlotRow,
+)
 from storage.tables.send_budget import (
     SendBudgetRow,
 )
@@ -82,6 +87,7 @@ __all__ = [
     "DashboardSessionRow",
     "EmergencyAlertRow",
     "ExpertProfileRow",
+    "FollowupTaskRow",
     "InstitutionRow",
     "InviteRow",
     "KeyPhysicianRow",
@@ -94,6 +100,8 @@ __all__ = [
     "ProcessedUpdateRow",
     "PromptRow",
     "RatingRow",
+    "ReferralRow",
+    "ReferralSlotRow",
     "ResidentLinkRow",
     "ResidentRow",
     "SendBudgetRow",
