@@ -69,7 +69,8 @@ class PlanItem:
 TEMPLATES: dict[str, tuple[str, tuple[PlanItem, ...]]] = {
     "bp": ("血压复查（7天、30天）", (PlanItem("测血压", 7), PlanItem("测血压", 30))),
     "glucose": ("血糖复查（7天、30天）", (PlanItem("测血糖", 7), PlanItem("测血糖", 30))),
-    "wound": ("伤口检查（3天、7天、14天）", (PlanItem("查看伤口", 3), PlanItem("查看伤口", 7), PlanItem("查看伤口", 14))),
+    "wound": ("伤口检查（3天、7天、14天）",
+              (PlanItem("查看伤口", 3), PlanItem("查看伤口", 7), PlanItem("查看伤口", 14))),
     "meds": ("用药随访（14天、90天）", (PlanItem("了解服药和不良反应", 14), PlanItem("了解服药和不良反应", 90))),
 }
 

@@ -252,7 +252,7 @@ TEXTS: dict[str, str] = {
     "dispose.assign_later": "排班时再定",
     "dispose.no_expert": "本院没有该科室的专家，可选「排班时再定」或其他处理方式。",
     "dispose.ask_remote_time": "请输入远程会诊时间和方式（如：12月3日上午 视频）：",
-    "dispose.ask_referral": "请输入上转安排（科室、时间、床位或预约号）：",
+    "dispose.ask_referral": "请输入上转说明（病情要点、是否需要住院床位等）。系统会自动预约本院为基层预留的号源：",
     "dispose.ask_reject_reason": "请输入驳回原因（卫生院和村医会看到）：",
     "decision.township_approve": "已批准",
     "decision.township_return": "已退回补充",

@@ -15,12 +15,14 @@ from storage.repositories.alerts import EmergencyAlertRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.chat import ChatRepository
 from storage.repositories.circuits import CircuitRepository
+from storage.repositories.followups import FollowupRepository
 from storage.repositories.ledgers import LedgerRepository
 from storage.repositories.links import LinkRepository
 from storage.repositories.orders import OrderRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.prompts import PromptRepository
 from storage.repositories.reference import ReferenceRepository
+from storage.repositories.referrals import ReferralRepository
 from storage.repositories.residents import ResidentRepository
 from storage.repositories.schedule import ScheduleRepository
 from storage.repositories.sms import SmsRepository
@@ -140,6 +142,16 @@ class UnitOfWork(Protocol):
     @property
     def sms(self) -> SmsRepository:
         """SMS registrations (encrypted numbers, consent, opt-out), their fan-out and the provider's receipts."""
+        ...
+
+    @property
+    def referrals(self) -> ReferralRepository:
+        """Slots hospitals reserve for grassroots referrals, and the referrals booked on them."""
+        ...
+
+    @property
+    def followups(self) -> FollowupRepository:
+        """Follow-up tasks of village posts (from down-referrals and remote consultations)."""
         ...
 
 

@@ -17,12 +17,14 @@ from storage.repositories.audit import AuditRepository
 from storage.repositories.base import dialect_insert
 from storage.repositories.chat import ChatRepository
 from storage.repositories.circuits import CircuitRepository
+from storage.repositories.followups import FollowupRepository
 from storage.repositories.ledgers import LedgerRepository
 from storage.repositories.links import LinkRepository
 from storage.repositories.orders import OrderRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.prompts import PromptRepository
 from storage.repositories.reference import ReferenceRepository
+from storage.repositories.referrals import ReferralRepository
 from storage.repositories.residents import ResidentRepository
 from storage.repositories.schedule import ScheduleRepository
 from storage.repositories.send_budget import SendBudgetRepository
@@ -129,6 +131,14 @@ class SqlUnitOfWork:
     @functools.cached_property
     def sms(self) -> SmsRepository:
         return SmsRepository(self)
+
+    @functools.cached_property
+    def referrals(self) -> ReferralRepository:
+        return ReferralRepository(self)
+
+    @functools.cached_property
+    def followups(self) -> FollowupRepository:
+        return FollowupRepository(self)
 
     @property
     def connection(self) -> Connection:

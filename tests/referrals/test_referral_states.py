@@ -20,9 +20,9 @@ from domain.followups import (
 from domain.orders import Urgency
 from domain.referrals import (
     TRANSITIONS,
+    Referral,
     ReferralAction,
     ReferralStatus,
-    Referral,
     Slot,
     check_slot,
     pick_slots,
