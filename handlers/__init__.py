@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import emergency, expert, feedback, links, onboarding, plan, posters, review, sms, village
+from handlers import emergency, expert, feedback, links, onboarding, plan, posters, referrals, review, sms, village
 from handlers.core import (
     Button,
     Conversation,
@@ -22,7 +22,7 @@ from handlers.middleware import FloodGuard, default_middlewares
 def build_router() -> Router:
     """All flows in one router."""
     router = Router()
-    for module in (onboarding, links, village, review, expert, plan, posters, feedback, emergency, sms):
+    for module in (onboarding, links, village, review, expert, plan, posters, feedback, emergency, sms, referrals):
         router.include(module.router)
     return router
 

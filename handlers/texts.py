@@ -23,7 +23,8 @@ TEXTS: dict[str, str] = {
         "/orders 查看本村卫生所的订单\n"
         "/link 订单号 为居民重新生成关联链接\n/qr 本村订阅坐诊预告的二维码（张贴用）\n"
         "/visits 本村近期巡诊（可生成坐诊预告海报）\n"
-        "/sms 姓名 为没有智能手机的居民登记短信通知\n/cancel 取消当前操作\n/help 帮助"
+        "/sms 姓名 为没有智能手机的居民登记短信通知\n/tasks 随访任务（下转病人的复查）\n"
+        "/cancel 取消当前操作\n/help 帮助"
     ),
     "help.township_reviewer": (
         "卫生院审核员可用命令：\n/pending 待初审的订单（按村分组）\n/cancel 取消当前操作\n/help 帮助"
@@ -32,7 +33,9 @@ TEXTS: dict[str, str] = {
         "支援医院审核员可用命令：\n/pending 待处理的订单（按科室分组）\n"
         "/plan 巡诊排班：今天起 5 周已安排的和建议新增的巡诊\n/plan 2026-12 只排某个月（年-月）\n"
         "/plan list 本院近期巡诊（改期、取消、添加订单、海报）\n/plan help 排班的全部命令\n"
-        "/poster 巡诊编号 坐诊预告海报\n/cancel 取消当前操作\n/help 帮助"
+        "/poster 巡诊编号 坐诊预告海报\n/slots 为基层转诊预留的号源\n"
+        "/referrals 上转病人（到院、就诊、住院、出院下转）\n"
+        "/cancel 取消当前操作\n/help 帮助"
     ),
     "help.expert": "专家可用命令：\n/circuits 我的巡诊安排\n/cancel 取消当前操作\n/help 帮助",
     "help.admin": "管理员可用命令：\n/status 数据概况\n/help 帮助\n（机构、人员、支援关系请用命令行导入）",

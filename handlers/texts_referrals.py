@@ -75,7 +75,7 @@ TEXTS.update(
         "referral.action.discharge": "出院下转",
         "referral.action.no_show": "未到",
         "referral.action.cancel": "取消",
-        "referrals.none": "本院目前没有进行中的上转病人。",
+        "referrals.none": "本院目前没有进行中的上转病人（爽约累计 {no_shows} 人次）。",
         "referrals.head": "本院进行中的上转病人 {count} 人（爽约累计 {no_shows} 人次）：",
         "referrals.card": "{resident}｜{specialty}｜{status}{when}\n转诊单号 {number}，来自 {post}",
         "referrals.more": "还有 {count} 人未显示。",

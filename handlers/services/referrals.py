@@ -282,7 +282,8 @@ def load_referral(uow: UnitOfWork, actor: Actor, referral_id: object, *, for_upd
     return r
 
 
-def _order(uow: UnitOfWork, r: Referral) -> Order:
+def order_of(uow: UnitOfWork, r: Referral) -> Order:
+    """The order a referral was made for."""
     order = uow.orders.get(r.order_id)
     assert order is not None
     return order
@@ -292,7 +293,7 @@ def retry_booking(uow: UnitOfWork, actor: Actor, referral_id: object, now: datet
     """Book a waiting referral again (after the hospital published slots)."""
     r = load_referral(uow, actor, referral_id)
     _require(r, ReferralAction.BOOK)
-    return _try_book(uow, actor, r, _order(uow, r), now)
+    return _try_book(uow, actor, r, order_of(uow, r), now)
 
 
 def open_and_book(uow: UnitOfWork, actor: Actor, referral_id: object, day: object, half: object,
@@ -316,7 +317,7 @@ def open_and_book(uow: UnitOfWork, actor: Actor, referral_id: object, day: objec
     assert slot.id is not None
     if not uow.referrals.take_place(slot.id):  # cannot happen in this transaction; refuse rather than overbook
         raise DomainError("referral.slot_missing")
-    return _booked(uow, actor, r, _order(uow, r), slot, now)
+    return _booked(uow, actor, r, order_of(uow, r), slot, now)
 
 
 def offered_days(r: Referral, now: datetime, count: int = 4) -> list[tuple[date, HalfDay]]:
@@ -370,7 +371,7 @@ def mark(uow: UnitOfWork, actor: Actor, referral_id: object, action: ReferralAct
     key = {ReferralAction.NO_SHOW: "referral.no_show_doctor", ReferralAction.CANCEL: "referral.cancelled_doctor",
            ReferralAction.ADMIT: "referral.admitted_doctor"}.get(action)
     if key:
-        order = _order(uow, r)
+        order = order_of(uow, r)
         resident = uow.residents.get(r.resident_id)
         inst = uow.reference.institution(r.hospital_code)
         text = t(key, resident=resident.name if resident else "", number=order.number,
@@ -400,7 +401,7 @@ def discharge(uow: UnitOfWork, actor: Actor, referral_id: object, items: tuple[P
     plan = describe(items) if items else t("discharge.no_plan")
     r.apply(ReferralAction.DISCHARGE, actor_staff_id=actor.staff_id, actor_role=actor.role, now=now, plan=plan)
     uow.referrals.save(r)
-    order = _order(uow, r)
+    order = order_of(uow, r)
     tasks = plan_followups(uow, actor, r.order_id, items, now, source="referral", source_id=r.id) if items else []
     resident = uow.residents.get(r.resident_id)
     inst = uow.reference.institution(r.hospital_code)
@@ -450,7 +451,7 @@ def send_due_reminders(uow_factory: UnitOfWorkFactory, clock: Callable[[], datet
                 if slot is None or slot.starts_at <= now or r.status is not ReferralStatus.BOOKED:
                     res.stale += 1
                 else:
-                    res.messages += queue(uow, booking_notices(uow, r, _order(uow, r), slot, "reminder"), now)
+                    res.messages += queue(uow, booking_notices(uow, r, order_of(uow, r), slot, "reminder"), now)
                     res.reminded += 1
                 uow.commit()
         except Exception:

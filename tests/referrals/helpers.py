@@ -25,8 +25,9 @@ def referred_order(uow, *, resident: str = "邱瑞鹏", specialty: str = "03.04"
     """An order of 城东村 filed, approved and disposed "refer up" (the caller books it)."""
     r = next(x for x in uow.residents.in_villages(["350421101001"], resident) if x.name == resident)
     doctor = uow.staff.by_code("S0006")
-    o = Order.file(resident_id=r.id, post_code=POST, village_code="350421101001", filed_by_staff_id=doctor.id,
-                   need_text="胸闷气短，需要到县医院做心脏检查", now=now, confirmed_specialty=specialty, urgency=urgency)
+    o = Order.file(resident_id=r.id, post_code=POST, village_code="350421101001",
+                   filed_by_staff_id=doctor.id, need_text="胸闷气短，需要到县医院做心脏检查", now=now,
+                   confirmed_specialty=specialty, urgency=urgency)
     uow.orders.add(o)
     o.apply(Action.TOWNSHIP_APPROVE, actor_staff_id=uow.staff.by_code("S0005").id, actor_role=Role.TOWNSHIP_REVIEWER,
             now=now)

@@ -65,7 +65,7 @@ def test_two_concurrent_bookers_never_both_get_the_last_place(uows):
             with uows() as uow:
                 results[order_id] = refer_up(uow, actor, order, NOW).booked
                 uow.commit()
-        except Exception as e:  # noqa: BLE001  (reported below)
+        except Exception as e:
             results[order_id] = e
 
     threads = [threading.Thread(target=book, args=(i,)) for i in ids]
