@@ -102,6 +102,9 @@ class FollowupRepository(Repository):
             col(FollowupTaskRow.status) == FollowupStatus.DUE.value)).one()
 
     def forget_resident(self, resident_id: int) -> None:
-        """Erasure: the typed results go; the tasks stay as anonymous counts."""
-        self.s.execute(sa.update(FollowupTaskRow).where(col(FollowupTaskRow.resident_id) == resident_id)
-                       .values(result=None))
+        """Erasure: what was checked and the typed results go, open tasks are cancelled (nobody is reminded of an
+        erased resident); the tasks stay as anonymous counts."""
+        mine = col(FollowupTaskRow.resident_id) == resident_id
+        self.s.execute(sa.update(FollowupTaskRow).where(mine, col(FollowupTaskRow.status).in_([s.value for s in OPEN]))
+                       .values(status=FollowupStatus.CANCELLED.value))
+        self.s.execute(sa.update(FollowupTaskRow).where(mine).values(result=None, what=""))

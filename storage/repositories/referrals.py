@@ -161,6 +161,7 @@ class ReferralRepository(Repository):
             col(ReferralRow.status) == ReferralStatus.BOOKED.value, col(ReferralRow.reminded_at).is_(None))).one()
 
     def forget_resident(self, resident_id: int) -> None:
-        """Erasure: the hospital's note and the plan sent down go; the referral's states stay as anonymous counts."""
+        """Erasure: the hospital's note and the plan sent down go, no reminder is sent any more; the referral's states
+        stay as anonymous counts (a list shown before decides nothing now: the version moves)."""
         self.s.execute(sa.update(ReferralRow).where(col(ReferralRow.resident_id) == resident_id)
-                       .values(note=None, plan=None, version=col(ReferralRow.version) + 1))
+                       .values(note=None, plan=None, reminder_due_at=None, version=col(ReferralRow.version) + 1))
