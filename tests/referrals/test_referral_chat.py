@@ -153,3 +153,23 @@ def test_slots_typed_wrong_get_a_polite_answer(chat, cast):
     assert "没有科室“火星科”" in chat.last("hospital")
     chat.say("hospital", "/slots")
     assert "还没有号源" in chat.last("hospital")
+
+
+def test_a_task_of_another_village_post_cannot_be_recorded(chat, cast, app, clock):
+    from domain.followups import PlanItem
+    from handlers.services.followups import plan_followups
+    from tests.referrals.helpers import referred_order, reviewer
+
+    with app.uow() as uow:
+        order = referred_order(uow)
+        task = plan_followups(uow, reviewer(uow), order.id, (PlanItem("测血压", 0 + 7),), clock(), source="referral")[0]
+        uow.commit()
+    chat.login("other_doctor", "S0244", cast["doctor"][1], app.uow, clock())
+    with app.uow() as uow:
+        token = uow.chat.new_button(uow.chat.account("test", "other_doctor").id, "fu.done", {"id": task.id}, clock())
+        uow.commit()
+    chat.send(Inbound("test", "other_doctor", "other_doctor", button=token, update_id="forged-task"))
+    assert "不属于您的村卫生所" in chat.last("other_doctor")
+    chat.say("other_doctor", "血压 120/80")  # no step was started: nothing is recorded
+    with app.uow() as uow:
+        assert uow.followups.get(task.id).status.value == "due"
