@@ -31,7 +31,9 @@ from domain.ledgers import (
     OverduePlace,
     Period,
     PhysicianMonthRow,
+    ReferralLedgerRow,
     Scope,
+    SlotUse,
     StaffFact,
     TargetProgress,
     Targets,
@@ -40,6 +42,7 @@ from domain.ledgers import (
     area_scope,
     frequency_overdue,
     order_funnel,
+    referral_ledger,
     wait_stats,
 )
 from domain.places import Gazetteer, InstitutionKind, PlaceLevel
@@ -61,6 +64,7 @@ __all__ = [
     "ledger_for",
     "may_use_dashboard",
     "reader_of",
+    "referral_figures",
     "report_figures",
     "scope_for",
 ]
@@ -165,6 +169,8 @@ class ReportData:
     gazetteer: Gazetteer
     institution_names: dict[str, str]
     unit_names: dict[str, str] = field(default_factory=dict)
+    referrals: list[ReferralLedgerRow] = field(default_factory=list)  # 双向转诊, per county and hospital
+    slot_use: list[SlotUse] = field(default_factory=list)  # reserved slots offered and booked, per hospital
 
     def place_name(self, code: str | None) -> str:
         """A place's name (or its code)."""
@@ -211,6 +217,7 @@ def report_figures(
     funnel = order_funnel(repo.funnel_counts(period.first, period.last, scope))
     waits = wait_stats(repo.waits(period.first, period.last, scope))
     step("线索")
+    referrals, slot_use = referral_figures(uow, scope, period.first, end, gaz)
     unit_names: dict[str, str] = {}
     for inst in institutions:
         if inst.kind.is_grassroots_center or inst.kind.value == "county_hospital":
@@ -235,4 +242,22 @@ def report_figures(
         gazetteer=gaz,
         institution_names={i.code: i.name for i in institutions},
         unit_names=unit_names,
+        referrals=referrals,
+        slot_use=slot_use,
     )
+
+
+def referral_figures(uow: UnitOfWork, scope: Scope, first: date, last: date,
+                     gaz: Gazetteer) -> tuple[list[ReferralLedgerRow], list[SlotUse]]:
+    """Two-way referral (issue 20) in a scope and period: up- and down-referrals, no-shows and overdue follow-ups per
+    county and hospital (by where the resident lives), and the use of the slots of the hospitals in scope."""
+    villages = scope.place_codes
+
+    def county_of(village: str) -> str:
+        county = gaz.ancestor_at(village, PlaceLevel.COUNTY)
+        return county.code if county else village
+
+    rows = referral_ledger(uow.referrals.ledger_facts(first, last, villages), county_of,
+                           uow.referrals.overdue_followups(first, last, villages), first, last)
+    hospitals = None if villages is None else scope.institution_codes
+    return rows, uow.referrals.slot_use(first, last, hospitals)

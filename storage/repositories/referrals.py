@@ -8,16 +8,21 @@ transaction is serialised by ``BEGIN IMMEDIATE``. So two bookers never both take
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 
 from domain.circuits import HalfDay
+from domain.followups import FollowupStatus
+from domain.ledgers import ReferralFact, SlotUse
 from domain.orders import Urgency
 from domain.referrals import FINAL, Referral, ReferralStatus, Slot
 from storage.repositories.base import Repository, affected
-from storage.tables import ReferralRow, ReferralSlotRow
+from storage.tables import FollowupTaskRow, OrderRow, ReferralRow, ReferralSlotRow
+
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def _slot(row: ReferralSlotRow | sa.Row) -> Slot:
@@ -165,3 +170,42 @@ class ReferralRepository(Repository):
         stay as anonymous counts (a list shown before decides nothing now: the version moves)."""
         self.s.execute(sa.update(ReferralRow).where(col(ReferralRow.resident_id) == resident_id)
                        .values(note=None, plan=None, reminder_due_at=None, version=col(ReferralRow.version) + 1))
+
+    # --- ledgers ----------------------------------------------------------------------------------------
+    def ledger_facts(self, first: date, last: date, villages: Iterable[str] | None) -> list[ReferralFact]:
+        """Referrals made or discharged from ``first`` to ``last`` (Sanming days), of residents of ``villages``
+        (None: all)."""
+        start = datetime.combine(first, time(0), CHINA).astimezone(UTC)
+        end = datetime.combine(last + timedelta(days=1), time(0), CHINA).astimezone(UTC)
+        q = (select(col(OrderRow.village_code), col(ReferralRow.hospital_code), col(ReferralRow.status),
+                    col(ReferralRow.created_at), col(ReferralRow.slot_id), col(ReferralRow.discharged_at))
+             .join(OrderRow, col(OrderRow.id) == col(ReferralRow.order_id))
+             .where(sa.or_(sa.and_(col(ReferralRow.created_at) >= start, col(ReferralRow.created_at) < end),
+                           sa.and_(col(ReferralRow.discharged_at) >= start, col(ReferralRow.discharged_at) < end))))
+        if villages is not None:
+            q = q.where(col(OrderRow.village_code).in_(sorted(villages)))
+        return [ReferralFact(v, h, st, c.astimezone(CHINA).date(), slot is not None,
+                             d.astimezone(CHINA).date() if d else None) for v, h, st, c, slot, d in self.s.exec(q)]
+
+    def overdue_followups(self, first: date, last: date, villages: Iterable[str] | None) -> list[tuple[str, str]]:
+        """(village, hospital) of each down-referral's follow-up task due in the period and overdue now."""
+        q = (select(col(OrderRow.village_code), col(ReferralRow.hospital_code))
+             .select_from(FollowupTaskRow)
+             .join(ReferralRow, sa.and_(col(FollowupTaskRow.source) == "referral",
+                                        col(ReferralRow.id) == col(FollowupTaskRow.source_id)))
+             .join(OrderRow, col(OrderRow.id) == col(ReferralRow.order_id))
+             .where(col(FollowupTaskRow.status) == FollowupStatus.OVERDUE.value,
+                    col(FollowupTaskRow.due_day) >= first, col(FollowupTaskRow.due_day) <= last))
+        if villages is not None:
+            q = q.where(col(OrderRow.village_code).in_(sorted(villages)))
+        return [(v, h) for v, h in self.s.exec(q)]
+
+    def slot_use(self, first: date, last: date, hospitals: Iterable[str] | None) -> list[SlotUse]:
+        """Per hospital, the places reserved on the period's days and how many were booked."""
+        q = (select(col(ReferralSlotRow.hospital_code), sa.func.sum(ReferralSlotRow.capacity),
+                    sa.func.sum(ReferralSlotRow.booked), sa.func.sum(ReferralSlotRow.beds))
+             .where(col(ReferralSlotRow.day) >= first, col(ReferralSlotRow.day) <= last)
+             .group_by(col(ReferralSlotRow.hospital_code)).order_by(col(ReferralSlotRow.hospital_code)))
+        if hospitals is not None:
+            q = q.where(col(ReferralSlotRow.hospital_code).in_(sorted(hospitals)))
+        return [SlotUse(h, int(c or 0), int(b or 0), int(beds or 0)) for h, c, b, beds in self.s.exec(q)]
