@@ -134,8 +134,7 @@ def _card(ctx: Ctx, r: Referral, residents: dict | None = None) -> None:
     slot = ctx.uow.referrals.slot(r.slot_id) if r.slot_id else None
     text = t("referrals.card", resident=resident.name if resident else "", specialty=rs.specialty_name(r.specialty),
              status=rs.status_name(r.status), when=f"｜{rs.when_text(slot)}" if slot else "",
-             number=order.number if order else "", post=ctx.uow.reference.institution(r.post_code).name
-             if ctx.uow.reference.institution(r.post_code) else r.post_code)
+             number=order.number if order else "", post=ctx.place_name(order.village_code) if order else "")
     if r.status is ReferralStatus.WAITING:
         ctx.reply(text, _waiting_buttons(ctx, r))
         return

@@ -77,7 +77,7 @@ class FollowupRepository(Repository):
              .order_by(col(FollowupTaskRow.due_day), col(FollowupTaskRow.id)).limit(limit))
         if self._pg:
             q = q.with_for_update(skip_locked=True)
-        return list(self.s.exec(q))
+        return [int(i) for i in self.s.execute(q).scalars()]
 
     def claim_reminder(self, task_id: int, now: datetime) -> bool:
         """Mark the reminder sent; False if another sweep was first."""

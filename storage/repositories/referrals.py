@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -47,8 +48,8 @@ class ReferralRepository(Repository):
     def publish_slot(self, s: Slot, *, staff_id: int | None, now: datetime) -> tuple[Slot, bool]:
         """Store a slot, or set the capacity, place and beds of the same department, day and time; returns it and
         True if it is new. The capacity never drops below the places already booked."""
-        key = dict(hospital_code=s.hospital_code, specialty=s.specialty, day=s.day, half_day=s.half_day.value,
-                   start_time=f"{s.start:%H:%M}" if s.start else "")
+        key: dict[str, Any] = dict(hospital_code=s.hospital_code, specialty=s.specialty, day=s.day,
+                                   half_day=s.half_day.value, start_time=f"{s.start:%H:%M}" if s.start else "")
         row = self.s.exec(select(ReferralSlotRow).where(*(getattr(ReferralSlotRow, k) == v for k, v in key.items()))
                           .with_for_update()).first()
         new = row is None
@@ -149,7 +150,7 @@ class ReferralRepository(Repository):
              .order_by(col(ReferralRow.reminder_due_at)).limit(limit))
         if self._pg:
             q = q.with_for_update(skip_locked=True)
-        return list(self.s.exec(q))
+        return [int(i) for i in self.s.execute(q).scalars()]
 
     def claim_reminder(self, referral_id: int, now: datetime) -> bool:
         """Mark the reminder sent (with the outbox rows, in one transaction); False if another sweep was first."""
@@ -177,15 +178,15 @@ class ReferralRepository(Repository):
         (None: all)."""
         start = datetime.combine(first, time(0), CHINA).astimezone(UTC)
         end = datetime.combine(last + timedelta(days=1), time(0), CHINA).astimezone(UTC)
-        q = (select(col(OrderRow.village_code), col(ReferralRow.hospital_code), col(ReferralRow.status),
-                    col(ReferralRow.created_at), col(ReferralRow.slot_id), col(ReferralRow.discharged_at))
+        q = (sa.select(col(OrderRow.village_code), col(ReferralRow.hospital_code), col(ReferralRow.status),
+                       col(ReferralRow.created_at), col(ReferralRow.slot_id), col(ReferralRow.discharged_at))
              .join(OrderRow, col(OrderRow.id) == col(ReferralRow.order_id))
              .where(sa.or_(sa.and_(col(ReferralRow.created_at) >= start, col(ReferralRow.created_at) < end),
                            sa.and_(col(ReferralRow.discharged_at) >= start, col(ReferralRow.discharged_at) < end))))
         if villages is not None:
             q = q.where(col(OrderRow.village_code).in_(sorted(villages)))
         return [ReferralFact(v, h, st, c.astimezone(CHINA).date(), slot is not None,
-                             d.astimezone(CHINA).date() if d else None) for v, h, st, c, slot, d in self.s.exec(q)]
+                             d.astimezone(CHINA).date() if d else None) for v, h, st, c, slot, d in self.s.execute(q)]
 
     def overdue_followups(self, first: date, last: date, villages: Iterable[str] | None) -> list[tuple[str, str]]:
         """(village, hospital) of each down-referral's follow-up task due in the period and overdue now."""

@@ -12,6 +12,7 @@ from domain.errors import DomainError, PermissionDenied
 from domain.orders import Urgency
 from domain.referrals import ReferralStatus
 from handlers.services.referrals import publish_slots, refer_up
+from storage.crypto import FieldCipher
 from storage.uow import uow_factory
 from tests.conftest import ON_SQLITE_FILES, TEST_KEY
 from tests.referrals.helpers import HOSPITAL, NOW, referred_order, reviewer, slot
@@ -139,3 +140,31 @@ def test_a_bad_line_refuses_the_whole_file_in_both_languages(chat_engine, tmp_pa
     assert "第 3 行看不懂" in out.stderr and "line 3 of the slots file" in out.stderr
     listed = run_bot(["referral-slots", "--hospital", HOSPITAL], _env(chat_engine))
     assert "已约" not in listed.stdout  # nothing of the half-right file was stored
+
+
+@ON_SQLITE_FILES
+def test_the_command_line_marks_a_referral_and_discharges_it_down_with_a_template(chat_engine, tmp_path):
+    from tests.cli_runner import run_bot
+
+    factory = uow_factory(chat_engine, FieldCipher.from_text(TEST_KEY))
+    with factory() as uow:
+        publish_slots(uow, None, HOSPITAL, [slot(date(2026, 11, 25))], NOW)
+        rid = refer_up(uow, reviewer(uow), referred_order(uow), NOW).referral.id
+        uow.commit()
+    env = _env(chat_engine)
+    listed = run_bot(["referrals", "--hospital", HOSPITAL], env)
+    assert f"{rid}\tXZ-" in listed.stdout and "\tbooked\t2026-11-25 am" in listed.stdout
+    refused = run_bot(["referrals", "--hospital", HOSPITAL, "--mark", str(rid), "--as", "see", "--by", "S0002"], env)
+    assert refused.returncode == 2 and "不能再“已就诊”" in refused.stderr
+    not_reviewer = run_bot(["referrals", "--hospital", HOSPITAL, "--mark", str(rid), "--as", "arrive", "--by",
+                            "S0003"], env)
+    assert not_reviewer.returncode == 2 and "is not a hospital reviewer" in not_reviewer.stderr
+    for state in ("arrive", "see"):
+        out = run_bot(["referrals", "--hospital", HOSPITAL, "--mark", str(rid), "--as", state, "--by", "S0002"], env)
+        assert out.returncode == 0, out.stderr
+    out = run_bot(["referrals", "--hospital", HOSPITAL, "--discharge", str(rid), "--template", "bp", "--by", "S0002"],
+                  env)
+    assert out.returncode == 0 and "已下转\t7天后测血压；30天后测血压" in out.stdout, out.stderr
+    with factory() as uow:
+        tasks = uow.followups.of_source("referral", rid)
+    assert [(x.what, x.due.isoformat()) for x in tasks] == [("测血压", "2026-11-30"), ("测血压", "2026-12-23")]
