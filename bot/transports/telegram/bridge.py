@@ -65,9 +65,11 @@ MENUS: dict[str, tuple[tuple[str, str], ...]] = {
         ("help", "帮助"),
     ),
     "village_doctor": (("new", "登记一条需求订单"), ("orders", "查看本村的订单"), ("qr", "本村订阅坐诊预告的二维码"),
-                       ("visits", "本村近期巡诊和海报"), ("cancel", "取消当前操作"), ("help", "帮助")),
+                       ("visits", "本村近期巡诊和海报"), ("tasks", "随访任务"), ("cancel", "取消当前操作"),
+                       ("help", "帮助")),
     "township_reviewer": (("pending", "待初审的订单"), ("cancel", "取消当前操作"), ("help", "帮助")),
-    "hospital_reviewer": (("pending", "待处理的订单"), ("cancel", "取消当前操作"), ("help", "帮助")),
+    "hospital_reviewer": (("pending", "待处理的订单"), ("referrals", "上转病人"), ("slots", "转诊号源"),
+                          ("cancel", "取消当前操作"), ("help", "帮助")),
     "expert": (("circuits", "我的巡诊安排"), ("cancel", "取消当前操作"), ("help", "帮助")),
     "admin": (("status", "数据概况"), ("help", "帮助")),
 }
