@@ -13,7 +13,7 @@ from domain.circuits import month_day
 from domain.errors import DomainError
 from domain.followups import TEMPLATES, FollowupStatus, parse_plan
 from domain.orders import Order
-from domain.referrals import FINAL, MARKS, Referral, ReferralAction, ReferralStatus, window
+from domain.referrals import FINAL, Referral, ReferralAction, ReferralStatus, window
 from domain.staff import Role
 from handlers.common import acting_staff, actor_of, deliver
 from handlers.core import Ctx, Router
@@ -34,7 +34,6 @@ NEXT: dict[ReferralStatus, tuple[ReferralAction, ...]] = {
     ReferralStatus.SEEN: (RA.ADMIT, RA.DISCHARGE),
     ReferralStatus.ADMITTED: (RA.DISCHARGE,),
 }
-assert all(a in MARKS or a is RA.DISCHARGE for acts in NEXT.values() for a in acts)
 
 
 # --- right after "refer up" --------------------------------------------------------------------------------------
@@ -232,13 +231,14 @@ def tasks_command(ctx: Ctx, arg: str) -> None:
                     what=task.what, due=month_day(task.due), status=t("tasks.status_overdue") if overdue else ""),
                   [[ctx.btn(t("tasks.done_button"), "fu.done", id=task.id)]])
     if found.soon:
-        lines = "；".join(f"{month_day(x.due)} {(residents.get(x.resident_id) or _Nobody).name} {x.what}"
+        lines = "；".join(f"{month_day(x.due)} {_name(residents, x.resident_id)} {x.what}"
                          for x in found.soon[:MAX_CARDS])
         ctx.reply(t("tasks.later", lines=lines))
 
 
-class _Nobody:
-    name = ""
+def _name(residents: dict, resident_id: int) -> str:
+    r = residents.get(resident_id)
+    return r.name if r else ""
 
 
 @router.button("fu.done")

@@ -321,9 +321,9 @@ def open_and_book(uow: UnitOfWork, actor: Actor, referral_id: object, day: objec
 
 
 def offered_days(r: Referral, now: datetime, count: int = 4) -> list[tuple[date, HalfDay]]:
-    """Dates a hospital is offered for a waiting referral: the next workdays' mornings within (then past) its
-    window."""
-    day = today_of(now) + timedelta(days=1)
+    """Dates a hospital is offered for a waiting referral: the next workdays' mornings from the start of its window
+    (past its end when the window holds fewer)."""
+    day = max(window(today_of(r.created_at), r.urgency)[0], today_of(now) + timedelta(days=1))
     out: list[tuple[date, HalfDay]] = []
     while len(out) < count:
         if day.weekday() < 5:
@@ -459,9 +459,4 @@ def send_due_reminders(uow_factory: UnitOfWorkFactory, clock: Callable[[], datet
     with uow_factory() as uow:
         res.next_due = uow.referrals.next_reminder_at()
     return res
-
-
-def queue_all(uow: UnitOfWork, notices: Iterable[Notice], now: datetime) -> int:
-    """The command line has no chat of its own: every notice goes through the outbox."""
-    return queue(uow, notices, now)
 
