@@ -983,3 +983,72 @@ def staff_scope(
         codes = frozenset(where[c] for c in reach if c in where)
         return Scope(institution.name, codes, frozenset(reach), None, False)
     return None
+
+
+# --- two-way referral (双向转诊台账, issue 20) ---------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ReferralFact:
+    """One referral up as the ledger counts it: where the resident lives, which hospital, what became of it."""
+
+    village_code: str
+    hospital_code: str
+    status: str  # domain.referrals.ReferralStatus value
+    created: date  # Sanming day of the referral up
+    booked: bool  # it was booked on a reserved slot (it has one)
+    discharged: date | None  # Sanming day of the referral down
+
+
+@dataclass(slots=True)
+class ReferralLedgerRow:
+    """Up- and down-referrals of one county with one hospital in a period."""
+
+    county_code: str
+    hospital_code: str
+    up: int = 0  # referred up in the period
+    booked: int = 0  # of those, booked on a reserved slot (the rest waited for one, or were cancelled first)
+    no_shows: int = 0  # of those, did not come
+    down: int = 0  # referred down (discharged) in the period
+    overdue_followups: int = 0  # follow-up tasks due in the period and not done within the grace days
+
+    @property
+    def no_show_rate(self) -> float | None:
+        """No-shows per booked referral."""
+        return self.no_shows / self.booked if self.booked else None
+
+
+@dataclass(frozen=True, slots=True)
+class SlotUse:
+    """A hospital's reserved slots on the period's days: places offered and booked."""
+
+    hospital_code: str
+    capacity: int
+    booked: int
+    beds: int = 0
+
+    @property
+    def ratio(self) -> float | None:
+        """Share of the places booked."""
+        return self.booked / self.capacity if self.capacity else None
+
+
+def referral_ledger(facts: Iterable[ReferralFact], county_of: Callable[[str], str],
+                    overdue: Iterable[tuple[str, str]], first: date, last: date) -> list[ReferralLedgerRow]:
+    """Rows per (county, hospital), sorted by county then hospital: up-referrals made, booked and not attended in
+    the period, down-referrals made in it, and overdue follow-ups (``overdue``: (village, hospital) per task)."""
+    rows: dict[tuple[str, str], ReferralLedgerRow] = {}
+
+    def row(village: str, hospital: str) -> ReferralLedgerRow:
+        key = (county_of(village), hospital)
+        return rows.setdefault(key, ReferralLedgerRow(*key))
+
+    for f in facts:
+        if first <= f.created <= last:
+            r = row(f.village_code, f.hospital_code)
+            r.up += 1
+            r.booked += f.booked
+            r.no_shows += f.status == "no_show"
+        if f.discharged is not None and first <= f.discharged <= last:
+            row(f.village_code, f.hospital_code).down += 1
+    for village, hospital in overdue:
+        row(village, hospital).overdue_followups += 1
+    return [rows[k] for k in sorted(rows)]

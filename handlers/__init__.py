@@ -11,6 +11,7 @@ from handlers import (
     onboarding,
     plan,
     posters,
+    referrals,
     remote,
     review,
     sms,
@@ -36,7 +37,7 @@ def build_router() -> Router:
     """All flows in one router."""
     router = Router()
     for module in (onboarding, links, village, review, remote, expert, plan, posters, feedback, emergency, sms,
-                   catalogue):
+                   catalogue, referrals):
         router.include(module.router)
     return router
 

@@ -8,7 +8,7 @@ from domain.catalogue import CatalogueMatch
 from domain.errors import DomainError, PermissionDenied
 from domain.orders import OPEN_STATUSES, Action, Order, OrderStatus, Urgency
 from domain.staff import Role
-from handlers import texts_catalogue, texts_circuits  # noqa: F401  (registers their texts)
+from handlers import referrals, texts_catalogue, texts_circuits  # noqa: F401  (registers their texts)
 from handlers.catalogue import card_line
 from handlers.common import (
     act,
@@ -391,6 +391,7 @@ def referral(ctx: Ctx, text: str) -> None:
     o, card = _typed(ctx, Action.DISPOSE_REFER_UP, note=text[:500])
     if o:
         _decided(ctx, o, Action.DISPOSE_REFER_UP, o.disposition_note, card)
+        referrals.after_refer_up(ctx, o)  # book a reserved slot, or ask for one (issue 20)
 
 
 @router.button("hs.local")

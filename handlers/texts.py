@@ -24,6 +24,7 @@ TEXTS: dict[str, str] = {
         "/link 订单号 为居民重新生成关联链接\n/qr 本村订阅坐诊预告的二维码（张贴用）\n"
         "/visits 本村近期巡诊（可生成坐诊预告海报）\n"
         "/sms 姓名 为没有智能手机的居民登记短信通知\n/catalogue 乡镇卫生院首诊病种目录（/catalogue 血压高 查询）\n"
+        "/tasks 随访任务（下转病人的复查）\n"
         "/cancel 取消当前操作\n/help 帮助"
     ),
     "help.township_reviewer": (
@@ -34,7 +35,9 @@ TEXTS: dict[str, str] = {
         "支援医院审核员可用命令：\n/pending 待处理的订单（按科室分组）\n"
         "/plan 巡诊排班：今天起 5 周已安排的和建议新增的巡诊\n/plan 2026-12 只排某个月（年-月）\n"
         "/plan list 本院近期巡诊（改期、取消、添加订单、海报）\n/plan help 排班的全部命令\n"
-        "/poster 巡诊编号 坐诊预告海报\n/remote 待进行的远程会诊（改期、取消）\n/cancel 取消当前操作\n/help 帮助"
+        "/poster 巡诊编号 坐诊预告海报\n/slots 为基层转诊预留的号源\n"
+        "/referrals 上转病人（到院、就诊、住院、出院下转）\n/remote 待进行的远程会诊（改期、取消）\n"
+        "/cancel 取消当前操作\n/help 帮助"
     ),
     "help.expert": (
         "专家可用命令：\n/circuits 我的巡诊安排\n/remote 我的远程会诊（登记结果、未到场）\n"
@@ -257,7 +260,7 @@ TEXTS: dict[str, str] = {
     "dispose.assign_later": "排班时再定",
     "dispose.no_expert": "本院没有该科室的专家，可选「排班时再定」或其他处理方式。",
     "dispose.ask_remote_time": "请输入远程会诊时间和方式（如：12月3日上午 视频）：",
-    "dispose.ask_referral": "请输入上转安排（科室、时间、床位或预约号）：",
+    "dispose.ask_referral": "请输入上转说明（病情要点、是否需要住院床位等）。系统会自动预约本院为基层预留的号源：",
     "dispose.ask_reject_reason": "请输入驳回原因（卫生院和村医会看到）：",
     "decision.township_approve": "已批准",
     "decision.township_return": "已退回补充",

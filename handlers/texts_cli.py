@@ -5,7 +5,7 @@ uses keep their chat wording in Chinese."""
 from __future__ import annotations
 
 from domain.ledgers import TARGET_SPECS
-from handlers import texts_circuits, texts_ledgers, texts_posters  # noqa: F401  (their keys are refusals here too)
+from handlers import texts_circuits, texts_ledgers, texts_posters, texts_referrals  # noqa: F401  (their keys are refusals here too)
 from handlers.texts import TEXTS, t
 
 TEXTS.update(
@@ -154,6 +154,9 @@ ENGLISH: dict[str, str] = {
     "audit.unknown_village": "no village with the name or code {village!r}; use the village code (e.g. "
                              "350421101001) or its full name",
 }
+
+
+ENGLISH.update(texts_referrals.ENGLISH)
 
 
 def _fill(template: str, params: dict[str, object]) -> str | None:

@@ -16,12 +16,14 @@ from storage.repositories.audit import AuditRepository
 from storage.repositories.catalogue import CatalogueRepository
 from storage.repositories.chat import ChatRepository
 from storage.repositories.circuits import CircuitRepository
+from storage.repositories.followups import FollowupRepository
 from storage.repositories.ledgers import LedgerRepository
 from storage.repositories.links import LinkRepository
 from storage.repositories.orders import OrderRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.prompts import PromptRepository
 from storage.repositories.reference import ReferenceRepository
+from storage.repositories.referrals import ReferralRepository
 from storage.repositories.remote import RemoteRepository
 from storage.repositories.residents import ResidentRepository
 from storage.repositories.schedule import ScheduleRepository
@@ -152,6 +154,16 @@ class UnitOfWork(Protocol):
     @property
     def remote(self) -> RemoteRepository:
         """Remote consultation sessions (远程会诊), their reminders and outcomes."""
+        ...
+
+    @property
+    def referrals(self) -> ReferralRepository:
+        """Slots hospitals reserve for grassroots referrals, and the referrals booked on them."""
+        ...
+
+    @property
+    def followups(self) -> FollowupRepository:
+        """Follow-up tasks of village posts (from down-referrals and remote consultations)."""
         ...
 
 

@@ -18,12 +18,14 @@ from storage.repositories.base import dialect_insert
 from storage.repositories.catalogue import CatalogueRepository
 from storage.repositories.chat import ChatRepository
 from storage.repositories.circuits import CircuitRepository
+from storage.repositories.followups import FollowupRepository
 from storage.repositories.ledgers import LedgerRepository
 from storage.repositories.links import LinkRepository
 from storage.repositories.orders import OrderRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.prompts import PromptRepository
 from storage.repositories.reference import ReferenceRepository
+from storage.repositories.referrals import ReferralRepository
 from storage.repositories.remote import RemoteRepository
 from storage.repositories.residents import ResidentRepository
 from storage.repositories.schedule import ScheduleRepository
@@ -139,6 +141,14 @@ class SqlUnitOfWork:
     @functools.cached_property
     def remote(self) -> RemoteRepository:
         return RemoteRepository(self)
+
+    @functools.cached_property
+    def referrals(self) -> ReferralRepository:
+        return ReferralRepository(self)
+
+    @functools.cached_property
+    def followups(self) -> FollowupRepository:
+        return FollowupRepository(self)
 
     @property
     def connection(self) -> Connection:

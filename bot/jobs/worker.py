@@ -20,6 +20,8 @@ from bot.jobs.privacy import purge_chat_leftovers, purge_expired_free_text
 from bot.jobs.scheduler import CircuitScheduler
 from handlers.announcements import Announcer
 from handlers.emergency import escalate_due_alerts
+from handlers.services.followups import sweep_followups
+from handlers.services.referrals import send_due_reminders as remind_referrals
 from handlers.services.remote import Reminded, send_due_reminders
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,7 @@ class _NoMatcher:
 def make_sweep(app: App, announcer: Announcer, clock: Callable[[], datetime],
                on_enqueued: Callable[[], object] = lambda: None) -> Callable[[], datetime | None]:
     """One sweep: announcements and experts' briefings due, remote consultations' reminders, stale drafts,
-    unacknowledged emergency alerts (all through the outbox)."""
+    unacknowledged emergency alerts, referral reminders and follow-up tasks (all through the outbox)."""
     conversation = build_conversation(app, clock=clock, matcher=_NoMatcher())
 
     last_purge: list[datetime] = []
@@ -54,13 +56,18 @@ def make_sweep(app: App, announcer: Announcer, clock: Callable[[], datetime],
         outs = conversation.sweep_drafts()  # queued in the outbox by the sweep itself, with the draft's change
         # Emergency alerts nobody acknowledged within ten minutes go up to the supporting hospitals.
         alerts = escalate_due_alerts(app.uow, clock)
-        if res.recipients or res.briefing_messages or outs or alerts.queued or remote.queued:
+        # Referrals (issue 20): the day-before reminders, the follow-up tasks due today and those now overdue.
+        referrals = remind_referrals(app.uow, clock)
+        followups = sweep_followups(app.uow, clock)
+        if (res.recipients or res.briefing_messages or outs or alerts.queued or remote.queued or referrals.messages
+                or followups.reminded):
             on_enqueued()
         if res.fanned_out or res.skipped or res.briefed:
             log.info("sweep: %s", res)
         if alerts.escalated:
             log.warning("sweep: %d emergency alert(s) escalated", alerts.escalated)
-        due = [d for d in (res.next_due, alerts.next_due, remote.next_due) if d is not None]
+        due = [d for d in (res.next_due, alerts.next_due, remote.next_due, referrals.next_due, followups.next_due)
+               if d is not None]
         return min(due) if due else None
 
     return sweep

@@ -507,8 +507,31 @@ async def overview(request: web.Request) -> web.Response:
 <table id="waits"><tbody>{waits}</tbody></table></section>
 </div>
 <section><h2>远程会诊（{escape(d.period.label)}）</h2><table id="remote"><thead><tr><th>县（市、区）</th><th>支援医院</th><th>已会诊</th><th>已取消</th><th>未到场</th><th>待会诊</th><th>已改期</th></tr></thead>
-<tbody>{remote}</tbody></table></section>"""  # noqa: E501
+<tbody>{remote}</tbody></table></section>
+{_referral_section(d)}"""  # noqa: E501
     return _page(request, v, "目标进度", body, d.period)
+
+
+def _referral_section(d) -> str:
+    """双向转诊: up- and down-referrals, no-shows and overdue follow-ups per county and hospital; slot use."""
+    name = lambda code: d.institution_names.get(code, code)  # noqa: E731
+    rows = "".join(
+        f"<tr><td>{escape(d.place_name(r.county_code))}</td><td>{escape(name(r.hospital_code))}</td>"
+        f"<td class='n'>{r.up}</td><td class='n'>{r.booked}</td><td class='n'>{r.no_shows}</td>"
+        f"<td class='n'>{r.down}</td><td class='n'>{r.overdue_followups}</td></tr>"
+        for r in d.referrals
+    ) or "<tr><td colspan='7'>（无）</td></tr>"
+    slots = "".join(
+        f"<tr><td>{escape(name(u.hospital_code))}</td><td class='n'>{u.capacity}</td><td class='n'>{u.booked}</td>"
+        f"<td class='n'>{'' if u.ratio is None else f'{100 * u.ratio:.0f}%'}</td></tr>"
+        for u in d.slot_use
+    ) or "<tr><td colspan='4'>（无）</td></tr>"
+    return f"""<section><h2>双向转诊（{escape(d.period.label)}）</h2>
+<p class="note">口径：{escape(SHEET_NOTES["双向转诊"])}</p>
+<table id="referrals"><thead><tr><th>县（市、区）</th><th>接收医院</th><th>上转</th><th>已预约号源</th><th>爽约</th><th>下转</th><th>随访逾期</th></tr></thead>
+<tbody>{rows}</tbody></table>
+<table id="slot-use"><thead><tr><th>医院</th><th>预留号数</th><th>已约</th><th>使用率</th></tr></thead><tbody>{slots}</tbody></table>
+</section>"""  # noqa: E501
 
 
 async def month_calendar(request: web.Request) -> web.Response:

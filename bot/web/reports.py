@@ -281,6 +281,7 @@ def sheets(d: ReportData) -> list[Sheet]:
     out.append(Sheet("订单漏斗与候诊", ["环节", "订单数", "占登记比例"], [22, 10, 12], rows))
     out.append(catalogue_sheet(d))
     out.append(remote_sheet(d))
+    out.append(referral_sheet(d))
     return out
 
 
@@ -312,6 +313,23 @@ def remote_sheet(d: ReportData) -> Sheet:
     return Sheet("远程会诊", ["县（市、区）", "支援医院", "已会诊", "已取消", "未到场", "待会诊", "已改期"],
                  [12, 22, 8, 8, 8, 8, 8], rows,
                  note="会诊时间在本期内的远程会诊场次，按居民所在县和支援医院统计；改期的场次计入新的时间。")
+
+
+def referral_sheet(d: ReportData) -> Sheet:
+    """双向转诊: up- and down-referrals per county and hospital, then each hospital's reserved slots."""
+    hospital = lambda code: d.institution_names.get(code, code)  # noqa: E731
+    rows: list[list[object]] = [
+        [d.place_name(r.county_code), hospital(r.hospital_code), r.up, r.booked, r.no_shows, _pct(r.no_show_rate),
+         r.down, r.overdue_followups]
+        for r in d.referrals
+    ]
+    if d.slot_use:
+        rows.append(["", "", "", "", "", "", "", ""])
+        rows.append(["号源使用", "医院", "预留号数", "已约", "使用率", "预留床位", "", ""])
+        rows += [["", hospital(u.hospital_code), u.capacity, u.booked, _pct(u.ratio), u.beds, "", ""]
+                 for u in d.slot_use]
+    return Sheet("双向转诊", ["县（市、区）", "接收医院", "上转", "已预约号源", "爽约", "爽约率", "下转", "随访逾期"],
+                 [12, 18, 6, 10, 6, 8, 6, 8], rows)
 
 
 def _lead_row(d: ReportData, lead: Lead) -> list[object]:

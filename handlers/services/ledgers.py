@@ -32,7 +32,9 @@ from domain.ledgers import (
     OverduePlace,
     Period,
     PhysicianMonthRow,
+    ReferralLedgerRow,
     Scope,
+    SlotUse,
     StaffFact,
     TargetProgress,
     Targets,
@@ -41,6 +43,7 @@ from domain.ledgers import (
     area_scope,
     frequency_overdue,
     order_funnel,
+    referral_ledger,
     wait_stats,
 )
 from domain.places import Gazetteer, InstitutionKind, PlaceLevel
@@ -64,6 +67,7 @@ __all__ = [
     "ledger_for",
     "may_use_dashboard",
     "reader_of",
+    "referral_figures",
     "report_figures",
     "scope_for",
 ]
@@ -171,6 +175,8 @@ class ReportData:
     # First-diagnosis catalogues (issue 20): each center's size against 80/50, matching orders handled locally.
     catalogue: list[CatalogueStanding] = field(default_factory=list)
     remote: list[RemoteLedgerRow] = field(default_factory=list)  # remote consultations per county and hospital
+    referrals: list[ReferralLedgerRow] = field(default_factory=list)  # 双向转诊, per county and hospital
+    slot_use: list[SlotUse] = field(default_factory=list)  # reserved slots offered and booked, per hospital
 
     def place_name(self, code: str | None) -> str:
         """A place's name (or its code)."""
@@ -218,6 +224,7 @@ def report_figures(
     waits = wait_stats(repo.waits(period.first, period.last, scope))
     step("线索")
     catalogue = catalogue_standings(uow, scope.place_codes, period.first, min(as_of, period.last), end)
+    referrals, slot_use = referral_figures(uow, scope, period.first, end, gaz)
     unit_names: dict[str, str] = {}
     for inst in institutions:
         if inst.kind.is_grassroots_center or inst.kind.value == "county_hospital":
@@ -244,6 +251,8 @@ def report_figures(
         unit_names=unit_names,
         catalogue=catalogue,
         remote=remote_figures(uow, scope, period),
+        referrals=referrals,
+        slot_use=slot_use,
     )
 
 
@@ -256,3 +265,19 @@ def remote_figures(uow: UnitOfWork, scope: Scope, period: Period) -> list[Remote
     return remote_ledger(
         (county, hospital, status, n) for county, hospital, site, status, n in uow.remote.counts(start, end)
         if places is None or county in places or site in institutions)
+
+
+def referral_figures(uow: UnitOfWork, scope: Scope, first: date, last: date,
+                     gaz: Gazetteer) -> tuple[list[ReferralLedgerRow], list[SlotUse]]:
+    """Two-way referral (issue 20) in a scope and period: up- and down-referrals, no-shows and overdue follow-ups per
+    county and hospital (by where the resident lives), and the use of the slots of the hospitals in scope."""
+    villages = scope.place_codes
+
+    def county_of(village: str) -> str:
+        county = gaz.ancestor_at(village, PlaceLevel.COUNTY)
+        return county.code if county else village
+
+    rows = referral_ledger(uow.referrals.ledger_facts(first, last, villages), county_of,
+                           uow.referrals.overdue_followups(first, last, villages), first, last)
+    hospitals = None if villages is None else scope.institution_codes
+    return rows, uow.referrals.slot_use(first, last, hospitals)

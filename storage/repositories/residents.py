@@ -117,6 +117,8 @@ class ResidentRepository(Repository):
         self.uow.alerts.forget_resident(resident_id)
         self.uow.sms.forget_resident(resident_id)
         self.uow.remote.forget_resident(resident_id, ERASED)
+        self.uow.referrals.forget_resident(resident_id)
+        self.uow.followups.forget_resident(resident_id)
         row.name = "已注销"
         row.phone_enc = row.phone_hash = row.id_number_enc = row.id_number_hash = None
         row.consent_withdrawn_at = now

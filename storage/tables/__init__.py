@@ -55,6 +55,11 @@ from storage.tables.links import (
     ConfirmationRow,
     ResidentLinkRow,
 )
+from storage.tables.referrals import (
+    FollowupTaskRow,
+    ReferralRow,
+    ReferralSlotRow,
+)
 from storage.tables.remote import (
     RemoteSessionRow,
 )
@@ -92,6 +97,7 @@ __all__ = [
     "DashboardSessionRow",
     "EmergencyAlertRow",
     "ExpertProfileRow",
+    "FollowupTaskRow",
     "InstitutionRow",
     "InviteRow",
     "KeyPhysicianRow",
@@ -105,6 +111,8 @@ __all__ = [
     "ProcessedUpdateRow",
     "PromptRow",
     "RatingRow",
+    "ReferralRow",
+    "ReferralSlotRow",
     "RemoteSessionRow",
     "ResidentLinkRow",
     "ResidentRow",

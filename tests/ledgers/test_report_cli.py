@@ -87,6 +87,7 @@ def test_the_yearly_workbook_has_one_frozen_sheet_per_ledger_and_charts(world_co
         "订单漏斗与候诊",
         "首诊病种目录",
         "远程会诊",  # issue 20
+        "双向转诊",
     ]
     for ws in wb.worksheets:
         assert ws.freeze_panes == "A2"
@@ -142,7 +143,7 @@ def test_csv_and_markdown_for_a_county_month(world_copy, tmp_path):
     )
     assert out.returncode == 0, out.stderr
     files = sorted((tmp_path / "c").glob("*.csv"))
-    assert len(files) == 10 and files[0].read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel shows the Chinese
+    assert len(files) == 11 and files[0].read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel shows the Chinese
     with files[1].open(encoding="utf-8-sig") as f:
         rows = list(csv.reader(f))
     assert rows[0][0] == "日期" and all("翠江" not in r[2] for r in rows[1:])
