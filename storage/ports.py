@@ -25,6 +25,7 @@ from storage.repositories.residents import ResidentRepository
 from storage.repositories.schedule import ScheduleRepository
 from storage.repositories.sms import SmsRepository
 from storage.repositories.staff import StaffRepository
+from storage.repositories.survey import SurveyRepository
 
 
 class UnitOfWork(Protocol):
@@ -140,6 +141,11 @@ class UnitOfWork(Protocol):
     @property
     def sms(self) -> SmsRepository:
         """SMS registrations (encrypted numbers, consent, opt-out), their fan-out and the provider's receipts."""
+        ...
+
+    @property
+    def surveys(self) -> SurveyRepository:
+        """Survey imports waiting for the village doctor's confirmation (rows encrypted)."""
         ...
 
 

@@ -116,6 +116,7 @@ class ResidentRepository(Repository):
         self._erase_traces(resident_id, row.name)
         self.uow.alerts.forget_resident(resident_id)
         self.uow.sms.forget_resident(resident_id)
+        self.uow.surveys.forget_resident(row.name, row.village_code, row.birth_year)
         row.name = "已注销"
         row.phone_enc = row.phone_hash = row.id_number_enc = row.id_number_hash = None
         row.consent_withdrawn_at = now

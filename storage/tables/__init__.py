@@ -57,6 +57,9 @@ from storage.tables.sms import (
     SmsMessageRow,
     SmsRegistrationRow,
 )
+from storage.tables.survey import (
+    SurveyImportRow,
+)
 from storage.tables.types import UtcDateTime, utc_field
 from storage.tables.wechat import (
     WeChatHeldRow,
@@ -105,6 +108,7 @@ __all__ = [
     "StaffSpecialtyRow",
     "SubscriptionRow",
     "SupportRow",
+    "SurveyImportRow",
     "UtcDateTime",
     "WeChatHeldRow",
     "WeChatNonceRow",
