@@ -88,12 +88,13 @@ def _import(args: argparse.Namespace, name: str, data: bytes) -> int:
             raise checked.refusal()
         doctor = _doctor(uow, args.doctor, post)
         actor = Actor(doctor, Role.VILLAGE_DOCTOR, jurisdiction, {"via": "cli", "file": name[:100]})
+        summary = checked.summary()  # as the sheet came: filing gives the new residents their ids
         rows = ready_rows_of(checked.rows)
         numbers = file_rows(uow, actor, now, post, args.village, rows, consent_version=CONSENT_VERSION)
         actor.audit(uow, now, "survey_import", "post", post, detail={"rows": checked.total, "orders": len(numbers)})
         queue(uow, township_notices(uow, actor, post, args.village, numbers, now), now)
         uow.commit()
-    _print_result(checked, numbers)
+    _print_result(checked, summary, numbers)
     return 0
 
 
@@ -111,10 +112,9 @@ def _doctor(uow, code: str | None, post: str):
     return uow.staff.get(min(ids))
 
 
-def _print_result(checked, numbers: list[str]) -> None:
+def _print_result(checked, summary: dict, numbers: list[str]) -> None:
     from handlers.common import specialty_name
 
-    summary = checked.summary()
     lines = []
     emergencies = checked.emergencies
     if emergencies:
