@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from handlers import emergency, expert, feedback, links, onboarding, plan, posters, review, sms, village
+from handlers import emergency, expert, feedback, links, onboarding, plan, posters, review, sms, survey, village
 from handlers.core import (
+    Attachment,
     Button,
     Conversation,
     Inbound,
@@ -22,12 +23,13 @@ from handlers.middleware import FloodGuard, default_middlewares
 def build_router() -> Router:
     """All flows in one router."""
     router = Router()
-    for module in (onboarding, links, village, review, expert, plan, posters, feedback, emergency, sms):
+    for module in (onboarding, links, village, review, expert, plan, posters, feedback, emergency, sms, survey):
         router.include(module.router)
     return router
 
 
 __all__ = [
+    "Attachment",
     "Button",
     "Conversation",
     "FloodGuard",

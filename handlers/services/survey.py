@@ -539,7 +539,7 @@ def township_notices(uow: UnitOfWork, actor: Actor, post: str, village: str, num
                      and k.is_grassroots_center)
     ids = uow.staff.ids_at(centers, Role.TOWNSHIP_REVIEWER)
     place = uow.reference.gazetteer().get(village)
-    text = t("survey.notify", village=place.name if place else village, count=len(numbers),
+    text = t("survey.notify", village=place.name if place else village, doctor=actor.staff.name, count=len(numbers),
              numbers="、".join(numbers[:20]) + ("…" if len(numbers) > 20 else ""))
     return [Notice(acc, text, f"survey:{numbers[0]}:{acc.id}") for acc in uow.chat.accounts_of_staff(ids)]
 

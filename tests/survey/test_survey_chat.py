@@ -4,29 +4,19 @@ nobody else can confirm it."""
 
 from __future__ import annotations
 
+import itertools
+
 from bot.bootstrap import build_conversation
 from domain.staff import Role
 from handlers import Attachment, FloodGuard, Inbound
-from storage.uow import SqlUnitOfWork
 from tests.handlers.harness import ChatHarness
-from tests.survey.survey_helpers import (
-    EMERGENCY_ROW,
-    GOOD_ROWS,
-    csv_bytes,
-    post_orders,
-    resident_names,
-    xlsx_bytes,
-)
+from tests.survey.survey_helpers import EMERGENCY_ROW, GOOD_ROWS, csv_bytes, xlsx_bytes
 
 
 def send_file(chat: ChatHarness, user: str, name: str, data: bytes):
     """``user`` sends a file (a Telegram document, a WeCom file) to the bot."""
     return chat.send(Inbound(chat.platform, user, user, update_id=f"file-{name}-{len(chat.texts(user))}",
                              display_name=user, attachment=Attachment(name, data)))
-
-
-def orders(app):
-    return post_orders(app.engine, app.uow().cipher) if hasattr(app.uow(), "cipher") else None
 
 
 def test_a_sheet_sent_in_chat_gives_one_summary_card_and_files_only_when_confirmed(chat, cast, app):
@@ -36,6 +26,7 @@ def test_a_sheet_sent_in_chat_gives_one_summary_card_and_files_only_when_confirm
     with app.uow() as uow:
         assert uow.orders.list(post_codes=["VP350421101001"]) == []  # nothing filed yet
 
+    shown, button = chat.find_button("doctor", "全部提交")
     chat.press("doctor", "全部提交")
     assert "已提交" in chat.replies() and "XZ-" in chat.replies()
     with app.uow() as uow:
@@ -46,7 +37,10 @@ def test_a_sheet_sent_in_chat_gives_one_summary_card_and_files_only_when_confirm
     # the township hears of the orders
     assert any("摸底" in t or "XZ-" in t for t in chat.texts("township"))
 
-    chat.press("doctor", "全部提交")  # the same card pressed again files nothing twice
+    # the same button pressed again (a second tap before the card changed) files nothing twice
+    chat.send(Inbound(chat.platform, "doctor", "doctor", button=button.data, update_id="again",
+                      message_id=shown.message_id))
+    assert "XZ-" not in chat.replies()
     with app.uow() as uow:
         assert len(uow.orders.list(post_codes=["VP350421101001"])) == 3
 
@@ -103,6 +97,7 @@ def test_the_pending_import_survives_a_restart(chat, cast, app, clock):
     shown, button = chat.find_button("doctor", "全部提交")
     restarted = ChatHarness(build_conversation(app, clock=clock, flood=FloodGuard(limit=10_000)))
     restarted.screens = chat.screens
+    restarted._updates = itertools.count(10_000)  # the platform's update ids go on where they were
     restarted.press("doctor", "全部提交")
     with app.uow() as uow:
         assert len(uow.orders.list(post_codes=["VP350421101001"])) == 3
