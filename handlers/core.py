@@ -93,6 +93,8 @@ class Attachment:
     filename: str
     data: bytes = field(repr=False)
     caption: str = ""
+    # The platform's id for a file whose bytes the adapter has still to fetch (a Telegram file_id); "" once fetched.
+    ref: str = ""
 
 
 @dataclass(frozen=True, slots=True)

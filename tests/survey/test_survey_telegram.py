@@ -52,7 +52,7 @@ async def test_a_survey_sent_as_a_telegram_document_is_summarised_and_filed_on_c
     with d.app.uow() as uow:
         assert uow.orders.list(post_codes=["VP350421101001"]) == []
     await d.press("doctor", "全部提交")
-    assert "已提交" in d.last("doctor")
+    assert any("已提交 3 个订单" in text for text in d.texts("doctor"))
     with d.app.uow() as uow:
         assert len(uow.orders.list(post_codes=["VP350421101001"])) == 3
 
