@@ -95,6 +95,7 @@ TEXTS.update(
         "survey.no_doctor": "{post} 没有村医，摸底表的订单须以村医名义提交。请先用 import 导入该村的村医。",
         "survey.unknown_village": "{code} 不是村的编码（编码见 places.csv）。",
         "survey.not_your_import": "这不是您的摸底表。",
+        "console.no_file": "找不到文件 {path}。用法：/file 路径（例如 /file ~/摸底表.xlsx）",
     }
 )
 

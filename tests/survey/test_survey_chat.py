@@ -46,7 +46,7 @@ def test_a_sheet_sent_in_chat_gives_one_summary_card_and_files_only_when_confirm
 
 
 def test_an_emergency_comes_first_on_the_card_and_confirm_all_leaves_it_out(chat, cast, app):
-    send_file(chat, "doctor", "摸底.csv", csv_bytes(GOOD_ROWS + [EMERGENCY_ROW], "gbk"))
+    send_file(chat, "doctor", "摸底.csv", csv_bytes([*GOOD_ROWS, EMERGENCY_ROW], "gbk"))
     card = chat.last("doctor")
     assert "急症" in card and "黄金花" in card and "120" in card
     assert card.index("黄金花") < card.index("骨科")
@@ -74,7 +74,8 @@ def test_the_rows_can_be_opened_one_by_one_and_an_emergency_filed_only_when_the_
 
 
 def test_a_sheet_with_errors_is_refused_in_chat_with_every_row_in_both_languages(chat, cast, app):
-    rows = GOOD_ROWS + [["张三", "男", "1960", "", "腰疼", "", ""], ["李四", "未知", "1960", "", "腰疼", "2026-11-20", ""]]
+    rows = [*GOOD_ROWS, ["张三", "男", "1960", "", "腰疼", "", ""],
+            ["李四", "未知", "1960", "", "腰疼", "2026-11-20", ""]]
     send_file(chat, "doctor", "摸底.csv", csv_bytes(rows))
     text = chat.replies()
     for row in (5, 6):
@@ -94,7 +95,7 @@ def test_a_file_that_is_no_sheet_gets_a_polite_answer(chat, cast):
 
 def test_the_pending_import_survives_a_restart(chat, cast, app, clock):
     send_file(chat, "doctor", "摸底.csv", csv_bytes(GOOD_ROWS))
-    shown, button = chat.find_button("doctor", "全部提交")
+    _shown, _button = chat.find_button("doctor", "全部提交")
     restarted = ChatHarness(build_conversation(app, clock=clock, flood=FloodGuard(limit=10_000)))
     restarted.screens = chat.screens
     restarted._updates = itertools.count(10_000)  # the platform's update ids go on where they were
@@ -134,8 +135,9 @@ def test_the_template_button_sends_the_blank_sheet(chat, cast):
     outs = chat.press("doctor", "下载模板")
     files = [o.attachment for o in outs if o.attachment is not None]
     assert files and files[0].filename.endswith(".xlsx")
-    from openpyxl import load_workbook
     import io
+
+    from openpyxl import load_workbook
 
     ws = load_workbook(io.BytesIO(files[0].data)).active
     assert "知情同意日期" in [c.value for c in next(ws.iter_rows(max_row=1))]

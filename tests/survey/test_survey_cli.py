@@ -98,7 +98,8 @@ def test_importing_files_every_order_once_with_the_residents_and_their_consent(w
 
 
 def test_a_sheet_with_errors_is_refused_whole_with_every_problem_by_row_in_both_languages(world, tmp_path, cipher):
-    rows = GOOD_ROWS + [
+    rows = [
+        *GOOD_ROWS,
         ["张三", "男", "1960", "", "腰疼", "", ""],  # row 5: no consent date
         ["李四", "未知", "1960", "", "腰疼", "2026-11-20", ""],  # row 6: no such sex
         ["王五", "女", "", "", "头晕", "2026-11-20", ""],  # row 7: no birth year or age
@@ -141,7 +142,7 @@ def test_a_sheet_without_the_needed_columns_says_which_are_missing(world, tmp_pa
 
 
 def test_an_emergency_is_listed_first_and_never_filed_by_the_import(world, tmp_path, cipher):
-    rows = GOOD_ROWS + [EMERGENCY_ROW]
+    rows = [*GOOD_ROWS, EMERGENCY_ROW]
     path = write(tmp_path, "摸底.csv", csv_bytes(rows))
     dry = json.loads(survey(world, path, "--village", VILLAGE, "--dry-run").stdout)
     assert dry["emergencies"] == 1 and dry["rows"] == 4
@@ -181,7 +182,7 @@ def test_an_unknown_village_or_a_file_that_is_no_sheet_is_one_polite_sentence(wo
 
 
 def test_a_row_with_a_phone_and_sms_consent_is_registered_for_sms(world, tmp_path, cipher):
-    header = HEADER + ["短信同意日期"]
+    header = [*HEADER, "短信同意日期"]
     rows = [GOOD_ROWS[0] + ["2026-11-20"], ["林新民", "男", "1958", "13900007777", "膝盖疼", "2026-11-20", "", ""]]
     done = survey(world, write(tmp_path, "s.csv", csv_bytes(rows, header=header)), "--village", VILLAGE)
     assert done.returncode == 0, done.stderr

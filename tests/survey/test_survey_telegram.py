@@ -43,7 +43,7 @@ async def driver(request, seeded_engine, tmp_path, matcher) -> AsyncIterator[Dri
 async def test_a_survey_sent_as_a_telegram_document_is_summarised_and_filed_on_confirm(driver: Driver):
     d = driver
     await d.bind("doctor", "township")
-    d.fake.user_document(USERS["doctor"], "摸底.csv", csv_bytes(GOOD_ROWS + [EMERGENCY_ROW], "gbk"),
+    d.fake.user_document(USERS["doctor"], "摸底.csv", csv_bytes([*GOOD_ROWS, EMERGENCY_ROW], "gbk"),
                          first_name="doctor")
     await d.settle()
     card = d.last("doctor")
