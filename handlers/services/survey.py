@@ -234,6 +234,7 @@ def check_sheet(uow: UnitOfWork, matcher: Any, *, name: str, data: bytes, post: 
     rows: list[dict[str, Any]] = []
     rejected: list[Problem] = []
     seen: dict[tuple[str, int, str], int] = {}
+    memo: dict[tuple[str, int, str, bool], Any] = {}  # a sheet repeats its needs (高血压随访 …): read each once
     for number, cells in table[1:]:
         values = {c: (cells[i] if i < len(cells) else "") for c, i in where.items()}
         row, problems = _check_row(number, values, today)
@@ -244,7 +245,7 @@ def check_sheet(uow: UnitOfWork, matcher: Any, *, name: str, data: bytes, post: 
             rejected.extend(problems)
             continue
         assert row is not None
-        _classify(row, matcher, today)
+        _classify(row, matcher, today, memo)
         if row.get("rid") and (row["rid"], row["specialty"]) in open_orders:
             row["duplicate"] = t("survey.dupe_order", number=open_orders[(row["rid"], row["specialty"])])
         same = (row["name"], row["birth_year"], row["specialty"])
@@ -356,13 +357,16 @@ def _resident_of(row: dict[str, Any], known: dict[tuple[str, int], list[Any]]) -
     return []
 
 
-def _classify(row: dict[str, Any], matcher: Any, today: date) -> None:
+def _classify(row: dict[str, Any], matcher: Any, today: date, memo: dict[tuple[str, int, str, bool], Any]) -> None:
     """The matcher and the red flags on the need, with the resident's age and sex, as the chat's card does."""
     soon, calm, populations = read_cues(row["need"])
     pops = [p for p, _word in populations]
     age = max(0, today.year - int(row["birth_year"]))
     pregnant = "pregnant" in pops
-    result = matcher.classify(row["need"], age=age, sex=row["sex"], pregnant=pregnant)
+    key = (row["need"], age, row["sex"], pregnant)
+    if key not in memo:
+        memo[key] = matcher.classify(row["need"], age=age, sex=row["sex"], pregnant=pregnant)
+    result = memo[key]
     row["suggestions"] = [[s.code, s.name, list(s.matched)] for s in result.specialties]
     row["specialty"] = result.specialties[0].code if result.specialties else None
     row["emergency"] = bool(result.emergency)
