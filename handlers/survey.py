@@ -20,13 +20,15 @@ from handlers.texts import t
 
 router = Router()
 VD = Role.VILLAGE_DOCTOR
+NO_FILES = ("wecom", "wechat")  # platforms that deliver no files to the bot (WeCom apps, the Official Account)
 MAX_LISTED = 15  # lines per list on the card; the rest are counted
 
 
 @router.command("survey", VD)
 def survey_command(ctx: Ctx, arg: str) -> None:
     """/survey: what a survey sheet is, and the template's button."""
-    ctx.reply(t("survey.help"), [[ctx.btn(t("survey.template_button"), "survey.template")]])
+    note = t("survey.help_no_files") if ctx.acc.platform in NO_FILES else ""
+    ctx.reply(t("survey.help") + note, [[ctx.btn(t("survey.template_button"), "survey.template")]])
 
 
 @router.button("survey.template")

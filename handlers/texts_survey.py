@@ -40,6 +40,10 @@ TEXTS.update(
             "列：姓名、性别、出生年份/年龄、手机号（可选）、需求、知情同意日期（居民另行书面同意的日期，必填）、"
             "紧急程度（可选：尽快/常规）、短信同意日期（可选）。点下面的按钮下载空白模板。"
         ),
+        "survey.help_no_files": (
+            "\n注意：企业微信应用收不到文件。填好的摸底表请在 Telegram 机器人里发送，或交给管理员用命令导入"
+            "（python -m bot import-survey 文件 --village 村编码）。"
+        ),
         "survey.template_button": "下载模板",
         "survey.template_caption": "摸底表模板：每位居民一行，填好后把文件发回给我。",
         "survey.template_sent": "模板已发送（{filename}）。",
