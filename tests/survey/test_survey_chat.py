@@ -9,6 +9,7 @@ import itertools
 from bot.bootstrap import build_conversation
 from domain.staff import Role
 from handlers import Attachment, FloodGuard, Inbound
+from tests.conftest import ALSO_ON_POSTGRES
 from tests.handlers.harness import ChatHarness
 from tests.survey.survey_helpers import EMERGENCY_ROW, GOOD_ROWS, csv_bytes, xlsx_bytes
 
@@ -19,6 +20,7 @@ def send_file(chat: ChatHarness, user: str, name: str, data: bytes):
                              display_name=user, attachment=Attachment(name, data)))
 
 
+@ALSO_ON_POSTGRES
 def test_a_sheet_sent_in_chat_gives_one_summary_card_and_files_only_when_confirmed(chat, cast, app):
     send_file(chat, "doctor", "摸底.xlsx", xlsx_bytes(GOOD_ROWS))
     card = chat.last("doctor")
@@ -104,6 +106,7 @@ def test_the_pending_import_survives_a_restart(chat, cast, app, clock):
         assert len(uow.orders.list(post_codes=["VP350421101001"])) == 3
 
 
+@ALSO_ON_POSTGRES
 def test_another_doctor_cannot_confirm_someone_elses_import(chat, cast, app, clock):
     chat.login("other_doctor", "S0289", Role.VILLAGE_DOCTOR, app.uow, clock())  # 朱涵 of 渔塘村
     send_file(chat, "doctor", "摸底.csv", csv_bytes(GOOD_ROWS))
