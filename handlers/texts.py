@@ -23,7 +23,8 @@ TEXTS: dict[str, str] = {
         "/orders 查看本村卫生所的订单\n"
         "/link 订单号 为居民重新生成关联链接\n/qr 本村订阅坐诊预告的二维码（张贴用）\n"
         "/visits 本村近期巡诊（可生成坐诊预告海报）\n"
-        "/sms 姓名 为没有智能手机的居民登记短信通知\n/cancel 取消当前操作\n/help 帮助"
+        "/sms 姓名 为没有智能手机的居民登记短信通知\n"
+        "/survey 摸底导入：把摸底表（xlsx/CSV）作为文件发来，批量登记订单\n/cancel 取消当前操作\n/help 帮助"
     ),
     "help.township_reviewer": (
         "卫生院审核员可用命令：\n/pending 待初审的订单（按村分组）\n/cancel 取消当前操作\n/help 帮助"
