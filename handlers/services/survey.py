@@ -230,7 +230,7 @@ def check_sheet(uow: UnitOfWork, matcher: Any, *, name: str, data: bytes, post: 
     open_orders: dict[tuple[int, str], str] = {}
     for o in uow.orders.list(post_codes=[post], statuses=OPEN_STATUSES, limit=1_000_000):
         if o.confirmed_specialty:
-            open_orders.setdefault((o.resident_id, o.confirmed_specialty), o.number)
+            open_orders.setdefault((o.resident_id, o.confirmed_specialty), str(o.number))
     rows: list[dict[str, Any]] = []
     rejected: list[Problem] = []
     seen: dict[tuple[str, int, str], int] = {}
@@ -522,7 +522,7 @@ def file_rows(uow: UnitOfWork, actor: Actor, now: datetime, post: str, village: 
         resident, order = file_order(uow, staff_id=actor.staff_id, post=post, village=village, draft=draft, now=now,
                                      consent_version=consent_version,
                                      audit=lambda *a, **k: actor.audit(uow, now, *a, **k))
-        assert resident.id is not None
+        assert resident.id is not None and order.number is not None
         r.update(state="filed", order=order.number, rid=resident.id)
         numbers.append(order.number)
         if r.get("sms_consent") and r.get("phone"):

@@ -105,7 +105,7 @@ class AiogramApi:
     async def fetch_file(self, file_id: str) -> bytes:
         """getFile, then the file's bytes."""
         found = await self.bot.download(file_id)
-        return found.getvalue() if found is not None else b""
+        return found.read() if found is not None else b""
 
     async def set_menu(self, chat_id: int | None, commands: Sequence[tuple[str, str]]) -> None:
         """setMyCommands, per chat or default."""
