@@ -552,7 +552,7 @@ def township_notices(uow: UnitOfWork, actor: Actor, post: str, village: str, num
 
 
 def template_xlsx() -> bytes:
-    """The blank survey sheet: the header, one example row to delete, columns wide enough to read."""
+    """The blank survey sheet: the header, columns wide enough to read, and a second sheet saying how to fill it."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 

@@ -190,3 +190,12 @@ def test_a_row_with_a_phone_and_sms_consent_is_registered_for_sms(world, tmp_pat
         [reg] = uow.sms.with_number("13900003001")
         assert reg.active and reg.source == "survey"
         assert uow.sms.with_number("13900007777") == []  # a phone but no SMS consent: not registered
+
+
+def test_excel_dates_and_numbers_in_an_xlsx_are_read_as_a_person_typed_them(world, tmp_path):
+    from datetime import datetime
+
+    rows = [["林新民", "男", 1958, 13900007777, "膝盖疼两个月", datetime(2026, 11, 20), None]]
+    done = survey(world, write(tmp_path, "s.xlsx", xlsx_bytes(rows)), "--village", VILLAGE, "--dry-run")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["by_specialty"] == {"04.03": 1}
