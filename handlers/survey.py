@@ -15,6 +15,7 @@ from domain.staff import Role
 from handlers import texts_survey  # noqa: F401  (registers the texts)
 from handlers.common import actor_of, deliver, specialty_name
 from handlers.core import Attachment, Ctx, Router
+from handlers.emergency import raise_alert
 from handlers.services import survey as service
 from handlers.texts import t
 
@@ -59,7 +60,12 @@ def sheet_sent(ctx: Ctx, caption: str) -> None:
         ctx.reply(_refusal_text(e))
         return
     imp = service.start_import(ctx.uow, actor, ctx.now, checked, consent_version=ctx.services.consent_version)
-    _card(ctx, imp, checked.summary())
+    # An emergency is never an order, and its township is alerted, as for a typed one (one alert per resident).
+    alerted = ""
+    for r in checked.emergencies:
+        alerted = raise_alert(ctx, actor.staff, post, village, r["reasons"], resident_name=r["name"],
+                              resident_id=r.get("rid"))
+    _card(ctx, imp, checked.summary(), alerted)
 
 
 def _refusal_text(e: DomainError) -> str:
@@ -69,7 +75,7 @@ def _refusal_text(e: DomainError) -> str:
     return f"{zh}\n\n{en}"
 
 
-def _card(ctx: Ctx, imp: Any, summary: dict[str, Any]) -> None:
+def _card(ctx: Ctx, imp: Any, summary: dict[str, Any], alerted: str = "") -> None:
     rows = imp.rows
     emergencies = [r for r in rows if r.get("emergency") and r["state"] == "ready"]
     dupes = [r for r in rows if r.get("duplicate") and not r.get("emergency") and r["state"] == "ready"]
@@ -78,7 +84,7 @@ def _card(ctx: Ctx, imp: Any, summary: dict[str, Any]) -> None:
         "survey.card", file=imp.file_name, rows=summary["rows"], village=ctx.place_name(imp.village_code),
         emergencies=t("survey.emergencies", count=len(emergencies), lines=_lines(
             [t("survey.emergency_line", row=r["row"], name=r["name"], reasons=r["reasons"]) for r in emergencies]))
-        if emergencies else "",
+        + (alerted + "\n" if alerted else "") if emergencies else "",
         counts=t("survey.counts", new=summary["new_residents"], existing=summary["existing_residents"],
                  duplicates=summary["duplicates"], ready=len(ready)),
         by_specialty=t("survey.by_specialty", lines="、".join(

@@ -47,11 +47,13 @@ def test_a_sheet_sent_in_chat_gives_one_summary_card_and_files_only_when_confirm
         assert len(uow.orders.list(post_codes=["VP350421101001"])) == 3
 
 
-def test_an_emergency_comes_first_on_the_card_and_confirm_all_leaves_it_out(chat, cast, app):
+def test_an_emergency_comes_first_on_the_card_and_confirm_all_leaves_it_out(chat, cast, app, clock):
     send_file(chat, "doctor", "摸底.csv", csv_bytes([*GOOD_ROWS, EMERGENCY_ROW], "gbk"))
     card = chat.last("doctor")
     assert "急症" in card and "黄金花" in card and "120" in card
     assert card.index("黄金花") < card.index("骨科")
+    assert "已通知：雪峰镇卫生院 曾丽芳" in card  # the township is alerted, as for a typed emergency
+    assert any("黄金花" in text for text in chat.deliver_outbox(app.uow, clock()))
     chat.press("doctor", "全部提交")
     with app.uow() as uow:
         filed = uow.orders.list(post_codes=["VP350421101001"])
@@ -149,3 +151,13 @@ def test_the_template_button_sends_the_blank_sheet(chat, cast):
 def test_a_resident_or_a_reviewer_sending_a_file_is_told_it_is_not_for_them(chat, cast):
     send_file(chat, "township", "摸底.csv", csv_bytes(GOOD_ROWS))
     assert "村医" in chat.last("township")
+
+
+def test_a_survey_emergency_alert_names_the_rows_resident_not_the_one_in_the_doctors_draft(chat, cast, app):
+    chat.say("doctor", "/new")
+    chat.say("doctor", "邱瑞鹏")
+    chat.press("doctor", "邱瑞鹏")  # a step-by-step order half done: 邱瑞鹏 is in the draft
+    send_file(chat, "doctor", "摸底.csv", csv_bytes([EMERGENCY_ROW]))
+    with app.uow() as uow:
+        alert = uow.alerts.get(1)
+    assert alert is not None and alert.resident_name == "黄金花" and alert.resident_id is None
