@@ -175,7 +175,7 @@ def raise_alert(ctx: Ctx, doctor: Staff, post: str, village: str, reasons: str, 
     draft = ctx.acc.draft
     named = resident_name is not None
     rid = resident_id if resident_id is not None or named else draft.get("rid")
-    name = resident_name if named else str(draft.get("name") or "")
+    name = resident_name if resident_name is not None else str(draft.get("name") or "")
     post_inst = j.institutions.get(post)
     alert = EmergencyAlert(
         post_code=post, village_code=village, filed_by_staff_id=doctor.id, resident_name=name,
