@@ -408,6 +408,9 @@ def start_import(uow: UnitOfWork, actor: Actor, now: datetime, checked: Checked,
     uow.surveys.add(imp)
     actor.audit(uow, now, "survey_upload", "survey_import", str(imp.id),
                 detail={"rows": checked.total, "emergencies": len(checked.emergencies)})
+    # The card shows who is on record: each resident found is a read of their data (PIPL access audit).
+    for rid in sorted({r["rid"] for r in rows if r.get("rid")}):
+        actor.audit(uow, now, "read", "resident", str(rid), detail={"purpose": "survey", "import": imp.id})
     return imp
 
 

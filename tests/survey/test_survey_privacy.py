@@ -34,3 +34,13 @@ def test_an_import_left_unconfirmed_is_purged_with_the_chats_leftovers(chat, cas
     purge_chat_leftovers(app, clock() + timedelta(days=31))
     with app.uow() as uow:
         assert uow.surveys.pending_of(uow.staff.by_code("S0006").id) == []
+
+
+def test_the_access_report_shows_the_doctor_read_a_resident_the_sheet_names(chat, cast, app):
+    from bot.jobs.privacy import access_report
+
+    send_file(chat, "doctor", "摸底.csv", csv_bytes(GOOD_ROWS))
+    with app.uow() as uow:
+        [r] = [r for r in uow.residents.in_villages(["350421101001"]) if r.name == "邱瑞鹏"]
+    lines = access_report(app, r.id)
+    assert any("廖德福" in line and "survey" in line for line in lines), lines
