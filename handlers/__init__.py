@@ -15,9 +15,11 @@ from handlers import (
     remote,
     review,
     sms,
+    survey,
     village,
 )
 from handlers.core import (
+    Attachment,
     Button,
     Conversation,
     Inbound,
@@ -37,12 +39,13 @@ def build_router() -> Router:
     """All flows in one router."""
     router = Router()
     for module in (onboarding, links, village, review, remote, expert, plan, posters, feedback, emergency, sms,
-                   catalogue, referrals):
+                   catalogue, referrals, survey):
         router.include(module.router)
     return router
 
 
 __all__ = [
+    "Attachment",
     "Button",
     "Conversation",
     "FloodGuard",

@@ -86,6 +86,18 @@ class QrCode:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file, whole: one a user sent (a Telegram document, a WeCom file), fetched by the adapter before the
+    handlers see it; or one the handlers send back (the survey template), after the message's text."""
+
+    filename: str
+    data: bytes = field(repr=False)
+    caption: str = ""
+    # The platform's id for a file whose bytes the adapter has still to fetch (a Telegram file_id); "" once fetched.
+    ref: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Printable:
     """A page to print (issue 19: a poster for the notice board), sent as a file after the message's text.
 
@@ -119,6 +131,8 @@ class Inbound:
     # A voice message: ``text`` is the platform's speech recognition (the Official Account's ``Recognition``), or
     # None where the platform gives no text. Recognised words are shown back before they count.
     voice: bool = False
+    # A file the user sent (the adapter downloaded it; None for every other message). ``text`` is its caption.
+    attachment: Attachment | None = None
 
     @property
     def is_private(self) -> bool:
@@ -139,6 +153,7 @@ class Outbound:
     bulk: bool = False  # announcements go behind replies
     qr: QrCode | None = None  # an image after the text, where the transport can send one (never via the outbox)
     document: Printable | None = None  # a file after the text (never via the outbox)
+    attachment: Attachment | None = None  # a ready-made file after the text (never via the outbox)
 
 
 def split_text(text: str, limit: int = MAX_OUTBOUND_TEXT) -> list[str]:
@@ -262,6 +277,7 @@ class Router:
     steps: dict[str, Handler] = field(default_factory=dict)
     buttons: dict[str, Handler] = field(default_factory=dict)
     free_texts: dict[Role, Handler] = field(default_factory=dict)
+    files: dict[Role, Handler] = field(default_factory=dict)
 
     def command(self, name: str, *roles: Role) -> Callable[[Handler], Handler]:
         """Register ``/name``, for ``roles`` only if given."""
@@ -301,6 +317,16 @@ class Router:
 
         return deco
 
+    def file(self, *roles: Role) -> Callable[[Handler], Handler]:
+        """Register the handler of a file (``Inbound.attachment``) sent by ``roles``."""
+
+        def deco(fn: Handler) -> Handler:
+            for role in roles:
+                self.files[role] = fn
+            return fn
+
+        return deco
+
     def include(self, other: Router) -> None:
         """Merge another module's routes into this one."""
         for name, cmds in other.commands.items():
@@ -308,6 +334,9 @@ class Router:
         for role, fn in other.free_texts.items():
             assert role not in self.free_texts, f"free text of {role} registered twice"
             self.free_texts[role] = fn
+        for role, fn in other.files.items():
+            assert role not in self.files, f"files of {role} registered twice"
+            self.files[role] = fn
         for k, v in other.steps.items():
             assert k not in self.steps, f"step {k} registered twice"
             self.steps[k] = v
@@ -386,14 +415,14 @@ class Ctx:
         return Button(label, self.uow.chat.new_button(self.acc.id, action, payload, self.now), answers)
 
     def reply(self, text: str, buttons: Iterable[Iterable[Button]] = (), qr: QrCode | None = None,
-              document: Printable | None = None) -> None:
+              document: Printable | None = None, attachment: Attachment | None = None) -> None:
         """Answer the user in this chat (``qr``: with a QR code image after the text, where one can be sent;
-        ``document``: with a page to print after it)."""
+        ``document``: with a page to print after it; ``attachment``: with a ready-made file after it)."""
         rows = tuple(tuple(r) for r in buttons if r)
         for chunk in split_text(text)[:-1]:
             self.out.append(Outbound(self.acc.platform, self.acc.chat_id, chunk))
         self.out.append(Outbound(self.acc.platform, self.acc.chat_id, split_text(text)[-1], rows, qr=qr,
-                                 document=document))
+                                 document=document, attachment=attachment))
 
     def edit(self, text: str, message_id: str | None = None, qr: QrCode | None = None) -> None:
         """Replace the message whose button was pressed (so it cannot be pressed twice); else reply."""
@@ -702,11 +731,24 @@ class Conversation:
         if ib.button is not None:
             self._press(ctx, ib.button)
             return
+        if ib.attachment is not None:
+            self._file(ctx)
+            return
         text = (ib.text or "").strip()
         if ib.voice:
             self._voice(ctx, text)
             return
         self._text(ctx, text)
+
+    def _file(self, ctx: Ctx) -> None:
+        """A file the user sent: for a role that takes files (a village doctor's survey sheet), else a polite no."""
+        fn = self.router.files.get(ctx.role) if ctx.role is not None else None
+        if fn is None:
+            assert ctx.inbound.attachment is not None
+            ctx.audit("refused", "file", ctx.inbound.attachment.filename[:64], reason="no_file_expected")
+            ctx.reply(t("file.unexpected"))
+            return
+        fn(ctx, ctx.inbound.text or "")
 
     def _voice(self, ctx: Ctx, text: str) -> None:
         """Recognised speech is shown back and counts only once confirmed (a misheard name or symptom must not be

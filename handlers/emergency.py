@@ -168,11 +168,13 @@ def _alerted(found: list[Target], level: AlertLevel) -> tuple[Alerted, ...]:
 def raise_alert(ctx: Ctx, doctor: Staff, post: str, village: str, reasons: str, *,
                 resident_name: str | None = None, resident_id: int | None = None) -> str:
     """Store the alert and queue it to the first level that has someone to reach; returns what to tell the
-    doctor (exactly who was alerted, or whom to phone). The resident is the draft's unless given (an order's)."""
+    doctor (exactly who was alerted, or whom to phone). The resident is the draft's unless named (an order's, a
+    survey row's: ``resident_name`` with the ``resident_id`` if they are on record)."""
     assert doctor.id is not None
     j, day = ctx.jurisdiction, ctx.today
     draft = ctx.acc.draft
-    rid = resident_id if resident_id is not None else draft.get("rid")
+    named = resident_name is not None
+    rid = resident_id if resident_id is not None or named else draft.get("rid")
     name = resident_name if resident_name is not None else str(draft.get("name") or "")
     post_inst = j.institutions.get(post)
     alert = EmergencyAlert(

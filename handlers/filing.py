@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from domain.errors import DomainError
-from domain.orders import OPEN_STATUSES, Order, SpecialPopulation, Urgency
-from domain.staff import Consent, Resident, Role, Sex
+from domain.orders import OPEN_STATUSES, Order, SpecialPopulation
+from domain.staff import Resident, Role
 from handlers import texts_orders  # noqa: F401  (registers the texts)
 from handlers.catalogue import card_line
 from handlers.common import acting_staff, emergency_mark, specialty_name, status_name, township_centers_of
 from handlers.core import Button, Ctx
 from handlers.emergency import raise_alert
 from handlers.links import issue_resident_link, link_qr
-from handlers.services import catalogue as first_diagnosis
+from handlers.services import orders as services_orders
 from handlers.texts import t
 
 ELDERLY_AGE = 65
@@ -194,55 +194,15 @@ def _short(text: str, limit: int = 20) -> str:
 
 
 def file_order(ctx: Ctx) -> Order:
-    """Store the resident (with consent) and the order in one transaction, then tell the township."""
+    """Store the resident (with consent) and the order in one transaction (``services.orders.file_order``), then
+    tell the township."""
     st, _ = acting_staff(ctx)
     post, village = post_village(ctx)
-    d = ctx.acc.draft
     assert st.id is not None
-    consent = Consent(ctx.services.consent_version, ctx.now, st.id)
-    if d.get("rid"):
-        resident = ctx.uow.residents.get(int(str(d["rid"])))
-        # Re-checked now: the resident may have withdrawn (/forget) since they were picked.
-        if resident is None or resident.village_code != village or resident.consent_withdrawn_at is not None:
-            raise DomainError("resident.unknown")
-        if not d.get("consent") and not resident.has_consent:
-            raise DomainError("resident.unknown")
-        if d.get("consent"):
-            resident.consent, resident.consent_withdrawn_at = consent, None
-            ctx.uow.residents.save(resident)
-            ctx.audit("consent", "resident", str(resident.id), detail={"version": consent.version})
-    else:
-        if not d.get("consent"):
-            raise DomainError("resident.unknown")
-        resident = Resident(
-            str(d["name"]),
-            Sex(str(d["sex"])),
-            int(str(d["birth_year"])),
-            village,
-            phone=d.get("phone") or None,
-            consent=consent,
-        )
-        ctx.uow.residents.add(resident)
-        ctx.audit("consent", "resident", str(resident.id), detail={"version": consent.version})
+    resident, order, in_catalogue = services_orders.file_order(
+        ctx.uow, staff_id=st.id, post=post, village=village, draft=ctx.acc.draft, now=ctx.now,
+        consent_version=ctx.services.consent_version, audit=ctx.audit, jurisdiction=ctx.jurisdiction)
     assert resident.id is not None
-    suggestions = d.get("suggestions") or []
-    order = Order.file(
-        resident_id=resident.id,
-        post_code=post,
-        village_code=village,
-        filed_by_staff_id=st.id,
-        need_text=str(d["need"]),
-        now=ctx.now,
-        suggested_specialty=suggestions[0][0] if suggestions else None,
-        confirmed_specialty=str(d["specialty"]),
-        urgency=Urgency(str(d.get("urgency") or Urgency.ROUTINE.value)),
-        special_populations=frozenset(SpecialPopulation(p) for p in d.get("populations", [])),
-        emergency_override=bool(d.get("emergency_override")),
-        emergency_reasons=str(d.get("reasons") or "") or None,
-    )
-    ctx.uow.orders.add(order)
-    # Is the need in the first-diagnosis catalogue of the center that reviews it? (issue 20: kept at the township)
-    in_catalogue = first_diagnosis.match_order(ctx.uow, order, ctx.now, ctx.jurisdiction)
     ctx.acc.clear()
     link = issue_resident_link(ctx.uow, resident.id, st.id, ctx.now)
     ctx.edit(t("new.submitted", number=order.number, link=link), qr=link_qr(ctx, link))

@@ -25,7 +25,7 @@ TEXTS: dict[str, str] = {
         "/visits 本村近期巡诊（可生成坐诊预告海报）\n"
         "/sms 姓名 为没有智能手机的居民登记短信通知\n/catalogue 乡镇卫生院首诊病种目录（/catalogue 血压高 查询）\n"
         "/tasks 随访任务（下转病人的复查）\n"
-        "/cancel 取消当前操作\n/help 帮助"
+        "/survey 摸底导入：把摸底表（xlsx/CSV）作为文件发来，批量登记订单\n/cancel 取消当前操作\n/help 帮助"
     ),
     "help.township_reviewer": (
         "卫生院审核员可用命令：\n/pending 待初审的订单（按村分组）\n"

@@ -29,6 +29,7 @@ from storage.repositories.residents import ResidentRepository
 from storage.repositories.schedule import ScheduleRepository
 from storage.repositories.sms import SmsRepository
 from storage.repositories.staff import StaffRepository
+from storage.repositories.survey import SurveyRepository
 
 
 class UnitOfWork(Protocol):
@@ -164,6 +165,11 @@ class UnitOfWork(Protocol):
     @property
     def followups(self) -> FollowupRepository:
         """Follow-up tasks of village posts (from down-referrals and remote consultations)."""
+        ...
+
+    @property
+    def surveys(self) -> SurveyRepository:
+        """Survey imports waiting for the village doctor's confirmation (rows encrypted)."""
         ...
 
 

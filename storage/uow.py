@@ -32,6 +32,7 @@ from storage.repositories.schedule import ScheduleRepository
 from storage.repositories.send_budget import SendBudgetRepository
 from storage.repositories.sms import SmsRepository
 from storage.repositories.staff import StaffRepository
+from storage.repositories.survey import SurveyRepository
 from storage.repositories.wechat import WeChatRepository
 from storage.tables import (
     CounterRow,
@@ -149,6 +150,10 @@ class SqlUnitOfWork:
     @functools.cached_property
     def followups(self) -> FollowupRepository:
         return FollowupRepository(self)
+
+    @functools.cached_property
+    def surveys(self) -> SurveyRepository:
+        return SurveyRepository(self)
 
     @property
     def connection(self) -> Connection:

@@ -11,13 +11,13 @@ import argparse
 import sys
 import typing
 
-from bot.cli import catalogue, circuits, core, nlp, posters, referrals, remote, reports
+from bot.cli import catalogue, circuits, core, nlp, posters, referrals, remote, reports, survey
 from bot.cli.app import REFUSED, refusal_text, run_command
 from bot.config import opt_in_library_switches
 from domain.errors import DomainError
 
 # Modules that contribute sub-commands, in the order they appear in --help.
-COMMAND_MODULES = (core, nlp, circuits, reports, posters, catalogue, remote, referrals)
+COMMAND_MODULES = (core, nlp, circuits, reports, posters, catalogue, remote, referrals, survey)
 
 
 class Parser(argparse.ArgumentParser):

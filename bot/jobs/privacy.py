@@ -45,10 +45,11 @@ def purge_chat_leftovers(app, now: datetime) -> tuple[int, int]:
 
     # A prompt (the buttons' numbering, see handlers.prompts) is kept a button's lifetime past its own expiry, to
     # explain a late reply; it counts with the buttons. So does a message held for an Official Account follower who
-    # has not written since (its buttons would be dead by then).
+    # has not written since (its buttons would be dead by then), and a survey import (its rows hold health data).
     return (in_batches(lambda uow: uow.chat.purge_buttons(now - BUTTON_TTL, PURGE_BATCH))
             + in_batches(lambda uow: uow.prompts.purge(now - BUTTON_TTL, PURGE_BATCH))
-            + in_batches(lambda uow: uow.wechat.purge_held(now - BUTTON_TTL, PURGE_BATCH)),
+            + in_batches(lambda uow: uow.wechat.purge_held(now - BUTTON_TTL, PURGE_BATCH))
+            + in_batches(lambda uow: uow.surveys.purge(now - BUTTON_TTL, PURGE_BATCH)),
             in_batches(lambda uow: uow.chat.purge_processed_updates(now - UPDATE_ID_TTL, PURGE_BATCH)))
 
 

@@ -536,6 +536,7 @@ class FakeTelegram:
         self._bans: list[tuple[str, int | None, float, int]] = []  # (family, chat or None, until, retry_after)
         self._early: list[EarlyRetry] = []
         self._webhook: _Webhook | None = None
+        self._files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, bytes) of documents users sent
         self.webhook_deliveries: list[WebhookDelivery] = []
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self._poll_generation = 0
@@ -549,6 +550,7 @@ class FakeTelegram:
             "sendmessage": self._send_message,
             "sendphoto": self._send_photo,
             "senddocument": self._send_document,
+            "getfile": self._get_file,
             "editmessagetext": self._edit_message_text,
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "deletemessage": self._delete_message,
@@ -582,6 +584,7 @@ class FakeTelegram:
         """The aiohttp application serving the Bot API and the control API."""
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
+        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._handle_file)
         app.router.add_route("*", "/_fake/{action}", self._handle_control)
         return app
 
@@ -740,7 +743,7 @@ class FakeTelegram:
     def user_message(
         self,
         user_id: int,
-        text: str,
+        text: str | None,
         chat_id: int | None = None,
         *,
         first_name: str = "测试用户",
@@ -749,7 +752,8 @@ class FakeTelegram:
         chat_title: str | None = None,
         extra: JsonDict | None = None,
     ) -> int:
-        """Queue a text message from a user (private chat unless chat_id given); returns the update_id."""
+        """Queue a text message from a user (private chat unless chat_id given; ``text`` None: a message without
+        text, such as a document); returns the update_id."""
         with self._lock:
             chat_id = user_id if chat_id is None else chat_id
             user = self._user(user_id, first_name, username, language_code)
@@ -768,13 +772,45 @@ class FakeTelegram:
                 "from": user,
                 "chat": chat,
                 "date": int(time.time()),
-                "text": text,
             }
-            if entities := _command_entity(text):
+            if text is not None:
+                message["text"] = text
+            if text is not None and (entities := _command_entity(text)):
                 message["entities"] = entities
             message.update(extra or {})
             self._user_messages[(chat_id, message["message_id"])] = message
             return self.inject_update({"message": message})
+
+    def user_document(self, user_id: int, file_name: str, data: bytes, *, caption: str | None = None,
+                      first_name: str = "测试用户", mime_type: str = "application/octet-stream") -> int:
+        """Queue a document a user sends in their private chat (its bytes served by getFile and the file URL);
+        returns the update_id."""
+        with self._lock:
+            file_id = f"BQACuser{user_id}_{len(self._files) + 1}"
+            self._files[file_id] = (f"documents/file_{len(self._files) + 1}", data)
+            document = {"file_id": file_id, "file_unique_id": f"AgADuser{len(self._files)}", "file_name": file_name,
+                        "mime_type": mime_type, "file_size": len(data)}
+        extra: JsonDict = {"document": document}
+        if caption:
+            extra["caption"] = caption
+        return self.user_message(user_id, None, first_name=first_name, extra=extra)
+
+    def _get_file(self, params: JsonDict) -> JsonDict:
+        """getFile: where a document a user sent can be downloaded (``/file/bot<token>/<file_path>``)."""
+        found = self._files.get(str(params.get("file_id")))
+        if found is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        path, data = found
+        return {"file_id": params["file_id"], "file_unique_id": "AgAD" + str(params["file_id"])[-8:],
+                "file_size": len(data), "file_path": path}
+
+    async def _handle_file(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return self._respond(401, ApiError(401, "Unauthorized").payload())
+        for path, data in list(self._files.values()):
+            if path == request.match_info["path"]:
+                return web.Response(body=data, content_type="application/octet-stream")
+        return self._respond(404, ApiError(404, "Not Found").payload())
 
     def press_button(
         self,

@@ -36,7 +36,7 @@ from bot.delivery.poster import Posters
 from bot.delivery.qr import QrImages
 from domain.orders import AuditEvent
 from domain.staff import ROLE_ORDER, Role
-from handlers import Conversation, Inbound, Outbound, Printable, QrCode
+from handlers import Attachment, Conversation, Inbound, Outbound, Printable, QrCode
 from handlers.core import without_edits
 from handlers.texts import t
 
@@ -260,6 +260,13 @@ class ConsoleSession:
             elif not screen.takes_text:
                 return self._no_such_number(int(text), screen)
         update = f"{self._session}-{next(self._updates)}"
+        if text.startswith("/file"):
+            sent = self.read_file(text[5:].strip())
+            if isinstance(sent, str):
+                return sent
+            inbound = Inbound(PLATFORM, user, user, update_id=update, display_name=self.persona.name,
+                              attachment=sent)
+            return self.render(self.conversation.handle(inbound), lambda s: s.new_screen())
         if pressed is not None:
             inbound = Inbound(PLATFORM, user, user, button=pressed[1].token, update_id=update,
                               message_id=pressed[0].message_id, display_name=self.persona.name)
@@ -310,6 +317,8 @@ class ConsoleSession:
                     lines.extend(self.show_qr(o.qr))
                 if o.document is not None:
                     lines.extend(self.show_document(o.document))
+                if o.attachment is not None:
+                    lines.extend(self.show_attachment(o.attachment))
 
         if me:
             self.screens.change(me, show)
@@ -318,6 +327,22 @@ class ConsoleSession:
                 lines.append(self.screens.notice(o.chat_id, o.text, [(b.label, b.data) for row in o.buttons
                                                                      for b in row]))
         return "\n".join(lines)
+
+    @staticmethod
+    def read_file(path_text: str) -> Attachment | str:
+        """``/file PATH``: the file a user would send in a chat (a survey sheet), or what is wrong with the path."""
+        path = Path(path_text.strip("'\"")).expanduser()
+        if not path_text or not path.is_file():
+            return t("console.no_file", path=path_text or "（空）")
+        return Attachment(path.name, path.read_bytes())
+
+    def show_attachment(self, sent: Attachment) -> list[str]:
+        """A ready-made file (the survey template), written under files/ beside the posters, with its caption."""
+        folder = (self.image_dir.parent if self.image_dir is not None else Path(".")) / "files"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / Path(sent.filename).name
+        path.write_bytes(sent.data)
+        return [f"  📎 文件 / file: {path}"] + (["  " + sent.caption] if sent.caption else [])
 
     def show_document(self, doc: Printable) -> list[str]:
         """A page to print, written as a PDF beside the QR codes' folder (posters/), with its caption."""
@@ -452,6 +477,7 @@ def _now(session: ConsoleSession):
 
 BANNER = """巡诊 · 本地对话（所有角色在同一个终端里）
   /personas 列出演示人员   /as 姓名 切换身份   /as 村民 以村民身份   数字 选择按钮   /quit 退出
+  /file 路径 发送文件（村医的摸底表，见 /survey）
   按钮编号：每条消息的按钮接着屏幕上已有的编号；在需要输入文字的一步，数字就是您的回答。
   例如：/as 廖德福 → /new （村医登记订单）；/as 曾丽芳 → /pending （卫生院初审）"""
 

@@ -1,15 +1,20 @@
-"""Order use cases: load an order, and decide on it (authorise, apply the transition, save, audit)."""
+"""Order use cases: file one (the resident with their consent, and the order), load one, and decide on it
+(authorise, apply the transition, save, audit)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
+from domain.catalogue import CatalogueMatch
 from domain.errors import DomainError, PermissionDenied
-from domain.orders import Action, Order
-from domain.permissions import authorize_order_action
+from domain.orders import Action, Order, SpecialPopulation, Urgency
+from domain.permissions import Jurisdiction, authorize_order_action
+from domain.staff import Consent, Resident, Sex
 from handlers.services import Actor, today_of
+from handlers.services import catalogue as first_diagnosis
 from storage.ports import UnitOfWork
 
 UNCHECKED = object()  # a decision taken without a card's version (the planner, a circuit's cancellation)
@@ -72,3 +77,66 @@ def decide(uow: UnitOfWork, actor: Actor, now: datetime, order_id: object, actio
 
 def _same_version(shown: object, version: int) -> bool:
     return isinstance(shown, int) and not isinstance(shown, bool) and shown == version
+
+
+# (action, entity, entity_id, *, reason=None, detail=None): ``Ctx.audit`` or ``Actor.audit``
+Audit = Callable[..., None]
+
+
+class FiledOrder(NamedTuple):
+    """What filing stored: the resident, the order, and the first-diagnosis catalogue entry its need matched."""
+
+    resident: Resident
+    order: Order
+    in_catalogue: CatalogueMatch | None
+
+
+def file_order(uow: UnitOfWork, *, staff_id: int, post: str, village: str, draft: Mapping[str, Any], now: datetime,
+               consent_version: str, audit: Audit, jurisdiction: Jurisdiction | None = None) -> FiledOrder:
+    """Store the resident (with their consent) and the order, in the caller's transaction: the one way an order is
+    filed, from the chat's card, its step-by-step flow and the survey import alike.
+
+    ``draft`` holds what the doctor confirmed: an existing resident's id (``rid``) or a new one's ``name``,
+    ``sex``, ``birth_year`` and ``phone``; ``consent`` (recorded now, or at ``consent_at`` as the survey sheet
+    dates it); the ``need``, the matcher's ``suggestions`` and the chosen ``specialty``, ``urgency``,
+    ``populations``, and ``emergency_override`` with the ``reasons`` that were overridden. A resident who withdrew
+    (or never gave) consent is refused (``DomainError('resident.unknown')``).
+    """
+    at = draft.get("consent_at")
+    consent = Consent(consent_version, at if isinstance(at, datetime) else now, staff_id)
+    if draft.get("rid"):
+        resident = uow.residents.get(int(str(draft["rid"])))
+        # Re-checked now: the resident may have withdrawn (/forget) since they were picked.
+        if resident is None or resident.village_code != village or resident.consent_withdrawn_at is not None:
+            raise DomainError("resident.unknown")
+        if not draft.get("consent") and not resident.has_consent:
+            raise DomainError("resident.unknown")
+        if draft.get("consent"):
+            resident.consent, resident.consent_withdrawn_at = consent, None
+            uow.residents.save(resident)
+            audit("consent", "resident", str(resident.id), detail={"version": consent.version})
+    else:
+        if not draft.get("consent"):
+            raise DomainError("resident.unknown")
+        resident = Resident(str(draft["name"]), Sex(str(draft["sex"])), int(str(draft["birth_year"])), village,
+                            phone=draft.get("phone") or None, consent=consent)
+        uow.residents.add(resident)
+        audit("consent", "resident", str(resident.id), detail={"version": consent.version})
+    assert resident.id is not None
+    suggestions = draft.get("suggestions") or []
+    order = Order.file(
+        resident_id=resident.id,
+        post_code=post,
+        village_code=village,
+        filed_by_staff_id=staff_id,
+        need_text=str(draft["need"]),
+        now=now,
+        suggested_specialty=suggestions[0][0] if suggestions else None,
+        confirmed_specialty=str(draft["specialty"]),
+        urgency=Urgency(str(draft.get("urgency") or Urgency.ROUTINE.value)),
+        special_populations=frozenset(SpecialPopulation(p) for p in draft.get("populations", [])),
+        emergency_override=bool(draft.get("emergency_override")),
+        emergency_reasons=str(draft.get("reasons") or "") or None,
+    )
+    uow.orders.add(order)
+    return FiledOrder(resident, order, first_diagnosis.match_order(uow, order, now, jurisdiction))

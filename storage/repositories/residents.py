@@ -119,6 +119,7 @@ class ResidentRepository(Repository):
         self.uow.remote.forget_resident(resident_id, ERASED)
         self.uow.referrals.forget_resident(resident_id)
         self.uow.followups.forget_resident(resident_id)
+        self.uow.surveys.forget_resident(row.name, row.village_code, row.birth_year)
         row.name = "已注销"
         row.phone_enc = row.phone_hash = row.id_number_enc = row.id_number_hash = None
         row.consent_withdrawn_at = now

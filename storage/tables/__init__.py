@@ -70,6 +70,9 @@ from storage.tables.sms import (
     SmsMessageRow,
     SmsRegistrationRow,
 )
+from storage.tables.survey import (
+    SurveyImportRow,
+)
 from storage.tables.types import UtcDateTime, utc_field
 from storage.tables.wechat import (
     WeChatHeldRow,
@@ -125,6 +128,7 @@ __all__ = [
     "StaffSpecialtyRow",
     "SubscriptionRow",
     "SupportRow",
+    "SurveyImportRow",
     "UtcDateTime",
     "WeChatHeldRow",
     "WeChatNonceRow",

@@ -236,7 +236,7 @@ async def test_the_order_lifecycle_across_roles_through_the_adapter(driver: Driv
 
     # Staff bind through invite codes in deep links; each gets the command menu of their role.
     await driver.bind("doctor", "township", "hospital", "cardiologist")
-    assert menu(fake, "doctor") == ["new", "orders", "qr", "visits", "tasks", "cancel", "help"]
+    assert menu(fake, "doctor") == ["new", "orders", "qr", "visits", "tasks", "survey", "cancel", "help"]
     assert menu(fake, "township") == ["pending", "cancel", "help"]
     assert menu(fake, "hospital") == ["pending", "referrals", "slots", "remote", "cancel", "help"]
     assert menu(fake, "cardiologist") == ["circuits", "remote", "cancel", "help"]
@@ -557,7 +557,7 @@ async def test_an_order_is_filed_and_reviewed_through_a_handler_process(driver: 
     await bind_now(driver, "doctor")
     await bind_now(driver, "township")
     # The menu is read in the worker once the update is stored, and comes back with the replies.
-    assert menu(fake, "doctor") == ["new", "orders", "qr", "visits", "tasks", "cancel", "help"]
+    assert menu(fake, "doctor") == ["new", "orders", "qr", "visits", "tasks", "survey", "cancel", "help"]
     assert menu(fake, "township") == ["pending", "cancel", "help"]
 
     number = await file_order(driver, "老人心口疼，胸闷气短，走路就喘", numbered="XZ-")

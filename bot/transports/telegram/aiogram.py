@@ -102,6 +102,11 @@ class AiogramApi:
         """answerCallbackQuery."""
         await self.bot.answer_callback_query(query_id)
 
+    async def fetch_file(self, file_id: str) -> bytes:
+        """getFile, then the file's bytes."""
+        found = await self.bot.download(file_id)
+        return found.read() if found is not None else b""
+
     async def set_menu(self, chat_id: int | None, commands: Sequence[tuple[str, str]]) -> None:
         """setMyCommands, per chat or default."""
         scope = BotCommandScopeChat(chat_id=chat_id) if chat_id is not None else None

@@ -29,7 +29,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -41,7 +41,7 @@ from bot.delivery.sender import end_turn, process_budget, shared_budget, take_tu
 from bot.transports.handler_pool import HandlerProcesses, run_update
 from bot.transports.serving import ChatQueues, listen_address
 from domain.staff import Role
-from handlers.core import ROLE_PREFERENCE, Button, Inbound, Outbound, Printable, split_text
+from handlers.core import ROLE_PREFERENCE, Attachment, Button, Inbound, Outbound, Printable, split_text
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,8 @@ MENUS: dict[str, tuple[tuple[str, str], ...]] = {
         ("help", "帮助"),
     ),
     "village_doctor": (("new", "登记一条需求订单"), ("orders", "查看本村的订单"), ("qr", "本村订阅坐诊预告的二维码"),
-                       ("visits", "本村近期巡诊和海报"), ("tasks", "随访任务"), ("cancel", "取消当前操作"),
-                       ("help", "帮助")),
+                       ("visits", "本村近期巡诊和海报"), ("tasks", "随访任务"), ("survey", "摸底导入（发送摸底表）"),
+                       ("cancel", "取消当前操作"), ("help", "帮助")),
     "township_reviewer": (("pending", "待初审的订单"), ("cancel", "取消当前操作"), ("help", "帮助")),
     "hospital_reviewer": (("pending", "待处理的订单"), ("referrals", "上转病人"), ("slots", "转诊号源"),
                           ("remote", "远程会诊：改期、取消"), ("cancel", "取消当前操作"), ("help", "帮助")),
@@ -197,6 +197,10 @@ class TelegramApi(Protocol):
     async def delete_menu(self, chat_id: int) -> None:
         """deleteMyCommands for one chat (it falls back to the default menu)."""
 
+    async def fetch_file(self, file_id: str) -> bytes:
+        """A file a user sent, whole (getFile, then its URL)."""
+        ...
+
     def classify(self, error: Exception) -> tuple[Failure, float]:
         """What kind of failure ``error`` is, with retry_after seconds for a 429."""
 
@@ -275,6 +279,8 @@ class TelegramBridge:
     async def _process(self, inbound: Inbound, callback_query_id: str | None) -> None:
         # Answer the press at once so the spinner stops, whatever the handler then does.
         answering = asyncio.create_task(self._answer(callback_query_id)) if callback_query_id else None
+        if inbound.attachment is not None and inbound.attachment.ref:
+            inbound = await self._fetched(inbound)
         try:
             # The conversation, and the menu this user should now see, read on the update's own unit of work.
             read = self._menu_reader(inbound)
@@ -290,6 +296,18 @@ class TelegramBridge:
                 await self.deliver(out)
         if menu is not None:
             await self._update_menu(int(inbound.chat_id), menu)
+
+    async def _fetched(self, inbound: Inbound) -> Inbound:
+        """The inbound with its document's bytes (empty if Telegram would not give them: the handlers say the file
+        could not be read)."""
+        att = inbound.attachment
+        assert att is not None
+        try:
+            data = await self.api.fetch_file(att.ref)
+        except Exception as e:
+            log.warning("document from chat %s not fetched: %s", inbound.chat_id, e)
+            data = b""
+        return replace(inbound, attachment=replace(att, data=data, ref=""))
 
     def _menu_reader(self, inbound: Inbound) -> Callable[[Any, Any], str] | None:
         """``read_menu`` when this update may change the user's menu (group chats keep the default one)."""
@@ -358,6 +376,9 @@ class TelegramBridge:
                 await self._send(Rendered(int(out.chat_id), escape(out.qr.caption[:CAPTION_LIMIT]), photo=png))
         if out.document is not None:
             await self._send(await self._document(int(out.chat_id), out.document))
+        if out.attachment is not None:
+            await self._send(Rendered(int(out.chat_id), escape(out.attachment.caption[:CAPTION_LIMIT]),
+                                      document=out.attachment.data, filename=out.attachment.filename))
 
     async def _document(self, chat_id: int, doc: Printable) -> Rendered:
         """The page as a PDF document (laid out in a thread), or the sentence saying it cannot be made here."""
@@ -492,9 +513,14 @@ def to_inbound(update: Any) -> tuple[Inbound | None, str | None]:
     if message is None or message.from_user is None:
         return None, None  # edits, channel posts, anything we did not ask for
     voice = getattr(message, "voice", None) is not None  # Telegram gives bots no transcription: ask to type
-    return Inbound(PLATFORM, str(message.from_user.id), str(message.chat.id), text=message.text,
+    document = getattr(message, "document", None)
+    # A document's bytes are fetched by the bridge (getFile) before the handlers see it; its caption is its text.
+    attachment = (Attachment(document.file_name or "file", b"", ref=document.file_id) if document is not None
+                  else None)
+    text = message.text if document is None else getattr(message, "caption", None)
+    return Inbound(PLATFORM, str(message.from_user.id), str(message.chat.id), text=text,
                    update_id=update_id, display_name=message.from_user.full_name,
-                   chat_type=chat_type_of(message.chat), voice=voice), None
+                   chat_type=chat_type_of(message.chat), voice=voice, attachment=attachment), None
 
 
 def chat_type_of(chat: Any) -> str:

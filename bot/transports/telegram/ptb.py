@@ -77,6 +77,11 @@ class PtbApi:
         """deleteMyCommands for one chat."""
         await self.application.bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))
 
+    async def fetch_file(self, file_id: str) -> bytes:
+        """getFile, then the file's bytes."""
+        found = await self.application.bot.get_file(file_id)
+        return bytes(await found.download_as_bytearray())
+
     def classify(self, error: Exception) -> tuple[Failure, float]:
         """PTB exceptions → failure kinds."""
         if isinstance(error, RetryAfter):

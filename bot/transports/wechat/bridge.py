@@ -41,7 +41,7 @@ from aiohttp import web
 
 from bot.delivery.sender import chat_windows
 from bot.transports.serving import ChatQueues, listen_address
-from handlers.core import Inbound, Outbound, Printable, QrCode
+from handlers.core import Attachment, Inbound, Outbound, Printable, QrCode
 from storage.repositories.wechat import WeChatRepository
 
 log = logging.getLogger(__name__)
@@ -472,6 +472,7 @@ class Delivery:
     text: str = ""
     qr: QrCode | None = None
     document: Printable | None = None
+    attachment: Attachment | None = None  # a ready-made file (the survey template), uploaded when it is sent
     requires: Delivery | None = None
     sent: bool | None = None  # set once sent (True) or given up (False)
 

@@ -43,7 +43,7 @@ from bot.transports.wechat.bridge import (
     errcode_of,
     split_bytes,
 )
-from handlers.core import Button, Inbound, Outbound, Printable, QrCode, without_edits
+from handlers.core import Attachment, Button, Inbound, Outbound, Printable, QrCode, without_edits
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,7 @@ class WeComDeliverer(Deliverer):
                 result.extend(self._texts(o.chat_id, o.text))
                 result.extend(self._image(o.chat_id, o.qr))
                 result.extend(self._file(o.chat_id, o.document))
+                result.extend(self._attachment(o.chat_id, o.attachment))
                 continue
             first, rest = card_title(o.text)
             buttons, details = short_labels(buttons)
@@ -152,6 +153,7 @@ class WeComDeliverer(Deliverer):
                                          buttons[i : i + CARD_BUTTONS]))
             result.extend(self._image(o.chat_id, o.qr))
             result.extend(self._file(o.chat_id, o.document))
+            result.extend(self._attachment(o.chat_id, o.attachment))
         return result
 
     def _file(self, user: str, doc: Printable | None) -> list[Delivery]:
@@ -161,6 +163,14 @@ class WeComDeliverer(Deliverer):
         return [*self._texts(user, doc.caption),
                 Delivery(PLATFORM, user, "file", {"touser": user, "msgtype": "file", "agentid": self.agent_id},
                          document=doc)]
+
+    def _attachment(self, user: str, sent: Attachment | None) -> list[Delivery]:
+        """A ready-made file (the survey template): its caption, then the file message (uploaded when it is sent)."""
+        if sent is None:
+            return []
+        return [*self._texts(user, sent.caption),
+                Delivery(PLATFORM, user, "file", {"touser": user, "msgtype": "file", "agentid": self.agent_id},
+                         attachment=sent)]
 
     def _image(self, user: str, qr: QrCode | None) -> list[Delivery]:
         """A QR code as an image message, then its caption (sent only if the image was)."""
@@ -225,6 +235,11 @@ class WeComDeliverer(Deliverer):
                 body = body | {"image": {"media_id": media_id}}
             elif d.kind == "file" and d.document is not None:
                 body = await self._file_body(d.document, body)
+            elif d.kind == "file" and d.attachment is not None:
+                sent = d.attachment
+                res = await asyncio.to_thread(self.client.call_api, lambda: self.client.media.upload(
+                    "file", (sent.filename, io.BytesIO(sent.data), "application/octet-stream")))
+                body = body | {"file": {"media_id": str(res["media_id"])}}
             res = await asyncio.to_thread(self.client.call_api, lambda: self.client.post(endpoint, data=body))
         except Exception as e:
             return classify(e)
