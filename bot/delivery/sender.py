@@ -529,16 +529,18 @@ class Sender:
             return
         channel, limiter = self.channels[m.platform], self.limiters[m.platform]
         buttons = json.loads(m.buttons_json) if m.buttons_json else None
+        await self._take_slot(limiter, reply=m.lane == "reply")
         # The copy in memory may be stale: the circuit was cancelled (row voided), the recipient blocked us, or
-        # our claim lapsed and another sender took it. Renew the claim on the row itself, or drop the copy.
+        # our claim lapsed and another sender took it. Renew the claim on the row itself, or drop the copy. Renewed
+        # after waiting for the slot, not before: a wait for the rate limit longer than the lease would let another
+        # sender take the row over while this one still meant to send it (two copies).
         with self.uow() as uow:
-            held = uow.outbox.hold(m.id, self.worker_id, now, self.lease)
+            held = uow.outbox.hold(m.id, self.worker_id, self.clock(), self.lease)
             uow.commit()
         if not held:
             self.stats.withdrawn += 1
             log.info("outbox %s withdrawn before sending; dropped", m.id)
             return
-        await self._take_slot(limiter, reply=m.lane == "reply")
         limiter.started(self.monotonic())
         limiter.global_.in_flight += 1  # replies sharing the budget count this send from now until it finished
         try:

@@ -115,8 +115,10 @@ def test_two_sender_processes_on_postgresql_deliver_to_each_recipient_exactly_on
             fake = handle.fake
             procs = []
             for i in range(2):
+                # Both senders live throughout: a lease longer than a send may take (10 s) even on a loaded machine,
+                # so no claim lapses while its holder is still sending (the lapse is the kill -9 test's subject).
                 env = worker_env(pg_cluster.url(name), handle.root_url, REMINDER_AT + timedelta(minutes=1),
-                                 XUNZHEN_WORKER_ROLES="sender")
+                                 XUNZHEN_WORKER_ROLES="sender", XUNZHEN_OUTBOX_LEASE_SECONDS="30")
                 procs.append(start_worker(env, tmp_path / f"worker{i}.log"))
             try:
                 uow = lambda: SqlUnitOfWork(engine, FieldCipher.from_text(TEST_KEY))  # noqa: E731
