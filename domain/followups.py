@@ -74,12 +74,41 @@ TEMPLATES: dict[str, tuple[str, tuple[PlanItem, ...]]] = {
     "meds": ("用药随访（14天、90天）", (PlanItem("了解服药和不良反应", 14), PlanItem("了解服药和不良反应", 90))),
 }
 
-_DAYS = re.compile(r"(\d{1,3})\s*(?:天|日|d)", re.I)
+# "7天", "30日", and the way people say it: "两周", "一个月", "三个月", "半个月", "10 d".
+_DAYS = re.compile(r"(\d{1,3}|[一二两三四五六七八九十半]{1,3})\s*(天|日|d|周|星期|个?月)", re.I)
+_UNIT_DAYS = {"天": 1, "日": 1, "d": 1, "D": 1, "周": 7, "星期": 7, "月": 30, "个月": 30}
+_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def _count(word: str) -> float | None:
+    """1–99 written in digits or Chinese (十五, 二十, 两); 半 is a half."""
+    if word.isdigit():
+        return int(word)
+    if word == "半":
+        return 0.5
+    if "十" in word:
+        tens, _, ones = word.partition("十")
+        if (tens and tens not in _DIGITS) or (ones and ones not in _DIGITS):
+            return None
+        return (_DIGITS[tens] if tens else 1) * 10 + (_DIGITS[ones] if ones else 0)
+    return _DIGITS.get(word)
+
+
+def _days_in(clause: str) -> list[int]:
+    """Every duration in a clause, in days (a month is 30)."""
+    found = []
+    for n, unit in _DAYS.findall(clause):
+        count = _count(n)
+        if count is None or (count == 0.5 and "月" not in unit):
+            continue
+        found.append(round(count * _UNIT_DAYS[unit]))
+    return found
 _SPLIT = re.compile(r"[；;\n。]")
 
 
 def parse_plan(text: str) -> tuple[PlanItem, ...]:
-    """Items from a typed plan, one per clause: ``7天 测血压；30天 测血压、查血脂`` or ``测血压 7天、30天``.
+    """Items from a typed plan, one per clause: ``7天 测血压；30天 测血压、查血脂``, ``测血压 7天、30天`` or
+    ``两周后复测血压`` (weeks and months as 7 and 30 days).
 
     Each clause names its days (``N天``) and what to do (the rest of the clause). Raises ``DomainError``
     (``followup.bad_plan``) when a clause has no day or no check, or the plan is empty or too long."""
@@ -88,8 +117,8 @@ def parse_plan(text: str) -> tuple[PlanItem, ...]:
         clause = clause.strip()
         if not clause:
             continue
-        days = [int(d) for d in _DAYS.findall(clause)]
-        what = _DAYS.sub("", clause).strip(" ，,、：:后")
+        days = _days_in(clause)
+        what = _DAYS.sub("", clause).strip(" ，,、：:后内")
         if not days or not what:
             raise DomainError("followup.bad_plan", clause=clause[:30])
         for d in days:

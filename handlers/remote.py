@@ -319,9 +319,15 @@ def typed_plan(ctx: Ctx, text: str) -> None:
     if not has_meaning(plan):
         _refused(ctx, DomainError("remote.plan.empty"), "plan")
         return
+    plan_or_none = None if plan in _NONE_WORDS else plan
+    try:
+        remote.followup_items(plan_or_none)  # days and what to do, or asked again
+    except DomainError as e:
+        _refused(ctx, DomainError("remote.plan.unreadable", why=t(e.key, **e.params)), "plan")
+        return
     d = ctx.acc.draft
     done = remote.record_outcome(ctx.uow, actor_of(ctx), ctx.now, d.get("session"), str(d.get("advice") or ""),
-                                 d.get("refer") is True, None if plan in _NONE_WORDS else plan)
+                                 d.get("refer") is True, plan_or_none)
     ctx.acc.clear()
     deliver(ctx, done.notices)
     assert done.session is not None

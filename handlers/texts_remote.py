@@ -52,7 +52,17 @@ TEXTS.update(
         "remote.ask_refer": "是否需要上转到医院？",
         "remote.refer.button_yes": "需要上转",
         "remote.refer.button_no": "不需上转",
-        "remote.ask_plan": "请输入随访计划（例如：两周后复测血压）；没有请回复“无”：",
+        "remote.ask_plan": (
+            "请输入随访计划，写明天数和内容（例如：两周后复测血压；30天 测血糖），会加入村医的随访任务；"
+            "没有请回复“无”："
+        ),
+        "remote.refer_waiting": (
+            "远程会诊 {session}：专家 {expert} 建议上转（订单 {number}），本院暂无空余的转诊号源。"
+            "请发送 /referrals 开放号源或选一个日期。"
+        ),
+        "remote.plan.unreadable": (
+            "没看懂这个随访计划：{why}请重新输入，例如：两周后复测血压；30天 测血糖。没有请回复“无”。"
+        ),
         "remote.plan.empty": "请输入随访计划，没有请回复“无”。",
         "remote.plan.too_long": "随访计划过长（最多 {limit} 字），请精简后再发。",
         "remote.plan.none": "无",

@@ -11,13 +11,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from domain.errors import DomainError, PermissionDenied
+from domain.followups import PlanItem, parse_plan
 from domain.orders import Action, Order
 from domain.places import PlaceLevel
 from domain.remote import RemoteSession, SessionAction, due_reminder, next_reminder_at, wall_clock
 from domain.staff import Role, Staff
 from handlers.services import Actor, Notice, private_chat_of, today_of
 from handlers.services.experts import accounts_by_staff, need_in_short
+from handlers.services.followups import plan_followups
 from handlers.services.orders import UNCHECKED, Decided, decide, load_order
+from handlers.services.referrals import refer_up
 from handlers.texts_remote import t
 from storage.ports import UnitOfWork
 
@@ -193,6 +196,7 @@ def record_outcome(uow: UnitOfWork, actor: Actor, now: datetime, session_id: obj
     township reviewers are told the advice and plan; then ``hand_on_outcome`` takes it further."""
     s = load_session(uow, session_id, for_update=True)
     _expert_of(actor, s)
+    followup_items(followup_plan)  # checked before anything is written: days and what to do
     s.hold(advice=advice, refer_up=refer_up, followup_plan=followup_plan, actor_staff_id=actor.staff_id,
            actor_role=actor.role.value, now=now)
     uow.remote.save(s)
@@ -203,13 +207,31 @@ def record_outcome(uow: UnitOfWork, actor: Actor, now: datetime, session_id: obj
 
 
 def hand_on_outcome(uow: UnitOfWork, actor: Actor, now: datetime, s: RemoteSession, order: Order) -> list[Notice]:
-    """THE MERGE POINT for what follows a held remote consultation: book the referral up when ``s.refer_up`` and
-    create the follow-up tasks from ``s.followup_plan`` (issue 20, built in other branches).
+    """What follows a held remote consultation, in the caller's transaction: the follow-up plan becomes the village
+    post's follow-up tasks (``/tasks``, reminded on their day), and "refer up" books a reserved slot at the expert's
+    hospital as the hospital's own 上转 does (the resident and the village doctor get the booking; with no free slot
+    the hospital's reviewers are asked to open one in ``/referrals``). Returns whom to tell."""
+    notices: list[Notice] = []
+    assert order.id is not None
+    items = followup_items(s.followup_plan)
+    if items:
+        plan_followups(uow, actor, order.id, items, now, source="remote", source_id=s.id)
+    if s.refer_up:
+        done = refer_up(uow, actor, order, now, note=s.advice)
+        notices += done.notices
+        if not done.booked:
+            hospital = actor.staff.institution_code
+            ids = uow.staff.ids_at([hospital], Role.HOSPITAL_REVIEWER)
+            text = t("remote.refer_waiting", session=s.entity_id, number=order.number, expert=actor.staff.name)
+            notices += [Notice(acc, text, f"remote:{s.id}:refer_waiting:{acc.id}", queued=True)
+                        for acc in uow.chat.accounts_of_staff(ids)]
+    return notices
 
-    Today the outcome is only recorded on the session (``refer_up``, ``followup_plan``) and told to the village
-    doctor; return any further notices here, in the caller's transaction.
-    """
-    return []
+
+def followup_items(plan: str | None) -> tuple[PlanItem, ...]:
+    """The follow-up tasks a typed plan asks for (``domain.followups.parse_plan``: "两周后复测血压", "7天 测血压；30天
+    测血压"); none for no plan. A plan without days is refused (``DomainError``), so the expert writes it again."""
+    return parse_plan(plan) if plan else ()
 
 
 def mark_no_show(uow: UnitOfWork, actor: Actor, now: datetime, session_id: object) -> RemoteDone:
