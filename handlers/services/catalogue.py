@@ -248,9 +248,10 @@ def match_text(uow: UnitOfWork, code: str, text: str, day: date) -> tuple[Catalo
     return view, shipped_matcher().match(query, view.entries) if query else []
 
 
-def match_order(uow: UnitOfWork, order: Order, now: datetime,
-                jurisdiction: Jurisdiction | None = None) -> CatalogueMatch | None:
-    """Look the order's need up in the catalogue of the center that reviews it; keep the best match on the order."""
+def match_order(uow: UnitOfWork, order: Order, now: datetime, jurisdiction: Jurisdiction | None = None, *,
+                edited: bool = True) -> CatalogueMatch | None:
+    """Look the order's need up in the catalogue of the center that reviews it; keep the best match on the order
+    (``edited``: the need changed, so an earlier match may no longer hold; a new order has none to forget)."""
     if order.id is None:
         return None
     day = today_of(now)
@@ -261,7 +262,8 @@ def match_order(uow: UnitOfWork, order: Order, now: datetime,
         if found:
             uow.catalogue.save_match(order.id, code, found[0], now)
             return found[0]
-    uow.catalogue.clear_match(order.id)  # an edited need may no longer name a catalogue disease
+    if edited:
+        uow.catalogue.clear_match(order.id)  # an edited need may no longer name a catalogue disease
     return None
 
 

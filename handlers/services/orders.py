@@ -139,4 +139,4 @@ def file_order(uow: UnitOfWork, *, staff_id: int, post: str, village: str, draft
         emergency_reasons=str(draft.get("reasons") or "") or None,
     )
     uow.orders.add(order)
-    return FiledOrder(resident, order, first_diagnosis.match_order(uow, order, now, jurisdiction))
+    return FiledOrder(resident, order, first_diagnosis.match_order(uow, order, now, jurisdiction, edited=False))

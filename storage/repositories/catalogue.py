@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -16,7 +17,7 @@ from storage.tables import CatalogueEntryRow, CatalogueTierRow, OrderCatalogueMa
 WORDS_SEPARATOR = "、"
 
 
-def _entry(row: CatalogueEntryRow) -> CatalogueEntry:
+def _entry(row: Any) -> CatalogueEntry:
     return CatalogueEntry(row.institution_code, row.disease, row.icd10, row.added_on, row.removed_on, row.id)
 
 
@@ -25,8 +26,7 @@ class CatalogueRepository(Repository):
 
     def entries(self, institution_code: str) -> list[CatalogueEntry]:
         """Every entry a center's catalogue has ever had, current and removed."""
-        q = select(CatalogueEntryRow).where(col(CatalogueEntryRow.institution_code) == institution_code)
-        return [_entry(r) for r in self.s.exec(q.order_by(col(CatalogueEntryRow.id)))]
+        return [_entry(r) for r in self.c.execute(_ENTRIES, {"code": institution_code})]
 
     def entries_of(self, institution_codes: Iterable[str]) -> dict[str, list[CatalogueEntry]]:
         """Every entry of these centers, by center."""
@@ -86,9 +86,8 @@ class CatalogueRepository(Repository):
         ids = sorted(set(order_ids))
         if not ids:
             return {}
-        q = select(OrderCatalogueMatchRow).where(col(OrderCatalogueMatchRow.order_id).in_(ids))
         return {r.order_id: CatalogueMatch(r.disease, r.icd10, tuple(w for w in r.words.split(WORDS_SEPARATOR) if w))
-                for r in self.s.exec(q)}
+                for r in self.c.execute(_MATCHES, {"ids": ids})}
 
     def forget_orders(self, order_ids: sa.Select) -> None:
         """Erase the matches of these orders (a resident's erasure: what their need matched is health data)."""
@@ -110,3 +109,11 @@ class CatalogueRepository(Repository):
             .group_by(col(OrderCatalogueMatchRow.institution_code))
         )
         return {code: (int(n), int(k or 0)) for code, n, k in self.s.exec(q)}
+
+
+# Read on every order filed and every township card: Core statements built once (the compiled cache keeps them).
+_ENTRY_TABLE: sa.Table = CatalogueEntryRow.__table__  # type: ignore[attr-defined]
+_MATCH_TABLE: sa.Table = OrderCatalogueMatchRow.__table__  # type: ignore[attr-defined]
+_ENTRIES = (sa.select(_ENTRY_TABLE).where(_ENTRY_TABLE.c.institution_code == sa.bindparam("code"))
+            .order_by(_ENTRY_TABLE.c.id))
+_MATCHES = sa.select(_MATCH_TABLE).where(_MATCH_TABLE.c.order_id.in_(sa.bindparam("ids", expanding=True)))
