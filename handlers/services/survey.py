@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import zipfile
 from collections import Counter
@@ -38,6 +39,9 @@ from storage.repositories.survey import SurveyImport
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
+MAX_READ = 2 * MAX_ROWS + 1  # rows read from an xlsx at most (blank ones included)
+MAX_COLUMNS = 40  # the template has 8; a sheet with notes beside them still fits
+MAX_UNPACKED = 32 * 1024 * 1024  # an xlsx's files, unpacked (10,000 rows of a survey are a few MB)
 TEMPLATE_NAME = "摸底表模板.xlsx"
 VD = Role.VILLAGE_DOCTOR
 
@@ -113,12 +117,21 @@ def _read_xlsx(name: str, data: bytes) -> list[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
     try:
+        # A small file may unpack to a huge one (a zip bomb): the unpacked size is checked before anything is read,
+        # and no more rows and columns are read than a survey sheet can have.
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            if sum(i.file_size for i in z.infolist()) > MAX_UNPACKED:
+                raise DomainError("survey.too_big", size=len(data) // 1024, limit=MAX_BYTES // 1024)
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
             ws = wb.worksheets[0]
-            return [(i, [_cell(v) for v in row]) for i, row in enumerate(ws.iter_rows(values_only=True), start=1)]
+            rows = ws.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+            out = [(i, [_cell(v) for v in row]) for i, row in enumerate(itertools.islice(rows, MAX_READ), start=1)]
         finally:
             wb.close()
+        if len(out) == MAX_READ:
+            raise DomainError("survey.too_many", rows=f"{MAX_READ - 1}+", limit=MAX_ROWS)
+        return out
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError, TypeError) as e:
         raise DomainError("survey.unreadable", name=name, reason=type(e).__name__) from None
 

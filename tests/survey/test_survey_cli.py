@@ -199,3 +199,20 @@ def test_excel_dates_and_numbers_in_an_xlsx_are_read_as_a_person_typed_them(worl
     done = survey(world, write(tmp_path, "s.xlsx", xlsx_bytes(rows)), "--village", VILLAGE, "--dry-run")
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["by_specialty"] == {"04.03": 1}
+
+
+def test_a_small_xlsx_that_unpacks_to_something_huge_is_refused_before_it_is_read(world, tmp_path):
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx_bytes(GOOD_ROWS))) as src, \
+            zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
+        for item in src.infolist():
+            dst.writestr(item, src.read(item.filename))
+        dst.writestr("xl/padding.bin", b"\0" * (33 * 1024 * 1024))  # 33 MB of nothing, a few dozen KB packed
+    assert len(buf.getvalue()) < 1024 * 1024
+    done = survey(world, write(tmp_path, "bomb.xlsx", buf.getvalue()), "--village", VILLAGE, "--dry-run")
+    assert done.returncode == 2 and "太大" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
