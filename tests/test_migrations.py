@@ -39,3 +39,40 @@ def test_migrating_twice_is_harmless(engine):
     before = current_revision(engine)
     migrate(engine)
     assert current_revision(engine) == before
+
+
+def test_a_prompt_open_before_the_upgrade_is_still_answered_by_its_button(tmp_path):
+    """Migration 0013 tags the buttons of prompts still open, so a press after the upgrade marks its prompt."""
+    import json
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    from storage.crypto import FieldCipher
+    from storage.db import make_engine, migrate
+    from storage.uow import SqlUnitOfWork
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        migrate(engine, "0012")
+        at = "2026-11-23 02:30:00.000000"
+        cipher = FieldCipher(b"k" * 32)
+        with SqlUnitOfWork(engine, cipher) as uow:  # the account table is the same before and after
+            assert uow.chat.get_or_create("telegram", "7", "7", None, datetime(2026, 11, 23, tzinfo=UTC)).id == 1
+            uow.commit()
+        with engine.begin() as c:
+            for token in ("tok-yes-0001", "tok-no-00002"):
+                c.execute(sa.text("INSERT INTO button (token, chat_account_id, action, payload, created_at) "
+                                  "VALUES (:t, 1, 'rate', '{}', :at)"), {"t": token, "at": at})
+            c.execute(sa.text("INSERT INTO chat_prompt (chat_account_id, created_at, expires_at, topic, proactive, "
+                              "choices) VALUES (1, :at, '2026-12-23 02:30:00.000000', 'rate', 1, :choices)"),
+                      {"at": at, "choices": json.dumps([["tok-yes-0001", []], ["tok-no-00002", []]])})
+        migrate(engine)
+        now = datetime(2026, 11, 24, tzinfo=UTC)
+        with SqlUnitOfWork(engine, cipher) as uow:
+            assert uow.prompts.answered(1, "tok-no-00002", now) == 1
+            uow.commit()
+        with SqlUnitOfWork(engine, cipher) as uow:
+            assert uow.prompts.recent(1)[0].answered_at == now
+    finally:
+        engine.dispose()
