@@ -100,7 +100,8 @@ def file_order(uow: UnitOfWork, *, staff_id: int, post: str, village: str, draft
     ``sex``, ``birth_year`` and ``phone``; ``consent`` (recorded now, or at ``consent_at`` as the survey sheet
     dates it); the ``need``, the matcher's ``suggestions`` and the chosen ``specialty``, ``urgency``,
     ``populations``, and ``emergency_override`` with the ``reasons`` that were overridden. A resident who withdrew
-    (or never gave) consent is refused (``DomainError('resident.unknown')``).
+    (or never gave) consent is refused (``DomainError('resident.unknown')``). The need is looked up in the
+    first-diagnosis catalogue of the center that reviews it, whichever way the order came (``in_catalogue``).
     """
     at = draft.get("consent_at")
     consent = Consent(consent_version, at if isinstance(at, datetime) else now, staff_id)
