@@ -529,17 +529,16 @@ class Sender:
             return
         channel, limiter = self.channels[m.platform], self.limiters[m.platform]
         buttons = json.loads(m.buttons_json) if m.buttons_json else None
-        await self._take_slot(limiter, reply=m.lane == "reply")
         # The copy in memory may be stale: the circuit was cancelled (row voided), the recipient blocked us, or
-        # our claim lapsed and another sender took it. Renew the claim on the row itself, or drop the copy. Renewed
-        # after waiting for the slot, not before: a wait for the rate limit longer than the lease would let another
-        # sender take the row over while this one still meant to send it (two copies).
-        with self.uow() as uow:
-            held = uow.outbox.hold(m.id, self.worker_id, self.clock(), self.lease)
-            uow.commit()
-        if not held:
-            self.stats.withdrawn += 1
-            log.info("outbox %s withdrawn before sending; dropped", m.id)
+        # our claim lapsed and another sender took it. Renew the claim on the row itself, or drop the copy (before
+        # waiting for a slot, so a cancelled circuit's copies never use up the rate budget).
+        if not self._hold(m):
+            return
+        held_at = self.monotonic()
+        await self._take_slot(limiter, reply=m.lane == "reply")
+        # A wait for the rate limit longer than part of the lease: renewed again, or another sender could take the
+        # row over while this one still means to send it (two copies).
+        if self.monotonic() - held_at > self.lease.total_seconds() * 0.25 and not self._hold(m):
             return
         limiter.started(self.monotonic())
         limiter.global_.in_flight += 1  # replies sharing the budget count this send from now until it finished
@@ -594,6 +593,16 @@ class Sender:
                     uow.outbox.retry_at(m.id, self.clock() + timedelta(seconds=delay), result.reason,
                                         worker=self.worker_id)
                     uow.commit()
+
+    def _hold(self, m: OutboxMessage) -> bool:
+        """Renew this sender's claim on ``m`` just before sending; False (and counted) if it is no longer ours."""
+        with self.uow() as uow:
+            held = uow.outbox.hold(m.id, self.worker_id, self.clock(), self.lease)
+            uow.commit()
+        if not held:
+            self.stats.withdrawn += 1
+            log.info("outbox %s withdrawn before sending; dropped", m.id)
+        return held
 
     async def _take_slot(self, limiter: ChannelLimiter, *, reply: bool) -> None:
         """With a budget shared across processes: wait for one of its slots, taken just before the request, while
