@@ -197,7 +197,8 @@ def due_reminder(s: RemoteSession, now: datetime,
     if s.status is not SS.SCHEDULED or now >= s.starts_at:
         return None
     order = [r.label for r in reminders]
-    due = [r for r in reminders if s.starts_at - r.before <= now]
+    # A reminder whose moment had passed when the session was set up is not sent: the notice just said it all.
+    due = [r for r in reminders if s.created_at <= s.starts_at - r.before <= now]
     if not due:
         return None
     latest = min(due, key=lambda r: r.before)

@@ -191,7 +191,9 @@ def approve(ctx: Ctx, payload: dict) -> None:
 def handle_locally(ctx: Ctx, payload: dict) -> None:
     """本院处理: the need is in the center's first-diagnosis catalogue, so the center treats it and the hospital is
     not asked (首诊负责制 [000 三(四)]); refused for an order that matched nothing (a forged or stale button)."""
-    if first_diagnosis.order_match(ctx.uow, load_order(ctx, payload.get("id")).id) is None:
+    order = load_order(ctx, payload.get("id"))
+    # Only the center whose catalogue it matched keeps it (a post supported by two centers: not the other one).
+    if ctx.uow.catalogue.matched_by(order.id) != actor_of(ctx).staff.institution_code:
         ctx.audit("refused", "order", str(payload.get("id"))[:32], reason="catalogue.not_in_catalogue")
         ctx.reply(t("catalogue.not_in_catalogue"))
         return

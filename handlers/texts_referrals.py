@@ -96,6 +96,7 @@ TEXTS.update(
             "随访计划：{plan}\n随访任务已加入您的 /tasks，到期当天会提醒您。"
         ),
         "discharge.no_plan": "无",
+        "referral.no_show_too_early": "预约在 {when}，还没到：到那天才能登记“未到”。",
         "followup.bad_plan": "“{clause}”看不懂：每项要写天数和内容，例如 7天 测血压。",
         "followup.bad_days": "{days} 天不行：天数应在 1 到 {limit} 之间。",
         "followup.empty_plan": "随访计划是空的。请写天数和内容，例如 7天 测血压。",
@@ -140,6 +141,7 @@ ENGLISH = {
     "referral.illegal_transition": "the referral is {status_name} now and cannot be marked {action_name}",
     "referral.cli_by": "{code} is not a hospital reviewer of {hospital}; give --by the reviewer's staff code",
     "referral.unknown_template": "no follow-up template {name!r}; templates: {names}",
+    "referral.no_show_too_early": "the appointment is on {when}: a no-show can be recorded from that day",
     "followup.bad_plan": "{clause!r} is not understood: each item needs its days and what to do, e.g. 7天 测血压",
     "followup.bad_days": "{days} days is out of range: 1 to {limit}",
     "followup.empty_plan": "the follow-up plan is empty",

@@ -205,26 +205,41 @@ def import_catalogue(uow: UnitOfWork, actor: Actor | None, code: str, name: str,
                      now: datetime) -> tuple[int, int]:
     """Read a catalogue file and apply it whole (``ImportRejected`` with every row's problem, nothing written).
 
-    A row names a disease from ``added_on`` (default today) and, if given, until ``removed_on``. A disease already
-    listed today is left as it is, unless the row removes it: then its removal is dated. Returns (added, removed).
+    A row names a disease from ``added_on`` (default today) and, if given, until ``removed_on``. Importing the
+    same file again changes nothing: a row whose period is already stored is skipped. A disease listed today is
+    left as it is, unless the row removes it after it was added: then its removal is dated. Any other row (one of
+    the past, or one still to come) is stored as its own dated entry. Returns (added, removed).
     """
     _center(uow, code)
     _may_edit(actor, code)
     day = today_of(now)
     rows = parse_catalogue(name, data, day)
-    current = {e.disease: e for e in active_on(uow.catalogue.entries(code), day)}
+    entries = uow.catalogue.entries(code)
+    stored = {(e.disease, e.added_on, e.removed_on) for e in entries}
+    current = {e.disease: e for e in active_on(entries, day)}
     added = removed = 0
     for r in rows:
-        held = current.get(r.disease)
-        if held is not None and held.id is not None:
-            if r.removed_on is not None:
-                uow.catalogue.remove(held.id, r.removed_on, actor.staff_id if actor else None)
-                removed += 1
+        if (r.disease, r.added_on, r.removed_on) in stored:
             continue
-        _add(uow, actor, code, r.disease, r.icd10, r.added_on, "import", r.removed_on)
+        held = current.get(r.disease)
+        if (held is not None and held.id is not None and r.added_on <= day and r.removed_on is not None
+                and r.removed_on > held.added_on):
+            uow.catalogue.remove(held.id, r.removed_on, actor.staff_id if actor else None)
+            removed += 1
+            continue
+        if any(_overlap(r.added_on, r.removed_on, e.added_on, e.removed_on)
+               for e in entries if e.disease == r.disease):
+            continue  # listed for (part of) that time already: a day must never count a disease twice
+        entries.append(_add(uow, actor, code, r.disease, r.icd10, r.added_on, "import", r.removed_on))
+        stored.add((r.disease, r.added_on, r.removed_on))
         added += 1
     _audit(uow, actor, now, "catalogue.import", code, file=name[:100], added=added, removed=removed)
     return added, removed
+
+
+def _overlap(a1: date, r1: date | None, a2: date, r2: date | None) -> bool:
+    """Whether two dated periods (from added_on, until removed_on or for good) share a day."""
+    return a1 < (r2 or date.max) and a2 < (r1 or date.max)
 
 
 def set_tier(uow: UnitOfWork, actor: Actor | None, code: str, tier: str, now: datetime) -> Tier:

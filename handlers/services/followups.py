@@ -120,24 +120,26 @@ def sweep_followups(uow_factory: UnitOfWorkFactory, clock: Callable[[], datetime
     now = clock()
     today = today_of(now)
     res = FollowupSweep()
-    if now >= reminder_at(today):
-        with uow_factory() as uow:
-            due = uow.followups.due_reminders(today, limit)
-        for tid in due:
-            try:
-                with uow_factory() as uow:
-                    task = uow.followups.get(tid, for_update=True)
-                    if task is None or not uow.followups.claim_reminder(tid, now):
-                        continue
-                    resident = uow.residents.get(task.resident_id)
-                    text = t("tasks.reminder", resident=resident.name if resident else "", what=task.what,
-                             source=t(f"tasks.source.{task.source}"))
-                    accounts = uow.chat.accounts_of_staff(uow.staff.ids_at([task.post_code], VD))
-                    res.reminded += queue(uow, [Notice(a, text, f"followup:{tid}:remind:s{a.id}") for a in accounts],
-                                          now)
-                    uow.commit()
-            except Exception:
-                log.exception("follow-up reminder %s failed; the next sweep retries", tid)
+    # Today's tasks from 08:00; a task of an earlier day at once (the worker was down over its morning): it is
+    # reminded before the lapse below can mark it overdue unannounced.
+    through = today if now >= reminder_at(today) else today - timedelta(days=1)
+    with uow_factory() as uow:
+        due = uow.followups.due_reminders(through, limit)
+    for tid in due:
+        try:
+            with uow_factory() as uow:
+                task = uow.followups.get(tid, for_update=True)
+                if task is None or not uow.followups.claim_reminder(tid, now):
+                    continue
+                resident = uow.residents.get(task.resident_id)
+                text = t("tasks.reminder", resident=resident.name if resident else "", what=task.what,
+                         source=t(f"tasks.source.{task.source}"))
+                accounts = uow.chat.accounts_of_staff(uow.staff.ids_at([task.post_code], VD))
+                res.reminded += queue(uow, [Notice(a, text, f"followup:{tid}:remind:s{a.id}") for a in accounts],
+                                      now)
+                uow.commit()
+        except Exception:
+            log.exception("follow-up reminder %s failed; the next sweep retries", tid)
     with uow_factory() as uow:
         lapsed = uow.followups.lapse(today - timedelta(days=GRACE_DAYS))
         for tid in lapsed:

@@ -363,6 +363,11 @@ def mark(uow: UnitOfWork, actor: Actor, referral_id: object, action: ReferralAct
                     detail={"action": action.value, "shown": str(shown)[:16], "now": r.version})
         return Marked(r, refused="changed")
     slot_id = r.slot_id
+    if action is ReferralAction.NO_SHOW and slot_id is not None:
+        # Final, and told to the village doctor: only once the appointment's day has come (not by a slip days early).
+        slot = uow.referrals.slot(slot_id)
+        if slot is not None and today_of(now) < slot.day:
+            raise DomainError("referral.no_show_too_early", when=when_text(slot))
     r.apply(action, actor_staff_id=actor.staff_id, actor_role=actor.role, now=now, reason=reason)
     if action is ReferralAction.CANCEL and slot_id is not None:
         uow.referrals.give_back(slot_id)

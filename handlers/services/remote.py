@@ -253,7 +253,7 @@ def send_due_reminders(uow: UnitOfWork, now: datetime) -> Reminded:
     second sweep add nothing.
     """
     res = Reminded()
-    upcoming = uow.remote.scheduled_before(now + LOOKAHEAD)
+    upcoming = uow.remote.scheduled_before(now + LOOKAHEAD, after=now)
     for s in upcoming:
         r = due_reminder(s, now)
         if r is None:
@@ -265,7 +265,7 @@ def send_due_reminders(uow: UnitOfWork, now: datetime) -> Reminded:
         res.queued += queue_all(uow, notices, now, expires_at=s.starts_at)
         uow.remote.mark_reminded(s.id or 0, r.label)
         res.sessions += 1
-    later = uow.remote.scheduled_before(now + LOOKAHEAD + timedelta(days=1))
+    later = uow.remote.scheduled_before(now + LOOKAHEAD + timedelta(days=1), after=now)
     due = [d for s in later if (d := next_reminder_at(s, now)) is not None]
     res.next_due = min(due) if due else None
     return res

@@ -472,9 +472,11 @@ class Filed:
 
 
 def confirm_all(uow: UnitOfWork, actor: Actor, now: datetime, import_id: object) -> Filed:
-    """File every ready row of a pending import in the caller's transaction (all or nothing)."""
+    """File every ready row of a pending import in the caller's transaction (all or nothing). A row whose resident
+    has had an order of the same specialty opened since the sheet was read (the same sheet sent twice, or a typed
+    order) is not filed but marked a likely duplicate, for the doctor to decide on its card."""
     imp = load_import(uow, actor, now, import_id)
-    return _file(uow, actor, now, imp, ready_rows(imp))
+    return _file(uow, actor, now, imp, ready_rows(imp), knowingly=False)
 
 
 def file_row(uow: UnitOfWork, actor: Actor, now: datetime, import_id: object, row: object) -> Filed:
@@ -487,7 +489,7 @@ def file_row(uow: UnitOfWork, actor: Actor, now: datetime, import_id: object, ro
         found[0]["emergency_override"] = True
         actor.audit(uow, now, "emergency_override", "survey_import", str(imp.id),
                     detail={"row": row, "reasons": found[0]["reasons"]})
-    return _file(uow, actor, now, imp, found)
+    return _file(uow, actor, now, imp, found, knowingly=True)
 
 
 def skip_row(uow: UnitOfWork, actor: Actor, now: datetime, import_id: object, row: object) -> SurveyImport:
@@ -515,9 +517,11 @@ def _finish(imp: SurveyImport) -> None:
         imp.status = "done"
 
 
-def _file(uow: UnitOfWork, actor: Actor, now: datetime, imp: SurveyImport, rows: list[dict[str, Any]]) -> Filed:
+def _file(uow: UnitOfWork, actor: Actor, now: datetime, imp: SurveyImport, rows: list[dict[str, Any]], *,
+          knowingly: bool) -> Filed:
     version = str(imp.extra.get("consent_version") or "")
-    numbers = file_rows(uow, actor, now, imp.post_code, imp.village_code, rows, consent_version=version)
+    numbers = file_rows(uow, actor, now, imp.post_code, imp.village_code, rows, consent_version=version,
+                        knowingly=knowingly)
     _finish(imp)
     uow.surveys.save(imp, now)
     actor.audit(uow, now, "survey_confirm", "survey_import", str(imp.id), detail={"orders": numbers})
@@ -526,11 +530,26 @@ def _file(uow: UnitOfWork, actor: Actor, now: datetime, imp: SurveyImport, rows:
 
 
 def file_rows(uow: UnitOfWork, actor: Actor, now: datetime, post: str, village: str, rows: list[dict[str, Any]], *,
-              consent_version: str) -> list[str]:
+              consent_version: str, knowingly: bool = False) -> list[str]:
     """File each row's order through the one filing service, registering SMS where the sheet has that consent;
-    marks the rows filed. Returns the order numbers."""
+    marks the rows filed. Returns the order numbers.
+
+    Each row's resident is looked up again now (an earlier row of this sheet, or another import, may have added
+    them since the sheet was read), so one person never becomes two. Unless the doctor files a row ``knowingly``
+    (on its own card), a row whose resident has an open order of the same specialty by now is left unfiled and
+    marked a likely duplicate."""
     numbers: list[str] = []
     for r in rows:
+        if not r.get("rid"):
+            found = uow.residents.find(r["name"], village, r["birth_year"])
+            if found is not None and found.consent_withdrawn_at is None and found.sex.value == r["sex"]:
+                r["rid"] = found.id
+        if r.get("rid") and not knowingly:
+            twins = uow.orders.list(post_codes=[post], resident_id=int(r["rid"]), specialty=r["specialty"] or "02",
+                                    statuses=OPEN_STATUSES, limit=1)
+            if twins:
+                r["duplicate"] = t("survey.dupe_order", number=twins[0].number)
+                continue
         consent_at = datetime.combine(date.fromisoformat(r["consent_date"]), time(), CHINA)
         draft = {**r, "consent": True, "consent_at": consent_at, "specialty": r["specialty"] or "02"}
         if not r.get("emergency_override"):

@@ -81,6 +81,13 @@ class CatalogueRepository(Repository):
         """The entry an order matched when filed, or None."""
         return self.matches_of([order_id] if order_id else []).get(order_id or 0)
 
+    def matched_by(self, order_id: int | None) -> str | None:
+        """The center whose catalogue an order's need matched, or None."""
+        if not order_id:
+            return None
+        row = self.c.execute(_MATCHES, {"ids": [order_id]}).first()
+        return None if row is None else str(row.institution_code)
+
     def matches_of(self, order_ids: Iterable[int]) -> dict[int, CatalogueMatch]:
         """The matches of these orders, by order id (orders without one are absent)."""
         ids = sorted(set(order_ids))

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from domain.followups import OPEN, FollowupStatus, FollowupTask
+from domain.privacy import mask_free_text
 from storage.repositories.base import Repository, affected
 from storage.tables import FollowupTaskRow
 
@@ -27,7 +28,8 @@ class FollowupRepository(Repository):
     def add(self, t: FollowupTask, *, staff_id: int | None) -> int:
         """Store a new task; returns its id."""
         row = FollowupTaskRow(resident_id=t.resident_id, post_code=t.post_code, order_id=t.order_id, source=t.source,
-                              source_id=t.source_id, what=t.what, due_day=t.due, status=t.status.value,
+                              source_id=t.source_id, what=mask_free_text(t.what) or "", due_day=t.due,
+                              status=t.status.value,
                               created_at=t.created_at, created_by_staff_id=staff_id)
         self.s.add(row)
         self.s.flush()
@@ -48,8 +50,8 @@ class FollowupRepository(Repository):
         assert t.id is not None
         row = self.s.get(FollowupTaskRow, t.id)
         assert row is not None
-        row.status, row.result, row.done_at, row.done_by_staff_id = t.status.value, t.result, t.done_at, \
-            t.done_by_staff_id
+        row.status, row.result, row.done_at, row.done_by_staff_id = t.status.value, mask_free_text(t.result), \
+            t.done_at, t.done_by_staff_id
         self.s.add(row)
 
     def of_posts(self, post_codes: Iterable[str], *, open_only: bool = True, until: date | None = None,

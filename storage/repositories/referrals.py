@@ -19,6 +19,7 @@ from domain.circuits import HalfDay
 from domain.followups import FollowupStatus
 from domain.ledgers import ReferralFact, SlotUse
 from domain.orders import Urgency
+from domain.privacy import mask_free_text
 from domain.referrals import FINAL, Referral, ReferralStatus, Slot
 from storage.repositories.base import Repository, affected
 from storage.tables import FollowupTaskRow, OrderRow, ReferralRow, ReferralSlotRow
@@ -98,7 +99,7 @@ class ReferralRepository(Repository):
         """Store a new referral with its audit events; returns its id."""
         row = ReferralRow(order_id=r.order_id, resident_id=r.resident_id, hospital_code=r.hospital_code,
                           specialty=r.specialty, urgency=r.urgency.value, post_code=r.post_code, status=r.status.value,
-                          note=r.note, created_at=r.created_at, updated_at=r.updated_at or r.created_at)
+                          note=mask_free_text(r.note), created_at=r.created_at, updated_at=r.updated_at or r.created_at)
         self.s.add(row)
         self.s.flush()
         assert row.id is not None
@@ -112,7 +113,8 @@ class ReferralRepository(Repository):
         row = self.s.get(ReferralRow, r.id)
         assert row is not None
         row.status, row.slot_id, row.booked_at = r.status.value, r.slot_id, r.booked_at
-        row.reminder_due_at, row.discharged_at, row.plan = r.reminder_due_at, r.discharged_at, r.plan
+        row.reminder_due_at, row.discharged_at = r.reminder_due_at, r.discharged_at
+        row.plan = mask_free_text(r.plan)  # phone and ID numbers never stored (as for orders)
         row.updated_at = r.updated_at or row.updated_at
         row.version += 1
         r.version = row.version

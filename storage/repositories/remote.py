@@ -83,9 +83,14 @@ class RemoteRepository(Repository):
             q = q.where(_T.c.expert_id == expert_id)
         return [_session(r) for r in self.c.execute(q.order_by(_T.c.starts_at, _T.c.id).limit(limit))]
 
-    def scheduled_before(self, until: datetime, limit: int = 500) -> list[RemoteSession]:
-        """Scheduled sessions starting before ``until``, soonest first (what the reminder sweep looks at)."""
-        q = (sa.select(_T).where(_T.c.status == SessionStatus.SCHEDULED.value, _T.c.starts_at < until)
+    def scheduled_before(self, until: datetime, limit: int = 500, *,
+                         after: datetime | None = None) -> list[RemoteSession]:
+        """Scheduled sessions starting before ``until`` (and after ``after``), soonest first (what the reminder sweep
+        looks at: sessions already begun whose outcome nobody recorded must not crowd out the coming ones)."""
+        cond = [_T.c.status == SessionStatus.SCHEDULED.value, _T.c.starts_at < until]
+        if after is not None:
+            cond.append(_T.c.starts_at > after)
+        q = (sa.select(_T).where(*cond)
              .order_by(_T.c.starts_at, _T.c.id).limit(limit))
         return [_session(r) for r in self.c.execute(q)]
 

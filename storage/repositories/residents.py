@@ -17,6 +17,8 @@ from storage.repositories.base import Repository
 from storage.tables import (
     AuditRow,
     OrderRow,
+    ReferralRow,
+    RemoteSessionRow,
     ResidentRow,
 )
 
@@ -174,10 +176,19 @@ class ResidentRepository(Repository):
         # (the append-only trigger allows exactly this redaction and nothing else).
         numbers = select(OrderRow.number).where(col(OrderRow.resident_id) == resident_id)
         self.uow.audit.write()  # this update's own events about them are redacted too
+        # Their remote consultations' and referrals' reasons (a cancellation may say why, naming them) go too.
+        sessions = [f"RC{i}" for i in self.s.exec(select(RemoteSessionRow.id)
+                                                   .where(col(RemoteSessionRow.resident_id) == resident_id))]
+        referrals = [str(i) for i in self.s.exec(select(ReferralRow.id)
+                                                  .where(col(ReferralRow.resident_id) == resident_id))]
+        about_them = sa.or_(
+            sa.and_(col(AuditRow.entity) == "order", col(AuditRow.entity_id).in_(numbers)),
+            sa.and_(col(AuditRow.entity) == "remote", col(AuditRow.entity_id).in_(sessions)),
+            sa.and_(col(AuditRow.entity) == "referral", col(AuditRow.entity_id).in_(referrals)),
+        )
         self.s.exec(
             sa.update(AuditRow)
-            .where(col(AuditRow.entity) == "order", col(AuditRow.entity_id).in_(numbers),
-                   col(AuditRow.reason).is_not(None), col(AuditRow.reason) != AUDIT_REDACTED)
+            .where(about_them, col(AuditRow.reason).is_not(None), col(AuditRow.reason) != AUDIT_REDACTED)
             .values(reason=AUDIT_REDACTED)
         )
         self.s.exec(sa.update(LeadRow).where(col(LeadRow.order_id).in_(orders)).values(summary=ERASED))

@@ -117,8 +117,13 @@ def test_after_publishing_a_slot_the_hospital_books_the_waiting_referral_again(c
     assert referral_of(app, number).status is ReferralStatus.BOOKED
 
 
-def test_a_no_show_is_counted_and_the_village_doctor_told(chat, cast, app):
-    referred(chat, app)
+def test_a_no_show_is_counted_and_the_village_doctor_told(chat, cast, app, clock):
+    referred(chat, app)  # booked for 25 November
+    chat.say("hospital", "/referrals")
+    chat.press("hospital", "未到")  # a slip two days early: refused, nobody told
+    assert "还没到" in chat.last("hospital"), chat.last("hospital")
+    assert not any("没有按预约" in x for x in chat.texts("doctor"))
+    clock.now = clock.now.replace(day=25, hour=6)  # 14:00 Sanming on the day
     chat.say("hospital", "/referrals")
     chat.press("hospital", "未到")
     assert any("没有按预约到 明溪县总医院 就诊" in x for x in chat.texts("doctor"))

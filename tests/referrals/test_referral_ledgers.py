@@ -5,7 +5,7 @@ hospital."""
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from domain.followups import PlanItem
 from domain.referrals import ReferralAction
@@ -29,7 +29,7 @@ def world(app, clock) -> None:
         for a in (ReferralAction.ARRIVE, ReferralAction.SEE):
             mark(uow, actor, ids[0], a, NOW)
         discharge(uow, actor, ids[0], (PlanItem("测血压", 1),), NOW)
-        mark(uow, actor, ids[1], ReferralAction.NO_SHOW, NOW)
+        mark(uow, actor, ids[1], ReferralAction.NO_SHOW, NOW + timedelta(days=1))  # on the appointment's day
         uow.commit()
     clock.now = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)  # the 11月24日 check is 4 days late
     assert sweep_followups(app.uow, clock).lapsed == 1

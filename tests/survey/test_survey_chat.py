@@ -161,3 +161,17 @@ def test_a_survey_emergency_alert_names_the_rows_resident_not_the_one_in_the_doc
     with app.uow() as uow:
         alert = uow.alerts.get(1)
     assert alert is not None and alert.resident_name == "黄金花" and alert.resident_id is None
+
+
+def test_the_same_sheet_sent_twice_and_confirmed_twice_files_each_order_once(chat, cast, app):
+    send_file(chat, "doctor", "摸底.csv", csv_bytes(GOOD_ROWS))
+    first, yes1 = chat.find_button("doctor", "全部提交")
+    send_file(chat, "doctor", "摸底.csv", csv_bytes(GOOD_ROWS))  # "it did not seem to arrive"
+    second, yes2 = chat.find_button("doctor", "全部提交")
+    for n, (screen, button) in enumerate(((first, yes1), (second, yes2))):
+        chat.send(Inbound(chat.platform, "doctor", "doctor", button=button.data, update_id=f"twice-{n}",
+                          message_id=screen.message_id))
+    with app.uow() as uow:
+        filed = uow.orders.list(post_codes=["VP350421101001"])
+        people = {o.resident_id for o in filed}
+    assert len(filed) == len(people) == 3  # three people, one order each, one record each

@@ -216,3 +216,16 @@ def test_a_small_xlsx_that_unpacks_to_something_huge_is_refused_before_it_is_rea
     assert done.returncode == 2 and "太大" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
 
+
+
+def test_one_new_person_on_two_rows_with_two_needs_is_one_resident_with_two_orders(world, tmp_path, cipher):
+    rows = [
+        ["林新民", "男", "1958", "", "膝盖疼两个月，上下楼更疼", "2026-11-20", ""],
+        ["林新民", "男", "1958", "", "眼睛看不清一年了", "2026-11-20", ""],
+    ]
+    path = write(tmp_path, "s.csv", csv_bytes(rows))
+    assert json.loads(survey(world, path, "--village", VILLAGE, "--dry-run").stdout)["new_residents"] == 1
+    done = survey(world, path, "--village", VILLAGE)
+    assert done.returncode == 0, done.stderr
+    orders = post_orders(world, cipher)
+    assert len(orders) == 2 and len({o.resident_id for o in orders}) == 1  # as the dry run said: one new resident
