@@ -39,6 +39,17 @@ def _when(ctx: Ctx, text: str):
     return at
 
 
+def _time_then(ctx: Ctx, text: str, step: str, then: str, ask: str) -> None:
+    """A typed time at ``step``: kept, and the next step (``then``) asked with ``ask``; else asked again."""
+    try:
+        at = _when(ctx, text)
+    except DomainError as e:
+        _refused(ctx, e, step)
+        return
+    ctx.acc.advance(then, ctx.now, at=at.isoformat())
+    ctx.reply(t(ask))
+
+
 # --- the hospital reviewer schedules -----------------------------------------------------------------------------
 @router.button("hs.remote")
 def choose_expert(ctx: Ctx, payload: dict) -> None:
@@ -92,13 +103,7 @@ def ask_when(ctx: Ctx, payload: dict) -> None:
 @router.step("remote.when")
 def typed_when(ctx: Ctx, text: str) -> None:
     """The date and time: read it, then ask for the link or room."""
-    try:
-        at = _when(ctx, text)
-    except DomainError as e:
-        _refused(ctx, e, "when")
-        return
-    ctx.acc.advance("remote.room", ctx.now, at=at.isoformat())
-    ctx.reply(t("remote.ask_room"))
+    _time_then(ctx, text, "when", "remote.room", "remote.ask_room")
 
 
 @router.step("remote.room")
@@ -202,13 +207,7 @@ def ask_move(ctx: Ctx, payload: dict) -> None:
 @router.step("remote.move_when")
 def typed_move_when(ctx: Ctx, text: str) -> None:
     """The new time: read it, then ask why."""
-    try:
-        at = _when(ctx, text)
-    except DomainError as e:
-        _refused(ctx, e, "move_when")
-        return
-    ctx.acc.advance("remote.move_reason", ctx.now, at=at.isoformat())
-    ctx.reply(t("remote.ask_move_reason"))
+    _time_then(ctx, text, "move_when", "remote.move_reason", "remote.ask_move_reason")
 
 
 @router.step("remote.move_reason")
@@ -319,15 +318,16 @@ def typed_plan(ctx: Ctx, text: str) -> None:
     if not has_meaning(plan):
         _refused(ctx, DomainError("remote.plan.empty"), "plan")
         return
-    plan_or_none = None if plan in _NONE_WORDS else plan
+    d = ctx.acc.draft
     try:
-        remote.followup_items(plan_or_none)  # days and what to do, or asked again
+        done = remote.record_outcome(ctx.uow, actor_of(ctx), ctx.now, d.get("session"), str(d.get("advice") or ""),
+                                     d.get("refer") is True, None if plan in _NONE_WORDS else plan)
     except DomainError as e:
+        if not e.key.startswith("followup."):
+            raise
+        # A plan without its days (read before anything was written): asked again.
         _refused(ctx, DomainError("remote.plan.unreadable", why=t(e.key, **e.params)), "plan")
         return
-    d = ctx.acc.draft
-    done = remote.record_outcome(ctx.uow, actor_of(ctx), ctx.now, d.get("session"), str(d.get("advice") or ""),
-                                 d.get("refer") is True, plan_or_none)
     ctx.acc.clear()
     deliver(ctx, done.notices)
     assert done.session is not None

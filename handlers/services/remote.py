@@ -196,24 +196,25 @@ def record_outcome(uow: UnitOfWork, actor: Actor, now: datetime, session_id: obj
     township reviewers are told the advice and plan; then ``hand_on_outcome`` takes it further."""
     s = load_session(uow, session_id, for_update=True)
     _expert_of(actor, s)
-    followup_items(followup_plan)  # checked before anything is written: days and what to do
+    items = followup_items(followup_plan)  # read before anything is written: days and what to do
     s.hold(advice=advice, refer_up=refer_up, followup_plan=followup_plan, actor_staff_id=actor.staff_id,
            actor_role=actor.role.value, now=now)
     uow.remote.save(s)
     order = load_order(uow, s.order_id)
     notices = _tell(uow, actor, now, s, order, "held")
-    notices += hand_on_outcome(uow, actor, now, s, order)
+    notices += hand_on_outcome(uow, actor, now, s, order, items)
     return RemoteDone(s, None, notices)
 
 
-def hand_on_outcome(uow: UnitOfWork, actor: Actor, now: datetime, s: RemoteSession, order: Order) -> list[Notice]:
-    """What follows a held remote consultation, in the caller's transaction: the follow-up plan becomes the village
-    post's follow-up tasks (``/tasks``, reminded on their day), and "refer up" books a reserved slot at the expert's
-    hospital as the hospital's own 上转 does (the resident and the village doctor get the booking; with no free slot
-    the hospital's reviewers are asked to open one in ``/referrals``). Returns whom to tell."""
+def hand_on_outcome(uow: UnitOfWork, actor: Actor, now: datetime, s: RemoteSession, order: Order,
+                    items: tuple[PlanItem, ...]) -> list[Notice]:
+    """What follows a held remote consultation, in the caller's transaction: the follow-up plan, read as ``items``,
+    becomes the village post's follow-up tasks (``/tasks``, reminded on their day), and "refer up" books a reserved
+    slot at the expert's hospital as the hospital's own 上转 does (the resident and the village doctor get the
+    booking; with no free slot the hospital's reviewers are asked to open one in ``/referrals``). Returns whom to
+    tell."""
     notices: list[Notice] = []
     assert order.id is not None
-    items = followup_items(s.followup_plan)
     if items:
         plan_followups(uow, actor, order.id, items, now, source="remote", source_id=s.id)
     if s.refer_up:
