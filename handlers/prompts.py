@@ -85,7 +85,8 @@ def record(uow: UnitOfWork, account_id: int, shown: Sequence[Shown], now: dateti
     choices = tuple(Choice(c.data, uow.prompts.keys(words_picking(c))) for c in shown)
     prompt_id = uow.prompts.add(Prompt(account_id, now, until, choices, topic=asked.topic, again=asked.again,
                                        proactive=proactive))
-    uow.chat.offered_by((c.data for c in shown), prompt_id)
+    if prompt_id is not None:  # a reply prompt, kept on the account row, is named by no button
+        uow.chat.offered_by((c.data for c in shown), prompt_id)
 
 
 def explain(read: Read, answer_text: str) -> str:

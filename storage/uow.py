@@ -189,6 +189,7 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         """Make everything done in this unit of work permanent, atomically."""
         if "chat" in self.__dict__:  # a repository never asked for has nothing to write
+            self.chat.write_reply_prompts()
             self.chat.write_buttons()
         if "audit" in self.__dict__:
             self.audit.write()

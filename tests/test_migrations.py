@@ -57,10 +57,9 @@ def test_a_prompt_open_before_the_upgrade_is_still_answered_by_its_button(tmp_pa
         migrate(engine, "0012")
         at = "2026-11-23 02:30:00.000000"
         cipher = FieldCipher(b"k" * 32)
-        with SqlUnitOfWork(engine, cipher) as uow:  # the account table is the same before and after
-            assert uow.chat.get_or_create("telegram", "7", "7", None, datetime(2026, 11, 23, tzinfo=UTC)).id == 1
-            uow.commit()
         with engine.begin() as c:
+            c.execute(sa.text("INSERT INTO chat_account (id, platform, platform_user_id, chat_id, draft, blocked, "
+                              "created_at) VALUES (1, 'telegram', '7', '7', '{}', 0, :at)"), {"at": at})
             for token in ("tok-yes-0001", "tok-no-00002"):
                 c.execute(sa.text("INSERT INTO button (token, chat_account_id, action, payload, created_at) "
                                   "VALUES (:t, 1, 'rate', '{}', :at)"), {"t": token, "at": at})

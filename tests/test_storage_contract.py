@@ -452,6 +452,57 @@ def test_a_restarted_draft_is_not_left_marked_as_reminded_by_a_concurrent_sweep(
         assert (got.step, got.reminded_at) == ("new.spec", None)
 
 
+def test_a_reply_prompt_kept_on_the_account_is_read_in_order_with_the_others_and_moves_out_when_replaced_open(
+        seeded_uow):
+    """The choices put to a person in answer to their own message ride on their account row; read back, they sit
+    among the prompts sent without being asked for in the order all were put, on both databases."""
+    from domain.prompts import Choice, Prompt
+
+    minute = timedelta(minutes=1)
+
+    def put(uow, who, at, label, *, proactive=False):
+        token = uow.chat.new_button(who, "act." + label, {}, at)
+        pid = uow.prompts.add(Prompt(who, at, at + timedelta(days=1), (Choice(token, uow.prompts.keys([label])),),
+                                     proactive=proactive))
+        if pid is not None:
+            uow.chat.offered_by([token], pid)
+        return token
+
+    with seeded_uow() as uow:
+        acc = uow.chat.get_or_create("test", "u-reply", "u-reply", None, FIXED_NOW)
+        first = put(uow, acc.id, FIXED_NOW, "甲")
+        alert = put(uow, acc.id, FIXED_NOW, "乙", proactive=True)  # same moment, put after: newer
+        uow.chat.save(acc)
+        uow.commit()
+    with seeded_uow() as uow:
+        assert [p.choices[0].token for p in uow.prompts.recent(acc.id)] == [alert, first]
+        acc = uow.chat.account("test", "u-reply")
+        second = put(uow, acc.id, FIXED_NOW + minute, "丙")  # replaces the first, still open: it moves to the table
+        uow.commit()  # written at the commit even without the account saved
+    with seeded_uow() as uow:
+        newest, *older = uow.prompts.recent(acc.id)
+        assert (newest.choices[0].token, newest.proactive) == (second, False)
+        # Both older ones are still read (a reply to either is explained); the first, moved only now, may come
+        # before the alert put after it: neither can be answered, they only explain.
+        assert sorted((p.choices[0].token, p.proactive) for p in older) == sorted([(alert, True), (first, False)])
+        assert uow.prompts.answered(acc.id, first, FIXED_NOW + 2 * minute) == 1  # found by its button where it went
+        assert uow.prompts.answered(acc.id, second, FIXED_NOW + 2 * minute) == 1
+        assert uow.prompts.answered(acc.id, second, FIXED_NOW + 2 * minute) == 0  # answered once
+        uow.commit()
+    with seeded_uow() as uow:
+        newest, *rest = uow.prompts.recent(acc.id)
+        assert (newest.choices[0].token, newest.answered_at) == (second, FIXED_NOW + 2 * minute)
+        assert [p.choices[0].token for p in rest] == [alert]  # the answered first is no longer read
+        third = put(uow, acc.id, FIXED_NOW + 3 * minute, "丁")  # replaces an answered one: nothing moves
+        uow.commit()
+    with seeded_uow() as uow:
+        assert [p.choices[0].token for p in uow.prompts.recent(acc.id)] == [third, alert]
+        # A button's lifetime after it expired, the reply prompt is forgotten like the rows are.
+        assert uow.prompts.purge(FIXED_NOW + timedelta(days=2), 100) == 3
+        assert uow.prompts.recent(acc.id) == []
+        uow.commit()
+
+
 def test_prompts_are_read_newest_first_answered_by_the_button_pressed_and_purged_once_long_expired(seeded_uow):
     from domain.prompts import Choice, Prompt
 

@@ -8,6 +8,7 @@ import json
 import os
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from storage.tables import (
     InviteRow,
     OrderOutcomeRow,
     ProcessedUpdateRow,
+    PromptRow,
     SubscriptionRow,
 )
 
@@ -60,6 +62,17 @@ _ENTROPY = _Entropy()
 os.register_at_fork(after_in_child=_ENTROPY.forget)
 
 
+@dataclass(slots=True)
+class ReplySlot:
+    """The account row's reply prompt as read or last set in this unit of work (``PromptRepository`` reads and
+    writes what it means; ``ChatRepository.save`` writes it back with the account)."""
+
+    text: str | None  # the prompt as JSON, or None
+    until: datetime | None  # when a reply can no longer pick it
+    newest_row: int  # the newest chat_prompt id of the account so far: rows above it came after the reply prompt
+    dirty: bool = False
+
+
 def _new_token() -> str:
     """An unguessable button token (the same alphabet as ``secrets.token_urlsafe``)."""
     return base64.urlsafe_b64encode(_ENTROPY.take(BUTTON_TOKEN_BYTES)).rstrip(b"=").decode("ascii")
@@ -78,6 +91,7 @@ class ChatRepository(Repository):
         self._buttons: list[dict[str, Any]] = []  # made, not yet inserted
         # The pressed button, read with its presser's account (see ``account``): (token, row or None), until asked.
         self._pressed: tuple[str, Any] | None = None
+        self._slots: dict[int, ReplySlot] = {}  # account id → its reply prompt (see ``reply_slot``)
 
     # --- accounts -------------------------------------------------------------------------------------------
     def account(self, platform: str, platform_user_id: str, *, pressed: str | None = None) -> ChatAccount | None:
@@ -127,7 +141,40 @@ class ChatRepository(Repository):
         acc = _account(row)
         assert acc.id is not None
         self._stored[acc.id] = {k: getattr(row, k) for k in _SAVED}  # as stored: the draft's text, not re-encoded
+        slot = self._slots.get(acc.id)
+        if slot is None or not slot.dirty:  # read again in the same unit of work: what it set still stands
+            newest = row._mapping.get("newest_prompt_id")
+            self._slots[acc.id] = ReplySlot(row.prompt, row.prompt_until, int(newest or 0))
         return acc
+
+    # --- the reply prompt on the account row ----------------------------------------------------------------
+    def reply_slot(self, account_id: int) -> ReplySlot:
+        """The account's reply prompt as stored or as set in this unit of work (the account is read if it was not);
+        changing it and setting ``dirty`` writes it with the account (``save``) or at the commit."""
+        slot = self._slots.get(account_id)
+        if slot is None:
+            if self.account_by_id(account_id) is None:
+                raise LookupError(f"no chat account {account_id}")
+            slot = self._slots[account_id]
+        return slot
+
+    def read_slot(self, account_id: int) -> ReplySlot | None:
+        """The account's reply prompt if the account was read in this unit of work (nothing is read here)."""
+        return self._slots.get(account_id)
+
+    def drop_reply_prompts(self, expired_before: datetime) -> None:
+        """Forget, as read here, the reply prompts that expired before ``expired_before`` (they were purged)."""
+        for slot in self._slots.values():
+            if slot.until is not None and slot.until < expired_before:
+                slot.text, slot.until = None, None
+
+    def write_reply_prompts(self) -> None:
+        """Write the reply prompts set in this unit of work whose account was not saved since (one UPDATE each)."""
+        for account_id, slot in self._slots.items():
+            if slot.dirty:
+                self.c.execute(_account_update(("prompt", "prompt_until")),
+                               {"prompt": slot.text, "prompt_until": slot.until, "account_id": account_id})
+                slot.dirty = False
 
     def save(self, acc: ChatAccount) -> None:
         """Write back an account and its conversation state (only what changed since it was read here)."""
@@ -139,6 +186,10 @@ class ChatRepository(Repository):
             # The conversation state is one thing: written whole, so a reminder mark the draft sweeper set after
             # this update read the account cannot survive into a draft this update just (re)started.
             changed.update({k: values[k] for k in _STATE})
+        slot = self._slots.get(acc.id)
+        if slot is not None and slot.dirty:  # the reply prompt set in this update: in the same statement
+            changed = {**changed, "prompt": slot.text, "prompt_until": slot.until}
+            slot.dirty = False
         if changed:
             self.c.execute(_account_update(tuple(changed)), {**changed, "account_id": acc.id})
             self._stored[acc.id] = values
@@ -148,6 +199,7 @@ class ChatRepository(Repository):
         self._stored.clear()
         self._buttons.clear()
         self._pressed = None
+        self._slots.clear()
 
     def accounts_of_staff(self, staff_ids: list[int]) -> list[ChatAccount]:
         """Every account bound to these staff members."""
@@ -318,10 +370,18 @@ _ACCOUNTS: sa.Table = ChatAccountRow.__table__  # type: ignore[attr-defined]
 _BUTTONS: sa.Table = ButtonRow.__table__  # type: ignore[attr-defined]
 _PROCESSED: sa.Table = ProcessedUpdateRow.__table__  # type: ignore[attr-defined]
 _COUNTERS: sa.Table = CounterRow.__table__  # type: ignore[attr-defined]
+_PROMPTS: sa.Table = PromptRow.__table__  # type: ignore[attr-defined]
+# The newest chat_prompt row of the account (an index seek): a reply prompt on the account row came after every row
+# up to it (see ``ReplySlot``).
+_NEWEST_PROMPT = (
+    sa.select(sa.func.max(_PROMPTS.c.id)).where(_PROMPTS.c.chat_account_id == _ACCOUNTS.c.id).scalar_subquery()
+    .label("newest_prompt_id")
+)
 _ACCOUNT_BY_USER = sa.select(
     *_ACCOUNTS.c,
     sa.select(_COUNTERS.c.value).where(_COUNTERS.c.name == "reference_version").scalar_subquery()
     .label("reference_version"),
+    _NEWEST_PROMPT,
 ).where(
     _ACCOUNTS.c.platform == sa.bindparam("platform"), _ACCOUNTS.c.platform_user_id == sa.bindparam("user")
 )
@@ -334,7 +394,7 @@ _ACCOUNT_AND_BUTTON = sa.select(
     _ACCOUNTS.c.platform == sa.bindparam("platform"), _ACCOUNTS.c.platform_user_id == sa.bindparam("user")
 )
 _ACCOUNTS_OF_STAFF = sa.select(_ACCOUNTS).where(_ACCOUNTS.c.staff_id.in_(sa.bindparam("ids", expanding=True)))
-_ACCOUNT_BY_ID = sa.select(_ACCOUNTS).where(_ACCOUNTS.c.id == sa.bindparam("id"))
+_ACCOUNT_BY_ID = sa.select(*_ACCOUNTS.c, _NEWEST_PROMPT).where(_ACCOUNTS.c.id == sa.bindparam("id"))
 _BUTTON_BY_TOKEN = sa.select(_BUTTONS).where(_BUTTONS.c.token == sa.bindparam("token"))
 _BUTTON_INSERT = _BUTTONS.insert()
 

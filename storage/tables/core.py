@@ -176,6 +176,10 @@ class ChatAccountRow(SQLModel, table=True):
     reminded_at: datetime | None = utc_field(nullable=True)
     blocked: bool = False  # the user blocked the bot or withdrew: send nothing more
     created_at: datetime = utc_field()
+    # The choices last put to the person in answer to their own message (storage.repositories.prompts), and until
+    # when a reply can pick one; older and proactive prompts are rows of chat_prompt.
+    prompt: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    prompt_until: datetime | None = utc_field(nullable=True)
 
 
 class SubscriptionRow(SQLModel, table=True):
