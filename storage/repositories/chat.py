@@ -71,6 +71,8 @@ class ReplySlot:
     until: datetime | None  # when a reply can no longer pick it
     newest_row: int  # the newest chat_prompt id of the account so far: rows above it came after the reply prompt
     dirty: bool = False
+    parsed: Any = None  # ``text`` read (by PromptRepository), kept while ``text`` is what it was read from
+    parsed_from: str | None = None
 
 
 def _new_token() -> str:
@@ -291,7 +293,7 @@ class ChatRepository(Repository):
                 row["prompt_id"] = prompt_id
                 wanted.discard(row["token"])
         if wanted:  # already written (a lookup in between flushed them): tag them where they are
-            self.c.execute(_BUTTONS.update().where(_BUTTONS.c.token.in_(sorted(wanted))).values(prompt_id=prompt_id))
+            self.c.execute(_BUTTON_OFFERED_BY, [{"b_token": t, "b_prompt": prompt_id} for t in sorted(wanted)])
 
     def write_buttons(self) -> None:
         """Insert the buttons made so far in this unit of work (one statement for a whole list of cards)."""
@@ -397,6 +399,9 @@ _ACCOUNTS_OF_STAFF = sa.select(_ACCOUNTS).where(_ACCOUNTS.c.staff_id.in_(sa.bind
 _ACCOUNT_BY_ID = sa.select(*_ACCOUNTS.c, _NEWEST_PROMPT).where(_ACCOUNTS.c.id == sa.bindparam("id"))
 _BUTTON_BY_TOKEN = sa.select(_BUTTONS).where(_BUTTONS.c.token == sa.bindparam("token"))
 _BUTTON_INSERT = _BUTTONS.insert()
+_BUTTON_OFFERED_BY = (
+    _BUTTONS.update().where(_BUTTONS.c.token == sa.bindparam("b_token")).values(prompt_id=sa.bindparam("b_prompt"))
+)
 
 
 @functools.cache

@@ -55,7 +55,7 @@ class PromptRepository(Repository):
             # Still open: a reply to it is explained (superseded), so it moves to the table, its buttons naming it.
             older_id = self._insert(older)
             self.uow.chat.offered_by((c.token for c in older.choices), older_id)
-        slot.text, slot.until, slot.dirty = _slot_text(prompt, slot.newest_row), prompt.expires_at, True
+        _set(slot, _slot_data(prompt, slot.newest_row), prompt.expires_at)
         return None
 
     def recent(self, account_id: int, limit: int = RECENT) -> list[Prompt]:
@@ -78,8 +78,7 @@ class PromptRepository(Repository):
         if reply is not None and any(c.token == token for c in reply.choices):
             if reply.answered_at is not None:
                 return 0
-            assert slot.text is not None
-            slot.text, slot.dirty = _answered_text(slot.text, now), True
+            _set(slot, {**(_data(slot) or {}), "answered": now.isoformat()}, slot.until)
             return 1
         return affected(self.c.execute(_ANSWERED, {"account": account_id, "token": token, "now": now}))
 
@@ -134,30 +133,38 @@ def _inserted_id(result: Any) -> int:
     return int(key[0])
 
 
-def _slot_text(p: Prompt, newest_row: int) -> str:
+def _set(slot: ReplySlot, data: dict[str, Any], until: datetime | None) -> None:
+    """Put a reply prompt (as ``_data`` reads it) on the account row, to be written with the account."""
+    slot.text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    slot.until, slot.dirty, slot.parsed, slot.parsed_from = until, True, data, slot.text
+
+
+def _slot_data(p: Prompt, newest_row: int) -> dict[str, Any]:
     """A reply prompt as the account row keeps it (``after``: the newest chat_prompt row it came after)."""
-    return json.dumps({"at": p.created_at.isoformat(), "until": p.expires_at.isoformat(), "topic": p.topic,
-                       "again": p.again, "answered": None, "after": newest_row,
-                       "choices": [[c.token, sorted(c.keys)] for c in p.choices]},
-                      ensure_ascii=False, separators=(",", ":"))
+    return {"at": p.created_at.isoformat(), "until": p.expires_at.isoformat(), "topic": p.topic, "again": p.again,
+            "answered": None, "after": newest_row, "choices": [[c.token, sorted(c.keys)] for c in p.choices]}
 
 
-def _answered_text(text: str, now: datetime) -> str:
-    data = json.loads(text)
-    data["answered"] = now.isoformat()
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+def _data(slot: ReplySlot) -> dict[str, Any] | None:
+    """The reply prompt on the account row as stored (read once per text)."""
+    if not slot.text:
+        return None
+    if slot.parsed_from is not slot.text:
+        slot.parsed, slot.parsed_from = json.loads(slot.text), slot.text
+    return slot.parsed
 
 
 def _after(slot: ReplySlot) -> int:
-    assert slot.text is not None
-    return int(json.loads(slot.text)["after"])
+    data = _data(slot)
+    assert data is not None
+    return int(data["after"])
 
 
 def _from_slot(account_id: int, slot: ReplySlot) -> Prompt | None:
     """The reply prompt on the account row, or None."""
-    if not slot.text:
+    data = _data(slot)
+    if data is None:
         return None
-    data = json.loads(slot.text)
     answered = data.get("answered")
     return Prompt(account_id=account_id, created_at=_utc(data["at"]), expires_at=_utc(data["until"]),
                   choices=tuple(Choice(token, frozenset(keys)) for token, keys in data["choices"]),
