@@ -28,14 +28,18 @@ class WeChatRepository(Repository):
         row = self.s.execute(q).first()
         return (row[0], row[1], row[2], row[3]) if row else (None, None, None, None)
 
-    def take_lease(self, key: str, holder: str, now: datetime, until: datetime) -> bool:
-        """Become the one refresher of ``key`` until ``until``; False if another holder's lease is running."""
+    def take_lease(self, key: str, holder: str, now: datetime, until: datetime, stale_before: datetime) -> bool:
+        """Become the one refresher of ``key`` until ``until``; False if another holder's lease is running, or if the
+        stored token is good until ``stale_before`` (another worker stored it since it was read: on PostgreSQL the
+        read and this update see different moments, and a fresh token must not be fetched again)."""
         self.s.execute(self._insert(WeChatTokenRow).values(key=key).on_conflict_do_nothing())
         res = self.s.execute(
             sa.update(WeChatTokenRow)
             .where(col(WeChatTokenRow.key) == key,
                    sa.or_(col(WeChatTokenRow.lease_until).is_(None), col(WeChatTokenRow.lease_until) < now,
-                          col(WeChatTokenRow.lease_holder) == holder))
+                          col(WeChatTokenRow.lease_holder) == holder),
+                   sa.or_(col(WeChatTokenRow.token).is_(None), col(WeChatTokenRow.expires_at).is_(None),
+                          col(WeChatTokenRow.expires_at) < stale_before))
             .values(lease_holder=holder, lease_until=until)
         )
         return affected(res) == 1

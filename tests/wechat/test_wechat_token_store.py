@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.transports.wechat.bridge import TokenStore
 from storage.repositories.wechat import WeChatRepository
@@ -89,3 +89,26 @@ def test_a_permanent_qr_code_is_kept_once_per_account_and_scene(uow_factory):
         uow.commit()
     with uow_factory() as uow:
         assert WeChatRepository(uow).permanent_qr("wxapp", village) == url + "first"
+
+
+def test_a_worker_that_read_no_token_does_not_fetch_again_once_another_stored_a_fresh_one(uow_factory):
+    """The interleaving a loaded PostgreSQL run once hit: worker b reads no token, worker a stores a fresh one and
+    gives the lease back, then b asks for the lease. b must not get it (it would fetch a second token, which also
+    invalidates a's on the real platform); it gets the lease only once the token is near its end."""
+    t0 = datetime(2026, 11, 23, 2, 30, tzinfo=UTC)
+    lease, margin, ttl = timedelta(seconds=30), timedelta(seconds=300), timedelta(seconds=7200)
+    with uow_factory() as uow:
+        b_read = WeChatRepository(uow).token("wechat:app")
+    assert b_read == (None, None, None, None)
+    with uow_factory() as uow:
+        a = WeChatRepository(uow)
+        assert a.take_lease("wechat:app", "a", t0, t0 + lease, t0 + margin)
+        a.store_token("wechat:app", "token-1", t0 + ttl, "a", t0)
+        uow.commit()
+    with uow_factory() as uow:
+        assert not WeChatRepository(uow).take_lease("wechat:app", "b", t0, t0 + lease, t0 + margin)
+        uow.commit()
+    later = t0 + ttl - margin + timedelta(seconds=1)  # inside the refresh margin: time to fetch the next one
+    with uow_factory() as uow:
+        assert WeChatRepository(uow).take_lease("wechat:app", "b", later, later + lease, later + margin)
+        uow.commit()

@@ -341,7 +341,7 @@ class TokenStore:
                 if token and exp - now > self.margin:
                     self._cache[key] = (token, exp)
                     return token
-                got = repo.take_lease(key, self.holder, _utc(now), _utc(now + self.lease))
+                got = repo.take_lease(key, self.holder, _utc(now), _utc(now + self.lease), _utc(now + self.margin))
                 uow.commit()
             if got:
                 return self._fetch(key, fetch)
