@@ -386,6 +386,21 @@ def mark(uow: UnitOfWork, actor: Actor, referral_id: object, action: ReferralAct
     return Marked(r, notices)
 
 
+def cancel_for_erasure(uow: UnitOfWork, resident_id: int, now: datetime) -> int:
+    """A resident is being erased: their referrals not yet held (waiting or booked) are cancelled and a booked
+    place goes back to the hospital; nobody is messaged (the resident asked to be forgotten, and the village doctor
+    who confirmed the erasure knows). Returns how many were cancelled."""
+    cancelled = 0
+    for r in uow.referrals.not_yet_held(resident_id):
+        event = r.apply(ReferralAction.CANCEL, actor_staff_id=None, actor_role="system", now=now)
+        event.detail["why"] = "resident_erased"
+        if r.slot_id is not None:
+            uow.referrals.give_back(r.slot_id)
+        uow.referrals.save(r)
+        cancelled += 1
+    return cancelled
+
+
 @dataclass(slots=True)
 class Discharged:
     """A referral sent back down, the follow-up tasks it left, whom to tell."""
