@@ -23,6 +23,10 @@ MAX_ADVICE = 2000
 MAX_PLAN = 1000
 MAX_REASON = 500
 HORIZON = timedelta(days=366)
+# How long one remote consultation is taken to last: an expert's sessions must start at least this far apart.
+SESSION_LENGTH = timedelta(minutes=30)
+# Sessions that still hold the expert's time (a moved one was replaced, a cancelled or missed one freed it).
+BUSY = ("scheduled", "held")
 PAST_GRACE_DAYS = 60  # a session is scheduled within a year
 
 
@@ -175,6 +179,11 @@ class RemoteSession:
                            {k: v for k, v in detail.items() if v is not None})
         self.events.append(event)
         return event
+
+
+def overlaps(a: datetime, b: datetime) -> bool:
+    """True if sessions starting at ``a`` and ``b`` would overlap (each taken to last ``SESSION_LENGTH``)."""
+    return abs(a - b) < SESSION_LENGTH
 
 
 def check_start(starts_at: datetime, now: datetime) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -82,6 +82,14 @@ class RemoteRepository(Repository):
         if expert_id is not None:
             q = q.where(_T.c.expert_id == expert_id)
         return [_session(r) for r in self.c.execute(q.order_by(_T.c.starts_at, _T.c.id).limit(limit))]
+
+    def of_expert_around(self, expert_id: int, at: datetime, within: timedelta,
+                         statuses: Iterable[str]) -> list[RemoteSession]:
+        """An expert's sessions in these states starting less than ``within`` before or after ``at``, soonest
+        first."""
+        q = sa.select(_T).where(_T.c.expert_id == expert_id, _T.c.status.in_(list(statuses)),
+                                _T.c.starts_at > at - within, _T.c.starts_at < at + within)
+        return [_session(r) for r in self.c.execute(q.order_by(_T.c.starts_at, _T.c.id))]
 
     def scheduled_before(self, until: datetime, limit: int = 500, *,
                          after: datetime | None = None) -> list[RemoteSession]:
