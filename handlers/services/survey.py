@@ -584,6 +584,20 @@ def file_rows(uow: UnitOfWork, actor: Actor, now: datetime, post: str, village: 
     return numbers
 
 
+def alert_emergencies(uow: UnitOfWork, actor: Actor, now: datetime, post: str, village: str,
+                      checked: Checked) -> str:
+    """An emergency row is never an order: its township is alerted as for a typed emergency (one alert per row),
+    whether the sheet came in chat or on the command line. Returns whom the last alert reached, for the doctor."""
+    from handlers.emergency import alert_township  # the chat's alert itself (emergency imports the chat's core)
+
+    alerted = ""
+    for r in checked.emergencies:
+        alerted = alert_township(uow, actor.jurisdiction, now, actor.staff, post, village, r["reasons"],
+                                 resident_name=r["name"], resident_id=r.get("rid"),
+                                 audit=lambda *a, **k: actor.audit(uow, now, *a, **k))
+    return alerted
+
+
 def township_notices(uow: UnitOfWork, actor: Actor, post: str, village: str, numbers: list[str],
                      now: datetime) -> list[Notice]:
     """One notice to each township reviewer of the post's health center for a batch of filed orders."""
