@@ -132,6 +132,7 @@ def check_expert_free(uow: UnitOfWork, expert_id: object, starts_at: datetime, *
         eid = int(str(expert_id))
     except ValueError:
         return  # not an expert at all: scheduling refuses it on its own
+    uow.remote.lock_expert(eid)
     for other in uow.remote.of_expert_around(eid, starts_at, SESSION_LENGTH, BUSY):
         if other.id != besides and overlaps(other.starts_at, starts_at):
             expert = uow.staff.get(eid)

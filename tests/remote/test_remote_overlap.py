@@ -86,3 +86,61 @@ def test_the_command_line_refuses_an_overlapping_consultation_in_both_languages(
 def _newest(app) -> str:
     with app.uow() as uow:
         return max(o.number for o in uow.orders.list(limit=50))
+
+
+# --- two reviewers at once ----------------------------------------------------------------------------------------
+def test_two_reviewers_scheduling_the_same_expert_at_once_never_both_get_the_time(seeded_engine, cipher):
+    """On SQLite the second waits for the first's BEGIN IMMEDIATE; on PostgreSQL both would read the expert free, so
+    scheduling takes a lock on the expert for the rest of its transaction."""
+    import threading
+    from datetime import UTC, datetime
+
+    from domain.errors import DomainError
+    from handlers.services.remote import schedule
+    from storage.uow import uow_factory
+    from tests.referrals.helpers import NOW, reviewer
+
+    uows = uow_factory(seeded_engine, cipher)
+    with uows() as uow:
+        ids = [_approved(uow, name, NOW) for name in ("邱瑞鹏", "王霞月")]
+        expert = uow.staff.by_code("S0003").id
+        uow.commit()
+    barrier = threading.Barrier(2)
+    results: dict[int, object] = {}
+    starts = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
+
+    def book(order_id: int) -> None:
+        try:
+            with uows() as uow:
+                actor = reviewer(uow)
+            barrier.wait(timeout=10)
+            with uows() as uow:
+                done = schedule(uow, actor, NOW, order_id, expert, "TC350421101", starts, "腾讯会议 1")
+                uow.commit()
+                results[order_id] = done.session is not None
+        except DomainError as e:
+            results[order_id] = e.key
+        except Exception as e:  # a deadlock or anything else fails the test with its name
+            results[order_id] = repr(e)
+
+    threads = [threading.Thread(target=book, args=(i,)) for i in ids]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=30)
+    assert sorted(map(str, results.values())) == ["True", "remote.expert_busy"], results
+
+
+def _approved(uow, name: str, now) -> int:
+    from domain.orders import Action, Order
+    from domain.staff import Role
+
+    r = next(x for x in uow.residents.in_villages(["350421101001"], name) if x.name == name)
+    o = Order.file(resident_id=r.id, post_code="VP350421101001", village_code="350421101001",
+                   filed_by_staff_id=uow.staff.by_code("S0006").id, need_text="胸闷气短，想请专家远程看看", now=now,
+                   confirmed_specialty="03.04")
+    uow.orders.add(o)
+    o.apply(Action.TOWNSHIP_APPROVE, actor_staff_id=uow.staff.by_code("S0005").id, actor_role=Role.TOWNSHIP_REVIEWER,
+            now=now)
+    uow.orders.save(o)
+    return o.id
