@@ -72,3 +72,35 @@ def test_a_consent_given_again_after_the_withdrawal_registers_the_resident_anew(
     chat.press("doctor", "全部提交")
     assert "已提交" in chat.replies(), chat.replies()
     assert consent_of(app) is not None
+
+
+# --- the SMS consent on the sheet follows the same rule ------------------------------------------------------------
+def test_an_old_sheet_does_not_subscribe_again_a_resident_who_replied_td(templates, tmp_path, cipher):
+    """A resident registered for SMS who later replied "TD" stays unsubscribed when an older sheet with their SMS
+    consent date is imported again; their order is still filed (the health consent is a separate one)."""
+    from handlers.services.sms import opt_out_by_reply
+    from storage.uow import SqlUnitOfWork
+    from tests.conftest import FIXED_NOW
+    from tests.survey.survey_helpers import GOOD_ROWS, HEADER, post_orders
+    from tests.survey.test_survey_cli import survey
+
+    engine = templates.sqlite_engine(True, tmp_path / "survey.db")
+    try:
+        header = [*HEADER, "短信同意日期"]
+        first = tmp_path / "a.csv"
+        first.write_bytes(csv_bytes([GOOD_ROWS[0] + ["2026-11-20"]], header=header))
+        assert survey(engine, str(first), "--village", VILLAGE).returncode == 0
+        with SqlUnitOfWork(engine, cipher) as uow:
+            assert opt_out_by_reply(uow, "13900003001", "TD", now=FIXED_NOW, provider="fake")
+            uow.commit()
+        again = tmp_path / "b.csv"
+        again.write_bytes(csv_bytes([["邱瑞鹏", "男", "1942", "13900003001", "眼睛看不清一年了", "2026-11-20", "",
+                                      "2026-11-20"]], header=header))
+        done = survey(engine, str(again), "--village", VILLAGE)
+        assert done.returncode == 0, done.stderr
+        assert len(post_orders(engine, cipher)) == 2
+        with SqlUnitOfWork(engine, cipher) as uow:
+            [reg] = uow.sms.with_number("13900003001")
+            assert not reg.active, "the old sheet subscribed again someone who had replied TD"
+    finally:
+        engine.dispose()
