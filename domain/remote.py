@@ -23,6 +23,10 @@ MAX_ADVICE = 2000
 MAX_PLAN = 1000
 MAX_REASON = 500
 HORIZON = timedelta(days=366)
+# How long one remote consultation is taken to last: an expert's sessions must start at least this far apart.
+SESSION_LENGTH = timedelta(minutes=30)
+# Sessions that still hold the expert's time (a moved one was replaced, a cancelled or missed one freed it).
+BUSY = ("scheduled", "held")
 PAST_GRACE_DAYS = 60  # a session is scheduled within a year
 
 
@@ -177,6 +181,11 @@ class RemoteSession:
         return event
 
 
+def overlaps(a: datetime, b: datetime) -> bool:
+    """True if sessions starting at ``a`` and ``b`` would overlap (each taken to last ``SESSION_LENGTH``)."""
+    return abs(a - b) < SESSION_LENGTH
+
+
 def check_start(starts_at: datetime, now: datetime) -> None:
     """A session starts in the future, within a year."""
     if starts_at.tzinfo is None:
@@ -228,7 +237,8 @@ _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四":
               "九": 9, "十": 10}
 _DATE = re.compile(r"(?:(\d{4})\s*[-/年.]\s*)?(\d{1,2})\s*[-/月.]\s*(\d{1,2})\s*[日号]?")
 _TIME = re.compile(r"(\d{1,2})\s*(?:[:：]\s*(\d{1,2})|[点时]\s*(半|(\d{1,2})\s*分?)?)")
-_PERIOD = re.compile(r"(凌晨|早上|上午|中午|下午|傍晚|晚上)")
+_PERIOD = re.compile(r"(凌晨|早上|上午|中午|下午|傍晚|晚上|夜里|半夜)")
+_NIGHT = ("晚上", "夜里", "半夜")  # "晚上12点" is the midnight at the end of that day
 
 
 def _cn_number(text: str) -> str:
@@ -289,10 +299,15 @@ def parse_when(text: str, today: date) -> datetime:
         raise DomainError("remote.bad_when")
     hour = int(t.group(1))
     minute = int(t.group(2)) if t.group(2) else 30 if t.group(3) == "半" else int(t.group(4)) if t.group(4) else 0
-    if period and period.group(1) in ("下午", "傍晚", "晚上") and hour < 12:
+    word = period.group(1) if period else ""
+    if word in _NIGHT and (hour == 12 or hour < 6):
+        # Tonight at twelve is midnight, the start of the next day (never noon); "半夜2点" the small hours after it.
+        day, hour = day + timedelta(days=1), hour % 12
+    elif word == "凌晨" and hour == 12:  # the small hours of the day named: the midnight that starts it
+        hour = 0
+    elif (word in ("下午", "傍晚", *_NIGHT) and hour < 12) or (word == "中午" and hour < 6):
         hour += 12
-    if period and period.group(1) == "中午" and hour < 6:
-        hour += 12
+    # 中午, 上午 and 下午 12点 stay noon (12:00).
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
         raise DomainError("remote.bad_when")
     return datetime.combine(day, time(hour, minute), CHINA)

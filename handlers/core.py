@@ -642,6 +642,19 @@ class Conversation:
         """
         return self._chain(Update(inbound, self.services, after))
 
+    def takes_file(self, inbound: Inbound) -> bool:
+        """Whether a file from this sender, in their private chat and in the role they act in now, would reach a
+        handler (a village doctor's survey sheet). An adapter fetches a file's bytes only then: a stranger's or a
+        resident's upload is refused without ever being downloaded. A read only; nothing is written."""
+        if inbound.chat_id != inbound.user_id:
+            return False
+        with self.services.uow() as uow:
+            acc = uow.chat.account(inbound.platform, inbound.user_id)
+            if acc is None:
+                return False
+            role = Ctx(self.services, uow, acc, inbound, self.services.clock()).role
+        return role is not None and role in self.router.files
+
     def _handle(self, update: Update) -> list[Outbound]:
         """The end of the chain: the router, inside the update's unit of work, committed here.
 

@@ -170,32 +170,42 @@ def raise_alert(ctx: Ctx, doctor: Staff, post: str, village: str, reasons: str, 
     """Store the alert and queue it to the first level that has someone to reach; returns what to tell the
     doctor (exactly who was alerted, or whom to phone). The resident is the draft's unless named (an order's, a
     survey row's: ``resident_name`` with the ``resident_id`` if they are on record)."""
-    assert doctor.id is not None
-    j, day = ctx.jurisdiction, ctx.today
     draft = ctx.acc.draft
     named = resident_name is not None
     rid = resident_id if resident_id is not None or named else draft.get("rid")
     name = resident_name if resident_name is not None else str(draft.get("name") or "")
+    return alert_township(ctx.uow, ctx.jurisdiction, ctx.now, doctor, post, village, reasons, resident_name=name,
+                          resident_id=rid if isinstance(rid, int) else None, audit=ctx.audit)
+
+
+def alert_township(uow: UnitOfWork, j: Jurisdiction, now: datetime, doctor: Staff, post: str, village: str,
+                   reasons: str, *, resident_name: str, resident_id: int | None,
+                   audit: Callable[..., None]) -> str:
+    """``raise_alert`` without a chat: the same alert, to the same people, from the chat and the command line alike
+    (a survey sheet's emergency rows). ``audit(action, entity, entity_id, detail=...)`` records it."""
+    assert doctor.id is not None
+    day = now.astimezone(CHINA).date()
+    name, rid = resident_name, resident_id
     post_inst = j.institutions.get(post)
     alert = EmergencyAlert(
         post_code=post, village_code=village, filed_by_staff_id=doctor.id, resident_name=name,
-        reasons=reasons, callback_phone=doctor.phone or (post_inst.phone if post_inst else None), created_at=ctx.now,
-        resident_id=rid if isinstance(rid, int) else None,
+        reasons=reasons, callback_phone=doctor.phone or (post_inst.phone if post_inst else None), created_at=now,
+        resident_id=rid,
     )
     centers = township_centers(j, post, day)
-    found = targets(ctx.uow, centers, AlertLevel.TOWNSHIP, doctor.id)
+    found = targets(uow, centers, AlertLevel.TOWNSHIP, doctor.id)
     alert.level = AlertLevel.TOWNSHIP
     if not found:
-        found = targets(ctx.uow, supporting_hospitals(j, centers, day), AlertLevel.HOSPITAL, doctor.id)
+        found = targets(uow, supporting_hospitals(j, centers, day), AlertLevel.HOSPITAL, doctor.id)
         alert.level = AlertLevel.HOSPITAL if found else AlertLevel.NONE
     if found:
         alert.alerted = _alerted(found, alert.level)
-    ctx.uow.alerts.add(alert)
+    uow.alerts.add(alert)
     assert alert.id is not None
     if found:
-        _queue(ctx.uow, alert, alert.level, found, _message(ctx.uow, j, alert, doctor), ctx.now)
+        _queue(uow, alert, alert.level, found, _message(uow, j, alert, doctor), now)
     # The audit names who was alerted and why, never the villager's words or name.
-    ctx.audit("emergency_alert", "emergency_alert", str(alert.id),
+    audit("emergency_alert", "emergency_alert", str(alert.id),
               detail={"level": alert.level.value, "staff": [tg.staff.id for tg in found], "reasons": reasons})
     if found:
         # The doctor may not wait for a call back: the numbers of whoever was alerted, and of their institutions.

@@ -19,6 +19,7 @@ from handlers import prompts, texts_links  # noqa: F401  (texts_links registers 
 from handlers.common import acting_staff, viewable_order
 from handlers.core import Ctx, QrCode, Router
 from handlers.prompts import Asked
+from handlers.services import referrals
 from handlers.texts import t
 from storage.ports import UnitOfWork
 
@@ -108,6 +109,8 @@ def request_forget(ctx: Ctx) -> None:
 
 def erase_resident(ctx: Ctx, resident_id: int, confirmation_id: int | None = None) -> None:
     """Erase a resident everywhere, unlink and silence every account linked to them (counts stay)."""
+    # Their referrals not yet held give their reserved places back before the traces go (no message to them).
+    referrals.cancel_for_erasure(ctx.uow, resident_id, ctx.now)
     ctx.uow.residents.forget(resident_id, ctx.now)
     ctx.uow.links.void_for_resident(resident_id, ctx.now)
     for acc in ctx.uow.chat.accounts_of_resident(resident_id):

@@ -149,7 +149,34 @@ def mark(ctx: Ctx, payload: dict) -> None:
         action = RA(str(payload.get("a")))
     except ValueError:
         raise DomainError("referral.unknown") from None
-    done = rs.mark(ctx.uow, actor_of(ctx), payload.get("id"), action, ctx.now, shown=payload.get("v"))
+    if action is RA.CANCEL:  # the resident and the village doctor are told why: ask for the reason first
+        r = rs.load_referral(ctx.uow, actor_of(ctx), payload.get("id"), for_update=False)
+        rs.require(r, action)
+        ctx.acc.start("rf.cancel", ctx.now, id=r.id, v=payload.get("v"))
+        ctx.reply(t("referral.ask_cancel_reason"))
+        return
+    _marked(ctx, rs.mark(ctx.uow, actor_of(ctx), payload.get("id"), action, ctx.now, shown=payload.get("v")))
+
+
+@router.step("rf.cancel")
+def cancel_reason_typed(ctx: Ctx, text: str) -> None:
+    """The typed reason: cancel the referral (its place goes back); the resident and the village doctor are told."""
+    draft = dict(ctx.acc.draft)
+    try:
+        done = rs.mark(ctx.uow, actor_of(ctx), draft.get("id"), RA.CANCEL, ctx.now, shown=draft.get("v"),
+                       reason=text)
+    except DomainError as e:
+        if not e.key.startswith("referral.reason."):
+            raise
+        # Polite words, an audit entry, and the same question again (nothing was changed).
+        ctx.audit("refused", "referral", str(draft.get("id") or ""), reason=e.key, detail={"step": "cancel"})
+        ctx.reply(t(e.key, **e.params))
+        return
+    ctx.acc.clear()
+    _marked(ctx, done)
+
+
+def _marked(ctx: Ctx, done: rs.Marked) -> None:
     if done.refused:
         ctx.edit(t("referral.changed"))
         _card(ctx, done.referral)

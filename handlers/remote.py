@@ -7,6 +7,7 @@ a typed step that cannot be read is answered politely, audited, and asked again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from domain.errors import DomainError, PermissionDenied
@@ -39,10 +40,14 @@ def _when(ctx: Ctx, text: str):
     return at
 
 
-def _time_then(ctx: Ctx, text: str, step: str, then: str, ask: str) -> None:
-    """A typed time at ``step``: kept, and the next step (``then``) asked with ``ask``; else asked again."""
+def _time_then(ctx: Ctx, text: str, step: str, then: str, ask: str,
+               expert: Callable[[], tuple[object, int | None]]) -> None:
+    """A typed time at ``step``: kept, and the next step (``then``) asked with ``ask``; else asked again (also when
+    the expert, given by ``expert`` with the session being moved, already has a consultation then)."""
     try:
         at = _when(ctx, text)
+        expert_id, besides = expert()
+        remote.check_expert_free(ctx.uow, expert_id, at, besides=besides)
     except DomainError as e:
         _refused(ctx, e, step)
         return
@@ -103,7 +108,7 @@ def ask_when(ctx: Ctx, payload: dict) -> None:
 @router.step("remote.when")
 def typed_when(ctx: Ctx, text: str) -> None:
     """The date and time: read it, then ask for the link or room."""
-    _time_then(ctx, text, "when", "remote.room", "remote.ask_room")
+    _time_then(ctx, text, "when", "remote.room", "remote.ask_room", lambda: (ctx.acc.draft.get("expert"), None))
 
 
 @router.step("remote.room")
@@ -120,7 +125,7 @@ def typed_room(ctx: Ctx, text: str) -> None:
     except DomainError as e:
         if e.key.startswith("perm."):
             raise
-        if e.key == "remote.in_the_past":  # the time passed while the link was typed: ask for it again
+        if e.key in ("remote.in_the_past", "remote.expert_busy"):  # the time passed or was taken meanwhile
             ctx.acc.advance("remote.when", ctx.now)
         _refused(ctx, e, "room")
         return
@@ -207,7 +212,11 @@ def ask_move(ctx: Ctx, payload: dict) -> None:
 @router.step("remote.move_when")
 def typed_move_when(ctx: Ctx, text: str) -> None:
     """The new time: read it, then ask why."""
-    _time_then(ctx, text, "move_when", "remote.move_reason", "remote.ask_move_reason")
+    def moving() -> tuple[object, int | None]:
+        s = remote.load_session(ctx.uow, ctx.acc.draft.get("session"))
+        return s.expert_id, s.id
+
+    _time_then(ctx, text, "move_when", "remote.move_reason", "remote.ask_move_reason", moving)
 
 
 @router.step("remote.move_reason")
@@ -223,7 +232,7 @@ def typed_move_reason(ctx: Ctx, text: str) -> None:
     except DomainError as e:
         if e.key.startswith("perm.") or e.key in ("remote.unknown", "remote.illegal_transition"):
             raise
-        if e.key in ("remote.in_the_past", "remote.same_time"):
+        if e.key in ("remote.in_the_past", "remote.same_time", "remote.expert_busy"):
             ctx.acc.advance("remote.move_when", ctx.now)
         _refused(ctx, e, "move_reason")
         return

@@ -15,7 +15,6 @@ from domain.staff import Role
 from handlers import texts_survey  # noqa: F401  (registers the texts)
 from handlers.common import actor_of, deliver, specialty_name
 from handlers.core import Attachment, Ctx, Router
-from handlers.emergency import raise_alert
 from handlers.services import survey as service
 from handlers.texts import t
 
@@ -61,10 +60,7 @@ def sheet_sent(ctx: Ctx, caption: str) -> None:
         return
     imp = service.start_import(ctx.uow, actor, ctx.now, checked, consent_version=ctx.services.consent_version)
     # An emergency is never an order, and its township is alerted, as for a typed one (one alert per resident).
-    alerted = ""
-    for r in checked.emergencies:
-        alerted = raise_alert(ctx, actor.staff, post, village, r["reasons"], resident_name=r["name"],
-                              resident_id=r.get("rid"))
+    alerted = service.alert_emergencies(ctx.uow, actor, ctx.now, post, village, checked)
     _card(ctx, imp, checked.summary(), alerted)
 
 

@@ -83,7 +83,21 @@ TEXTS.update(
         "referral.no_show_doctor": (
             "居民 {resident}（转诊单号 {number}）没有按预约到 {hospital} 就诊。请联系居民了解情况。"
         ),
-        "referral.cancelled_doctor": "居民 {resident}（转诊单号 {number}）在 {hospital} 的预约已取消。{reason}",
+        "referral.cancelled_doctor": (
+            "【转诊预约取消】居民 {resident}（转诊单号 {number}）{when}在 {hospital}{specialty}的预约已取消。\n"
+            "原因：{reason}\n请告诉居民不用按原时间去医院；如仍需就诊，请联系医院重新安排。"
+        ),
+        "referral.cancelled_resident": (
+            "【转诊预约取消】{resident}（转诊单号 {number}）{when}在 {hospital}{specialty}的预约已取消。\n"
+            "原因：{reason}\n不用按原时间去医院了。如仍需就诊，请联系村医重新安排。"
+        ),
+        "referral.cancelled_when": "原定 {when} ",
+        "referral.ask_cancel_reason": (
+            "请输入取消原因（会告诉居民和村医，请用大白话写，例如：专家临时外出，改期另约）："
+        ),
+        "referral.reason.empty": "请输入取消原因，不能为空。",
+        "referral.reason.too_long": "原因太长（最多 {limit} 个字），请简短说明。",
+        "step.rf.cancel": "转诊：输入取消原因",
         "referral.admitted_doctor": "居民 {resident}（转诊单号 {number}）已在 {hospital} 住院。",
         # --- discharge and down-referral -------------------------------------------------------------------------
         "discharge.choose": "{resident} 出院（或门诊结束）下转回 {post}。请选择随访计划，或点“自己输入”：",
@@ -141,6 +155,8 @@ ENGLISH = {
     "referral.illegal_transition": "the referral is {status_name} now and cannot be marked {action_name}",
     "referral.cli_by": "{code} is not a hospital reviewer of {hospital}; give --by the reviewer's staff code",
     "referral.unknown_template": "no follow-up template {name!r}; templates: {names}",
+    "referral.reason.empty": "give the reason of the cancellation (--reason); the resident and the doctor are told it",
+    "referral.reason.too_long": "the reason is too long (at most {limit} characters)",
     "referral.no_show_too_early": "the appointment is on {when}: a no-show can be recorded from that day",
     "followup.bad_plan": "{clause!r} is not understood: each item needs its days and what to do, e.g. 7天 测血压",
     "followup.bad_days": "{days} days is out of range: 1 to {limit}",

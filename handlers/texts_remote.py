@@ -39,6 +39,10 @@ TEXTS.update(
         "remote.reason.empty": "请输入原因，不能为空。",
         "remote.reason.too_long": "原因过长（最多 {limit} 字），请简短说明。",
         "remote.same_time": "新时间与原时间相同，请输入另一个时间。",
+        "remote.expert_busy": (
+            "{expert} 在 {when} 已有一场远程会诊（{session}），同一位专家的两场会诊至少要相隔 {minutes} 分钟。"
+            "请换一个时间，例如这场之后 {minutes} 分钟。"
+        ),
         "remote.moved": "已改期：会诊 {old} 改为 {session}，{when}。已通知相关人员。",
         "remote.cancelled": "已取消会诊 {session}。已通知相关人员。",
         "remote.no_show_done": "已登记会诊 {session} 居民未到场。",
@@ -154,6 +158,10 @@ ENGLISH.update(
         "remote.advice.too_long": "The advice is too long (at most {limit} characters).",
         "remote.plan.too_long": "The follow-up plan is too long (at most {limit} characters).",
         "remote.same_time": "The new time is the old one; give another time.",
+        "remote.expert_busy": (
+            "{expert} already has remote consultation {session} at {when}; one expert's sessions must start at "
+            "least {minutes} minutes apart. Give another time."
+        ),
         "remote.not_started": "The consultation has not started yet ({starts}).",
         "remote.illegal_transition": "The consultation can no longer be changed this way (it is {status}).",
         "remote.changed_meanwhile": "Someone changed the consultation meanwhile; try again.",

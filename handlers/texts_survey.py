@@ -23,6 +23,10 @@ PROBLEMS: dict[str, tuple[str, str]] = {
                    "no consent date: the resident's separate written consent is required"),
     "bad_consent": ("知情同意日期“{value}”看不懂（写成 2026-11-20）",
                     "consent date “{value}” is not a date such as 2026-11-20"),
+    "consent_withdrawn": ("{name} 已于 {day} 撤回同意并要求删除信息，表中的同意日期不晚于那天，不能据此重新登记；"
+                          "如居民之后又书面同意，请填写新的同意日期，否则请删去这一行",
+                          "{name} withdrew consent on {date}; the sheet's consent date is not later, so they are not "
+                          "registered again (write the date of a new consent, or delete the row)"),
     "future_consent": ("知情同意日期 {value} 还没到", "consent date {value} is in the future"),
     "bad_urgency": ("紧急程度“{value}”看不懂（填 尽快 或 常规，或留空）",
                     "urgency “{value}” is not 尽快 (soon) or 常规 (routine)"),

@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--by", help="执行的医院审核人员编码（标记、下转时必填）/ the hospital reviewer's staff code")
     p.add_argument("--mark", type=int, metavar="ID", help="要标记的转诊编号 / the referral to mark")
     p.add_argument("--as", dest="state", choices=MARKS, help="标记为 / mark as")
+    p.add_argument("--reason", help="取消原因（--as cancel 时必填，会告诉居民和村医）/ why it is cancelled "
+                                    "(told to the resident and the village doctor; required with --as cancel)")
     p.add_argument("--discharge", type=int, metavar="ID", help="出院下转的转诊编号 / the referral to discharge")
     p.add_argument("--plan", help="随访计划，如 “7天 测血压；30天 测血压” / the follow-up plan")
     p.add_argument("--template", help="随访模板：bp, glucose, wound, meds / a plan template")
@@ -84,7 +86,7 @@ def cmd_referrals(args: argparse.Namespace) -> int:
             if args.mark is not None:
                 if not args.state:
                     raise DomainError("cli.usage", message="--mark 需要 --as", help="python -m bot referrals --help")
-                done = mark(uow, actor, args.mark, ReferralAction(args.state), now)
+                done = mark(uow, actor, args.mark, ReferralAction(args.state), now, reason=args.reason)
                 queue(uow, done.notices, now)
                 print(f"{done.referral.id}\t{status_name(done.referral.status)}")
             else:

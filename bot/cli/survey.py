@@ -63,7 +63,13 @@ def _import(args: argparse.Namespace, name: str, data: bytes) -> int:
     from domain.places import InstitutionKind
     from domain.staff import Role
     from handlers.services import Actor, queue, today_of
-    from handlers.services.survey import check_sheet, file_rows, ready_rows_of, township_notices
+    from handlers.services.survey import (
+        alert_emergencies,
+        check_sheet,
+        file_rows,
+        ready_rows_of,
+        township_notices,
+    )
     from nlp import load_matcher
 
     with unit_of_work() as (app, uow):
@@ -93,8 +99,10 @@ def _import(args: argparse.Namespace, name: str, data: bytes) -> int:
         numbers = file_rows(uow, actor, now, post, args.village, rows, consent_version=CONSENT_VERSION)
         actor.audit(uow, now, "survey_import", "post", post, detail={"rows": checked.total, "orders": len(numbers)})
         queue(uow, township_notices(uow, actor, post, args.village, numbers, now), now)
+        # Its emergency rows alert the township exactly as the sheet sent in chat does (a dry run alerts nobody).
+        alerted = alert_emergencies(uow, actor, now, post, args.village, checked)
         uow.commit()
-    _print_result(checked, summary, numbers)
+    _print_result(checked, summary, numbers, alerted)
     return 0
 
 
@@ -112,7 +120,7 @@ def _doctor(uow, code: str | None, post: str):
     return uow.staff.get(min(ids))
 
 
-def _print_result(checked, summary: dict, numbers: list[str]) -> None:
+def _print_result(checked, summary: dict, numbers: list[str], alerted: str = "") -> None:
     from handlers.common import specialty_name
 
     lines = []
@@ -121,6 +129,8 @@ def _print_result(checked, summary: dict, numbers: list[str]) -> None:
         lines.append(f"疑似急症，未提交 / emergencies, not filed: {len(emergencies)}"
                      "（请立即电话联系居民核实，必要时拨打120 / phone the resident now; call 120 if needed）")
         lines += [f"  第{r['row']}行 / row {r['row']} {r['name']}：{r['reasons']}" for r in emergencies]
+        if alerted:
+            lines.append(f"  {alerted}")
     lines.append(f"已提交 / filed: {len(numbers)} 个订单 / orders" + (f"：{'、'.join(numbers)}" if numbers else ""))
     dupes = [r for r in checked.rows if r.get("duplicate") and not r.get("emergency")]
     if dupes:

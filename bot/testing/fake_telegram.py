@@ -525,6 +525,7 @@ class FakeTelegram:
         self._user_messages: dict[tuple[int, int], JsonDict] = {}
         self._open_callbacks: dict[str, int] = {}
         self._calls: list[Call] = []
+        self._downloads: list[str] = []  # file paths fetched from /file/bot<token>/..., in order
         self._answered: list[AnsweredCallback] = []
         self._commands: dict[tuple[tuple[Any, ...], str], list[JsonDict]] = {}
         self._fail_rules: list[_FailRule] = []
@@ -809,6 +810,8 @@ class FakeTelegram:
             return self._respond(401, ApiError(401, "Unauthorized").payload())
         for path, data in list(self._files.values()):
             if path == request.match_info["path"]:
+                with self._lock:
+                    self._downloads.append(path)
                 return web.Response(body=data, content_type="application/octet-stream")
         return self._respond(404, ApiError(404, "Not Found").payload())
 
@@ -865,6 +868,12 @@ class FakeTelegram:
         """Every Bot API request received, in order."""
         with self._lock:
             return list(self._calls)
+
+    @property
+    def downloads(self) -> list[str]:
+        """The paths of the files the bot downloaded (a user's documents), in order."""
+        with self._lock:
+            return list(self._downloads)
 
     def calls(self, method: str) -> list[Call]:
         """The requests for one method (case-insensitive)."""

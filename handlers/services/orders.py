@@ -112,8 +112,9 @@ def file_order(uow: UnitOfWork, *, staff_id: int, post: str, village: str, draft
             raise DomainError("resident.unknown")
         if not draft.get("consent") and not resident.has_consent:
             raise DomainError("resident.unknown")
-        if draft.get("consent"):
-            resident.consent, resident.consent_withdrawn_at = consent, None
+        # A recorded consent never moves backwards: a survey sheet's older date leaves the newer one standing.
+        if draft.get("consent") and (resident.consent is None or resident.consent.recorded_at < consent.recorded_at):
+            resident.consent = consent
             uow.residents.save(resident)
             audit("consent", "resident", str(resident.id), detail={"version": consent.version})
     else:

@@ -18,7 +18,8 @@ from datetime import date, datetime, time, timedelta
 from domain.circuits import HalfDay, month_day
 from domain.errors import DomainError, IllegalTransition, PermissionDenied
 from domain.followups import PlanItem, describe
-from domain.orders import Order
+from domain.orders import MAX_REASON, Order, clean_text
+from domain.privacy import mask_sensitive
 from domain.referrals import (
     Referral,
     ReferralAction,
@@ -292,7 +293,7 @@ def order_of(uow: UnitOfWork, r: Referral) -> Order:
 def retry_booking(uow: UnitOfWork, actor: Actor, referral_id: object, now: datetime) -> Referred:
     """Book a waiting referral again (after the hospital published slots)."""
     r = load_referral(uow, actor, referral_id)
-    _require(r, ReferralAction.BOOK)
+    require(r, ReferralAction.BOOK)
     return _try_book(uow, actor, r, order_of(uow, r), now)
 
 
@@ -300,7 +301,7 @@ def open_and_book(uow: UnitOfWork, actor: Actor, referral_id: object, day: objec
                   now: datetime) -> Referred:
     """The hospital picks a date for a waiting referral: one more place on that half-day is opened and booked."""
     r = load_referral(uow, actor, referral_id)
-    _require(r, ReferralAction.BOOK)
+    require(r, ReferralAction.BOOK)
     try:
         d = date.fromisoformat(str(day))
         h = HalfDay(str(half))
@@ -333,7 +334,8 @@ def offered_days(r: Referral, now: datetime, count: int = 4) -> list[tuple[date,
 
 
 # --- marks -------------------------------------------------------------------------------------------------------
-def _require(r: Referral, action: ReferralAction) -> None:
+def require(r: Referral, action: ReferralAction) -> None:
+    """Refuse an action the referral's state does not allow."""
     if not r.can(action):
         raise IllegalTransition("referral.illegal_transition", status_name=status_name(r.status),
                                 action_name=t(f"referral.action.{action.value}"))
@@ -357,7 +359,9 @@ def mark(uow: UnitOfWork, actor: Actor, referral_id: object, action: ReferralAct
     if action in (ReferralAction.BOOK, ReferralAction.DISCHARGE):
         raise DomainError("referral.unknown")
     r = load_referral(uow, actor, referral_id)
-    _require(r, action)
+    require(r, action)
+    if action is ReferralAction.CANCEL:  # the resident and the doctor are told why, so a reason is required
+        reason = mask_sensitive(clean_text(reason, MAX_REASON, key="referral.reason"))
     if shown is not None and shown != r.version:
         actor.audit(uow, now, "refused", "referral", str(r.id), reason="referral_changed",
                     detail={"action": action.value, "shown": str(shown)[:16], "now": r.version})
@@ -369,13 +373,15 @@ def mark(uow: UnitOfWork, actor: Actor, referral_id: object, action: ReferralAct
         if slot is not None and today_of(now) < slot.day:
             raise DomainError("referral.no_show_too_early", when=when_text(slot))
     r.apply(action, actor_staff_id=actor.staff_id, actor_role=actor.role, now=now, reason=reason)
-    if action is ReferralAction.CANCEL and slot_id is not None:
-        uow.referrals.give_back(slot_id)
+    if action is ReferralAction.CANCEL:
+        _release(uow, r, slot_id)
     uow.referrals.save(r)
     notices: list[Notice] = []
-    key = {ReferralAction.NO_SHOW: "referral.no_show_doctor", ReferralAction.CANCEL: "referral.cancelled_doctor",
+    key = {ReferralAction.NO_SHOW: "referral.no_show_doctor",
            ReferralAction.ADMIT: "referral.admitted_doctor"}.get(action)
-    if key:
+    if action is ReferralAction.CANCEL:
+        notices = cancel_notices(uow, r, slot_id, reason or "")
+    elif key:
         order = order_of(uow, r)
         resident = uow.residents.get(r.resident_id)
         inst = uow.reference.institution(r.hospital_code)
@@ -384,6 +390,46 @@ def mark(uow: UnitOfWork, actor: Actor, referral_id: object, action: ReferralAct
         notices = [Notice(acc, text, f"referral:{r.id}:{action.value}:s{acc.id}")
                    for acc in uow.chat.accounts_of_staff([order.filed_by_staff_id])]
     return Marked(r, notices)
+
+
+def _release(uow: UnitOfWork, r: Referral, slot_id: int | None) -> None:
+    """A cancelled referral gives its place back, and a day-before reminder already queued does not go out."""
+    if slot_id is not None:
+        uow.referrals.give_back(slot_id)
+    uow.outbox.void_prefix(f"referral:{r.id}:reminder:", "referral cancelled")
+
+
+def cancel_notices(uow: UnitOfWork, r: Referral, slot_id: int | None, reason: str) -> list[Notice]:
+    """A cancelled referral told to the resident's linked accounts (through the outbox, like the booking notice) and
+    to the village doctor who filed the order: the date it was booked for, the department and the reason."""
+    order = order_of(uow, r)
+    resident = uow.residents.get(r.resident_id)
+    inst = uow.reference.institution(r.hospital_code)
+    s = uow.referrals.slot(slot_id) if slot_id is not None else None
+    params = dict(resident=resident.name if resident else "", number=order.number,
+                  when=t("referral.cancelled_when", when=when_text(s)) if s else "",
+                  hospital=inst.name if inst else r.hospital_code,
+                  specialty=specialty_name(s.specialty if s else r.specialty), reason=reason)
+    key = f"referral:{r.id}:cancel"
+    out = [Notice(acc, t("referral.cancelled_resident", **params), f"{key}:r{acc.id}", personal=True)
+           for acc in uow.chat.accounts_of_resident(r.resident_id)]
+    out += [Notice(acc, t("referral.cancelled_doctor", **params), f"{key}:s{acc.id}")
+            for acc in uow.chat.accounts_of_staff([order.filed_by_staff_id])]
+    return out
+
+
+def cancel_for_erasure(uow: UnitOfWork, resident_id: int, now: datetime) -> int:
+    """A resident is being erased: their referrals not yet held (waiting or booked) are cancelled and a booked
+    place goes back to the hospital; nobody is messaged (the resident asked to be forgotten, and the village doctor
+    who confirmed the erasure knows). Returns how many were cancelled."""
+    cancelled = 0
+    for r in uow.referrals.not_yet_held(resident_id):
+        event = r.apply(ReferralAction.CANCEL, actor_staff_id=None, actor_role="system", now=now)
+        event.detail["why"] = "resident_erased"
+        _release(uow, r, r.slot_id)
+        uow.referrals.save(r)
+        cancelled += 1
+    return cancelled
 
 
 @dataclass(slots=True)
@@ -400,7 +446,7 @@ def discharge(uow: UnitOfWork, actor: Actor, referral_id: object, items: tuple[P
     """Discharge (or end the outpatient visit) and refer down (下转): the plan's checks become the village post's
     follow-up tasks, and its doctor is told."""
     r = load_referral(uow, actor, referral_id)
-    _require(r, ReferralAction.DISCHARGE)
+    require(r, ReferralAction.DISCHARGE)
     if shown is not None and shown != r.version:
         return Marked(r, refused="changed")
     plan = describe(items) if items else t("discharge.no_plan")

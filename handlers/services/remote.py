@@ -14,7 +14,16 @@ from domain.errors import DomainError, PermissionDenied
 from domain.followups import PlanItem, parse_plan
 from domain.orders import Action, Order
 from domain.places import PlaceLevel
-from domain.remote import RemoteSession, SessionAction, due_reminder, next_reminder_at, wall_clock
+from domain.remote import (
+    BUSY,
+    SESSION_LENGTH,
+    RemoteSession,
+    SessionAction,
+    due_reminder,
+    next_reminder_at,
+    overlaps,
+    wall_clock,
+)
 from domain.staff import Role, Staff
 from handlers.services import Actor, Notice, private_chat_of, today_of
 from handlers.services.experts import accounts_by_staff, need_in_short
@@ -114,6 +123,23 @@ def may_see(actor: Actor, s: RemoteSession) -> bool:
 
 
 # --- 1. schedule ----------------------------------------------------------------------------------------------
+def check_expert_free(uow: UnitOfWork, expert_id: object, starts_at: datetime, *,
+                      besides: int | None = None) -> None:
+    """Refuse a time at which the expert already has another remote consultation (not cancelled, not moved away):
+    ``DomainError("remote.expert_busy")`` naming that session and its time. ``besides`` is the session being moved.
+    """
+    try:
+        eid = int(str(expert_id))
+    except ValueError:
+        return  # not an expert at all: scheduling refuses it on its own
+    uow.remote.lock_expert(eid)
+    for other in uow.remote.of_expert_around(eid, starts_at, SESSION_LENGTH, BUSY):
+        if other.id != besides and overlaps(other.starts_at, starts_at):
+            expert = uow.staff.get(eid)
+            raise DomainError("remote.expert_busy", expert=expert.name if expert else "", session=other.entity_id,
+                              when=wall_clock(other.starts_at), minutes=int(SESSION_LENGTH.total_seconds() // 60))
+
+
 def schedule(uow: UnitOfWork, actor: Actor, now: datetime, order_id: object, expert_id: object, site_code: str,
              starts_at: datetime, room: str, *, shown: object = UNCHECKED) -> RemoteDone:
     """Dispose a township-approved order as a remote consultation and schedule its session; everyone concerned
@@ -132,6 +158,7 @@ def schedule(uow: UnitOfWork, actor: Actor, now: datetime, order_id: object, exp
         raise PermissionDenied("perm.remote_expert", order=order.number)
     if site_code not in sites_for(actor, order, now):
         raise PermissionDenied("perm.remote_site", order=order.number)
+    check_expert_free(uow, expert.id, starts_at)
     session = RemoteSession.schedule(
         order_id=order.id or 0, resident_id=order.resident_id, hospital_code=actor.staff.institution_code,
         expert_id=expert.id or 0, site_code=site_code, county_code=county_of(uow, order.village_code),
@@ -152,6 +179,7 @@ def move(uow: UnitOfWork, actor: Actor, now: datetime, session_id: object, start
     reason, and the old session's reminders that still wait are withdrawn."""
     old = load_session(uow, session_id, for_update=True)
     _reviewer_of(actor, old)
+    check_expert_free(uow, old.expert_id, starts_at, besides=old.id)
     new = old.move(starts_at=starts_at, reason=reason, actor_staff_id=actor.staff_id, actor_role=actor.role.value,
                    now=now, room=room)
     uow.remote.add(new)

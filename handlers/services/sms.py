@@ -38,6 +38,15 @@ def register_sms(uow: UnitOfWork, resident_id: int, phone: str, *, consent_versi
     resident = uow.residents.get(resident_id)
     if resident is None or resident.consent_withdrawn_at is not None:
         raise DomainError("sms.no_consent")
+    if consent_at is not None:
+        # A consent dated on paper (a survey sheet) never moves the record backwards: if the resident stopped SMS
+        # (replied TD) after it, or gave a newer consent, nothing changes (a consent given now always counts).
+        current = uow.sms.of_resident(resident_id)
+        newer = None if current is None else current.consent_at if current.active else current.opted_out_at
+        if current is not None and newer is not None and consent_at <= newer:
+            _audit(uow, "sms_register_skipped", resident_id, now, staff_id=staff_id, role=role, registration=current.id,
+                   source=source, why="opted_out_later" if not current.active else "newer_consent")
+            return current
     reg = uow.sms.register(resident_id, resident.village_code, normalise_phone(phone), consent_version=consent_version,
                            consent_at=consent_at or now, staff_id=staff_id, source=source, now=now)
     _audit(uow, "sms_register", resident_id, now, staff_id=staff_id, role=role, registration=reg.id,

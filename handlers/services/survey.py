@@ -253,7 +253,7 @@ def check_sheet(uow: UnitOfWork, matcher: Any, *, name: str, data: bytes, post: 
         row, problems = _check_row(number, values, today)
         if not problems:
             assert row is not None
-            problems = _resident_of(row, known)
+            problems = _resident_of(row, known) or _withdrawn(uow, row, village)
         if problems:
             rejected.extend(problems)
             continue
@@ -367,6 +367,22 @@ def _resident_of(row: dict[str, Any], known: dict[tuple[str, int], list[Any]]) -
                 return []
         if known.get((row["name"], year)) and not row.get("age_given"):
             return [Problem(row["row"], "resident_mismatch", {"name": row["name"], "year": year})]
+    return []
+
+
+def _withdrawn(uow: UnitOfWork, row: dict[str, Any], village: str) -> list[Problem]:
+    """A row for someone not on record who withdrew consent (and was erased) with a consent date no later than the
+    withdrawal: refused, so an old sheet never registers them again (a consent given after it is a new consent)."""
+    if row.get("rid"):
+        return []
+    years = [row["birth_year"]] + ([row["birth_year"] - 1] if row.get("age_given") else [])
+    for year in years:
+        withdrawn = uow.residents.withdrawn_at(row["name"], village, year)
+        if withdrawn is not None:
+            day = today_of(withdrawn)
+            if date.fromisoformat(row["consent_date"]) <= day:
+                return [Problem(row["row"], "consent_withdrawn",
+                                {"name": row["name"], "day": f"{day.month}月{day.day}日", "date": day.isoformat()})]
     return []
 
 
@@ -566,6 +582,20 @@ def file_rows(uow: UnitOfWork, actor: Actor, now: datetime, post: str, village: 
             register_sms(uow, resident.id, r["phone"], consent_version=SMS_CONSENT_VERSION, now=now,
                          staff_id=actor.staff_id, role=actor.role.value, source="survey", consent_at=sms_at)
     return numbers
+
+
+def alert_emergencies(uow: UnitOfWork, actor: Actor, now: datetime, post: str, village: str,
+                      checked: Checked) -> str:
+    """An emergency row is never an order: its township is alerted as for a typed emergency (one alert per row),
+    whether the sheet came in chat or on the command line. Returns whom the last alert reached, for the doctor."""
+    from handlers.emergency import alert_township  # the chat's alert itself (emergency imports the chat's core)
+
+    alerted = ""
+    for r in checked.emergencies:
+        alerted = alert_township(uow, actor.jurisdiction, now, actor.staff, post, village, r["reasons"],
+                                 resident_name=r["name"], resident_id=r.get("rid"),
+                                 audit=lambda *a, **k: actor.audit(uow, now, *a, **k))
+    return alerted
 
 
 def township_notices(uow: UnitOfWork, actor: Actor, post: str, village: str, numbers: list[str],

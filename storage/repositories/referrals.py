@@ -144,6 +144,14 @@ class ReferralRepository(Repository):
             q = q.where(col(ReferralRow.status).not_in([s.value for s in FINAL]))
         return [_referral(r) for r in self.s.exec(q.order_by(col(ReferralRow.id)).limit(limit))]
 
+    def not_yet_held(self, resident_id: int) -> list[Referral]:
+        """A resident's referrals still waiting for a place or booked (not yet held), locked for the caller."""
+        q = (select(ReferralRow)
+             .where(col(ReferralRow.resident_id) == resident_id,
+                    col(ReferralRow.status).in_([ReferralStatus.WAITING.value, ReferralStatus.BOOKED.value]))
+             .order_by(col(ReferralRow.id)).with_for_update())
+        return [_referral(r) for r in self.s.exec(q.execution_options(populate_existing=True))]
+
     def due_reminders(self, now: datetime, limit: int = 500) -> list[int]:
         """Booked referrals whose day-before reminder is due and not yet sent (skipping rows another worker holds)."""
         q = (select(col(ReferralRow.id))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +14,7 @@ from storage.repositories.base import Repository, affected
 from storage.repositories.orders import ConcurrentUpdate
 from storage.tables import RemoteSessionRow
 
+_EXPERT_LOCKS = 0x52434558  # "RCEX": the key space of the experts' schedule locks (two-key advisory locks)
 _T: sa.Table = RemoteSessionRow.__table__  # type: ignore[attr-defined]
 _FIELDS = ("order_id", "resident_id", "hospital_code", "expert_id", "site_code", "county_code", "starts_at", "room",
            "status", "reason", "previous_id", "moved_to_id", "advice", "refer_up", "followup_plan", "outcome_at",
@@ -82,6 +83,21 @@ class RemoteRepository(Repository):
         if expert_id is not None:
             q = q.where(_T.c.expert_id == expert_id)
         return [_session(r) for r in self.c.execute(q.order_by(_T.c.starts_at, _T.c.id).limit(limit))]
+
+    def lock_expert(self, expert_id: int) -> None:
+        """Hold one expert's schedule until this transaction ends, so two reviewers cannot both find the same time
+        free (PostgreSQL: a transaction-level advisory lock; SQLite's BEGIN IMMEDIATE already lets one writer in)."""
+        if self._pg:
+            self.c.execute(sa.text("SELECT pg_advisory_xact_lock(:space, :expert)"),
+                           {"space": _EXPERT_LOCKS, "expert": expert_id})
+
+    def of_expert_around(self, expert_id: int, at: datetime, within: timedelta,
+                         statuses: Iterable[str]) -> list[RemoteSession]:
+        """An expert's sessions in these states starting less than ``within`` before or after ``at``, soonest
+        first."""
+        q = sa.select(_T).where(_T.c.expert_id == expert_id, _T.c.status.in_(list(statuses)),
+                                _T.c.starts_at > at - within, _T.c.starts_at < at + within)
+        return [_session(r) for r in self.c.execute(q.order_by(_T.c.starts_at, _T.c.id))]
 
     def scheduled_before(self, until: datetime, limit: int = 500, *,
                          after: datetime | None = None) -> list[RemoteSession]:

@@ -122,6 +122,7 @@ class ResidentRepository(Repository):
         self.uow.referrals.forget_resident(resident_id)
         self.uow.followups.forget_resident(resident_id)
         self.uow.surveys.forget_resident(row.name, row.village_code, row.birth_year)
+        row.erased_key = self._erased_key(row.name, row.village_code, row.birth_year)
         row.name = "已注销"
         row.phone_enc = row.phone_hash = row.id_number_enc = row.id_number_hash = None
         row.consent_withdrawn_at = now
@@ -138,6 +139,18 @@ class ResidentRepository(Repository):
         self.s.exec(sa.update(OrderOutcomeRow).where(col(OrderOutcomeRow.order_id).in_(order_ids)).values(outcome=""))
         self.uow.catalogue.forget_orders(order_ids)  # what their need matched in a catalogue is health data too
         self.uow.checkpoint_after_commit()
+
+    def _erased_key(self, name: str, village_code: str, birth_year: int) -> str | None:
+        return self.uow.cipher.lookup_hash(f"{village_code}|{birth_year}|{name}", context="resident.erased")
+
+    def withdrawn_at(self, name: str, village_code: str, birth_year: int) -> datetime | None:
+        """When the person with this name, village and birth year last withdrew consent (erased or not), or None."""
+        key = self._erased_key(name, village_code, birth_year)
+        named = sa.and_(col(ResidentRow.name) == name, col(ResidentRow.village_code) == village_code,
+                        col(ResidentRow.birth_year) == birth_year)
+        return self.s.exec(select(sa.func.max(ResidentRow.consent_withdrawn_at)).where(
+            col(ResidentRow.consent_withdrawn_at).is_not(None),
+            sa.or_(col(ResidentRow.erased_key) == key, named))).one()
 
     def _erase_traces(self, resident_id: int, name: str) -> None:
         """Erase the resident from messages (sent or queued), ratings, leads and drafts that name them."""

@@ -84,6 +84,9 @@ class ResidentRow(SQLModel, table=True):
     consent_at: datetime | None = utc_field(nullable=True)
     consent_by_staff_id: int | None = Field(default=None, foreign_key="staff.id")
     consent_withdrawn_at: datetime | None = utc_field(nullable=True)
+    # After an erasure: a keyed hash of the name, village and birth year (never the name itself), so that an old
+    # survey sheet cannot register the person again with a consent older than their withdrawal.
+    erased_key: str | None = Field(default=None, max_length=64, index=True)
 
 
 class OrderRow(SQLModel, table=True):

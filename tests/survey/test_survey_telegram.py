@@ -64,3 +64,47 @@ async def test_the_template_comes_as_a_telegram_document(driver: Driver):
     await d.press("doctor", "下载模板")
     [doc] = [m for m in d.fake.sent(USERS["doctor"]) if m.document is not None]
     assert doc.document_name.endswith(".xlsx") and doc.document.startswith(b"PK")
+
+
+# --- a file from someone who may not import one is refused without being downloaded -------------------------------
+# A stranger or a resident who sends a file gets the polite refusal and the bot never calls getFile nor downloads it
+# (up to 20 MB of someone's data it has no use for), with python-telegram-bot and aiogram alike.
+STRANGER = 4242
+
+
+async def test_a_stranger_sending_a_file_is_refused_without_the_file_being_downloaded(driver: Driver):
+    d = driver
+    d.fake.user_document(STRANGER, "摸底.csv", csv_bytes(GOOD_ROWS), first_name="路人")
+    await d.settle()
+    answer = [m.text for m in d.fake.sent(STRANGER) if m.text]
+    assert answer and "Traceback" not in answer[-1], answer
+    assert d.fake.calls("getFile") == [] and d.fake.downloads == []
+
+
+async def test_a_resident_sending_a_file_is_told_it_is_for_village_doctors_and_nothing_is_downloaded(
+        driver: Driver):
+    d = driver
+    await d.say("resident", "/start")
+    await d.press("resident", "明溪县")
+    await d.press("resident", "雪峰镇")
+    await d.press("resident", "城东村")
+    assert "订阅成功" in d.last("resident")
+    d.fake.user_document(USERS["resident"], "摸底.csv", csv_bytes(GOOD_ROWS), first_name="resident")
+    await d.settle()
+    assert "村医" in d.last("resident"), d.last("resident")
+    assert d.fake.calls("getFile") == [] and d.fake.downloads == []
+    with d.app.uow() as uow:
+        refused = [e for e in uow.audit.recent(20, action="refused")]
+    assert refused, "the refusal left no audit entry"
+
+
+async def test_a_reviewer_sending_a_file_is_refused_without_a_download_but_a_doctors_is_fetched(driver: Driver):
+    d = driver
+    await d.bind("doctor", "township")
+    d.fake.user_document(USERS["township"], "摸底.csv", csv_bytes(GOOD_ROWS), first_name="township")
+    await d.settle()
+    assert "村医" in d.last("township"), d.last("township")
+    assert d.fake.downloads == []
+    d.fake.user_document(USERS["doctor"], "摸底.csv", csv_bytes(GOOD_ROWS), first_name="doctor")
+    await d.settle()
+    assert len(d.fake.downloads) == 1 and "骨科" in d.last("doctor")

@@ -279,7 +279,9 @@ class TelegramBridge:
     async def _process(self, inbound: Inbound, callback_query_id: str | None) -> None:
         # Answer the press at once so the spinner stops, whatever the handler then does.
         answering = asyncio.create_task(self._answer(callback_query_id)) if callback_query_id else None
-        if inbound.attachment is not None and inbound.attachment.ref:
+        # A document is fetched only for someone who may send one: anybody else's is refused unread.
+        if inbound.attachment is not None and inbound.attachment.ref \
+                and await self._in_thread(self.conversation.takes_file, inbound):
             inbound = await self._fetched(inbound)
         try:
             # The conversation, and the menu this user should now see, read on the update's own unit of work.
