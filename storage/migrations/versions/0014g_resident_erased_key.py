@@ -2,14 +2,14 @@
 old survey sheet cannot register them again with a consent older than their withdrawal
 
 Revision ID: 0014g
-Revises: 0013s
+Revises: 0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0014g'
-down_revision = '0013s'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
