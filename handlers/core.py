@@ -646,7 +646,7 @@ class Conversation:
         """Whether a file from this sender, in their private chat and in the role they act in now, would reach a
         handler (a village doctor's survey sheet). An adapter fetches a file's bytes only then: a stranger's or a
         resident's upload is refused without ever being downloaded. A read only; nothing is written."""
-        if inbound.chat_id != inbound.user_id:
+        if not inbound.is_private:
             return False
         with self.services.uow() as uow:
             acc = uow.chat.account(inbound.platform, inbound.user_id)

@@ -74,11 +74,10 @@ def make_sweep(app: App, announcer: Announcer, clock: Callable[[], datetime],
 
 
 def remind_remote_sessions(app: App, now: datetime) -> Reminded:
-    """Queue the remote consultations' reminders that fell due (one transaction; a failure is retried next sweep)."""
+    """Queue the remote consultations' reminders that fell due (a transaction per session; a failure is retried by the
+    next sweep)."""
     try:
-        with app.uow() as uow:
-            res = send_due_reminders(uow, now)
-            uow.commit()
+        res = send_due_reminders(app.uow, now)
     except Exception:
         log.exception("remote consultation reminders failed; the next sweep retries")
         return Reminded()

@@ -7,6 +7,7 @@ account, so a re-run tells nobody twice; a moved or cancelled session's reminder
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -31,7 +32,9 @@ from handlers.services.followups import plan_followups
 from handlers.services.orders import UNCHECKED, Decided, decide, load_order
 from handlers.services.referrals import refer_up
 from handlers.texts_remote import t
-from storage.ports import UnitOfWork
+from storage.ports import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
 
 LOOKAHEAD = timedelta(days=1, hours=1)  # the earliest reminder is a day ahead: the sweep reads no further
 
@@ -274,30 +277,44 @@ def mark_no_show(uow: UnitOfWork, actor: Actor, now: datetime, session_id: objec
 
 
 # --- 4. reminders ---------------------------------------------------------------------------------------------
-def send_due_reminders(uow: UnitOfWork, now: datetime) -> Reminded:
-    """Queue every reminder due now (the day before, an hour before) and not queued yet; the caller commits.
+def send_due_reminders(uow_factory: UnitOfWorkFactory, now: datetime) -> Reminded:
+    """Queue every reminder due now (the day before, an hour before) and not queued yet, each session in its own
+    transaction with its outbox rows, as the referral reminders are: one session that fails (logged, retried by the
+    next sweep) never holds back the others.
 
     The database is the source of truth: the sweep reads the scheduled sessions of the next day, so a sweep after
-    downtime sends what fell due (the latest reminder only), and ``reminded`` with the outbox's dedupe key makes a
-    second sweep add nothing.
+    downtime sends what fell due (the latest reminder only); the session is read again, locked, before its
+    reminder is queued, and ``reminded`` with the outbox's dedupe key makes a second sweep add nothing.
     """
     res = Reminded()
-    upcoming = uow.remote.scheduled_before(now + LOOKAHEAD, after=now)
-    for s in upcoming:
-        r = due_reminder(s, now)
-        if r is None:
-            continue
-        order = uow.orders.get(s.order_id)
-        if order is None:
-            continue
-        notices = _tell(uow, None, now, s, order, "remind", reminder=r.label)
-        res.queued += queue_all(uow, notices, now, expires_at=s.starts_at)
-        uow.remote.mark_reminded(s.id or 0, r.label)
-        res.sessions += 1
-    later = uow.remote.scheduled_before(now + LOOKAHEAD + timedelta(days=1), after=now)
-    due = [d for s in later if (d := next_reminder_at(s, now)) is not None]
-    res.next_due = min(due) if due else None
+    with uow_factory() as uow:
+        due = [s.id for s in uow.remote.scheduled_before(now + LOOKAHEAD, after=now)
+               if s.id is not None and due_reminder(s, now) is not None]
+    for session_id in due:
+        try:
+            with uow_factory() as uow:
+                res.queued += _remind(uow, session_id, now)
+                uow.commit()
+                res.sessions += 1
+        except Exception:
+            log.exception("remote consultation reminder for session %s failed; the next sweep retries", session_id)
+    with uow_factory() as uow:
+        later = uow.remote.scheduled_before(now + LOOKAHEAD + timedelta(days=1), after=now)
+        due_at = [d for s in later if (d := next_reminder_at(s, now)) is not None]
+    res.next_due = min(due_at) if due_at else None
     return res
+
+
+def _remind(uow: UnitOfWork, session_id: int, now: datetime) -> int:
+    """Queue one session's due reminder (if it is still due: another sweep may have queued it); messages queued."""
+    s = uow.remote.get(session_id, for_update=True)
+    r = due_reminder(s, now) if s is not None else None
+    order = uow.orders.get(s.order_id) if s is not None and r is not None else None
+    if s is None or r is None or order is None:
+        return 0
+    queued = queue_all(uow, _tell(uow, None, now, s, order, "remind", reminder=r.label), now, expires_at=s.starts_at)
+    uow.remote.mark_reminded(session_id, r.label)
+    return queued
 
 
 def queue_all(uow: UnitOfWork, notices: list[Notice], now: datetime, *, expires_at: datetime | None = None) -> int:

@@ -54,10 +54,7 @@ def schedule_remote(chat, when: str = "11月25日 15:00", room: str = "腾讯会
 def sweep(app, now) -> int:
     from handlers.services import remote
 
-    with app.uow() as uow:
-        queued = remote.send_due_reminders(uow, now).queued
-        uow.commit()
-    return queued
+    return remote.send_due_reminders(app.uow, now).queued
 
 
 def told(chat, app, now) -> list[str]:
@@ -328,3 +325,39 @@ def test_a_reviewer_halfway_through_the_old_one_line_question_is_asked_for_the_e
     chat.say("hospital", "12月3日上午 视频会诊")
     assert "请选择远程会诊的专家" in chat.last("hospital"), chat.last("hospital")
     assert stored(app, number).status is OrderStatus.TOWNSHIP_APPROVED
+
+
+def test_one_consultation_whose_reminder_fails_holds_back_no_other_and_is_retried(chat, cast, app, clock,
+                                                                                   monkeypatch, caplog):
+    """Each session's reminder is its own transaction: a fault on one (here an injected one, as a bug or a broken
+    row would raise) is logged, the others are queued, and the next sweep sends the one that failed, once."""
+    from handlers.services import remote
+
+    approved_order(chat, app)
+    schedule_remote(chat, "11月25日 15:00")
+    approved_order(chat, app)
+    schedule_remote(chat, "11月25日 16:00")
+    told(chat, app, clock())
+    with app.uow() as uow:
+        first, _later = sorted(uow.remote.upcoming(), key=lambda s: s.starts_at)
+    real_tell = remote._tell
+
+    def broken_for_the_first(uow, actor, now, s, order, event, **kw):
+        if s.id == first.id:
+            raise RuntimeError("a fault on one session")
+        return real_tell(uow, actor, now, s, order, event, **kw)
+
+    monkeypatch.setattr(remote, "_tell", broken_for_the_first)
+    day_before = STARTS + timedelta(hours=1) - timedelta(hours=23)  # both are due their day-before reminder
+    def reminders() -> list[str]:
+        told(chat, app, day_before)
+        return [("15:00" if "15:00" in m else "16:00" if "16:00" in m else m)
+                for m in chat.texts("grandpa") if "会诊提醒" in m]
+
+    assert sweep(app, day_before) > 0
+    assert reminders() == ["16:00"]  # the other one went
+    assert "failed; the next sweep retries" in caplog.text
+    monkeypatch.setattr(remote, "_tell", real_tell)
+    assert sweep(app, day_before) > 0  # the one that failed goes now
+    assert reminders() == ["16:00", "15:00"]
+    assert sweep(app, day_before) == 0  # and nothing twice

@@ -164,9 +164,7 @@ def test_the_residents_erasure_takes_the_consultations_advice_and_plan_and_stops
     chat.deliver_outbox(app.uow, clock())  # the advice reached the village doctor: sent, kept in the outbox
     upcoming = session_of(app, second)
     clock.now = upcoming.starts_at - timedelta(minutes=30)
-    with app.uow() as uow:  # its reminder is queued, not yet sent
-        assert remote.send_due_reminders(uow, clock()).queued > 0
-        uow.commit()
+    assert remote.send_due_reminders(app.uow, clock()).queued > 0  # its reminder is queued, not yet sent
 
     forget(chat)
 
@@ -180,5 +178,4 @@ def test_the_residents_erasure_takes_the_consultations_advice_and_plan_and_stops
     with app.uow() as uow:  # what was sent is not kept either
         kept = uow.session.execute(sa.select(OutboxRow.text).where(OutboxRow.dedupe_key.like("remote:%"))).scalars()
         assert not [t for t in kept if "血压偏高" in t or "心口疼" in t]
-    with app.uow() as uow:
-        assert remote.send_due_reminders(uow, clock()).queued == 0
+    assert remote.send_due_reminders(app.uow, clock()).queued == 0
