@@ -222,7 +222,9 @@ def test_an_audit_reason_may_only_be_redacted(seeded_uow):
     with seeded_uow() as uow:
         uow.session.exec(sa.text("UPDATE audit_event SET reason = '（已删除）' WHERE reason = '测试居民已住院'"))
         uow.commit()
-    tampering = ("UPDATE audit_event SET reason = '（已删除）', action = 'x'", "UPDATE audit_event SET entity_id = 'y'")
+    tampering = ("UPDATE audit_event SET reason = '（已删除）', action = 'x'", "UPDATE audit_event SET entity_id = 'y'",
+                 # the detail may only lose its note (migration 0015), not be rewritten
+                 "UPDATE audit_event SET reason = '（已删除）', detail = '{\"note\": \"（已删除）\"}'")
     for stmt in tampering:
         with seeded_uow() as uow, pytest.raises(sa.exc.DBAPIError, match="append-only"):
             uow.session.exec(sa.text(stmt))

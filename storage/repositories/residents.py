@@ -6,8 +6,10 @@ import json
 import re
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import col, select
 
 from domain.errors import DomainError
@@ -199,10 +201,14 @@ class ResidentRepository(Repository):
             sa.and_(col(AuditRow.entity) == "remote", col(AuditRow.entity_id).in_(sessions)),
             sa.and_(col(AuditRow.entity) == "referral", col(AuditRow.entity_id).in_(referrals)),
         )
+        # A decision's note (上转安排 …) is in the event's detail: it goes the same way (migration 0015).
+        note, blanked = _audit_note(self._pg)
+        has_note = sa.and_(note.is_not(None), note != AUDIT_REDACTED)
         self.s.exec(
             sa.update(AuditRow)
-            .where(about_them, col(AuditRow.reason).is_not(None), col(AuditRow.reason) != AUDIT_REDACTED)
-            .values(reason=AUDIT_REDACTED)
+            .where(about_them, sa.or_(sa.and_(col(AuditRow.reason).is_not(None),
+                                              col(AuditRow.reason) != AUDIT_REDACTED), has_note))
+            .values(reason=AUDIT_REDACTED, detail=sa.case((has_note, blanked), else_=col(AuditRow.detail)))
         )
         self.s.exec(sa.update(LeadRow).where(col(LeadRow.order_id).in_(orders)).values(summary=ERASED))
         # A village doctor halfway through filing for them, or with them offered on an order card: that draft goes.
@@ -235,3 +241,15 @@ class ResidentRepository(Repository):
             id=row.id,
             consent_withdrawn_at=row.consent_withdrawn_at,
         )
+
+
+def _audit_note(pg: bool) -> tuple[Any, Any]:
+    """An audit event's detail note, and its detail with that note replaced by the redaction marker, computed exactly
+    as the append-only trigger computes what it allows (migration 0015)."""
+    detail = col(AuditRow.detail)
+    if pg:
+        as_json = sa.cast(detail, JSONB)
+        return (as_json["note"].astext,
+                sa.cast(sa.func.jsonb_set(as_json, sa.literal_column("'{note}'"),
+                                          sa.func.to_jsonb(sa.cast(sa.literal(AUDIT_REDACTED), sa.Text))), sa.Text))
+    return (sa.func.json_extract(detail, "$.note"), sa.func.json_set(detail, "$.note", AUDIT_REDACTED))

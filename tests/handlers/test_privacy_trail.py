@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 from pathlib import Path
@@ -167,3 +168,31 @@ def test_forget_leaves_no_trace_but_counts(chat, cast, app, clock):
     raw = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
     for trace in ("邱瑞鹏", need, "13900003001", "疼了多久"):
         assert trace.encode() not in raw, trace
+
+
+@ALSO_ON_POSTGRES
+def test_forget_takes_the_hospitals_referral_note_from_the_audit_trail_and_keeps_the_event(chat, cast, app):
+    """The note a hospital types when it refers an order up (上转安排) can say what the resident suffers from; the
+    audit trail keeps it as the decision's detail. A resident's erasure blanks it there too, the decision stays."""
+    import sqlalchemy as sa
+
+    from storage.tables import AuditRow
+    from tests.handlers.test_onboarding import issued_link
+
+    number = file_order(chat)
+    link = issued_link(chat)
+    chat.say("township", "/pending")
+    chat.press("township", "批准")
+    chat.say("hospital", "/pending")
+    chat.press("hospital", "上转")
+    chat.say("hospital", "冠脉造影已约周三，带上心电图")
+    chat.say("grandpa", f"/start r_{link}")
+    chat.say("grandpa", "/forget")
+    chat.press("grandpa", "确定撤回并删除")
+    chat.press("doctor", "确认删除")
+    with app.uow() as uow:
+        rows = uow.session.execute(sa.select(AuditRow.action, AuditRow.reason, AuditRow.detail)
+                                   .where(AuditRow.entity == "order", AuditRow.entity_id == number)).all()
+    assert not [r for r in rows if "冠脉造影" in (r.detail or "") + (r.reason or "")], rows
+    [referred] = [r for r in rows if r.action == "dispose_refer_up"]
+    assert json.loads(referred.detail)["note"] == "（已删除）" and referred.reason == "（已删除）"
