@@ -55,6 +55,11 @@ class PromptRepository(Repository):
             # Still open: a reply to it is explained (superseded), so it moves to the table, its buttons naming it.
             older_id = self._insert(older)
             self.uow.chat.offered_by((c.token for c in older.choices), older_id)
+        if self._pg:
+            # PostgreSQL runs updates side by side: a prompt another update put to this person since their account
+            # was read (a rating request committed meanwhile) came before this one, so it is read again now.
+            newest = self.c.execute(_NEWEST, {"account": prompt.account_id}).scalar()
+            slot.newest_row = max(slot.newest_row, int(newest or 0))
         _set(slot, _slot_data(prompt, slot.newest_row), prompt.expires_at)
         return None
 
@@ -115,6 +120,7 @@ _RECENT = sa.union(
     .order_by(_TABLE.c.id.desc()).limit(1).subquery().select(),
     sa.select(_TABLE).where(*_OPEN).order_by(_TABLE.c.id.desc()).limit(sa.bindparam("limit")).subquery().select(),
 ).order_by(sa.desc("id")).limit(sa.bindparam("limit"))
+_NEWEST = sa.select(sa.func.max(_TABLE.c.id)).where(_TABLE.c.chat_account_id == sa.bindparam("account"))
 _BUTTONS: sa.Table = ButtonRow.__table__  # type: ignore[attr-defined]
 # The prompt a button names (button.prompt_id, written with both): found by its key, never by reading the choices of
 # every open prompt. The account and the moment they were made together must match too, so an id from a purged
