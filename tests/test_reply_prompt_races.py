@@ -43,3 +43,40 @@ def test_a_reply_shown_after_a_concurrent_alert_is_the_one_a_typed_number_answer
         read = read_reply(recent, read_answer("1"), None, later + timedelta(seconds=5), None)
     assert read is not None and read.prompt.choices[read.index].token == reply, (
         "a typed 1 went to the rating put before the answer", read and read.prompt.choices[read.index].token == rating)
+
+
+def test_the_purge_never_takes_a_reply_prompt_set_while_it_ran(seeded_uow, seeded_engine):
+    """A person whose last choices expired long ago writes again just as the nightly purge runs: their update puts
+    fresh choices on the account row while the purge's UPDATE waits for that row. The purge must not then blank
+    the fresh choices (a typed "1" would find nothing to answer)."""
+    import threading
+
+    if seeded_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs write transactions one after another (BEGIN IMMEDIATE)")
+    long_ago = FIXED_NOW - timedelta(days=60)
+    with seeded_uow() as uow:
+        acc = uow.chat.get_or_create("test", "u-purge", "u-purge", None, long_ago)
+        _put(uow, acc.id, long_ago, "旧")
+        uow.chat.save(acc)
+        uow.commit()
+    purged: list[int] = []
+    with seeded_uow() as mine:
+        me = mine.chat.account("test", "u-purge")
+        fresh = _put(mine, me.id, FIXED_NOW, "新")
+        mine.chat.save(me)  # the row is written (and locked) by the person's update, not yet committed
+
+        def purge():
+            with seeded_uow() as job:
+                purged.append(job.prompts.purge(FIXED_NOW - timedelta(days=30), 100))
+                job.commit()
+
+        job = threading.Thread(target=purge)
+        job.start()
+        job.join(timeout=1.5)  # the purge waits for the row the update holds
+        mine.commit()
+    job.join(timeout=10)
+    assert not job.is_alive()
+    with seeded_uow() as uow:
+        recent = uow.prompts.recent(acc.id)
+    assert fresh in [p.choices[0].token for p in recent], (purged, recent)
+    assert recent[0].choices[0].token == fresh
