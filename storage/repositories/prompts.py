@@ -104,8 +104,11 @@ class PromptRepository(Repository):
         gone = affected(self.c.execute(sa.delete(_TABLE).where(_TABLE.c.id.in_(old))))
         if gone < limit:
             stale = sa.select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.prompt_until < expired_before).limit(limit - gone)
+            # The expiry is checked again on the row itself: an update that put fresh choices there while this
+            # waited for the row keeps them (PostgreSQL re-reads only the target row's own conditions).
             gone += affected(self.c.execute(
-                _ACCOUNTS.update().where(_ACCOUNTS.c.id.in_(stale)).values(prompt=None, prompt_until=None)))
+                _ACCOUNTS.update().where(_ACCOUNTS.c.id.in_(stale), _ACCOUNTS.c.prompt_until < expired_before)
+                .values(prompt=None, prompt_until=None)))
             self.uow.chat.drop_reply_prompts(expired_before)
         return gone
 
