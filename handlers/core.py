@@ -821,8 +821,10 @@ class Conversation:
             ctx.inbound = replace(ctx.inbound, text=None, button=token, message_id=None)
             self._press(ctx, token)
             return True
-        ctx.audit("refused", "prompt", str(read.prompt.id), reason=read.reading.value,
-                  detail={"topic": read.prompt.topic, "choice": read.index + 1})
+        # A list shown in answer to the person's own message rides on their account row (no id): "reply", and when.
+        ctx.audit("refused", "prompt", str(read.prompt.id) if read.prompt.id is not None else "reply",
+                  reason=read.reading.value, detail={"topic": read.prompt.topic, "choice": read.index + 1,
+                                                     "asked_at": read.prompt.created_at.isoformat()})
         ctx.reply(prompts.explain(read, answer.text))
         return True
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from domain.circuits import month_day
-from domain.errors import DomainError
+from domain.errors import DomainError, PermissionDenied
 from domain.followups import TEMPLATES, FollowupStatus, parse_plan
 from domain.orders import Order
 from domain.referrals import FINAL, Referral, ReferralAction, ReferralStatus, window
@@ -166,9 +166,13 @@ def cancel_reason_typed(ctx: Ctx, text: str) -> None:
         done = rs.mark(ctx.uow, actor_of(ctx), draft.get("id"), RA.CANCEL, ctx.now, shown=draft.get("v"),
                        reason=text)
     except DomainError as e:
-        if not e.key.startswith("referral.reason."):
+        if isinstance(e, PermissionDenied):
             raise
-        # Polite words, an audit entry, and the same question again (nothing was changed).
+        # Polite words, an audit entry (nothing was changed), and the same question again; but a referral that can
+        # no longer be cancelled (the resident was erased, a colleague cancelled it meanwhile) ends the question,
+        # or every message after it would be read as a reason again.
+        if not e.key.startswith("referral.reason."):
+            ctx.acc.clear()
         ctx.audit("refused", "referral", str(draft.get("id") or ""), reason=e.key, detail={"step": "cancel"})
         ctx.reply(t(e.key, **e.params))
         return

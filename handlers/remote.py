@@ -25,6 +25,11 @@ MAX_LISTED = 10
 _NONE_WORDS = {"无", "没有", "暂无", "不需要", "无随访"}
 
 
+# The session can no longer take what the typed step was for (the resident was erased, a colleague cancelled or
+# moved it meanwhile): the step ends with the refusal, or every later message would be refused the same way.
+_GONE = ("remote.unknown", "remote.illegal_transition")
+
+
 def _refused(ctx: Ctx, e: DomainError, step: str) -> None:
     """A typed answer that cannot be taken: polite words, an audit entry, the same step again."""
     ctx.audit("refused", "remote", str(ctx.acc.draft.get("session") or ctx.acc.draft.get("id") or ""),
@@ -230,8 +235,12 @@ def typed_move_reason(ctx: Ctx, text: str) -> None:
         done = remote.move(ctx.uow, actor_of(ctx), ctx.now, d.get("session"),
                            datetime.fromisoformat(str(d.get("at"))), text)
     except DomainError as e:
-        if e.key.startswith("perm.") or e.key in ("remote.unknown", "remote.illegal_transition"):
+        if e.key.startswith("perm."):
             raise
+        if e.key in _GONE:  # cancelled or moved meanwhile: said once, and the question is over
+            _refused(ctx, e, "move_reason")
+            ctx.acc.clear()
+            return
         if e.key in ("remote.in_the_past", "remote.same_time", "remote.expert_busy"):
             ctx.acc.advance("remote.move_when", ctx.now)
         _refused(ctx, e, "move_reason")
@@ -259,9 +268,11 @@ def typed_cancel(ctx: Ctx, text: str) -> None:
     try:
         done = remote.cancel(ctx.uow, actor_of(ctx), ctx.now, ctx.acc.draft.get("session"), text)
     except DomainError as e:
-        if e.key.startswith("perm.") or e.key in ("remote.unknown", "remote.illegal_transition"):
+        if e.key.startswith("perm."):
             raise
         _refused(ctx, e, "cancel")
+        if e.key in _GONE:  # cancelled or moved meanwhile: said once, and the question is over
+            ctx.acc.clear()
         return
     ctx.acc.clear()
     deliver(ctx, done.notices)

@@ -55,6 +55,11 @@ class PromptRepository(Repository):
             # Still open: a reply to it is explained (superseded), so it moves to the table, its buttons naming it.
             older_id = self._insert(older)
             self.uow.chat.offered_by((c.token for c in older.choices), older_id)
+        if self._pg:
+            # PostgreSQL runs updates side by side: a prompt another update put to this person since their account
+            # was read (a rating request committed meanwhile) came before this one, so it is read again now.
+            newest = self.c.execute(_NEWEST, {"account": prompt.account_id}).scalar()
+            slot.newest_row = max(slot.newest_row, int(newest or 0))
         _set(slot, _slot_data(prompt, slot.newest_row), prompt.expires_at)
         return None
 
@@ -99,8 +104,11 @@ class PromptRepository(Repository):
         gone = affected(self.c.execute(sa.delete(_TABLE).where(_TABLE.c.id.in_(old))))
         if gone < limit:
             stale = sa.select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.prompt_until < expired_before).limit(limit - gone)
+            # The expiry is checked again on the row itself: an update that put fresh choices there while this
+            # waited for the row keeps them (PostgreSQL re-reads only the target row's own conditions).
             gone += affected(self.c.execute(
-                _ACCOUNTS.update().where(_ACCOUNTS.c.id.in_(stale)).values(prompt=None, prompt_until=None)))
+                _ACCOUNTS.update().where(_ACCOUNTS.c.id.in_(stale), _ACCOUNTS.c.prompt_until < expired_before)
+                .values(prompt=None, prompt_until=None)))
             self.uow.chat.drop_reply_prompts(expired_before)
         return gone
 
@@ -115,6 +123,7 @@ _RECENT = sa.union(
     .order_by(_TABLE.c.id.desc()).limit(1).subquery().select(),
     sa.select(_TABLE).where(*_OPEN).order_by(_TABLE.c.id.desc()).limit(sa.bindparam("limit")).subquery().select(),
 ).order_by(sa.desc("id")).limit(sa.bindparam("limit"))
+_NEWEST = sa.select(sa.func.max(_TABLE.c.id)).where(_TABLE.c.chat_account_id == sa.bindparam("account"))
 _BUTTONS: sa.Table = ButtonRow.__table__  # type: ignore[attr-defined]
 # The prompt a button names (button.prompt_id, written with both): found by its key, never by reading the choices of
 # every open prompt. The account and the moment they were made together must match too, so an id from a purged

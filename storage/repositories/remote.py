@@ -127,15 +127,17 @@ class RemoteRepository(Repository):
 
         ids = [int(i) for i in self.c.execute(sa.select(_T.c.id).where(_T.c.resident_id == resident_id)).scalars()]
         outbox: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
-        for sid in ids:
-            about = outbox.c.dedupe_key.startswith(f"remote:{sid}:", autoescape=True)
-            self.c.execute(outbox.update().where(about, outbox.c.status == "pending").values(status="void"))
-            self.c.execute(outbox.update().where(about).values(text=erased, buttons_json=None))
+        # The sessions first: a reminder sweep holding one (its reminder queued, not yet committed) is waited for,
+        # so the messages it queued are there to withdraw below; a sweep after this finds the session cancelled.
         self.c.execute(_T.update().where(_T.c.resident_id == resident_id,
                                          _T.c.status == SessionStatus.SCHEDULED.value)
                        .values(status=SessionStatus.CANCELLED.value, version=_T.c.version + 1))
         self.c.execute(_T.update().where(_T.c.resident_id == resident_id)
                        .values(advice=None, followup_plan=None, reason=None, version=_T.c.version + 1))
+        for sid in ids:
+            about = outbox.c.dedupe_key.startswith(f"remote:{sid}:", autoescape=True)
+            self.c.execute(outbox.update().where(about, outbox.c.status == "pending").values(status="void"))
+            self.c.execute(outbox.update().where(about).values(text=erased, buttons_json=None))
 
     def _flush_events(self, s: RemoteSession) -> None:
         from dataclasses import replace
