@@ -300,8 +300,9 @@ def parse_when(text: str, today: date) -> datetime:
     hour = int(t.group(1))
     minute = int(t.group(2)) if t.group(2) else 30 if t.group(3) == "半" else int(t.group(4)) if t.group(4) else 0
     word = period.group(1) if period else ""
-    if word in _NIGHT and (hour == 12 or hour < 6):
+    if word in _NIGHT and (hour == 12 or hour < (4 if word == "晚上" else 6)):
         # Tonight at twelve is midnight, the start of the next day (never noon); "半夜2点" the small hours after it.
+        # 晚上 reaches into them only up to 3点: "晚上5点" is five in the evening, as it gets dark in winter.
         day, hour = day + timedelta(days=1), hour % 12
     elif word == "凌晨" and hour == 12:  # the small hours of the day named: the midnight that starts it
         hour = 0

@@ -208,7 +208,8 @@ class ResidentRepository(Repository):
             sa.update(AuditRow)
             .where(about_them, sa.or_(sa.and_(col(AuditRow.reason).is_not(None),
                                               col(AuditRow.reason) != AUDIT_REDACTED), has_note))
-            .values(reason=AUDIT_REDACTED, detail=sa.case((has_note, blanked), else_=col(AuditRow.detail)))
+            .values(reason=sa.case((col(AuditRow.reason).is_(None), None), else_=AUDIT_REDACTED),
+                    detail=sa.case((has_note, blanked), else_=col(AuditRow.detail)))
         )
         self.s.exec(sa.update(LeadRow).where(col(LeadRow.order_id).in_(orders)).values(summary=ERASED))
         # A village doctor halfway through filing for them, or with them offered on an order card: that draft goes.

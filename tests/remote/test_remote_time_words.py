@@ -6,8 +6,9 @@
   of the day named);
 - 中午, 上午 and 下午 12点 are all noon, 12:00 (下午12点 is the noon the afternoon starts from, nobody's midnight);
 - 晚上11点 is 23:00, 凌晨1点 is 01:00, 中午1点 is 13:00; a bare 12点 is noon;
-- 晚上/夜里/半夜 with an hour before 6 are the small hours after that evening: "11月25日半夜2点" is 26 November 02:00
-  (before, "晚上1点" was read as 13:00).
+- 夜里/半夜 with an hour before 6, and 晚上 with one before 4, are the small hours after that evening:
+  "11月25日半夜2点" is 26 November 02:00 (before, "晚上1点" was read as 13:00); "晚上5点" is 17:00, as people in the
+  mountains say of a winter evening (半夜5点 is still 05:00 the next morning).
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ TODAY = date(2026, 11, 23)
     ("11月25日夜里11点", (2026, 11, 25, 23, 0)),
     ("11月25日半夜2点", (2026, 11, 26, 2, 0)),  # the small hours after that evening
     ("11月25日晚上1点", (2026, 11, 26, 1, 0)),
+    ("11月25日晚上3点", (2026, 11, 26, 3, 0)),
+    ("11月25日晚上5点", (2026, 11, 25, 17, 0)),
+    ("11月25日半夜5点", (2026, 11, 26, 5, 0)),
     ("11月25日12点", (2026, 11, 25, 12, 0)),
     ("11月25日 12:00", (2026, 11, 25, 12, 0)),
 ])

@@ -21,17 +21,24 @@ COLUMNS = ("id", "at", "actor_staff_id", "actor_role", "action", "entity", "enti
 SAME = " AND ".join(f"NEW.{c} IS OLD.{c}" for c in COLUMNS)
 PG_SAME = " AND ".join(f"NEW.{c} IS NOT DISTINCT FROM OLD.{c}" for c in COLUMNS)
 # The note blanked, as storage.repositories.residents writes it, and only where there was one.
-DETAIL = (f"(NEW.detail IS OLD.detail OR (json_type(OLD.detail, '$.note') IS NOT NULL"
-          f" AND NEW.detail IS json_set(OLD.detail, '$.note', '{MARKER}')))")
-PG_DETAIL = (f"(NEW.detail IS NOT DISTINCT FROM OLD.detail OR (OLD.detail::jsonb ? 'note' AND NEW.detail = "
-             f"jsonb_set(OLD.detail::jsonb, '{{note}}', to_jsonb('{MARKER}'::text))::text))")
+BLANKED = (f"(json_type(OLD.detail, '$.note') IS NOT NULL"
+           f" AND NEW.detail IS json_set(OLD.detail, '$.note', '{MARKER}'))")
+PG_BLANKED = (f"(OLD.detail::jsonb ? 'note' AND NEW.detail = "
+              f"jsonb_set(OLD.detail::jsonb, '{{note}}', to_jsonb('{MARKER}'::text))::text)")
+# Allowed: the reason becomes the marker (the detail as it was, or its note blanked), or an event that had no reason
+# keeps none and only its note is blanked (so the trail never shows a reason deleted where none was given).
+ALLOWED = (f"{SAME} AND ((NEW.reason IS '{MARKER}' AND (NEW.detail IS OLD.detail OR {BLANKED}))"
+           f" OR (OLD.reason IS NULL AND NEW.reason IS NULL AND {BLANKED}))")
+PG_ALLOWED = (f"{PG_SAME} AND ((NEW.reason IS NOT DISTINCT FROM '{MARKER}' AND "
+              f"(NEW.detail IS NOT DISTINCT FROM OLD.detail OR {PG_BLANKED}))"
+              f" OR (OLD.reason IS NULL AND NEW.reason IS NULL AND {PG_BLANKED}))")
 
 
-def _trigger(same: str, pg_same: str, detail: str, pg_detail: str) -> None:
+def _trigger(allowed: str, pg_allowed: str) -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"""CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-              IF TG_OP = 'UPDATE' AND NEW.reason = '{MARKER}' AND {pg_same} AND {pg_detail} THEN
+              IF TG_OP = 'UPDATE' AND {pg_allowed} THEN
                 RETURN NEW;
               END IF;
               RAISE EXCEPTION 'audit_event is append-only';
@@ -39,13 +46,14 @@ def _trigger(same: str, pg_same: str, detail: str, pg_detail: str) -> None:
     else:
         op.execute("DROP TRIGGER audit_event_no_update")
         op.execute(f"""CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event
-            WHEN NOT (NEW.reason IS '{MARKER}' AND {same} AND {detail})
+            WHEN NOT ({allowed})
             BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END""")
 
 
 def upgrade() -> None:
-    _trigger(SAME, PG_SAME, DETAIL, PG_DETAIL)
+    _trigger(ALLOWED, PG_ALLOWED)
 
 
 def downgrade() -> None:  # back to 0006's rule: the reason only
-    _trigger(SAME, PG_SAME, "NEW.detail IS OLD.detail", "NEW.detail IS NOT DISTINCT FROM OLD.detail")
+    _trigger(f"NEW.reason IS '{MARKER}' AND {SAME} AND NEW.detail IS OLD.detail",
+             f"NEW.reason = '{MARKER}' AND {PG_SAME} AND NEW.detail IS NOT DISTINCT FROM OLD.detail")
