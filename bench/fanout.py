@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.demo.run import demo_files
 from domain.announcements import CHINA
 from domain.circuits import Circuit, CircuitLevel, HalfDay
-from handlers.announcements import Announcer
+from handlers.services.announcements import Announcer
 from storage.crypto import FieldCipher
 from storage.db import make_engine, migrate
 from storage.reference import import_files

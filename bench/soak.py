@@ -573,7 +573,7 @@ def add_circuit(app: Any, index: int, townships: list[str]) -> dict[str, Any]:
     """A circuit of the county hospital, its reminder due now: township, township, county-wide, …"""
     from domain.circuits import Circuit, CircuitLevel, HalfDay
     from domain.staff import Role
-    from handlers.announcements import Announcer
+    from handlers.services.announcements import Announcer
 
     now = datetime.now(UTC)
     county_wide = index % 3 == 2

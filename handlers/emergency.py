@@ -1,168 +1,18 @@
-"""Emergency alerts: reach a person (or tell the village doctor whom to phone), acknowledge, escalate.
+"""Emergency alerts in the chat: raise one from a village doctor's form, and the alerted reviewer's "收到".
 
-An alert is a row (``emergency_alert``) and one outbox message per alerted chat account, written in the same
-transaction: a crash can lose neither, and the sender delivers them on whatever platform each reviewer uses.
-Each message carries an acknowledge button owned by its recipient. ``escalate_due_alerts`` is the periodic
-sweep (called by the worker's housekeeping) that raises an alert unanswered for ten minutes to the reviewers of
-the supporting hospitals; it is idempotent and safe to run from several workers at once.
+The alert itself (who is reached, the outbox messages, the escalation sweep) is a use case shared with the command
+line: ``handlers.services.alerts``.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime
-
-from domain.accounts import ChatAccount
-from domain.alerts import ESCALATE_AFTER, Alerted, AlertLevel, EmergencyAlert
 from domain.errors import DomainError, PermissionDenied
-from domain.orders import AuditEvent
-from domain.permissions import Jurisdiction
 from domain.staff import Staff
-from handlers import prompts
-from handlers.core import CHINA, Button, Ctx, Router, private_chat_of
-from handlers.prompts import Asked
+from handlers.core import CHINA, Ctx, Router
+from handlers.services.alerts import alert_township, callback_text, name_of, numbers_text, tell_doctor
 from handlers.texts import t
-from storage.ports import UnitOfWork, UnitOfWorkFactory
 
-log = logging.getLogger(__name__)
 router = Router()
-MINUTES = int(ESCALATE_AFTER.total_seconds() // 60)
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """A member of staff to alert and their usable chat accounts (at least one)."""
-
-    staff: Staff
-    accounts: tuple[ChatAccount, ...]
-
-
-def township_centers(j: Jurisdiction, post_code: str, day: date) -> list[str]:
-    """The health centers directly supporting a village post."""
-    net = j.network
-    return sorted(
-        c for c in net.supporters_of(post_code, day)
-        if net.supports(c, post_code, day, direct=True) and (k := j.kind_of(c)) is not None and k.is_grassroots_center
-    )
-
-
-def supporting_hospitals(j: Jurisdiction, centers: list[str], day: date) -> list[str]:
-    """The hospitals directly supporting these health centers."""
-    net = j.network
-    return sorted({
-        h for c in centers for h in net.supporters_of(c, day)
-        if net.supports(h, c, day, direct=True) and (k := j.kind_of(h)) is not None and k.is_hospital
-    })
-
-
-def targets(uow: UnitOfWork, codes: list[str], level: AlertLevel, exclude_staff: int | None) -> list[Target]:
-    """Everyone holding the level's role at these institutions with at least one usable chat account."""
-    role = level.role
-    assert role is not None
-    found = []
-    for code in codes:
-        for st in uow.staff.at_institution(code, role):
-            if st.id is None or st.id == exclude_staff:
-                continue
-            accounts = tuple(a for a in uow.chat.accounts_of_staff([st.id]) if not a.blocked)
-            if accounts:
-                found.append(Target(st, accounts))
-    return found
-
-
-def _who(j: Jurisdiction, found: list[Target]) -> str:
-    """"雪峰镇卫生院 曾丽芳、张三；明溪县总医院 邱建华"."""
-    by_inst: dict[str, list[str]] = {}
-    for tg in found:
-        by_inst.setdefault(tg.staff.institution_code, []).append(tg.staff.name)
-    return "；".join(f"{_name(j, code)} {'、'.join(names)}" for code, names in by_inst.items())
-
-
-def _name(j: Jurisdiction, code: str) -> str:
-    inst = j.institutions.get(code)
-    return inst.name if inst else code
-
-
-def _phones(j: Jurisdiction, codes: list[str]) -> str:
-    """"雪峰镇卫生院 0598-6600112；明溪县总医院（未登记电话）"."""
-    out = []
-    for code in codes:
-        inst = j.institutions.get(code)
-        name = inst.name if inst else code
-        out.append(f"{name} {inst.phone}" if inst and inst.phone else t("em.phone_missing", institution=name))
-    return "；".join(out)
-
-
-def _callback(j: Jurisdiction, a: EmergencyAlert, doctor: Staff | None) -> str:
-    """The number to call back: the doctor's own, else their post's (named), else what to do without one."""
-    if not a.callback_phone:
-        return t("em.no_phone")
-    if doctor is not None and doctor.phone == a.callback_phone:
-        return a.callback_phone
-    return f"{a.callback_phone}（{_name(j, a.post_code)}）"
-
-
-def _message(uow: UnitOfWork, j: Jurisdiction, a: EmergencyAlert, doctor: Staff | None,
-             header: str = "") -> str:
-    place = uow.reference.place(a.village_code)
-    return header + t(
-        "em.alert",
-        resident=a.resident_name or "（未填写）",
-        village=place.name if place else a.village_code,
-        post=_name(j, a.post_code),
-        doctor=doctor.name if doctor else "",
-        phone=_callback(j, a, doctor),
-        reasons=a.reasons,
-    )
-
-
-def _numbers(j: Jurisdiction, staff: list[Staff], codes: list[str]) -> str:
-    """"13900001005（曾丽芳）、0598-6600112（雪峰镇卫生院）": people's own phones, then their institutions'."""
-    out = [f"{st.phone}（{st.name}）" for st in staff if st.phone]
-    for code in dict.fromkeys(codes):
-        inst = j.institutions.get(code)
-        if inst is not None and inst.phone:
-            out.append(f"{inst.phone}（{inst.name}）")
-    return "、".join(out)
-
-
-def _buttons_json(uow: UnitOfWork, account_id: int, alert_id: int, now: datetime) -> str:
-    """The acknowledge button of one recipient, recorded as what a reply from them means ("收到" acknowledges)."""
-    ack = Button(t("em.ack"), uow.chat.new_button(account_id, "em.ack", {"alert": alert_id}, now), prompts.yes())
-    prompts.record(uow, account_id, [ack], now, Asked("alert"), proactive=True)
-    return json.dumps([[{"label": ack.label, "data": ack.data}]], ensure_ascii=False)
-
-
-def _queue(uow: UnitOfWork, a: EmergencyAlert, level: AlertLevel, found: list[Target], text: str,
-           now: datetime) -> None:
-    """One message per usable account of each target, with an acknowledge button of its own, in the outbox."""
-    assert a.id is not None
-    for tg in found:
-        for acc in tg.accounts:
-            assert acc.id is not None
-            uow.outbox.enqueue(acc.platform, private_chat_of(acc), text, _buttons_json(uow, acc.id, a.id, now),
-                               priority="reply", dedupe_key=f"em:{a.id}:{level.value}:{acc.id}",
-                               account_id=acc.id, now=now)
-
-
-def _tell_doctor(uow: UnitOfWork, a: EmergencyAlert, kind: str, text: str, now: datetime) -> int:
-    """Queue ``text`` to every usable account of the filing doctor; returns how many."""
-    n = 0
-    for acc in uow.chat.accounts_of_staff([a.filed_by_staff_id]):
-        if acc.blocked or acc.id is None:
-            continue
-        n += uow.outbox.enqueue(acc.platform, private_chat_of(acc), text, None, priority="reply",
-                                dedupe_key=f"em:{a.id}:{kind}:{acc.id}", account_id=acc.id, now=now)
-    return n
-
-
-def _alerted(found: list[Target], level: AlertLevel) -> tuple[Alerted, ...]:
-    role = level.role
-    assert role is not None
-    return tuple(Alerted(tg.staff.institution_code, role, tg.staff.id or 0) for tg in found)
 
 
 def raise_alert(ctx: Ctx, doctor: Staff, post: str, village: str, reasons: str, *,
@@ -176,50 +26,6 @@ def raise_alert(ctx: Ctx, doctor: Staff, post: str, village: str, reasons: str, 
     name = resident_name if resident_name is not None else str(draft.get("name") or "")
     return alert_township(ctx.uow, ctx.jurisdiction, ctx.now, doctor, post, village, reasons, resident_name=name,
                           resident_id=rid if isinstance(rid, int) else None, audit=ctx.audit)
-
-
-def alert_township(uow: UnitOfWork, j: Jurisdiction, now: datetime, doctor: Staff, post: str, village: str,
-                   reasons: str, *, resident_name: str, resident_id: int | None,
-                   audit: Callable[..., None]) -> str:
-    """``raise_alert`` without a chat: the same alert, to the same people, from the chat and the command line alike
-    (a survey sheet's emergency rows). ``audit(action, entity, entity_id, detail=...)`` records it."""
-    assert doctor.id is not None
-    day = now.astimezone(CHINA).date()
-    name, rid = resident_name, resident_id
-    post_inst = j.institutions.get(post)
-    alert = EmergencyAlert(
-        post_code=post, village_code=village, filed_by_staff_id=doctor.id, resident_name=name,
-        reasons=reasons, callback_phone=doctor.phone or (post_inst.phone if post_inst else None), created_at=now,
-        resident_id=rid,
-    )
-    centers = township_centers(j, post, day)
-    found = targets(uow, centers, AlertLevel.TOWNSHIP, doctor.id)
-    alert.level = AlertLevel.TOWNSHIP
-    if not found:
-        found = targets(uow, supporting_hospitals(j, centers, day), AlertLevel.HOSPITAL, doctor.id)
-        alert.level = AlertLevel.HOSPITAL if found else AlertLevel.NONE
-    if found:
-        alert.alerted = _alerted(found, alert.level)
-    uow.alerts.add(alert)
-    assert alert.id is not None
-    if found:
-        _queue(uow, alert, alert.level, found, _message(uow, j, alert, doctor), now)
-    # The audit names who was alerted and why, never the villager's words or name.
-    audit("emergency_alert", "emergency_alert", str(alert.id),
-              detail={"level": alert.level.value, "staff": [tg.staff.id for tg in found], "reasons": reasons})
-    if found:
-        # The doctor may not wait for a call back: the numbers of whoever was alerted, and of their institutions.
-        numbers = _numbers(j, [tg.staff for tg in found], [tg.staff.institution_code for tg in found])
-        key = "em.notified" if alert.level is AlertLevel.TOWNSHIP else "em.notified_hospital"
-        return t(key, who=_who(j, found)) + (t("em.call", numbers=numbers) if numbers else "")
-    if not centers:
-        return t("em.nobody_no_phone", institution=t("em.center_unknown"))
-    with_phone = [c for c in centers if (inst := j.institutions.get(c)) is not None and inst.phone]
-    if not with_phone:
-        return t("em.nobody_no_phone", institution="、".join(_name(j, c) for c in centers))
-    return "；".join(
-        t("em.nobody", institution=_name(j, c), phone=j.institutions[c].phone) for c in with_phone
-    )
 
 
 @router.button("em.ack")
@@ -237,79 +43,16 @@ def acknowledge(ctx: Ctx, payload: dict) -> None:
         done = ctx.uow.alerts.get(alert.id)
         assert done is not None and done.acknowledged_at is not None
         by = ctx.services.reference.staff(ctx.uow, done.acknowledged_by_staff_id or 0)
-        ctx.reply(t("em.already", institution=_name(j, by.institution_code) if by else "",
+        ctx.reply(t("em.already", institution=name_of(j, by.institution_code) if by else "",
                     name=by.name if by else "", time=f"{done.acknowledged_at.astimezone(CHINA):%H:%M}"))
         return
     ctx.audit("emergency_ack", "emergency_alert", str(alert.id), detail={"level": alert.level.value})
     doctor = ctx.services.reference.staff(ctx.uow, alert.filed_by_staff_id)
     if alert.callback_phone:
-        ctx.reply(t("em.acked", doctor=doctor.name if doctor else "", phone=_callback(j, alert, doctor)))
+        ctx.reply(t("em.acked", doctor=doctor.name if doctor else "", phone=callback_text(j, alert, doctor)))
     else:
         ctx.reply(t("em.acked_no_phone", doctor=doctor.name if doctor else ""))
-    numbers = _numbers(j, [st], [st.institution_code])
-    _tell_doctor(ctx.uow, alert, "ack", t("em.acknowledged", institution=_name(j, st.institution_code),
+    numbers = numbers_text(j, [st], [st.institution_code])
+    tell_doctor(ctx.uow, alert, "ack", t("em.acknowledged", institution=name_of(j, st.institution_code),
                                            name=st.name, resident=alert.resident_name)
                  + (t("em.call_back", numbers=numbers) if numbers else ""), ctx.now)
-
-
-@dataclass(slots=True)
-class EscalationResult:
-    """What one escalation sweep did."""
-
-    escalated: int = 0
-    queued: int = 0
-    next_due: datetime | None = None
-
-
-def escalate_due_alerts(uow_factory: UnitOfWorkFactory, clock: Callable[[], datetime],
-                        limit: int = 100) -> EscalationResult:
-    """Raise every alert unanswered at the township level for ten minutes to the supporting hospitals'
-    reviewers (or tell the doctor to phone if there is nobody), each in its own transaction."""
-    now = clock()
-    res = EscalationResult()
-    with uow_factory() as uow:
-        due = uow.alerts.due_for_escalation(now, limit)
-    j: Jurisdiction | None = None
-    for alert_id in due:
-        try:
-            with uow_factory() as uow:
-                if j is None:
-                    j = uow.reference.jurisdiction()
-                n = _escalate(uow, j, alert_id, now)
-                uow.commit()
-        except Exception:
-            log.exception("escalating emergency alert %s failed; the next sweep retries", alert_id)
-            continue
-        if n is not None:
-            res.escalated += 1
-            res.queued += n
-    with uow_factory() as uow:
-        res.next_due = uow.alerts.next_escalation_at()
-    return res
-
-
-def _escalate(uow: UnitOfWork, j: Jurisdiction, alert_id: int, now: datetime) -> int | None:
-    """Escalate one alert (the caller commits); None if another worker or an acknowledgement came first."""
-    if not uow.alerts.claim_escalation(alert_id, now):
-        return None
-    a = uow.alerts.get(alert_id)
-    assert a is not None and a.id is not None
-    day = now.astimezone(CHINA).date()
-    centers = sorted({x.institution_code for x in a.alerted}) or township_centers(j, a.post_code, day)
-    hospitals = supporting_hospitals(j, centers, day)
-    found = targets(uow, hospitals, AlertLevel.HOSPITAL, a.filed_by_staff_id)
-    doctor = uow.staff.get(a.filed_by_staff_id)
-    n = 0
-    if found:
-        header = t("em.alert_escalated", centers="、".join(_name(j, c) for c in centers), minutes=MINUTES)
-        _queue(uow, a, AlertLevel.HOSPITAL, found, _message(uow, j, a, doctor, header), now)
-        uow.alerts.set_level(a.id, AlertLevel.HOSPITAL, a.alerted + _alerted(found, AlertLevel.HOSPITAL))
-        n = sum(len(tg.accounts) for tg in found)
-        text = t("em.escalated", resident=a.resident_name, minutes=MINUTES, who=_who(j, found))
-    else:
-        text = t("em.escalated_nobody", resident=a.resident_name, minutes=MINUTES,
-                 phones=_phones(j, centers + hospitals))
-    n += _tell_doctor(uow, a, "escalated", text, now)
-    uow.audit.append(AuditEvent(None, "system", "emergency_escalated", "emergency_alert", str(a.id), None, None,
-                                None, now, {"to": [tg.staff.id for tg in found], "hospitals": hospitals}))
-    return n

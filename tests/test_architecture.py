@@ -249,6 +249,40 @@ def test_the_repository_check_would_catch_every_way_of_importing_one(tmp_path):
     assert found == {"bot/web/dashboard.py": {1}, "bot/cli/reports.py": {5, 6}}
 
 
+def conversation_importers(root: Path) -> dict[str, set[str]]:
+    """Use-case modules (handlers/services) -> the conversation modules of handlers they import, anywhere in them.
+
+    A use case may use other use cases, the text catalogue (``handlers.texts*``) and what records a prompt
+    (``handlers.prompts``); the conversations call it, never the other way round."""
+    allowed = ("handlers.services", "handlers.texts", "handlers.prompts")
+    found: dict[str, set[str]] = {}
+    for path in (root / "handlers" / "services").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [f"{node.module}.{a.name}" for a in node.names]
+                     if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
+            for n in names:
+                if n.startswith("handlers.") and not n.startswith(allowed):
+                    found.setdefault(path.relative_to(root).as_posix(), set()).add(n)
+    return found
+
+
+def test_the_use_cases_never_import_a_conversation_module():
+    """Issue 16: chat, command line, worker and dashboard call handlers/services; a use case that reached back into
+    a conversation module (an emergency alert raised from a survey sheet once did, lazily) would run the chat's
+    code from the command line."""
+    assert conversation_importers(ROOT) == {}
+
+
+def test_the_conversation_check_would_catch_a_lazy_import(tmp_path):
+    (tmp_path / "handlers" / "services").mkdir(parents=True)
+    (tmp_path / "handlers" / "services" / "survey.py").write_text(
+        "from handlers.services.orders import file_order\nfrom handlers.texts import t\n\n\n"
+        "def alert():\n    from handlers.emergency import raise_alert\n    import handlers.core\n")
+    assert conversation_importers(tmp_path) == {
+        "handlers/services/survey.py": {"handlers.emergency.raise_alert", "handlers.core"}}
+
+
 def test_only_the_configuration_module_touches_the_environment():
     """Settings are read once, in bot/config.py, and handed down; nothing else reads (or writes) os.environ."""
     assert environment_readers(ROOT, OURS) == {}

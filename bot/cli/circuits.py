@@ -114,7 +114,7 @@ def _sweep(app, args: argparse.Namespace) -> int:
     from bot.bootstrap import build_channels, make_clock
     from bot.delivery.sender import Sender, shared_budget
     from bot.jobs.worker import remind_remote_sessions
-    from handlers.announcements import Announcer
+    from handlers.services.announcements import Announcer
 
     clock = make_clock(app.settings.fake_now)
     res = Announcer(app.uow, clock, app.settings.worker.reminders, sms=app.settings.sms.provider is not None).sweep()

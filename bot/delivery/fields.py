@@ -2,7 +2,7 @@
 
 Platforms that show fields rather than text share this: the Official Account's template messages
 (``bot.transports.wechat.template``) and the SMS templates (``bot.transports.sms.template``). The parts come from
-``handlers.announcements.Notice``; a change or a cancellation says so in the place and time themselves, so no
+``handlers.services.announcements.Notice``; a change or a cancellation says so in the place and time themselves, so no
 choice of fields can make a cancelled visit look like one that takes place.
 """
 
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from domain.announcements import AnnouncementKind
 
 if TYPE_CHECKING:
-    from handlers.announcements import Notice
+    from handlers.services.announcements import Notice
 
 _BREAKS = "、，,；; "
 _TITLES = {AnnouncementKind.CANCEL: "坐诊取消通知", AnnouncementKind.UPDATE: "坐诊变更通知"}

@@ -18,8 +18,8 @@ from bot.delivery.channels import BaseChannel
 from bot.delivery.sender import Sender, SharedBudget, shared_budget
 from bot.jobs.privacy import purge_chat_leftovers, purge_expired_free_text
 from bot.jobs.scheduler import CircuitScheduler
-from handlers.announcements import Announcer
-from handlers.emergency import escalate_due_alerts
+from handlers.services.alerts import escalate_due_alerts
+from handlers.services.announcements import Announcer
 from handlers.services.followups import sweep_followups
 from handlers.services.referrals import send_due_reminders as remind_referrals
 from handlers.services.remote import Reminded, send_due_reminders

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from aiohttp import web
 
-from handlers.announcements import Announcer
+from handlers.services.announcements import Announcer
 from storage.ports import UnitOfWorkFactory
 
 PREFIX = "/a/"

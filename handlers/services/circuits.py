@@ -13,8 +13,8 @@ from domain.permissions import Jurisdiction
 from domain.planning import LEVEL_OF_PLACE
 from domain.specialties import catalogue
 from domain.staff import Role
-from handlers.announcements import Announcer
 from handlers.services import Actor, Notice, today_of
+from handlers.services.announcements import Announcer
 from handlers.services.experts import Told, assignment_notices, plan_notices
 from handlers.services.orders import Decided, decide
 from handlers.texts_circuits import t

@@ -28,8 +28,8 @@ from domain.planning import (
 )
 from domain.staff import Role, Staff
 from domain.support import SupportNetwork
-from handlers.announcements import Announcer
 from handlers.services import Actor, Notice, today_of
+from handlers.services.announcements import Announcer
 from handlers.services.circuits import schedule_order, within_support
 from handlers.services.experts import Told, plan_notices
 from storage.ports import UnitOfWork

@@ -17,8 +17,8 @@ from domain.errors import DomainError, PermissionDenied
 from domain.places import InstitutionKind, PlaceLevel
 from domain.posters import CircuitPoster, PosterExpert, SubscribeCode, WeekRow, WeekSchedule
 from domain.staff import Role
-from handlers.announcements import Announcer, Notice
 from handlers.services import Actor, today_of
+from handlers.services.announcements import Announcer, Notice
 from handlers.services.circuits import hospital_of
 from handlers.texts_posters import t
 from storage.ports import UnitOfWork

@@ -30,6 +30,7 @@ from domain.sms import SMS_CONSENT_VERSION
 from domain.staff import Role
 from handlers import texts_survey
 from handlers.services import CHINA, Actor, Notice, today_of
+from handlers.services.alerts import alert_township
 from handlers.services.orders import file_order
 from handlers.services.sms import register_sms
 from handlers.texts import t
@@ -588,8 +589,6 @@ def alert_emergencies(uow: UnitOfWork, actor: Actor, now: datetime, post: str, v
                       checked: Checked) -> str:
     """An emergency row is never an order: its township is alerted as for a typed emergency (one alert per row),
     whether the sheet came in chat or on the command line. Returns whom the last alert reached, for the doctor."""
-    from handlers.emergency import alert_township  # the chat's alert itself (emergency imports the chat's core)
-
     alerted = ""
     for r in checked.emergencies:
         alerted = alert_township(uow, actor.jurisdiction, now, actor.staff, post, village, r["reasons"],

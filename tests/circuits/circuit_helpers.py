@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from domain.circuits import Circuit, CircuitLevel, HalfDay
 from domain.orders import Action, Order, OrderStatus, Urgency
 from domain.staff import Role
-from handlers.announcements import Announcer
+from handlers.services.announcements import Announcer
 from storage.tables import ChatAccountRow, SubscriptionRow
 from tests.conftest import TEST_KEY
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from domain.circuits import Circuit, CircuitStatus, HalfDay
-from handlers.announcements import Announcer
+from handlers.services.announcements import Announcer
 from storage.crypto import FieldCipher
 from storage.tables import ChatAccountRow
 from storage.uow import SqlUnitOfWork

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from domain.circuits import Circuit, CircuitStatus, HalfDay
-from handlers.announcements import Announcer
+from handlers.services.announcements import Announcer
 from tests.circuits.circuit_helpers import (
     CREATED,
     OTHER_VILLAGE,

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from bot.jobs.worker import make_sweep
-from handlers.announcements import Announcer
+from handlers.services.announcements import Announcer
 from storage.repositories.outbox import OutboxRepository
 from tests.conftest import ALSO_ON_POSTGRES
 from tests.handlers.conftest import app, cast, chat, clock  # noqa: F401 - the conversation fixtures

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from domain.circuits import CircuitStatus
 from domain.orders import OrderStatus, Urgency
-from handlers.announcements import Announcer
+from handlers.services.announcements import Announcer
 from tests.circuits.circuit_helpers import Clock, china, make_circuit, scheduled_order
 from tests.conftest import ALSO_ON_POSTGRES, FIXED_NOW
 from tests.handlers.conftest import app, cast, chat, clock  # noqa: F401 - the conversation fixtures

@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 
 from bot.testing.fake_telegram import FakeTelegram
-from handlers.announcements import Announcer
+from handlers.services.announcements import Announcer
 from storage.crypto import FieldCipher
 from storage.uow import SqlUnitOfWork
 from tests.circuits.circuit_helpers import (

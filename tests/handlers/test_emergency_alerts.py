@@ -15,8 +15,8 @@ from sqlmodel import select
 from bot.jobs.worker import make_sweep
 from domain.staff import Role
 from handlers import Inbound
-from handlers.announcements import Announcer
-from handlers.emergency import escalate_due_alerts
+from handlers.services.alerts import escalate_due_alerts
+from handlers.services.announcements import Announcer
 from storage.tables import EmergencyAlertRow
 from tests.conftest import ALSO_ON_POSTGRES
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 from bot.jobs.worker import make_sweep
 from domain.circuits import Circuit, CircuitStatus
 from domain.staff import Role
-from handlers.announcements import Announcer
+from handlers.services.announcements import Announcer
 from storage.uow import SqlUnitOfWork
 from tests.circuits.circuit_helpers import (
     REMINDER_AT,

@@ -114,7 +114,7 @@ def test_retention_purges_free_text_of_closed_orders_only(chat, cast, app, clock
 @ALSO_ON_POSTGRES
 def test_the_hourly_sweep_forgets_old_buttons_and_update_ids_but_not_recent_ones(chat, cast, app, clock, monkeypatch):
     from bot.jobs.worker import make_sweep
-    from handlers.announcements import Announcer
+    from handlers.services.announcements import Announcer
 
     monkeypatch.setattr("bot.jobs.privacy.PURGE_BATCH", 2)  # several short transactions, as on a large backlog
     chat.say("doctor", "/new", update_id="old-update")

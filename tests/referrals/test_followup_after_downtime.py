@@ -6,7 +6,7 @@ import pytest
 
 from bot.jobs.worker import make_sweep
 from domain.followups import PlanItem
-from handlers.announcements import Announcer
+from handlers.services.announcements import Announcer
 from handlers.services.followups import plan_followups
 from tests.referrals.helpers import NOW, referred_order, reviewer
 from tests.referrals.test_reminders import at

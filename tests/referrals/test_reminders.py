@@ -9,7 +9,7 @@ import pytest
 
 from bot.jobs.worker import make_sweep
 from domain.followups import PlanItem
-from handlers.announcements import Announcer
+from handlers.services.announcements import Announcer
 from handlers.services.followups import plan_followups
 from handlers.services.referrals import publish_slots, refer_up
 from tests.referrals.helpers import HOSPITAL, NOW, referred_order, reviewer, slot

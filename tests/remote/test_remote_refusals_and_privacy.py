@@ -12,8 +12,8 @@ from bot.jobs.worker import make_sweep
 from domain.errors import DomainError, PermissionDenied
 from domain.staff import Role
 from handlers import Inbound
-from handlers.announcements import Announcer
 from handlers.services import Actor, remote
+from handlers.services.announcements import Announcer
 from storage.tables import OutboxRow
 from tests.conftest import ALSO_ON_POSTGRES
 from tests.handlers.test_order_lifecycle import stored

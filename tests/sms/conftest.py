@@ -29,7 +29,7 @@ from bot.transports.sms.template import DEFAULT_TEXT, PARAM_LIMIT, SmsTemplate
 from bot.transports.sms.tencent import TencentSms
 from bot.web.dashboard import DashboardServices, make_app
 from handlers import FloodGuard
-from handlers.announcements import Announcer
+from handlers.services.announcements import Announcer
 from tests.circuits.circuit_helpers import REMINDER_AT, Clock, make_circuit
 from tests.handlers.conftest import app, cast, clock  # noqa: F401  (the conversation fixtures)
 from tests.handlers.harness import ChatHarness

@@ -220,7 +220,7 @@ def test_without_a_provider_the_doctor_is_told_sms_is_not_set_up_and_nothing_is_
     from domain.sms import SMS_CONSENT_VERSION
     from domain.staff import Role
     from handlers import FloodGuard
-    from handlers.announcements import Announcer
+    from handlers.services.announcements import Announcer
     from handlers.services.sms import register_sms
     from tests.circuits.circuit_helpers import CIRCUIT_DAY, CREATED, make_circuit
     from tests.handlers.harness import ChatHarness

@@ -15,7 +15,7 @@ from bot.testing.fake_sms import ALIYUN_KEY, ALIYUN_SECRET, SIGN, TENCENT_ID, TE
 from bot.transports.sms.template import DEFAULT_TEXT, PARAM_LIMIT, FilledSms, SmsTemplate, sms_parts
 from domain.announcements import AnnouncementKind
 from domain.sms import is_opt_out, segments
-from handlers.announcements import Notice, NoticeExpert
+from handlers.services.announcements import Notice, NoticeExpert
 from tests.sms.conftest import PHONE, TEMPLATE_CODE
 
 PARTS = {"date": "12月4日", "half_day": "上午", "hospital": "明溪县总医院", "expert": "罗志明副主任医师",

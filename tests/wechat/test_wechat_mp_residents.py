@@ -15,7 +15,7 @@ from bot.transports.wechat.mp import NOT_DELIVERABLE, WeChatMpChannel
 from bot.transports.wechat.template import fit, parse_fields
 from bot.web.notices import page_ref
 from handlers import FloodGuard
-from handlers.announcements import Announcer
+from handlers.services.announcements import Announcer
 from tests.circuits.circuit_helpers import REMINDER_AT, VILLAGE, make_circuit
 from tests.conftest import FIXED_NOW
 from tests.wechat.wechat_driver import Driver, make_app, settings_for

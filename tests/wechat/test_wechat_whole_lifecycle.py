@@ -23,7 +23,7 @@ from bot.transports.wechat.mp import WeChatMpChannel
 from bot.transports.wechat.work import WeComChannel
 from domain.orders import OrderStatus
 from handlers import FloodGuard
-from handlers.announcements import Announcer
+from handlers.services.announcements import Announcer
 from tests.circuits.circuit_helpers import CHINA
 from tests.conftest import FIXED_NOW, _engine_for
 from tests.wechat.wechat_driver import STAFF, Driver, make_app, settings_for

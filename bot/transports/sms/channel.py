@@ -96,7 +96,7 @@ class SmsChannel(BaseChannel):
 
     def _prepare(self, registration_id: int, announcement_id: int) -> tuple[str, FilledSms] | SendResult:
         """In a worker thread: the number (if still registered) and the template filled from the announcement."""
-        from handlers.announcements import Announcer
+        from handlers.services.announcements import Announcer
 
         now = self.clock()
         with self.uow() as uow:  # type: ignore[attr-defined]

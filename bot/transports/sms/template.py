@@ -101,9 +101,9 @@ class SmsTemplate:
 
 
 def sms_parts(notice) -> dict[str, str]:
-    """An announcement's parts for SMS variables (``handlers.announcements.Notice``): the Official Account's parts,
-    the date and half-day apart, the experts' names and title apart. A change or a cancellation says so in the
-    half-day ("上午已取消"), the one variable every template has beside the date."""
+    """An announcement's parts for SMS variables (``handlers.services.announcements.Notice``): the Official
+    Account's parts, the date and half-day apart, the experts' names and title apart. A change or a cancellation
+    says so in the half-day ("上午已取消"), the one variable every template has beside the date."""
     parts = notice_parts(notice)
     half = notice.half_day + {AnnouncementKind.CANCEL: "已取消", AnnouncementKind.UPDATE: "有变更"}.get(notice.kind, "")
     titles = {e.title for e in notice.experts}

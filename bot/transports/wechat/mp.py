@@ -191,7 +191,7 @@ class MpDeliverer(Deliverer):
     def template_of(self, announcement_id: int) -> tuple[dict[str, dict[str, str]], str | None] | None:
         """In a worker thread: the template ``data`` of an announcement (each configured field with its part, cut
         to the field's limit) and the link to its public page; None if the announcement is gone."""
-        from handlers.announcements import Announcer
+        from handlers.services.announcements import Announcer
 
         now = self.now()
         with self.uow() as uow:

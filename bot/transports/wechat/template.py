@@ -16,7 +16,7 @@ from collections.abc import Mapping
 # The parts and the cut at a word boundary are shared with the SMS templates; imported here under their old names.
 from bot.delivery.fields import BRING_SHORT, fit, notice_parts  # noqa: F401
 
-# What an announcement can put in a field (handlers.announcements.Notice, read by ``values``).
+# What an announcement can put in a field (handlers.services.announcements.Notice, read by ``values``).
 PARTS = ("title", "time", "start", "place", "expert", "specialty", "hospital", "bring", "note")
 DEFAULT_FIELDS = "thing1=expert,thing2=specialty,time3=start,thing4=place,thing5=hospital"
 _KEY = re.compile(r"^(first|remark|keyword\d+|thing\d+|time\d+|date\d+|phrase\d+|name\d+|character_string\d+"

@@ -36,7 +36,7 @@ from domain.circuits import Circuit, month_day
 from domain.places import InstitutionKind, PlaceLevel
 from domain.specialties import catalogue
 from domain.staff import Role
-from handlers.core import private_chat_of
+from handlers.services import private_chat_of
 from handlers.services.experts import briefing_notices
 from handlers.texts_circuits import t
 from storage.ports import UnitOfWork, UnitOfWorkFactory
