@@ -5,17 +5,12 @@ process (``tests.cli_runner``)."""
 
 from __future__ import annotations
 
-import atexit
 import os
 import re
-import shutil
-import sqlite3
 import subprocess
-import tempfile
-from contextlib import closing
 from pathlib import Path
 
-from tests.cli_runner import run_bot, run_bot_process
+from tests.cli_runner import DATABASE, copy_seeded_data_directory, run_bot, run_bot_process
 from tests.handlers.conftest import app, clock  # noqa: F401 - the conversation fixtures
 
 
@@ -68,7 +63,7 @@ def test_demo_passes(tmp_path):
 
 
 def test_invite_command_prints_a_code_that_binds_in_the_chat(tmp_path):
-    assert run(["seed", "--demo"], tmp_path).returncode == 0
+    copy_seeded_data_directory(tmp_path)  # ``seed --demo`` (tests/test_cli_core.py runs it)
     out = run(
         ["invite", "--role", "township_reviewer", "--institution", "TC350421101", "--bot-username", "xz_bot"], tmp_path
     )
@@ -121,34 +116,12 @@ def test_the_local_chat_writes_a_qr_code_to_the_data_directory_and_prints_its_pa
 NOW = "2026-12-04T09:10"  # a Friday morning in Sanming
 
 
-DATABASE = "xunzhen.db"  # in the data directory, beside the secret key the first start writes
-_FIRST_RUN: list[Path] = []  # the data directory a first start leaves, made once per test process
-
-
-def _first_run_directory() -> Path:
-    """What ``run`` has written to an empty data directory when it starts the chat: the secret key and the demo
-    data, which ``seed --demo`` loads from the same files through the same importer. Loaded once per test process
-    (a second and a half of CPU each time) and copied for each test;
-    ``test_run_opens_the_local_chat_on_first_start_and_walks_a_flow`` starts from an empty directory."""
-    if not _FIRST_RUN:
-        var = Path(tempfile.mkdtemp(prefix="xz-console-first-run-"))
-        atexit.register(shutil.rmtree, var, True)
-        out = run_bot(["seed", "--demo"], {**_env(var), "XUNZHEN_FAKE_NOW": NOW})
-        assert out.returncode == 0, out.stderr[-3000:]
-        _FIRST_RUN.append(var)
-    return _FIRST_RUN[0]
-
-
 def chat(tmp_path: Path, *lines: str, now: str = NOW) -> str:
     """One run of the local chat (a start of ``make run``) typing ``lines``; what the screen showed. The first run
-    in ``tmp_path`` finds what a first start has loaded."""
+    in ``tmp_path`` finds the demo data a first start loads (the first start itself is tested from an empty
+    directory, as a real process, above)."""
     if not (tmp_path / DATABASE).exists():
-        first = _first_run_directory()
-        for f in first.iterdir():
-            if not f.name.startswith(DATABASE):  # the database is copied whole below, its WAL included
-                shutil.copy2(f, tmp_path / f.name)
-        with closing(sqlite3.connect(first / DATABASE)) as src, closing(sqlite3.connect(tmp_path / DATABASE)) as dst:
-            src.backup(dst)
+        copy_seeded_data_directory(tmp_path)  # what the first start loads, loaded once per test process
     env = {**_env(tmp_path), "XUNZHEN_FAKE_NOW": now, "XUNZHEN_FLOOD_LIMIT": "1000"}
     out = run_bot(["run"], env, "\n".join([*lines, "/quit"]) + "\n")
     assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr[-3000:]
