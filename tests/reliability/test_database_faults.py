@@ -180,15 +180,11 @@ print("busy", busy, flush=True)
 """
 
 
-def test_disk_full_gives_a_clear_answer_and_an_intact_database(tmp_path):
-    from bot.bootstrap import build_app
-
+def test_disk_full_gives_a_clear_answer_and_an_intact_database(tmp_path, templates):
     var = tmp_path / "var"
-    env = {"XUNZHEN_VAR_DIR": str(var), "XUNZHEN_SECRET_KEY": TEST_KEY}
-    app = build_app(Settings.from_env(env))
-    seed_demo(app.engine)
-    app.close()
-    db = var / "xunzhen.db"
+    var.mkdir()
+    db = var / "xunzhen.db"  # the default database of the data directory: the seeded demo data (TEST_KEY)
+    templates.sqlite_engine(True, db).dispose()
     child = subprocess.run(
         [sys.executable, "-c", DISK_FULL_CHILD.format(root=str(ROOT), var=str(var), key=TEST_KEY, db=str(db))],
         capture_output=True,
