@@ -164,7 +164,11 @@ from bot.config import Settings
 from handlers import FloodGuard, Inbound
 env = {{"XUNZHEN_VAR_DIR": {var!r}, "XUNZHEN_SECRET_KEY": {key!r}}}
 app = build_app(Settings.from_env(env), migrate_schema=False)
-conv = build_conversation(app, flood=FloodGuard(limit=10**9))
+class MatcherOnFirstUse:  # the real matcher, loaded only if an update asks for it (a /start link never does)
+    def __getattr__(self, name):
+        from nlp import load_matcher
+        return getattr(load_matcher(), name)
+conv = build_conversation(app, flood=FloodGuard(limit=10**9), matcher=MatcherOnFirstUse())
 limit = os.path.getsize({db!r}) + 64 * 1024
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 busy = 0
