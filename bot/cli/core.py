@@ -169,15 +169,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _serve(app)
 
 
-class _MatcherOnFirstUse:
-    """The process-wide matcher (``nlp.load_matcher``), loaded when first used."""
-
-    def __getattr__(self, name: str):
-        from nlp import load_matcher
-
-        return getattr(load_matcher(), name)
-
-
 def _serve(app) -> int:
     """Run the configured transports with the scheduler and the sender until they stop."""
     import asyncio
@@ -186,10 +177,7 @@ def _serve(app) -> int:
     from bot.bootstrap import build_conversation
 
     entry_points = [transports.load(name) for name in app.settings.transports]
-    # Telegram alone with handler processes: every update is handled, and its text classified, in those processes;
-    # this one loads the matcher (seconds of start-up for the NLP dictionaries) only if something here asks for it.
-    elsewhere = app.settings.handler_processes > 0 and set(app.settings.transports) <= {"ptb", "aiogram"}
-    conversation = build_conversation(app, matcher=_MatcherOnFirstUse()) if elsewhere else build_conversation(app)
+    conversation = build_conversation(app)
 
     async def serve_all() -> None:
         from bot.jobs import worker
