@@ -116,11 +116,11 @@ def test_the_local_chat_writes_a_qr_code_to_the_data_directory_and_prints_its_pa
 NOW = "2026-12-04T09:10"  # a Friday morning in Sanming
 
 
-def chat(tmp_path: Path, *lines: str, now: str = NOW) -> str:
+def chat(tmp_path: Path, *lines: str, now: str = NOW, first_start: bool = False) -> str:
     """One run of the local chat (a start of ``make run``) typing ``lines``; what the screen showed. The first run
-    in ``tmp_path`` finds the demo data a first start loads (the first start itself is tested from an empty
-    directory, as a real process, above)."""
-    if not (tmp_path / DATABASE).exists():
+    in ``tmp_path`` finds the demo data a first start loads, unless ``first_start`` asks for the first start itself
+    (it loads the demo data: a second and a half of CPU)."""
+    if not first_start and not (tmp_path / DATABASE).exists():
         copy_seeded_data_directory(tmp_path)  # what the first start loads, loaded once per test process
     env = {**_env(tmp_path), "XUNZHEN_FAKE_NOW": now, "XUNZHEN_FLOOD_LIMIT": "1000"}
     out = run_bot(["run"], env, "\n".join([*lines, "/quit"]) + "\n")
@@ -148,7 +148,8 @@ def test_a_number_typed_at_a_text_step_is_the_answer_not_a_button_still_on_scree
 
 
 def test_a_number_at_a_text_step_with_no_buttons_is_never_called_an_expired_button(tmp_path):
-    screen = chat(tmp_path, "/as 廖德福", "/new", "邱瑞鹏", "1", "1", "1")  # the last "1" at 请描述……就医需求
+    screen = chat(tmp_path, "/as 廖德福", "/new", "邱瑞鹏", "1", "1", "1",  # the last "1" at 请描述……就医需求
+                  first_start=True)  # in this process too, not only in test_run_opens_the_local_chat_…'s process
     assert "请描述 邱瑞鹏 的就医需求" in screen
     assert "按钮已失效" not in screen and "没看懂" in after(screen, "就医需求")
 
