@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -183,6 +184,15 @@ def seed_demo(engine) -> None:
 
     with SqlUnitOfWork(engine, FieldCipher.from_text(TEST_KEY)) as uow:
         import_files(uow, demo_files(), FIXED_NOW.date())
+
+
+@cache
+def dashboard_password_hash(password: str) -> str:
+    """The dashboard's argon2 hash of ``password``, made once per test process: hashing takes a fifth of a second
+    of CPU on purpose, and any hash of the same password logs in the same way."""
+    from bot.web.dashboard import hash_password
+
+    return hash_password(password)
 
 
 class _Templates:

@@ -10,7 +10,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from tests.cli_runner import run_bot, run_bot_process
+from tests.cli_runner import DATABASE, copy_seeded_data_directory, run_bot, run_bot_process
 from tests.handlers.conftest import app, clock  # noqa: F401 - the conversation fixtures
 
 
@@ -63,7 +63,7 @@ def test_demo_passes(tmp_path):
 
 
 def test_invite_command_prints_a_code_that_binds_in_the_chat(tmp_path):
-    assert run(["seed", "--demo"], tmp_path).returncode == 0
+    copy_seeded_data_directory(tmp_path)  # ``seed --demo`` (tests/test_cli_core.py runs it)
     out = run(
         ["invite", "--role", "township_reviewer", "--institution", "TC350421101", "--bot-username", "xz_bot"], tmp_path
     )
@@ -116,8 +116,12 @@ def test_the_local_chat_writes_a_qr_code_to_the_data_directory_and_prints_its_pa
 NOW = "2026-12-04T09:10"  # a Friday morning in Sanming
 
 
-def chat(tmp_path: Path, *lines: str, now: str = NOW) -> str:
-    """One run of the local chat (a start of ``make run``) typing ``lines``; what the screen showed."""
+def chat(tmp_path: Path, *lines: str, now: str = NOW, first_start: bool = False) -> str:
+    """One run of the local chat (a start of ``make run``) typing ``lines``; what the screen showed. The first run
+    in ``tmp_path`` finds the demo data a first start loads, unless ``first_start`` asks for the first start itself
+    (it loads the demo data: a second and a half of CPU)."""
+    if not first_start and not (tmp_path / DATABASE).exists():
+        copy_seeded_data_directory(tmp_path)  # what the first start loads, loaded once per test process
     env = {**_env(tmp_path), "XUNZHEN_FAKE_NOW": now, "XUNZHEN_FLOOD_LIMIT": "1000"}
     out = run_bot(["run"], env, "\n".join([*lines, "/quit"]) + "\n")
     assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr[-3000:]
@@ -144,7 +148,8 @@ def test_a_number_typed_at_a_text_step_is_the_answer_not_a_button_still_on_scree
 
 
 def test_a_number_at_a_text_step_with_no_buttons_is_never_called_an_expired_button(tmp_path):
-    screen = chat(tmp_path, "/as 廖德福", "/new", "邱瑞鹏", "1", "1", "1")  # the last "1" at 请描述……就医需求
+    screen = chat(tmp_path, "/as 廖德福", "/new", "邱瑞鹏", "1", "1", "1",  # the last "1" at 请描述……就医需求
+                  first_start=True)  # in this process too, not only in test_run_opens_the_local_chat_…'s process
     assert "请描述 邱瑞鹏 的就医需求" in screen
     assert "按钮已失效" not in screen and "没看懂" in after(screen, "就医需求")
 

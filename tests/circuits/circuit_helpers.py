@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+import weakref
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -34,10 +35,18 @@ def china(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=CHINA)
 
 
+# Staff ids found on each unit of work: ``scheduled_order`` asks for four of them per order, and a full staff load
+# (roles, specialties, the phone decrypted) flushes a session that holds every order made so far.
+_STAFF_IDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def staff_id(uow, code: str) -> int:
-    st = uow.staff.by_code(code)
-    assert st is not None and st.id is not None
-    return st.id
+    known = _STAFF_IDS.setdefault(uow, {})
+    if code not in known:
+        st = uow.staff.by_code(code)
+        assert st is not None and st.id is not None
+        known[code] = st.id
+    return known[code]
 
 
 def make_circuit(uow, *, place: str = TOWNSHIP, day: date = CIRCUIT_DAY, half: HalfDay = HalfDay.AM,

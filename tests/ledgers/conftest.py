@@ -8,7 +8,7 @@ import pytest
 
 from storage.crypto import FieldCipher
 from storage.uow import SqlUnitOfWork
-from tests.conftest import FIXED_NOW, TEST_KEY
+from tests.conftest import FIXED_NOW, TEST_KEY, dashboard_password_hash
 from tests.ledgers.ledger_world import build_world
 
 PASSWORDS = {"S0001": "city-admin-pass-1", "S0002": "mingxi-review-2", "S0030": "ninghua-review-3"}
@@ -30,7 +30,6 @@ class Clock:
 @pytest.fixture(scope="module")
 def sqlite_world(templates, tmp_path_factory):
     """The seeded year on SQLite with dashboard passwords for a city admin and two county hospital reviewers."""
-    from bot.web.dashboard import hash_password
     from storage.repositories.ledgers import LedgerRepository
 
     path = tmp_path_factory.mktemp("world") / "xz.db"
@@ -41,7 +40,7 @@ def sqlite_world(templates, tmp_path_factory):
         for code, pw in PASSWORDS.items():
             st = uow.staff.by_code(code)
             assert st is not None and st.id is not None
-            LedgerRepository(uow).set_password_hash(st.id, hash_password(pw), FIXED_NOW)
+            LedgerRepository(uow).set_password_hash(st.id, dashboard_password_hash(pw), FIXED_NOW)
         uow.commit()
     yield world, factory, path
     engine.dispose()

@@ -13,7 +13,6 @@ from bot.cli.nlp import reader_training_files
 from nlp.matcher import READER_REASON, READER_RULE, Matcher
 from nlp.normalize import normalize
 from nlp.reader import SHIPPED, SecondReader, digest, train
-from nlp.resources import shipped_data
 from tests.cli_runner import run_bot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,8 +22,11 @@ UNLISTED_SHOCK = "阮老爸规身冷吱吱，手脚冰冰，面白死死，叫�
 
 
 @pytest.fixture(scope="module")
-def rules_alone() -> Matcher:
-    return Matcher(shipped_data())
+def rules_alone(matcher) -> Matcher:
+    """The shipped rules without the second reader: the process-wide matcher's dictionaries, not loaded again."""
+    alone = matcher.with_model(None)
+    alone._reader = None
+    return alone
 
 
 def test_the_reader_catches_a_story_in_words_no_rule_lists(matcher, rules_alone):

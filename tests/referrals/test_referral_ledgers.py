@@ -12,7 +12,7 @@ from domain.referrals import ReferralAction
 from handlers.services.followups import sweep_followups
 from handlers.services.referrals import discharge, mark, publish_slots, refer_up
 from tests.cli_runner import run_bot
-from tests.conftest import ON_SQLITE_FILES, TEST_KEY
+from tests.conftest import ON_SQLITE_FILES, TEST_KEY, dashboard_password_hash
 from tests.referrals.helpers import HOSPITAL, NOW, referred_order, reviewer, slot
 
 
@@ -53,11 +53,12 @@ async def test_the_dashboard_overview_shows_the_referral_ledger_to_the_hospital(
 
     from aiohttp.test_utils import TestClient, TestServer
 
-    from bot.web.dashboard import DashboardServices, hash_password, make_app
+    from bot.web.dashboard import DashboardServices, make_app
 
     world(app, clock)
     with app.uow() as uow:
-        uow.ledgers.set_password_hash(uow.staff.by_code("S0002").id, hash_password("mingxi-review-2"), clock())
+        reviewer_id = uow.staff.by_code("S0002").id
+        uow.ledgers.set_password_hash(reviewer_id, dashboard_password_hash("mingxi-review-2"), clock())
         uow.commit()
     async with TestClient(TestServer(make_app(DashboardServices(uow=app.uow, clock=clock)))) as client:
         form = await (await client.get("/login")).text()

@@ -164,7 +164,11 @@ from bot.config import Settings
 from handlers import FloodGuard, Inbound
 env = {{"XUNZHEN_VAR_DIR": {var!r}, "XUNZHEN_SECRET_KEY": {key!r}}}
 app = build_app(Settings.from_env(env), migrate_schema=False)
-conv = build_conversation(app, flood=FloodGuard(limit=10**9))
+class MatcherOnFirstUse:  # the real matcher, loaded only if an update asks for it (a /start link never does)
+    def __getattr__(self, name):
+        from nlp import load_matcher
+        return getattr(load_matcher(), name)
+conv = build_conversation(app, flood=FloodGuard(limit=10**9), matcher=MatcherOnFirstUse())
 limit = os.path.getsize({db!r}) + 64 * 1024
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 busy = 0
@@ -180,15 +184,11 @@ print("busy", busy, flush=True)
 """
 
 
-def test_disk_full_gives_a_clear_answer_and_an_intact_database(tmp_path):
-    from bot.bootstrap import build_app
-
+def test_disk_full_gives_a_clear_answer_and_an_intact_database(tmp_path, templates):
     var = tmp_path / "var"
-    env = {"XUNZHEN_VAR_DIR": str(var), "XUNZHEN_SECRET_KEY": TEST_KEY}
-    app = build_app(Settings.from_env(env))
-    seed_demo(app.engine)
-    app.close()
-    db = var / "xunzhen.db"
+    var.mkdir()
+    db = var / "xunzhen.db"  # the default database of the data directory: the seeded demo data (TEST_KEY)
+    templates.sqlite_engine(True, db).dispose()
     child = subprocess.run(
         [sys.executable, "-c", DISK_FULL_CHILD.format(root=str(ROOT), var=str(var), key=TEST_KEY, db=str(db))],
         capture_output=True,

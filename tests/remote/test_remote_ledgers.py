@@ -8,8 +8,9 @@ from datetime import timedelta
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.web.dashboard import DashboardServices, hash_password, make_app
+from bot.web.dashboard import DashboardServices, make_app
 from domain.remote import SessionStatus
+from tests.conftest import dashboard_password_hash
 from tests.remote.test_remote_chat import STARTS, approved_order, schedule_remote
 
 PASSWORD = "mingxi-review-2"
@@ -41,7 +42,7 @@ def three_sessions(chat, app, clock) -> None:
 async def overview_html(app, clock, query: str) -> str:
     with app.uow() as uow:
         st = uow.staff.by_code("S0002")
-        uow.ledgers.set_password_hash(st.id, hash_password(PASSWORD), clock())
+        uow.ledgers.set_password_hash(st.id, dashboard_password_hash(PASSWORD), clock())
         uow.commit()
     async with TestClient(TestServer(make_app(DashboardServices(uow=app.uow, clock=clock)))) as client:
         form = await (await client.get("/login")).text()

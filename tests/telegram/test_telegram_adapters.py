@@ -595,13 +595,14 @@ async def test_a_killed_handler_process_is_replaced_and_the_chat_goes_on(driver:
     assert any("邱瑞鹏" in b["text"] for b in fake.sent(USERS["doctor"])[-1].buttons), driver.texts("doctor")[-2:]
 
 
-async def test_the_real_service_serves_telegram_with_a_handler_process(fake: FakeTelegram, tmp_path):
+async def test_the_real_service_serves_telegram_with_a_handler_process(fake: FakeTelegram, tmp_path, templates):
     """``python -m bot run`` as deployed, handlers in a spawned worker (which imports the entry point again)."""
     import subprocess
     import sys
 
     from tests.circuits.circuit_helpers import ROOT, worker_env
 
+    templates.sqlite_engine(True, tmp_path / "svc.db").dispose()  # a deployment's database: the demo data loaded
     env = worker_env(f"sqlite:///{tmp_path / 'svc.db'}", fake.root_url, datetime.now(UTC),
                      XUNZHEN_TRANSPORT="ptb", XUNZHEN_HANDLER_PROCESSES="1", XUNZHEN_VAR_DIR=str(tmp_path))
     env.pop("XUNZHEN_FAKE_NOW")
