@@ -293,8 +293,10 @@ def send_due_reminders(uow_factory: UnitOfWorkFactory, now: datetime) -> Reminde
     for session_id in due:
         try:
             with uow_factory() as uow:
-                res.queued += _remind(uow, session_id, now)
+                queued = _remind(uow, session_id, now)
                 uow.commit()
+            if queued is not None:  # None: no longer due (another sweep queued it, or it moved)
+                res.queued += queued
                 res.sessions += 1
         except Exception:
             log.exception("remote consultation reminder for session %s failed; the next sweep retries", session_id)
@@ -305,13 +307,14 @@ def send_due_reminders(uow_factory: UnitOfWorkFactory, now: datetime) -> Reminde
     return res
 
 
-def _remind(uow: UnitOfWork, session_id: int, now: datetime) -> int:
-    """Queue one session's due reminder (if it is still due: another sweep may have queued it); messages queued."""
+def _remind(uow: UnitOfWork, session_id: int, now: datetime) -> int | None:
+    """Queue one session's due reminder; the messages queued, or None if it is no longer due (another sweep may
+    have queued it)."""
     s = uow.remote.get(session_id, for_update=True)
     r = due_reminder(s, now) if s is not None else None
     order = uow.orders.get(s.order_id) if s is not None and r is not None else None
     if s is None or r is None or order is None:
-        return 0
+        return None
     queued = queue_all(uow, _tell(uow, None, now, s, order, "remind", reminder=r.label), now, expires_at=s.starts_at)
     uow.remote.mark_reminded(session_id, r.label)
     return queued
