@@ -183,3 +183,21 @@ def test_commands_leave_refusals_and_closing_the_app_to_one_place():
         text = path.read_text(encoding="utf-8")
         assert "except DomainError" not in text and "_say_error" not in text, path.name
         assert "open_app()" not in text and ".close()" not in text, path.name
+
+
+def test_a_refused_command_is_audited_with_what_it_was_given_but_not_the_values(var):
+    """As a refused press is in chat: the refusal is in the audit trail (which command, why, the names of what it was
+    given), written after the command's own work was rolled back, and none of the values typed (they may name a
+    resident) is kept."""
+    from bot.bootstrap import build_app
+    from bot.config import Settings
+
+    refused(bot(var, "absence", "--circuit", "9999", "--staff", "S0003"), "9999")
+    app = build_app(Settings.from_env(_env(var)))
+    try:
+        with app.uow() as uow:
+            [event] = uow.audit.recent(1, action="refused")
+    finally:
+        app.close()
+    assert (event.entity, event.entity_id, event.actor_role) == ("command", "absence", "command_line")
+    assert event.reason and "9999" not in str(event.detail) and event.detail["given"]

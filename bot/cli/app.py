@@ -10,9 +10,11 @@ A command reads and writes like this, and never catches a refusal itself::
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
     from storage.ports import UnitOfWork
 
 REFUSED = 2  # the exit status of every refusal (argparse uses it for a mistyped command line too)
+log = logging.getLogger(__name__)
+_COMMAND: ContextVar[str] = ContextVar("command", default="")  # the command being run (set by run_command)
 
 
 def open_app() -> App:
@@ -42,12 +46,34 @@ def open_app() -> App:
 
 @contextmanager
 def opened_app() -> Iterator[App]:
-    """The app for one command, closed when the command ends (refused or not)."""
+    """The app for one command, closed when the command ends (refused or not). A refusal raised inside is audited,
+    in a unit of work of its own (the command's own was rolled back), as a refused press or command is in chat."""
     app = open_app()
     try:
         yield app
+    except DomainError as e:
+        _audit_refusal(app, e)
+        raise
     finally:
         app.close()
+
+
+def _audit_refusal(app: App, e: DomainError) -> None:
+    """One audit event for a refused command: which command, why, and the names of what it was given (never their
+    values, which may name a resident); a failure to write it never hides the refusal itself."""
+    from bot.bootstrap import make_clock
+    from domain.orders import AuditEvent
+
+    command = _COMMAND.get()[:64]
+    try:
+        with app.uow() as uow:
+            uow.audit.append(AuditEvent(
+                actor_staff_id=None, actor_role="command_line", action="refused", entity="command",
+                entity_id=command or "?", from_status=None, to_status=None, reason=e.key[:500],
+                at=make_clock(app.settings.fake_now)(), detail={"given": sorted(e.params)}))
+            uow.commit()
+    except Exception as failed:  # the database may be why it was refused: the refusal is said all the same
+        log.warning("the refused command could not be audited: %s", type(failed).__name__)
 
 
 @contextmanager
@@ -67,7 +93,9 @@ def refusal_text(e: DomainError) -> str:
 
 
 def run_command(func: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:
-    """Run one command; every refusal it raises is said the same way, in Chinese and English, with exit 2."""
+    """Run one command; every refusal it raises is said the same way, in Chinese and English, with exit 2 (and
+    audited, where the command had opened the database: ``opened_app``)."""
+    _COMMAND.set(str(getattr(args, "command", None) or ""))
     try:
         return int(func(args) or 0)
     except DomainError as e:
