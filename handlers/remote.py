@@ -31,10 +31,13 @@ _GONE = ("remote.unknown", "remote.illegal_transition")
 
 
 def _refused(ctx: Ctx, e: DomainError, step: str) -> None:
-    """A typed answer that cannot be taken: polite words, an audit entry, the same step again."""
+    """A typed answer that cannot be taken: polite words, an audit entry, the same step again; unless the session
+    can no longer take it at all (``_GONE``), which ends the step."""
     ctx.audit("refused", "remote", str(ctx.acc.draft.get("session") or ctx.acc.draft.get("id") or ""),
               reason=e.key, detail={"step": step})
     ctx.reply(t(e.key, **e.params))
+    if e.key in _GONE:
+        ctx.acc.clear()
 
 
 def _when(ctx: Ctx, text: str):
@@ -237,10 +240,6 @@ def typed_move_reason(ctx: Ctx, text: str) -> None:
     except DomainError as e:
         if e.key.startswith("perm."):
             raise
-        if e.key in _GONE:  # cancelled or moved meanwhile: said once, and the question is over
-            _refused(ctx, e, "move_reason")
-            ctx.acc.clear()
-            return
         if e.key in ("remote.in_the_past", "remote.same_time", "remote.expert_busy"):
             ctx.acc.advance("remote.move_when", ctx.now)
         _refused(ctx, e, "move_reason")
@@ -271,8 +270,6 @@ def typed_cancel(ctx: Ctx, text: str) -> None:
         if e.key.startswith("perm."):
             raise
         _refused(ctx, e, "cancel")
-        if e.key in _GONE:  # cancelled or moved meanwhile: said once, and the question is over
-            ctx.acc.clear()
         return
     ctx.acc.clear()
     deliver(ctx, done.notices)
