@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -21,6 +22,18 @@ from storage.tables import (
 )
 
 # Statements built once, at import, so that SQLAlchemy's compiled cache finds them without walking them again.
+_PLACE = PlaceRow.__table__.c  # type: ignore[attr-defined]
+_INSTITUTION = InstitutionRow.__table__.c  # type: ignore[attr-defined]
+_SUPPORT = SupportRow.__table__.c  # type: ignore[attr-defined]
+# The whole gazetteer and support network are read as plain rows: a worker reloads them after every import or
+# staff binding, and building an ORM object per row cost three times the reading.
+_ALL_PLACES = sa.select(_PLACE.code, _PLACE.name, _PLACE.level, _PLACE.parent_code, _PLACE.market_days)
+_ALL_INSTITUTIONS = sa.select(
+    _INSTITUTION.code, _INSTITUTION.name, _INSTITUTION.kind, _INSTITUTION.place_code, _INSTITUTION.phone
+).order_by(_INSTITUTION.code)
+_ALL_RELATIONS = sa.select(
+    _SUPPORT.supporter_code, _SUPPORT.supported_code, _SUPPORT.start_date, _SUPPORT.end_date
+).order_by(_SUPPORT.id)
 _COUNTER_VALUE = sa.select(CounterRow.__table__.c.value).where(  # type: ignore[attr-defined]
     CounterRow.__table__.c.name == sa.bindparam("name")  # type: ignore[attr-defined]
 )
@@ -31,7 +44,7 @@ class ReferenceRepository(Repository):
 
     def gazetteer(self) -> Gazetteer:
         """Every place, as a hierarchy."""
-        return Gazetteer(_place(r) for r in self.s.exec(select(PlaceRow)))
+        return Gazetteer(_place(r) for r in self.c.execute(_ALL_PLACES).all())
 
     def place(self, code: str) -> Place | None:
         """One place, or None."""
@@ -55,17 +68,12 @@ class ReferenceRepository(Repository):
 
     def institutions(self, kind: InstitutionKind | None = None) -> list[Institution]:
         """All institutions (of one kind), by code."""
-        q = select(InstitutionRow).order_by(col(InstitutionRow.code))
-        if kind is not None:
-            q = q.where(col(InstitutionRow.kind) == kind.value)
-        return [_institution(r) for r in self.s.exec(q)]
+        q = _ALL_INSTITUTIONS if kind is None else _ALL_INSTITUTIONS.where(_INSTITUTION.kind == kind.value)
+        return [_institution(r) for r in self.c.execute(q).all()]
 
     def relations(self) -> list[SupportRelation]:
         """Every support relation, current or not."""
-        return [
-            SupportRelation(r.supporter_code, r.supported_code, r.start_date, r.end_date)
-            for r in self.s.exec(select(SupportRow).order_by(col(SupportRow.id)))
-        ]
+        return [SupportRelation(*r) for r in self.c.execute(_ALL_RELATIONS).all()]
 
     def jurisdiction(self) -> Jurisdiction:
         """Institutions and support network, for permission checks."""
@@ -156,9 +164,9 @@ def _upsert(s: Session, table, key: str, **values) -> bool:
     return changed
 
 
-def _place(r: PlaceRow) -> Place:
+def _place(r: Any) -> Place:
     return Place(r.code, r.name, PlaceLevel(r.level), r.parent_code, r.market_days)
 
 
-def _institution(r: InstitutionRow) -> Institution:
+def _institution(r: Any) -> Institution:
     return Institution(r.code, r.name, InstitutionKind(r.kind), r.place_code, r.phone)
