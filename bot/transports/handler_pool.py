@@ -6,14 +6,15 @@ bot spends much of its time waiting for itself. With ``XUNZHEN_HANDLER_PROCESSES
 network and hands each ``Inbound`` to one of N worker processes, which run the same ``Conversation`` on their
 own connection to the same database; replies come back as ``Outbound`` values.
 
-Nothing else changes: per-chat order is kept by the transport (one update per chat in flight), conversation
-state is in the database anyway, and the workers ignore SIGINT/SIGTERM: on a stop the transport finishes the
-updates in hand and then shuts them down. A worker that dies (killed, out of memory) is replaced; the update it
-held is answered with the "busy" text. If it died after committing, the change is stored but its replies are
-lost (the user sends again and sees the current state). Python's process pool stops *all* its workers when one
+Nothing else changes: per-chat order is kept by the transport (one update per chat in flight), conversation state
+is in the database anyway, and the workers ignore SIGINT/SIGTERM: on a stop the transport finishes the updates in
+hand and then shuts them down. A worker that dies (killed, out of memory) is replaced; the update it held is
+answered with the "busy" text; the replacement is forked from a server that loaded the matcher once, so it answers
+within a moment instead of loading for seconds. If it died after committing, the change is stored but its replies
+are lost (the user sends again and sees the current state). Python's process pool stops *all* its workers when one
 dies, so with several workers the updates on the others are answered "busy" as well. The flood guard counts per
-process. One worker is the right choice for SQLite (whose writes take turns anyway); PostgreSQL deployments may
-use more.
+process. One worker is the right choice for SQLite (whose writes take turns anyway); PostgreSQL deployments may use
+more.
 """
 
 from __future__ import annotations
@@ -72,6 +73,13 @@ def _ready() -> bool:
     return _CONVERSATION is not None
 
 
+def _fork_server() -> Any:
+    """The ``forkserver`` context, its server told to load ``bot.transports.handler_preload`` before forking."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["bot.transports.handler_preload"])
+    return context
+
+
 class HandlerProcesses:
     """A pool of worker processes running the conversation; ``run`` is awaited from the event loop."""
 
@@ -82,12 +90,14 @@ class HandlerProcesses:
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        # spawn, not fork: the parent runs threads (and an event loop) that a forked child would inherit half-way.
-        return ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start, initargs=(self.settings,))
+        # Not forked from this process: it runs threads (and an event loop) that a forked child would inherit
+        # half-way. Forked from the fork server instead, a single-threaded process that has loaded the matcher once.
+        return ProcessPoolExecutor(self.processes, mp_context=_fork_server(), initializer=_start,
+                                   initargs=(self.settings,))
 
     async def start(self) -> None:
-        """Start the workers now (loading the matcher takes a second), not on the first user's update."""
+        """Start the workers now, not on the first user's update (the first start also starts the fork server,
+        which loads the matcher: two to three seconds)."""
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(loop.run_in_executor(self._pool, _ready) for _ in range(self.processes)))
 
