@@ -204,6 +204,7 @@ class _Templates:
         self.sqlite: dict[bool, Path] = {}
         self.pg: dict[bool, str] = {}
         self.memory: dict[bool, sqlite3.Connection] = {}
+        self.memory_engines: dict[bool, tuple[sa.Engine, sqlite3.Connection]] = {}
         self.counter = itertools.count()
 
     def sqlite_template(self, seeded: bool) -> Path:
@@ -246,10 +247,15 @@ class _Templates:
             with closing(sqlite3.connect(plain)) as src:
                 src.backup(keeper)
             self.memory[seeded] = keeper
-        name = f"/xz-{os.getpid()}-{next(self.counter)}"
-        keeper = self._memdb(name)
+        if seeded not in self.memory_engines:
+            # One engine per process and template, its database put back to the template before each test: the
+            # engine's compiled-statement cache then lasts the whole run instead of being rebuilt by every test.
+            name = f"/xz-{os.getpid()}-{next(self.counter)}"
+            self.memory_engines[seeded] = (make_engine(f"sqlite:///file:{name}?vfs=memdb&uri=true"), self._memdb(name))
+        engine, keeper = self.memory_engines[seeded]
+        engine.dispose()  # no connection of the last test's is left to see the old database
         self.memory[seeded].backup(keeper)
-        return make_engine(f"sqlite:///file:{name}?vfs=memdb&uri=true"), keeper
+        return engine, keeper
 
     @staticmethod
     def _memdb(name: str) -> sqlite3.Connection:
@@ -282,10 +288,9 @@ def templates(tmp_path_factory):
 def _engine_for(request, templates, tmp_path, seeded: bool):
     backend = request.param
     if backend == MEMORY:
-        engine, keeper = templates.memory_engine(seeded)
+        engine, _keeper = templates.memory_engine(seeded)
         yield engine
         engine.dispose()
-        keeper.close()  # the last connection: the database is gone
     elif backend == "sqlite":
         engine = templates.sqlite_engine(seeded, tmp_path / "xz.db")
         yield engine
