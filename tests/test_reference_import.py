@@ -185,7 +185,8 @@ def test_children_before_their_parents_in_the_file_are_written_after_them(uow_fa
     institutions = ("code,name,kind,place_code,phone\n"
                     "VP1,城东村卫生所,village_post,350421101001,\n"
                     "TC1,雪峰镇卫生院,township_center,350421101,0598-6600112\n")
-    staff = STAFF_HEADER + "N1,新医生,VP1,初级,02,village_doctor;admin,13900007777\nN2,审核员,TC1,中级,,township_reviewer,\n"
+    staff = (STAFF_HEADER + "N1,新医生,VP1,初级,02,village_doctor;admin,13900007777\n"
+             "N2,审核员,TC1,中级,,township_reviewer,\n")
     support = "supporter_code,supported_code,start_date,end_date\nTC1,VP1,2026-01-01,\n"
     with uow_factory() as uow:
         report, seen = _import(uow, {"staff.csv": staff, "support.csv": support, "institutions.csv": institutions,
@@ -264,6 +265,8 @@ def test_a_person_written_one_at_a_time_is_read_back_as_written_in_the_same_tran
         assert uow.staff.upsert(new) is True and new.id is not None and new.id != st.id
         assert uow.staff.get(new.id).code == "N5"
         assert uow.staff.upsert(dataclasses.replace(new)) is False
+        gone = dataclasses.replace(st, code="N6", id=None, phone=None, active=False)
+        assert uow.staff.upsert(gone) is True and not uow.staff.get(gone.id).active
         place = uow.reference.place("350421101")
         assert uow.reference.upsert_place(dataclasses.replace(place, name="雪峰街道")) is True
         assert uow.reference.upsert_place(dataclasses.replace(place, name="雪峰街道")) is False
