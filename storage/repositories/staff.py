@@ -135,13 +135,13 @@ class StaffRepository(Repository):
         codes = list(dict.fromkeys(st.code for st in people))
         state: dict[str, dict[str, Any]] = {}
         for part in chunks(codes):
-            for r in c.execute(_STAFF_BY_CODES, {"codes": list(part)}):
-                phone = cipher.decrypt(r.phone_enc, context="staff.phone") if r.phone_enc else None
-                state[r.code] = {
-                    "id": r.id, **{f: getattr(r, f) for f in _STAFF_FIELDS}, "phone": phone,
+            for code, staff_id, *fields, phone_enc, phone_hash in c.execute(_STAFF_BY_CODES, {"codes": list(part)}):
+                phone = cipher.decrypt(phone_enc, context="staff.phone") if phone_enc else None
+                state[code] = {
+                    "id": staff_id, **dict(zip(_STAFF_FIELDS, fields, strict=True)), "phone": phone,
                     "roles": set(), "specialties": set(),
                     # Written back as it is while the number stays the same (no new ciphertext for nothing).
-                    "stored_phone": (phone, r.phone_enc, r.phone_hash),
+                    "stored_phone": (phone, phone_enc, phone_hash),
                 }
         by_id = {v["id"]: v for v in state.values()}
         for part in chunks(list(by_id)):
