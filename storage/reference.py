@@ -61,14 +61,17 @@ def apply_batch(uow: SqlUnitOfWork, batch: ReferenceBatch, progress=None) -> Imp
 
     # Parents first: a place's parent may come later in the file.
     depth = {lvl: i for i, lvl in enumerate(PlaceLevel)}
-    for p in sorted(batch.places, key=lambda p: depth[p.level]):
-        tally("places", uow.reference.upsert_place(p))
-    for i in batch.institutions:
-        tally("institutions", uow.reference.upsert_institution(i, keep_phone=i.code in batch.keep_phone))
-    for r in batch.support:
-        tally("support", uow.reference.upsert_relation(r))
-    for st in batch.staff:
-        tally("staff", uow.staff.upsert(st))
+    # Each kind is written set-wise (what is stored read in a few statements, the differences in one executemany);
+    # the progress counts it row by row all the same.
+    writes = (
+        ("places", lambda: uow.reference.upsert_places(sorted(batch.places, key=lambda p: depth[p.level]))),
+        ("institutions", lambda: uow.reference.upsert_institutions(batch.institutions, batch.keep_phone)),
+        ("support", lambda: uow.reference.upsert_relations(batch.support)),
+        ("staff", lambda: uow.staff.upsert_many(batch.staff)),
+    )
+    for kind, write in writes:
+        for changed in write():
+            tally(kind, changed)
     for res in batch.residents:
         found = uow.residents.find(res.name, res.village_code, res.birth_year)
         if found is None:

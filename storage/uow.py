@@ -176,6 +176,13 @@ class SqlUnitOfWork:
         if self._session is not None:
             self._session.flush()
 
+    def expire(self, *models: Any) -> None:
+        """Forget the session's copies of rows of these tables (Core statements changed them underneath)."""
+        if self._session is not None:
+            for obj in list(self._session.identity_map.values()):
+                if isinstance(obj, models):
+                    self._session.expire(obj)
+
     def __exit__(self, *exc) -> None:
         try:
             if self._session is not None:

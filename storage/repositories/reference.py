@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from domain.permissions import Jurisdiction
 from domain.places import Gazetteer, Institution, InstitutionKind, Place, PlaceLevel
 from domain.specialties import Specialty
 from domain.support import SupportNetwork, SupportRelation
-from storage.repositories.base import Repository
+from storage.repositories.base import KeyedRows, Repository
 from storage.tables import (
     CounterRow,
     InstitutionRow,
@@ -34,6 +34,11 @@ _ALL_INSTITUTIONS = sa.select(
 _ALL_RELATIONS = sa.select(
     _SUPPORT.supporter_code, _SUPPORT.supported_code, _SUPPORT.start_date, _SUPPORT.end_date
 ).order_by(_SUPPORT.id)
+# An import writes what differs from what is stored, set-wise (``KeyedRows``).
+_PLACES = KeyedRows(PlaceRow, ("code",), ("name", "level", "parent_code", "market_days"))
+_INSTITUTIONS = KeyedRows(InstitutionRow, ("code",), ("name", "kind", "place_code", "phone"))
+_RELATIONS = KeyedRows(SupportRow, ("supporter_code", "supported_code", "start_date"), ("end_date",))
+_SPECIALTIES = KeyedRows(SpecialtyRow, ("code",), ("name", "parent_code"))
 _COUNTER_VALUE = sa.select(CounterRow.__table__.c.value).where(  # type: ignore[attr-defined]
     CounterRow.__table__.c.name == sa.bindparam("name")  # type: ignore[attr-defined]
 )
@@ -81,51 +86,44 @@ class ReferenceRepository(Repository):
 
     def upsert_place(self, p: Place) -> bool:
         """Insert or update a place; True if anything changed."""
-        return _upsert(
-            self.s,
-            PlaceRow,
-            p.code,
-            name=p.name,
-            level=p.level.value,
-            parent_code=p.parent_code,
-            market_days=p.market_days,
-        )
+        return self.upsert_places([p])[0]
 
-    def upsert_institution(self, i: Institution, *, keep_phone: bool = False) -> bool:
-        """Insert or update an institution; True if anything changed. ``keep_phone``: leave the stored phone
-        alone (the file had no phone column)."""
-        values: dict[str, str | None] = dict(name=i.name, kind=i.kind.value, place_code=i.place_code)
-        if not keep_phone:
-            values["phone"] = i.phone
-        return _upsert(self.s, InstitutionRow, i.code, **values)
+    def upsert_places(self, places: Sequence[Place]) -> list[bool]:
+        """Insert or update places, in order (a parent before its children); per place, True if it changed."""
+        rows = [dict(code=p.code, name=p.name, level=p.level.value, parent_code=p.parent_code,
+                     market_days=p.market_days) for p in places]
+        return self._write(_PLACES, rows)
 
-    def upsert_relation(self, r: SupportRelation) -> bool:
-        """Insert a relation or update its end date; True if anything changed."""
-        row = self.s.exec(
-            select(SupportRow).where(
-                col(SupportRow.supporter_code) == r.supporter_code,
-                col(SupportRow.supported_code) == r.supported_code,
-                col(SupportRow.start_date) == r.start,
-            )
-        ).first()
-        if row is None:
-            self.s.add(
-                SupportRow(
-                    supporter_code=r.supporter_code, supported_code=r.supported_code, start_date=r.start, end_date=r.end
-                )
-            )
-            return True
-        if row.end_date != r.end:
-            row.end_date = r.end
-            self.s.add(row)
-            return True
-        return False
+    def upsert_institutions(self, institutions: Sequence[Institution], keep_phone: Collection[str] = ()
+                            ) -> list[bool]:
+        """Insert or update institutions; per institution, True if it changed. ``keep_phone``: codes whose stored
+        phone is left alone (their file had no phone column)."""
+        rows: list[dict[str, str | None]] = []
+        for i in institutions:
+            row: dict[str, str | None] = dict(code=i.code, name=i.name, kind=i.kind.value, place_code=i.place_code)
+            if i.code not in keep_phone:
+                row["phone"] = i.phone
+            rows.append(row)
+        return self._write(_INSTITUTIONS, rows)
+
+    def upsert_relations(self, relations: Sequence[SupportRelation]) -> list[bool]:
+        """Insert relations or update their end dates; per relation, True if it changed."""
+        rows = [dict(supporter_code=r.supporter_code, supported_code=r.supported_code, start_date=r.start,
+                     end_date=r.end) for r in relations]
+        return self._write(_RELATIONS, rows)
 
     def sync_specialties(self, specialties: Iterable[Specialty]) -> int:
         """Make the specialty table match the catalogue; returns the number of rows changed."""
-        return sum(
-            _upsert(self.s, SpecialtyRow, sp.code, name=sp.name, parent_code=sp.parent_code) for sp in specialties
-        )
+        rows = [dict(code=sp.code, name=sp.name, parent_code=sp.parent_code) for sp in specialties]
+        return sum(self._write(_SPECIALTIES, rows))
+
+    def _write(self, table: KeyedRows, rows: list) -> list[bool]:
+        if not rows:
+            return []
+        out = table.write(self.c, rows)
+        if any(out):
+            self._written(table.model)
+        return out
 
     def version(self) -> int:
         """A number that changes whenever reference data changes (for caches)."""
@@ -146,22 +144,6 @@ class ReferenceRepository(Repository):
         out["support_relations"] = self.s.exec(select(sa.func.count()).select_from(SupportRow)).one()
         out["specialties"] = self.s.exec(select(sa.func.count()).select_from(SpecialtyRow)).one()
         return out
-
-
-def _upsert(s: Session, table, key: str, **values) -> bool:
-    row = s.get(table, key)
-    if row is None:
-        s.add(table(**{table.__mapper__.primary_key[0].name: key}, **values))
-        s.flush()
-        return True
-    changed = False
-    for k, v in values.items():
-        if getattr(row, k) != v:
-            setattr(row, k, v)
-            changed = True
-    if changed:
-        s.add(row)
-    return changed
 
 
 def _place(r: Any) -> Place:

@@ -37,6 +37,11 @@ _RESIDENTS_IN_SELECT = (
 )
 _RESIDENTS_IN = _RESIDENTS_IN_SELECT
 _RESIDENTS_BY_IDS = sa.select(_RESIDENTS).where(_RESIDENTS.c.id.in_(sa.bindparam("ids", expanding=True)))
+_RESIDENT_FOUND = sa.select(_RESIDENTS).where(
+    _RESIDENTS.c.name == sa.bindparam("name"),
+    _RESIDENTS.c.village_code == sa.bindparam("village"),
+    _RESIDENTS.c.birth_year == sa.bindparam("birth_year"),
+)
 _RESIDENTS_NAMED_IN = _RESIDENTS_IN_SELECT.where(_RESIDENTS.c.name.like(sa.bindparam("pattern"), escape="/"))
 ERASED = "（内容已按居民要求删除）"
 AUDIT_REDACTED = "（已删除）"  # the only value the audit trigger lets a reason be changed to (migration 0006)
@@ -98,13 +103,7 @@ class ResidentRepository(Repository):
 
     def find(self, name: str, village_code: str, birth_year: int) -> Resident | None:
         """The resident with exactly this name, village and birth year, or None."""
-        row = self.s.exec(
-            select(ResidentRow).where(
-                col(ResidentRow.name) == name,
-                col(ResidentRow.village_code) == village_code,
-                col(ResidentRow.birth_year) == birth_year,
-            )
-        ).first()
+        row = self.c.execute(_RESIDENT_FOUND, {"name": name, "village": village_code, "birth_year": birth_year}).first()
         return self._load(row) if row else None
 
     def find_by_phone(self, phone: str) -> list[Resident]:
