@@ -205,6 +205,8 @@ class _Templates:
         self.pg: dict[bool, str] = {}
         self.memory: dict[bool, sqlite3.Connection] = {}
         self.memory_engines: dict[bool, tuple[sa.Engine, sqlite3.Connection]] = {}
+        self.file_engines: dict[bool, sa.Engine] = {}
+        self.pg_engines: dict[bool, sa.Engine] = {}
         self.counter = itertools.count()
 
     def sqlite_template(self, seeded: bool) -> Path:
@@ -231,8 +233,37 @@ class _Templates:
         src.close()
         return make_engine(f"sqlite:///{dest}")
 
+    # The database fixtures reuse one engine per process, backend and template, its database put back to the
+    # template before each test: the engine's compiled-statement cache then lasts the whole run instead of being
+    # rebuilt by every test. (Tests that build their own databases call ``sqlite_engine``/``pg_engine``.)
+
+    def reused_sqlite_engine(self, seeded: bool):
+        """The process's engine on a SQLite file, the file a fresh copy of the template."""
+        if seeded not in self.file_engines:
+            path = self.tmp_root / f"reused-{os.getpid()}-{int(seeded)}" / "xz.db"  # alone in its folder
+            path.parent.mkdir()
+            self.file_engines[seeded] = make_engine(f"sqlite:///{path}")
+        engine = self.file_engines[seeded]
+        engine.dispose()
+        path = Path(engine.url.database)
+        for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+        self.sqlite_engine(seeded, path).dispose()
+        return engine
+
+    def reused_pg_engine(self, cluster: PostgresCluster, seeded: bool):
+        """The process's engine on a PostgreSQL database, the database made again from the template."""
+        if seeded not in self.pg_engines:
+            self.pg_engines[seeded] = make_engine(cluster.url(f"r{os.getpid()}_{int(seeded)}"))
+        engine = self.pg_engines[seeded]
+        engine.dispose()
+        name = engine.url.database
+        cluster.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        cluster.execute(f"CREATE DATABASE {name} TEMPLATE {self.pg_template(cluster, seeded)} STRATEGY FILE_COPY")
+        return engine
+
     def memory_engine(self, seeded: bool):
-        """A copy of the template in memory, and the connection that keeps it alive until the test is done.
+        """The process's engine on a database in memory put back to the template, and the connection keeping it.
 
         SQLite's ``memdb`` VFS shares a database named ``/...`` among all connections of the process that open it,
         with the usual locks and busy timeout, so the engine's pool and ``BEGIN IMMEDIATE`` work as on a file.
@@ -248,8 +279,6 @@ class _Templates:
                 src.backup(keeper)
             self.memory[seeded] = keeper
         if seeded not in self.memory_engines:
-            # One engine per process and template, its database put back to the template before each test: the
-            # engine's compiled-statement cache then lasts the whole run instead of being rebuilt by every test.
             name = f"/xz-{os.getpid()}-{next(self.counter)}"
             self.memory_engines[seeded] = (make_engine(f"sqlite:///file:{name}?vfs=memdb&uri=true"), self._memdb(name))
         engine, keeper = self.memory_engines[seeded]
@@ -262,6 +291,11 @@ class _Templates:
         return sqlite3.connect(f"file:{name}?vfs=memdb", uri=True, check_same_thread=False)
 
     def pg_engine(self, cluster: PostgresCluster, seeded: bool):
+        name = f"t{os.getpid()}_{next(self.counter)}"
+        cluster.execute(f"CREATE DATABASE {name} TEMPLATE {self.pg_template(cluster, seeded)} STRATEGY FILE_COPY")
+        return make_engine(cluster.url(name)), name
+
+    def pg_template(self, cluster: PostgresCluster, seeded: bool) -> str:
         if seeded not in self.pg:
             # Built once for the run's shared cluster, by whichever worker needs it first.
             name = f"tmpl_{'seeded' if seeded else 'empty'}"
@@ -275,9 +309,7 @@ class _Templates:
                     engine.dispose()
                     cluster.execute(f"ALTER DATABASE {name}_build RENAME TO {name}")
             self.pg[seeded] = name
-        name = f"t{os.getpid()}_{next(self.counter)}"
-        cluster.execute(f"CREATE DATABASE {name} TEMPLATE {self.pg[seeded]} STRATEGY FILE_COPY")
-        return make_engine(cluster.url(name)), name
+        return self.pg[seeded]
 
 
 @pytest.fixture(scope="session")
@@ -292,15 +324,13 @@ def _engine_for(request, templates, tmp_path, seeded: bool):
         yield engine
         engine.dispose()
     elif backend == "sqlite":
-        engine = templates.sqlite_engine(seeded, tmp_path / "xz.db")
+        engine = templates.reused_sqlite_engine(seeded)
         yield engine
         engine.dispose()
     else:
-        cluster = request.getfixturevalue("pg_cluster")
-        engine, name = templates.pg_engine(cluster, seeded)
+        engine = templates.reused_pg_engine(request.getfixturevalue("pg_cluster"), seeded)
         yield engine
         engine.dispose()
-        cluster.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(params=BACKENDS)
