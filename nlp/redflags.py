@@ -162,9 +162,11 @@ class RedFlagHit:
     standard: str = ""
 
 
-def _compile(phrase: str, concepts: dict[str, tuple[str, ...]], depth: int = 0, swapped: bool = False) -> str:
+def _compile(phrase: str, concepts: dict[str, tuple[str, ...]], depth: int = 0, swapped: bool = False,
+             done: dict[tuple[str, int, bool], str] | None = None) -> str:
     """Regex source of one phrase: ``*`` gaps, ``@CONCEPT`` references and ``re:`` raw expressions. ``swapped``:
-    the source for the swapped text (``_SWAP``); raises ``_Unswappable`` for a "re:" expression it cannot follow."""
+    the source for the swapped text (``_SWAP``); raises ``_Unswappable`` for a "re:" expression it cannot follow.
+    ``done`` keeps each concept's source once built (a concept is used by many rules)."""
     if phrase.startswith("re:"):
         rx = phrase[3:]
         if swapped:
@@ -175,8 +177,14 @@ def _compile(phrase: str, concepts: dict[str, tuple[str, ...]], depth: int = 0, 
         if part.startswith(CONCEPT_PREFIX):
             if depth > 3:
                 raise ValueError(f"concept nesting too deep at {part}")
-            alts = concepts[part[1:]]
-            parts.append("(?:" + "|".join(_compile(a, concepts, depth + 1, swapped) for a in _by_length(alts)) + ")")
+            key = (part, depth, swapped)
+            source = done.get(key) if done is not None else None
+            if source is None:
+                alts = _by_length(concepts[part[1:]])
+                source = "(?:" + "|".join(_compile(a, concepts, depth + 1, swapped, done) for a in alts) + ")"
+                if done is not None:
+                    done[key] = source
+            parts.append(source)
         else:
             parts.append(_literal(part, swapped))
     return (_SWAPPED_GAP if swapped else _GAP).join(parts)
@@ -311,8 +319,8 @@ def _compared(text: str, pos: int) -> bool:
     return _COMPARED.search(text, max(0, pos - 6), pos) is not None
 
 
-def _phrase_keys(phrase: str, concepts: dict[str, tuple[str, ...]],
-                 freq: Callable[[str], int] = _no_freq) -> set[str] | None:
+def _phrase_keys(phrase: str, concepts: dict[str, tuple[str, ...]], freq: Callable[[str], int] = _no_freq,
+                 done: dict[str, frozenset[str] | None] | None = None) -> set[str] | None:
     """Keys (a character pair, or one character) one of which every match of ``phrase`` contains; None when
     nothing is certain. A match holds every literal part of a phrase, so the cheapest part is the one to look
     for: "吐*血" is looked up by 吐 or 血, "胸口*疼" by 胸口. A text is only tried against rules whose keys it has."""
@@ -320,21 +328,29 @@ def _phrase_keys(phrase: str, concepts: dict[str, tuple[str, ...]],
         return _regex_keys(phrase[3:])
     best: set[str] | None = None
     for part in phrase.split("*"):
-        keys = _part_keys(part, concepts, freq)
+        keys = _part_keys(part, concepts, freq, done)
         if keys is not None and (best is None or _key_cost(keys, freq) < _key_cost(best, freq)):
             best = keys
     return best
 
 
-def _part_keys(part: str, concepts: dict[str, tuple[str, ...]],
-               freq: Callable[[str], int] = _no_freq) -> set[str] | None:
+def _part_keys(part: str, concepts: dict[str, tuple[str, ...]], freq: Callable[[str], int] = _no_freq,
+               done: dict[str, frozenset[str] | None] | None = None) -> set[str] | None:
+    """``done`` keeps each concept's keys once found (a concept is used by many rules)."""
     if part.startswith(CONCEPT_PREFIX):
+        if done is not None and part in done:
+            known = done[part]
+            return None if known is None else set(known)
         out: set[str] = set()
         for alt in concepts[part[1:]]:
-            keys = _phrase_keys(alt, concepts, freq)
+            keys = _phrase_keys(alt, concepts, freq, done)
             if keys is None:
+                if done is not None:
+                    done[part] = None
                 return None
             out |= keys
+        if done is not None:
+            done[part] = frozenset(out)
         return out
     if part.startswith("("):
         return _regex_keys(part.replace("(", "(?:", 1) if not part.startswith("(?:") else part)
@@ -408,15 +424,17 @@ class _Phrases:
     swapped: bool
 
 
-def _source(phrases: tuple[str, ...], concepts: dict[str, tuple[str, ...]], swapped: bool) -> str:
-    return "|".join(_compile(p, concepts, swapped=swapped) for p in _by_length(phrases))
+def _source(phrases: tuple[str, ...], concepts: dict[str, tuple[str, ...]], swapped: bool,
+            done: dict[tuple[str, int, bool], str] | None = None) -> str:
+    return "|".join(_compile(p, concepts, swapped=swapped, done=done) for p in _by_length(phrases))
 
 
-def _pattern(phrases: tuple[str, ...], concepts: dict[str, tuple[str, ...]]) -> _Phrases:
+def _pattern(phrases: tuple[str, ...], concepts: dict[str, tuple[str, ...]],
+             done: dict[tuple[str, int, bool], str] | None = None) -> _Phrases:
     try:
-        return _Phrases(re.compile(_source(phrases, concepts, True)), True)
+        return _Phrases(re.compile(_source(phrases, concepts, True, done)), True)
     except _Unswappable:
-        return _Phrases(re.compile(_source(phrases, concepts, False)), False)
+        return _Phrases(re.compile(_source(phrases, concepts, False, done)), False)
 
 
 def _words_pattern(words: list[str]) -> re.Pattern[str] | None:
@@ -442,10 +460,12 @@ class RedFlagDetector:
         concepts = data.concepts
         # Rules that share a trigger (@发热 starts five of them) share its compiled pattern, searched once a text.
         patterns: dict[tuple[str, ...], _Phrases] = {}
+        sources: dict[tuple[str, int, bool], str] = {}  # each concept's source, built once
+        concept_keys: dict[str, frozenset[str] | None] = {}  # each concept's keys, found once
 
         def pattern(phrases: tuple[str, ...]) -> _Phrases:
             if phrases not in patterns:
-                patterns[phrases] = _pattern(phrases, concepts)
+                patterns[phrases] = _pattern(phrases, concepts, sources)
             return patterns[phrases]
 
         self._rules = tuple(
@@ -453,8 +473,8 @@ class RedFlagDetector:
                 r,
                 pattern(r.triggers),
                 tuple(pattern(group) for group in r.requires),
-                self._anchors(r.triggers, concepts, freq),
-                tuple(keys for keys in (self._anchors(group, concepts, freq) for group in r.requires)
+                self._anchors(r.triggers, concepts, freq, concept_keys),
+                tuple(keys for keys in (self._anchors(group, concepts, freq, concept_keys) for group in r.requires)
                       if keys is not None),
             )
             for r in data.redflags
@@ -490,20 +510,20 @@ class RedFlagDetector:
         self._not_negating = _words_pattern(by_kind.get("tokenize_only", []) + list(data.not_negating))
         keys = {name: key for name, key in (("infant", "婴儿"), ("young_infant", "小婴儿"), ("child", "幼儿"),
                                             ("pregnant", "孕妇"), ("postpartum", "产妇")) if key in concepts}
-        pops = {name: _pattern(concepts[key], concepts) for name, key in keys.items()}
+        pops = {name: _pattern(concepts[key], concepts, sources) for name, key in keys.items()}
         self._population_words = pops
         # Most messages name no population at all: one search says so for all of them.
         swapped = all(p.swapped for p in pops.values())
         self._any_population = _Phrases(re.compile("|".join(
-            f"(?:{p.pattern.pattern if swapped else _source(concepts[keys[name]], concepts, False)})"
+            f"(?:{p.pattern.pattern if swapped else _source(concepts[keys[name]], concepts, False, sources)})"
             for name, p in pops.items())), swapped) if pops else None
 
     @staticmethod
-    def _anchors(phrases: tuple[str, ...], concepts: dict[str, tuple[str, ...]],
-                 freq: Callable[[str], int] = _no_freq) -> frozenset[str] | None:
+    def _anchors(phrases: tuple[str, ...], concepts: dict[str, tuple[str, ...]], freq: Callable[[str], int] = _no_freq,
+                 done: dict[str, frozenset[str] | None] | None = None) -> frozenset[str] | None:
         out: set[str] = set()
         for p in phrases:
-            keys = _phrase_keys(p, concepts, freq)
+            keys = _phrase_keys(p, concepts, freq, done)
             if keys is None:
                 return None
             out |= keys
