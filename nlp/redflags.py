@@ -43,6 +43,19 @@ def _found(pos: int, text: str) -> int:
 # "*" in a phrase allows a short gap that never crosses punctuation ("胸口*疼" matches "胸口一阵阵疼").
 # The gap never holds a negation: "眼睛没溅到" is not "眼睛*溅".
 _GAP = r"[^，。！？；,;!?\n没不未无别冇]{0,5}"
+# The same gap, read on a copy of the text whose gap stops but the newline are swapped one for one with fifteen
+# adjacent control characters, U+0086–U+0094 (and those with the stops: no character is lost; same length, same
+# offsets). sre optimises "[^，。！？；,;!?\n没不未无别冇]" into a 64K-character bitmap at each of its ~6,800 uses
+# in the rules (0.8 s a process); "[^\n\x86-\x94]" is two ranges. A rule pattern built for the swapped text has
+# its own characters swapped too, so it matches there exactly where the plain pattern matches the plain text:
+# the stops are no digit, space or newline, nor are their stand-ins, so ".", "\d" and "\s" read both alike. A
+# "re:" expression the swap cannot follow (a "\w" or "\b": 不 is a word character, its stand-in is not; a
+# range over a stop; an inline flag) keeps its whole pattern plain, read on the plain text.
+# tests/nlp/test_redflag_gaps.py holds the gap's meaning; tests/nlp/redflag_equivalence.py compares detections.
+_STOPS = "，。！？；,;!?没不未无别冇"
+_STAND_INS = "".join(chr(0x86 + i) for i in range(len(_STOPS)))
+_SWAP = str.maketrans(_STOPS + _STAND_INS, _STAND_INS + _STOPS)
+_SWAPPED_GAP = "[^\n" + _STAND_INS[0] + "-" + _STAND_INS[-1] + "]{0,5}"
 _NEGATION = re.compile(r"(否认|排除|并非|从未|从没|没有|没|无|未|不|别|冇)")
 _ENUMERATION = re.compile(r"[、和或及也跟与]")
 _NEGATION_REACH = 6
@@ -149,34 +162,129 @@ class RedFlagHit:
     standard: str = ""
 
 
-def _compile(phrase: str, concepts: dict[str, tuple[str, ...]], depth: int = 0) -> str:
-    """Regex source of one phrase: ``*`` gaps, ``@CONCEPT`` references and ``re:`` raw expressions."""
+def _compile(phrase: str, concepts: dict[str, tuple[str, ...]], depth: int = 0, swapped: bool = False,
+             done: dict[tuple[str, int, bool], str] | None = None) -> str:
+    """Regex source of one phrase: ``*`` gaps, ``@CONCEPT`` references and ``re:`` raw expressions. ``swapped``:
+    the source for the swapped text (``_SWAP``); raises ``_Unswappable`` for a "re:" expression it cannot follow.
+    ``done`` keeps each concept's source once built (a concept is used by many rules)."""
     if phrase.startswith("re:"):
-        return "(?:" + phrase[3:] + ")"
+        rx = phrase[3:]
+        if swapped:
+            rx = _swapped_regex(rx)
+        return "(?:" + rx + ")"
     parts = []
     for part in phrase.split("*"):
         if part.startswith(CONCEPT_PREFIX):
             if depth > 3:
                 raise ValueError(f"concept nesting too deep at {part}")
-            alts = concepts[part[1:]]
-            parts.append("(?:" + "|".join(_compile(a, concepts, depth + 1) for a in _by_length(alts)) + ")")
+            key = (part, depth, swapped)
+            source = done.get(key) if done is not None else None
+            if source is None:
+                alts = _by_length(concepts[part[1:]])
+                source = "(?:" + "|".join(_compile(a, concepts, depth + 1, swapped, done) for a in alts) + ")"
+                if done is not None:
+                    done[key] = source
+            parts.append(source)
         else:
-            parts.append(_literal(part))
-    return _GAP.join(parts)
+            parts.append(_literal(part, swapped))
+    return (_SWAPPED_GAP if swapped else _GAP).join(parts)
 
 
 _GROUP = re.compile(r"\((?:\?:)?([^()]*)\)")
 
 
-def _literal(part: str) -> str:
+def _literal(part: str, swapped: bool = False) -> str:
     """A literal piece; ``(甲|乙)`` inside it is a choice of literal words."""
+    def escape(words: str) -> str:
+        return re.escape(words.translate(_SWAP) if swapped else words)
+
     out, pos = [], 0
     for m in _GROUP.finditer(part):
-        out.append(re.escape(part[pos:m.start()]))
-        out.append("(?:" + "|".join(re.escape(a) for a in split_alternatives(m.group(1))) + ")")
+        out.append(escape(part[pos:m.start()]))
+        out.append("(?:" + "|".join(escape(a) for a in split_alternatives(m.group(1))) + ")")
         pos = m.end()
-    out.append(re.escape(part[pos:]))
+    out.append(escape(part[pos:]))
     return "".join(out)
+
+
+class _Unswappable(ValueError):
+    """A "re:" expression whose meaning the swap of gap stops could change."""
+
+
+# Escapes that read a stop and its stand-in alike: digits, spaces, and escaped ASCII signs that are no stops.
+_SAME_ESCAPES = frozenset("dDsS.\\()[]{}*+|^$/-&~#%:<>=\"'@`")
+_LOOKS = ("(?:", "(?=", "(?!", "(?<=", "(?<!")
+_REPEAT = re.compile(r"\{\d*,\d*\}|\{\d+\}")
+
+
+def _swapped_regex(rx: str) -> str:
+    """``rx`` for the swapped text: every stop and stand-in it names as a character swapped, nothing else
+    changed. Raises ``_Unswappable`` unless the expression is plainly made of characters, digit and space
+    escapes, classes whose ranges run over digits or over ASCII letters, groups, lookarounds and quantifiers
+    (a doubt is a no: the pattern then stays plain)."""
+    out: list[str] = []
+    i, n = 0, len(rx)
+    while i < n:
+        ch = rx[i]
+        if ch == "\\":
+            if rx[i + 1:i + 2] not in _SAME_ESCAPES:
+                raise _Unswappable(rx)  # \w, \b, \uXXXX, \n, \?, a back reference...
+            out.append(rx[i:i + 2])
+            i += 2
+        elif ch == "[":
+            i = _swapped_class(rx, i, out)
+        elif ch == "(" and rx.startswith("(?", i):
+            head = next((h for h in _LOOKS if rx.startswith(h, i)), None)
+            if head is None:
+                raise _Unswappable(rx)  # inline flags, named groups, comments, conditionals
+            out.append(head)
+            i += len(head)
+        elif ch == "{":
+            repeat = _REPEAT.match(rx, i)
+            if repeat is None:
+                raise _Unswappable(rx)  # a literal brace
+            out.append(repeat.group(0))
+            i = repeat.end()
+        elif ch in ",;!":
+            raise _Unswappable(rx)  # a literal ASCII stop
+        else:
+            out.append(ch if ch == "?" else ch.translate(_SWAP))  # "?" outside a class is always syntax
+            i += 1
+    return "".join(out)
+
+
+def _swapped_class(rx: str, i: int, out: list[str]) -> int:
+    """The class opening at ``rx[i]`` swapped into ``out``; the index after it."""
+    out.append("[")
+    i += 1
+    if rx.startswith("^", i):
+        out.append("^")
+        i += 1
+    first = True
+    while True:
+        if i >= len(rx) or rx[i] == "[":
+            raise _Unswappable(rx)  # unclosed, or a nested set
+        ch = rx[i]
+        if ch == "]" and not first:
+            out.append("]")
+            return i + 1
+        first = False
+        if ch == "\\":
+            if rx[i + 1:i + 2] not in _SAME_ESCAPES or rx.startswith("-", i + 2):
+                raise _Unswappable(rx)
+            out.append(rx[i:i + 2])
+            i += 2
+            continue
+        if rx.startswith("-", i + 1) and rx[i + 2:i + 3] not in ("]", ""):
+            lo, hi = ch, rx[i + 2]
+            if not (lo.isascii() and hi.isascii() and any(f(lo) and f(hi) for f in (str.isdigit, str.islower,
+                                                                                          str.isupper))):
+                raise _Unswappable(rx)  # a range over anything else may hold a stop or a stand-in
+            out.append(rx[i:i + 3])  # digits and ASCII letters are neither
+            i += 3
+            continue
+        out.append(ch.translate(_SWAP))
+        i += 1
 
 
 def _by_length(phrases: tuple[str, ...]) -> list[str]:
@@ -211,8 +319,8 @@ def _compared(text: str, pos: int) -> bool:
     return _COMPARED.search(text, max(0, pos - 6), pos) is not None
 
 
-def _phrase_keys(phrase: str, concepts: dict[str, tuple[str, ...]],
-                 freq: Callable[[str], int] = _no_freq) -> set[str] | None:
+def _phrase_keys(phrase: str, concepts: dict[str, tuple[str, ...]], freq: Callable[[str], int] = _no_freq,
+                 done: dict[str, frozenset[str] | None] | None = None) -> set[str] | None:
     """Keys (a character pair, or one character) one of which every match of ``phrase`` contains; None when
     nothing is certain. A match holds every literal part of a phrase, so the cheapest part is the one to look
     for: "吐*血" is looked up by 吐 or 血, "胸口*疼" by 胸口. A text is only tried against rules whose keys it has."""
@@ -220,21 +328,29 @@ def _phrase_keys(phrase: str, concepts: dict[str, tuple[str, ...]],
         return _regex_keys(phrase[3:])
     best: set[str] | None = None
     for part in phrase.split("*"):
-        keys = _part_keys(part, concepts, freq)
+        keys = _part_keys(part, concepts, freq, done)
         if keys is not None and (best is None or _key_cost(keys, freq) < _key_cost(best, freq)):
             best = keys
     return best
 
 
-def _part_keys(part: str, concepts: dict[str, tuple[str, ...]],
-               freq: Callable[[str], int] = _no_freq) -> set[str] | None:
+def _part_keys(part: str, concepts: dict[str, tuple[str, ...]], freq: Callable[[str], int] = _no_freq,
+               done: dict[str, frozenset[str] | None] | None = None) -> set[str] | None:
+    """``done`` keeps each concept's keys once found (a concept is used by many rules)."""
     if part.startswith(CONCEPT_PREFIX):
+        if done is not None and part in done:
+            known = done[part]
+            return None if known is None else set(known)
         out: set[str] = set()
         for alt in concepts[part[1:]]:
-            keys = _phrase_keys(alt, concepts, freq)
+            keys = _phrase_keys(alt, concepts, freq, done)
             if keys is None:
+                if done is not None:
+                    done[part] = None
                 return None
             out |= keys
+        if done is not None:
+            done[part] = frozenset(out)
         return out
     if part.startswith("("):
         return _regex_keys(part.replace("(", "(?:", 1) if not part.startswith("(?:") else part)
@@ -299,8 +415,26 @@ def _plain_char(ch: str) -> bool:
     return len(ch) == 1 and (ch.isalnum() or "\u3400" <= ch <= "\u9fff")
 
 
-def _pattern(phrases: tuple[str, ...], concepts: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
-    return re.compile("|".join(_compile(p, concepts) for p in _by_length(phrases)))
+@dataclass(frozen=True, slots=True)
+class _Phrases:
+    """The compiled pattern of a group of phrases, and the text it reads: the swapped one (``_SWAP``), or the plain
+    one when a "re:" expression of the group cannot be swapped. Its matches' offsets are the same in both."""
+
+    pattern: re.Pattern[str]
+    swapped: bool
+
+
+def _source(phrases: tuple[str, ...], concepts: dict[str, tuple[str, ...]], swapped: bool,
+            done: dict[tuple[str, int, bool], str] | None = None) -> str:
+    return "|".join(_compile(p, concepts, swapped=swapped, done=done) for p in _by_length(phrases))
+
+
+def _pattern(phrases: tuple[str, ...], concepts: dict[str, tuple[str, ...]],
+             done: dict[tuple[str, int, bool], str] | None = None) -> _Phrases:
+    try:
+        return _Phrases(re.compile(_source(phrases, concepts, True, done)), True)
+    except _Unswappable:
+        return _Phrases(re.compile(_source(phrases, concepts, False, done)), False)
 
 
 def _words_pattern(words: list[str]) -> re.Pattern[str] | None:
@@ -312,8 +446,8 @@ def _words_pattern(words: list[str]) -> re.Pattern[str] | None:
 @dataclass(frozen=True, slots=True)
 class _CompiledRule:
     rule: RedFlagRule
-    trigger: re.Pattern[str]
-    requires: tuple[re.Pattern[str], ...]
+    trigger: _Phrases
+    requires: tuple[_Phrases, ...]
     anchors: frozenset[str] | None  # None: always a candidate
     # Keys of each required group whose keys are certain: a text without one of a group's keys cannot fire the rule.
     required: tuple[frozenset[str], ...] = ()
@@ -325,11 +459,13 @@ class RedFlagDetector:
     def __init__(self, data: NlpData, freq: Callable[[str], int] = _no_freq):
         concepts = data.concepts
         # Rules that share a trigger (@发热 starts five of them) share its compiled pattern, searched once a text.
-        patterns: dict[tuple[str, ...], re.Pattern[str]] = {}
+        patterns: dict[tuple[str, ...], _Phrases] = {}
+        sources: dict[tuple[str, int, bool], str] = {}  # each concept's source, built once
+        concept_keys: dict[str, frozenset[str] | None] = {}  # each concept's keys, found once
 
-        def pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
+        def pattern(phrases: tuple[str, ...]) -> _Phrases:
             if phrases not in patterns:
-                patterns[phrases] = _pattern(phrases, concepts)
+                patterns[phrases] = _pattern(phrases, concepts, sources)
             return patterns[phrases]
 
         self._rules = tuple(
@@ -337,8 +473,8 @@ class RedFlagDetector:
                 r,
                 pattern(r.triggers),
                 tuple(pattern(group) for group in r.requires),
-                self._anchors(r.triggers, concepts, freq),
-                tuple(keys for keys in (self._anchors(group, concepts, freq) for group in r.requires)
+                self._anchors(r.triggers, concepts, freq, concept_keys),
+                tuple(keys for keys in (self._anchors(group, concepts, freq, concept_keys) for group in r.requires)
                       if keys is not None),
             )
             for r in data.redflags
@@ -372,22 +508,22 @@ class RedFlagDetector:
         self._handled = _words_pattern(by_kind.get("handled", []))
         self._chronic = _words_pattern(by_kind.get("chronic_name", []))
         self._not_negating = _words_pattern(by_kind.get("tokenize_only", []) + list(data.not_negating))
-        pops = {
-            name: _pattern(concepts[key], concepts)
-            for name, key in (("infant", "婴儿"), ("young_infant", "小婴儿"), ("child", "幼儿"),
-                              ("pregnant", "孕妇"), ("postpartum", "产妇"))
-            if key in concepts
-        }
+        keys = {name: key for name, key in (("infant", "婴儿"), ("young_infant", "小婴儿"), ("child", "幼儿"),
+                                            ("pregnant", "孕妇"), ("postpartum", "产妇")) if key in concepts}
+        pops = {name: _pattern(concepts[key], concepts, sources) for name, key in keys.items()}
         self._population_words = pops
         # Most messages name no population at all: one search says so for all of them.
-        self._any_population = re.compile("|".join(f"(?:{p.pattern})" for p in pops.values())) if pops else None
+        swapped = all(p.swapped for p in pops.values())
+        self._any_population = _Phrases(re.compile("|".join(
+            f"(?:{p.pattern.pattern if swapped else _source(concepts[keys[name]], concepts, False, sources)})"
+            for name, p in pops.items())), swapped) if pops else None
 
     @staticmethod
-    def _anchors(phrases: tuple[str, ...], concepts: dict[str, tuple[str, ...]],
-                 freq: Callable[[str], int] = _no_freq) -> frozenset[str] | None:
+    def _anchors(phrases: tuple[str, ...], concepts: dict[str, tuple[str, ...]], freq: Callable[[str], int] = _no_freq,
+                 done: dict[str, frozenset[str] | None] | None = None) -> frozenset[str] | None:
         out: set[str] = set()
         for p in phrases:
-            keys = _phrase_keys(p, concepts, freq)
+            keys = _phrase_keys(p, concepts, freq, done)
             if keys is None:
                 return None
             out |= keys
@@ -409,6 +545,7 @@ class RedFlagDetector:
             candidates.update(by_anchor[key])
         if not candidates:
             return ()
+        swapped = text.translate(_SWAP)  # what the rule patterns read (same offsets)
         chronic: bool | None = None  # a chronic disease named in the text: looked for once a rule needs it
         populations: dict[str, bool] = {}
         mentions: bool | None = None
@@ -428,19 +565,21 @@ class RedFlagDetector:
             if pop != "-":  # who the rule is for is known once a text, and rules out most of them at once
                 if pop not in populations:
                     if mentions is None:
-                        mentions = self._any_population is not None and \
-                            self._any_population.search(text) is not None
-                    populations[pop] = self._in_population(pop, text, patient, mentions)
+                        anyone = self._any_population
+                        mentions = anyone is not None and \
+                            anyone.pattern.search(swapped if anyone.swapped else text) is not None
+                    populations[pop] = self._in_population(pop, text, swapped, patient, mentions)
                 if not populations[pop]:
                     continue
-            pid = id(cr.trigger)
+            trigger = cr.trigger
+            pid = id(trigger)
             if pid not in present:
-                present[pid] = cr.trigger.search(text) is not None
+                present[pid] = trigger.pattern.search(swapped if trigger.swapped else text) is not None
             if not present[pid]:
                 continue
             if chronic is None and cr.rule.course == "ongoing":
                 chronic = self._chronic is not None and self._chronic.search(text) is not None
-            hit = self._fire(cr, text, bool(chronic))
+            hit = self._fire(cr, text, swapped, bool(chronic))
             if hit:
                 hits.append(hit)
         return tuple(hits)
@@ -462,13 +601,13 @@ class RedFlagDetector:
                 start = text.find(w, start + 1)
         return False
 
-    def _in_population(self, pop: str, text: str, patient: Patient, mentions: bool = True) -> bool:
+    def _in_population(self, pop: str, text: str, swapped: str, patient: Patient, mentions: bool = True) -> bool:
         """The order's data, else a live mention in the text, puts the patient in ``pop`` (``mentions`` False: the
-        text names no population at all)."""
+        text names no population at all; ``swapped``: the text with ``_SWAP``)."""
         months = patient.age_months
         if pop == "perinatal":
-            return self._in_population("pregnant", text, patient, mentions) or \
-                self._in_population("postpartum", text, patient, mentions)
+            return self._in_population("pregnant", text, swapped, patient, mentions) or \
+                self._in_population("postpartum", text, swapped, patient, mentions)
         if pop == "pregnant" and patient.pregnant:
             return True
         if pop == "postpartum" and patient.postpartum:
@@ -482,33 +621,35 @@ class RedFlagDetector:
             return False
         if not mentions:
             return False
-        if pop == "child" and self._in_population("infant", text, patient):
+        if pop == "child" and self._in_population("infant", text, swapped, patient):
             return True
-        if pop == "infant" and self._in_population("young_infant", text, patient):
+        if pop == "infant" and self._in_population("young_infant", text, swapped, patient):
             return True
         words = self._population_words.get(pop)
         if words is None:
             return False
         return any(self._live(text, m.start(), m.end(), soft=False, course="any", population=True)
-                   for m in words.finditer(text))
+                   for m in words.pattern.finditer(swapped if words.swapped else text))
 
-    def _fire(self, cr: _CompiledRule, text: str, chronic: bool) -> RedFlagHit | None:
+    def _fire(self, cr: _CompiledRule, text: str, swapped: str, chronic: bool) -> RedFlagHit | None:
         rule = cr.rule
         soft = rule.level == "soft"
         course = rule.course
-        for m in cr.trigger.finditer(text):
+        trigger = cr.trigger
+        for m in trigger.pattern.finditer(swapped if trigger.swapped else text):
             if not self._live(text, m.start(), m.end(), soft=soft, course=course):
                 continue
             if course == "ongoing" and chronic and not self._ongoing(text, m.start(), m.end()):
                 continue
-            words = [m.group(0)]
+            words = [text[m.start():m.end()]]  # the plain words (the match may have read the swapped text)
             lo, hi = max(0, m.start() - _REQUIRE_WINDOW), min(len(text), m.end() + _REQUIRE_WINDOW)
             for group in cr.requires:
                 found = None
+                read, rx = (swapped if group.swapped else text), group.pattern
                 # Before the trigger and after it, never overlapping it ("脚突然冰凉" after "脚").
-                for r in chain(group.finditer(text, lo, m.start()), group.finditer(text, m.end(), hi)):
+                for r in chain(rx.finditer(read, lo, m.start()), rx.finditer(read, m.end(), hi)):
                     if self._live(text, r.start(), r.end(), soft=False, course="any", history=False):
-                        found = r.group(0)
+                        found = text[r.start():r.end()]
                         break
                 if found is None:
                     break
