@@ -68,7 +68,7 @@ def make_clock(fake_now: datetime | None = None) -> Callable[[], datetime]:
 def build_channels(app: App) -> list[BaseChannel]:
     """The console, and Telegram, WeCom, the Official Account and SMS where configured."""
     from bot.delivery.channels import ChannelLimits, ConsoleChannel, PtbChannel
-    from bot.transports.console import ConsoleScreens
+    from bot.transports.console_screens import ConsoleScreens
     from bot.transports.wechat import mp, work
 
     rate = app.settings.send_rate

@@ -116,8 +116,9 @@ class InMemoryChannel(BaseChannel):
 class ConsoleChannel(BaseChannel):
     """Prints messages (the local console transport and demos).
 
-    With ``screens`` (the console's, ``bot.transports.console.ConsoleScreens``) a message names its recipient and
-    its buttons are numbered on the recipient's screen, so they can be pressed by switching to that person.
+    With ``screens`` (the console's, ``bot.transports.console_screens.ConsoleScreens``) a message names its
+    recipient and its buttons are numbered on the recipient's screen, so they can be pressed by switching to that
+    person.
     """
 
     def __init__(self, platform: str = "console", stream=None, screens=None):

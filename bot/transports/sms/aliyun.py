@@ -11,10 +11,9 @@ the RPC style this API documents: the request's parameters sorted and percent-en
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
 
 from bot.delivery.channels import SendResult
-from bot.transports.sms.channel import UNSUBSCRIBED, ProviderReply, wait_for_number
+from bot.transports.sms.provider import UNSUBSCRIBED, ProviderReply, split_endpoint, wait_for_number
 from bot.transports.sms.template import FilledSms
 
 DEFAULT_ENDPOINT = "https://dysmsapi.aliyuncs.com"
@@ -29,14 +28,6 @@ _TEMPLATE = ("isv.SMS_SIGNATURE_ILLEGAL", "isv.SMS_TEMPLATE_ILLEGAL", "isv.TEMPL
              "isv.SMS_CONTENT_ILLEGAL", "MissingTemplateCode", "MissingSignName", "MissingPhoneNumbers")
 _NUMBER = ("isv.MOBILE_NUMBER_ILLEGAL", "isv.MOBILE_COUNT_OVER_LIMIT", "isv.DOMESTIC_NUMBER_NOT_SUPPORTED")
 _CHANNEL_THROTTLED = ("Throttling", "ServiceUnavailable", "SignatureNonceUsed")
-
-
-def split_endpoint(endpoint: str, default_protocol: str = "https") -> tuple[str, str]:
-    """``http://127.0.0.1:8000`` → ("http", "127.0.0.1:8000"); a bare host keeps ``default_protocol``."""
-    if "://" not in endpoint:
-        return default_protocol, endpoint.strip("/")
-    u = urlsplit(endpoint)
-    return u.scheme, u.netloc
 
 
 class AliyunSms:

@@ -14,11 +14,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from bot.delivery.channels import BaseChannel, ChannelLimits, SendResult
+from bot.transports.sms.provider import UNSUBSCRIBED, SmsProvider
 from bot.transports.sms.template import FilledSms, SmsTemplate, sms_parts
 from domain.privacy import mask_phone
 from storage.repositories.sms import PLATFORM
@@ -26,31 +25,6 @@ from storage.repositories.sms import PLATFORM
 log = logging.getLogger(__name__)
 NOT_ANNOUNCEMENT = "sms_announcements_only"  # an SMS carries an approved template, never free text
 OPTED_OUT = "sms_opted_out"
-UNSUBSCRIBED = "sms_unsubscribed"  # the provider keeps the number on its do-not-disturb list
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderReply:
-    """What the provider answered for one number: its code ("OK" / "Ok" when accepted), message and message id."""
-
-    code: str
-    message: str = ""
-    message_id: str | None = None
-    network_error: bool = False
-
-
-class SmsProvider(Protocol):
-    """One SMS provider's client (``aliyun.AliyunSms``, ``tencent.TencentSms``)."""
-
-    name: str
-
-    def send(self, phone: str, sms: FilledSms) -> ProviderReply:
-        """Send one templated SMS (blocking; the channel runs it in a worker thread)."""
-        ...
-
-    def classify(self, reply: ProviderReply) -> SendResult:
-        """The provider's answer as a send outcome."""
-        ...
 
 
 class SmsChannel(BaseChannel):
@@ -123,11 +97,6 @@ class SmsChannel(BaseChannel):
             if reg is not None:
                 stop_sms(uow, reg.resident_id, now=self.clock(), staff_id=None, role="system", source="provider")
                 uow.commit()
-
-
-def wait_for_number(seconds: float, reason: str) -> SendResult:
-    """A per-number limit: this number waits, the channel goes on with the others."""
-    return SendResult("retry_after", retry_after=float(seconds), reason=reason, chat_only=True)
 
 
 def build_provider(settings) -> SmsProvider | None:

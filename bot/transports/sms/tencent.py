@@ -12,8 +12,7 @@ come back in ``SendStatusSet``, errors of the whole request as ``TencentCloudSDK
 from __future__ import annotations
 
 from bot.delivery.channels import SendResult
-from bot.transports.sms.aliyun import split_endpoint
-from bot.transports.sms.channel import UNSUBSCRIBED, ProviderReply, wait_for_number
+from bot.transports.sms.provider import UNSUBSCRIBED, ProviderReply, split_endpoint, wait_for_number
 from bot.transports.sms.template import FilledSms
 
 DEFAULT_ENDPOINT = "https://sms.tencentcloudapi.com"
