@@ -164,6 +164,14 @@ def test_after_a_restart_the_open_question_is_shown_again_with_its_numbered_butt
     assert "没有找到「1」" not in screen  # … and did not search for a resident called 1
 
 
+def test_a_restart_whose_clock_reads_earlier_still_offers_the_open_question(tmp_path):
+    """A demo's clock starts at XUNZHEN_FAKE_NOW on every start: after a long session, the next start's clock reads
+    earlier than the question left open. It is offered all the same."""
+    chat(tmp_path, "/as 廖德福", "/new", now="2026-12-04T09:40")
+    screen = chat(tmp_path, "/as 廖德福", "1", now="2026-12-04T09:10")
+    assert "廖德福 上次有未完成的操作（登记订单：选择居民）：发送 /as 廖德福" in screen.split("现在的身份", 1)[0]
+
+
 def test_numbers_of_an_earlier_list_keep_working_when_a_later_reply_has_buttons(tmp_path):
     file_one = ["/new", "邱瑞鹏", "1", "1", "腰疼半年了，弯腰疼得厉害", "1", "1", "6", "1"]
     file_two = ["/new", "邱瑞鹏", "1", "眼睛花，看不清字半年了", "1", "1", "6", "1"]

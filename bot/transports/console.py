@@ -279,13 +279,11 @@ class ConsoleSession:
 
     def left_open(self) -> str:
         """On start: who left a question open here, and how to go back to it (empty if nobody did)."""
-        from datetime import timedelta
-
         with self.app.uow() as uow:  # type: ignore[attr-defined]
-            # Every draft not touched since a moment from now is every draft there is.
-            drafts = uow.chat.stale_drafts(_now(self) + timedelta(seconds=1))
+            # Whenever stamped: a demo's clock starts at the same moment on every start, before the last session's.
+            drafts = uow.chat.open_drafts(PLATFORM)
         lines = []
-        for acc in sorted((a for a in drafts if a.platform == PLATFORM), key=lambda a: a.platform_user_id):
+        for acc in sorted(drafts, key=lambda a: a.platform_user_id):
             name = self.screens.name(acc.platform_user_id)
             lines.append(t("console.left_open", name=name, step=t(f"step.{acc.step}")))
         return "\n".join(lines)

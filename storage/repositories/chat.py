@@ -224,6 +224,15 @@ class ChatRepository(Repository):
         )
         return [_account(r) for r in rows]
 
+    def open_drafts(self, platform: str) -> list[ChatAccount]:
+        """Accounts of ``platform`` with a draft open, whenever it was last touched."""
+        rows = self.s.exec(
+            select(ChatAccountRow).where(
+                col(ChatAccountRow.platform) == platform, col(ChatAccountRow.step).is_not(None)
+            )
+        )
+        return [_account(r) for r in rows]
+
     # --- subscriptions --------------------------------------------------------------------------------------
     def subscribe(self, account_id: int, village_code: str, now: datetime) -> bool:
         """Follow a village; False if already following."""
