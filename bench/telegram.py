@@ -375,8 +375,10 @@ def full_stack_app(root: str, token: str, tmp: Path) -> Any:
     from storage.reference import import_files
     from storage.uow import uow_factory
 
+    # The budget opened as ``--send-rate`` asks: Settings built by hand read no environment (only from_env does).
     settings = Settings(var_dir=tmp, database_url=f"sqlite:///{tmp / 'bench.db'}", secret_key=None,
-                        log_level="WARNING", transport="ptb", telegram_token=token, telegram_api_base_url=root)
+                        log_level="WARNING", transport="ptb", telegram_token=token, telegram_api_base_url=root,
+                        send_rate=int(os.environ["XUNZHEN_SEND_RATE"]))
     engine = make_engine(settings.database_url)
     migrate(engine)
     app = App(settings, engine, uow_factory(engine, settings.cipher()))
