@@ -18,7 +18,7 @@ import itertools
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -245,6 +245,7 @@ def check_sheet(uow: UnitOfWork, matcher: Any, *, name: str, data: bytes, post: 
     for o in uow.orders.list(post_codes=[post], statuses=OPEN_STATUSES, limit=1_000_000):
         if o.confirmed_specialty:
             open_orders.setdefault((o.resident_id, o.confirmed_specialty), str(o.number))
+    withdrawn_at = uow.residents.withdrawals(village)
     rows: list[dict[str, Any]] = []
     rejected: list[Problem] = []
     seen: dict[tuple[str, int, str], int] = {}
@@ -254,7 +255,7 @@ def check_sheet(uow: UnitOfWork, matcher: Any, *, name: str, data: bytes, post: 
         row, problems = _check_row(number, values, today)
         if not problems:
             assert row is not None
-            problems = _resident_of(row, known) or _withdrawn(uow, row, village)
+            problems = _resident_of(row, known) or _withdrawn(withdrawn_at, row)
         if problems:
             rejected.extend(problems)
             continue
@@ -371,14 +372,14 @@ def _resident_of(row: dict[str, Any], known: dict[tuple[str, int], list[Any]]) -
     return []
 
 
-def _withdrawn(uow: UnitOfWork, row: dict[str, Any], village: str) -> list[Problem]:
+def _withdrawn(withdrawn_at: Callable[[str, int], datetime | None], row: dict[str, Any]) -> list[Problem]:
     """A row for someone not on record who withdrew consent (and was erased) with a consent date no later than the
     withdrawal: refused, so an old sheet never registers them again (a consent given after it is a new consent)."""
     if row.get("rid"):
         return []
     years = [row["birth_year"]] + ([row["birth_year"] - 1] if row.get("age_given") else [])
     for year in years:
-        withdrawn = uow.residents.withdrawn_at(row["name"], village, year)
+        withdrawn = withdrawn_at(row["name"], year)
         if withdrawn is not None:
             day = today_of(withdrawn)
             if date.fromisoformat(row["consent_date"]) <= day:

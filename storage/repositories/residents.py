@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +42,10 @@ _RESIDENT_FOUND = sa.select(_RESIDENTS).where(
     _RESIDENTS.c.village_code == sa.bindparam("village"),
     _RESIDENTS.c.birth_year == sa.bindparam("birth_year"),
 )
+# Everyone of a village who withdrew consent: by name and birth year, and (once erased) by the keyed hash of them.
+_WITHDRAWALS = sa.select(_RESIDENTS.c.name, _RESIDENTS.c.birth_year, _RESIDENTS.c.erased_key,
+                         _RESIDENTS.c.consent_withdrawn_at).where(
+    _RESIDENTS.c.village_code == sa.bindparam("village"), _RESIDENTS.c.consent_withdrawn_at.is_not(None))
 _RESIDENTS_NAMED_IN = _RESIDENTS_IN_SELECT.where(_RESIDENTS.c.name.like(sa.bindparam("pattern"), escape="/"))
 ERASED = "（内容已按居民要求删除）"
 AUDIT_REDACTED = "（已删除）"  # the only value the audit trigger lets a reason be changed to (migration 0006)
@@ -144,14 +148,20 @@ class ResidentRepository(Repository):
     def _erased_key(self, name: str, village_code: str, birth_year: int) -> str | None:
         return self.uow.cipher.lookup_hash(f"{village_code}|{birth_year}|{name}", context="resident.erased")
 
-    def withdrawn_at(self, name: str, village_code: str, birth_year: int) -> datetime | None:
-        """When the person with this name, village and birth year last withdrew consent (erased or not), or None."""
-        key = self._erased_key(name, village_code, birth_year)
-        named = sa.and_(col(ResidentRow.name) == name, col(ResidentRow.village_code) == village_code,
-                        col(ResidentRow.birth_year) == birth_year)
-        return self.s.exec(select(sa.func.max(ResidentRow.consent_withdrawn_at)).where(
-            col(ResidentRow.consent_withdrawn_at).is_not(None),
-            sa.or_(col(ResidentRow.erased_key) == key, named))).one()
+    def withdrawals(self, village_code: str) -> Callable[[str, int], datetime | None]:
+        """When a person of the village with this name and birth year last withdrew consent (erased or not), or
+        None: the village's withdrawals read once, for a whole survey sheet, and answered from memory."""
+        last: dict[object, datetime] = {}
+        for name, year, key, at in self.c.execute(_WITHDRAWALS, {"village": village_code}).all():
+            for k in ((name, year), key):
+                if k is not None and (k not in last or at > last[k]):
+                    last[k] = at
+
+        def withdrawn_at(name: str, birth_year: int) -> datetime | None:
+            found = [last.get((name, birth_year)), last.get(self._erased_key(name, village_code, birth_year))]
+            return max((at for at in found if at is not None), default=None)
+
+        return withdrawn_at
 
     def _erase_traces(self, resident_id: int, name: str) -> None:
         """Erase the resident from messages (sent or queued), ratings, leads and drafts that name them."""
