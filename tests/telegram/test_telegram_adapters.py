@@ -595,6 +595,38 @@ async def test_a_killed_handler_process_is_replaced_and_the_chat_goes_on(driver:
     assert any("邱瑞鹏" in b["text"] for b in fake.sent(USERS["doctor"])[-1].buttons), driver.texts("doctor")[-2:]
 
 
+async def test_a_handler_process_whose_fork_server_died_ends_and_the_chat_goes_on(driver: Driver, fake):
+    """The fork server killed (the OOM killer's likeliest pick: it holds a whole matcher): the pool counts its workers
+    dead (their exit status came from it) and starts new ones, so the old worker must end, not run on orphaned
+    with the database open."""
+    import multiprocessing.forkserver
+
+    adapter = await start_with_a_worker(driver, "ptb")
+    await bind_now(driver, "doctor")
+    await driver.say("doctor", "/new")
+    assert "居民" in driver.last("doctor")
+    [worker] = list(adapter.bridge.processes._pool._processes)
+    os.kill(multiprocessing.forkserver._forkserver._forkserver_pid, signal.SIGKILL)
+
+    def running(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 10
+    while running(worker) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    if running(worker):
+        os.kill(worker, signal.SIGKILL)
+        raise AssertionError("the worker of a dead fork server runs on")
+    await driver.say("doctor", "/cancel")  # answered "busy" or by a new worker: either way the chat goes on
+    await asyncio.wait_for(adapter.bridge.processes.start(), 60)
+    await driver.say("doctor", "/new")
+    assert "居民" in driver.last("doctor"), driver.texts("doctor")[-2:]
+
+
 async def test_the_real_service_serves_telegram_with_a_handler_process(fake: FakeTelegram, tmp_path, templates):
     """``python -m bot run`` as deployed, handlers in a worker process (which imports the entry point again). It is
     stopped as systemd stops a service, SIGTERM to every process of it, and leaves no process behind."""
