@@ -247,8 +247,13 @@ def _swapped_regex(rx: str) -> str:
             i = repeat.end()
         elif ch in ",;!":
             raise _Unswappable(rx)  # a literal ASCII stop
+        elif ch == "?":
+            out.append(ch)  # "?" outside a class is always syntax
+            i += 1
         else:
-            out.append(ch if ch == "?" else ch.translate(_SWAP))  # "?" outside a class is always syntax
+            swapped = ch.translate(_SWAP)
+            # A stand-in written in the rule is a literal: the "?" it becomes must stay one (not a quantifier).
+            out.append(re.escape(swapped) if swapped != ch else ch)
             i += 1
     return "".join(out)
 

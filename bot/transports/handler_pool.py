@@ -61,6 +61,9 @@ def _start(settings: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     configure_logging(settings.log_level, library_debug=settings.library_debug, secrets=settings.secrets())
+    from bot.transports.handler_preload import watch_server
+
+    watch_server()  # a worker whose fork server died counts as dead to the pool: it ends too
     _CONVERSATION = build_conversation(build_app(settings))
 
 

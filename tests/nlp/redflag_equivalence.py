@@ -6,7 +6,8 @@ is loaded under another name and put in a copy of the matcher; both then read th
 - every text of tests/nlp (string literals of the test modules, the case files, every blind and development set),
   the shared development set, the bench texts and the red-flag phrases themselves (``*`` filled with a short gap);
 - a few thousand variants of the positive cases (fixed seed): punctuation, negation characters, spaces, newlines,
-  emoji, ASCII and private-use characters inserted at random positions.
+  emoji, ASCII and private-use characters inserted at random positions; the texts with every stop and stand-in
+  exchanged, several run together, with a population named, in full-width and half-width forms.
 
 Compared: ``RedFlagDetector.detect`` on the raw and on the normalised text (with the case's patient), ``live_words``
 of the phrase words, and ``Matcher.classify`` in full (specialties, scores, emergency, reasons, hits). Prints the
@@ -39,6 +40,8 @@ HERE = ROOT / "tests" / "nlp"
 INSERTS = [*"，。！？；,;!?\n没不未无别冇、 \t", "  ", "😀", "a", "Z", "1", "\x86", "\x8f", "\x90", "\x94", "\ue000",
            "（", "：", "否认", "没有", "不是", "。\n", "，没", "过"]
 
+POPULATIONS = ["3个月大的宝宝", "怀孕30周，", "孕28周了", "刚生完孩子", "产后第5天", "两岁的孩子", "新生儿", "40天的娃",
+               "7 days old ", "生后3天"]
 Case = tuple[str, float | None, str | None, bool, bool, bool]  # text, age, sex, pregnant, postpartum, positive
 
 
@@ -115,6 +118,21 @@ def _variants(cases: list[Case], n: int) -> list[Case]:
         for _ in range(rng.randint(1, 4)):
             chars.insert(rng.randint(0, len(chars)), rng.choice(INSERTS))
         out.append(("".join(chars), *rest))
+    # Whole texts the swap could read differently: every stop and stand-in exchanged, several cases run together
+    # (long texts, clause ends or stand-ins between them), a population named before or after, and the ASCII signs
+    # in their full-width forms and back.
+    from nlp.redflags import _SWAP
+
+    for _ in range(n // 6):
+        text, *rest = rng.choice(positives)
+        out.append((text.translate(_SWAP), *rest))
+        run = rng.choice(["", "，", "\n", " ", "\x86", "\x8e", "。然后"]).join(
+            rng.choice(positives)[0] for _ in range(rng.randint(3, 8)))
+        out.append((run, None, None, False, False, True))
+        who = rng.choice(POPULATIONS)
+        out.append(((who + text) if rng.random() < 0.5 else (text + who), *rest))
+        out.append(("".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text), *rest))
+        out.append(("".join(chr(ord(ch) - 0xFEE0) if "！" <= ch <= "～" else ch for ch in text), *rest))
     return out
 
 

@@ -132,3 +132,18 @@ def test_every_shipped_expression_reads_the_swapped_text_as_the_plain_one():
         for text, text2 in zip(texts, swapped_texts, strict=True):
             assert [m.span() for m in plain.finditer(text)] == [m.span() for m in other.finditer(text2)], (rx, text)
     assert swapped >= 100  # nearly all of them are read on the swapped text
+
+
+@pytest.mark.parametrize("stand_in", list(_STAND_INS))
+def test_a_stand_in_written_in_an_expression_is_read_as_itself(stand_in):
+    """A control character U+0086–U+0094 pasted into a "re:" rule is a literal like any other: the stand-in of "?"
+    must not turn into a quantifier ("胸\\x8e痛" is no "胸?痛"), nor "(\\x8e:" into a group, nor break the build."""
+    data = shipped_data()
+    rules = (_rule("INNER", f"re:胸{stand_in}痛"), _rule("GROUP", f"re:({stand_in}:疼)"),
+             _rule("FIRST", f"re:{stand_in}{{2}}晕"))
+    detector = RedFlagDetector(replace(data, redflags=rules))
+    assert _fired(detector, f"胸{stand_in}痛") == {"INNER": f"胸{stand_in}痛"}
+    assert _fired(detector, f"它{stand_in}:疼") == {"GROUP": f"{stand_in}:疼"}
+    assert _fired(detector, f"{stand_in * 2}晕") == {"FIRST": stand_in * 2 + "晕"}
+    for text in ("胸痛", "胸?痛", "它疼", "它?:疼", "晕", "??晕"):
+        assert not _fired(detector, text), (ascii(stand_in), text)

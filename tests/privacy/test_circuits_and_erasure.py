@@ -96,6 +96,15 @@ def test_plan_move_to_a_place_outside_the_support_is_refused_and_the_circuit_sta
 
 
 # --- hole 6: nothing left under the data directory after /forget; phones masked in free text -------------------
+def _data_files(app) -> list[Path]:
+    """Every file of the service's data directory and of its database's folder (the test database lives apart
+    from the data directory: the fixtures reuse one database file per worker)."""
+    folders = {Path(app.settings.var_dir), Path(app.engine.url.database).parent}
+    files = {p for folder in folders for p in folder.rglob("*") if p.is_file()}
+    assert any(p.name.endswith(".db") for p in files)  # the database itself is among them
+    return sorted(files)
+
+
 @ON_SQLITE_FILES
 def test_after_forget_no_file_in_the_data_directory_holds_the_resident_while_the_service_runs(chat, cast, app):
     need = "老人心口疼，胸闷气短，走路就喘，想看看心脏"
@@ -108,8 +117,7 @@ def test_after_forget_no_file_in_the_data_directory_holds_the_resident_while_the
     with app.uow() as uow:
         assert uow.orders.by_number(number).need_text == ""
     # The engine stays open (no dispose, no restart): the erasure itself must have cleared the WAL.
-    folder = Path(app.engine.url.database).parent
-    files = [p for p in folder.rglob("*") if p.is_file()]
+    files = _data_files(app)
     assert any(p.name.endswith("-wal") for p in files) or files
     raw = {p: p.read_bytes() for p in files}
     for trace in ("邱瑞鹏", need, "13900003001"):
@@ -133,8 +141,7 @@ def test_after_forget_the_local_consoles_remembered_screens_no_longer_name_the_r
     chat.press("grandpa", "确定撤回并删除")
     if any("确认删除" in b.label for s in chat.screens["doctor"][-3:] for row in s.buttons for b in row):
         chat.press("doctor", "确认删除")
-    folder = Path(app.engine.url.database).parent
-    holders = [p.name for p in folder.rglob("*") if p.is_file() and "邱瑞鹏".encode() in p.read_bytes()]
+    holders = [p.name for p in _data_files(app) if "邱瑞鹏".encode() in p.read_bytes()]
     assert holders == []
     assert "邱瑞鹏" not in ConsoleSession(app, chat.conv).switch("廖德福")  # a restart shows no name either
 

@@ -595,8 +595,41 @@ async def test_a_killed_handler_process_is_replaced_and_the_chat_goes_on(driver:
     assert any("邱瑞鹏" in b["text"] for b in fake.sent(USERS["doctor"])[-1].buttons), driver.texts("doctor")[-2:]
 
 
+async def test_a_handler_process_whose_fork_server_died_ends_and_the_chat_goes_on(driver: Driver, fake):
+    """The fork server killed (the OOM killer's likeliest pick: it holds a whole matcher): the pool counts its workers
+    dead (their exit status came from it) and starts new ones, so the old worker must end, not run on orphaned
+    with the database open."""
+    import multiprocessing.forkserver
+
+    adapter = await start_with_a_worker(driver, "ptb")
+    await bind_now(driver, "doctor")
+    await driver.say("doctor", "/new")
+    assert "居民" in driver.last("doctor")
+    [worker] = list(adapter.bridge.processes._pool._processes)
+    os.kill(multiprocessing.forkserver._forkserver._forkserver_pid, signal.SIGKILL)
+
+    def running(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 10
+    while running(worker) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    if running(worker):
+        os.kill(worker, signal.SIGKILL)
+        raise AssertionError("the worker of a dead fork server runs on")
+    await driver.say("doctor", "/cancel")  # answered "busy" or by a new worker: either way the chat goes on
+    await asyncio.wait_for(adapter.bridge.processes.start(), 60)
+    await driver.say("doctor", "/new")
+    assert "居民" in driver.last("doctor"), driver.texts("doctor")[-2:]
+
+
 async def test_the_real_service_serves_telegram_with_a_handler_process(fake: FakeTelegram, tmp_path, templates):
-    """``python -m bot run`` as deployed, handlers in a spawned worker (which imports the entry point again)."""
+    """``python -m bot run`` as deployed, handlers in a worker process (which imports the entry point again). It is
+    stopped as systemd stops a service, SIGTERM to every process of it, and leaves no process behind."""
     import subprocess
     import sys
 
@@ -609,7 +642,12 @@ async def test_the_real_service_serves_telegram_with_a_handler_process(fake: Fak
     log = tmp_path / "run.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+                                stderr=subprocess.STDOUT, start_new_session=True)  # its own process group
+
+    def group() -> list[str]:  # the service's processes still running (zombies are gone already)
+        ps = subprocess.run(["ps", "-eo", "pid=,pgid=,stat=,args="], capture_output=True, text=True).stdout
+        return [line for line in ps.splitlines() if line.split()[1] == str(proc.pid) and "Z" not in line.split()[2]]
+
     try:
         fake.user_message(USERS["resident"], "/help", first_name="resident")
         deadline = time.monotonic() + 60
@@ -618,11 +656,18 @@ async def test_the_real_service_serves_telegram_with_a_handler_process(fake: Fak
             assert time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
             await asyncio.sleep(0.1)
         assert "可用命令" in html.unescape(fake.sent(USERS["resident"])[-1].text)
+        assert len(group()) >= 3  # the service, its fork server and the handler process (and resource tracker)
     finally:
-        proc.terminate()
+        os.killpg(proc.pid, signal.SIGTERM)  # systemd's stop: every process of the service is sent SIGTERM
         try:  # waited for off the event loop: the fake must go on answering the bot while it shuts down
             await asyncio.to_thread(proc.wait, 20)
         except subprocess.TimeoutExpired as e:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             raise AssertionError("no stop on SIGTERM:\n" + log.read_text(errors="replace")[-3000:]) from e
     assert proc.returncode == 0, log.read_text(errors="replace")[-3000:]
+    deadline = time.monotonic() + 10  # the helpers see the service gone and end too
+    while (left := group()) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    if left:
+        os.killpg(proc.pid, signal.SIGKILL)
+    assert not left, left
