@@ -45,6 +45,10 @@ def module_name(root: Path, path: Path) -> str:
     return ".".join(parts)
 
 
+# Blocks entered only with ``lazy``: function bodies (their imports run when called), class bodies and loops.
+_LAZY_BLOCKS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For, ast.While, ast.AsyncFor, ast.AsyncWith)
+
+
 def module_level_imports(root: Path, packages: Iterable[str], *, lazy: bool = False) -> dict[str, set[str]]:
     """Module -> modules of ours it imports at module level (not under a function, nor ``if TYPE_CHECKING``);
     with ``lazy``, also those imported inside a function or a class.
@@ -69,11 +73,7 @@ def module_level_imports(root: Path, packages: Iterable[str], *, lazy: bool = Fa
             elif isinstance(node, ast.Try):
                 for block in (node.body, node.orelse, node.finalbody, *[h.body for h in node.handlers]):
                     visit(block, found)
-            elif isinstance(node, ast.With):
-                visit(node.body, found)
-            elif lazy and isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                visit(node.body, found)
-            elif lazy and isinstance(node, ast.For | ast.While | ast.AsyncFor | ast.AsyncWith):
+            elif isinstance(node, ast.With) or (lazy and isinstance(node, _LAZY_BLOCKS)):
                 visit(node.body, found)
 
     for name, path in modules.items():
