@@ -195,6 +195,21 @@ def dashboard_password_hash(password: str) -> str:
     return hash_password(password)
 
 
+def put_prompt(uow, who: int, at, label: str, *, proactive: bool = False) -> str:
+    """Show account ``who`` one button ``label`` as a prompt (``proactive``: sent without being asked for), the
+    way a reply or a notice is recorded; its token."""
+    from datetime import timedelta
+
+    from domain.prompts import Choice, Prompt
+
+    token = uow.chat.new_button(who, "act." + label, {}, at)
+    pid = uow.prompts.add(Prompt(who, at, at + timedelta(days=1), (Choice(token, uow.prompts.keys([label])),),
+                                 proactive=proactive))
+    if pid is not None:
+        uow.chat.offered_by([token], pid)
+    return token
+
+
 class _Templates:
     """Migrated (and optionally seeded) template databases, built once per backend for the whole run."""
 
@@ -226,12 +241,15 @@ class _Templates:
         return self.sqlite[seeded]
 
     def sqlite_engine(self, seeded: bool, dest: Path):
+        self._copy_sqlite_template(seeded, dest)
+        return make_engine(f"sqlite:///{dest}")
+
+    def _copy_sqlite_template(self, seeded: bool, dest: Path) -> None:
         # The backup API copies a consistent snapshot, WAL included.
         with sqlite3.connect(self.sqlite_template(seeded)) as src, sqlite3.connect(dest) as dst:
             src.backup(dst)
         dst.close()
         src.close()
-        return make_engine(f"sqlite:///{dest}")
 
     # The database fixtures reuse one engine per process, backend and template, its database put back to the
     # template before each test: the engine's compiled-statement cache then lasts the whole run instead of being
@@ -248,7 +266,7 @@ class _Templates:
         path = Path(engine.url.database)
         for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
             leftover.unlink(missing_ok=True)
-        self.sqlite_engine(seeded, path).dispose()
+        self._copy_sqlite_template(seeded, path)
         return engine
 
     def reused_pg_engine(self, cluster: PostgresCluster, seeded: bool):

@@ -6,17 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from domain.prompts import Choice, Prompt, read_answer, read_reply
-from tests.conftest import FIXED_NOW
-
-
-def _put(uow, who, at, label, *, proactive=False):
-    token = uow.chat.new_button(who, "act." + label, {}, at)
-    pid = uow.prompts.add(Prompt(who, at, at + timedelta(days=1), (Choice(token, uow.prompts.keys([label])),),
-                                 proactive=proactive))
-    if pid is not None:
-        uow.chat.offered_by([token], pid)
-    return token
+from domain.prompts import read_answer, read_reply
+from tests.conftest import FIXED_NOW, put_prompt
 
 
 def test_a_reply_shown_after_a_concurrent_alert_is_the_one_a_typed_number_answers(seeded_uow, seeded_engine):
@@ -33,9 +24,9 @@ def test_a_reply_shown_after_a_concurrent_alert_is_the_one_a_typed_number_answer
     with seeded_uow() as mine:
         me = mine.chat.account("test", "u-race")  # the doctor's update reads the account
         with seeded_uow() as other:  # the rating request, put by another person's update, committed first
-            rating = _put(other, acc.id, FIXED_NOW, "五分", proactive=True)
+            rating = put_prompt(other, acc.id, FIXED_NOW, "五分", proactive=True)
             other.commit()
-        reply = _put(mine, me.id, later, "邱瑞鹏")  # the doctor's answer, with its choices
+        reply = put_prompt(mine, me.id, later, "邱瑞鹏")  # the doctor's answer, with its choices
         mine.chat.save(me)
         mine.commit()
     with seeded_uow() as uow:
@@ -56,13 +47,13 @@ def test_the_purge_never_takes_a_reply_prompt_set_while_it_ran(seeded_uow, seede
     long_ago = FIXED_NOW - timedelta(days=60)
     with seeded_uow() as uow:
         acc = uow.chat.get_or_create("test", "u-purge", "u-purge", None, long_ago)
-        _put(uow, acc.id, long_ago, "旧")
+        put_prompt(uow, acc.id, long_ago, "旧")
         uow.chat.save(acc)
         uow.commit()
     purged: list[int] = []
     with seeded_uow() as mine:
         me = mine.chat.account("test", "u-purge")
-        fresh = _put(mine, me.id, FIXED_NOW, "新")
+        fresh = put_prompt(mine, me.id, FIXED_NOW, "新")
         mine.chat.save(me)  # the row is written (and locked) by the person's update, not yet committed
 
         def purge():

@@ -16,7 +16,7 @@ from domain.staff import Consent, Resident, Role, Sex
 from storage.reference import import_files
 from storage.repositories.orders import ConcurrentUpdate
 from storage.uow import SqlUnitOfWork
-from tests.conftest import FIXED_NOW
+from tests.conftest import FIXED_NOW, put_prompt
 
 DEMO_POST = "VP350421101001"  # 城东村卫生所（示例）, 雪峰镇, 明溪县
 DEMO_VILLAGE = "350421101001"
@@ -458,28 +458,18 @@ def test_a_reply_prompt_kept_on_the_account_is_read_in_order_with_the_others_and
         seeded_uow):
     """The choices put to a person in answer to their own message ride on their account row; read back, they sit
     among the prompts sent without being asked for in the order all were put, on both databases."""
-    from domain.prompts import Choice, Prompt
-
     minute = timedelta(minutes=1)
-
-    def put(uow, who, at, label, *, proactive=False):
-        token = uow.chat.new_button(who, "act." + label, {}, at)
-        pid = uow.prompts.add(Prompt(who, at, at + timedelta(days=1), (Choice(token, uow.prompts.keys([label])),),
-                                     proactive=proactive))
-        if pid is not None:
-            uow.chat.offered_by([token], pid)
-        return token
 
     with seeded_uow() as uow:
         acc = uow.chat.get_or_create("test", "u-reply", "u-reply", None, FIXED_NOW)
-        first = put(uow, acc.id, FIXED_NOW, "甲")
-        alert = put(uow, acc.id, FIXED_NOW, "乙", proactive=True)  # same moment, put after: newer
+        first = put_prompt(uow, acc.id, FIXED_NOW, "甲")
+        alert = put_prompt(uow, acc.id, FIXED_NOW, "乙", proactive=True)  # same moment, put after: newer
         uow.chat.save(acc)
         uow.commit()
     with seeded_uow() as uow:
         assert [p.choices[0].token for p in uow.prompts.recent(acc.id)] == [alert, first]
         acc = uow.chat.account("test", "u-reply")
-        second = put(uow, acc.id, FIXED_NOW + minute, "丙")  # replaces the first, still open: it moves to the table
+        second = put_prompt(uow, acc.id, FIXED_NOW + minute, "丙")  # replaces the first, still open: moves to the table
         uow.commit()  # written at the commit even without the account saved
     with seeded_uow() as uow:
         newest, *older = uow.prompts.recent(acc.id)
@@ -495,7 +485,7 @@ def test_a_reply_prompt_kept_on_the_account_is_read_in_order_with_the_others_and
         newest, *rest = uow.prompts.recent(acc.id)
         assert (newest.choices[0].token, newest.answered_at) == (second, FIXED_NOW + 2 * minute)
         assert [p.choices[0].token for p in rest] == [alert]  # the answered first is no longer read
-        third = put(uow, acc.id, FIXED_NOW + 3 * minute, "丁")  # replaces an answered one: nothing moves
+        third = put_prompt(uow, acc.id, FIXED_NOW + 3 * minute, "丁")  # replaces an answered one: nothing moves
         uow.commit()
     with seeded_uow() as uow:
         assert [p.choices[0].token for p in uow.prompts.recent(acc.id)] == [third, alert]
